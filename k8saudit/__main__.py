@@ -1,0 +1,3 @@
+from k8saudit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,417 @@
+"""The async collector: discovery, then concurrent paginated lists of every kind, read-only.
+
+- Only GET, plus the non-mutating SelfSubjectRulesReview (what may this identity read?).
+- Discovery first: a kind is listed under the first of its group/versions the server serves, and
+  custom resources (Velero, k3s) only when installed.
+- Pagination with `limit`/`continue`; a 410 on an expired `continue` restarts that list once.
+- Bounded concurrency; retries with exponential backoff on 429/5xx, dropped connections and
+  broken bodies, honouring `Retry-After`; a per-request timeout and an overall deadline. When the
+  deadline strikes, unfinished kinds are marked `error` and the scan still ends with a report.
+- Every item is redacted the moment its page is parsed (see `k8saudit.redact`); Secrets are
+  requested as metadata only, so their values never reach this process.
+- A 403 on one kind is a coverage gap, never the end of the scan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from k8saudit.connection import Connection, describe_transport_error
+from k8saudit.errors import ConnectionFailure
+from k8saudit.inventory import ERROR, FORBIDDEN, NOT_SERVED, OK, ClusterIdentity, Coverage, Inventory
+from k8saudit.kinds import KINDS, GroupVersion, ResourceKind
+from k8saudit.redact import redact
+from k8saudit.report import CollectionInfo, utcnow
+
+METADATA_ONLY_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+JSON_ACCEPT = "application/json"
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+RULES_REVIEW_PATH = "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorSettings:
+    concurrency: int = 8
+    page_size: int = 500
+    request_timeout_s: float = 30.0
+    deadline_s: float = 300.0
+    max_retries: int = 5
+    backoff_base_s: float = 0.25
+    backoff_max_s: float = 8.0
+
+
+# -- progress events, for the TUI's scan screen and the CLI's progress line --------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScanStarted:
+    kinds: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KindStarted:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class PageReceived:
+    key: str
+    page: int
+    objects: int  # objects of this kind so far
+
+
+@dataclass(frozen=True, slots=True)
+class KindFinished:
+    key: str
+    coverage: Coverage
+
+
+ProgressEvent = ScanStarted | KindStarted | PageReceived | KindFinished
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+class _RequestFailed(Exception):
+    """A request that could not be completed after its retries; the message is one line."""
+
+
+@dataclass(slots=True)
+class _KindState:
+    kind: ResourceKind
+    items: list[dict[str, Any]] = field(default_factory=list)
+    applied: dict[str, str] = field(default_factory=dict)
+    pages: int = 0
+    started: float = 0.0
+    api_version: str = ""
+
+
+class Collector:
+    def __init__(
+        self,
+        connection: Connection,
+        settings: CollectorSettings | None = None,
+        on_event: ProgressCallback | None = None,
+        kinds: tuple[ResourceKind, ...] = KINDS,
+    ) -> None:
+        self.connection = connection
+        self.settings = settings or CollectorSettings()
+        self._on_event = on_event
+        self._kinds = kinds
+        self._deadline = 0.0
+        self._semaphore = asyncio.Semaphore(self.settings.concurrency)
+        self._states: dict[str, _KindState] = {}
+
+    # -- the whole scan ---------------------------------------------------------------------
+
+    async def collect(self) -> tuple[Inventory, CollectionInfo]:
+        started_at = utcnow()
+        self._deadline = time.monotonic() + self.settings.deadline_s
+        timeout = httpx.Timeout(
+            self.settings.request_timeout_s, connect=min(10.0, self.settings.request_timeout_s)
+        )
+        async with self.connection.client(timeout, max_connections=self.settings.concurrency) as client:
+            self._client = client
+            version = await self._version()
+            served, resources = await self._discover()
+            coverage = await self._list_all(served, resources)
+            self_rules = await self._self_rules()
+        notes = list(self.connection.notes)
+        late = [k for k, c in coverage.items() if c.state == ERROR and "deadline" in c.message]
+        if late:
+            notes.append(
+                f"overall deadline of {self.settings.deadline_s:g}s reached; incomplete: {', '.join(late)}"
+            )
+        inventory = Inventory(
+            objects={key: state.items for key, state in self._states.items()},
+            coverage=coverage,
+            cluster=ClusterIdentity(
+                self.connection.context, self.connection.server, version, self.connection.insecure
+            ),
+            served_api_versions=served,
+            applied_api_versions={k: s.applied for k, s in self._states.items() if s.applied},
+        )
+        return inventory, CollectionInfo(started_at, utcnow(), notes=notes, self_rules=self_rules)
+
+    def _emit(self, event: ProgressEvent) -> None:
+        if self._on_event is not None:
+            self._on_event(event)
+
+    def _remaining(self) -> float:
+        return self._deadline - time.monotonic()
+
+    # -- version and discovery --------------------------------------------------------------
+
+    async def _version(self) -> dict[str, Any]:
+        """GET /version: the first request, so it is where 'cannot connect' surfaces."""
+        try:
+            response = await asyncio.wait_for(self._get("/version"), timeout=max(self._remaining(), 0.001))
+        except TimeoutError:
+            raise ConnectionFailure(
+                f"{self.connection.server} did not answer within the overall deadline "
+                f"({self.settings.deadline_s:g}s)"
+            ) from None
+        except _RequestFailed as exc:
+            raise ConnectionFailure(str(exc)) from None
+        if response.status_code == 401:
+            raise ConnectionFailure(
+                f"authentication to {self.connection.server} failed (401 Unauthorized) "
+                f"with context {self.connection.context!r}: the credentials are invalid or expired"
+            )
+        body = _json(response)
+        return body if response.status_code == 200 and isinstance(body, dict) else {}
+
+    async def _discover(self) -> tuple[set[str], dict[str, set[str] | None]]:
+        """Served group/versions, and the resources each needed one serves (None: unknown)."""
+        served: set[str] = set()
+        core, groups = await asyncio.gather(self._get_json("/api"), self._get_json("/apis"))
+        if isinstance(core, dict):
+            served.update(str(v) for v in core.get("versions") or [])
+        if isinstance(groups, dict):
+            for group in groups.get("groups") or []:
+                for version in group.get("versions") or []:
+                    if isinstance(version, dict) and version.get("groupVersion"):
+                        served.add(str(version["groupVersion"]))
+        discovery_failed = core is None or groups is None
+        needed = {self._pick_version(k, served, discovery_failed) for k in self._kinds}
+        needed.discard(None)
+        paths = sorted({gv.path for gv in needed if gv is not None})
+        documents = await asyncio.gather(*(self._get_json(p) for p in paths))
+        resources: dict[str, set[str] | None] = {}
+        for path, document in zip(paths, documents, strict=True):
+            listed = document.get("resources") if isinstance(document, dict) else None
+            resources[path] = (
+                {str(r.get("name")) for r in listed if isinstance(r, dict)}
+                if isinstance(listed, list)
+                else None
+            )
+        if discovery_failed:
+            served.clear()
+        return served, resources
+
+    @staticmethod
+    def _pick_version(kind: ResourceKind, served: set[str], discovery_failed: bool) -> GroupVersion | None:
+        for gv in kind.versions:
+            if gv.api_version in served:
+                return gv
+        return kind.versions[0] if discovery_failed else None
+
+    async def _get_json(self, path: str) -> Any:
+        try:
+            response = await self._get(path)
+        except _RequestFailed:
+            return None
+        return _json(response) if response.status_code == 200 else None
+
+    # -- lists ------------------------------------------------------------------------------
+
+    async def _list_all(self, served: set[str], resources: dict[str, set[str] | None]) -> dict[str, Coverage]:
+        self._emit(ScanStarted(tuple(k.key for k in self._kinds)))
+        coverage: dict[str, Coverage] = {}
+        tasks: dict[asyncio.Task[Coverage], str] = {}
+        for kind in self._kinds:
+            gv = self._pick_version(kind, served, not served)
+            self._states[kind.key] = _KindState(kind, started=time.monotonic())
+            listed = resources.get(gv.path) if gv is not None else None
+            if gv is None or (listed is not None and kind.resource not in listed):
+                coverage[kind.key] = Coverage(NOT_SERVED, message=_not_served_message(kind))
+                self._emit(KindFinished(kind.key, coverage[kind.key]))
+                continue
+            tasks[asyncio.create_task(self._list_kind(kind, gv))] = kind.key
+        if tasks:
+            done, pending = await asyncio.wait(tasks, timeout=max(self._remaining(), 0.001))
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            for task, key in tasks.items():
+                coverage[key] = task.result() if task in done else self._deadline_coverage(key)
+                if task not in done:
+                    self._emit(KindFinished(key, coverage[key]))
+        return {kind.key: coverage[kind.key] for kind in self._kinds}
+
+    def _deadline_coverage(self, key: str) -> Coverage:
+        state = self._states[key]
+        return Coverage(
+            ERROR,
+            count=len(state.items),
+            pages=state.pages,
+            duration_s=time.monotonic() - state.started,
+            message=f"stopped at the overall deadline of {self.settings.deadline_s:g}s "
+            f"after {state.pages} page(s); the list is incomplete",
+            api_version=state.api_version,
+        )
+
+    async def _list_kind(self, kind: ResourceKind, gv: GroupVersion) -> Coverage:
+        state = self._states[kind.key]
+        state.api_version = gv.api_version
+        self._emit(KindStarted(kind.key))
+        try:
+            outcome, message = await self._paginate(state, f"{gv.path}/{kind.resource}")
+        except _RequestFailed as exc:
+            outcome, message = ERROR, str(exc)
+        coverage = Coverage(
+            outcome,
+            count=len(state.items),
+            pages=state.pages,
+            duration_s=round(time.monotonic() - state.started, 3),
+            message=message,
+            api_version=gv.api_version,
+        )
+        self._emit(KindFinished(kind.key, coverage))
+        return coverage
+
+    async def _paginate(self, state: _KindState, path: str) -> tuple[str, str]:
+        kind = state.kind
+        headers = {"Accept": METADATA_ONLY_ACCEPT if kind.metadata_only else JSON_ACCEPT}
+        token: str | None = None
+        restarted = False
+        while True:
+            params = {"limit": str(self.settings.page_size)}
+            if token:
+                params["continue"] = token
+            response = await self._get(path, params, headers, need_json=True)
+            status = response.status_code
+            if status == 410 and token and not restarted:
+                restarted, token = True, None  # the continue token expired: start over, once
+                state.items.clear()
+                state.applied.clear()
+                state.pages = 0
+                continue
+            if status != 200:
+                return _failure_coverage(status, response)
+            body = _json(response)
+            page_items = body.get("items") if isinstance(body, dict) else None
+            if not isinstance(page_items, list):
+                return ERROR, f"page {state.pages + 1} is not a {kind.kind} list"
+            self._keep(state, page_items)
+            state.pages += 1
+            self._emit(PageReceived(kind.key, state.pages, len(state.items)))
+            token = (body.get("metadata") or {}).get("continue") or None
+            if not token:
+                return OK, f"read in {state.pages} page(s)" + (
+                    " after a restart (410 Gone)" if restarted else ""
+                )
+
+    @staticmethod
+    def _keep(state: _KindState, page_items: list[Any]) -> None:
+        key, metadata_only = state.kind.key, state.kind.metadata_only
+        for item in page_items:
+            if not isinstance(item, dict):
+                continue
+            applied = redact(key, item, metadata_only)
+            if applied:
+                meta = item.get("metadata") or {}
+                state.applied[f"{meta.get('namespace', '')}/{meta.get('name', '')}"] = applied
+            state.items.append(item)
+
+    # -- one request, with retries ------------------------------------------------------------
+
+    async def _get(
+        self,
+        path: str,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        need_json: bool = False,
+    ) -> httpx.Response:
+        attempt = 0
+        while True:
+            problem: str
+            try:
+                async with self._semaphore:
+                    response = await self._client.get(path, params=params, headers=headers)
+                if response.status_code in RETRYABLE_STATUS:
+                    problem = f"HTTP {response.status_code}"
+                    delay = _retry_after(response)
+                elif need_json and response.status_code == 200 and _json(response) is None:
+                    problem, delay = "the response body is not valid JSON (truncated?)", None
+                else:
+                    return response
+            except httpx.TransportError as exc:
+                problem, delay, response = describe_transport_error(exc, self.connection.server), None, None
+            if delay is None:
+                delay = min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2**attempt)
+                delay *= 0.5 + random.random() / 2  # jitter: many kinds must not retry in lockstep
+            attempt += 1
+            if attempt > self.settings.max_retries or delay >= self._remaining():
+                if response is not None and response.status_code in RETRYABLE_STATUS:
+                    return response  # the caller reports the status and the server's message
+                raise _RequestFailed(f"{problem} ({attempt} attempt(s))")
+            await asyncio.sleep(delay)
+
+    async def _self_rules(self) -> dict[str, Any] | None:
+        """What the scanning identity may do (SelfSubjectRulesReview: creates nothing)."""
+        body = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectRulesReview",
+            "spec": {"namespace": "kube-system"},
+        }
+        if self._remaining() <= 0:
+            return None
+        try:
+            async with self._semaphore:
+                response = await self._client.post(
+                    RULES_REVIEW_PATH,
+                    content=orjson.dumps(body),
+                    headers={"Content-Type": "application/json"},
+                )
+        except httpx.TransportError:
+            return None
+        parsed = _json(response) if response.status_code in (200, 201) else None
+        status = parsed.get("status") if isinstance(parsed, dict) else None
+        return status if isinstance(status, dict) else None
+
+
+def _json(response: httpx.Response) -> Any:
+    """The parsed body, cached on the response (a page is parsed once), or None if not JSON."""
+    cached = response.extensions.get("k8saudit_json", _MISSING)
+    if cached is _MISSING:
+        try:
+            cached = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            cached = None
+        response.extensions["k8saudit_json"] = cached
+    return cached
+
+
+_MISSING = object()
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _status_message(response: httpx.Response) -> str:
+    body = _json(response)
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return body["message"][:300]
+    return response.reason_phrase or ""
+
+
+def _failure_coverage(status: int, response: httpx.Response) -> tuple[str, str]:
+    message = _status_message(response)
+    if status == 403:
+        return FORBIDDEN, message or "forbidden"
+    if status == 404:
+        return NOT_SERVED, "the server does not serve this resource (404)"
+    if status == 401:
+        return ERROR, "401 Unauthorized: the credentials were rejected mid-scan"
+    if status == 406:
+        return ERROR, "the server cannot list metadata only (406); skipped so that no values are read"
+    return ERROR, f"HTTP {status}: {message}".rstrip(": ")
+
+
+def _not_served_message(kind: ResourceKind) -> str:
+    versions = ", ".join(gv.api_version for gv in kind.versions)
+    if kind.custom:
+        return f"not installed ({versions} not served)"
+    return f"the server serves none of {versions}"

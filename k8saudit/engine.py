@@ -1,0 +1,50 @@
+"""Run every registered check over an inventory and collect the findings.
+
+The engine owns the rules every check gets for free:
+- a check whose declared inputs could not be read yields one `unknown` finding naming them,
+  never `pass`;
+- a check that raises yields one `error` finding and the scan goes on;
+- findings are stamped with their check id and ordered deterministically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from k8saudit.inventory import Inventory
+from k8saudit.model import Finding, Status, Subject
+from k8saudit.registry import CheckMeta, Context, load_checks
+
+
+def run_checks(
+    inventory: Inventory, context: Context, checks: Iterable[CheckMeta] | None = None
+) -> list[Finding]:
+    findings: list[Finding] = []
+    for meta in checks if checks is not None else load_checks().values():
+        findings.extend(run_check(meta, inventory, context))
+    return findings
+
+
+def run_check(meta: CheckMeta, inventory: Inventory, context: Context) -> list[Finding]:
+    missing = [key for key in meta.inputs if not inventory.readable(key)]
+    if missing:
+        reasons = "; ".join(inventory.unreadable_reason(key) for key in missing)
+        return [
+            Finding(
+                meta.id,
+                Status.UNKNOWN,
+                Subject.cluster(),
+                f"cannot evaluate: {reasons}",
+                {"unreadable": missing},
+            )
+        ]
+    try:
+        results = list(meta.function(inventory, context))
+    except Exception as exc:  # a broken check must not take the audit down with it
+        return [
+            Finding(meta.id, Status.ERROR, Subject.cluster(), f"check failed: {type(exc).__name__}: {exc}")
+        ]
+    for finding in results:
+        finding.check_id = meta.id
+    results.sort(key=lambda f: (f.subject, f.status.rank, f.message))
+    return results

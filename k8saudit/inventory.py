@@ -1,0 +1,363 @@
+"""The collected, redacted cluster state: objects by kind, indexes, and coverage.
+
+Checks read the cluster only through this class. Indexes are built lazily, once, on first use,
+so a check that asks "which pods run on node X" costs a dictionary lookup, not a scan.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from typing import Any
+
+from k8saudit.kinds import KINDS, KINDS_BY_KEY, ResourceKind
+from k8saudit.model import Subject
+from k8saudit.provider import Provider, detect_provider
+from k8saudit.redact import pod_spec_of
+
+OK = "ok"
+FORBIDDEN = "forbidden"
+NOT_SERVED = "not-served"
+ERROR = "error"
+COVERAGE_STATES = (OK, FORBIDDEN, NOT_SERVED, ERROR)
+
+Obj = dict[str, Any]
+
+KINDS_BY_KIND: dict[str, ResourceKind] = {k.kind: k for k in KINDS}
+
+
+@dataclass(slots=True)
+class Coverage:
+    """How the collection of one kind went."""
+
+    state: str
+    count: int = 0
+    pages: int = 0
+    duration_s: float = 0.0
+    message: str = ""
+    api_version: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Coverage:
+        state = str(data.get("state", ERROR))
+        return cls(
+            state=state if state in COVERAGE_STATES else ERROR,
+            count=int(data.get("count", 0)),
+            pages=int(data.get("pages", 0)),
+            duration_s=float(data.get("duration_s", 0.0)),
+            message=str(data.get("message", "")),
+            api_version=str(data.get("api_version", "")),
+        )
+
+
+@dataclass(slots=True)
+class ClusterIdentity:
+    """Who the cluster is. Never holds a credential."""
+
+    context: str = ""
+    server: str = ""
+    version: dict[str, Any] = field(default_factory=dict)  # the /version document
+    insecure_skip_tls_verify: bool = False
+
+    @property
+    def git_version(self) -> str:
+        return str(self.version.get("gitVersion", ""))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClusterIdentity:
+        version = data.get("version")
+        return cls(
+            context=str(data.get("context", "")),
+            server=str(data.get("server", "")),
+            version=version if isinstance(version, dict) else {},
+            insecure_skip_tls_verify=bool(data.get("insecure_skip_tls_verify", False)),
+        )
+
+
+def meta(obj: Obj) -> Obj:
+    m = obj.get("metadata")
+    return m if isinstance(m, dict) else {}
+
+
+def name_of(obj: Obj) -> str:
+    return str(meta(obj).get("name", ""))
+
+
+def namespace_of(obj: Obj) -> str:
+    return str(meta(obj).get("namespace", "") or "")
+
+
+def labels_of(obj: Obj) -> dict[str, str]:
+    labels = meta(obj).get("labels")
+    return labels if isinstance(labels, dict) else {}
+
+
+def annotations_of(obj: Obj) -> dict[str, str]:
+    annotations = meta(obj).get("annotations")
+    return annotations if isinstance(annotations, dict) else {}
+
+
+def selector_matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+class Inventory:
+    """Objects by inventory key (see `k8saudit.kinds`), with coverage and cluster identity."""
+
+    def __init__(
+        self,
+        objects: dict[str, list[Obj]] | None = None,
+        coverage: dict[str, Coverage] | None = None,
+        cluster: ClusterIdentity | None = None,
+        served_api_versions: Iterable[str] = (),
+        applied_api_versions: dict[str, dict[str, str]] | None = None,
+    ) -> None:
+        self.objects: dict[str, list[Obj]] = objects or {}
+        self.coverage: dict[str, Coverage] = coverage or {}
+        self.cluster = cluster or ClusterIdentity()
+        # Group/versions the server serves ("batch/v1beta1"): the deprecated-API checks need them.
+        self.served_api_versions: tuple[str, ...] = tuple(sorted(set(served_api_versions)))
+        # key -> "namespace/name" -> apiVersion from the last-applied annotation (before redaction).
+        self.applied_api_versions: dict[str, dict[str, str]] = applied_api_versions or {}
+
+    @classmethod
+    def from_objects(
+        cls,
+        objects: dict[str, list[Obj]],
+        *,
+        version: str = "v1.29.0",
+        server: str = "https://cluster.example:6443",
+        context: str = "test",
+        coverage: dict[str, str | Coverage] | None = None,
+        served_api_versions: Iterable[str] = (),
+        applied_api_versions: dict[str, dict[str, str]] | None = None,
+    ) -> Inventory:
+        """An inventory built in memory (tests, demo): every known kind is `ok` unless overridden.
+
+        Custom resources default to `not-served` unless objects are given for them.
+        """
+        cov: dict[str, Coverage] = {}
+        for kind in KINDS:
+            items = objects.get(kind.key, [])
+            state = NOT_SERVED if kind.custom and kind.key not in objects else OK
+            cov[kind.key] = Coverage(state, count=len(items), pages=1 if items else 0)
+        for key, override in (coverage or {}).items():
+            cov[key] = override if isinstance(override, Coverage) else Coverage(override, message=override)
+        major, _, rest = version.lstrip("v").partition(".")
+        minor = rest.split(".", 1)[0]
+        identity = ClusterIdentity(
+            context=context,
+            server=server,
+            version={"gitVersion": version, "major": major, "minor": minor},
+        )
+        return cls(
+            {k: list(v) for k, v in objects.items()},
+            cov,
+            identity,
+            served_api_versions,
+            applied_api_versions,
+        )
+
+    # -- access -------------------------------------------------------------------------------
+
+    def items(self, key: str) -> list[Obj]:
+        """Every collected object of kind `key` (empty when not collected)."""
+        return self.objects.get(key, [])
+
+    def coverage_of(self, key: str) -> Coverage:
+        return self.coverage.get(key) or Coverage(ERROR, message="not collected")
+
+    def readable(self, key: str) -> bool:
+        """True when `items(key)` is the complete truth: listed fine, or a CRD not installed."""
+        cov = self.coverage_of(key)
+        return cov.state == OK or (cov.state == NOT_SERVED and KINDS_BY_KEY[key].custom)
+
+    def unreadable_reason(self, key: str) -> str:
+        cov = self.coverage_of(key)
+        detail = f": {cov.message}" if cov.message and cov.message != cov.state else ""
+        return f"{KINDS_BY_KEY[key].kind} could not be read ({cov.state}{detail})"
+
+    def served(self, key: str) -> bool:
+        """A CRD-backed kind is installed in the cluster."""
+        return self.coverage_of(key).state != NOT_SERVED
+
+    def get(self, key: str, namespace: str, name: str) -> Obj | None:
+        return self._by_name(key).get((namespace, name))
+
+    def in_namespace(self, key: str, namespace: str) -> list[Obj]:
+        return self._by_namespace(key).get(namespace, [])
+
+    def namespaces(self) -> list[str]:
+        return sorted({namespace_of(o) for key in self.objects for o in self.objects[key]} - {""})
+
+    def object_for(self, subject: Subject) -> Obj | None:
+        """The collected object a finding's subject names (None for the cluster or unknown kinds)."""
+        kind = KINDS_BY_KIND.get(subject.kind)
+        return self.get(kind.key, subject.namespace, subject.name) if kind else None
+
+    def subject(self, key: str, obj: Obj) -> Subject:
+        return Subject(KINDS_BY_KEY[key].kind, namespace_of(obj), name_of(obj))
+
+    def applied_api_version(self, key: str, obj: Obj) -> str | None:
+        return self.applied_api_versions.get(key, {}).get(f"{namespace_of(obj)}/{name_of(obj)}")
+
+    @cached_property
+    def version(self) -> tuple[int, int, int] | None:
+        """The API server's (major, minor, patch), or None if /version could not be read."""
+        from k8saudit.releases import parse_version
+
+        return parse_version(self.cluster.git_version)
+
+    @cached_property
+    def provider(self) -> Provider:
+        kube_system_pods = self.in_namespace("pods", "kube-system")
+        return detect_provider(
+            self.cluster.version, self.cluster.server, self.items("nodes"), kube_system_pods
+        )
+
+    # -- relations ----------------------------------------------------------------------------
+
+    def pods_on_node(self, node_name: str) -> list[Obj]:
+        return self._pods_by_node.get(node_name, [])
+
+    def owned_by(self, key: str, owner: Obj) -> list[Obj]:
+        """Objects of kind `key` whose ownerReferences name `owner` (by uid)."""
+        uid = meta(owner).get("uid")
+        return self._by_owner_uid(key).get(uid, []) if uid else []
+
+    def pods_of(self, key: str, workload: Obj) -> list[Obj]:
+        """The pods a workload (deployment, statefulset, daemonset, replicaset, job, cronjob) runs."""
+        if key == "deployments":
+            return [p for rs in self.owned_by("replicasets", workload) for p in self.owned_by("pods", rs)]
+        if key == "cronjobs":
+            return [p for job in self.owned_by("jobs", workload) for p in self.owned_by("pods", job)]
+        return self.owned_by("pods", workload)
+
+    def top_owner(self, pod: Obj) -> tuple[str, Obj] | None:
+        """The workload that ultimately controls a pod, as (inventory key, object)."""
+        current: tuple[str, Obj] = ("pods", pod)
+        for _ in range(4):  # pod -> replicaset -> deployment, pod -> job -> cronjob
+            ref = _controller_ref(current[1])
+            if ref is None:
+                break
+            key = KINDS_BY_KIND.get(str(ref.get("kind")))
+            parent = self._by_uid(key.key).get(ref.get("uid")) if key else None
+            if parent is None:
+                break
+            current = (key.key, parent)
+        return None if current[0] == "pods" else current
+
+    def pods_selected_by(self, service: Obj) -> list[Obj]:
+        """Pods in the service's namespace matching its selector (none for selector-less services)."""
+        selector = (service.get("spec") or {}).get("selector")
+        if not isinstance(selector, dict) or not selector:
+            return []
+        namespace = namespace_of(service)
+        index = self._pods_by_label
+        candidates = min((index.get((namespace, k, v), []) for k, v in selector.items()), key=len)
+        return [p for p in candidates if selector_matches(selector, labels_of(p))]
+
+    def services_selecting(self, pod: Obj) -> list[Obj]:
+        labels = labels_of(pod)
+        return [
+            svc
+            for svc in self.in_namespace("services", namespace_of(pod))
+            if (sel := (svc.get("spec") or {}).get("selector")) and selector_matches(sel, labels)
+        ]
+
+    def pod_templates(self) -> Iterator[tuple[str, Obj, Obj]]:
+        """(key, workload, pod spec) for every workload and bare pod: each pod spec once.
+
+        Pods owned by a collected controller are skipped (their template is judged instead),
+        so a finding names the Deployment to fix, not its 40 pods.
+        """
+        for key in ("deployments", "daemonsets", "statefulsets", "cronjobs", "jobs", "replicasets", "pods"):
+            for obj in self.items(key):
+                if key in ("replicasets", "jobs", "pods") and self._has_collected_controller(obj):
+                    continue
+                spec = pod_spec_of(key, obj)
+                if spec is not None:
+                    yield key, obj, spec
+
+    def _has_collected_controller(self, obj: Obj) -> bool:
+        ref = _controller_ref(obj)
+        if ref is None:
+            return False
+        kind = KINDS_BY_KIND.get(str(ref.get("kind")))
+        return kind is not None and ref.get("uid") in self._by_uid(kind.key)
+
+    # -- indexes (lazy, built once) -----------------------------------------------------------
+
+    def _index(self, name: str, key: str, build: Any) -> Any:
+        cache = self.__dict__.setdefault("_indexes", {})
+        if (name, key) not in cache:
+            cache[(name, key)] = build(self.items(key))
+        return cache[(name, key)]
+
+    def _by_name(self, key: str) -> dict[tuple[str, str], Obj]:
+        return self._index("name", key, lambda items: {(namespace_of(o), name_of(o)): o for o in items})
+
+    def _by_uid(self, key: str) -> dict[str, Obj]:
+        return self._index("uid", key, lambda items: {meta(o).get("uid"): o for o in items})
+
+    def _by_namespace(self, key: str) -> dict[str, list[Obj]]:
+        def build(items: list[Obj]) -> dict[str, list[Obj]]:
+            out: dict[str, list[Obj]] = defaultdict(list)
+            for o in items:
+                out[namespace_of(o)].append(o)
+            return out
+
+        return self._index("namespace", key, build)
+
+    def _by_owner_uid(self, key: str) -> dict[str, list[Obj]]:
+        def build(items: list[Obj]) -> dict[str, list[Obj]]:
+            out: dict[str, list[Obj]] = defaultdict(list)
+            for o in items:
+                for ref in meta(o).get("ownerReferences") or ():
+                    if isinstance(ref, dict) and ref.get("uid"):
+                        out[ref["uid"]].append(o)
+            return out
+
+        return self._index("owner", key, build)
+
+    @cached_property
+    def _pods_by_node(self) -> dict[str, list[Obj]]:
+        out: dict[str, list[Obj]] = defaultdict(list)
+        for pod in self.items("pods"):
+            node = (pod.get("spec") or {}).get("nodeName")
+            if node:
+                out[node].append(pod)
+        return out
+
+    @cached_property
+    def _pods_by_label(self) -> dict[tuple[str, str, str], list[Obj]]:
+        out: dict[tuple[str, str, str], list[Obj]] = defaultdict(list)
+        for pod in self.items("pods"):
+            namespace = namespace_of(pod)
+            for k, v in labels_of(pod).items():
+                out[(namespace, k, v)].append(pod)
+        return out
+
+    # -- serialization ------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "objects": self.objects,
+            "served_api_versions": list(self.served_api_versions),
+            "applied_api_versions": self.applied_api_versions,
+        }
+
+
+def _controller_ref(obj: Obj) -> dict[str, Any] | None:
+    for ref in meta(obj).get("ownerReferences") or ():
+        if isinstance(ref, dict) and ref.get("controller"):
+            return ref
+    return None

@@ -1,0 +1,139 @@
+"""The small value types everything else speaks: severities, statuses, subjects and findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """0 for critical … 4 for info: sorts the worst first."""
+        return _SEVERITY_ORDER.index(self)
+
+
+_SEVERITY_ORDER = list(Severity)
+
+
+class Status(StrEnum):
+    FAIL = "fail"
+    WARN = "warn"
+    ERROR = "error"
+    UNKNOWN = "unknown"
+    PASS = "pass"
+    NOT_APPLICABLE = "not-applicable"
+
+    @property
+    def rank(self) -> int:
+        """Failing first, then warnings, errors, unknowns, passes, not-applicable."""
+        return _STATUS_ORDER.index(self)
+
+    @property
+    def is_problem(self) -> bool:
+        return self in (Status.FAIL, Status.WARN)
+
+
+_STATUS_ORDER = list(Status)
+
+CLUSTER_KIND = "Cluster"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Subject:
+    """What a finding is about: an object (kind, namespace, name) or the cluster itself."""
+
+    kind: str
+    namespace: str = ""
+    name: str = ""
+
+    @classmethod
+    def cluster(cls) -> Subject:
+        return cls(CLUSTER_KIND, "", "cluster")
+
+    @property
+    def is_cluster(self) -> bool:
+        return self.kind == CLUSTER_KIND
+
+    def __str__(self) -> str:
+        if self.is_cluster:
+            return "cluster"
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "namespace": self.namespace, "name": self.name}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Subject:
+        return cls(str(data["kind"]), str(data.get("namespace", "")), str(data.get("name", "")))
+
+
+@dataclass(slots=True)
+class Finding:
+    """One verdict of one check on one subject. `evidence` is small plain JSON data."""
+
+    check_id: str
+    status: Status
+    subject: Subject
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    waiver: dict[str, Any] | None = None  # the waiver that applies: source, reason, owner, expiry
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """Identity across snapshots: the same check on the same subject."""
+        return (self.check_id, self.subject.kind, self.subject.namespace, self.subject.name)
+
+    @property
+    def waived(self) -> bool:
+        return self.waiver is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "check_id": self.check_id,
+            "status": self.status.value,
+            "subject": self.subject.to_dict(),
+            "message": self.message,
+            "evidence": self.evidence,
+        }
+        if self.waiver is not None:
+            data["waiver"] = self.waiver
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        return cls(
+            check_id=str(data["check_id"]),
+            status=Status(data["status"]),
+            subject=Subject.from_dict(data["subject"]),
+            message=str(data.get("message", "")),
+            evidence=dict(data.get("evidence") or {}),
+            waiver=data.get("waiver"),
+        )
+
+
+def passed(subject: Subject, message: str, **evidence: Any) -> Finding:
+    return Finding("", Status.PASS, subject, message, evidence)
+
+
+def failed(subject: Subject, message: str, **evidence: Any) -> Finding:
+    return Finding("", Status.FAIL, subject, message, evidence)
+
+
+def warned(subject: Subject, message: str, **evidence: Any) -> Finding:
+    return Finding("", Status.WARN, subject, message, evidence)
+
+
+def unknown(subject: Subject, message: str, **evidence: Any) -> Finding:
+    return Finding("", Status.UNKNOWN, subject, message, evidence)
+
+
+def not_applicable(subject: Subject, message: str, **evidence: Any) -> Finding:
+    return Finding("", Status.NOT_APPLICABLE, subject, message, evidence)

@@ -1,0 +1,156 @@
+"""Redaction applied to every object as it arrives, before anything is kept.
+
+What is removed, and why (a snapshot must be safe to attach to a ticket):
+- `metadata.managedFields`: bulky bookkeeping, no check needs it.
+- the `kubectl.kubernetes.io/last-applied-configuration` annotation: it is a full copy of the
+  applied manifest, and for a Secret applied with kubectl it holds the secret values. Only its
+  `apiVersion` is kept aside (the versions checks need it to find objects written under removed
+  APIs).
+- literal environment variable values (`env[].value`): they routinely hold passwords and tokens.
+  Names and `valueFrom` references stay. A few non-secret settings that checks read are allowed.
+- values of command-line flags whose name says they carry a secret (`--password=...`).
+- Secret `data`/`stringData`: the collector asks for metadata only, this is the second lock.
+- ConfigMap values, except for the few ConfigMaps the checks read (DNS, ingress controller).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Any
+
+import orjson
+
+REDACTED = "<redacted by k8saudit>"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+# Env values that are configuration switches read by checks, never credentials.
+ENV_VALUES_KEPT = frozenset({"AWS_VPC_K8S_CNI_EXTERNALSNAT", "AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS"})
+
+# (namespace glob, name glob, key globs kept). Everything else keeps its keys, not its values.
+CONFIGMAP_VALUES_KEPT: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("kube-system", "coredns", ("Corefile", "*.server", "*.override")),
+    ("kube-system", "coredns-custom", ("*.server", "*.override")),
+    ("kube-system", "kube-dns", ("stubDomains", "upstreamNameservers")),
+    ("kube-system", "node-local-dns", ("Corefile",)),
+    ("kube-system", "nodelocaldns", ("Corefile",)),
+    ("kube-system", "*dns-autoscaler", ("linear", "ladder")),
+    ("*", "*ingress-nginx-controller", ("allow-snippet-annotations", "annotations-risk-level")),
+    ("*", "nginx-configuration", ("allow-snippet-annotations", "annotations-risk-level")),
+    ("*", "*nginx-ingress*", ("allow-snippet-annotations", "annotations-risk-level")),
+)
+
+_SECRET_FLAG = re.compile(
+    r"^(--?[A-Za-z0-9_.-]*(?:password|passwd|token|secret|api-?key|credential)[A-Za-z0-9_.-]*=)(.+)$",
+    re.IGNORECASE,
+)
+
+# Where the pod spec sits in each workload kind.
+_POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
+    "pods": ("spec",),
+    "deployments": ("spec", "template", "spec"),
+    "daemonsets": ("spec", "template", "spec"),
+    "statefulsets": ("spec", "template", "spec"),
+    "replicasets": ("spec", "template", "spec"),
+    "jobs": ("spec", "template", "spec"),
+    "cronjobs": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+
+
+def pod_spec_of(key: str, obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The pod spec inside an object of inventory kind `key`, or None."""
+    path = _POD_SPEC_PATHS.get(key)
+    if path is None:
+        return None
+    node: Any = obj
+    for step in path:
+        node = node.get(step) if isinstance(node, dict) else None
+        if node is None:
+            return None
+    return node if isinstance(node, dict) else None
+
+
+def redact(key: str, obj: dict[str, Any], metadata_only: bool = False) -> str | None:
+    """Redact `obj` (an item of inventory kind `key`) in place.
+
+    Returns the `apiVersion` recorded in the last-applied annotation, if there was one.
+    """
+    meta = obj.get("metadata")
+    applied_api_version = None
+    if isinstance(meta, dict):
+        meta.pop("managedFields", None)
+        annotations = meta.get("annotations")
+        if isinstance(annotations, dict) and LAST_APPLIED in annotations:
+            applied_api_version = _applied_api_version(annotations.pop(LAST_APPLIED))
+    if metadata_only or key == "secrets":
+        for field in list(obj):
+            if field not in ("apiVersion", "kind", "metadata"):
+                del obj[field]
+        return applied_api_version
+    if key == "configmaps":
+        _redact_configmap(obj)
+        return applied_api_version
+    spec = pod_spec_of(key, obj)
+    if spec is not None:
+        redact_pod_spec(spec)
+    return applied_api_version
+
+
+def _applied_api_version(raw: object) -> str | None:
+    if not isinstance(raw, str):
+        return None
+    try:
+        applied = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    version = applied.get("apiVersion") if isinstance(applied, dict) else None
+    return version if isinstance(version, str) and len(version) < 100 else None
+
+
+def redact_pod_spec(spec: dict[str, Any]) -> None:
+    for field in ("containers", "initContainers", "ephemeralContainers"):
+        containers = spec.get(field)
+        if not isinstance(containers, list):
+            continue
+        for container in containers:
+            if isinstance(container, dict):
+                _redact_container(container)
+
+
+def _redact_container(container: dict[str, Any]) -> None:
+    env = container.get("env")
+    if isinstance(env, list):
+        for var in env:
+            if isinstance(var, dict) and "value" in var and var.get("name") not in ENV_VALUES_KEPT:
+                var["value"] = REDACTED
+    for field in ("command", "args"):
+        words = container.get(field)
+        if isinstance(words, list):
+            container[field] = [_redact_flag(word) for word in words]
+
+
+def _redact_flag(word: object) -> object:
+    if not isinstance(word, str):
+        return word
+    match = _SECRET_FLAG.match(word)
+    return f"{match.group(1)}{REDACTED}" if match else word
+
+
+def _kept_configmap_keys(namespace: str, name: str) -> tuple[str, ...]:
+    for ns_glob, name_glob, keys in CONFIGMAP_VALUES_KEPT:
+        if fnmatch.fnmatchcase(namespace, ns_glob) and fnmatch.fnmatchcase(name, name_glob):
+            return keys
+    return ()
+
+
+def _redact_configmap(obj: dict[str, Any]) -> None:
+    meta = obj.get("metadata") or {}
+    kept = _kept_configmap_keys(str(meta.get("namespace", "")), str(meta.get("name", "")))
+    for field in ("data", "binaryData"):
+        values = obj.get(field)
+        if not isinstance(values, dict):
+            continue
+        obj[field] = {
+            k: (v if field == "data" and any(fnmatch.fnmatchcase(k, g) for g in kept) else REDACTED)
+            for k, v in values.items()
+        }

@@ -1,0 +1,144 @@
+"""Headless renderers: the report as plain text (terminals, logs) and as JSON (machines).
+
+Every string that came from the cluster goes through `safe_text`: escape sequences and bidi
+controls in object names or messages are shown, never obeyed by the terminal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from k8saudit import __version__
+from k8saudit.inventory import KINDS_BY_KEY
+from k8saudit.model import Finding, Status
+from k8saudit.registry import AREAS
+from k8saudit.report import Report
+from k8saudit.textsafe import safe_text
+
+REPORT_SCHEMA = "k8saudit.report/1"
+_BAR_WIDTH = 20
+
+
+def sorted_problems(report: Report) -> list[Finding]:
+    """Failing and warning findings, worst first: severity, then status, then check and subject."""
+    checks = report.checks
+    problems = [f for f in report.findings if f.status.is_problem and not f.waived]
+    problems.sort(
+        key=lambda f: (
+            checks[f.check_id].severity.rank if f.check_id in checks else 9,
+            f.status.rank,
+            f.check_id,
+            f.subject,
+        )
+    )
+    return problems
+
+
+def _bar(score: float | None) -> str:
+    if score is None:
+        return "·" * _BAR_WIDTH
+    filled = round(score / 100 * _BAR_WIDTH)
+    return "█" * filled + "░" * (_BAR_WIDTH - filled)
+
+
+def _score(value: float | None) -> str:
+    return "  n/a" if value is None else f"{value:5.1f}"
+
+
+def header_lines(report: Report) -> list[str]:
+    inv = report.inventory
+    cluster = inv.cluster
+    collection = report.collection
+    lines = [
+        f"k8saudit {__version__} — context {safe_text(cluster.context)} ({safe_text(cluster.server)})",
+        f"Kubernetes {safe_text(cluster.git_version or 'version unknown')}, provider {inv.provider.name}, "
+        f"{len(inv.items('nodes'))} nodes, {len(inv.items('pods'))} pods",
+        f"Collected {collection.finished_at:%Y-%m-%d %H:%M UTC} in {collection.duration_s:.1f}s"
+        + (
+            f" by k8saudit {safe_text(collection.tool_version)}"
+            if collection.tool_version != __version__
+            else ""
+        ),
+    ]
+    if report.as_recorded:
+        lines.append("Findings shown as recorded in the snapshot (not re-evaluated).")
+    return lines
+
+
+def render_text(report: Report) -> str:
+    scores = report.scores
+    lines = header_lines(report)
+    lines.append("")
+    lines.append(f"Overall: {scores.grade}  {_score(scores.overall).strip()}/100")
+    for area in AREAS:
+        a = scores.areas[area]
+        lines.append(f"  {area:<11} {a.grade}  {_score(a.score)}  {_bar(a.score)}")
+
+    gaps = report.coverage_gaps
+    if gaps:
+        lines.append("")
+        lines.append(f"Coverage gaps ({len(gaps)} kinds could not be read; their checks are 'unknown'):")
+        for key, cov in gaps.items():
+            lines.append(f"  {KINDS_BY_KEY[key].kind:<32} {cov.state:<10} {safe_text(cov.message, 200)}")
+
+    fixes = scores.top_fixes(5)
+    if fixes:
+        lines.append("")
+        lines.append("Top fixes (points gained):")
+        for check_id, points, count in fixes:
+            title = report.checks[check_id].title
+            lines.append(
+                f"  +{points:5.1f}  {check_id:<9} {title} ({count} subject{'s' if count != 1 else ''})"
+            )
+
+    problems = sorted_problems(report)
+    lines.append("")
+    lines.append(f"Findings to fix ({len(problems)}):" if problems else "No failing findings.")
+    for f in problems:
+        severity = report.checks[f.check_id].severity.value.upper() if f.check_id in report.checks else "?"
+        subject, message = safe_text(f.subject, 120), safe_text(f.message, 300)
+        lines.append(f"  {severity:<8} {f.status.value:<4} {f.check_id:<9} {subject}: {message}")
+
+    counts = {s: sum(1 for f in report.findings if f.status is s) for s in (Status.UNKNOWN, Status.ERROR)}
+    if counts[Status.UNKNOWN] or counts[Status.ERROR]:
+        lines.append("")
+        unknown, errors = counts[Status.UNKNOWN], counts[Status.ERROR]
+        lines.append(f"Not scored: {unknown} unknown (inputs unreadable), {errors} check errors.")
+    waived = sum(1 for f in report.findings if f.waived)
+    if waived:
+        lines.append(f"Waived: {waived} findings (excluded from the score).")
+    for note in report.collection.notes:
+        lines.append(f"Note: {safe_text(note, 300)}")
+    age = report.calendar_age_days()
+    lines.append(f"Release calendar as of {report.calendar.as_of.isoformat()} ({age} days old).")
+    return "\n".join(lines) + "\n"
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    """The JSON report: stable keys, documented in the README (schema k8saudit.report/1)."""
+    inv = report.inventory
+    scores = report.scores
+    return {
+        "schema": REPORT_SCHEMA,
+        "tool": {"name": "k8saudit", "version": __version__},
+        "cluster": {**inv.cluster.to_dict(), "provider": inv.provider.name},
+        "collection": report.collection.to_dict(),
+        "as_recorded": report.as_recorded,
+        "calendar": {"as_of": report.calendar.as_of.isoformat(), "age_days": report.calendar_age_days()},
+        "coverage": {key: cov.to_dict() for key, cov in inv.coverage.items()},
+        "scores": scores.to_dict(),
+        "top_fixes": [
+            {"check_id": cid, "points": round(points, 2), "subjects": count}
+            for cid, points, count in scores.top_fixes(20)
+        ],
+        "findings": [
+            {
+                **f.to_dict(),
+                "severity": report.checks[f.check_id].severity.value if f.check_id in report.checks else None,
+                "area": report.checks[f.check_id].area if f.check_id in report.checks else None,
+                "points": round(scores.points_for(f), 3),
+            }
+            for f in report.findings
+        ],
+        "checks": {cid: meta.to_dict() for cid, meta in report.checks.items()},
+    }

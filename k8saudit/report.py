@@ -1,0 +1,105 @@
+"""A report: the inventory, the findings of the checks over it, and their scores.
+
+Live scans and saved snapshots arrive here the same way: an inventory plus how it was
+collected goes through `evaluate()`, which runs the current checks and scores them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from k8saudit import __version__
+from k8saudit.engine import run_checks
+from k8saudit.inventory import Inventory
+from k8saudit.model import Finding
+from k8saudit.registry import CheckMeta, Config, Context, load_checks
+from k8saudit.releases import ReleaseCalendar
+from k8saudit.scoring import Scores, score
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class CollectionInfo:
+    """When and how the inventory was collected."""
+
+    started_at: datetime
+    finished_at: datetime
+    tool_version: str = __version__
+    notes: list[str] = field(default_factory=list)  # e.g. "TLS verification disabled"
+    self_rules: dict[str, Any] | None = None  # SelfSubjectRulesReview status of the scanning identity
+
+    @property
+    def duration_s(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat(),
+            "duration_s": round(self.duration_s, 3),
+            "tool_version": self.tool_version,
+            "notes": self.notes,
+            "self_rules": self.self_rules,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CollectionInfo:
+        return cls(
+            started_at=_parse_time(data["started_at"]),
+            finished_at=_parse_time(data["finished_at"]),
+            tool_version=str(data.get("tool_version", "")),
+            notes=[str(n) for n in data.get("notes") or []],
+            self_rules=data.get("self_rules") if isinstance(data.get("self_rules"), dict) else None,
+        )
+
+
+def _parse_time(value: object) -> datetime:
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@dataclass(slots=True)
+class Report:
+    inventory: Inventory
+    collection: CollectionInfo
+    findings: list[Finding]
+    scores: Scores
+    checks: dict[str, CheckMeta]
+    calendar: ReleaseCalendar
+    as_recorded: bool = False  # findings shown exactly as saved, not re-evaluated
+
+    @property
+    def coverage_gaps(self) -> dict[str, Any]:
+        """Kinds whose objects are not all known: forbidden, failed, or a built-in kind not served."""
+        return {k: c for k, c in self.inventory.coverage.items() if not self.inventory.readable(k)}
+
+    def calendar_age_days(self) -> int:
+        return self.calendar.age_days(utcnow().date())
+
+
+def evaluate(
+    inventory: Inventory,
+    collection: CollectionInfo,
+    config: Config | None = None,
+    calendar: ReleaseCalendar | None = None,
+    recorded_findings: list[Finding] | None = None,
+) -> Report:
+    """Run the current checks over `inventory`, judged as of its collection time, and score them.
+
+    With `recorded_findings`, those are scored instead (a snapshot shown exactly as saved).
+    """
+    checks = load_checks()
+    calendar = calendar or ReleaseCalendar.shipped()
+    config = config or Config()
+    if recorded_findings is None:
+        context = Context(now=collection.finished_at, calendar=calendar, config=config)
+        findings = run_checks(inventory, context, checks.values())
+    else:
+        findings = recorded_findings
+    scores = score(findings, checks, config.area_weights)
+    return Report(inventory, collection, findings, scores, checks, calendar, recorded_findings is not None)

@@ -1,0 +1,20 @@
+"""One live scan, start to report: connect, collect, evaluate. Shared by the CLI and the TUI."""
+
+from __future__ import annotations
+
+from k8saudit.collector import Collector, CollectorSettings, ProgressCallback
+from k8saudit.connection import connect
+from k8saudit.registry import Config
+from k8saudit.report import Report, evaluate
+
+
+async def scan_cluster(
+    kubeconfig: str | None,
+    context: str | None,
+    settings: CollectorSettings | None = None,
+    on_event: ProgressCallback | None = None,
+    config: Config | None = None,
+) -> Report:
+    connection = connect(kubeconfig, context)
+    inventory, collection = await Collector(connection, settings, on_event).collect()
+    return evaluate(inventory, collection, config)

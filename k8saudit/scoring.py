@@ -1,0 +1,184 @@
+"""Scores that explain themselves.
+
+- A check scores the share of its subjects that pass (a warning counts half). Waived findings,
+  `unknown`, `not-applicable` and `error` are out of the denominator, and counted for display.
+- An area scores the severity-weighted mean of its scored checks (info checks weigh nothing).
+- The overall score is the (area-weighted) mean of the scored areas. Grades: A ≥ 90, B ≥ 80,
+  C ≥ 70, D ≥ 60, F below.
+
+Because every step is a weighted mean, the points a fix would gain are exact: fixing one failing
+finding of check c in area a raises the overall score by
+    100 · (1 − credit) / n_c · w_c / W_a · aw_a / AW
+where n_c is the check's denominator, w_c its severity weight, W_a the sum of the weights of the
+area's scored checks, aw_a the area's weight and AW the sum of the scored areas' weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from k8saudit.model import Finding, Severity, Status
+from k8saudit.registry import AREAS, CheckMeta
+
+SEVERITY_WEIGHT: dict[Severity, float] = {
+    Severity.CRITICAL: 10.0,
+    Severity.HIGH: 5.0,
+    Severity.MEDIUM: 3.0,
+    Severity.LOW: 1.0,
+    Severity.INFO: 0.0,
+}
+CREDIT: dict[Status, float] = {Status.PASS: 1.0, Status.WARN: 0.5, Status.FAIL: 0.0}
+GRADES: tuple[tuple[float, str], ...] = ((90, "A"), (80, "B"), (70, "C"), (60, "D"))
+
+
+def grade(score: float | None) -> str:
+    if score is None:
+        return "-"
+    for floor, letter in GRADES:
+        if score >= floor:
+            return letter
+    return "F"
+
+
+@dataclass(slots=True)
+class CheckScore:
+    check_id: str
+    area: str
+    severity: Severity
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys((s.value for s in Status), 0))
+    waived: int = 0
+    earned: float = 0.0  # credit summed over the scored findings
+
+    @property
+    def denominator(self) -> int:
+        return self.counts["pass"] + self.counts["warn"] + self.counts["fail"]
+
+    @property
+    def ratio(self) -> float | None:
+        return self.earned / self.denominator if self.denominator else None
+
+    @property
+    def weight(self) -> float:
+        return SEVERITY_WEIGHT[self.severity]
+
+    def to_dict(self) -> dict[str, Any]:
+        ratio = self.ratio
+        return {
+            "area": self.area,
+            "severity": self.severity.value,
+            "counts": self.counts,
+            "waived": self.waived,
+            "score": None if ratio is None else round(100 * ratio, 2),
+        }
+
+
+@dataclass(slots=True)
+class AreaScore:
+    area: str
+    score: float | None  # 0..100
+    weight: float  # the area's weight in the overall score
+    check_weight: float  # sum of the severity weights of its scored checks (W_a)
+
+    @property
+    def grade(self) -> str:
+        return grade(self.score)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "score": None if self.score is None else round(self.score, 2),
+            "grade": self.grade,
+            "weight": self.weight,
+        }
+
+
+@dataclass(slots=True)
+class Scores:
+    overall: float | None
+    areas: dict[str, AreaScore]
+    checks: dict[str, CheckScore]
+
+    @property
+    def grade(self) -> str:
+        return grade(self.overall)
+
+    @property
+    def _scored_area_weight(self) -> float:
+        return sum(a.weight for a in self.areas.values() if a.score is not None)
+
+    def check_points(self, check_id: str, credit_gain: float) -> float:
+        """Overall points gained when `credit_gain` more credit is earned in check `check_id`."""
+        cs = self.checks.get(check_id)
+        if cs is None or not cs.denominator or not cs.weight:
+            return 0.0
+        area = self.areas[cs.area]
+        total_area_weight = self._scored_area_weight
+        if not area.check_weight or not total_area_weight:
+            return 0.0
+        return (
+            100.0
+            * credit_gain
+            / cs.denominator
+            * cs.weight
+            / area.check_weight
+            * area.weight
+            / total_area_weight
+        )
+
+    def points_for(self, finding: Finding) -> float:
+        """Overall points gained if this finding passed (0 for passing or waived findings)."""
+        if finding.waived or finding.status not in (Status.FAIL, Status.WARN):
+            return 0.0
+        return self.check_points(finding.check_id, 1.0 - CREDIT[finding.status])
+
+    def top_fixes(self, limit: int = 10) -> list[tuple[str, float, int]]:
+        """(check id, points gained by fixing all its failing subjects, how many) best first."""
+        fixes = []
+        for check_id, cs in self.checks.items():
+            if cs.ratio is None or cs.ratio >= 1.0:
+                continue
+            gain = cs.denominator - cs.earned
+            fixes.append((check_id, self.check_points(check_id, gain), cs.counts["fail"] + cs.counts["warn"]))
+        fixes.sort(key=lambda f: (-f[1], f[0]))
+        return [f for f in fixes if f[1] > 0][:limit]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "overall": None if self.overall is None else round(self.overall, 2),
+            "grade": self.grade,
+            "areas": {name: a.to_dict() for name, a in self.areas.items()},
+            "checks": {cid: c.to_dict() for cid, c in self.checks.items()},
+        }
+
+
+def score(
+    findings: Iterable[Finding],
+    checks: Mapping[str, CheckMeta],
+    area_weights: Mapping[str, float] | None = None,
+) -> Scores:
+    check_scores = {cid: CheckScore(cid, meta.area, meta.severity) for cid, meta in checks.items()}
+    for finding in findings:
+        cs = check_scores.get(finding.check_id)
+        if cs is None:
+            continue  # a finding of a check this version no longer has (as-recorded snapshots)
+        if finding.waived:
+            cs.waived += 1
+            continue
+        cs.counts[finding.status.value] += 1
+        cs.earned += CREDIT.get(finding.status, 0.0)
+
+    areas: dict[str, AreaScore] = {}
+    for area in AREAS:
+        scored = [
+            cs for cs in check_scores.values() if cs.area == area and cs.ratio is not None and cs.weight
+        ]
+        total = sum(cs.weight for cs in scored)
+        value = 100.0 * sum(cs.weight * (cs.ratio or 0.0) for cs in scored) / total if total else None
+        weight = (area_weights or {}).get(area, 1.0)
+        areas[area] = AreaScore(area, value, weight, total)
+
+    scored_areas = [a for a in areas.values() if a.score is not None and a.weight > 0]
+    total_weight = sum(a.weight for a in scored_areas)
+    overall = sum(a.weight * (a.score or 0.0) for a in scored_areas) / total_weight if total_weight else None
+    return Scores(overall, areas, check_scores)

@@ -1,0 +1,220 @@
+"""Snapshot files: a report saved as versioned JSON (`.json`, or gzip-compressed `.json.gz`).
+
+Saving is atomic (temp file in the same directory, fsync, rename) and the file is created 0600:
+a crash or a full disk never leaves a half-written snapshot or destroys the previous one.
+Loading validates everything and fails with one clear line for a truncated, corrupt, foreign or
+newer-format file, and refuses files that would decompress beyond a size cap.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from k8saudit import __version__
+from k8saudit.errors import SnapshotError
+from k8saudit.inventory import ClusterIdentity, Coverage, Inventory
+from k8saudit.model import Finding
+from k8saudit.registry import Config
+from k8saudit.releases import ReleaseCalendar
+from k8saudit.report import CollectionInfo, Report, evaluate
+
+FORMAT_NAME = "k8saudit.snapshot"
+FORMAT_VERSION = 1
+FORMAT = f"{FORMAT_NAME}/{FORMAT_VERSION}"
+DEFAULT_MAX_BYTES = 2 * 1024**3  # decompressed; raise with --max-snapshot-size
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """What a snapshot file holds, validated."""
+
+    inventory: Inventory
+    collection: CollectionInfo
+    findings: list[Finding]  # as recorded when the snapshot was written
+    calendar: ReleaseCalendar
+    path: Path | None = None
+
+    @property
+    def tool_version(self) -> str:
+        return self.collection.tool_version
+
+    def report(self, *, as_recorded: bool = False, config: Config | None = None) -> Report:
+        """Re-run today's checks over the saved inventory, or show the recorded findings."""
+        recorded = self.findings if as_recorded else None
+        return evaluate(self.inventory, self.collection, config, self.calendar, recorded)
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    inv = report.inventory
+    return {
+        "format": FORMAT,
+        "tool": {"name": "k8saudit", "version": __version__},
+        "cluster": {**inv.cluster.to_dict(), "provider": inv.provider.name},
+        "collection": report.collection.to_dict(),
+        "coverage": {key: cov.to_dict() for key, cov in inv.coverage.items()},
+        "calendar": report.calendar.to_dict(),
+        "inventory": inv.to_dict(),
+        "findings": [f.to_dict() for f in report.findings],
+        "scores": report.scores.to_dict(),
+    }
+
+
+def dumps(report: Report) -> bytes:
+    return orjson.dumps(to_dict(report))
+
+
+def save(report: Report, path: str | os.PathLike[str]) -> Path:
+    """Write `report` to `path` atomically; gzip when the name ends in `.gz`."""
+    target = Path(path)
+    data = dumps(report)
+    if target.name.endswith(".gz"):
+        data = gzip.compress(data, compresslevel=6, mtime=0)
+    write_atomically(target, data)
+    return target
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise SnapshotError(f"cannot save {target}: directory {directory} does not exist")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:  # mkstemp creates the file 0600
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except OSError as exc:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise SnapshotError(f"cannot save {target}: {exc.strerror or exc}") from None
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def load(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Snapshot:
+    """Read and validate a snapshot file; any problem is one SnapshotError line."""
+    source = Path(path)
+    try:
+        raw = _read_bytes(source, max_bytes)
+    except OSError as exc:
+        raise SnapshotError(f"cannot read {source}: {exc.strerror or exc}") from None
+    snapshot = loads(raw, source, max_bytes)
+    snapshot.path = source
+    return snapshot
+
+
+def _read_bytes(source: Path, max_bytes: int) -> bytes:
+    with source.open("rb") as handle:
+        head = handle.read(2)
+        handle.seek(0)
+        if head != _GZIP_MAGIC:
+            data = handle.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                raise SnapshotError(_too_big(source, max_bytes))
+            return data
+        return _gunzip(handle.read(), source, max_bytes)
+
+
+def _gunzip(data: bytes, source: Path, max_bytes: int) -> bytes:
+    decompressor = zlib.decompressobj(wbits=31)
+    try:
+        out = decompressor.decompress(data, max_bytes + 1)
+    except zlib.error:
+        raise SnapshotError(f"{source} is not a valid snapshot: corrupt gzip data") from None
+    if len(out) > max_bytes or decompressor.unconsumed_tail:
+        raise SnapshotError(_too_big(source, max_bytes))
+    if not decompressor.eof:
+        raise SnapshotError(f"{source} is truncated: the gzip stream ends early")
+    return out
+
+
+def _too_big(source: Path, max_bytes: int) -> str:
+    limit = max_bytes // 1024**2
+    return f"{source} is larger than {limit} MiB uncompressed; raise --max-snapshot-size to open it"
+
+
+def loads(raw: bytes, source: Path | str = "snapshot", max_bytes: int = DEFAULT_MAX_BYTES) -> Snapshot:
+    if raw[:2] == _GZIP_MAGIC:
+        raw = _gunzip(raw, Path(str(source)), max_bytes)
+    if not raw.strip():
+        raise SnapshotError(f"{source} is empty")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        problem = "truncated" if "EOF" in str(exc) or "end of" in str(exc).lower() else "corrupt"
+        raise SnapshotError(f"{source} is {problem}: not valid JSON ({_short(exc)})") from None
+    _check_format(data, source)
+    try:
+        return _from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SnapshotError(f"{source} is not a valid k8saudit snapshot: {_describe(exc)}") from None
+
+
+def _check_format(data: object, source: Path | str) -> None:
+    fmt = data.get("format") if isinstance(data, dict) else None
+    if not isinstance(fmt, str) or not fmt.startswith(f"{FORMAT_NAME}/"):
+        raise SnapshotError(f'{source} is not a k8saudit snapshot (no "format": "{FORMAT}")')
+    version = fmt.rsplit("/", 1)[1]
+    if not version.isdigit():
+        raise SnapshotError(f"{source} has an unknown snapshot format {fmt[:40]!r}")
+    if int(version) > FORMAT_VERSION:
+        raise SnapshotError(
+            f"{source} uses snapshot format {version}, newer than this k8saudit ({__version__}) reads "
+            f"(format {FORMAT_VERSION}); upgrade k8saudit"
+        )
+
+
+def _from_dict(data: dict[str, Any]) -> Snapshot:
+    inv_data = _mapping(data["inventory"], "inventory")
+    objects = _mapping(inv_data["objects"], "inventory.objects")
+    for key, items in objects.items():
+        if not isinstance(items, list) or not all(isinstance(o, dict) for o in items):
+            raise TypeError(f"inventory.objects.{key} is not a list of objects")
+    coverage = {
+        str(k): Coverage.from_dict(_mapping(v, f"coverage.{k}"))
+        for k, v in _mapping(data["coverage"], "coverage").items()
+    }
+    applied = _mapping(inv_data.get("applied_api_versions") or {}, "applied_api_versions")
+    inventory = Inventory(
+        objects,
+        coverage,
+        ClusterIdentity.from_dict(_mapping(data["cluster"], "cluster")),
+        [str(v) for v in inv_data.get("served_api_versions") or []],
+        {str(k): {str(n): str(v) for n, v in _mapping(m, k).items()} for k, m in applied.items()},
+    )
+    findings = [Finding.from_dict(_mapping(f, "finding")) for f in data.get("findings") or []]
+    calendar_data = data.get("calendar")
+    calendar = (
+        ReleaseCalendar.from_dict(calendar_data)
+        if isinstance(calendar_data, dict)
+        else ReleaseCalendar.shipped()
+    )
+    collection = CollectionInfo.from_dict(_mapping(data["collection"], "collection"))
+    return Snapshot(inventory, collection, findings, calendar)
+
+
+def _mapping(value: object, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError(f"{what} is not an object")
+    return value
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"missing field {exc.args[0]!r}"
+    return _short(exc)
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:160]

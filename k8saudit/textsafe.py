@@ -1,0 +1,42 @@
+"""Make text that came from the cluster safe to print.
+
+Names, labels, annotations, images and messages are written by whoever can create objects in
+the cluster. Printed raw, an ANSI/OSC escape could recolour the terminal, rewrite earlier lines or
+write the clipboard (OSC 52), and a bidi override could make `evil` read as `live`. Every renderer
+passes such text through `safe_text`, which shows those characters as visible escapes instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls (tab and newline included: a field is one line), DEL, C1 controls (0x9b is a
+# one-byte CSI), bidi embeddings/overrides/isolates and marks, line/paragraph separators.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+DEFAULT_LIMIT = 2000
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe_text(value: object, limit: int | None = DEFAULT_LIMIT) -> str:
+    """`value` as one printable line: control and bidi characters escaped, clipped to `limit`."""
+    text = value if isinstance(value, str) else str(value)
+    if limit is not None and len(text) > limit:
+        text = f"{text[:limit]}… ({len(text) - limit} more characters)"
+    return _UNSAFE.sub(_escape, text)
+
+
+def is_safe(text: str) -> bool:
+    return _UNSAFE.search(text) is None
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+def safe_markdown(value: object, limit: int | None = DEFAULT_LIMIT) -> str:
+    """`safe_text` plus Markdown/HTML metacharacters escaped, for tickets and wikis."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", safe_text(value, limit))

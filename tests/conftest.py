@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from k8saudit.inventory import Inventory
+from k8saudit.redact import redact
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "kube-apiserver-v1.24"
+
+
+@pytest.fixture
+def fixture_inventory() -> Inventory:
+    """The recorded v1.24 lists as an inventory (no server involved)."""
+    objects = {}
+    for path in FIXTURES.glob("list_*.json"):
+        if "limit25" in path.name:
+            continue
+        key = path.stem.removeprefix("list_").removesuffix("_metadata_only")
+        items = json.loads(path.read_text())["response"]["body"]["items"]
+        for item in items:
+            redact(key, item, key == "secrets")
+        objects[key] = items
+    return Inventory.from_objects(objects, version="v1.24.0+0")

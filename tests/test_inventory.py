@@ -1,0 +1,95 @@
+"""Inventory indexes and coverage rules, on the recorded fixtures and on built objects."""
+
+from __future__ import annotations
+
+from k8saudit.inventory import ERROR, FORBIDDEN, NOT_SERVED, Coverage, Inventory
+from k8saudit.model import Subject
+from tests import factories as f
+
+
+def shop() -> Inventory:
+    dep = f.deployment("web", "shop", replicas=2)
+    rs = f.replicaset("web-1", "shop", owner=dep, labels={"app": "web"})
+    pods = [
+        f.pod(f"web-1-{i}", "shop", node_name=f"n{i}", labels={"app": "web", "tier": "front"}, owner=rs)
+        for i in range(2)
+    ]
+    other = f.pod("db-0", "shop", node_name="n0", labels={"app": "db"})
+    cron = f.cronjob("report", "shop")
+    job = f.job("report-1", "shop", owner=cron)
+    job_pod = f.pod("report-1-x", "shop", owner=job, owner_kind="Job", labels={"job": "report"})
+    svc = f.service("web", "shop", selector={"app": "web"})
+    headless = f.service("ext", "shop", selector={})
+    return f.make_inventory(
+        deployments=[dep],
+        replicasets=[rs],
+        pods=[*pods, other, job_pod],
+        cronjobs=[cron],
+        jobs=[job],
+        services=[svc, headless],
+        nodes=[f.node("n0"), f.node("n1")],
+    )
+
+
+def test_lookup_by_name_and_namespace() -> None:
+    inv = shop()
+    assert inv.get("deployments", "shop", "web")["spec"]["replicas"] == 2
+    assert inv.get("deployments", "other", "web") is None
+    assert [p["metadata"]["name"] for p in inv.in_namespace("pods", "shop")][:2] == ["web-1-0", "web-1-1"]
+    assert inv.namespaces() == ["shop"]
+
+
+def test_pods_by_node_and_owner_chain() -> None:
+    inv = shop()
+    assert {p["metadata"]["name"] for p in inv.pods_on_node("n0")} == {"web-1-0", "db-0"}
+    dep = inv.get("deployments", "shop", "web")
+    assert {p["metadata"]["name"] for p in inv.pods_of("deployments", dep)} == {"web-1-0", "web-1-1"}
+    cron = inv.get("cronjobs", "shop", "report")
+    assert [p["metadata"]["name"] for p in inv.pods_of("cronjobs", cron)] == ["report-1-x"]
+    key, owner = inv.top_owner(inv.get("pods", "shop", "web-1-0"))
+    assert (key, owner["metadata"]["name"]) == ("deployments", "web")
+    assert inv.top_owner(inv.get("pods", "shop", "db-0")) is None
+
+
+def test_services_and_selectors() -> None:
+    inv = shop()
+    svc = inv.get("services", "shop", "web")
+    assert {p["metadata"]["name"] for p in inv.pods_selected_by(svc)} == {"web-1-0", "web-1-1"}
+    assert inv.pods_selected_by(inv.get("services", "shop", "ext")) == []
+    assert [s["metadata"]["name"] for s in inv.services_selecting(inv.get("pods", "shop", "web-1-1"))] == [
+        "web"
+    ]
+
+
+def test_pod_templates_name_the_controller_not_its_pods() -> None:
+    inv = shop()
+    subjects = {(key, o["metadata"]["name"]) for key, o, _ in inv.pod_templates()}
+    assert subjects == {("deployments", "web"), ("cronjobs", "report"), ("pods", "db-0")}
+
+
+def test_readability_rules() -> None:
+    inv = f.make_inventory(
+        coverage={"nodes": FORBIDDEN, "velero.schedules": NOT_SERVED, "ingressclasses": NOT_SERVED}
+    )
+    assert not inv.readable("nodes")
+    assert "Node could not be read (forbidden" in inv.unreadable_reason("nodes")
+    assert inv.readable("velero.schedules"), "a CRD not installed means: there are none"
+    assert not inv.served("velero.schedules")
+    assert not inv.readable("ingressclasses"), "a built-in kind not served is a gap"
+    assert Inventory().coverage_of("pods") == Coverage(ERROR, message="not collected")
+
+
+def test_object_for_subject_and_version() -> None:
+    inv = shop()
+    assert inv.object_for(Subject("Deployment", "shop", "web")) is not None
+    assert inv.object_for(Subject.cluster()) is None
+    assert inv.version == (1, 29, 3)
+    assert f.make_inventory(version="v1.28.9-eks-036c24b").provider.name == "eks"
+
+
+def test_recorded_fixture_lists_load(fixture_inventory) -> None:
+    inv = fixture_inventory
+    assert len(inv.items("clusterroles")) == 62
+    assert inv.provider.name in ("unknown", "kubeadm", "eks")
+    pod = inv.items("pods")[0]
+    assert inv.pods_on_node(pod["spec"]["nodeName"]) == [pod]

@@ -1,0 +1,97 @@
+"""Redaction: what a snapshot must never hold."""
+
+from __future__ import annotations
+
+import json
+
+from k8saudit.redact import LAST_APPLIED, REDACTED, redact
+from tests import factories as f
+
+CANARY = "CANARY-s3cr3t-7f1d"
+
+
+def test_managed_fields_and_last_applied_are_dropped_but_the_api_version_is_kept() -> None:
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db"},
+        "data": {"password": CANARY},
+    }
+    obj = f.configmap("app", "shop", {"k": "v"})
+    obj["metadata"]["managedFields"] = [{"manager": "kubectl"}]
+    obj["metadata"]["annotations"] = {LAST_APPLIED: json.dumps(manifest), "team": "shop"}
+    assert redact("configmaps", obj) == "v1"
+    assert "managedFields" not in obj["metadata"]
+    assert obj["metadata"]["annotations"] == {"team": "shop"}
+    assert CANARY not in json.dumps(obj)
+
+
+def test_unparseable_last_applied_is_dropped_quietly() -> None:
+    obj = f.pod("p", annotations={LAST_APPLIED: "{not json " + CANARY})
+    assert redact("pods", obj) is None
+    assert CANARY not in json.dumps(obj)
+
+
+def test_env_literals_are_redacted_in_every_workload_kind() -> None:
+    env = [
+        {"name": "DB_PASSWORD", "value": CANARY},
+        {"name": "FROM_SECRET", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}},
+        {"name": "AWS_VPC_K8S_CNI_EXTERNALSNAT", "value": "true"},
+    ]
+    c = f.container(
+        "app", env=env, args=["--db-password=" + CANARY, "--port=8080", "--api-key", "positional"]
+    )
+    objects = {
+        "pods": f.pod("p", containers=[c], spec={"initContainers": [f.container("init", env=env)]}),
+        "deployments": f.deployment("d", containers=[c]),
+        "daemonsets": f.daemonset("ds", containers=[c]),
+        "statefulsets": f.statefulset("s", containers=[c]),
+        "replicasets": f.replicaset("r", containers=[c]),
+        "jobs": f.job("j", containers=[c]),
+        "cronjobs": f.cronjob("cj", containers=[c]),
+    }
+    for key, obj in objects.items():
+        redact(key, obj)
+        text = json.dumps(obj)
+        assert CANARY not in text, key
+        assert "DB_PASSWORD" in text and "secretKeyRef" in text, key
+        assert '"value": "true"' in text, "allow-listed CNI switch is kept"
+        assert "--port=8080" in text and f"--db-password={REDACTED}" in text
+
+
+def test_secret_values_are_stripped_even_if_the_server_sent_them() -> None:
+    secret = {
+        "metadata": {"name": "db", "namespace": "shop"},
+        "data": {"password": CANARY},
+        "stringData": {"x": CANARY},
+        "type": "Opaque",
+    }
+    redact("secrets", secret)
+    assert secret == {"metadata": {"name": "db", "namespace": "shop"}}
+
+
+def test_configmap_values_are_kept_only_where_checks_read_them() -> None:
+    coredns = f.configmap("coredns", "kube-system", {"Corefile": ".:53 { forward . /etc/resolv.conf }"})
+    nginx = f.configmap(
+        "ingress-nginx-controller",
+        "ingress-nginx",
+        {"allow-snippet-annotations": "true", "hsts": "x", "token": CANARY},
+    )
+    app = f.configmap("app-config", "shop", {"DATABASE_URL": f"postgres://u:{CANARY}@db"})
+    app["binaryData"] = {"blob": "AAAA"}
+    for obj in (coredns, nginx, app):
+        redact("configmaps", obj)
+    assert "forward" in coredns["data"]["Corefile"]
+    assert nginx["data"] == {"allow-snippet-annotations": "true", "hsts": REDACTED, "token": REDACTED}
+    assert app["data"] == {"DATABASE_URL": REDACTED}
+    assert app["binaryData"] == {"blob": REDACTED}
+
+
+def test_redaction_survives_malformed_objects() -> None:
+    for obj in (
+        {},
+        {"metadata": None},
+        {"spec": {"containers": "nope"}},
+        {"spec": {"containers": [None, {"env": [None, {"value": 1}]}]}},
+    ):
+        redact("pods", obj)

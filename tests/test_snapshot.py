@@ -1,0 +1,98 @@
+"""Snapshot files: round trip, atomic writes, and one clear error for every bad file."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import stat
+from pathlib import Path
+
+import orjson
+import pytest
+
+from k8saudit import snapshot
+from k8saudit.cli import main
+from k8saudit.errors import SnapshotError
+from tests.demo import build_report
+
+
+@pytest.fixture(scope="module")
+def report():
+    return build_report()
+
+
+@pytest.mark.parametrize("name", ["s.json", "s.json.gz"])
+def test_round_trip_gives_the_same_report(tmp_path: Path, report, name: str) -> None:
+    path = snapshot.save(report, tmp_path / name)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    loaded = snapshot.load(path)
+    again = loaded.report()
+    assert again.scores.to_dict() == report.scores.to_dict()
+    assert [f.to_dict() for f in again.findings] == [f.to_dict() for f in report.findings]
+    assert loaded.inventory.cluster == report.inventory.cluster
+    assert loaded.report(as_recorded=True).as_recorded
+
+
+def test_gzip_is_detected_by_content_not_name(tmp_path: Path, report) -> None:
+    path = tmp_path / "renamed.json"
+    path.write_bytes(gzip.compress(snapshot.dumps(report)))
+    assert snapshot.load(path).inventory.cluster.context == "shop-prod"
+
+
+def test_failed_save_keeps_the_previous_file(tmp_path: Path, report, monkeypatch) -> None:
+    path = snapshot.save(report, tmp_path / "s.json")
+    before = path.read_bytes()
+
+    def full_disk(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", lambda fd: full_disk(fd, b""))
+    with pytest.raises(SnapshotError, match="No space left on device"):
+        snapshot.save(report, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["s.json"], "no temp file left behind"
+
+
+def bad_files(tmp_path: Path, report) -> dict[str, tuple[bytes, str]]:
+    good = snapshot.dumps(report)
+    future = json.loads(good)
+    future["format"] = "k8saudit.snapshot/9"
+    broken = json.loads(good)
+    del broken["inventory"]["objects"]
+    return {
+        "empty": (b"", "is empty"),
+        "truncated": (good[: len(good) // 2], "is truncated"),
+        "truncated-gzip": (gzip.compress(good)[:200], "truncated"),
+        "corrupt": (b"\x00\x01garbage{", "not valid JSON"),
+        "foreign": (b'{"apiVersion": "v1", "kind": "PodList", "items": []}', "is not a k8saudit snapshot"),
+        "list": (b"[1, 2, 3]", "is not a k8saudit snapshot"),
+        "future": (orjson.dumps(future), "newer than this k8saudit"),
+        "missing-field": (orjson.dumps(broken), "missing field 'objects'"),
+        "huge-number": (good.replace(b'"count":', b'"count":1' + b"0" * 400 + b',"x":', 1), "not valid JSON"),
+        "deep": (
+            b'{"format": "k8saudit.snapshot/1", "inventory": ' + b"[" * 100000 + b"]" * 100000 + b"}",
+            "not",
+        ),
+    }
+
+
+def test_every_bad_file_is_one_clear_error(tmp_path: Path, report, capsys) -> None:
+    for name, (data, expected) in bad_files(tmp_path, report).items():
+        path = tmp_path / f"{name}.json"
+        path.write_bytes(data)
+        with pytest.raises(SnapshotError, match=expected.replace("(", r"\(")):
+            snapshot.load(path)
+        assert main(["report", str(path)]) == 1, name
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("k8saudit: error: "), (name, err)
+        assert "Traceback" not in err
+
+
+def test_missing_file_and_size_cap(tmp_path: Path, report, capsys) -> None:
+    assert main(["report", str(tmp_path / "nope.json")]) == 1
+    assert "No such file" in capsys.readouterr().err
+    path = snapshot.save(report, tmp_path / "s.json.gz")
+    with pytest.raises(SnapshotError, match="max-snapshot-size"):
+        snapshot.load(path, max_bytes=1000)
+    assert main(["report", str(path), "--max-snapshot-size", "1"]) == 0
