@@ -118,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     checks = commands.add_parser("checks", help="list the check catalog")
     _add_format(checks, ("text", "markdown", "json"))
 
+    open_ = commands.add_parser("open", help="open a saved snapshot in the terminal UI (no cluster needed)")
+    open_.add_argument("snapshot", help="snapshot file (.json or .json.gz)")
+    open_.add_argument("--text", action="store_true", help="print the report instead of opening the UI")
+
     demo = commands.add_parser("demo", help="open the shipped demo snapshot (no cluster needed)")
     demo.add_argument("--text", action="store_true", help="print the report instead of opening the UI")
 
@@ -222,6 +226,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.text or not _tui_available():
         _print_report(load(path).report(), "text")
         return EXIT_OK
+    return _run_tui(snapshot=path, demo=True)
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    from k8saudit.snapshot import load
+
+    path = Path(args.snapshot)
+    if not path.is_file():
+        raise UsageError(f"no such snapshot file: {path}")
+    if args.text or not _tui_available():
+        _print_report(load(path).report(), "text")
+        return EXIT_OK
     return _run_tui(snapshot=path)
 
 
@@ -258,6 +274,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "scan": cmd_scan,
     "report": cmd_report,
     "checks": cmd_checks,
+    "open": cmd_open,
     "demo": cmd_demo,
     "rbac": cmd_rbac,
 }
