@@ -41,7 +41,14 @@ import trustme
 from . import kubeconfig as kc
 from .faults import Fault, FaultTable, RequestTarget
 from .recorded import Recordings, load_recordings
-from .store import Collection, ContinueError, ResourceStore, decode_continue, encode_continue
+from .store import (
+    Collection,
+    ContinueError,
+    ResourceStore,
+    decode_continue,
+    encode_continue,
+    gc_paused,
+)
 
 DEFAULT_TOKENS = {"admin-token": "admin"}
 DEFAULT_VERBS = ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]
@@ -594,8 +601,9 @@ class ReplayServer:
     ) -> None:
         """Add (or with ``replace=True`` replace) several collections, e.g. from
         :func:`tests.replay.generate.generate_cluster`."""
-        for collection, items in collections.items():
-            (self.store.set if replace else self.store.add)(collection, items)
+        with gc_paused():
+            for collection, items in collections.items():
+                (self.store.set if replace else self.store.add)(collection, items)
 
     # ------------------------------------------------------------------ faults
 
