@@ -116,7 +116,8 @@ def _user_entry(spec: ContextSpec, kubeconfig: Path) -> dict[str, Any]:
         if spec.token is None:
             raise ValueError(f"context {spec.name}: auth='token-file' needs a token")
         token_file = kubeconfig.with_name(f"{kubeconfig.name}.{spec.name}.token")
-        token_file.write_text(spec.token + "\n")
+        # No trailing newline: the kubernetes Python client does not strip one.
+        token_file.write_text(spec.token)
         return {"tokenFile": str(token_file)}
     if spec.auth == "cert":
         if spec.client_cert_pem is None or spec.client_key_pem is None:

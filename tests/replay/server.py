@@ -419,7 +419,7 @@ class ReplayServer:
         return []
 
     def _discovery_document(self, path: str) -> dict[str, Any] | None:
-        if path == "/version":
+        if path in ("/version", "/version/"):  # the kubernetes client asks for "/version/"
             return self._version
         if path == "/api":
             return self._api
