@@ -864,3 +864,26 @@ def test_start_in_subprocess(tmp_path: Path) -> None:
             assert len(c.get("/api/v1/nodes").json()["items"]) == 3
         assert load_config(proc.kubeconfig).host == proc.url
     assert proc.process.returncode == 0
+
+
+async def test_async_client_concurrent_lists(replay_server: ReplayServer) -> None:
+    """The collector's shape: one httpx.AsyncClient, many lists in flight at once."""
+    import asyncio
+
+    replay_server.load(generate_cluster(nodes=5, pods=60, seed=2).collections, replace=True)
+    ctx = ssl.create_default_context(cafile=str(replay_server.ca_pem_path))
+    headers = {"Authorization": "Bearer admin-token"}
+    paths = ["/api/v1/pods", "/api/v1/nodes", "/apis/apps/v1/replicasets", CLUSTERROLES] * 5
+
+    async def list_path(c: httpx.AsyncClient, path: str) -> int:
+        count, cont = 0, None
+        while True:
+            params = {"limit": "7"} | ({"continue": cont} if cont else {})
+            page = (await c.get(path, params=params)).json()
+            count += len(page["items"])
+            if not (cont := page["metadata"].get("continue")):
+                return count
+
+    async with httpx.AsyncClient(base_url=replay_server.url, verify=ctx, headers=headers) as c:
+        counts = await asyncio.gather(*(list_path(c, p) for p in paths))
+    assert counts == [60, 5, 20, 62] * 5

@@ -340,7 +340,7 @@ class ReplayServer:
             self._expired_tokens.add(token)
 
     def issue_client_cert(
-        self, identity: str, *, expired: bool = False, groups: str | None = None
+        self, identity: str, expired: bool = False, groups: str | None = None
     ) -> ClientCert:
         """A client certificate (CN = identity, O = groups) signed by the server's CA.
 
@@ -611,7 +611,6 @@ class ReplayServer:
         self,
         resource_path_or_resource_name: str,
         identity: str | None = None,
-        *,
         times: int | None = None,
     ) -> Fault:
         """403 Forbidden (recorded Status shape, message naming user and resource)."""
@@ -623,7 +622,6 @@ class ReplayServer:
         self,
         path: str | None,
         status: int,
-        *,
         times: int | None = 1,
         retry_after: float | int | None = None,
         body: bytes | str | Mapping[str, Any] | None = None,
@@ -644,7 +642,7 @@ class ReplayServer:
         )
 
     def expire_continue(
-        self, path: str | None, *, times: int | None = 1, identity: str | None = None
+        self, path: str | None, times: int | None = 1, identity: str | None = None
     ) -> Fault:
         """410 Expired (the recorded body, with a fresh continue token) for requests carrying a
         ``continue`` token."""
@@ -654,7 +652,6 @@ class ReplayServer:
         self,
         path: str | None,
         seconds: float,
-        *,
         times: int | None = None,
         identity: str | None = None,
     ) -> Fault:
@@ -663,9 +660,7 @@ class ReplayServer:
             Fault("slow", path, identity=identity, times=times, seconds=seconds)
         )
 
-    def drop(
-        self, path: str | None, *, times: int | None = 1, identity: str | None = None
-    ) -> Fault:
+    def drop(self, path: str | None, times: int | None = 1, identity: str | None = None) -> Fault:
         """Send the headers and part of the body, then close the connection without TLS
         close_notify."""
         return self._faults.add(Fault("drop", path, identity=identity, times=times))
@@ -673,7 +668,6 @@ class ReplayServer:
     def corrupt(
         self,
         path: str | None,
-        *,
         times: int | None = 1,
         mode: str = "truncated",
         identity: str | None = None,
