@@ -1109,7 +1109,7 @@ class ReplayServer:
                 return _Response(404, _status(404, "NotFound", message, details))
             if partial:
                 return _Response(200, obj.partial())
-            if "kind" in obj.obj:
+            if obj.has_kind:
                 return _Response(200, obj.raw)
             prefix = orjson.dumps({"apiVersion": api_version, "kind": info["kind"]})[:-1] + b","
             return _Response(200, prefix + obj.raw[1:])

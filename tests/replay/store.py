@@ -87,14 +87,15 @@ def object_key(obj: dict[str, Any]) -> Key:
 
 
 class StoredObject:
-    """One object with its serialized forms (the list-item bytes and, lazily, the metadata-only
-    ``PartialObjectMetadata`` bytes)."""
+    """One object, kept only in serialized form: the list-item bytes and, lazily, the
+    metadata-only ``PartialObjectMetadata`` bytes. Not keeping the dict lets the caller's
+    objects (a generated cluster's millions of dicts) be freed once loaded."""
 
-    __slots__ = ("key", "obj", "partial_raw", "raw")
+    __slots__ = ("has_kind", "key", "partial_raw", "raw")
 
     def __init__(self, obj: dict[str, Any]) -> None:
         self.key = object_key(obj)
-        self.obj = obj
+        self.has_kind = "kind" in obj
         self.raw = orjson.dumps(obj)
         self.partial_raw: bytes | None = None
 
@@ -105,7 +106,7 @@ class StoredObject:
                 {
                     "apiVersion": "meta.k8s.io/v1",
                     "kind": "PartialObjectMetadata",
-                    "metadata": self.obj.get("metadata") or {},
+                    "metadata": orjson.loads(self.raw).get("metadata") or {},
                 }
             )
         return self.partial_raw
