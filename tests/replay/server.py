@@ -253,7 +253,7 @@ class ReplayServer:
     def url(self) -> str:
         if self.port is None:
             raise RuntimeError("ReplayServer is not started")
-        return f"https://127.0.0.1:{self.port}"
+        return f"https://{self.host}:{self.port}"
 
     def __enter__(self) -> ReplayServer:
         self.start()
