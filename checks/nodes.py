@@ -246,7 +246,8 @@ def critical_addon_instance_types(inv: Inventory, ctx: Context) -> Iterator[Find
         if not addons:
             continue  # judged by NODE-003
         evaluated += 1
-        role = f"node running {len(addons)} critical add-on pods"
+        kinds = sorted({a.split(":", 1)[0] for a in addons})
+        role = f"node running {' and '.join(kinds)} pods ({len(addons)})"
         yield _instance_finding(inv.subject("nodes", node), node, role, True, {"addons": addons[:10]})
     if not evaluated:
         yield not_applicable(Subject.cluster(), "no worker node runs DNS, ingress or system-critical pods")
@@ -327,10 +328,12 @@ def node_conditions(inv: Inventory, ctx: Context) -> Iterator[Finding]:
             continue
         problems = []
         if ready.get("status") == "False":
-            problems.append("NotReady")
+            problems.append("is NotReady")
         elif ready.get("status") != "True":
-            problems.append("Ready status Unknown (the kubelet stopped reporting)")
-        problems += [t for t in PRESSURE_CONDITIONS if (conditions.get(t) or {}).get("status") == "True"]
+            problems.append("has Ready status Unknown (its kubelet stopped reporting)")
+        pressure = [t for t in PRESSURE_CONDITIONS if (conditions.get(t) or {}).get("status") == "True"]
+        if pressure:
+            problems.append(f"reports {', '.join(pressure)}")
         evidence = {
             "conditions": {
                 t: {k: c.get(k) for k in ("status", "reason", "message", "lastTransitionTime") if c.get(k)}
@@ -339,7 +342,7 @@ def node_conditions(inv: Inventory, ctx: Context) -> Iterator[Finding]:
             }
         }
         if problems:
-            yield failed(subject, f"node is {', '.join(problems)}", **evidence)
+            yield failed(subject, f"node {' and '.join(problems)}", **evidence)
         else:
             yield passed(subject, "node is Ready with no pressure condition", **evidence)
 
@@ -546,12 +549,12 @@ def control_plane_isolation(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         evidence = {"tainted": tainted, "ordinary_pods": len(workloads), "examples": workloads[:5]}
         if workloads and not tainted:
             yield failed(
-                subject, f"untainted control-plane node runs {len(workloads)} ordinary pods", **evidence
+                subject, f"untainted control-plane node runs ordinary pods ({len(workloads)})", **evidence
             )
         elif workloads:
             yield warned(
                 subject,
-                f"{len(workloads)} ordinary pods tolerate the control-plane taint and run here",
+                f"ordinary pods ({len(workloads)}) tolerate the control-plane taint and run here",
                 **evidence,
             )
         elif not tainted:

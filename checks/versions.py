@@ -32,6 +32,10 @@ def node_info(node: Obj) -> dict[str, str]:
     return {str(k): str(v) for k, v in info.items()} if isinstance(info, dict) else {}
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def minor_name(version: Version) -> str:
     return f"{version[0]}.{version[1]}"
 
@@ -560,7 +564,8 @@ def cfs_kernel_verdict(raw: str) -> KernelVerdict:
         return KernelVerdict(version, False, f"{version[0]}.{version[1]} includes the fix (5.4+)")
     fixed_patch = CFS_FIX_BACKPORTS.get(version[:2])
     if fixed_patch is not None and version[2] >= fixed_patch:
-        return KernelVerdict(version, False, f"{raw} includes the stable backport (fixed in {fixed_patch})")
+        fix = f"{version[0]}.{version[1]}.{fixed_patch}"
+        return KernelVerdict(version, False, f"{raw} includes the stable backport of the fix ({fix})")
     vendor_numbered = (version[2] == 0 and re.match(r"^-\d+", rest) is not None) or ".el" in rest
     if vendor_numbered:
         return KernelVerdict(
@@ -628,7 +633,11 @@ def cfs_throttling_kernel(inv: Inventory, ctx: Context) -> Iterator[Finding]:
             if _running(p) and has_cpu_limit(p)
         )
         evidence = {"kernel": raw, "cpu_limited_pods": len(limited), "examples": limited[:5]}
-        exposure = f"{len(limited)} CPU-limited pods run here" if limited else "no CPU-limited pod runs here"
+        exposure = (
+            f"{plural(len(limited), 'CPU-limited pod')} run here"
+            if limited
+            else "no CPU-limited pod runs here"
+        )
         if verdict.version is None:
             yield unknown(subject, verdict.reason, **evidence)
         elif verdict.affected is False:
