@@ -89,7 +89,10 @@ def addon_instance_fail():
 @fixture("NODE-003", "pass")
 def worker_instance_pass():
     return f.make_inventory(
-        nodes=[f.node("worker-1", instance_type="m5.large"), f.node("worker-2", instance_type="n2-standard-4")],
+        nodes=[
+            f.node("worker-1", instance_type="m5.large"),
+            f.node("worker-2", instance_type="n2-standard-4"),
+        ],
         pods=[f.pod("web-1", "shop", node_name="worker-1")],
     )
 
@@ -97,7 +100,10 @@ def worker_instance_pass():
 @fixture("NODE-003", "fail")
 def worker_instance_fail():
     return f.make_inventory(
-        nodes=[f.node("worker-1", instance_type="Standard_B2s"), f.node("worker-2", instance_type="e2-medium")],
+        nodes=[
+            f.node("worker-1", instance_type="Standard_B2s"),
+            f.node("worker-2", instance_type="e2-medium"),
+        ],
         pods=[f.pod("web-1", "shop", node_name="worker-1")],
     )
 
