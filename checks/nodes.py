@@ -355,11 +355,24 @@ class OsRelease:
     name: str
     pattern: re.Pattern[str]
     end_of_support: date | None  # None: a rolling release, updated with the node image
-    extended_until: date | None = None  # paid or community extended security support (ESM, LTS, ELS)
+    extended_until: date | None = None  # paid or community extended security support
+    extended_name: str = "extended security support"
 
 
-def _os(name: str, pattern: str, eos: date | None, extended: date | None = None) -> OsRelease:
-    return OsRelease(name, re.compile(pattern, re.IGNORECASE), eos, extended)
+def _os(
+    name: str, pattern: str, eos: date | None, extended: date | None = None, extended_name: str = ""
+) -> OsRelease:
+    return OsRelease(
+        name, re.compile(pattern, re.IGNORECASE), eos, extended, extended_name or "extended security support"
+    )
+
+
+def _ubuntu(version: str, eos: date, esm: date) -> OsRelease:
+    return _os(f"Ubuntu {version}", rf"^ubuntu {re.escape(version)}", eos, esm, "Ubuntu Pro ESM")
+
+
+def _debian(version: int, eos: date, lts: date) -> OsRelease:
+    return _os(f"Debian {version}", rf"^debian gnu/linux {version}\b", eos, lts, "Debian LTS")
 
 
 OS_RELEASES: tuple[OsRelease, ...] = (
@@ -373,23 +386,25 @@ OS_RELEASES: tuple[OsRelease, ...] = (
     _os("Amazon Linux AMI", r"^amazon linux ami", date(2023, 12, 31)),
     _os("Amazon Linux 2023", r"^amazon linux 2023", date(2029, 6, 30)),
     _os("Amazon Linux 2", r"^amazon linux 2\b", date(2026, 6, 30)),
-    _os("Ubuntu 14.04", r"^ubuntu 14\.04", date(2019, 4, 2), date(2024, 4, 2)),
-    _os("Ubuntu 16.04", r"^ubuntu 16\.04", date(2021, 4, 2), date(2026, 4, 2)),
-    _os("Ubuntu 18.04", r"^ubuntu 18\.04", date(2023, 5, 31), date(2028, 4, 1)),
-    _os("Ubuntu 20.04", r"^ubuntu 20\.04", date(2025, 5, 31), date(2030, 4, 2)),
-    _os("Ubuntu 22.04", r"^ubuntu 22\.04", date(2027, 4, 1), date(2032, 4, 9)),
-    _os("Ubuntu 24.04", r"^ubuntu 24\.04", date(2029, 5, 31), date(2036, 5, 31)),
-    _os("Ubuntu 26.04", r"^ubuntu 26\.04", date(2031, 4, 30), date(2036, 4, 30)),
-    _os("Debian 9", r"^debian gnu/linux 9\b", date(2020, 7, 6), date(2022, 6, 30)),
-    _os("Debian 10", r"^debian gnu/linux 10\b", date(2022, 9, 10), date(2024, 6, 30)),
-    _os("Debian 11", r"^debian gnu/linux 11\b", date(2024, 8, 14), date(2026, 8, 31)),
-    _os("Debian 12", r"^debian gnu/linux 12\b", date(2026, 6, 10), date(2028, 6, 30)),
-    _os("Debian 13", r"^debian gnu/linux 13\b", date(2028, 8, 9), date(2030, 6, 30)),
+    _ubuntu("14.04", date(2019, 4, 2), date(2024, 4, 2)),
+    _ubuntu("16.04", date(2021, 4, 2), date(2026, 4, 2)),
+    _ubuntu("18.04", date(2023, 5, 31), date(2028, 4, 1)),
+    _ubuntu("20.04", date(2025, 5, 31), date(2030, 4, 2)),
+    _ubuntu("22.04", date(2027, 4, 1), date(2032, 4, 9)),
+    _ubuntu("24.04", date(2029, 5, 31), date(2036, 5, 31)),
+    _ubuntu("26.04", date(2031, 4, 30), date(2036, 4, 30)),
+    _debian(9, date(2020, 7, 6), date(2022, 6, 30)),
+    _debian(10, date(2022, 9, 10), date(2024, 6, 30)),
+    _debian(11, date(2024, 8, 14), date(2026, 8, 31)),
+    _debian(12, date(2026, 6, 10), date(2028, 6, 30)),
+    _debian(13, date(2028, 8, 9), date(2030, 6, 30)),
     _os("CentOS Linux 7", r"^centos linux 7\b", date(2024, 6, 30)),
     _os("CentOS Linux 8", r"^centos linux 8\b", date(2021, 12, 31)),
     _os("CentOS Stream 8", r"^centos stream 8\b", date(2024, 5, 31)),
     _os("CentOS Stream 9", r"^centos stream 9\b", date(2027, 5, 31)),
-    _os("RHEL 7", r"^red hat enterprise linux( server)? 7\.", date(2024, 6, 30), date(2028, 6, 30)),
+    _os(
+        "RHEL 7", r"^red hat enterprise linux( server)? 7\.", date(2024, 6, 30), date(2028, 6, 30), "paid ELS"
+    ),
     _os("RHEL 8", r"^red hat enterprise linux 8\.", date(2029, 5, 31)),
     _os("RHEL 9", r"^red hat enterprise linux 9\.", date(2032, 5, 31)),
     _os("Rocky Linux 8", r"^rocky linux 8\.", date(2029, 5, 31)),
@@ -426,8 +441,7 @@ def os_support_finding(subject: Subject, os_image: str, today: date, warn_days: 
             return warned(
                 subject,
                 f"{release.name} left standard support on {release.end_of_support.isoformat()}; "
-                "only extended security support (ESM/LTS/ELS) remains, "
-                f"until {release.extended_until.isoformat()}",
+                f"only {release.extended_name} remains, until {release.extended_until.isoformat()}",
                 **evidence,
             )
         final = release.extended_until or release.end_of_support

@@ -633,23 +633,32 @@ def cfs_throttling_kernel(inv: Inventory, ctx: Context) -> Iterator[Finding]:
             if _running(p) and has_cpu_limit(p)
         )
         evidence = {"kernel": raw, "cpu_limited_pods": len(limited), "examples": limited[:5]}
-        exposure = (
-            f"{plural(len(limited), 'CPU-limited pod')} run here"
-            if limited
-            else "no CPU-limited pod runs here"
-        )
         if verdict.version is None:
             yield unknown(subject, verdict.reason, **evidence)
         elif verdict.affected is False:
             yield passed(subject, verdict.reason, **evidence)
+        elif verdict.affected is True and limited:
+            yield failed(
+                subject,
+                f"{verdict.reason}; this node runs {plural(len(limited), 'CPU-limited pod')}, "
+                "throttled below their limits",
+                **evidence,
+            )
         elif verdict.affected is True:
-            status = failed if limited else warned
-            tail = "they are throttled below their limits" if limited else "any pod with a CPU limit will be"
-            yield status(subject, f"{verdict.reason}; {exposure}: {tail}", **evidence)
+            yield warned(
+                subject,
+                f"{verdict.reason}; no CPU-limited pod runs here yet, but any that is scheduled here "
+                "will be throttled below its limit",
+                **evidence,
+            )
         elif limited:
-            yield warned(subject, f"{verdict.reason}; {exposure}", **evidence)
+            yield warned(
+                subject,
+                f"{verdict.reason}; this node runs {plural(len(limited), 'CPU-limited pod')}",
+                **evidence,
+            )
         else:
-            yield passed(subject, f"{verdict.reason}; {exposure}", **evidence)
+            yield passed(subject, f"{verdict.reason}; no CPU-limited pod runs here", **evidence)
 
 
 # -- VER-008: container runtimes ----------------------------------------------------------------
