@@ -13,7 +13,7 @@ network I/O outside the collector; checks never do any.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
 from typing import Any
@@ -272,7 +272,3 @@ def refresh_calendar(
             f"using {fallback_name} as of {fallback.as_of.isoformat()}"
         )
     return calendar, f"release calendar refreshed from {url} on {calendar.as_of.isoformat()}"
-
-
-def with_source(calendar: ReleaseCalendar, source: str) -> ReleaseCalendar:
-    return replace(calendar, source=source)

@@ -288,6 +288,51 @@ def test_demo_text_mentions_the_failed_refresh(capsys, release_server: str) -> N
     assert "Note: could not refresh the release calendar (HTTP 500" in capsys.readouterr().out
 
 
+def test_scan_hands_the_refreshed_calendar_and_its_note_to_the_report(monkeypatch, release_server) -> None:
+    import asyncio
+
+    from k8saudit import scan
+    from k8saudit.report import CollectionInfo, utcnow
+    from tests import factories as f
+
+    inventory = f.make_inventory(version="v1.36.2")
+    collection = CollectionInfo(started_at=utcnow(), finished_at=utcnow())
+
+    class FakeCollector:
+        def __init__(self, *args: object) -> None:
+            pass
+
+        async def collect(self):
+            return inventory, collection
+
+    monkeypatch.setattr(scan, "connect", lambda kubeconfig, context: object())
+    monkeypatch.setattr(scan, "Collector", FakeCollector)
+    refreshed = from_endoflife(ENDOFLIFE_V0, FETCHED)
+    report = asyncio.run(scan.scan_cluster(None, None, calendar=refreshed, notes=["refreshed"]))
+    assert report.calendar is refreshed
+    assert report.collection.notes == ["refreshed"]
+
+
+def test_scan_command_refreshes_before_connecting(monkeypatch, capsys, release_server) -> None:
+    from k8saudit import scan
+    from tests.demo import build_report
+
+    seen: dict = {}
+
+    async def fake_scan(kubeconfig, context, settings, progress, *, calendar=None, notes=None):
+        seen.update(calendar=calendar, notes=notes)
+        return build_report()
+
+    monkeypatch.setattr(scan, "scan_cluster", fake_scan)
+    argv = ["scan", "--no-save", "--format", "json", "--refresh-releases", "--releases-url"]
+    assert main([*argv, f"{release_server}/kubernetes.json"]) == 0
+    assert seen["calendar"].release(1, 37).latest == (1, 37, 3)
+    assert main([*argv, f"{release_server}/broken"]) == 0
+    assert seen["calendar"] == ReleaseCalendar.shipped()
+    assert "could not refresh" in seen["notes"][0] and "the shipped calendar" in seen["notes"][0]
+    capsys.readouterr()
+
+
 def test_calendar_option_usage_errors(capsys) -> None:
     for argv in (
         ["report", str(demo_snapshot_path()), "--releases-url", "https://mirror.example/x.json"],
