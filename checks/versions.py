@@ -640,8 +640,8 @@ def cfs_throttling_kernel(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         elif verdict.affected is True and limited:
             yield failed(
                 subject,
-                f"{verdict.reason}; this node runs {plural(len(limited), 'CPU-limited pod')}, "
-                "throttled below their limits",
+                f"{verdict.reason}; the CPU-limited pods on this node ({len(limited)}) are throttled "
+                "below their limits",
                 **evidence,
             )
         elif verdict.affected is True:
