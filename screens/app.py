@@ -22,6 +22,7 @@ from k8saudit.collector import CollectorSettings
 from k8saudit.errors import SnapshotError
 from k8saudit.model import Subject
 from k8saudit.registry import Config
+from k8saudit.releases import ReleaseCalendar
 from k8saudit.report import Report, utcnow
 from k8saudit.textsafe import safe_text
 from screens import jobs
@@ -69,6 +70,8 @@ class K8sAuditApp(App[int]):
         config: Config | None = None,
         keymap: Keymap | None = None,
         demo: bool = False,
+        calendar: ReleaseCalendar | None = None,
+        notes: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.snapshot_path = Path(snapshot) if snapshot is not None else None
@@ -81,6 +84,8 @@ class K8sAuditApp(App[int]):
         self.settings = settings
         self.config = config
         self.demo = demo
+        self.calendar = calendar  # replaces the snapshot's or the shipped calendar (--refresh-releases)
+        self.notes = list(notes or [])  # added to every report's notes (why a refresh fell back)
         self.initial_report = report
         self.report: Report | None = None
         self.index: FindingsIndex | None = None
@@ -130,7 +135,7 @@ class K8sAuditApp(App[int]):
 
     @work(thread=True, group="load", exclusive=True, exit_on_error=False)
     def _load_snapshot(self, path: Path) -> None:
-        jobs.load_report(path, self.post_message, self.config)
+        jobs.load_report(path, self.post_message, self.config, self.calendar, self.notes)
 
     @work(thread=True, group="scan", exclusive=True, exit_on_error=False)
     def _run_scan(self, job: jobs.ScanJob) -> None:
@@ -336,9 +341,18 @@ def run_app(
     kubeconfig: str | None = None,
     context: str | None = None,
     demo: bool = False,
+    calendar: ReleaseCalendar | None = None,
+    notes: list[str] | None = None,
 ) -> int:
     """Run the TUI until the user quits; a snapshot that cannot be opened raises SnapshotError."""
-    app = K8sAuditApp(snapshot=snapshot, kubeconfig=kubeconfig, context=context, demo=demo)
+    app = K8sAuditApp(
+        snapshot=snapshot,
+        kubeconfig=kubeconfig,
+        context=context,
+        demo=demo,
+        calendar=calendar,
+        notes=notes,
+    )
     code = app.run()
     if app.startup_error:
         raise SnapshotError(app.startup_error)

@@ -20,6 +20,7 @@ from k8saudit.collector import CollectorSettings, ProgressEvent
 from k8saudit.connection import list_contexts
 from k8saudit.errors import K8sAuditError
 from k8saudit.registry import Config
+from k8saudit.releases import ReleaseCalendar
 from k8saudit.render import report_dict
 from k8saudit.report import Report
 from k8saudit.scan import scan_cluster
@@ -56,9 +57,16 @@ def read_contexts(kubeconfig: str | None, post: Post) -> None:
         post(ContextsLoaded(contexts))
 
 
-def load_report(path: Path, post: Post, config: Config | None = None) -> None:
+def load_report(
+    path: Path,
+    post: Post,
+    config: Config | None = None,
+    calendar: ReleaseCalendar | None = None,
+    notes: list[str] | None = None,
+) -> None:
     try:
-        report = load(path).report(config=config)
+        report = load(path).report(config=config, calendar=calendar)
+        report.collection.notes.extend(notes or ())
         index = FindingsIndex(report)  # built here, off the UI thread
     except Exception as exc:
         post(ReportLoadFailed(path, _reason(exc)))
@@ -96,11 +104,15 @@ class ScanJob:
         post: Post,
         settings: CollectorSettings | None = None,
         config: Config | None = None,
+        calendar: ReleaseCalendar | None = None,
+        notes: list[str] | None = None,
     ) -> None:
         self.kubeconfig = kubeconfig
         self.context = context
         self.settings = settings
         self.config = config
+        self.calendar = calendar
+        self.notes = list(notes or [])
         self._post = post
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -126,7 +138,15 @@ class ScanJob:
 
     async def _main(self) -> None:
         task = asyncio.ensure_future(
-            scan_cluster(self.kubeconfig, self.context, self.settings, self._on_event, self.config)
+            scan_cluster(
+                self.kubeconfig,
+                self.context,
+                self.settings,
+                self._on_event,
+                self.config,
+                self.calendar,
+                list(self.notes),
+            )
         )
         with self._lock:
             self._loop, self._task = asyncio.get_running_loop(), task
