@@ -157,9 +157,9 @@ class K8sAuditApp(App[int]):
             picker.post_message(ContextsLoaded(message.contexts, message.error))
         if self._autostart:
             self._autostart = False
-            has_current = any(c.current for c in message.contexts)
-            if self.context is not None or (has_current and message.error is None):
-                self.scan_context(self.context)
+            current = next((c.name for c in message.contexts if c.current), None)
+            if self.context is not None or (current is not None and message.error is None):
+                self.scan_context(self.context or current)
 
     def on_report_loaded(self, message: ReportLoaded) -> None:
         self._initial_load = False
@@ -199,7 +199,7 @@ class K8sAuditApp(App[int]):
     def scan_failed(self, context: str | None, reason: str) -> None:
         """Back to the context picker, which says why `context` could not be scanned."""
         self._scan_job = None
-        if isinstance(self.screen, ScanScreen):
+        if self._pop_to(ScanScreen):  # also closes a help or palette opened over it
             self.pop_screen()
         picker = self._find_screen(ContextPickerScreen)
         if picker is None:

@@ -10,7 +10,7 @@ typed one more character) only the previous matches are searched again. Nothing 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from k8saudit.model import Finding, Severity, Status, Subject
@@ -55,7 +55,11 @@ class SortOrder:
 
 
 class FindingsIndex:
-    """The findings of one report, with columns precomputed for filtering and sorting."""
+    """The findings of one report, with columns precomputed for filtering and sorting.
+
+    Every column is a plain list indexed like `findings`, so a filter is a few list
+    comprehensions (each a tight C-level loop) rather than one Python call per finding.
+    """
 
     def __init__(self, report: Report) -> None:
         self.report = report
@@ -63,6 +67,10 @@ class FindingsIndex:
         checks, scores = report.checks, report.scores
         n = len(self.findings)
         self.severity: list[Severity | None] = [None] * n
+        self.severity_rank: list[int] = [UNKNOWN_SEVERITY_RANK] * n
+        self.status: list[str] = [""] * n
+        self.problem: list[bool] = [False] * n
+        self.waived: list[bool] = [False] * n
         self.area: list[str] = [""] * n
         self.title: list[str] = [""] * n
         self.points: list[float] = [0.0] * n
@@ -71,28 +79,33 @@ class FindingsIndex:
         self.search_key: list[str] = [""] * n
         self.by_check: dict[str, list[int]] = defaultdict(list)
         self.by_subject: dict[Subject, list[int]] = defaultdict(list)
+        points_cache: dict[tuple[str, Status, bool], float] = {}
         for i, finding in enumerate(self.findings):
-            meta = checks.get(finding.check_id)
+            check_id, status, waived = finding.check_id, finding.status, finding.waived
+            meta = checks.get(check_id)
             severity = meta.severity if meta else None
+            area = meta.area if meta else ""
+            title = meta.title if meta else ""
+            subject_text = str(finding.subject)
+            points_key = (check_id, status, waived)
+            points = points_cache.get(points_key)
+            if points is None:  # the same for every finding of a check with this status
+                points = points_cache[points_key] = scores.points_for(finding)
             self.severity[i] = severity
-            self.area[i] = meta.area if meta else ""
-            self.title[i] = meta.title if meta else ""
-            self.points[i] = scores.points_for(finding)
-            self.subject_text[i] = str(finding.subject)
+            self.severity_rank[i] = severity.rank if severity else UNKNOWN_SEVERITY_RANK
+            self.status[i] = status.value
+            self.problem[i] = status.is_problem
+            self.waived[i] = waived
+            self.area[i] = area
+            self.title[i] = title
+            self.points[i] = points
+            self.subject_text[i] = subject_text
             self.namespace[i] = finding.subject.namespace or CLUSTER_SCOPED
-            self.search_key[i] = " ".join(
-                (
-                    severity.value if severity else "",
-                    finding.status.value,
-                    "waived" if finding.waived else "",
-                    self.area[i],
-                    finding.check_id,
-                    self.title[i],
-                    self.subject_text[i],
-                    finding.message,
-                )
+            self.search_key[i] = (
+                f"{severity.value if severity else ''} {status.value} {'waived' if waived else ''} "
+                f"{area} {check_id} {title} {subject_text} {finding.message}"
             ).lower()
-            self.by_check[finding.check_id].append(i)
+            self.by_check[check_id].append(i)
             self.by_subject[finding.subject].append(i)
         self._orders: dict[str, tuple[list[int], list[int]]] = {}
         self._last: tuple[FindingFilter, list[int]] | None = None
@@ -114,51 +127,52 @@ class FindingsIndex:
         counts: dict[Severity, Counter[Status]] = {s: Counter() for s in Severity}
         for i, finding in enumerate(self.findings):
             severity = self.severity[i]
-            if severity is not None and not finding.waived:
+            if severity is not None and not self.waived[i]:
                 counts[severity][finding.status] += 1
         return counts
 
     # -- sorting ----------------------------------------------------------------------------------
 
-    def _rank(self, i: int) -> tuple[int, int, float, str, str]:
-        """The default order: failing first, then the worst severity, the most points, by id."""
-        severity = self.severity[i]
-        finding = self.findings[i]
-        return (
-            finding.status.rank,
-            severity.rank if severity else UNKNOWN_SEVERITY_RANK,
-            -self.points[i],
-            finding.check_id,
-            self.subject_text[i],
+    def _default_order(self) -> list[int]:
+        """Failing first, then the worst severity, the most points, check id, subject."""
+        status_rank = {s.value: s.rank for s in Status}
+        keys = list(
+            zip(
+                [status_rank[s] for s in self.status],
+                self.severity_rank,
+                [-p for p in self.points],
+                [f.check_id for f in self.findings],
+                self.subject_text,
+                strict=True,
+            )
         )
+        return sorted(range(len(keys)), key=keys.__getitem__)
 
-    def _column_key(self, column: str) -> Callable[[int], object]:
-        findings, severity = self.findings, self.severity
-        keys: dict[str, Callable[[int], object]] = {
-            "severity": lambda i: severity[i].rank if severity[i] else UNKNOWN_SEVERITY_RANK,
-            "area": self.area.__getitem__,
-            "check": lambda i: findings[i].check_id,
-            "subject": lambda i: self.subject_text[i].lower(),
-            "message": lambda i: findings[i].message.lower(),
-            "points": lambda i: -self.points[i],  # ascending "points" means the most points first
+    def _column_values(self, column: str) -> list[object]:
+        findings = self.findings
+        values: dict[str, Callable[[], list[object]]] = {
+            "severity": lambda: list(self.severity_rank),
+            "area": lambda: list(self.area),
+            "check": lambda: [f.check_id for f in findings],
+            "subject": lambda: [s.lower() for s in self.subject_text],
+            "message": lambda: [f.message.lower() for f in findings],
+            "points": lambda: [-p for p in self.points],  # ascending "points": the most points first
         }
-        return keys[column]
+        return values[column]()
 
     def order(self, column: str) -> tuple[list[int], list[int]]:
         """(indices sorted by `column`, position of each index in that order), cached."""
         if column not in SORT_COLUMNS:
             raise ValueError(f"unknown sort column {column!r}")
         if column not in self._orders:
-            default = sorted(range(len(self)), key=self._rank)
-            if column == "status":
-                ordered = default
-            else:
-                key = self._column_key(column)
-                ordered = sorted(default, key=key)  # stable: ties keep the default order
-            inverse = [0] * len(ordered)
-            for p, i in enumerate(ordered):
-                inverse[i] = p
-            self._orders[column] = (ordered, inverse)
+            if "status" not in self._orders:
+                default = self._default_order()
+                self._orders["status"] = (default, _inverse(default))
+            ordered = self._orders["status"][0]
+            if column != "status":
+                values = self._column_values(column)
+                ordered = sorted(ordered, key=values.__getitem__)  # stable: ties keep the default order
+                self._orders[column] = (ordered, _inverse(ordered))
         return self._orders[column]
 
     # -- filtering --------------------------------------------------------------------------------
@@ -167,33 +181,34 @@ class FindingsIndex:
         """Indices (ascending) of the findings `flt` keeps."""
         if flt.is_empty:
             return list(range(len(self)))
-        candidates: Sequence[int] = range(len(self))
+        kept: list[int] | range = range(len(self))
         if self._last is not None and flt.narrows(self._last[0]):
-            candidates = self._last[1]
-        kept = [i for i in candidates if self._keeps(flt, i)]
-        self._last = (flt, kept)
-        return kept
-
-    def _keeps(self, flt: FindingFilter, i: int) -> bool:
-        finding = self.findings[i]
-        if flt.hide_waived and finding.waived:
-            return False
-        if flt.status is not None:
-            if flt.status == PROBLEMS:
-                if not finding.status.is_problem:
-                    return False
-            elif finding.status.value != flt.status:
-                return False
+            kept = self._last[1]
+        # One comprehension per active criterion, most selective first.
+        if flt.namespace is not None:
+            namespace, namespaces = flt.namespace, self.namespace
+            kept = [i for i in kept if namespaces[i] == namespace]
+        if flt.area is not None:
+            area, areas = flt.area, self.area
+            kept = [i for i in kept if areas[i] == area]
+        if flt.status == PROBLEMS:
+            problem = self.problem
+            kept = [i for i in kept if problem[i]]
+        elif flt.status is not None:
+            status, statuses = flt.status, self.status
+            kept = [i for i in kept if statuses[i] == status]
         if flt.min_severity is not None:
-            severity = self.severity[i]
-            if severity is None or severity.rank > flt.min_severity.rank:
-                return False
-        if flt.area is not None and self.area[i] != flt.area:
-            return False
-        if flt.namespace is not None and self.namespace[i] != flt.namespace:
-            return False
-        key = self.search_key[i]
-        return all(word in key for word in flt.words)
+            worst, ranks = flt.min_severity.rank, self.severity_rank
+            kept = [i for i in kept if ranks[i] <= worst]
+        if flt.hide_waived:
+            waived = self.waived
+            kept = [i for i in kept if not waived[i]]
+        keys = self.search_key
+        for word in flt.words:
+            kept = [i for i in kept if word in keys[i]]
+        result = list(kept)
+        self._last = (flt, result)
+        return result
 
     def select(self, flt: FindingFilter, sort: SortOrder = SortOrder()) -> list[int]:
         """The findings `flt` keeps, in `sort` order: what the table shows."""
@@ -221,3 +236,10 @@ class FindingsIndex:
         """Every finding about `subject`, failing first."""
         _, inverse = self.order("status")
         return sorted(self.by_subject.get(subject, []), key=inverse.__getitem__)
+
+
+def _inverse(order: list[int]) -> list[int]:
+    inverse = [0] * len(order)
+    for position, i in enumerate(order):
+        inverse[i] = position
+    return inverse

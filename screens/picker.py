@@ -55,6 +55,7 @@ class ContextPickerScreen(AuditScreen):
         self.failures: dict[str, str] = {}
         self.shown: list[ContextInfo] = []
         self.load_error: str | None = None
+        self.last_failure: str | None = None
 
     def crumbs(self) -> list[str]:
         return ["Contexts"]
@@ -84,12 +85,13 @@ class ContextPickerScreen(AuditScreen):
         self.contexts = message.contexts
         self.load_error = message.error
         self._refilter(select_current=True)
-        self._show_status()
+        self._show_status(self.last_failure)
 
     def show_failure(self, context: str | None, reason: str) -> None:
         """A scan of `context` could not connect: say why on this screen, stay usable."""
         name = context or next((c.name for c in self.contexts if c.current), "current context")
         self.failures[name] = reason
+        self.last_failure = name
         self._refilter()
         self._show_status(name)
 

@@ -168,7 +168,7 @@ class RowTable(ScrollView, can_focus=True):
         self.empty_text = empty_text
         self.sort_column: str | None = None
         self.sort_descending = False
-        self.rows_rendered = 0  # row lines built since the last set_source (for tests and benches)
+        self._built: set[int] = set()  # rows whose line was built since the last set_source
         self._cache: dict[tuple[int, bool, bool, int], Strip] = {}
         self._widths: list[int] = []
 
@@ -177,7 +177,7 @@ class RowTable(ScrollView, can_focus=True):
     def set_source(self, source: RowSource, cursor: int | None = None) -> None:
         """Show `source`; keep the cursor where it was (clamped) unless told otherwise."""
         self.source = source
-        self.rows_rendered = 0
+        self._built.clear()
         self._cache.clear()
         self._update_virtual_size()
         target = self.cursor if cursor is None else cursor
@@ -193,6 +193,11 @@ class RowTable(ScrollView, can_focus=True):
     def set_sort(self, column: str | None, descending: bool = False) -> None:
         self.sort_column, self.sort_descending = column, descending
         self.refresh()
+
+    @property
+    def rows_rendered(self) -> int:
+        """How many distinct rows were drawn since the last `set_source` (tests and benches)."""
+        return len(self._built)
 
     @property
     def row_count(self) -> int:
@@ -338,7 +343,7 @@ class RowTable(ScrollView, can_focus=True):
         return Strip(segments).adjust_cell_length(width, style)
 
     def _row_strip(self, index: int, on_cursor: bool, width: int, base: Style) -> Strip:
-        self.rows_rendered += 1
+        self._built.add(index)
         row = self.source.row(index)
         row_style = base
         if row.tone:
@@ -362,9 +367,7 @@ class RowTable(ScrollView, can_focus=True):
         return self.get_component_rich_style(f"tone-{tone}", partial=True, default=Style())
 
     def on_focus(self) -> None:
-        self._cache.clear()
-        self.refresh()
+        self.refresh()  # the cursor row looks different with focus (the cache key knows)
 
     def on_blur(self) -> None:
-        self._cache.clear()
         self.refresh()

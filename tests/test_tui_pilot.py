@@ -25,7 +25,7 @@ from screens.table import RowTable
 from tests.tui_support import SIZE, make_app, sample_report, screen_text
 
 
-async def wait_for(pilot, condition, what: str, tries: int = 200) -> None:
+async def wait_for(pilot, condition, what: str, tries: int = 500) -> None:
     """Let the app run until `condition()` holds (workers finish in their own time)."""
     for _ in range(tries):
         if condition():
