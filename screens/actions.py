@@ -26,6 +26,9 @@ class Action:
     show: bool = True  # shown in the footer
     palette: bool = True  # offered in the command palette
     display: str = ""  # how the key is written in help and footer, when not the key itself
+    # Priority bindings run as the key arrives, before later keys are routed: "/" must move the
+    # focus to the filter before the rest of a fast-typed or pasted "/kube-proxy" is delivered.
+    priority: bool = False
 
 
 ACTIONS: tuple[Action, ...] = (
@@ -50,13 +53,24 @@ ACTIONS: tuple[Action, ...] = (
     Action("table.last", "end,G", "Last row", "last", "table", show=False, palette=False),
     Action("table.open", "enter", "Open the selected row", "select", "table", show=False, palette=False),
     # -- context picker --------------------------------------------------------------------------
-    Action("picker.filter", "slash", "Filter contexts by name", "focus_filter", "picker", display="/"),
-    Action("picker.next", "down", "Next context (while filtering)", "next", "picker", False, False),
-    Action("picker.previous", "up", "Previous context (while filtering)", "previous", "picker", False, False),
+    Action(
+        "picker.filter",
+        "slash",
+        "Filter contexts by name",
+        "focus_filter",
+        "picker",
+        display="/",
+        priority=True,
+    ),
+    # priority: the filter field (a ScrollView) would otherwise take up/down for itself
+    Action("picker.next", "down", "Next context", "next", "picker", False, False, priority=True),
+    Action("picker.previous", "up", "Previous context", "previous", "picker", False, False, priority=True),
     # -- scan ------------------------------------------------------------------------------------
     Action("scan.cancel", "escape", "Cancel the scan", "cancel", "scan", display="esc"),
     # -- findings --------------------------------------------------------------------------------
-    Action("findings.filter", "slash", "Filter by text", "focus_filter", "findings", display="/"),
+    Action(
+        "findings.filter", "slash", "Filter by text", "focus_filter", "findings", display="/", priority=True
+    ),
     Action("findings.severity", "v", "Filter by severity", "pick_severity", "findings"),
     Action("findings.status", "t", "Filter by status", "pick_status", "findings"),
     Action("findings.area", "a", "Filter by area", "pick_area", "findings"),
@@ -112,6 +126,7 @@ def bindings_for(scope: str) -> list[Binding]:
             a.description,
             show=a.show,
             key_display=a.display or None,
+            priority=a.priority,
             id=a.id,
         )
         for a in actions_for(scope)

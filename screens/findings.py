@@ -11,6 +11,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Label, Select
 
@@ -36,6 +37,17 @@ STATUS_CHOICES = (
     (PROBLEMS, "fail + warn"),
     *((s.value, s.value) for s in Status),
 )
+
+
+def focus_or_type_slash(screen: Screen[None], field: Input) -> None:
+    """`/` (a priority binding): focus the filter at once, or type "/" when already in it.
+
+    `set_focus`, not `focus()`: focus() is deferred, and keys typed right after "/" would still
+    reach the table and run its actions instead of filtering."""
+    if field.has_focus:
+        field.insert_text_at_cursor("/")
+    else:
+        screen.set_focus(field)
 
 
 def status_word(status: Status, waived: bool) -> str:
@@ -139,12 +151,17 @@ class FindingsScreen(AuditScreen):
                 id="filter-namespace",
             )
             yield Label("", id="filter-waived")
-        yield RowTable(COLUMNS, empty_text="No finding matches these filters (x clears them).", id="findings")
+        yield RowTable(
+            COLUMNS,
+            empty_text="No finding matches these filters (x clears them).",
+            mark_unfocused=True,
+            id="findings",
+        )
         yield Label("", id="findings-count", classes="status")
 
     def on_mount(self) -> None:
         self.query_one("#filter-text", Input).cursor_blink = self.audit_app.cursor_blink
-        self.table.focus()
+        self.set_focus(self.table)
         self._apply()
 
     @property
@@ -204,7 +221,7 @@ class FindingsScreen(AuditScreen):
     @on(Input.Submitted, "#filter-text")
     def _text_submitted(self) -> None:
         self._apply()
-        self.table.focus()
+        self.set_focus(self.table)
 
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:
@@ -241,11 +258,11 @@ class FindingsScreen(AuditScreen):
     # -- actions (rows of screens.actions with scope "findings") -----------------------------------
 
     def action_focus_filter(self) -> None:
-        self.query_one("#filter-text", Input).focus()
+        focus_or_type_slash(self, self.query_one("#filter-text", Input))
 
     def _open_select(self, select_id: str) -> None:
         select = self.query_one(f"#{select_id}", Select)
-        select.focus()
+        self.set_focus(select)
         select.action_show_overlay()
 
     def action_pick_severity(self) -> None:
@@ -289,6 +306,6 @@ class FindingsScreen(AuditScreen):
     def go_back(self) -> None:
         focused = self.focused
         if isinstance(focused, Input | Select):
-            self.table.focus()  # esc leaves the filter bar first
+            self.set_focus(self.table)  # esc leaves the filter bar first
         else:
             self.app.pop_screen()

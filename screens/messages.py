@@ -3,6 +3,9 @@
 Workers (see `screens.jobs`) do every piece of I/O: reading the kubeconfig, scanning the cluster,
 loading and writing files. They never touch a widget; they post one of these messages and the
 screen that receives it renders what it says.
+
+None of them bubble: each is posted to the one node that handles it (the app forwards
+`ContextsLoaded` to the picker; a bubbling copy would come straight back to the app).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from k8saudit.report import Report
 from screens.findings_index import FindingsIndex
 
 
-class ContextsLoaded(Message):
+class ContextsLoaded(Message, bubble=False):
     """The kubeconfig's contexts, or why they could not be read."""
 
     def __init__(self, contexts: list[ContextInfo], error: str | None = None) -> None:
@@ -26,7 +29,7 @@ class ContextsLoaded(Message):
         self.error = error
 
 
-class ScanProgress(Message):
+class ScanProgress(Message, bubble=False):
     """One progress event of the collector (ScanStarted, KindStarted, PageReceived, KindFinished)."""
 
     def __init__(self, event: ProgressEvent) -> None:
@@ -34,14 +37,14 @@ class ScanProgress(Message):
         self.event = event
 
 
-class ScanFinished(Message):
+class ScanFinished(Message, bubble=False):
     def __init__(self, report: Report, index: FindingsIndex) -> None:
         super().__init__()
         self.report = report
         self.index = index
 
 
-class ScanFailed(Message):
+class ScanFailed(Message, bubble=False):
     """The cluster could not be reached or authenticated to; `reason` is one line."""
 
     def __init__(self, context: str | None, reason: str) -> None:
@@ -50,11 +53,11 @@ class ScanFailed(Message):
         self.reason = reason
 
 
-class ScanCancelled(Message):
+class ScanCancelled(Message, bubble=False):
     pass
 
 
-class ReportLoaded(Message):
+class ReportLoaded(Message, bubble=False):
     def __init__(self, report: Report, path: Path, index: FindingsIndex) -> None:
         super().__init__()
         self.report = report
@@ -62,14 +65,14 @@ class ReportLoaded(Message):
         self.index = index
 
 
-class ReportLoadFailed(Message):
+class ReportLoadFailed(Message, bubble=False):
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__()
         self.path = path
         self.reason = reason
 
 
-class FileWritten(Message):
+class FileWritten(Message, bubble=False):
     """A snapshot or an export was written."""
 
     def __init__(self, path: Path, what: str) -> None:
@@ -78,7 +81,7 @@ class FileWritten(Message):
         self.what = what
 
 
-class WriteFailed(Message):
+class WriteFailed(Message, bubble=False):
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__()
         self.path = path

@@ -104,7 +104,8 @@ class OverviewScreen(AuditScreen):
         )
         gaps.border_title = f"Coverage gaps ({len(self.gaps)})"
         yield gaps
-        yield Static(self._notes(), id="notes")
+        notes = self._notes()
+        yield Static(notes, id="notes", classes="" if notes else "empty")
         failing = RowTable(
             FINDING_COLUMNS,
             FindingRows(self.index, self.failing),

@@ -11,6 +11,7 @@ from k8saudit.connection import ContextInfo
 from k8saudit.textsafe import safe_text
 from screens.actions import bindings_for
 from screens.base import AuditScreen
+from screens.findings import focus_or_type_slash
 from screens.messages import ContextsLoaded
 from screens.table import Column, Row, RowTable
 
@@ -69,11 +70,11 @@ class ContextPickerScreen(AuditScreen):
         )
         yield Input(placeholder="filter contexts…", id="context-filter", compact=True)
         yield Static("Reading the kubeconfig…", id="picker-status", classes="status")
-        yield RowTable(COLUMNS, empty_text="No context matches.", id="contexts")
+        yield RowTable(COLUMNS, empty_text="No context matches.", mark_unfocused=True, id="contexts")
 
     def on_mount(self) -> None:
         self.query_one("#context-filter", Input).cursor_blink = self.audit_app.cursor_blink
-        self.query_one("#context-filter", Input).focus()
+        self.set_focus(self.query_one("#context-filter", Input))
 
     @property
     def table(self) -> RowTable:
@@ -138,7 +139,7 @@ class ContextPickerScreen(AuditScreen):
         return self.shown[min(self.table.cursor, len(self.shown) - 1)]
 
     def action_focus_filter(self) -> None:
-        self.query_one("#context-filter", Input).focus()
+        focus_or_type_slash(self, self.query_one("#context-filter", Input))
 
     def action_next(self) -> None:
         self.table.action_cursor_down()
@@ -161,6 +162,6 @@ class ContextPickerScreen(AuditScreen):
 
     def go_back(self) -> None:
         if self.focused is self.query_one("#context-filter", Input):
-            self.table.focus()
+            self.set_focus(self.table)
         elif self.audit_app.report is not None:
             self.app.pop_screen()

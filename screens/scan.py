@@ -23,7 +23,7 @@ from screens.messages import ScanCancelled, ScanFailed, ScanFinished, ScanProgre
 from screens.table import Column, Row, RowTable
 
 COLUMNS = (
-    Column("kind", "Kind", width=34),
+    Column("kind", "Kind", width=40),
     Column("state", "State", width=12),
     Column("pages", "Pages", width=6, align="right"),
     Column("objects", "Objects", width=9, align="right"),

@@ -158,6 +158,7 @@ class RowTable(ScrollView, can_focus=True):
         source: RowSource | None = None,
         *,
         empty_text: str = "Nothing to show.",
+        mark_unfocused: bool = False,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -166,6 +167,8 @@ class RowTable(ScrollView, can_focus=True):
         self.columns = list(columns)
         self.source: RowSource = source if source is not None else ListSource()
         self.empty_text = empty_text
+        # Show the cursor mark even without focus: for a table driven from a filter field.
+        self.mark_unfocused = mark_unfocused
         self.sort_column: str | None = None
         self.sort_descending = False
         self._built: set[int] = set()  # rows whose line was built since the last set_source
@@ -351,7 +354,8 @@ class RowTable(ScrollView, can_focus=True):
         if on_cursor:
             cursor_class = "row-table--cursor" if self.has_focus else "row-table--cursor-blurred"
             row_style += self.get_component_rich_style(cursor_class, partial=True)
-        mark = f"{CURSOR_MARK} " if on_cursor and self.has_focus else "  "
+        marked = on_cursor and (self.has_focus or self.mark_unfocused)
+        mark = f"{CURSOR_MARK} " if marked else "  "
         segments = [Segment(mark, row_style)]
         for i, (column, cell_width) in enumerate(zip(self.columns, self._column_widths(), strict=True)):
             if i:

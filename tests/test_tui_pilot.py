@@ -305,3 +305,21 @@ async def test_namespace_and_area_pickers(key: str) -> None:
         for i in screen.rows_shown:
             value = screen.index.namespace[i] if key == "n" else screen.index.area[i]
             assert value == chosen
+
+
+async def test_keys_typed_in_a_burst_after_slash_go_to_the_filter() -> None:
+    """A paste or a fast typist: every key after "/" is queued before the UI catches up.
+    They must land in the filter, not run table actions ("e" would open the export dialog)."""
+    from textual import events
+
+    app = make_app(report=sample_report(), debounce_s=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f")
+        for key, char in [("slash", "/"), ("r", "r"), ("e", "e"), ("p", "p"), ("s", "s")]:
+            app.post_message(events.Key(key, char))
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, FindingsScreen)  # no dialog opened by "e" or "s"
+        field = app.screen.query_one("#filter-text", Input)
+        assert field.value == "reps"
+        await pilot.press("slash")  # in the filter, "/" is just a character (subjects are ns/name)
+        assert field.value == "reps/"

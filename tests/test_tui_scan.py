@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.widgets import Input
+
 from k8saudit.collector import CollectorSettings
 from k8saudit.inventory import FORBIDDEN
+from screens.messages import ContextsLoaded
 from screens.overview import OverviewScreen
 from screens.picker import ContextPickerScreen
 from screens.scan import ScanScreen
@@ -123,7 +126,13 @@ async def test_current_context_is_preselected_and_cancel_returns_to_the_picker(
     )
     replay_server.slow("/api/v1/pods", 5, times=1)
     app = make_app(kubeconfig=str(kubeconfig))
-    async with app.run_test(size=SIZE) as pilot:
+    delivered: list[ContextsLoaded] = []
+
+    def hook(message) -> None:
+        if isinstance(message, ContextsLoaded):
+            delivered.append(message)
+
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ScanScreen), "the scan of the current context")
         await pilot.press("escape")
         assert isinstance(app.screen, ContextPickerScreen)
@@ -132,5 +141,13 @@ async def test_current_context_is_preselected_and_cancel_returns_to_the_picker(
         assert [c.name for c in picker.shown] == ["replay", "a-staging"]  # current first
         assert picker.table.cursor == 0
         assert "● current" in screen_text(app)
+        # ↑/↓ move the selection while the filter field has the focus
+        assert isinstance(app.focused, Input)
+        await pilot.press("down")
+        assert picker.table.cursor == 1
+        await pilot.press("up")
+        assert picker.table.cursor == 0
         await pilot.pause(0.3)
         assert app.report is None  # the cancelled scan never shows up
+        # the worker's message reached the app once and was forwarded to the picker once
+        assert len(delivered) == 2
