@@ -26,6 +26,7 @@ class Action:
     show: bool = True  # shown in the footer
     palette: bool = True  # offered in the command palette
     display: str = ""  # how the key is written in help and footer, when not the key itself
+    short: str = ""  # the footer's label, when the description is too long for it
     # Priority bindings run as the key arrives, before later keys are routed: "/" must move the
     # focus to the filter before the rest of a fast-typed or pasted "/kube-proxy" is delivered.
     priority: bool = False
@@ -33,15 +34,23 @@ class Action:
 
 ACTIONS: tuple[Action, ...] = (
     # -- everywhere ------------------------------------------------------------------------------
-    Action("k8saudit.help", "question_mark", "Help", "help", display="?"),
-    Action("k8saudit.palette", "colon,ctrl+p", "Commands", "command_palette", palette=False, display=":"),
+    Action("k8saudit.help", "question_mark", "Help: every key", "help", display="?", short="Help"),
+    Action(
+        "k8saudit.palette",
+        "colon,ctrl+p",
+        "Command palette",
+        "command_palette",
+        palette=False,
+        display=":",
+        short="Commands",
+    ),
     Action("k8saudit.back", "escape", "Back", "back", display="esc", palette=False),
-    Action("k8saudit.overview", "o", "Overview", "overview"),
-    Action("k8saudit.findings", "f", "Findings", "findings"),
-    Action("k8saudit.save", "s", "Save snapshot…", "save"),
-    Action("k8saudit.export", "e", "Export JSON…", "export"),
+    Action("k8saudit.overview", "o", "Go to the overview", "overview", short="Overview"),
+    Action("k8saudit.findings", "f", "Go to the findings", "findings", short="Findings"),
+    Action("k8saudit.save", "s", "Save the snapshot…", "save", short="Save"),
+    Action("k8saudit.export", "e", "Export the JSON report…", "export", short="Export"),
     Action("k8saudit.open", "ctrl+o", "Open a snapshot file…", "open_snapshot", show=False),
-    Action("k8saudit.rescan", "r", "Rescan", "rescan"),
+    Action("k8saudit.rescan", "r", "Rescan the cluster", "rescan", short="Rescan"),
     Action("k8saudit.contexts", "c", "Pick a kubeconfig context", "contexts", show=False),
     Action("k8saudit.quit", "q", "Quit", "quit"),
     # -- any table -------------------------------------------------------------------------------
@@ -60,23 +69,33 @@ ACTIONS: tuple[Action, ...] = (
         "focus_filter",
         "picker",
         display="/",
+        short="filter",
         priority=True,
     ),
     # priority: the filter field (a ScrollView) would otherwise take up/down for itself
     Action("picker.next", "down", "Next context", "next", "picker", False, False, priority=True),
     Action("picker.previous", "up", "Previous context", "previous", "picker", False, False, priority=True),
     # -- scan ------------------------------------------------------------------------------------
-    Action("scan.cancel", "escape", "Cancel the scan", "cancel", "scan", display="esc"),
+    Action("scan.cancel", "escape", "Cancel the scan", "cancel", "scan", display="esc", short="Cancel"),
     # -- findings --------------------------------------------------------------------------------
     Action(
-        "findings.filter", "slash", "Filter by text", "focus_filter", "findings", display="/", priority=True
+        "findings.filter",
+        "slash",
+        "Filter by text",
+        "focus_filter",
+        "findings",
+        display="/",
+        short="filter",
+        priority=True,
     ),
-    Action("findings.severity", "v", "Filter by severity", "pick_severity", "findings"),
-    Action("findings.status", "t", "Filter by status", "pick_status", "findings"),
-    Action("findings.area", "a", "Filter by area", "pick_area", "findings"),
-    Action("findings.namespace", "n", "Filter by namespace", "pick_namespace", "findings"),
-    Action("findings.waived", "W", "Show or hide waived findings", "toggle_waived", "findings"),
-    Action("findings.clear", "x", "Clear every filter", "clear_filters", "findings"),
+    Action("findings.severity", "v", "Filter by severity", "pick_severity", "findings", short="severity"),
+    Action("findings.status", "t", "Filter by status", "pick_status", "findings", short="status"),
+    Action("findings.area", "a", "Filter by area", "pick_area", "findings", short="area"),
+    Action("findings.namespace", "n", "Filter by namespace", "pick_namespace", "findings", short="namespace"),
+    Action(
+        "findings.waived", "W", "Show or hide waived findings", "toggle_waived", "findings", short="waived"
+    ),
+    Action("findings.clear", "x", "Clear every filter", "clear_filters", "findings", short="clear"),
     Action("findings.sort_severity", "S", "Sort by severity", "sort('severity')", "findings", show=False),
     Action(
         "findings.sort_status", "T", "Sort by status (failing first)", "sort('status')", "findings", False
@@ -123,7 +142,7 @@ def bindings_for(scope: str) -> list[Binding]:
         Binding(
             a.key,
             a.handler,
-            a.description,
+            a.short or a.description,
             show=a.show,
             key_display=a.display or None,
             priority=a.priority,
