@@ -273,9 +273,20 @@ class K8sAuditApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in NEEDS_REPORT:
             return self.report is not None
+        if isinstance(self.screen, ScanScreen) and action in ("rescan", "contexts", "open_snapshot"):
+            return False  # one scan at a time: esc cancels this one first
         if action == "rescan":
             return self.live_context is not None and self.report is not None
         return True
+
+    async def action_quit(self) -> None:
+        # A scan runs in an executor thread, which the interpreter waits for at exit:
+        # cancel it so that quitting mid-scan is immediate.
+        self.cancel_scan()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        self.cancel_scan()
 
     def action_back(self) -> None:
         screen = self.screen

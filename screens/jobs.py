@@ -118,9 +118,13 @@ class ScanJob:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[Report] | None = None
         self._cancelled = False
+        self.done = threading.Event()  # set when run() has returned, however it ended
 
     def run(self) -> None:
-        asyncio.run(self._main())
+        try:
+            asyncio.run(self._main())
+        finally:
+            self.done.set()
 
     def cancel(self) -> None:
         with self._lock:

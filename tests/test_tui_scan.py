@@ -3,6 +3,7 @@ kind shown as a coverage gap, an unreachable context that leaves the app usable,
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from textual.widgets import Input
@@ -151,3 +152,19 @@ async def test_current_context_is_preselected_and_cancel_returns_to_the_picker(
         assert app.report is None  # the cancelled scan never shows up
         # the worker's message reached the app once and was forwarded to the picker once
         assert len(delivered) == 2
+
+
+async def test_quit_mid_scan_stops_the_scan_thread(replay_server: ReplayServer, tmp_path: Path) -> None:
+    """The scan runs in an executor thread the interpreter joins at exit: q must stop it."""
+    kubeconfig = replay_server.write_kubeconfig(tmp_path / "config")
+    replay_server.slow("/api/v1/pods", 30, times=1)  # the scan would take 30 s more
+    app = make_app(kubeconfig=str(kubeconfig))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ScanScreen), "the scan screen")
+        await wait_for(pilot, lambda: bool(replay_server.requests_to("/api/v1/pods")), "the pods request")
+        job = app._scan_job
+        assert job is not None
+        assert app.check_action("rescan", ()) is False  # no second scan over this one
+        await pilot.press("q")
+    assert await asyncio.to_thread(job.done.wait, 10), "the scan thread is still running"
+    assert job.cancelled
