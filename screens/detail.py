@@ -18,6 +18,8 @@ from screens.findings_index import FindingsIndex
 from screens.table import Column, Row, RowTable
 from screens.text import plain, reflow, to_yaml
 
+EVIDENCE_WIDTH = 72  # fold long evidence values inside the detail pane, keeping the indentation
+
 SUBJECT_COLUMNS = (
     Column("status", "Status", width=14),
     Column("subject", "Subject", ratio=1, min_width=20),
@@ -126,7 +128,7 @@ class DetailScreen(AuditScreen):
             subject.append(safe_text(finding.waiver.get("reason", ""), 300))
         self.query_one("#detail-subject", Static).update(subject)
         self.query_one("#detail-message", Static).update(plain(finding.message))
-        evidence = to_yaml(finding.evidence) if finding.evidence else "(no evidence recorded)"
+        evidence = to_yaml(finding.evidence, EVIDENCE_WIDTH) if finding.evidence else "(no evidence recorded)"
         self.query_one("#detail-evidence", Static).update(Text(evidence))
 
     @on(RowTable.Highlighted, "#subjects")

@@ -32,6 +32,7 @@ COLUMNS = (
     Column("message", "Message", ratio=5, min_width=20),
     Column("points", "Points", width=7, align="right"),
 )
+SORT_NAMES = {"status": "status (failing first)", "points": "points gained"}
 SEVERITY_CHOICES = [("critical", "critical"), ("high", "high+"), ("medium", "medium+"), ("low", "low+")]
 STATUS_CHOICES = (
     (PROBLEMS, "fail + warn"),
@@ -189,10 +190,9 @@ class FindingsScreen(AuditScreen):
 
     def _show_count(self) -> None:
         shown, total = len(self.rows_shown), len(self.index)
-        findings = self.index.findings
-        problems = sum(1 for i in self.rows_shown if findings[i].status.is_problem)
+        problems = sum(map(self.index.problem.__getitem__, self.rows_shown))
         text = f"{shown:,} of {total:,} findings · {problems:,} failing or warning"
-        text += f" · sorted by {self.sort.column}"
+        text += f" · sorted by {SORT_NAMES.get(self.sort.column, self.sort.column)}"
         text += " (descending)" if self.sort.descending else ""
         self.query_one("#findings-count", Label).update(Text(text))
         waived = self.query_one("#filter-waived", Label)

@@ -30,10 +30,12 @@ def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _str_representer)
 
 
-def to_yaml(data: Any) -> str:
-    """`data` as YAML, every line made safe to print."""
+def to_yaml(data: Any, width: int = 10**9) -> str:
+    """`data` as YAML, every line made safe to print. A `width` folds long plain scalars the
+    YAML way (continuation lines indented under their key) instead of letting the terminal wrap
+    them to column 0; the default never folds, like `kubectl get -o yaml`."""
     raw = yaml.dump(
-        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=10**9
+        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=width
     )
     return "\n".join(safe_text(line, MAX_LINE) for line in raw.rstrip("\n").split("\n"))
 
