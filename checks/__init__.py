@@ -3,4 +3,8 @@
 Checks are pure functions of the inventory and the context: no I/O, no UI.
 """
 
-from checks import rbac, versions  # noqa: F401  (import registers the checks)
+from checks import (  # noqa: F401  (import registers the checks)
+    etcd,
+    rbac,
+    versions,
+)
