@@ -6,5 +6,6 @@ Checks are pure functions of the inventory and the context: no I/O, no UI.
 from checks import (  # noqa: F401  (import registers the checks)
     etcd,
     rbac,
+    resilience,
     versions,
 )

@@ -1025,14 +1025,16 @@ def etcd_version(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         status, message, refs = etcd_version_verdict(version, today)
         make = {"fail": failed, "warn": warned, "pass": passed}[status]
         yield make(subject, message, image=image, version=".".join(map(str, version)), references=refs)
-    for pod in managers:
-        bundled = _etcd_manager_versions(pod)
+    if managers:
+        # One finding for the whole etcd-manager fleet: every pod gives the same non-answer.
+        bundled = sorted({v for pod in managers for v in _etcd_manager_versions(pod)})
         yield unknown(
-            inv.subject("pods", pod),
-            "kops etcd-manager picks the etcd version from the cluster spec (`kops get cluster -o yaml`, "
-            "etcdClusters[].version), which the API does not show"
-            + (f"; this pod carries etcd {join_names(bundled)}" if bundled else ""),
+            Subject.cluster(),
+            f"kops etcd-manager ({len(managers)} pods) picks the etcd version from the cluster spec "
+            "(`kops get cluster -o yaml`, etcdClusters[].version), which the API does not show"
+            + (f"; its pods carry etcd {join_names(bundled)}" if bundled else ""),
             bundled_versions=bundled,
+            pods=sorted(name_of(p) for p in managers),
         )
     if members or managers:
         return
@@ -1150,11 +1152,11 @@ def etcd_client_auth(inv: Inventory, ctx: Context) -> Iterator[Finding]:
             yield unknown(subject, "; ".join(unknowns), unknowns=unknowns)
         else:
             yield passed(subject, "etcd requires client and peer certificates over TLS")
-    for pod in managers:
+    if managers:
         yield not_applicable(
-            inv.subject("pods", pod),
-            "kops etcd-manager starts etcd itself, with TLS and client certificates; "
-            "the etcd flags are not in the pod",
+            Subject.cluster(),
+            f"kops etcd-manager ({len(managers)} pods) starts etcd itself, with TLS and client certificates; "
+            "the etcd flags are not in the pods",
         )
     if not members and not managers:
         yield not_applicable(

@@ -1,0 +1,1274 @@
+"""Resilience: the other lessons of the incidents in the seeds.
+
+Zalando's CronJob that created pods until the API server was OOM-killed, and their image-policy
+webhook that blocked every deployment; Buffer's and Zalando's CPU throttling from a kernel bug;
+Moonlight's scheduler that stacked Redis replicas on one node that then panicked; Flant's Redis
+failover that lost data for want of proper readiness probes; MindTickle's EKS migration that
+broke egress until the VPC CNI's external SNAT was switched on; a Fluent Bit that silently
+stopped shipping logs; Giant Swarm's "protect critical add-ons" and "use Prometheus with
+Alertmanager". Each check says which one it guards against.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import timedelta
+from typing import Any
+
+from checks.cron import CronError, describe_interval, min_interval
+from checks.etcd import join_names
+from checks.kernel import CFS_FIX_COMMIT, cfs_throttling_bug, parse_kernel_version
+from k8saudit.inventory import Inventory, name_of, namespace_of
+from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
+from k8saudit.registry import Context, check
+
+Obj = dict[str, Any]
+
+ZALANDO_TALK = (
+    "https://www.slideshare.net/try_except_/"
+    "running-kubernetes-in-production-a-million-ways-to-crash-your-cluster-devopscon-munich-2018"
+)
+GIANT_SWARM_TALK = (
+    "https://www.slideshare.net/puja108/"
+    "hardening-kubernetes-setups-war-stories-from-the-trenches-of-production-puja-abbassi-giant-swarm"
+)
+BUFFER_POST = "https://erickhun.com/posts/kubernetes-faster-services-no-cpu-limits/"
+CFS_ISSUE = "https://github.com/kubernetes/kubernetes/issues/67577"
+K8S_CRONJOBS = "https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/"
+K8S_JOB_DEADLINE = (
+    "https://kubernetes.io/docs/concepts/workloads/controllers/job/#job-termination-and-cleanup"
+)
+K8S_OBJECT_QUOTA = "https://kubernetes.io/docs/concepts/policy/resource-quotas/#object-count-quota"
+K8S_ANTI_AFFINITY = "https://kubernetes.io/docs/concepts/scheduling-eviction/assign-pod-node/#inter-pod-affinity-and-anti-affinity"
+K8S_SPREAD = "https://kubernetes.io/docs/concepts/scheduling-eviction/topology-spread-constraints/"
+K8S_PROBES = (
+    "https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/"
+)
+K8S_PDB = "https://kubernetes.io/docs/tasks/run-application/configure-pdb/"
+K8S_DISRUPTIONS = "https://kubernetes.io/docs/concepts/workloads/pods/disruptions/"
+K8S_WEBHOOK_PRACTICES = (
+    "https://kubernetes.io/docs/concepts/cluster-administration/admission-webhooks-good-practices/"
+)
+K8S_WEBHOOK_KUBE_SYSTEM = (
+    "https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/"
+    "#avoiding-operating-on-the-kube-system-namespace"
+)
+K8S_CRITICAL_PODS = (
+    "https://kubernetes.io/docs/tasks/administer-cluster/guaranteed-scheduling-critical-addon-pods/"
+)
+K8S_PRIORITY = "https://kubernetes.io/docs/concepts/scheduling-eviction/pod-priority-preemption/"
+AWS_EXTERNAL_SNAT = "https://docs.aws.amazon.com/eks/latest/userguide/external-snat.html"
+AWS_CNI_README = "https://github.com/aws/amazon-vpc-cni-k8s#aws_vpc_k8s_cni_externalsnat"
+K8S_LOGGING = "https://kubernetes.io/docs/concepts/cluster-administration/logging/"
+PROMETHEUS_ALERTING = "https://prometheus.io/docs/alerting/latest/overview/"
+
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
+SYSTEM_PRIORITY_CLASSES = frozenset({"system-cluster-critical", "system-node-critical"})
+HOSTNAME_KEY = "kubernetes.io/hostname"
+SPREAD_KEYS = frozenset(
+    {HOSTNAME_KEY, "topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"}
+)
+
+
+# -- shared helpers -------------------------------------------------------------------------------
+
+
+def label_selector_matches(selector: object, labels: dict[str, str]) -> bool:
+    """A metav1.LabelSelector against labels. `{}` matches everything; None/garbage nothing."""
+    if not isinstance(selector, dict):
+        return False
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expression in selector.get("matchExpressions") or []:
+        if not isinstance(expression, dict) or not _expression_matches(expression, labels):
+            return False
+    return True
+
+
+def _expression_matches(expression: Obj, labels: dict[str, str]) -> bool:
+    key, operator = expression.get("key"), expression.get("operator")
+    values = expression.get("values") or []
+    if operator == "In":
+        return key in labels and labels[key] in values
+    if operator == "NotIn":
+        return key not in labels or labels[key] not in values
+    if operator == "Exists":
+        return key in labels
+    if operator == "DoesNotExist":
+        return key not in labels
+    return False
+
+
+def template_of(obj: Obj) -> tuple[dict[str, str], Obj]:
+    """(pod template labels, pod template spec) of a Deployment/StatefulSet/DaemonSet."""
+    template = (obj.get("spec") or {}).get("template") or {}
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    return (labels if isinstance(labels, dict) else {}), (template.get("spec") or {})
+
+
+def desired_replicas(key: str, obj: Obj) -> int:
+    if key == "daemonsets":
+        return int((obj.get("status") or {}).get("desiredNumberScheduled") or 0)
+    replicas = (obj.get("spec") or {}).get("replicas")
+    return 1 if replicas is None else int(replicas)
+
+
+def containers_of(spec: Obj) -> list[Obj]:
+    return [c for c in spec.get("containers") or [] if isinstance(c, dict)]
+
+
+def images_of(spec: Obj) -> list[str]:
+    return [str(c.get("image", "")) for c in containers_of(spec)]
+
+
+def running_pods(inv: Inventory, key: str, workload: Obj) -> list[Obj]:
+    return [
+        p
+        for p in inv.pods_of(key, workload)
+        if (p.get("status") or {}).get("phase") in ("Running", "Pending")
+        and (p.get("spec") or {}).get("nodeName")
+    ]
+
+
+def _matches_any(text: str, markers: Iterable[str]) -> bool:
+    return any(marker in text for marker in markers)
+
+
+DNS_MARKERS = ("coredns", "kube-dns", "node-local-dns", "nodelocaldns")
+INGRESS_MARKERS = (
+    "ingress-nginx",
+    "nginx-ingress",
+    "ingress-controller",
+    "traefik",
+    "haproxy-ingress",
+    "kubernetes-ingress",
+    "contour",
+    "skipper",
+    "kong",
+    "ingressgateway",
+    "emissary",
+    "ambassador",
+)
+MONITORING_MARKERS = ("prometheus", "alertmanager", "thanos", "kube-state-metrics", "vmagent", "vmalert")
+
+
+def addon_role(key: str, obj: Obj) -> str | None:
+    """Why a workload is a critical add-on ("DNS", "ingress controller", …), or None."""
+    _, spec = template_of(obj)
+    text = " ".join([name_of(obj), *images_of(spec)]).lower()
+    if _matches_any(text, DNS_MARKERS):
+        return "DNS"
+    if _matches_any(text, INGRESS_MARKERS):
+        return "ingress controller"
+    if namespace_of(obj) == "kube-system":
+        return "kube-system add-on"
+    if _matches_any(text, MONITORING_MARKERS):
+        return "monitoring"
+    return None
+
+
+def critical_addons(inv: Inventory, keys: Iterable[str]) -> Iterator[tuple[str, Obj, str]]:
+    for key in keys:
+        for obj in inv.items(key):
+            role = addon_role(key, obj)
+            if role:
+                yield key, obj, role
+
+
+# -- RES-001: CronJobs that cannot pile up ---------------------------------------------------------
+
+FREQUENT = timedelta(hours=1)  # "often enough that overlapping runs pile up before anyone notices"
+
+
+def _cronjob_finding(inv: Inventory, cronjob: Obj) -> Finding:
+    subject = inv.subject("cronjobs", cronjob)
+    spec = cronjob.get("spec") or {}
+    schedule = str(spec.get("schedule", ""))
+    if spec.get("suspend") is True:
+        return passed(subject, "suspended: starts no runs", schedule=schedule)
+    try:
+        interval = min_interval(schedule)
+    except CronError as exc:
+        return unknown(subject, f"the schedule cannot be evaluated: {exc}", schedule=schedule)
+    policy = str(spec.get("concurrencyPolicy") or "Allow")
+    starting = spec.get("startingDeadlineSeconds")
+    active = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("activeDeadlineSeconds")
+    every = describe_interval(interval)
+    evidence = {
+        "schedule": schedule,
+        "runs_every": every,
+        "concurrency_policy": policy,
+        "starting_deadline_seconds": starting,
+        "active_deadline_seconds": active,
+    }
+    if interval > FREQUENT:
+        return passed(subject, f"runs every {every}: too seldom for runs to pile up", **evidence)
+    if policy == "Allow" and active is None:
+        return failed(
+            subject,
+            f"runs every {every} with concurrencyPolicy Allow and no activeDeadlineSeconds: slow or hung "
+            "runs overlap without bound, each one adding pods",
+            **evidence,
+        )
+    gaps = []
+    if policy == "Allow" and active is not None and active > interval.total_seconds():
+        gaps.append(f"runs may overlap: activeDeadlineSeconds {active}s exceeds the {every} interval")
+    if active is None:
+        gaps.append(f"no activeDeadlineSeconds: a hung run holds the schedule ({policy}) forever")
+    if starting is None:
+        gaps.append(
+            "no startingDeadlineSeconds: after 100 missed start times (controller or API outage) the "
+            "CronJob stops being scheduled"
+        )
+    if gaps:
+        return warned(subject, f"runs every {every}; " + "; ".join(gaps), **evidence)
+    return passed(subject, f"runs every {every}, concurrencyPolicy {policy}, both deadlines set", **evidence)
+
+
+@check(
+    id="RES-001",
+    area="resilience",
+    severity="high",
+    title="Frequent CronJobs cannot pile up runs",
+    rationale="""Zalando's API server was OOM-killed by a CronJob: its `concurrencyPolicy: Forbid`
+    sat at the wrong level of the manifest, so the every-15-minutes job kept starting new runs
+    while old ones still ran, each creating pods, until the control plane fell over and took
+    ingress routing with it. A frequent CronJob needs a concurrency policy that forbids or
+    replaces overlapping runs, a deadline that kills hung runs, and a starting deadline so an
+    outage does not stop it for good.""",
+    remediation="""Forbid (or replace) overlapping runs and bound each run:
+
+```yaml
+spec:
+  schedule: "*/15 9-19 * * Mon-Fri"
+  concurrencyPolicy: Forbid          # spec level, not inside the pod template
+  startingDeadlineSeconds: 300
+  successfulJobsHistoryLimit: 1
+  failedJobsHistoryLimit: 1
+  jobTemplate:
+    spec:
+      activeDeadlineSeconds: 600     # kill a run that hangs
+      backoffLimit: 2
+```""",
+    references=(K8S_CRONJOBS, K8S_JOB_DEADLINE, ZALANDO_TALK),
+    inputs=("cronjobs",),
+)
+def cronjobs_cannot_pile_up(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    cronjobs = inv.items("cronjobs")
+    if not cronjobs:
+        yield not_applicable(Subject.cluster(), "no CronJobs")
+        return
+    for cronjob in cronjobs:
+        yield _cronjob_finding(inv, cronjob)
+
+
+# -- RES-002: pod count quotas --------------------------------------------------------------------
+
+POD_QUOTA_KEYS = ("pods", "count/pods")
+
+
+def _pod_quota(quota: Obj) -> str | None:
+    hard = (quota.get("spec") or {}).get("hard") or {}
+    for key in POD_QUOTA_KEYS:
+        if key in hard:
+            return f"{key}={hard[key]}"
+    return None
+
+
+@check(
+    id="RES-002",
+    area="resilience",
+    severity="medium",
+    title="Namespaces cap their pod count with a ResourceQuota",
+    rationale="""A runaway controller, a CronJob gone wrong or a bad Helm loop can create pods
+    faster than anyone can react; every pod is objects in etcd and watch traffic for the API
+    server. Zalando's CronJob incident ended with an OOM-killed API server and their first
+    lesson was a pod-count quota per namespace, which turns a runaway into a quota error in one
+    namespace instead of a cluster-wide outage.""",
+    remediation="""Give every workload namespace a pod-count ceiling well above its normal use:
+
+```yaml
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: pod-count, namespace: shop}
+spec:
+  hard:
+    pods: "1500"
+```""",
+    references=(K8S_OBJECT_QUOTA, ZALANDO_TALK),
+    inputs=("namespaces", "resourcequotas"),
+)
+def namespaces_cap_pods(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    for namespace in inv.items("namespaces"):
+        name = name_of(namespace)
+        subject = inv.subject("namespaces", namespace)
+        if name in SYSTEM_NAMESPACES:
+            yield not_applicable(
+                subject, "system namespace: a quota here can block the cluster's own add-ons"
+            )
+            continue
+        quotas = inv.in_namespace("resourcequotas", name)
+        limiting = [q for q in quotas if _pod_quota(q)]
+        unscoped = [q for q in limiting if not _is_scoped(q)]
+        described = [f"{name_of(q)}: {_pod_quota(q)}" for q in limiting]
+        if not limiting:
+            yield failed(
+                subject, "no ResourceQuota limits the number of pods", quotas=[name_of(q) for q in quotas]
+            )
+        elif not unscoped:
+            yield warned(
+                subject,
+                f"the pod count is only limited within a scope ({join_names(described)}): "
+                "other pods are unbounded",
+                quotas=described,
+            )
+        else:
+            yield passed(subject, f"pod count capped ({join_names(described)})", quotas=described)
+
+
+def _is_scoped(quota: Obj) -> bool:
+    spec = quota.get("spec") or {}
+    return bool(spec.get("scopes") or spec.get("scopeSelector"))
+
+
+# -- RES-003: CPU limits on kernels with the CFS bug ----------------------------------------------
+
+
+def has_cpu_limit(spec: Obj) -> bool:
+    return any(((c.get("resources") or {}).get("limits") or {}).get("cpu") for c in containers_of(spec))
+
+
+def _owner_label(inv: Inventory, pod: Obj) -> str:
+    owner = inv.top_owner(pod)
+    if owner is None:
+        return f"Pod {namespace_of(pod)}/{name_of(pod)}"
+    key, obj = owner
+    return f"{inv.subject(key, obj).kind} {namespace_of(obj)}/{name_of(obj)}"
+
+
+@check(
+    id="RES-003",
+    area="resilience",
+    severity="medium",
+    title="No CPU limits on nodes whose kernel has the CFS throttling bug",
+    rationale="""Kernels without the 2019 CFS bandwidth fix (upstream 5.4, backported to 4.14.154,
+    4.19.84 and 5.3.9) throttle containers with a CPU limit long before they use it. Buffer found
+    most of their services throttled far below their limits and cut landing-page latency 22-fold
+    by removing the limits; Zalando turned CFS quotas off for the same reason. On such a node,
+    every CPU limit is a latency bug.""",
+    remediation="""Upgrade the node image to a kernel with the fix (5.4+, or 4.14.154+/4.19.84+).
+Until then, drop CPU limits on latency-sensitive workloads (keep requests) or turn CFS quota off on
+those nodes:
+
+```yaml
+# KubeletConfiguration
+cpuCFSQuota: false
+```""",
+    references=(BUFFER_POST, CFS_ISSUE, CFS_FIX_COMMIT, ZALANDO_TALK),
+    inputs=("nodes", "pods"),
+)
+def cpu_limits_on_cfs_bug_kernels(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    for node in inv.items("nodes"):
+        subject = inv.subject("nodes", node)
+        kernel = str(((node.get("status") or {}).get("nodeInfo") or {}).get("kernelVersion", ""))
+        if parse_kernel_version(kernel) is None:
+            yield unknown(subject, f"kernel version {kernel or '(none)'} cannot be parsed", kernel=kernel)
+            continue
+        if not cfs_throttling_bug(kernel):
+            yield passed(subject, f"kernel {kernel} has the CFS throttling fix", kernel=kernel)
+            continue
+        limited = sorted(
+            {
+                _owner_label(inv, p)
+                for p in inv.pods_on_node(name_of(node))
+                if has_cpu_limit(p.get("spec") or {})
+            }
+        )
+        if limited:
+            yield failed(
+                subject,
+                f"kernel {kernel} lacks the CFS throttling fix and runs {len(limited)} workload(s) with CPU "
+                f"limits: {join_names(limited)}",
+                kernel=kernel,
+                workloads=limited[:20],
+            )
+        else:
+            yield passed(
+                subject,
+                f"kernel {kernel} lacks the CFS throttling fix, but no pod on it has a CPU limit",
+                kernel=kernel,
+            )
+
+
+# -- RES-004: replicas spread across nodes --------------------------------------------------------
+
+
+def spread_rules(labels: dict[str, str], spec: Obj) -> tuple[list[str], list[str]]:
+    """(hard rules, soft rules) that spread this pod template's replicas over nodes or zones.
+
+    A rule only counts when its topology key is a node or zone and its label selector selects the
+    template's own pods: an anti-affinity term that selects some other app spreads nothing.
+    """
+    hard: list[str] = []
+    soft: list[str] = []
+    anti = ((spec.get("affinity") or {}).get("podAntiAffinity")) or {}
+    for term in anti.get("requiredDuringSchedulingIgnoredDuringExecution") or []:
+        if _term_spreads(term, labels):
+            hard.append(f"required pod anti-affinity on {term.get('topologyKey')}")
+    for weighted in anti.get("preferredDuringSchedulingIgnoredDuringExecution") or []:
+        term = (weighted or {}).get("podAffinityTerm") or {}
+        if _term_spreads(term, labels):
+            soft.append(f"preferred pod anti-affinity on {term.get('topologyKey')}")
+    for constraint in spec.get("topologySpreadConstraints") or []:
+        if not isinstance(constraint, dict) or constraint.get("topologyKey") not in SPREAD_KEYS:
+            continue
+        selects_self = bool(constraint.get("matchLabelKeys")) or label_selector_matches(
+            constraint.get("labelSelector"), labels
+        )
+        if not selects_self:
+            continue
+        rule = f"topology spread on {constraint.get('topologyKey')} (maxSkew {constraint.get('maxSkew', 1)})"
+        (hard if constraint.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule" else soft).append(
+            rule
+        )
+    return hard, soft
+
+
+def _term_spreads(term: object, labels: dict[str, str]) -> bool:
+    if not isinstance(term, dict) or term.get("topologyKey") not in SPREAD_KEYS:
+        return False
+    return bool(term.get("matchLabelKeys")) or label_selector_matches(term.get("labelSelector"), labels)
+
+
+def _spread_finding(inv: Inventory, key: str, workload: Obj, pods_readable: bool) -> Finding:
+    subject = inv.subject(key, workload)
+    replicas = desired_replicas(key, workload)
+    labels, spec = template_of(workload)
+    hard, soft = spread_rules(labels, spec)
+    pods = running_pods(inv, key, workload) if pods_readable else []
+    nodes = sorted({str(p["spec"]["nodeName"]) for p in pods})
+    evidence: dict[str, Any] = {"replicas": replicas, "rules": hard + soft, "nodes": nodes[:20]}
+    stacked = len(nodes) == 1 and len(pods) >= 2
+    if stacked:
+        where = f"all {len(pods)} running pods are on node {nodes[0]}"
+    elif nodes:
+        where = f"pods currently run on {len(nodes)} nodes"
+    else:
+        where = "placement not visible"
+    if not hard and not soft:
+        return failed(
+            subject,
+            f"{replicas} replicas without pod anti-affinity or topology spread, so one node failure can "
+            f"take them all ({where})",
+            **evidence,
+        )
+    if stacked:
+        rules = join_names(hard) if hard else f"only soft spreading ({join_names(soft)})"
+        return warned(subject, f"{where} despite {rules}", **evidence)
+    return passed(subject, f"{replicas} replicas spread by {join_names(hard + soft)}; {where}", **evidence)
+
+
+@check(
+    id="RES-004",
+    area="resilience",
+    severity="high",
+    title="Multi-replica workloads spread their replicas across nodes",
+    rationale="""Replicas only protect against a node failure if they are on different nodes. The
+    scheduler does not guarantee that on its own: at Moonlight it kept placing Redis and API pods
+    on the same busy node until that node's kernel panicked and took every replica down at once,
+    and only pod anti-affinity ended the outages. Several replicas on one node are one failure
+    domain.""",
+    remediation="""Spread replicas over nodes (and zones) with a topology spread constraint or pod
+anti-affinity that selects the workload's own pods:
+
+```yaml
+spec:
+  template:
+    spec:
+      topologySpreadConstraints:
+      - maxSkew: 1
+        topologyKey: kubernetes.io/hostname
+        whenUnsatisfiable: DoNotSchedule
+        labelSelector: {matchLabels: {app: redis}}
+      - maxSkew: 1
+        topologyKey: topology.kubernetes.io/zone
+        whenUnsatisfiable: ScheduleAnyway
+        labelSelector: {matchLabels: {app: redis}}
+```""",
+    references=(K8S_SPREAD, K8S_ANTI_AFFINITY, "https://k8s.af/"),
+    inputs=("deployments", "statefulsets"),
+)
+def replicas_spread(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    pods_readable = inv.readable("pods") and inv.readable("replicasets")
+    evaluated = 0
+    for key in ("deployments", "statefulsets"):
+        for workload in inv.items(key):
+            if desired_replicas(key, workload) < 2:
+                continue
+            evaluated += 1
+            yield _spread_finding(inv, key, workload, pods_readable)
+    if not evaluated:
+        yield not_applicable(Subject.cluster(), "no Deployment or StatefulSet runs more than one replica")
+
+
+# -- RES-005: readiness probes --------------------------------------------------------------------
+
+
+class ServiceIndex:
+    """Selector-based Services by namespace and selector item, to find a template's Services fast."""
+
+    def __init__(self, services: Iterable[Obj]) -> None:
+        self._by_item: dict[tuple[str, str, str], list[Obj]] = defaultdict(list)
+        for service in services:
+            selector = (service.get("spec") or {}).get("selector")
+            if isinstance(selector, dict) and selector:
+                key, value = next(iter(sorted(selector.items())))
+                self._by_item[(namespace_of(service), key, str(value))].append(service)
+
+    def selecting(self, namespace: str, labels: dict[str, str]) -> list[Obj]:
+        found = []
+        for key, value in labels.items():
+            for service in self._by_item.get((namespace, key, str(value)), ()):
+                selector = (service.get("spec") or {}).get("selector") or {}
+                if all(labels.get(k) == v for k, v in selector.items()):
+                    found.append(service)
+        return found
+
+
+def _mounts_volume_claims(spec: Obj) -> bool:
+    return any(isinstance(v, dict) and v.get("persistentVolumeClaim") for v in spec.get("volumes") or [])
+
+
+def _missing_readiness(spec: Obj) -> list[str]:
+    """Names of serving containers without a readiness probe (all containers when none has ports)."""
+    containers = containers_of(spec)
+    serving = [c for c in containers if c.get("ports")] or containers
+    return [str(c.get("name", "?")) for c in serving if not c.get("readinessProbe")]
+
+
+@check(
+    id="RES-005",
+    area="resilience",
+    severity="high",
+    title="Service backends and stateful workloads have readiness probes",
+    rationale="""Without a readiness probe a pod is "ready" the moment its process starts: Services
+    send it traffic before it can answer, rolling updates and node drains move on before the new
+    replica has caught up, and a freshly restarted database member is treated as a healthy
+    primary. Flant lost Redis data during a failover partly because the readiness probes could not
+    tell a replica that had not finished syncing from one that had.""",
+    remediation="""Give every serving container a readiness probe that checks the thing clients
+need (for a database: synced and accepting writes, not just a listening port):
+
+```yaml
+containers:
+- name: redis
+  readinessProbe:
+    exec:
+      command: [sh, -c, "redis-cli info replication | grep -Eq 'role:master|master_link_status:up'"]
+    periodSeconds: 5
+    failureThreshold: 3
+```""",
+    references=(
+        K8S_PROBES,
+        "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-probes",
+    ),
+    inputs=("services", "deployments", "statefulsets", "daemonsets"),
+)
+def readiness_probes(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    index = ServiceIndex(inv.items("services"))
+    evaluated = 0
+    for key in ("deployments", "statefulsets", "daemonsets"):
+        for workload in inv.items(key):
+            labels, spec = template_of(workload)
+            services = index.selecting(namespace_of(workload), labels)
+            stateful = key == "statefulsets" or _mounts_volume_claims(spec)
+            if not services and not stateful:
+                continue
+            evaluated += 1
+            subject = inv.subject(key, workload)
+            why = (
+                f"backs Service {join_names(name_of(s) for s in services)}"
+                if services
+                else "stateful (keeps data in volumes)"
+            )
+            missing = _missing_readiness(spec)
+            evidence = {"services": [name_of(s) for s in services], "stateful": stateful, "missing": missing}
+            if missing:
+                yield failed(
+                    subject, f"{why} but container {join_names(missing)} has no readiness probe", **evidence
+                )
+            else:
+                yield passed(subject, f"{why}; serving containers have readiness probes", **evidence)
+    if not evaluated:
+        yield not_applicable(Subject.cluster(), "no workload backs a Service or keeps state")
+
+
+# -- RES-006: PodDisruptionBudgets for critical add-ons ---------------------------------------------
+
+
+def pdbs_covering(inv: Inventory, namespace: str, labels: dict[str, str]) -> list[Obj]:
+    return [
+        pdb
+        for pdb in inv.in_namespace("poddisruptionbudgets", namespace)
+        if label_selector_matches((pdb.get("spec") or {}).get("selector"), labels)
+    ]
+
+
+@check(
+    id="RES-006",
+    area="resilience",
+    severity="high",
+    title="Critical add-ons have a PodDisruptionBudget",
+    rationale="""Node drains (upgrades, autoscaler scale-downs, spot reclaims) evict pods without
+    regard for what they are unless a PodDisruptionBudget says how many must stay up. Without one,
+    draining two nodes can take down every CoreDNS replica or every ingress controller at once,
+    which is the whole cluster's DNS or ingress. Giant Swarm's hardening advice after hundreds of
+    post-mortems is to protect Kubernetes and its critical add-ons first.""",
+    remediation="""Run critical add-ons with at least two replicas and a budget that allows one
+disruption at a time:
+
+```yaml
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: coredns, namespace: kube-system}
+spec:
+  maxUnavailable: 1
+  selector:
+    matchLabels: {k8s-app: kube-dns}
+```""",
+    references=(K8S_PDB, K8S_DISRUPTIONS, GIANT_SWARM_TALK),
+    inputs=("deployments", "statefulsets", "poddisruptionbudgets"),
+)
+def critical_addons_have_pdbs(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    evaluated = 0
+    for key, workload, role in critical_addons(inv, ("deployments", "statefulsets")):
+        evaluated += 1
+        subject = inv.subject(key, workload)
+        replicas = desired_replicas(key, workload)
+        if replicas == 0:
+            yield not_applicable(subject, f"{role} scaled to zero")
+            continue
+        labels, _ = template_of(workload)
+        budgets = pdbs_covering(inv, namespace_of(workload), labels)
+        evidence = {"role": role, "replicas": replicas, "pdbs": [name_of(b) for b in budgets]}
+        if budgets:
+            yield passed(
+                subject, f"{role} covered by PodDisruptionBudget {join_names(evidence['pdbs'])}", **evidence
+            )
+        elif replicas == 1:
+            yield failed(
+                subject,
+                f"{role} with a single replica and no PodDisruptionBudget: any drain takes it down",
+                **evidence,
+            )
+        else:
+            yield failed(
+                subject,
+                f"{role} with {replicas} replicas and no PodDisruptionBudget: "
+                "a drain may evict them all at once",
+                **evidence,
+            )
+    if not evaluated:
+        yield not_applicable(Subject.cluster(), "no critical add-on Deployment or StatefulSet found")
+
+
+# -- RES-007: PDBs that allow no disruption -------------------------------------------------------
+
+
+def _int_or_percent(value: object, total: int, round_up: bool) -> int | None:
+    """An IntOrString budget value against `total` pods (percentages rounded like the controller)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if text.endswith("%") and text[:-1].isdigit():
+        share = int(text[:-1]) * total / 100
+        return math.ceil(share) if round_up else math.floor(share)
+    return int(text) if text.isdigit() else None
+
+
+def disruptions_allowed(spec: Obj, expected: int) -> int | None:
+    """How many of `expected` pods the budget lets go at once (None when it cannot be computed)."""
+    if "maxUnavailable" in spec:
+        value = _int_or_percent(spec.get("maxUnavailable"), expected, round_up=True)
+        return None if value is None else min(value, expected)
+    if "minAvailable" in spec:
+        value = _int_or_percent(spec.get("minAvailable"), expected, round_up=True)
+        return None if value is None else max(expected - value, 0)
+    return None
+
+
+def _expected_pods(inv: Inventory, pdb: Obj) -> tuple[int, list[str]]:
+    """Replicas of the workloads the budget selects, from their specs (status can lag)."""
+    selector = (pdb.get("spec") or {}).get("selector")
+    total, names = 0, []
+    for key in ("deployments", "statefulsets"):
+        for workload in inv.in_namespace(key, namespace_of(pdb)):
+            labels, _ = template_of(workload)
+            if label_selector_matches(selector, labels):
+                total += desired_replicas(key, workload)
+                names.append(f"{inv.subject(key, workload).kind} {name_of(workload)}")
+    if not names:
+        total = int((pdb.get("status") or {}).get("expectedPods") or 0)
+    return total, names
+
+
+@check(
+    id="RES-007",
+    area="resilience",
+    severity="medium",
+    title="PodDisruptionBudgets allow at least one disruption",
+    rationale="""A budget with `minAvailable` equal to the replica count (or `maxUnavailable: 0`)
+    allows zero voluntary disruptions forever: every node drain for an upgrade or a scale-down
+    hangs on it until someone deletes the budget by hand, usually in a hurry during the
+    maintenance window. Cluster upgrades that stall half-way are a recurring theme of the failure
+    stories.""",
+    remediation="""Let one pod go at a time, and run enough replicas to afford it:
+
+```yaml
+spec:
+  maxUnavailable: 1          # instead of minAvailable: <replicas>
+  selector: {matchLabels: {app: checkout}}
+```""",
+    references=(K8S_PDB, K8S_DISRUPTIONS, "https://k8s.af/"),
+    inputs=("poddisruptionbudgets", "deployments", "statefulsets"),
+)
+def pdbs_allow_disruption(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    budgets = inv.items("poddisruptionbudgets")
+    if not budgets:
+        yield not_applicable(Subject.cluster(), "no PodDisruptionBudgets")
+        return
+    for pdb in budgets:
+        subject = inv.subject("poddisruptionbudgets", pdb)
+        spec = pdb.get("spec") or {}
+        expected, workloads = _expected_pods(inv, pdb)
+        budget = {k: spec[k] for k in ("minAvailable", "maxUnavailable") if k in spec}
+        evidence = {"budget": budget, "expected_pods": expected, "workloads": workloads}
+        if expected == 0:
+            yield not_applicable(subject, "selects no running workload", **evidence)
+            continue
+        allowed = disruptions_allowed(spec, expected)
+        described = ", ".join(f"{k} {v}" for k, v in budget.items()) or "no budget"
+        if allowed is None:
+            yield unknown(subject, f"budget {described} cannot be evaluated", **evidence)
+        elif allowed == 0:
+            yield failed(
+                subject,
+                f"{described} for {expected} pod(s) allows no disruption: every node drain blocks on it",
+                **evidence,
+            )
+        else:
+            yield passed(subject, f"{described} lets {allowed} of {expected} pod(s) be disrupted", **evidence)
+
+
+# -- RES-008: fail-closed admission webhooks --------------------------------------------------------
+
+WEBHOOK_KEYS = ("validatingwebhookconfigurations", "mutatingwebhookconfigurations")
+
+
+def namespace_labels(inv: Inventory, namespace: str) -> dict[str, str]:
+    """A namespace's labels; the automatic name label when the Namespace was not collected."""
+    obj = inv.get("namespaces", "", namespace)
+    labels = dict(obj["metadata"].get("labels") or {}) if obj else {}
+    labels.setdefault("kubernetes.io/metadata.name", namespace)
+    return labels
+
+
+def ready_endpoint_count(inv: Inventory, namespace: str, name: str) -> int | None:
+    """Ready addresses behind a Service (None when Endpoints could not be read)."""
+    if not inv.readable("endpoints"):
+        return None
+    endpoints = inv.get("endpoints", namespace, name)
+    if endpoints is None:
+        return 0
+    return sum(len(subset.get("addresses") or []) for subset in endpoints.get("subsets") or [])
+
+
+def _intercepts_pods(hook: Obj) -> bool:
+    for rule in hook.get("rules") or []:
+        resources = rule.get("resources") or []
+        operations = rule.get("operations") or []
+        if any(r in ("*", "*/*", "pods") for r in resources) and any(
+            o in ("*", "CREATE") for o in operations
+        ):
+            return True
+    return False
+
+
+def _only_cluster_scoped(hook: Obj) -> bool:
+    rules = hook.get("rules") or []
+    return bool(rules) and all(rule.get("scope") == "Cluster" for rule in rules)
+
+
+def webhook_problems(inv: Inventory, hook: Obj) -> list[tuple[str, str]]:
+    """(level "fail"/"warn"/"unknown", phrase) for one fail-closed webhook entry."""
+    problems: list[tuple[str, str]] = []
+    service = (hook.get("clientConfig") or {}).get("service")
+    namespace_selector = hook.get("namespaceSelector") or {}
+    # An objectSelector or CEL matchConditions may well spare system pods; we cannot evaluate them.
+    scoped_otherwise = bool(hook.get("objectSelector") or hook.get("matchConditions"))
+    if isinstance(service, dict):
+        ns, svc = str(service.get("namespace", "")), str(service.get("name", ""))
+        ready = ready_endpoint_count(inv, ns, svc)
+        if inv.readable("services") and inv.get("services", ns, svc) is None:
+            problems.append(("fail", f"its backend Service {ns}/{svc} does not exist"))
+        elif ready is None:
+            problems.append(("unknown", f"the ready endpoints of {ns}/{svc} could not be read"))
+        elif ready == 0:
+            problems.append(
+                ("fail", f"backend {ns}/{svc} has no ready endpoint, so every matching request fails")
+            )
+        elif ready == 1:
+            problems.append(("warn", f"backend {ns}/{svc} has a single ready endpoint"))
+        if (
+            _intercepts_pods(hook)
+            and not scoped_otherwise
+            and label_selector_matches(namespace_selector, namespace_labels(inv, ns))
+        ):
+            problems.append(
+                ("fail", f"it intercepts pod creation in its own namespace {ns}, so it cannot restart itself")
+            )
+    if (
+        not _only_cluster_scoped(hook)
+        and not scoped_otherwise
+        and label_selector_matches(namespace_selector, namespace_labels(inv, "kube-system"))
+    ):
+        problems.append(("warn", "it does not exclude kube-system"))
+    return problems
+
+
+@check(
+    id="RES-008",
+    area="resilience",
+    severity="high",
+    title="Fail-closed admission webhooks are highly available and spare kube-system",
+    rationale="""With `failurePolicy: Fail`, every API request a webhook matches is rejected while
+    its backend is down or unreachable. Zalando's image-policy webhook started rejecting every
+    image after an innocent rebuild, and nothing could be deployed until it was fixed; a webhook
+    whose only pod is gone, or that must admit its own replacement pods, keeps the cluster in that
+    state. Excluding kube-system keeps DNS, CNI and the control plane's add-ons recoverable while
+    a webhook is broken.""",
+    remediation="""Run the webhook backend with at least two replicas (spread, with a PDB), and
+exclude kube-system and the webhook's own namespace:
+
+```yaml
+webhooks:
+- name: image-policy.example.com
+  failurePolicy: Fail
+  timeoutSeconds: 5
+  namespaceSelector:
+    matchExpressions:
+    - key: kubernetes.io/metadata.name
+      operator: NotIn
+      values: [kube-system, image-policy]
+```""",
+    references=(K8S_WEBHOOK_PRACTICES, K8S_WEBHOOK_KUBE_SYSTEM, ZALANDO_TALK),
+    inputs=WEBHOOK_KEYS,
+)
+def fail_closed_webhooks(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    evaluated = 0
+    for key in WEBHOOK_KEYS:
+        for configuration in inv.items(key):
+            evaluated += 1
+            subject = inv.subject(key, configuration)
+            hooks = [h for h in configuration.get("webhooks") or [] if isinstance(h, dict)]
+            closed = [h for h in hooks if (h.get("failurePolicy") or "Fail") == "Fail"]
+            if not closed:
+                yield passed(subject, "every webhook fails open (failurePolicy Ignore)", webhooks=len(hooks))
+                continue
+            levels: set[str] = set()
+            sentences: list[str] = []
+            for hook in closed:
+                problems = webhook_problems(inv, hook)
+                levels.update(level for level, _ in problems)
+                if problems:
+                    sentences.append(
+                        f"{hook.get('name', '?')}: " + ", ".join(phrase for _, phrase in problems)
+                    )
+            evidence = {"fail_closed": [str(h.get("name", "?")) for h in closed], "problems": sentences}
+            text = "; ".join(sentences)
+            if "fail" in levels:
+                yield failed(subject, f"fail-closed webhook(s): {text}", **evidence)
+            elif "warn" in levels:
+                yield warned(subject, f"fail-closed webhook(s): {text}", **evidence)
+            elif "unknown" in levels:
+                yield unknown(subject, text, **evidence)
+            else:
+                yield passed(
+                    subject,
+                    f"{len(closed)} fail-closed webhook(s) with redundant backends, kube-system spared",
+                    **evidence,
+                )
+    if not evaluated:
+        yield not_applicable(Subject.cluster(), "no admission webhooks are configured")
+
+
+# -- RES-009: priority classes for critical add-ons -------------------------------------------------
+
+
+@check(
+    id="RES-009",
+    area="resilience",
+    severity="medium",
+    title="Critical add-ons run with a system priority class",
+    rationale="""When a node runs short of memory or the cluster is full, the kubelet evicts and the
+    scheduler preempts the lowest-priority pods first. Without a priority class, CoreDNS, the CNI,
+    kube-proxy or the ingress controller rank with any batch job and can be the ones pushed out,
+    turning one team's resource spike into a cluster-wide outage. Giant Swarm lists protecting the
+    Kubernetes components and critical add-ons among the first hardening steps.""",
+    remediation="""Give cluster-wide add-ons `system-cluster-critical` and per-node agents
+(CNI, kube-proxy, log shippers) `system-node-critical`:
+
+```yaml
+spec:
+  template:
+    spec:
+      priorityClassName: system-cluster-critical
+```""",
+    references=(K8S_CRITICAL_PODS, K8S_PRIORITY, GIANT_SWARM_TALK),
+    inputs=("deployments", "daemonsets", "statefulsets"),
+)
+def critical_addons_priority(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    values = {name_of(pc): pc.get("value") for pc in inv.items("priorityclasses")}
+    evaluated = 0
+    for key, workload, role in critical_addons(inv, ("deployments", "daemonsets", "statefulsets")):
+        evaluated += 1
+        subject = inv.subject(key, workload)
+        _, spec = template_of(workload)
+        priority = spec.get("priorityClassName")
+        evidence = {
+            "role": role,
+            "priority_class": priority,
+            "priority": values.get(priority) if priority else 0,
+        }
+        if priority in SYSTEM_PRIORITY_CLASSES:
+            yield passed(subject, f"{role} runs as {priority}", **evidence)
+        elif priority and role in ("ingress controller", "monitoring"):
+            yield passed(subject, f"{role} runs with priority class {priority}", **evidence)
+        elif priority:
+            yield warned(
+                subject,
+                f"{role} runs with priority class {priority}, below the system classes: it can be preempted "
+                "by anything ranked higher",
+                **evidence,
+            )
+        else:
+            yield failed(
+                subject, f"{role} has no priority class: it is evicted like any ordinary pod", **evidence
+            )
+    if not evaluated:
+        yield not_applicable(Subject.cluster(), "no critical add-on found")
+
+
+# -- RES-010: AWS VPC CNI external SNAT ------------------------------------------------------------
+
+EXTERNAL_SNAT = "AWS_VPC_K8S_CNI_EXTERNALSNAT"
+
+
+def _env_value(spec: Obj, name: str) -> tuple[bool, str | None]:
+    """(is the variable set, its literal value or None when it comes from elsewhere)."""
+    for container in containers_of(spec):
+        for var in container.get("env") or []:
+            if isinstance(var, dict) and var.get("name") == name:
+                value = var.get("value")
+                return True, value if isinstance(value, str) else None
+    return False, None
+
+
+def _nodes_without_public_ip(inv: Inventory) -> tuple[int, int]:
+    nodes = inv.items("nodes")
+    private = sum(
+        1
+        for n in nodes
+        if not any(a.get("type") == "ExternalIP" for a in (n.get("status") or {}).get("addresses") or [])
+    )
+    return private, len(nodes)
+
+
+@check(
+    id="RES-010",
+    area="resilience",
+    severity="info",
+    title="AWS VPC CNI source NAT matches how traffic leaves the VPC",
+    rationale="""By default the AWS VPC CNI rewrites the source address of pod traffic leaving the
+    VPC to the node's primary IP. When nodes sit in private subnets and egress goes through a NAT
+    gateway (or a VPN, Direct Connect or peering), that second translation breaks connections in
+    odd ways: MindTickle's EKS migration saw calls outside the cluster fail with retransmissions
+    until AWS support had them set `AWS_VPC_K8S_CNI_EXTERNALSNAT=true`. Whether a NAT gateway is
+    used is not visible from the API; nodes without public IPs are the hint.""",
+    remediation="""If pods reach the internet or other networks through a NAT gateway or private
+links, let the VPC do the NAT:
+
+```sh
+kubectl -n kube-system set env daemonset/aws-node AWS_VPC_K8S_CNI_EXTERNALSNAT=true
+```""",
+    references=(AWS_EXTERNAL_SNAT, AWS_CNI_README, "https://k8s.af/"),
+    inputs=("daemonsets", "nodes"),
+)
+def aws_cni_external_snat(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    cni = inv.get("daemonsets", "kube-system", "aws-node")
+    if cni is None:
+        yield not_applicable(Subject.cluster(), "the AWS VPC CNI (kube-system/aws-node) is not installed")
+        return
+    subject = inv.subject("daemonsets", cni)
+    _, spec = template_of(cni)
+    is_set, value = _env_value(spec, EXTERNAL_SNAT)
+    private, total = _nodes_without_public_ip(inv)
+    evidence = {"externalsnat": value, "nodes_without_public_ip": private, "nodes": total}
+    if is_set and value is None:
+        yield unknown(subject, f"{EXTERNAL_SNAT} is set from a reference or was redacted", **evidence)
+    elif (value or "").lower() == "true":
+        yield passed(subject, f"{EXTERNAL_SNAT}=true: the VPC's NAT translates pod egress", **evidence)
+    elif private and private == total:
+        yield warned(
+            subject,
+            f"{EXTERNAL_SNAT} is {value or 'unset'} (the CNI SNATs pod egress) while no node has a "
+            "public IP, so egress goes through a NAT gateway or private link: set it to true unless "
+            "you rely on node-IP SNAT",
+            **evidence,
+        )
+    else:
+        yield passed(
+            subject,
+            f"{EXTERNAL_SNAT} is {value or 'unset'} and {total - private} of {total} nodes have public IPs: "
+            "the CNI's own SNAT fits public subnets",
+            **evidence,
+        )
+
+
+# -- RES-011: log shippers ------------------------------------------------------------------------
+
+LOG_SHIPPER_MARKERS = (
+    "fluent-bit",
+    "fluentbit",
+    "fluentd",
+    "vector",
+    "promtail",
+    "filebeat",
+    "grafana-agent",
+    "alloy",
+    "logstash",
+    "ama-logs",
+    "omsagent",
+    "stackdriver-logging",
+    "splunk",
+    "sumologic",
+    "datadog",
+    "newrelic-logging",
+    "elastic-agent",
+    "otel-collector",
+    "opentelemetry-collector",
+)
+
+
+def is_log_shipper(daemonset: Obj) -> bool:
+    _, spec = template_of(daemonset)
+    return _matches_any(" ".join([name_of(daemonset), *images_of(spec)]).lower(), LOG_SHIPPER_MARKERS)
+
+
+def tolerates(tolerations: list[Obj], taint: Obj) -> bool:
+    for toleration in tolerations:
+        key, operator = toleration.get("key"), toleration.get("operator", "Equal")
+        if toleration.get("effect") not in (None, "", taint.get("effect")):
+            continue
+        if not key and operator == "Exists":
+            return True
+        if key == taint.get("key") and (
+            operator == "Exists" or toleration.get("value") == taint.get("value")
+        ):
+            return True
+    return False
+
+
+def eligible_nodes(inv: Inventory, spec: Obj) -> list[str]:
+    """Nodes a DaemonSet pod template can run on (node selector and NoSchedule/NoExecute taints)."""
+    selector = spec.get("nodeSelector") or {}
+    tolerations = [t for t in spec.get("tolerations") or [] if isinstance(t, dict)]
+    names = []
+    for node in inv.items("nodes"):
+        labels = node["metadata"].get("labels") or {}
+        if any(labels.get(k) != v for k, v in selector.items()):
+            continue
+        taints = [
+            t for t in (node.get("spec") or {}).get("taints") or [] if t.get("effect") != "PreferNoSchedule"
+        ]
+        if all(tolerates(tolerations, t) for t in taints):
+            names.append(name_of(node))
+    return names
+
+
+@check(
+    id="RES-011",
+    area="resilience",
+    severity="medium",
+    title="A log shipper runs, ready, on every node",
+    rationale="""Container logs live on the node only until rotation or until the node is gone;
+    without a shipper they vanish with the evidence of the incident. A shipper that is not ready
+    on some nodes loses exactly those nodes' logs: in one of the seed stories Fluent Bit silently
+    stopped shipping from one node and production logs went missing until the team replaced it.
+    Every team in the seeds reached its root cause through logs and metrics.""",
+    remediation="""Run a log shipper as a DaemonSet that tolerates every taint, and alert when
+`numberReady` drops below `desiredNumberScheduled`:
+
+```yaml
+spec:
+  template:
+    spec:
+      priorityClassName: system-node-critical
+      tolerations: [{operator: Exists}]
+```""",
+    references=(K8S_LOGGING, "https://k8s.af/", GIANT_SWARM_TALK),
+    inputs=("daemonsets", "nodes"),
+)
+def log_shippers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    shippers = [ds for ds in inv.items("daemonsets") if is_log_shipper(ds)]
+    if not shippers:
+        yield failed(
+            Subject.cluster(),
+            "no log shipper DaemonSet (Fluent Bit, Fluentd, Vector, Promtail, Filebeat, Alloy, …): "
+            "container logs die with their node",
+        )
+        return
+    for daemonset in shippers:
+        subject = inv.subject("daemonsets", daemonset)
+        status = daemonset.get("status") or {}
+        desired, ready = int(status.get("desiredNumberScheduled") or 0), int(status.get("numberReady") or 0)
+        _, spec = template_of(daemonset)
+        eligible = eligible_nodes(inv, spec)
+        evidence = {
+            "desired": desired,
+            "ready": ready,
+            "eligible_nodes": len(eligible),
+            "nodes": len(inv.items("nodes")),
+        }
+        if desired == 0:
+            yield failed(subject, "is scheduled on no node: no logs are shipped", **evidence)
+        elif ready < desired:
+            yield failed(
+                subject,
+                f"only {ready} of {desired} pods are ready: logs from {desired - ready} node(s) are lost",
+                **evidence,
+            )
+        elif len(eligible) < len(inv.items("nodes")):
+            skipped = len(inv.items("nodes")) - len(eligible)
+            yield warned(
+                subject,
+                f"all {ready} pods ready, but {skipped} node(s) are excluded by taints or the node selector "
+                "and ship no logs",
+                **evidence,
+            )
+        else:
+            yield passed(subject, f"{ready} of {desired} pods ready, on every node", **evidence)
+
+
+# -- RES-012: monitoring and alerting -------------------------------------------------------------
+
+# (marker in workload name or image, what it provides)
+METRICS_MARKERS = (
+    "prometheus",
+    "vmagent",
+    "vmsingle",
+    "victoria-metrics",
+    "grafana-agent",
+    "alloy",
+    "gmp-system",
+)
+ALERTING_MARKERS = ("alertmanager", "vmalert")
+SAAS_AGENTS = ("datadog", "newrelic", "dynatrace", "sysdig", "instana", "splunk-otel")
+EXPORTER_ONLY = (
+    "node-exporter",
+    "prometheus-adapter",
+    "prometheus-operator",
+    "config-reloader",
+    "blackbox-exporter",
+)
+OPERATOR_CRDS = {
+    "prometheuses.monitoring.coreos.com": "Prometheus",
+    "alertmanagers.monitoring.coreos.com": "Alertmanager",
+}
+
+
+def _monitoring_components(inv: Inventory) -> tuple[list[str], list[str]]:
+    """(metrics collectors, alerting components) among the workloads, as "Kind ns/name"."""
+    metrics, alerting = [], []
+    for key in ("deployments", "statefulsets", "daemonsets"):
+        for workload in inv.items(key):
+            _, spec = template_of(workload)
+            label = f"{inv.subject(key, workload).kind} {namespace_of(workload)}/{name_of(workload)}"
+            texts = [name_of(workload).lower(), *(i.lower() for i in images_of(spec))]
+            relevant = [t for t in texts if not _matches_any(t, EXPORTER_ONLY)]
+            text = " ".join(relevant) + " " + namespace_of(workload)
+            if _matches_any(text, ALERTING_MARKERS):
+                alerting.append(label)
+            elif _matches_any(text, SAAS_AGENTS):
+                metrics.append(label)
+                alerting.append(label)  # the vendor's platform evaluates alerts
+            elif _matches_any(text, METRICS_MARKERS):
+                metrics.append(label)
+    return metrics, alerting
+
+
+@check(
+    id="RES-012",
+    area="resilience",
+    severity="medium",
+    title="A monitoring stack with alerting is running",
+    rationale="""Every incident in the seeds was found and explained through metrics: Buffer saw
+    throttling, Preply saw 5xx errors in Prometheus, JW Player noticed a crypto-miner through load
+    alerts only after days. Giant Swarm's first best practice is Prometheus with Alertmanager.
+    Without metrics nobody sees an incident building, and metrics without alerting only tell the
+    story afterwards.""",
+    remediation="""Install a metrics stack with alerting, for example kube-prometheus-stack, and
+route Alertmanager to the on-call rotation:
+
+```sh
+helm install monitoring prometheus-community/kube-prometheus-stack -n monitoring --create-namespace
+```""",
+    references=(
+        PROMETHEUS_ALERTING,
+        "https://github.com/prometheus-operator/kube-prometheus",
+        GIANT_SWARM_TALK,
+    ),
+    inputs=("deployments", "statefulsets", "daemonsets"),
+)
+def monitoring_stack(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    metrics, alerting = _monitoring_components(inv)
+    crds = (
+        [kind for crd in inv.items("customresourcedefinitions") if (kind := OPERATOR_CRDS.get(name_of(crd)))]
+        if inv.readable("customresourcedefinitions")
+        else []
+    )
+    evidence = {"metrics": metrics[:10], "alerting": alerting[:10], "operator_crds": crds}
+    subject = Subject.cluster()
+    if metrics and alerting:
+        yield passed(
+            subject, f"metrics: {join_names(metrics, 3)}; alerting: {join_names(alerting, 3)}", **evidence
+        )
+    elif metrics:
+        yield warned(
+            subject,
+            f"metrics are collected ({join_names(metrics, 3)}) but no Alertmanager or equivalent runs: "
+            "nobody is paged",
+            **evidence,
+        )
+    elif crds:
+        yield warned(
+            subject,
+            f"prometheus-operator CRDs ({join_names(crds)}) are installed but no Prometheus or "
+            "Alertmanager runs",
+            **evidence,
+        )
+    elif not inv.readable("customresourcedefinitions"):
+        yield unknown(
+            subject,
+            "no monitoring workload found, and " + inv.unreadable_reason("customresourcedefinitions"),
+            **evidence,
+        )
+    else:
+        yield failed(
+            subject, "no monitoring stack found (no Prometheus, Alertmanager or monitoring agent)", **evidence
+        )
