@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -453,11 +453,11 @@ def _spread_finding(inv: Inventory, key: str, workload: Obj, pods_readable: bool
     evidence: dict[str, Any] = {"replicas": replicas, "rules": hard + soft, "nodes": nodes[:20]}
     stacked = len(nodes) == 1 and len(pods) >= 2
     if stacked:
-        where = f"all {len(pods)} running pods are on node {nodes[0]}"
+        where = f"{'both' if len(pods) == 2 else f'all {len(pods)}'} running pods are on node {nodes[0]}"
     elif nodes:
         where = f"pods currently run on {len(nodes)} nodes"
     else:
-        where = "placement not visible"
+        where = "no running pods" if pods_readable else "placement not visible"
     if not hard and not soft:
         return failed(
             subject,
@@ -517,25 +517,44 @@ def replicas_spread(inv: Inventory, ctx: Context) -> Iterator[Finding]:
 # -- RES-005: readiness probes --------------------------------------------------------------------
 
 
-class ServiceIndex:
-    """Selector-based Services by namespace and selector item, to find a template's Services fast."""
+class SelectorIndex:
+    """Objects that select pods by label (Services, PDBs), found from a pod template's labels.
 
-    def __init__(self, services: Iterable[Obj]) -> None:
+    Each object is filed under one of its `matchLabels` items, so finding the objects that select
+    a template costs a lookup per template label instead of a scan of the namespace; objects
+    selecting by expressions only (or everything) are checked for every template of their
+    namespace.
+    """
+
+    def __init__(self, objects: Iterable[Obj], selector_of: Callable[[Obj], object]) -> None:
+        self._selector_of = selector_of
         self._by_item: dict[tuple[str, str, str], list[Obj]] = defaultdict(list)
-        for service in services:
-            selector = (service.get("spec") or {}).get("selector")
-            if isinstance(selector, dict) and selector:
-                key, value = next(iter(sorted(selector.items())))
-                self._by_item[(namespace_of(service), key, str(value))].append(service)
+        self._unindexed: dict[str, list[Obj]] = defaultdict(list)
+        for obj in objects:
+            selector = selector_of(obj)
+            if not isinstance(selector, dict):
+                continue  # a null selector selects nothing
+            match_labels = selector.get("matchLabels") or {}
+            if match_labels:
+                key, value = min(match_labels.items())
+                self._by_item[(namespace_of(obj), key, str(value))].append(obj)
+            else:
+                self._unindexed[namespace_of(obj)].append(obj)
 
     def selecting(self, namespace: str, labels: dict[str, str]) -> list[Obj]:
-        found = []
-        for key, value in labels.items():
-            for service in self._by_item.get((namespace, key, str(value)), ()):
-                selector = (service.get("spec") or {}).get("selector") or {}
-                if all(labels.get(k) == v for k, v in selector.items()):
-                    found.append(service)
-        return found
+        candidates = [o for k, v in labels.items() for o in self._by_item.get((namespace, k, str(v)), ())]
+        candidates.extend(self._unindexed.get(namespace, ()))
+        return [o for o in candidates if label_selector_matches(self._selector_of(o), labels)]
+
+
+def service_selector(service: Obj) -> object:
+    """A Service's selector as a LabelSelector; selector-less Services select no pods."""
+    selector = (service.get("spec") or {}).get("selector")
+    return {"matchLabels": selector} if isinstance(selector, dict) and selector else None
+
+
+def pdb_selector(pdb: Obj) -> object:
+    return (pdb.get("spec") or {}).get("selector")
 
 
 def _mounts_volume_claims(spec: Obj) -> bool:
@@ -578,7 +597,7 @@ containers:
     inputs=("services", "deployments", "statefulsets", "daemonsets"),
 )
 def readiness_probes(inv: Inventory, ctx: Context) -> Iterator[Finding]:
-    index = ServiceIndex(inv.items("services"))
+    index = SelectorIndex(inv.items("services"), service_selector)
     evaluated = 0
     for key in ("deployments", "statefulsets", "daemonsets"):
         for workload in inv.items(key):
@@ -597,9 +616,12 @@ def readiness_probes(inv: Inventory, ctx: Context) -> Iterator[Finding]:
             missing = _missing_readiness(spec)
             evidence = {"services": [name_of(s) for s in services], "stateful": stateful, "missing": missing}
             if missing:
-                yield failed(
-                    subject, f"{why} but container {join_names(missing)} has no readiness probe", **evidence
+                which = (
+                    f"containers {join_names(missing)} have"
+                    if len(missing) > 1
+                    else f"container {missing[0]} has"
                 )
+                yield failed(subject, f"{why} but {which} no readiness probe", **evidence)
             else:
                 yield passed(subject, f"{why}; serving containers have readiness probes", **evidence)
     if not evaluated:
@@ -607,14 +629,6 @@ def readiness_probes(inv: Inventory, ctx: Context) -> Iterator[Finding]:
 
 
 # -- RES-006: PodDisruptionBudgets for critical add-ons ---------------------------------------------
-
-
-def pdbs_covering(inv: Inventory, namespace: str, labels: dict[str, str]) -> list[Obj]:
-    return [
-        pdb
-        for pdb in inv.in_namespace("poddisruptionbudgets", namespace)
-        if label_selector_matches((pdb.get("spec") or {}).get("selector"), labels)
-    ]
 
 
 @check(
@@ -643,6 +657,7 @@ spec:
     inputs=("deployments", "statefulsets", "poddisruptionbudgets"),
 )
 def critical_addons_have_pdbs(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    index = SelectorIndex(inv.items("poddisruptionbudgets"), pdb_selector)
     evaluated = 0
     for key, workload, role in critical_addons(inv, ("deployments", "statefulsets")):
         evaluated += 1
@@ -652,7 +667,7 @@ def critical_addons_have_pdbs(inv: Inventory, ctx: Context) -> Iterator[Finding]
             yield not_applicable(subject, f"{role} scaled to zero")
             continue
         labels, _ = template_of(workload)
-        budgets = pdbs_covering(inv, namespace_of(workload), labels)
+        budgets = index.selecting(namespace_of(workload), labels)
         evidence = {"role": role, "replicas": replicas, "pdbs": [name_of(b) for b in budgets]}
         if budgets:
             yield passed(
@@ -702,19 +717,16 @@ def disruptions_allowed(spec: Obj, expected: int) -> int | None:
     return None
 
 
-def _expected_pods(inv: Inventory, pdb: Obj) -> tuple[int, list[str]]:
-    """Replicas of the workloads the budget selects, from their specs (status can lag)."""
-    selector = (pdb.get("spec") or {}).get("selector")
-    total, names = 0, []
+def workloads_by_budget(inv: Inventory, budgets: list[Obj]) -> dict[int, list[tuple[str, Obj]]]:
+    """(key, workload) pairs each budget selects, keyed by id(budget): one pass over workloads."""
+    index = SelectorIndex(budgets, pdb_selector)
+    selected: dict[int, list[tuple[str, Obj]]] = defaultdict(list)
     for key in ("deployments", "statefulsets"):
-        for workload in inv.in_namespace(key, namespace_of(pdb)):
+        for workload in inv.items(key):
             labels, _ = template_of(workload)
-            if label_selector_matches(selector, labels):
-                total += desired_replicas(key, workload)
-                names.append(f"{inv.subject(key, workload).kind} {name_of(workload)}")
-    if not names:
-        total = int((pdb.get("status") or {}).get("expectedPods") or 0)
-    return total, names
+            for budget in index.selecting(namespace_of(workload), labels):
+                selected[id(budget)].append((key, workload))
+    return selected
 
 
 @check(
@@ -742,10 +754,15 @@ def pdbs_allow_disruption(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     if not budgets:
         yield not_applicable(Subject.cluster(), "no PodDisruptionBudgets")
         return
+    selected = workloads_by_budget(inv, budgets)
     for pdb in budgets:
         subject = inv.subject("poddisruptionbudgets", pdb)
         spec = pdb.get("spec") or {}
-        expected, workloads = _expected_pods(inv, pdb)
+        # Replicas from the workloads' specs (status lags during rollouts); status as a fallback.
+        workloads = [f"{inv.subject(key, w).kind} {name_of(w)}" for key, w in selected.get(id(pdb), [])]
+        expected = sum(desired_replicas(key, w) for key, w in selected.get(id(pdb), []))
+        if not workloads:
+            expected = int((pdb.get("status") or {}).get("expectedPods") or 0)
         budget = {k: spec[k] for k in ("minAvailable", "maxUnavailable") if k in spec}
         evidence = {"budget": budget, "expected_pods": expected, "workloads": workloads}
         if expected == 0:

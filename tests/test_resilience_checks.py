@@ -7,9 +7,11 @@ from datetime import datetime
 import pytest
 
 from checks.resilience import (
+    SelectorIndex,
     addon_role,
     disruptions_allowed,
     label_selector_matches,
+    pdb_selector,
     spread_rules,
     tolerates,
 )
@@ -361,3 +363,30 @@ def test_metrics_without_alerting_and_crds_without_workloads() -> None:
     )
     [finding] = run("RES-012", f.make_inventory(deployments=[], daemonsets=[datadog], statefulsets=[]))
     assert finding.status is Status.PASS
+
+
+def test_selector_index_finds_every_kind_of_selector() -> None:
+    by_labels = f.pdb("by-labels", "shop", {"app": "web", "tier": "fe"})
+    by_expression = f.pdb("by-expression", "shop", {})
+    by_expression["spec"]["selector"] = {
+        "matchExpressions": [{"key": "app", "operator": "In", "values": ["web"]}]
+    }
+    everything = f.pdb("everything", "shop", {})
+    nothing = f.pdb("nothing", "shop", {})
+    nothing["spec"]["selector"] = None
+    elsewhere = f.pdb("elsewhere", "other", {"app": "web"})
+    index = SelectorIndex([by_labels, by_expression, everything, nothing, elsewhere], pdb_selector)
+    found = {b["metadata"]["name"] for b in index.selecting("shop", {"app": "web", "tier": "fe"})}
+    assert found == {"by-labels", "by-expression", "everything"}
+    assert {b["metadata"]["name"] for b in index.selecting("shop", {"app": "api"})} == {"everything"}
+
+
+def test_budget_expected_pods_fall_back_to_status() -> None:
+    orphan = f.pdb("legacy", "shop", {"app": "legacy"}, min_available=1, status={"expectedPods": 1})
+    [finding] = run(
+        "RES-007", f.make_inventory(poddisruptionbudgets=[orphan], deployments=[], statefulsets=[])
+    )
+    assert finding.status is Status.FAIL and finding.evidence["expected_pods"] == 1
+    gone = f.pdb("gone", "shop", {"app": "gone"}, min_available=1)
+    [finding] = run("RES-007", f.make_inventory(poddisruptionbudgets=[gone], deployments=[], statefulsets=[]))
+    assert finding.status is Status.NOT_APPLICABLE
