@@ -521,7 +521,7 @@ def _velero_schedule_finding(
     every = describe_interval(interval)
     evidence["runs_every"] = every
     if _phase(last_finished) in ("Failed", "FailedValidation"):
-        reason = (last_finished or {}).get("status", {}).get("failureReason") or "no reason recorded"
+        reason = ((last_finished or {}).get("status") or {}).get("failureReason") or "no reason recorded"
         return failed(
             subject,
             f"the last backup {name_of(last_finished or {})} failed ({reason}); {age_text}",
@@ -536,7 +536,7 @@ def _velero_schedule_finding(
     if ctx.now - last_success > overdue:
         return failed(subject, f"runs every {every} but the {age_text}: backups have stopped", **evidence)
     if _phase(last_finished) == "PartiallyFailed":
-        errors = (last_finished or {}).get("status", {}).get("errors", "some")
+        errors = ((last_finished or {}).get("status") or {}).get("errors", "some")
         return warned(
             subject,
             f"the last backup {name_of(last_finished or {})} partially failed ({errors} errors)",

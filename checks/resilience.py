@@ -20,8 +20,9 @@ from typing import Any
 from checks.cron import CronError, describe_interval, min_interval
 from checks.etcd import join_names
 from checks.kernel import CFS_FIX_COMMIT, cfs_throttling_bug, parse_kernel_version
-from k8saudit.inventory import Inventory, name_of, namespace_of
+from k8saudit.inventory import Inventory, labels_of, name_of, namespace_of
 from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
+from k8saudit.redact import REDACTED
 from k8saudit.registry import Context, check
 
 Obj = dict[str, Any]
@@ -152,20 +153,34 @@ INGRESS_MARKERS = (
     "emissary",
     "ambassador",
 )
+EXPORTER_ONLY = ("exporter", "prometheus-adapter", "prometheus-operator", "config-reloader")
 MONITORING_MARKERS = ("prometheus", "alertmanager", "thanos", "kube-state-metrics", "vmagent", "vmalert")
+
+
+def identifying_text(obj: Obj) -> str:
+    """A workload's name and images, lower-cased, for recognising well-known components."""
+    _, spec = template_of(obj)
+    return " ".join([name_of(obj), *images_of(spec)]).lower()
+
+
+def without_exporters(obj: Obj) -> str:
+    """Like `identifying_text`, minus the parts naming exporters and operators (node-exporter is
+    not Prometheus, the prometheus-operator is not a Prometheus server)."""
+    _, spec = template_of(obj)
+    parts = [name_of(obj).lower(), *(image.lower() for image in images_of(spec))]
+    return " ".join(p for p in parts if not _matches_any(p, EXPORTER_ONLY))
 
 
 def addon_role(key: str, obj: Obj) -> str | None:
     """Why a workload is a critical add-on ("DNS", "ingress controller", …), or None."""
-    _, spec = template_of(obj)
-    text = " ".join([name_of(obj), *images_of(spec)]).lower()
+    text = identifying_text(obj)
     if _matches_any(text, DNS_MARKERS):
         return "DNS"
     if _matches_any(text, INGRESS_MARKERS):
         return "ingress controller"
     if namespace_of(obj) == "kube-system":
         return "kube-system add-on"
-    if _matches_any(text, MONITORING_MARKERS):
+    if _matches_any(without_exporters(obj), MONITORING_MARKERS):
         return "monitoring"
     return None
 
@@ -790,7 +805,7 @@ WEBHOOK_KEYS = ("validatingwebhookconfigurations", "mutatingwebhookconfiguration
 def namespace_labels(inv: Inventory, namespace: str) -> dict[str, str]:
     """A namespace's labels; the automatic name label when the Namespace was not collected."""
     obj = inv.get("namespaces", "", namespace)
-    labels = dict(obj["metadata"].get("labels") or {}) if obj else {}
+    labels = dict(labels_of(obj)) if obj else {}
     labels.setdefault("kubernetes.io/metadata.name", namespace)
     return labels
 
@@ -1036,7 +1051,7 @@ def aws_cni_external_snat(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     is_set, value = _env_value(spec, EXTERNAL_SNAT)
     private, total = _nodes_without_public_ip(inv)
     evidence = {"externalsnat": value, "nodes_without_public_ip": private, "nodes": total}
-    if is_set and value is None:
+    if is_set and (value is None or value == REDACTED):
         yield unknown(subject, f"{EXTERNAL_SNAT} is set from a reference or was redacted", **evidence)
     elif (value or "").lower() == "true":
         yield passed(subject, f"{EXTERNAL_SNAT}=true: the VPC's NAT translates pod egress", **evidence)
@@ -1107,7 +1122,7 @@ def eligible_nodes(inv: Inventory, spec: Obj) -> list[str]:
     tolerations = [t for t in spec.get("tolerations") or [] if isinstance(t, dict)]
     names = []
     for node in inv.items("nodes"):
-        labels = node["metadata"].get("labels") or {}
+        labels = labels_of(node)
         if any(labels.get(k) != v for k, v in selector.items()):
             continue
         taints = [
@@ -1184,7 +1199,7 @@ def log_shippers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
 
 # -- RES-012: monitoring and alerting -------------------------------------------------------------
 
-# (marker in workload name or image, what it provides)
+# Markers in workload names and images (exporters and operators are left out first).
 METRICS_MARKERS = (
     "prometheus",
     "vmagent",
@@ -1192,17 +1207,9 @@ METRICS_MARKERS = (
     "victoria-metrics",
     "grafana-agent",
     "alloy",
-    "gmp-system",
 )
 ALERTING_MARKERS = ("alertmanager", "vmalert")
 SAAS_AGENTS = ("datadog", "newrelic", "dynatrace", "sysdig", "instana", "splunk-otel")
-EXPORTER_ONLY = (
-    "node-exporter",
-    "prometheus-adapter",
-    "prometheus-operator",
-    "config-reloader",
-    "blackbox-exporter",
-)
 OPERATOR_CRDS = {
     "prometheuses.monitoring.coreos.com": "Prometheus",
     "alertmanagers.monitoring.coreos.com": "Alertmanager",
@@ -1214,18 +1221,15 @@ def _monitoring_components(inv: Inventory) -> tuple[list[str], list[str]]:
     metrics, alerting = [], []
     for key in ("deployments", "statefulsets", "daemonsets"):
         for workload in inv.items(key):
-            _, spec = template_of(workload)
             label = f"{inv.subject(key, workload).kind} {namespace_of(workload)}/{name_of(workload)}"
-            texts = [name_of(workload).lower(), *(i.lower() for i in images_of(spec))]
-            relevant = [t for t in texts if not _matches_any(t, EXPORTER_ONLY)]
-            text = " ".join(relevant) + " " + namespace_of(workload)
+            text = without_exporters(workload)
             if _matches_any(text, ALERTING_MARKERS):
                 alerting.append(label)
             elif _matches_any(text, SAAS_AGENTS):
                 metrics.append(label)
-                alerting.append(label)  # the vendor's platform evaluates alerts
-            elif _matches_any(text, METRICS_MARKERS):
-                metrics.append(label)
+                alerting.append(label)  # the vendor's platform evaluates the alerts
+            elif _matches_any(text, METRICS_MARKERS) or namespace_of(workload) == "gmp-system":
+                metrics.append(label)  # gmp-system: GKE's managed Prometheus collectors
     return metrics, alerting
 
 

@@ -18,6 +18,7 @@ from checks.resilience import (
 from k8saudit.engine import run_check
 from k8saudit.inventory import FORBIDDEN
 from k8saudit.model import Status
+from k8saudit.redact import REDACTED
 from k8saudit.registry import Context, load_checks
 from tests import factories as f
 from tests.check_fixtures.resilience import (
@@ -390,3 +391,32 @@ def test_budget_expected_pods_fall_back_to_status() -> None:
     gone = f.pdb("gone", "shop", {"app": "gone"}, min_available=1)
     [finding] = run("RES-007", f.make_inventory(poddisruptionbudgets=[gone], deployments=[], statefulsets=[]))
     assert finding.status is Status.NOT_APPLICABLE
+
+
+def test_exporters_are_not_monitoring_addons() -> None:
+    exporter = f.daemonset(
+        "prometheus-node-exporter",
+        "monitoring",
+        containers=[f.container("e", "quay.io/prometheus/node-exporter:v1.7.0")],
+    )
+    assert addon_role("daemonsets", exporter) is None
+    gmp = f.daemonset(
+        "collector", "gmp-system", containers=[f.container("c", "gke.gcr.io/prometheus-engine/prometheus:v2")]
+    )
+    [finding] = run("RES-012", f.make_inventory(deployments=[], daemonsets=[exporter, gmp], statefulsets=[]))
+    assert finding.status is Status.WARN and "gmp-system/collector" in finding.message
+
+
+def test_redacted_external_snat_value_is_unknown() -> None:
+    cni = f.daemonset(
+        "aws-node",
+        containers=[
+            f.container(
+                "aws-node",
+                "amazon-k8s-cni:v1.18.1",
+                env=[{"name": "AWS_VPC_K8S_CNI_EXTERNALSNAT", "value": REDACTED}],
+            )
+        ],
+    )
+    [finding] = run("RES-010", f.make_inventory(nodes=nodes(), daemonsets=[cni]))
+    assert finding.status is Status.UNKNOWN
