@@ -16,7 +16,7 @@ from __future__ import annotations
 import posixpath
 import shlex
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -217,7 +217,6 @@ class BackupSource:
     newest_success: datetime | None = None
     newest_label: str = ""  # which object the newest success belongs to
     freshness_visible: bool = True
-    subjects: list[str] = field(default_factory=list)
 
 
 def velero_schedule_problem(schedule: Obj) -> str:
@@ -263,7 +262,7 @@ def velero_source(inv: Inventory) -> BackupSource:
     names = [f"{namespace_of(s)}/{name_of(s)}" for s in active]
     if active:
         detail = f"Velero Schedule {join_names(names)} ({VELERO_CAVEAT})"
-        return BackupSource("Velero", "active", detail, when, label, subjects=names)
+        return BackupSource("Velero", "active", detail, when, label)
     if len(readable) < 2:
         reasons = [
             inv.unreadable_reason(k) for k in ("velero.schedules", "velero.backups") if k not in readable
@@ -338,7 +337,7 @@ def etcdctl_source(inv: Inventory) -> BackupSource:
     names = [f"{namespace_of(cj)}/{name_of(cj)}" for cj in running]
     if running:
         detail = f"CronJob {join_names(names)} runs etcdctl snapshot save"
-        return BackupSource("etcdctl snapshots", "active", detail, when, label, subjects=names)
+        return BackupSource("etcdctl snapshots", "active", detail, when, label)
     if cronjobs or jobs:
         what = "suspended CronJob" if cronjobs else "one-off Job"
         return BackupSource(

@@ -171,7 +171,7 @@ def without_exporters(obj: Obj) -> str:
     return " ".join(p for p in parts if not _matches_any(p, EXPORTER_ONLY))
 
 
-def addon_role(key: str, obj: Obj) -> str | None:
+def addon_role(obj: Obj) -> str | None:
     """Why a workload is a critical add-on ("DNS", "ingress controller", …), or None."""
     text = identifying_text(obj)
     if _matches_any(text, DNS_MARKERS):
@@ -188,7 +188,7 @@ def addon_role(key: str, obj: Obj) -> str | None:
 def critical_addons(inv: Inventory, keys: Iterable[str]) -> Iterator[tuple[str, Obj, str]]:
     for key in keys:
         for obj in inv.items(key):
-            role = addon_role(key, obj)
+            role = addon_role(obj)
             if role:
                 yield key, obj, role
 

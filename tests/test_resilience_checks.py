@@ -140,16 +140,16 @@ def test_tolerations() -> None:
 
 
 def test_addon_roles() -> None:
-    assert addon_role("deployments", coredns()) == "DNS"
+    assert addon_role(coredns()) == "DNS"
     nginx = f.deployment(
         "controller",
         "ingress",
         containers=[f.container("c", "registry.k8s.io/ingress-nginx/controller:v1.10.0")],
     )
-    assert addon_role("deployments", nginx) == "ingress controller"
-    assert addon_role("deployments", f.deployment("metrics-server", "kube-system")) == "kube-system add-on"
-    assert addon_role("statefulsets", f.statefulset("prometheus-k8s", "monitoring")) == "monitoring"
-    assert addon_role("deployments", f.deployment("web", "shop")) is None
+    assert addon_role(nginx) == "ingress controller"
+    assert addon_role(f.deployment("metrics-server", "kube-system")) == "kube-system add-on"
+    assert addon_role(f.statefulset("prometheus-k8s", "monitoring")) == "monitoring"
+    assert addon_role(f.deployment("web", "shop")) is None
 
 
 # -- RES-001 --------------------------------------------------------------------------------------
@@ -399,7 +399,7 @@ def test_exporters_are_not_monitoring_addons() -> None:
         "monitoring",
         containers=[f.container("e", "quay.io/prometheus/node-exporter:v1.7.0")],
     )
-    assert addon_role("daemonsets", exporter) is None
+    assert addon_role(exporter) is None
     gmp = f.daemonset(
         "collector", "gmp-system", containers=[f.container("c", "gke.gcr.io/prometheus-engine/prometheus:v2")]
     )
