@@ -462,17 +462,19 @@ def backup_mechanism(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         return
     inactive = [s for s in sources if s.state == "inactive"]
     provider = inv.provider
+    # Only an unknown provider with no visible control plane might be a managed one we missed.
     caveat = (
-        ""
-        if provider.name != "unknown"
-        else " (the provider was not recognised; if a cloud provider runs your control plane, waive this)"
+        " (the provider was not recognised; if a cloud provider runs your control plane, waive this)"
+        if provider.name == "unknown" and not provider.evidence
+        else ""
     )
     if inactive:
         message = "backups exist but nothing produces new ones: " + "; ".join(s.detail for s in inactive)
     else:
+        kind = "" if provider.name == "unknown" else f" ({provider.name})"
         message = (
-            f"no evidence of etcd or cluster-state backups on this self-managed ({provider.name}) control "
-            "plane: no Velero Schedule, no etcdctl snapshot CronJob, no k3s/RKE2 snapshot, no etcd-manager"
+            f"no evidence of etcd or cluster-state backups on this self-managed{kind} control plane: "
+            "no Velero Schedule, no etcdctl snapshot CronJob, no k3s/RKE2 snapshot, no etcd-manager"
         )
     yield failed(Subject.cluster(), message + caveat, sources=evidence, provider=provider.name)
 

@@ -80,7 +80,12 @@ def detect_provider(
         underlying = _from_kube_system(kube_system_pods, configmaps)
         why = f"{found.evidence[0]}, but {visible}: the control plane is self-managed (like EKS Anywhere)"
         return Provider(underlying.name if underlying else "unknown", (why,))
-    return found or _from_kube_system(kube_system_pods, configmaps) or Provider("unknown", ())
+    if found:
+        return found
+    # An unrecognised distribution whose control plane is visible is still known to be self-managed.
+    return _from_kube_system(kube_system_pods, configmaps) or Provider(
+        "unknown", (visible,) if visible else ()
+    )
 
 
 def _meta(obj: dict[str, Any]) -> dict[str, Any]:

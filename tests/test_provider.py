@@ -84,4 +84,6 @@ def test_managed_and_unknown() -> None:
     assert detect("v1.29.3-eks-adc7111").managed_control_plane
     assert not detect().managed_control_plane
     assert detect().name == "unknown"
+    unrecognised = detect(nodes=[f.node("cp-1", control_plane=True)])
+    assert unrecognised.name == "unknown" and "control-plane node" in unrecognised.evidence[0]
     assert f.make_inventory(version="v1.28.9-eks-036c24b").provider.name == "eks"
