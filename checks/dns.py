@@ -672,12 +672,14 @@ def dns_autoscaler(inv: Inventory, ctx: Context) -> Iterator[Finding]:
 
 def _autoscaler_finding(config: AutoscalerConfig, nodes: int, cores: float | None) -> Finding:
     evidence: dict[str, Any] = {"source": config.source, "mode": config.mode, "params": config.raw}
+    # The subject already names a ConfigMap; parameters from a command line say where they are.
+    origin = "" if config.subject.kind == "ConfigMap" else f" ({config.source})"
     if config.raw == REDACTED:
-        return unknown(config.subject, f"the values of {config.source} were redacted", **evidence)
+        return unknown(config.subject, "the autoscaler parameters were redacted", **evidence)
     if config.mode is None or config.raw is None:
         return failed(
             config.subject,
-            f"{config.source} has neither linear nor ladder parameters: the autoscaler cannot scale",
+            f"neither linear nor ladder parameters{origin}: the autoscaler cannot scale DNS",
             **evidence,
         )
     try:
@@ -687,20 +689,20 @@ def _autoscaler_finding(config: AutoscalerConfig, nodes: int, cores: float | Non
         floor = autoscaler_floor(config.mode, params)
         replicas = autoscaler_replicas(config.mode, params, nodes, cores)
     except (ValueError, TypeError, ZeroDivisionError) as exc:
-        return failed(
-            config.subject, f"{config.source} has unparseable {config.mode} parameters ({exc})", **evidence
-        )
+        return failed(config.subject, f"unparseable {config.mode} parameters{origin}: {exc}", **evidence)
     evidence.update(floor=floor, replicas_for_this_cluster=replicas)
     spf = params.get("preventSinglePointFailure")
     if floor < 2:
         return failed(
             config.subject,
-            f"{config.source} lets DNS shrink to {floor} replica (min: {params.get('min', 'unset')}, "
+            f"the autoscaler may shrink DNS to {floor} replica{origin} (min: {params.get('min', 'unset')}, "
             f"preventSinglePointFailure: {str(spf).lower() if spf is not None else 'unset'})",
             **evidence,
         )
     now = f"; {replicas} for this cluster" if replicas is not None else ""
-    return passed(config.subject, f"{config.source} keeps at least {floor} DNS replicas{now}", **evidence)
+    return passed(
+        config.subject, f"the autoscaler keeps at least {floor} DNS replicas{origin}{now}", **evidence
+    )
 
 
 # -- DNS-008 ------------------------------------------------------------------------------------

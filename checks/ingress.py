@@ -159,7 +159,7 @@ def _class_finding(
     if family.name == "gke" and inv.provider.name == "gke":
         return passed(subject, "served by GKE's load balancer controller, outside the cluster", **evidence)
     used = f"{users} Ingress(es) of this class are not served" if users else "no Ingress uses it yet"
-    message = f"no running {family.title} controller was found for {controller!r}: {used}"
+    message = f"no running {family.title} was found for {controller!r}: {used}"
     return failed(subject, message, **evidence) if users else warned(subject, message, **evidence)
 
 

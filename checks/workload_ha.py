@@ -198,6 +198,12 @@ def spread_finding(inv: Inventory, key: str, obj: Obj, evidence: dict[str, Any])
             f"all {placement[node]} running pods are on one node ({node}): losing it loses them all",
             **evidence,
         )
+    if not rules and replicas < 2:
+        return warned(
+            subject,
+            "a single replica, and no anti-affinity or topology spread would keep more replicas apart",
+            **evidence,
+        )
     if not rules:
         where = f" (today: {describe_placement(placement)})" if placement else ""
         return warned(
