@@ -233,7 +233,7 @@ def test_autoscaler_default_params_are_read_when_the_configmap_is_absent() -> No
     ]
     finding = autoscaler_status(None, deployment_args=args)
     assert finding.status is Status.FAIL and finding.subject.kind == "Deployment"
-    assert "--default-params" in finding.message
+    assert "--default-params of coredns-autoscaler" in finding.message
 
 
 def test_missing_autoscaler_matters_only_on_big_clusters() -> None:
@@ -442,3 +442,16 @@ def test_checks_run_on_the_recorded_v1_24_cluster(fixture_inventory: Inventory) 
     assert results["DNS-010"] == [Status.PASS] and results["DNS-011"] == [Status.PASS]
     assert results["DNS-013"] == [Status.WARN]  # health without lameduck
     assert all(Status.ERROR not in s for s in results.values())
+
+
+def test_the_demo_cluster_shows_the_dns_failures() -> None:
+    from tests.demo import build_inventory
+
+    inv = build_inventory()
+    status = {cid: statuses(cid, inv) for cid in CHECKS if cid.startswith("DNS-")}
+    assert status["DNS-001"] == [Status.PASS]
+    for cid in ("DNS-003", "DNS-007", "DNS-009", "DNS-011"):
+        assert status[cid] == [Status.FAIL], cid
+    assert status["DNS-008"] == [Status.WARN] and status["DNS-012"] == [Status.WARN]
+    [stacked] = findings("DNS-003", inv)
+    assert "t2.medium" in stacked.message

@@ -463,3 +463,21 @@ def test_checks_run_on_the_recorded_v1_24_cluster(fixture_inventory: Inventory) 
     assert results["ING-002"] == [Status.PASS]
     assert results["ING-010"] == [Status.PASS]
     assert all(Status.ERROR not in s for s in results.values())
+
+
+def test_the_demo_cluster_shows_the_ingress_failures() -> None:
+    from tests.demo import build_inventory
+
+    inv = build_inventory()
+    failing = {
+        cid: {str(x.subject) for x in run_check(CHECKS[cid], inv, CTX) if x.status.is_problem}
+        for cid in CHECKS
+        if cid.startswith("ING-")
+    }
+    controller = "Deployment ingress-nginx/ingress-nginx-controller"
+    assert failing["ING-001"] == {"IngressClass alb"}
+    assert failing["ING-002"] == {"cluster"}
+    assert failing["ING-003"] == {"Ingress shop/checkout"}
+    for cid in ("ING-004", "ING-005", "ING-006", "ING-007", "ING-008", "ING-009"):
+        assert failing[cid] == {controller}, cid
+    assert failing["ING-010"] == {"Ingress monitoring/grafana"}
