@@ -5,7 +5,7 @@ The incidents: Preply's partial DNS outage, when the CoreDNS autoscaler shrank C
 replicas and kube-proxy failed to clear the conntrack entries of the deleted pod, so lookups kept
 going to a pod that no longer existed; Zalando's 5-second DNS latencies (the conntrack insertion
 race of parallel A/AAAA lookups), which made them move off kube-dns to node-local caching; Galo
-Navarro's 10x latency regression traced to DNS queries; and the CPU-throttling stories of Buffer,
+Navarro's 10x latency hunt, which started from DNS queries; and the CPU-throttling stories of Buffer,
 Omio and Zalando, which hit latency-critical components such as DNS hardest.
 """
 
@@ -459,8 +459,9 @@ def _resources(container: Obj) -> tuple[Obj, Obj]:
     rationale="""Without requests the scheduler packs DNS pods onto busy nodes and they are the
     first evicted; without a memory limit a cache growing under a query flood can take the node's
     memory with it. A CPU limit, on the other hand, throttles DNS through the CFS quota at exactly
-    the moments of peak lookups — the throttling Buffer, Omio and Zalando found behind their
-    latency, which they fixed by removing CPU limits.""",
+    the moments of peak lookups — the CFS throttling Buffer, Omio and Zalando traced their
+    latency to; Buffer removed CPU limits from latency-critical services and Zalando disabled
+    CFS quotas altogether.""",
     remediation="""```yaml
 resources:
   requests: {cpu: 100m, memory: 70Mi}

@@ -321,13 +321,17 @@ def ingress_nginx_known_cves(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     for controller in controllers:
         subject = inv.subject(controller.key, controller.obj)
         evidence = controller.to_evidence(inv)
-        if controller.version is None:
+        judged = controller.oldest_version
+        if judged is None:
             yield unknown(
                 subject, f"cannot read the controller version from image {controller.image!r}", **evidence
             )
             continue
-        advisories = affecting(INGRESS_NGINX_ADVISORIES, controller.version)
-        version = format_version(controller.version)
+        advisories = affecting(INGRESS_NGINX_ADVISORIES, judged)
+        version = format_version(judged)
+        if judged != controller.version:
+            version += f" in running pods (the template asks for {controller.version_text})"
+            evidence["running_images"] = list(controller.running_images)
         if not advisories:
             yield passed(subject, f"ingress-nginx v{version} has no known advisory", **evidence)
             continue

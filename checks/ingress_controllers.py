@@ -128,6 +128,18 @@ class Controller:
     key: str  # inventory key of the workload
     obj: Obj
     container: Obj | None  # the container that identified it (None when found by labels)
+    running_images: tuple[str, ...] = ()  # that container's image in the pods that run now
+
+    @property
+    def running_versions(self) -> list[Version]:
+        """Versions the pods actually run: a stuck rollout keeps old, vulnerable pods alive."""
+        return sorted({v for image in self.running_images if (v := image_version(image))})
+
+    @property
+    def oldest_version(self) -> Version | None:
+        """The oldest of the template's version and the running pods' versions."""
+        known = [v for v in (self.version, *self.running_versions) if v is not None]
+        return min(known) if known else None
 
     @property
     def namespace(self) -> str:
@@ -156,7 +168,8 @@ class Controller:
             for label in VERSION_LABELS:
                 if label in labels and (found := find_version(str(labels[label]))):
                     return found
-        return None
+        running = self.running_versions
+        return running[-1] if running else None
 
     @property
     def version_text(self) -> str:
@@ -231,10 +244,27 @@ def detect_controllers(inv: Inventory) -> list[Controller]:
         for obj in inv.items(key):
             match = _by_image(key, obj)
             if match is not None:
-                found.append(Controller(match[0], key, obj, match[1]))
-                continue
-            family = _by_labels(obj)
-            if family is not None:
+                family, container = match
+            elif (family := _by_labels(obj)) is not None:
                 containers = _containers(key, obj)
-                found.append(Controller(family, key, obj, containers[0] if containers else None))
+                container = containers[0] if containers else None
+            else:
+                continue
+            found.append(Controller(family, key, obj, container, _running_images(inv, key, obj, container)))
     return found
+
+
+def _running_images(inv: Inventory, key: str, obj: Obj, container: Obj | None) -> tuple[str, ...]:
+    if container is None or not inv.readable("pods"):
+        return ()
+    name = container.get("name")
+    return tuple(
+        sorted(
+            {
+                str(c.get("image", ""))
+                for pod in inv.pods_of(key, obj)
+                for c in (pod.get("spec") or {}).get("containers") or []
+                if isinstance(c, dict) and c.get("name") == name and c.get("image")
+            }
+        )
+    )

@@ -289,6 +289,17 @@ def test_cve_finding_lists_the_advisories_as_evidence() -> None:
     assert "CVE-2025-1974" in finding.message
 
 
+def test_a_stuck_rollout_is_judged_by_the_oldest_running_pod() -> None:
+    objects = fx.healthy()
+    objects["pods"][0]["spec"]["containers"][0]["image"] = fx.NGINX_IMAGE.format(version="v1.9.4")
+    [finding] = run_check(CHECKS["ING-004"], f.make_inventory(**objects), CTX)
+    assert finding.status is Status.FAIL
+    assert "v1.9.4 in running pods (the template asks for v1.15.1)" in finding.message
+    # Without pods to look at, the template is all there is.
+    [blind] = run_check(CHECKS["ING-004"], f.make_inventory(**objects, coverage={"pods": "forbidden"}), CTX)
+    assert blind.status is Status.PASS
+
+
 def test_retirement_warns_before_march_2026_and_fails_after() -> None:
     inv = f.make_inventory(**fx.healthy())
     before = Context.default(datetime(2026, 1, 15, tzinfo=UTC))
