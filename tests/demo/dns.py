@@ -1,6 +1,6 @@
-"""DNS in the demo: kops' CoreDNS 1.10.1, never upgraded with the cluster. Its two replicas ended
-up on the same node — an old t2.medium from the "nodes-legacy" instance group nobody drained — and
-the autoscaler, tuned down during a cost review, may shrink it to one (`min: 1`,
+"""DNS in the demo: kops' CoreDNS 1.10.1, never upgraded with the cluster. Both replicas ended up
+on the same node — the t2.medium of the cheap "system" instance group (added by the nodes demo) —
+and the autoscaler, tuned down during a cost review, may shrink it to one (`min: 1`,
 `preventSinglePointFailure: false`). While debugging an upstream problem someone pointed the
 Corefile at 8.8.8.8 and dropped `cache`; it was never reverted. No NodeLocal DNSCache."""
 
@@ -11,8 +11,8 @@ import json
 from k8saudit.redact import redact
 from tests import factories as f
 from tests.demo import DemoCluster
+from tests.demo.nodes import SYSTEM_NODE
 
-LEGACY_NODE = "ip-10-0-40-17.eu-central-1.compute.internal"
 LABELS = {"k8s-app": "kube-dns"}
 
 COREFILE = """\
@@ -44,18 +44,6 @@ AUTOSCALER_PARAMS = {
 }
 
 
-def legacy_node() -> dict:
-    return f.node(
-        LEGACY_NODE,
-        kubelet="v1.27.9",
-        instance_type="t2.medium",
-        labels={"kops.k8s.io/instancegroup": "nodes-legacy", "topology.kubernetes.io/zone": "eu-central-1a"},
-        provider_id="aws:///eu-central-1a/i-0b1d5e7a9c3f2e401",
-        kernel="5.15.0-1051-aws",
-        os_image="Ubuntu 22.04.3 LTS",
-    )
-
-
 def coredns() -> tuple[dict, dict, list[dict]]:
     container = f.container(
         "coredns",
@@ -80,7 +68,7 @@ def coredns() -> tuple[dict, dict, list[dict]]:
             "volumes": [{"name": "config-volume", "configMap": {"name": "coredns"}}],
         },
     )
-    rs, pods = f.with_pods(deployment, [LEGACY_NODE, LEGACY_NODE], suffix="5d6c7f8b94")
+    rs, pods = f.with_pods(deployment, [SYSTEM_NODE, SYSTEM_NODE], suffix="5d6c7f8b94")
     return deployment, rs, pods
 
 
@@ -118,7 +106,7 @@ def autoscaler() -> dict:
 
 
 def contribute(demo: DemoCluster) -> None:
-    demo.add("nodes", legacy_node())
+    # The nodes demo adds SYSTEM_NODE and, finding these pods, leaves them where they are.
     deployment, rs, pods = coredns()
     demo.add("deployments", deployment, autoscaler())
     demo.add("replicasets", rs)
