@@ -4,7 +4,10 @@ Checks are pure functions of the inventory and the context: no I/O, no UI.
 """
 
 from checks import (  # noqa: F401  (import registers the checks)
+    dns,
     etcd,
+    ingress,
+    nodes,
     rbac,
     resilience,
     versions,
