@@ -19,7 +19,7 @@ from typing import Any
 
 from checks.cron import CronError, describe_interval, min_interval
 from checks.etcd import join_names
-from checks.kernel import CFS_FIX_COMMIT, cfs_throttling_bug, parse_kernel_version
+from checks.kernel import CFS_CVE, CFS_FIX_COMMIT, KernelVerdict, cfs_kernel_verdict
 from k8saudit.inventory import Inventory, labels_of, name_of, namespace_of
 from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
 from k8saudit.redact import REDACTED
@@ -349,73 +349,92 @@ def _is_scoped(quota: Obj) -> bool:
     return bool(spec.get("scopes") or spec.get("scopeSelector"))
 
 
-# -- RES-003: CPU limits on kernels with the CFS bug ----------------------------------------------
+# -- RES-003: CPU-limited workloads on kernels with the CFS bug ------------------------------------
 
 
 def has_cpu_limit(spec: Obj) -> bool:
     return any(((c.get("resources") or {}).get("limits") or {}).get("cpu") for c in containers_of(spec))
 
 
-def _owner_label(inv: Inventory, pod: Obj) -> str:
-    owner = inv.top_owner(pod)
-    if owner is None:
-        return f"Pod {namespace_of(pod)}/{name_of(pod)}"
-    key, obj = owner
-    return f"{inv.subject(key, obj).kind} {namespace_of(obj)}/{name_of(obj)}"
+def _node_verdicts(inv: Inventory) -> dict[str, KernelVerdict | None]:
+    """Each node's CFS verdict; None for non-Linux nodes (no CFS scheduler to worry about)."""
+    verdicts: dict[str, KernelVerdict | None] = {}
+    for node in inv.items("nodes"):
+        info = (node.get("status") or {}).get("nodeInfo") or {}
+        linux = str(info.get("operatingSystem") or "linux") == "linux"
+        verdicts[name_of(node)] = cfs_kernel_verdict(str(info.get("kernelVersion", ""))) if linux else None
+    return verdicts
+
+
+def _live_nodes(inv: Inventory, key: str, workload: Obj) -> set[str]:
+    pods = [workload] if key == "pods" else inv.pods_of(key, workload)
+    return {
+        str(p["spec"]["nodeName"])
+        for p in pods
+        if (p.get("spec") or {}).get("nodeName")
+        and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+    }
 
 
 @check(
     id="RES-003",
     area="resilience",
     severity="medium",
-    title="No CPU limits on nodes whose kernel has the CFS throttling bug",
+    title="CPU-limited workloads do not run on kernels with the CFS throttling bug",
     rationale="""Kernels without the 2019 CFS bandwidth fix (upstream 5.4, backported to 4.14.154,
     4.19.84 and 5.3.9) throttle containers with a CPU limit long before they use it. Buffer found
     most of their services throttled far below their limits and cut landing-page latency 22-fold
-    by removing the limits; Zalando turned CFS quotas off for the same reason. On such a node,
-    every CPU limit is a latency bug.""",
-    remediation="""Upgrade the node image to a kernel with the fix (5.4+, or 4.14.154+/4.19.84+).
-Until then, drop CPU limits on latency-sensitive workloads (keep requests) or turn CFS quota off on
-those nodes:
+    by removing the limits; Zalando turned CFS quotas off for the same reason. VER-007 names the
+    nodes to upgrade; this check names the workloads paying for it now.""",
+    remediation="""Upgrade the nodes' kernel (VER-007). Until then, drop the CPU limit of
+latency-sensitive workloads and keep the request, or keep them off the old nodes:
 
 ```yaml
-# KubeletConfiguration
-cpuCFSQuota: false
+resources:
+  requests: {cpu: 500m, memory: 512Mi}
+  limits: {memory: 512Mi}       # no cpu limit while the kernel throttles early
 ```""",
-    references=(BUFFER_POST, CFS_ISSUE, CFS_FIX_COMMIT, ZALANDO_TALK),
+    references=(BUFFER_POST, CFS_ISSUE, CFS_FIX_COMMIT, CFS_CVE, ZALANDO_TALK),
     inputs=("nodes", "pods"),
 )
-def cpu_limits_on_cfs_bug_kernels(inv: Inventory, ctx: Context) -> Iterator[Finding]:
-    for node in inv.items("nodes"):
-        subject = inv.subject("nodes", node)
-        kernel = str(((node.get("status") or {}).get("nodeInfo") or {}).get("kernelVersion", ""))
-        if parse_kernel_version(kernel) is None:
-            yield unknown(subject, f"kernel version {kernel or '(none)'} cannot be parsed", kernel=kernel)
+def cpu_limited_workloads_on_cfs_bug_kernels(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    verdicts = _node_verdicts(inv)
+    evaluated = 0
+    for key, workload, spec in inv.pod_templates():
+        if not has_cpu_limit(spec):
             continue
-        if not cfs_throttling_bug(kernel):
-            yield passed(subject, f"kernel {kernel} has the CFS throttling fix", kernel=kernel)
-            continue
-        limited = sorted(
-            {
-                _owner_label(inv, p)
-                for p in inv.pods_on_node(name_of(node))
-                if has_cpu_limit(p.get("spec") or {})
-            }
-        )
-        if limited:
+        nodes = _live_nodes(inv, key, workload)
+        if not nodes:
+            continue  # nothing runs now: nothing is throttled
+        evaluated += 1
+        subject = inv.subject(key, workload)
+        affected = sorted(n for n in nodes if (v := verdicts.get(n)) is not None and v.affected is True)
+        unclear = sorted(n for n in nodes if n not in verdicts or ((v := verdicts[n]) and v.affected is None))
+        kernels = {
+            n: (v.reason if (v := verdicts.get(n)) else "node not collected") for n in affected + unclear
+        }
+        described = {n: f"{n}: {kernels[n]}" for n in kernels}
+        evidence = {"nodes": len(nodes), "affected_nodes": affected[:10], "unclear_nodes": unclear[:10]}
+        if affected:
             yield failed(
                 subject,
-                f"kernel {kernel} lacks the CFS throttling fix and runs {len(limited)} workload(s) with CPU "
-                f"limits: {join_names(limited)}",
-                kernel=kernel,
-                workloads=limited[:20],
+                f"has a CPU limit and runs on {len(affected)} node(s) whose kernel throttles it early: "
+                + join_names(described[n] for n in affected),
+                **evidence,
+            )
+        elif unclear:
+            yield warned(
+                subject,
+                f"has a CPU limit and runs on {len(unclear)} node(s) whose kernel may lack the fix: "
+                + join_names(described[n] for n in unclear),
+                **evidence,
             )
         else:
             yield passed(
-                subject,
-                f"kernel {kernel} lacks the CFS throttling fix, but no pod on it has a CPU limit",
-                kernel=kernel,
+                subject, f"has a CPU limit; its {len(nodes)} node(s) run kernels with the fix", **evidence
             )
+    if not evaluated:
+        yield not_applicable(Subject.cluster(), "no running pod has a CPU limit")
 
 
 # -- RES-004: replicas spread across nodes --------------------------------------------------------

@@ -187,9 +187,16 @@ def test_scoped_pod_quota_is_a_warning() -> None:
 # -- RES-003 --------------------------------------------------------------------------------------
 
 
-def test_node_without_kernel_version_is_unknown() -> None:
-    inventory = f.make_inventory(nodes=[f.node("n1", kernel="")], pods=[])
-    assert [x.status for x in run("RES-003", inventory)] == [Status.UNKNOWN]
+def test_cfs_verdicts_per_workload() -> None:
+    limited = [f.container("api", "registry.example.com/api:1.0", cpu_limit="500m")]
+    objects = deployment_with_pods("api", "shop", replicas=2, node_names=["old", "odd"], containers=limited)
+    debian = [f.node("old", kernel="4.19.0-6-amd64"), f.node("odd", kernel="")]
+    [finding] = run("RES-003", f.make_inventory(nodes=debian, **objects))
+    assert finding.status is Status.WARN and finding.subject.name == "api"
+    assert finding.evidence["unclear_nodes"] == ["odd", "old"]
+    unlimited = deployment_with_pods("web", "shop", replicas=2)
+    [finding] = run("RES-003", f.make_inventory(nodes=nodes(kernel="4.9.337"), **unlimited))
+    assert finding.status is Status.NOT_APPLICABLE
 
 
 # -- RES-004 --------------------------------------------------------------------------------------

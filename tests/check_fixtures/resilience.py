@@ -173,7 +173,7 @@ def cfs_pass():
 
 @fixture("RES-003", "fail")
 def cfs_fail():
-    return _limited_app("4.15.0-1044-aws")
+    return _limited_app("4.14.62-70.117.amzn2.x86_64")
 
 
 # -- RES-004 ------------------------------------------------------------------------------------
