@@ -11,15 +11,23 @@ Alertmanager". Each check says which one it guards against.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
 from checks.cron import CronError, describe_interval, min_interval
+from checks.dns import daemonset_can_run_on, dns_workloads
 from checks.etcd import join_names
+from checks.ingress_controllers import detect_controllers
 from checks.kernel import CFS_CVE, CFS_FIX_COMMIT, KernelVerdict, cfs_kernel_verdict
+from checks.workload_ha import (
+    desired_replicas,
+    label_selector_matches,
+    pdb_allowed_disruptions,
+    spread_rules_by_strength,
+    template_labels,
+)
 from k8saudit.inventory import Inventory, labels_of, name_of, namespace_of
 from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
 from k8saudit.redact import REDACTED
@@ -67,54 +75,14 @@ PROMETHEUS_ALERTING = "https://prometheus.io/docs/alerting/latest/overview/"
 
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 SYSTEM_PRIORITY_CLASSES = frozenset({"system-cluster-critical", "system-node-critical"})
-HOSTNAME_KEY = "kubernetes.io/hostname"
-SPREAD_KEYS = frozenset(
-    {HOSTNAME_KEY, "topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"}
-)
 
 
 # -- shared helpers -------------------------------------------------------------------------------
 
 
-def label_selector_matches(selector: object, labels: dict[str, str]) -> bool:
-    """A metav1.LabelSelector against labels. `{}` matches everything; None/garbage nothing."""
-    if not isinstance(selector, dict):
-        return False
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expression in selector.get("matchExpressions") or []:
-        if not isinstance(expression, dict) or not _expression_matches(expression, labels):
-            return False
-    return True
-
-
-def _expression_matches(expression: Obj, labels: dict[str, str]) -> bool:
-    key, operator = expression.get("key"), expression.get("operator")
-    values = expression.get("values") or []
-    if operator == "In":
-        return key in labels and labels[key] in values
-    if operator == "NotIn":
-        return key not in labels or labels[key] not in values
-    if operator == "Exists":
-        return key in labels
-    if operator == "DoesNotExist":
-        return key not in labels
-    return False
-
-
 def template_of(obj: Obj) -> tuple[dict[str, str], Obj]:
     """(pod template labels, pod template spec) of a Deployment/StatefulSet/DaemonSet."""
-    template = (obj.get("spec") or {}).get("template") or {}
-    labels = (template.get("metadata") or {}).get("labels") or {}
-    return (labels if isinstance(labels, dict) else {}), (template.get("spec") or {})
-
-
-def desired_replicas(key: str, obj: Obj) -> int:
-    if key == "daemonsets":
-        return int((obj.get("status") or {}).get("desiredNumberScheduled") or 0)
-    replicas = (obj.get("spec") or {}).get("replicas")
-    return 1 if replicas is None else int(replicas)
+    return template_labels(obj), ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
 
 
 def containers_of(spec: Obj) -> list[Obj]:
@@ -174,7 +142,7 @@ def without_exporters(obj: Obj) -> str:
 def addon_role(obj: Obj) -> str | None:
     """Why a workload is a critical add-on ("DNS", "ingress controller", …), or None."""
     text = identifying_text(obj)
-    if _matches_any(text, DNS_MARKERS):
+    if _matches_any(text, DNS_MARKERS) and "autoscaler" not in text:  # the DNS autoscaler is not DNS
         return "DNS"
     if _matches_any(text, INGRESS_MARKERS):
         return "ingress controller"
@@ -185,12 +153,29 @@ def addon_role(obj: Obj) -> str | None:
     return None
 
 
-def critical_addons(inv: Inventory, keys: Iterable[str]) -> Iterator[tuple[str, Obj, str]]:
+def critical_addons(
+    inv: Inventory, keys: Iterable[str], skip: frozenset[tuple[str, str, str]] = frozenset()
+) -> Iterator[tuple[str, Obj, str]]:
     for key in keys:
         for obj in inv.items(key):
             role = addon_role(obj)
-            if role:
+            if role and (key, namespace_of(obj), name_of(obj)) not in skip:
                 yield key, obj, role
+
+
+def workload_id(key: str, obj: Obj) -> tuple[str, str, str]:
+    return key, namespace_of(obj), name_of(obj)
+
+
+def dns_workload_ids(inv: Inventory) -> frozenset[tuple[str, str, str]]:
+    """Cluster DNS workloads: the DNS area judges their spread, PDB, priority and readiness."""
+    return frozenset(workload_id(w.key, w.obj) for w in dns_workloads(inv))
+
+
+def edge_workload_ids(inv: Inventory) -> frozenset[tuple[str, str, str]]:
+    """DNS and ingress controller workloads: their spread and PDBs are judged by DNS-003/004 and
+    ING-008/009, so the resilience checks leave them out rather than count them twice."""
+    return dns_workload_ids(inv) | frozenset(workload_id(c.key, c.obj) for c in detect_controllers(inv))
 
 
 # -- RES-001: CronJobs that cannot pile up ---------------------------------------------------------
@@ -440,48 +425,10 @@ def cpu_limited_workloads_on_cfs_bug_kernels(inv: Inventory, ctx: Context) -> It
 # -- RES-004: replicas spread across nodes --------------------------------------------------------
 
 
-def spread_rules(labels: dict[str, str], spec: Obj) -> tuple[list[str], list[str]]:
-    """(hard rules, soft rules) that spread this pod template's replicas over nodes or zones.
-
-    A rule only counts when its topology key is a node or zone and its label selector selects the
-    template's own pods: an anti-affinity term that selects some other app spreads nothing.
-    """
-    hard: list[str] = []
-    soft: list[str] = []
-    anti = ((spec.get("affinity") or {}).get("podAntiAffinity")) or {}
-    for term in anti.get("requiredDuringSchedulingIgnoredDuringExecution") or []:
-        if _term_spreads(term, labels):
-            hard.append(f"required pod anti-affinity on {term.get('topologyKey')}")
-    for weighted in anti.get("preferredDuringSchedulingIgnoredDuringExecution") or []:
-        term = (weighted or {}).get("podAffinityTerm") or {}
-        if _term_spreads(term, labels):
-            soft.append(f"preferred pod anti-affinity on {term.get('topologyKey')}")
-    for constraint in spec.get("topologySpreadConstraints") or []:
-        if not isinstance(constraint, dict) or constraint.get("topologyKey") not in SPREAD_KEYS:
-            continue
-        selects_self = bool(constraint.get("matchLabelKeys")) or label_selector_matches(
-            constraint.get("labelSelector"), labels
-        )
-        if not selects_self:
-            continue
-        rule = f"topology spread on {constraint.get('topologyKey')} (maxSkew {constraint.get('maxSkew', 1)})"
-        (hard if constraint.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule" else soft).append(
-            rule
-        )
-    return hard, soft
-
-
-def _term_spreads(term: object, labels: dict[str, str]) -> bool:
-    if not isinstance(term, dict) or term.get("topologyKey") not in SPREAD_KEYS:
-        return False
-    return bool(term.get("matchLabelKeys")) or label_selector_matches(term.get("labelSelector"), labels)
-
-
 def _spread_finding(inv: Inventory, key: str, workload: Obj, pods_readable: bool) -> Finding:
     subject = inv.subject(key, workload)
     replicas = desired_replicas(key, workload)
-    labels, spec = template_of(workload)
-    hard, soft = spread_rules(labels, spec)
+    hard, soft = spread_rules_by_strength(key, workload)
     pods = running_pods(inv, key, workload) if pods_readable else []
     nodes = sorted({str(p["spec"]["nodeName"]) for p in pods})
     evidence: dict[str, Any] = {"replicas": replicas, "rules": hard + soft, "nodes": nodes[:20]}
@@ -537,15 +484,20 @@ spec:
 )
 def replicas_spread(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     pods_readable = inv.readable("pods") and inv.readable("replicasets")
+    elsewhere = edge_workload_ids(inv)
     evaluated = 0
     for key in ("deployments", "statefulsets"):
         for workload in inv.items(key):
-            if desired_replicas(key, workload) < 2:
+            if desired_replicas(key, workload) < 2 or workload_id(key, workload) in elsewhere:
                 continue
             evaluated += 1
             yield _spread_finding(inv, key, workload, pods_readable)
     if not evaluated:
-        yield not_applicable(Subject.cluster(), "no Deployment or StatefulSet runs more than one replica")
+        yield not_applicable(
+            Subject.cluster(),
+            "no Deployment or StatefulSet besides DNS and ingress controllers (DNS-003, ING-009) runs "
+            "more than one replica",
+        )
 
 
 # -- RES-005: readiness probes --------------------------------------------------------------------
@@ -632,9 +584,12 @@ containers:
 )
 def readiness_probes(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     index = SelectorIndex(inv.items("services"), service_selector)
+    dns = dns_workload_ids(inv)  # CoreDNS readiness is DNS-013's
     evaluated = 0
     for key in ("deployments", "statefulsets", "daemonsets"):
         for workload in inv.items(key):
+            if workload_id(key, workload) in dns:
+                continue
             labels, spec = template_of(workload)
             services = index.selecting(namespace_of(workload), labels)
             stateful = key == "statefulsets" or _mounts_volume_claims(spec)
@@ -693,7 +648,7 @@ spec:
 def critical_addons_have_pdbs(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     index = SelectorIndex(inv.items("poddisruptionbudgets"), pdb_selector)
     evaluated = 0
-    for key, workload, role in critical_addons(inv, ("deployments", "statefulsets")):
+    for key, workload, role in critical_addons(inv, ("deployments", "statefulsets"), edge_workload_ids(inv)):
         evaluated += 1
         subject = inv.subject(key, workload)
         replicas = desired_replicas(key, workload)
@@ -708,9 +663,12 @@ def critical_addons_have_pdbs(inv: Inventory, ctx: Context) -> Iterator[Finding]
                 subject, f"{role} covered by PodDisruptionBudget {join_names(evidence['pdbs'])}", **evidence
             )
         elif replicas == 1:
-            yield failed(
+            # A singleton (often a leader-elected controller) cannot be protected by a budget
+            # without blocking drains; the fix is a second replica, so this is a warning.
+            yield warned(
                 subject,
-                f"{role} with a single replica and no PodDisruptionBudget: any drain takes it down",
+                f"{role} with a single replica and no PodDisruptionBudget: any drain takes it down; "
+                "run two replicas with a budget if anything depends on it",
                 **evidence,
             )
         else:
@@ -721,34 +679,14 @@ def critical_addons_have_pdbs(inv: Inventory, ctx: Context) -> Iterator[Finding]
                 **evidence,
             )
     if not evaluated:
-        yield not_applicable(Subject.cluster(), "no critical add-on Deployment or StatefulSet found")
+        yield not_applicable(
+            Subject.cluster(),
+            "no critical add-on Deployment or StatefulSet besides DNS and ingress controllers "
+            "(whose budgets DNS-004 and ING-008 judge)",
+        )
 
 
 # -- RES-007: PDBs that allow no disruption -------------------------------------------------------
-
-
-def _int_or_percent(value: object, total: int, round_up: bool) -> int | None:
-    """An IntOrString budget value against `total` pods (percentages rounded like the controller)."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    if text.endswith("%") and text[:-1].isdigit():
-        share = int(text[:-1]) * total / 100
-        return math.ceil(share) if round_up else math.floor(share)
-    return int(text) if text.isdigit() else None
-
-
-def disruptions_allowed(spec: Obj, expected: int) -> int | None:
-    """How many of `expected` pods the budget lets go at once (None when it cannot be computed)."""
-    if "maxUnavailable" in spec:
-        value = _int_or_percent(spec.get("maxUnavailable"), expected, round_up=True)
-        return None if value is None else min(value, expected)
-    if "minAvailable" in spec:
-        value = _int_or_percent(spec.get("minAvailable"), expected, round_up=True)
-        return None if value is None else max(expected - value, 0)
-    return None
 
 
 def workloads_by_budget(inv: Inventory, budgets: list[Obj]) -> dict[int, list[tuple[str, Obj]]]:
@@ -789,7 +727,13 @@ def pdbs_allow_disruption(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         yield not_applicable(Subject.cluster(), "no PodDisruptionBudgets")
         return
     selected = workloads_by_budget(inv, budgets)
+    elsewhere = edge_workload_ids(inv)
+    evaluated = 0
     for pdb in budgets:
+        covered = selected.get(id(pdb), [])
+        if covered and all(workload_id(key, w) in elsewhere for key, w in covered):
+            continue  # a DNS or ingress controller budget: DNS-004 and ING-008 judge it
+        evaluated += 1
         subject = inv.subject("poddisruptionbudgets", pdb)
         spec = pdb.get("spec") or {}
         # Replicas from the workloads' specs (status lags during rollouts); status as a fallback.
@@ -802,7 +746,7 @@ def pdbs_allow_disruption(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         if expected == 0:
             yield not_applicable(subject, "selects no running workload", **evidence)
             continue
-        allowed = disruptions_allowed(spec, expected)
+        allowed = pdb_allowed_disruptions(pdb, expected)
         described = ", ".join(f"{k} {v}" for k, v in budget.items()) or "no budget"
         if allowed is None:
             yield unknown(subject, f"budget {described} cannot be evaluated", **evidence)
@@ -814,6 +758,8 @@ def pdbs_allow_disruption(inv: Inventory, ctx: Context) -> Iterator[Finding]:
             )
         else:
             yield passed(subject, f"{described} lets {allowed} of {expected} pod(s) be disrupted", **evidence)
+    if not evaluated:
+        yield not_applicable(Subject.cluster(), "only DNS and ingress budgets, judged by DNS-004 and ING-008")
 
 
 # -- RES-008: fail-closed admission webhooks --------------------------------------------------------
@@ -986,7 +932,8 @@ spec:
 def critical_addons_priority(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     values = {name_of(pc): pc.get("value") for pc in inv.items("priorityclasses")}
     evaluated = 0
-    for key, workload, role in critical_addons(inv, ("deployments", "daemonsets", "statefulsets")):
+    dns = dns_workload_ids(inv)  # DNS-005 judges cluster DNS
+    for key, workload, role in critical_addons(inv, ("deployments", "daemonsets", "statefulsets"), dns):
         evaluated += 1
         subject = inv.subject(key, workload)
         _, spec = template_of(workload)
@@ -1012,7 +959,7 @@ def critical_addons_priority(inv: Inventory, ctx: Context) -> Iterator[Finding]:
                 subject, f"{role} has no priority class: it is evicted like any ordinary pod", **evidence
             )
     if not evaluated:
-        yield not_applicable(Subject.cluster(), "no critical add-on found")
+        yield not_applicable(Subject.cluster(), "no critical add-on besides cluster DNS (judged by DNS-005)")
 
 
 # -- RES-010: AWS VPC CNI external SNAT ------------------------------------------------------------
@@ -1121,37 +1068,6 @@ def is_log_shipper(daemonset: Obj) -> bool:
     return _matches_any(" ".join([name_of(daemonset), *images_of(spec)]).lower(), LOG_SHIPPER_MARKERS)
 
 
-def tolerates(tolerations: list[Obj], taint: Obj) -> bool:
-    for toleration in tolerations:
-        key, operator = toleration.get("key"), toleration.get("operator", "Equal")
-        if toleration.get("effect") not in (None, "", taint.get("effect")):
-            continue
-        if not key and operator == "Exists":
-            return True
-        if key == taint.get("key") and (
-            operator == "Exists" or toleration.get("value") == taint.get("value")
-        ):
-            return True
-    return False
-
-
-def eligible_nodes(inv: Inventory, spec: Obj) -> list[str]:
-    """Nodes a DaemonSet pod template can run on (node selector and NoSchedule/NoExecute taints)."""
-    selector = spec.get("nodeSelector") or {}
-    tolerations = [t for t in spec.get("tolerations") or [] if isinstance(t, dict)]
-    names = []
-    for node in inv.items("nodes"):
-        labels = labels_of(node)
-        if any(labels.get(k) != v for k, v in selector.items()):
-            continue
-        taints = [
-            t for t in (node.get("spec") or {}).get("taints") or [] if t.get("effect") != "PreferNoSchedule"
-        ]
-        if all(tolerates(tolerations, t) for t in taints):
-            names.append(name_of(node))
-    return names
-
-
 @check(
     id="RES-011",
     area="resilience",
@@ -1189,7 +1105,7 @@ def log_shippers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         status = daemonset.get("status") or {}
         desired, ready = int(status.get("desiredNumberScheduled") or 0), int(status.get("numberReady") or 0)
         _, spec = template_of(daemonset)
-        eligible = eligible_nodes(inv, spec)
+        eligible = [n for n in inv.items("nodes") if daemonset_can_run_on(spec, n)]
         evidence = {
             "desired": desired,
             "ready": ready,

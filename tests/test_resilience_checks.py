@@ -6,15 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from checks.resilience import (
-    SelectorIndex,
-    addon_role,
-    disruptions_allowed,
-    label_selector_matches,
-    pdb_selector,
-    spread_rules,
-    tolerates,
-)
+from checks.resilience import SelectorIndex, addon_role, pdb_selector
+from checks.workload_ha import label_selector_matches, pdb_allowed_disruptions, spread_rules_by_strength
 from k8saudit.engine import run_check
 from k8saudit.inventory import FORBIDDEN
 from k8saudit.model import Status
@@ -25,6 +18,7 @@ from tests.check_fixtures.resilience import (
     EXCLUDE_SYSTEM,
     coredns,
     deployment_with_pods,
+    metrics_server,
     nodes,
     redis_container,
     spread_by_hostname,
@@ -86,11 +80,13 @@ def test_label_selector_matches(selector, labels, matches: bool) -> None:
     ],
 )
 def test_disruptions_allowed(spec, expected: int, allowed) -> None:
-    assert disruptions_allowed(spec, expected) == allowed
+    assert pdb_allowed_disruptions({"spec": spec}, expected) == allowed
 
 
 def test_spread_rules_must_select_their_own_pods() -> None:
-    labels = {"app": "redis"}
+    def redis(template_spec: dict) -> dict:
+        return f.statefulset("redis", "shop", template_spec=template_spec)
+
     other_app = {
         "affinity": {
             "podAntiAffinity": {
@@ -103,7 +99,7 @@ def test_spread_rules_must_select_their_own_pods() -> None:
             }
         }
     }
-    assert spread_rules(labels, other_app) == ([], [])
+    assert spread_rules_by_strength("statefulsets", redis(other_app)) == ([], [])
     preferred = {
         "affinity": {
             "podAntiAffinity": {
@@ -119,24 +115,31 @@ def test_spread_rules_must_select_their_own_pods() -> None:
             }
         }
     }
-    assert spread_rules(labels, preferred) == (
+    assert spread_rules_by_strength("statefulsets", redis(preferred)) == (
         [],
-        ["preferred pod anti-affinity on topology.kubernetes.io/zone"],
+        ["preferred anti-affinity on topology.kubernetes.io/zone"],
     )
-    hard, soft = spread_rules(labels, spread_by_hostname("redis"))
+    hard, soft = spread_rules_by_strength("statefulsets", redis(spread_by_hostname("redis")))
     assert hard and not soft
     region = {"topologySpreadConstraints": [{"topologyKey": "topology.kubernetes.io/region", "maxSkew": 1}]}
-    assert spread_rules(labels, region) == ([], [])
+    assert spread_rules_by_strength("statefulsets", redis(region)) == ([], [])
 
 
-def test_tolerations() -> None:
-    taint = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
-    assert tolerates([{"operator": "Exists"}], taint)
-    assert tolerates([{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists"}], taint)
-    assert not tolerates(
-        [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoExecute"}], taint
+def test_dns_and_ingress_workloads_are_left_to_their_areas() -> None:
+    dns = deployment_with_pods(
+        "coredns",
+        "kube-system",
+        replicas=2,
+        node_names=["node-1"],
+        labels={"k8s-app": "kube-dns"},
+        containers=[f.container("coredns", "registry.k8s.io/coredns/coredns:v1.11.1", ports=[53])],
     )
-    assert not tolerates([{"key": "dedicated", "operator": "Equal", "value": "gpu"}], taint)
+    inventory = f.make_inventory(
+        nodes=nodes(), statefulsets=[], poddisruptionbudgets=[], daemonsets=[], **dns
+    )
+    for check_id in ("RES-004", "RES-006", "RES-009"):
+        [finding] = run(check_id, inventory)
+        assert finding.status is Status.NOT_APPLICABLE, check_id
 
 
 def test_addon_roles() -> None:
@@ -296,7 +299,7 @@ def test_missing_backend_service_fails() -> None:
 
 def test_custom_priority_class_is_a_warning_for_system_addons() -> None:
     inventory = f.make_inventory(
-        deployments=[coredns(priority="platform-high")],
+        deployments=[metrics_server(priority="platform-high")],
         daemonsets=[],
         statefulsets=[],
         priorityclasses=[f.priorityclass("platform-high", 100000)],

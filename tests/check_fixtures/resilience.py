@@ -89,6 +89,18 @@ def coredns(*, priority: str | None = "system-cluster-critical") -> Obj:
     )
 
 
+def metrics_server(*, priority: str | None = "system-cluster-critical") -> Obj:
+    template_spec = {"priorityClassName": priority} if priority else None
+    return f.deployment(
+        "metrics-server",
+        "kube-system",
+        replicas=2,
+        labels={"k8s-app": "metrics-server"},
+        containers=[f.container("metrics-server", "registry.k8s.io/metrics-server/metrics-server:v0.7.1")],
+        template_spec=template_spec,
+    )
+
+
 def redis_container(readiness: bool) -> Obj:
     return f.container("redis", "redis:7.2.4", ports=[6379], readiness=readiness, cpu_limit=None)
 
@@ -222,17 +234,23 @@ def readiness_fail():
 @fixture("RES-006", "pass")
 def addon_pdb_pass():
     return f.make_inventory(
-        deployments=[coredns()],
+        deployments=[metrics_server()],
         statefulsets=[],
         poddisruptionbudgets=[
-            f.pdb("coredns", "kube-system", {"k8s-app": "kube-dns"}, min_available=None, max_unavailable=1)
+            f.pdb(
+                "metrics-server",
+                "kube-system",
+                {"k8s-app": "metrics-server"},
+                min_available=None,
+                max_unavailable=1,
+            )
         ],
     )
 
 
 @fixture("RES-006", "fail")
 def addon_pdb_fail():
-    return f.make_inventory(deployments=[coredns()], statefulsets=[], poddisruptionbudgets=[])
+    return f.make_inventory(deployments=[metrics_server()], statefulsets=[], poddisruptionbudgets=[])
 
 
 # -- RES-007 ------------------------------------------------------------------------------------
@@ -297,7 +315,7 @@ def webhook_fail():
 @fixture("RES-009", "pass")
 def priority_pass():
     return f.make_inventory(
-        deployments=[coredns()],
+        deployments=[metrics_server()],
         daemonsets=[
             f.daemonset(
                 "kube-proxy",
@@ -312,7 +330,7 @@ def priority_pass():
 
 @fixture("RES-009", "fail")
 def priority_fail():
-    return f.make_inventory(deployments=[coredns(priority=None)], daemonsets=[], statefulsets=[])
+    return f.make_inventory(deployments=[metrics_server(priority=None)], daemonsets=[], statefulsets=[])
 
 
 # -- RES-010 ------------------------------------------------------------------------------------

@@ -6,8 +6,8 @@
   kube-system or its own namespace (Zalando's image-policy outage);
 - the shop's Redis StatefulSet has three replicas, all on one node, without readiness probes
   (Moonlight's stacked replicas, Flant's Redis failover);
-- the checkout PDB demands both replicas (drains hang), metrics-server has no PDB and no
-  priority class, only the payments namespace caps its pod count;
+- the checkout PDB demands both replicas (drains hang), only the payments namespace caps its
+  pod count (and the nodes demo's single metrics-server has no PDB);
 - the cluster runs the AWS VPC CNI on private subnets without external SNAT (MindTickle);
 - Prometheus runs, but nothing alerts, and no log shipper runs at all.
 """
@@ -127,22 +127,6 @@ def _budgets_and_quotas(demo: DemoCluster) -> None:
 
 
 def _kube_system_addons(demo: DemoCluster) -> None:
-    metrics_server = f.deployment(
-        "metrics-server",
-        "kube-system",
-        replicas=1,
-        labels={"k8s-app": "metrics-server"},
-        containers=[
-            f.container(
-                "metrics-server", "registry.k8s.io/metrics-server/metrics-server:v0.6.4", ports=[4443]
-            )
-        ],
-    )
-    demo.add("deployments", metrics_server)
-    demo.add(
-        "services",
-        f.service("metrics-server", "kube-system", selector={"k8s-app": "metrics-server"}, ports=[443]),
-    )
     nodes = len(demo.objects.get("nodes", []))  # base.py (imported first) adds them; none has a public IP
     demo.add(
         "daemonsets",
