@@ -6,6 +6,7 @@ from k8saudit.collector import Collector, CollectorSettings, ProgressCallback
 from k8saudit.connection import connect
 from k8saudit.registry import Config
 from k8saudit.report import Report, evaluate
+from k8saudit.waivers import WaiverPolicy
 
 
 async def scan_cluster(
@@ -14,7 +15,8 @@ async def scan_cluster(
     settings: CollectorSettings | None = None,
     on_event: ProgressCallback | None = None,
     config: Config | None = None,
+    waivers: WaiverPolicy | None = None,
 ) -> Report:
     connection = connect(kubeconfig, context)
     inventory, collection = await Collector(connection, settings, on_event).collect()
-    return evaluate(inventory, collection, config)
+    return evaluate(inventory, collection, config, waivers=waivers)
