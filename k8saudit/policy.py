@@ -99,7 +99,8 @@ def find_policy_file(
         if not path.is_file():
             raise PolicyError(f"waivers file {path} does not exist")
         return path
-    for candidate in ((cwd or Path.cwd()) / PROJECT_FILE, user_policy_path(environ)):
+    project = cwd / PROJECT_FILE if cwd is not None else Path(PROJECT_FILE)  # relative reads better
+    for candidate in (project, user_policy_path(environ)):
         if candidate.is_file():
             return candidate
     return None
@@ -113,7 +114,7 @@ def writable_policy_path(
     """Where a new waiver goes: the file in effect, else ./.k8saudit.toml (created on write)."""
     if explicit is not None:
         return Path(explicit).expanduser()
-    return find_policy_file(None, cwd, environ) or (cwd or Path.cwd()) / PROJECT_FILE
+    return find_policy_file(None, cwd, environ) or (cwd if cwd is not None else Path()) / PROJECT_FILE
 
 
 def load_policy(
