@@ -76,13 +76,21 @@ def waiver_line(waiver: dict[str, Any]) -> str:
     return f"{waiver.get('reason', '')} ({', '.join(details)})"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _from(source: str) -> str:
+    return f" — {safe_text(source, 200)}" if source else ""
+
+
 def waiver_lines(report: Report) -> list[str]:
     """The text report's waiver sections: waived findings, expired, unused and invalid waivers."""
     summary = report.waivers
     lines: list[str] = []
     waived = waived_findings(report)
     if waived:
-        lines += ["", f"Waived ({len(waived)} findings, excluded from the score):"]
+        lines += ["", f"Waived ({_count(len(waived), 'finding')}, excluded from the score):"]
         for f in waived:
             lines.append(
                 f"  {severity_of(report, f).upper():<8} {f.status.value:<4} {f.check_id:<9} "
@@ -95,7 +103,7 @@ def waiver_lines(report: Report) -> list[str]:
             w = use.waiver
             lines.append(
                 f"  {w.check:<9} {safe_text(w.scope, 120)}: expired {w.expires}, "
-                f"would waive {use.would_waive} finding(s) — {safe_text(w.source, 200)}"
+                f"would waive {_count(use.would_waive, 'finding')}{_from(w.source)}"
             )
     if summary.unused:
         lines += ["", f"Unused waivers ({len(summary.unused)}, waive nothing):"]
@@ -107,9 +115,7 @@ def waiver_lines(report: Report) -> list[str]:
                 else "matches no failing finding"
             )
             note = f"; {use.note}" if use.note else ""
-            lines.append(
-                f"  {w.check:<9} {safe_text(w.scope, 120)}: {why}{note} — {safe_text(w.source, 200)}"
-            )
+            lines.append(f"  {w.check:<9} {safe_text(w.scope, 120)}: {why}{note}{_from(w.source)}")
     if summary.invalid:
         lines += ["", f"Invalid waiver annotations ({len(summary.invalid)}, ignored):"]
         lines += [f"  {safe_text(problem, 300)}" for problem in summary.invalid]

@@ -90,12 +90,11 @@ class Waiver:
 
     @property
     def scope(self) -> str:
-        """The subjects it covers, for display: "Deployment shop/api-*", "any subject"."""
+        """The subjects it covers, like a subject with globs: "Deployment shop/api-*", "* *"."""
         if self.kind == "*" and self.namespace == "*" and self.name == "*":
             return "any subject"
-        kind = "any kind" if self.kind == "*" else self.kind
-        where = self.name if self.namespace in ("*", "") else f"{self.namespace}/{self.name}"
-        return f"{kind} {where}"
+        where = self.name if self.namespace == "" else f"{self.namespace}/{self.name}"
+        return f"{self.kind} {where}"
 
     def marker(self) -> dict[str, Any]:
         """What a waived finding carries in `Finding.waiver`."""
