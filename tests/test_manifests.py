@@ -26,7 +26,7 @@ MODELS = {
     "CronJob": "V1CronJob",
 }
 PRIMITIVES = {"str": str, "int": int, "bool": bool, "float": (int, float), "datetime": str, "bytes": str}
-# Recent clients spell containers "List[V1Container]", "Dict[str, str]"; older ones "list[...]", "dict(str, ...)".
+# Recent clients write "List[V1Container]", "Dict[str, str]"; older ones "list[...]", "dict(str, ...)".
 LIST_TYPE = re.compile(r"^[Ll]ist\[(.*)\]$")
 DICT_TYPE = re.compile(r"^(?:Dict\[|dict\()\s*str\s*,\s*(.*)[\])]$")
 
