@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import ssl
 import threading
 from collections.abc import Callable, Generator, Iterator
@@ -335,13 +336,13 @@ def _ssl_context(configuration: Any, insecure: bool) -> ssl.SSLContext:
 
 def describe_transport_error(exc: BaseException, server: str) -> str:
     """One line for a failure to reach the API server, naming the likely cause."""
-    text = " ".join(str(e) for e in _exception_chain(exc)).lower()
-    if any(
-        s in text
-        for s in ("name or service not known", "nodename nor servname", "name resolution", "getaddrinfo")
+    chain = list(_exception_chain(exc))
+    text = " ".join(str(e) for e in chain).lower()
+    if any(isinstance(e, socket.gaierror) for e in chain) or any(
+        s in text for s in ("name or service not known", "nodename nor servname", "name resolution")
     ):
         return f"cannot resolve the API server host of {server}"
-    if "connection refused" in text:
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "connection refused" in text:
         return f"connection refused by {server}"
     if "certificate_verify_failed" in text or "certificate verify failed" in text:
         reason = (
