@@ -92,3 +92,68 @@ def test_nothing_scored_fails_the_score_gate() -> None:
 def test_bad_gate_values_are_usage_errors(failing_snapshot: Path, capsys, argv: list[str]) -> None:
     code, _, err = run(capsys, "report", str(failing_snapshot), *argv)
     assert code == EXIT_USAGE and err.startswith("k8saudit: error:") and err.count("\n") == 1
+
+
+def test_live_scan_applies_the_policy_file_and_gates(
+    replay_server, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """The policy file in the working directory is found and used by a live scan; --keep prunes."""
+    monkeypatch.chdir(tmp_path)
+    kubeconfig = replay_server.write_kubeconfig(tmp_path / "kubeconfig", context="shop")
+    scan = [
+        "scan",
+        "--kubeconfig",
+        str(kubeconfig),
+        "--quiet",
+        "--no-save",
+        "--format",
+        "json",
+        "--fail-on",
+        "critical",
+    ]
+    assert main(scan) == EXIT_FAIL_ON
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    critical = [x for x in findings if x["severity"] == "critical" and x["status"] in ("fail", "warn")]
+    assert critical
+    lines = []
+    for x in critical:
+        lines += [
+            "[[waiver]]",
+            f'check = "{x["check_id"]}"',
+            f'kind = "{x["subject"]["kind"]}"',
+            f'name = "{x["subject"]["name"]}"',
+            'reason = "accepted for the test"',
+            'owner = "sre"',
+            f"expires = {date.today() + timedelta(days=7)}",
+        ]
+    (tmp_path / ".k8saudit.toml").write_text("\n".join(lines) + "\n")
+    assert main(scan) == EXIT_OK
+    data = json.loads(capsys.readouterr().out)
+    assert data["waivers"]["source"] == ".k8saudit.toml" and data["waivers"]["waived_findings"] == len(
+        critical
+    )
+
+    import k8saudit.report
+
+    for day in (1, 2, 3):
+        monkeypatch.setattr(
+            k8saudit.report, "utcnow", lambda day=day: datetime(2026, 3, day, 8, 0, tzinfo=UTC)
+        )
+        assert main(["scan", "--kubeconfig", str(kubeconfig), "--quiet", "--keep", "2"]) == EXIT_OK
+    assert sorted(p.name for p in tmp_path.glob("k8saudit-shop-*.json.gz")) == [
+        "k8saudit-shop-20260302-080000.json.gz",
+        "k8saudit-shop-20260303-080000.json.gz",
+    ]
+    assert "Removed old snapshot k8saudit-shop-20260301-080000.json.gz" in capsys.readouterr().err
+
+
+def test_prune_keeps_the_newest_of_this_context_only(tmp_path: Path) -> None:
+    from k8saudit.cli import prune_snapshots
+
+    names = [f"k8saudit-prod-202601{d:02d}-080000.json.gz" for d in (1, 2, 3, 4)]
+    names += ["k8saudit-prod-eu-20260101-080000.json.gz", "k8saudit-prod-notes.json.gz", "mine.json.gz"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    removed = prune_snapshots(tmp_path, "prod", 2)
+    assert sorted(p.name for p in removed) == names[:2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])
