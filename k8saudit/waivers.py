@@ -17,6 +17,7 @@ the checks ran, so scan, report, diff, the TUI and the fleet view all see the sa
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -335,8 +336,9 @@ def apply_waivers(
 ) -> WaiverSummary:
     """Mark the problems a waiver covers (`Finding.waiver`) and say what every waiver did.
 
-    Any waiver mark the findings had is replaced. Linear in findings × waivers of their check:
-    the candidate waivers are worked out once per check id.
+    Any waiver mark the findings had is replaced. The waivers of each check id are indexed once
+    by exact namespace and name, so a finding costs a few dictionary lookups plus the waivers
+    whose namespace and name are both globs.
     """
     uses = [WaiverUse(w, expired=w.expired(today)) for w in policy.waivers]
     invalid: list[str] = []
@@ -344,22 +346,23 @@ def apply_waivers(
         from_annotations, invalid = annotation_waivers(inventory)
         uses.extend(WaiverUse(w, expired=w.expired(today)) for w in from_annotations)
 
-    order = {id(use): index for index, use in enumerate(uses)}
-    candidates: dict[str, list[WaiverUse]] = {}
-    by_check: dict[str, list[WaiverUse]] = defaultdict(list)
-    globbed: list[WaiverUse] = []
-    for use in uses:
-        (globbed if is_glob(use.waiver.check) else by_check[use.waiver.check]).append(use)
+    exact_check: dict[str, list[_Candidate]] = defaultdict(list)
+    glob_check: list[_Candidate] = []
+    for order, use in enumerate(uses):
+        candidate = _Candidate(order, use)
+        (glob_check if is_glob(use.waiver.check) else exact_check[use.waiver.check]).append(candidate)
+    indexes: dict[str, _CheckIndex] = {}
 
     for finding in findings:
         finding.waiver = None
-        check_id = finding.check_id
-        if check_id not in candidates:
-            matching_globs = [u for u in globbed if u.waiver.matches_check(check_id)]
-            candidates[check_id] = sorted(
-                by_check.get(check_id, []) + matching_globs, key=lambda u: order[id(u)]
-            )
-        _apply_to(finding, candidates[check_id])
+        if finding.status not in _CONSIDERED:
+            continue
+        index = indexes.get(finding.check_id)
+        if index is None:
+            matching = [c for c in glob_check if c.use.waiver.matches_check(finding.check_id)]
+            index = indexes[finding.check_id] = _CheckIndex(exact_check.get(finding.check_id, []) + matching)
+        if index:
+            _apply_to(finding, index.candidates(finding.subject))
 
     known = set(known_checks)
     if known:
@@ -369,18 +372,93 @@ def apply_waivers(
     return WaiverSummary(policy.source, policy.annotations, today, uses, invalid)
 
 
-def _apply_to(finding: Finding, candidates: list[WaiverUse]) -> None:
-    if not candidates:
-        return
-    problem = finding.status in (Status.FAIL, Status.WARN)
-    passing = finding.status in (Status.PASS, Status.NOT_APPLICABLE)
-    for use in candidates:
-        if not use.waiver.matches_subject(finding.subject):
+_PROBLEMS = (Status.FAIL, Status.WARN)
+_PASSING = (Status.PASS, Status.NOT_APPLICABLE)
+_CONSIDERED = _PROBLEMS + _PASSING
+
+
+class _Candidate:
+    """A waiver with its subject globs compiled (None: a literal, compared as is; an escaped
+    character like "[*]" is a glob, so a literal never needs unescaping)."""
+
+    __slots__ = ("kind", "name", "name_re", "namespace", "namespace_re", "order", "use")
+
+    def __init__(self, order: int, use: WaiverUse) -> None:
+        w = use.waiver
+        self.order = order
+        self.use = use
+        self.kind = w.kind
+        self.namespace, self.name = w.namespace, w.name
+        self.namespace_re = re.compile(fnmatch.translate(w.namespace)) if is_glob(w.namespace) else None
+        self.name_re = re.compile(fnmatch.translate(w.name)) if is_glob(w.name) else None
+
+    def matches(self, subject: Subject) -> bool:
+        if self.kind != "*" and self.kind != subject.kind:
+            return False
+        if self.namespace_re is None:
+            if self.namespace != subject.namespace:
+                return False
+        elif not self.namespace_re.match(subject.namespace):
+            return False
+        if self.name_re is None:
+            return self.name == subject.name
+        return self.name_re.match(subject.name) is not None
+
+
+class _CheckIndex:
+    """The candidate waivers of one check id, by exact namespace and exact name. Waivers with a
+    namespace glob are filtered once per namespace (a cluster has far fewer namespaces than
+    findings), so a finding costs a few lookups whatever the globs."""
+
+    __slots__ = ("by_both", "by_name", "by_namespace", "namespace_globs", "per_namespace")
+
+    def __init__(self, candidates: list[_Candidate]) -> None:
+        self.by_both: dict[tuple[str, str], list[_Candidate]] = defaultdict(list)
+        self.by_namespace: dict[str, list[_Candidate]] = defaultdict(list)
+        self.by_name: dict[str, list[_Candidate]] = defaultdict(list)
+        self.namespace_globs: list[_Candidate] = []
+        self.per_namespace: dict[str, list[_Candidate]] = {}
+        for c in sorted(candidates, key=lambda c: c.order):
+            if c.namespace_re is None and c.name_re is None:
+                self.by_both[(c.namespace, c.name)].append(c)
+            elif c.namespace_re is None:
+                self.by_namespace[c.namespace].append(c)
+            elif c.name_re is None:
+                self.by_name[c.name].append(c)
+            else:
+                self.namespace_globs.append(c)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_both or self.by_namespace or self.by_name or self.namespace_globs)
+
+    def candidates(self, subject: Subject) -> list[_Candidate]:
+        """The waivers that may match `subject`, in file order."""
+        globbed = self.per_namespace.get(subject.namespace)
+        if globbed is None:
+            globbed = self.per_namespace[subject.namespace] = [
+                c for c in self.namespace_globs if c.namespace_re and c.namespace_re.match(subject.namespace)
+            ]
+        found = [
+            *self.by_both.get((subject.namespace, subject.name), ()),
+            *self.by_namespace.get(subject.namespace, ()),
+            *self.by_name.get(subject.name, ()),
+            *globbed,
+        ]
+        if len(found) > 1:
+            found.sort(key=lambda c: c.order)
+        return found
+
+
+def _apply_to(finding: Finding, candidates: list[_Candidate]) -> None:
+    problem = finding.status in _PROBLEMS
+    for candidate in candidates:
+        if not candidate.matches(finding.subject):
             continue
-        if passing:
+        use = candidate.use
+        if not problem:
             use.passing += 1
-        elif problem and use.expired:
+        elif use.expired:
             use.would_waive += 1
-        elif problem and finding.waiver is None:
+        elif finding.waiver is None:
             finding.waiver = use.waiver.marker()
             use.waived += 1

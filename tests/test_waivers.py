@@ -212,3 +212,23 @@ def test_waiver_round_trips_through_its_dict() -> None:
         "RBAC-*", kind="Deployment", namespace="a", name="b", ticket="https://t/1", source="f waiver #1"
     )
     assert Waiver.from_dict(w.to_dict()) == w
+
+
+def test_file_order_wins_across_exact_and_glob_patterns() -> None:
+    """The index groups waivers by exact namespace/name; the first in the file still wins."""
+    target = finding("RBAC-001", Status.FAIL, "RoleBinding", "shop", "ci-admin")
+    waivers = (
+        waiver("RBAC-*", namespace="sh*", name="ci-*", reason="1 globs"),
+        waiver(namespace="shop", name="ci-admin", reason="2 exact"),
+        waiver(namespace="shop", reason="3 namespace"),
+        waiver(name="ci-admin", reason="4 name"),
+    )
+    for rotation in range(len(waivers)):
+        ordered = waivers[rotation:] + waivers[:rotation]
+        target.waiver = None
+        summary = apply_waivers([target], f.make_inventory(), WaiverPolicy(ordered), TODAY)
+        assert target.waiver and target.waiver["reason"] == ordered[0].reason
+        assert [u.state for u in summary.uses] == ["active", "unused", "unused", "unused"]
+    other_namespace = finding("RBAC-001", Status.FAIL, "RoleBinding", "web", "ci-admin")
+    apply_waivers([other_namespace], f.make_inventory(), WaiverPolicy(waivers), TODAY)
+    assert other_namespace.waiver and other_namespace.waiver["reason"] == "4 name"
