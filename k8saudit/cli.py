@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from k8saudit.fleet import FleetEntry
     from k8saudit.gates import Gates
     from k8saudit.registry import Config
+    from k8saudit.releases import ReleaseCalendar
     from k8saudit.report import Report
     from k8saudit.waivers import WaiverPolicy
 
@@ -75,6 +76,22 @@ def _add_connection_options(parser: argparse.ArgumentParser, default: object = N
         "--context",
         default=default,
         help="kubeconfig context (default: the current one; 'in-cluster' in a pod)",
+    )
+
+
+def _add_calendar_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--refresh-releases",
+        action="store_true",
+        help="fetch the current Kubernetes release calendar instead of using the data shipped with "
+        "k8saudit (offline is the default; a failed fetch falls back and the report says so)",
+    )
+    parser.add_argument(
+        "--releases-url",
+        default=None,
+        metavar="URL",
+        help="where --refresh-releases fetches from: an endoflife.date-format JSON document "
+        "(default: https://endoflife.date/api/kubernetes.json; use a mirror in air-gapped networks)",
     )
 
 
@@ -172,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--deadline", type=_positive(float), default=300.0, help="overall deadline in seconds (default: 300)"
     )
     scan.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    _add_calendar_options(scan)
     fleet = scan.add_argument_group("a fleet of clusters")
     fleet.add_argument("--all-contexts", action="store_true", help="scan every context of the kubeconfig")
     fleet.add_argument("--contexts", metavar="A,B,C", help="scan these contexts")
@@ -197,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_max_size(report)
     _add_policy_options(report)
     _add_gates(report)
+    _add_calendar_options(report)
 
     diff = commands.add_parser("diff", help="compare two snapshots: new, resolved and changed findings")
     diff.add_argument("old", help="the older snapshot")
@@ -213,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="open the shipped demo snapshot (no cluster needed)")
     demo.add_argument("--text", action="store_true", help="print the report instead of opening the UI")
+    _add_calendar_options(demo)
 
     rbac = commands.add_parser("rbac", help="print the least-privilege read-only RBAC k8saudit needs")
     rbac.add_argument(
@@ -340,8 +360,27 @@ def _check_scan_args(args: argparse.Namespace) -> bool:
     return fleet
 
 
+def _refresh_calendar(
+    args: argparse.Namespace, fallback: ReleaseCalendar, fallback_name: str
+) -> tuple[ReleaseCalendar | None, list[str]]:
+    """(calendar, notes) for --refresh-releases: the fetched calendar, or `fallback` with a note
+    saying why; (None, []) when no refresh was asked for."""
+    if not args.refresh_releases:
+        if args.releases_url:
+            raise UsageError("--releases-url needs --refresh-releases")
+        return None, []
+    from k8saudit.releases import ENDOFLIFE_URL, refresh_calendar
+
+    url = args.releases_url or ENDOFLIFE_URL
+    if not re.match(r"^https?://[^\s/]+", url):
+        raise UsageError(f"--releases-url must be an http(s) URL, not {url[:80]!r}")
+    calendar, note = refresh_calendar(fallback, fallback_name, url)
+    return calendar, [note]
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
     from k8saudit.collector import CollectorSettings
+    from k8saudit.releases import ReleaseCalendar
     from k8saudit.scan import scan_cluster
     from k8saudit.snapshot import save
 
@@ -354,10 +393,22 @@ def cmd_scan(args: argparse.Namespace) -> int:
         request_timeout_s=args.timeout,
         deadline_s=args.deadline,
     )
+    calendar, notes = _refresh_calendar(args, ReleaseCalendar.shipped(), "the shipped calendar")
     if fleet:
-        return _scan_fleet(args, settings, config, waivers, gates)
+        return _scan_fleet(args, settings, config, waivers, gates, calendar, notes)
     progress = None if args.quiet or not sys.stderr.isatty() else _ProgressLine()
-    report = asyncio.run(scan_cluster(args.kubeconfig, args.context, settings, progress, config, waivers))
+    report = asyncio.run(
+        scan_cluster(
+            args.kubeconfig,
+            args.context,
+            settings,
+            progress,
+            config=config,
+            calendar=calendar,
+            notes=notes,
+            waivers=waivers,
+        )
+    )
     if progress:
         progress.clear()
     _print_report(report, args.format)
@@ -372,7 +423,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def _scan_fleet(
-    args: argparse.Namespace, settings: CollectorSettings, config: Config, waivers: WaiverPolicy, gates: Gates
+    args: argparse.Namespace,
+    settings: CollectorSettings,
+    config: Config,
+    waivers: WaiverPolicy,
+    gates: Gates,
+    calendar: ReleaseCalendar | None,
+    notes: list[str],
 ) -> int:
     from k8saudit.fleet import (
         cluster_scanner,
@@ -394,7 +451,7 @@ def _scan_fleet(
         else:
             print(f"FAIL {safe_text(entry.context, 80)}: {safe_text(entry.error, 300)}", file=sys.stderr)
 
-    scan_one = cluster_scanner(args.kubeconfig, settings, config, waivers)
+    scan_one = cluster_scanner(args.kubeconfig, settings, config, waivers, calendar, notes)
     entries = asyncio.run(
         scan_fleet(
             contexts,
@@ -468,22 +525,33 @@ def cmd_report(args: argparse.Namespace) -> int:
     config, waivers = _policy(args)
     gates = _gates(args)
     if Path(args.snapshot).is_dir():
-        from k8saudit.fleet import load_fleet
-
-        if args.format not in ("text", "json"):
-            raise UsageError("report: a fleet directory prints its table as --format text or json")
-        entries = load_fleet(
-            args.snapshot,
-            config=config,
-            waivers=waivers,
-            as_recorded=args.as_recorded,
-            max_bytes=_max_bytes(args),
-        )
-        return _print_fleet(entries, Path(args.snapshot), args.format, gates)
+        return _report_fleet(args, config, waivers, gates)
     snapshot = load(args.snapshot, _max_bytes(args))
-    report = snapshot.report(as_recorded=args.as_recorded, config=config, waivers=waivers)
+    calendar, notes = _refresh_calendar(args, snapshot.calendar, "the calendar saved in the snapshot")
+    report = snapshot.report(as_recorded=args.as_recorded, config=config, waivers=waivers, calendar=calendar)
+    report.collection.notes.extend(notes)
     _print_report(report, args.format)
     return _gate_exit(report, gates)
+
+
+def _report_fleet(args: argparse.Namespace, config: Config, waivers: WaiverPolicy, gates: Gates) -> int:
+    from k8saudit.fleet import load_fleet
+    from k8saudit.releases import ReleaseCalendar
+
+    if args.format not in ("text", "json"):
+        raise UsageError("report: a fleet directory prints its table as --format text or json")
+    calendar, notes = _refresh_calendar(args, ReleaseCalendar.shipped(), "the shipped calendar")
+    for note in notes:
+        print(f"k8saudit: {safe_text(note, 300)}", file=sys.stderr)
+    entries = load_fleet(
+        args.snapshot,
+        config=config,
+        waivers=waivers,
+        as_recorded=args.as_recorded,
+        max_bytes=_max_bytes(args),
+        calendar=calendar,
+    )
+    return _print_fleet(entries, Path(args.snapshot), args.format, gates)
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -537,8 +605,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     path = demo_snapshot_path()
     if args.text or not _tui_available():
-        _print_report(load(path).report(), "text")
+        snapshot = load(path)
+        calendar, notes = _refresh_calendar(args, snapshot.calendar, "the calendar saved in the demo")
+        report = snapshot.report(calendar=calendar)
+        report.collection.notes.extend(notes)
+        _print_report(report, "text")
         return EXIT_OK
+    if args.refresh_releases:
+        calendar, notes = _refresh_calendar(args, load(path).calendar, "the calendar saved in the demo")
+        return _run_tui(snapshot=path, calendar=calendar, notes=notes)
     return _run_tui(snapshot=path)
 
 

@@ -33,6 +33,7 @@ from k8saudit.waivers import WaiverPolicy
 
 if TYPE_CHECKING:
     from k8saudit.collector import CollectorSettings
+    from k8saudit.releases import ReleaseCalendar
 
 INDEX_FILE = "fleet.json"
 INDEX_FORMAT = "k8saudit.fleet/1"
@@ -163,9 +164,12 @@ def cluster_scanner(
     settings: CollectorSettings | None = None,
     config: Config | None = None,
     waivers: WaiverPolicy | None = None,
+    calendar: ReleaseCalendar | None = None,
+    notes: Sequence[str] = (),
 ) -> ScanOne:
     """The real `scan_one`: connect (in a thread: exec plugins block), collect, evaluate (in a
-    thread too, so the other clusters' requests keep flowing)."""
+    thread too, so the other clusters' requests keep flowing). `calendar` and `notes` as for
+    `k8saudit.scan.scan_cluster`."""
     from k8saudit.collector import Collector
     from k8saudit.connection import connect
     from k8saudit.report import evaluate
@@ -173,7 +177,8 @@ def cluster_scanner(
     async def scan_one(context: str) -> Report:
         connection = await asyncio.to_thread(connect, kubeconfig, context)
         inventory, collection = await Collector(connection, settings).collect()
-        return await asyncio.to_thread(evaluate, inventory, collection, config, waivers=waivers)
+        collection.notes.extend(notes)
+        return await asyncio.to_thread(evaluate, inventory, collection, config, calendar, waivers=waivers)
 
     return scan_one
 
@@ -293,11 +298,12 @@ def load_fleet(
     waivers: WaiverPolicy | None = None,
     as_recorded: bool = False,
     max_bytes: int | None = None,
+    calendar: ReleaseCalendar | None = None,
 ) -> list[FleetEntry]:
     """The clusters of a fleet directory: from its `fleet.json` when present (so clusters that
     could not be scanned are listed too), else every snapshot file in it. Each snapshot is
     re-evaluated (current checks, `waivers`) unless `as_recorded`; one that cannot be read is an
-    entry with the load error."""
+    entry with the load error. `calendar` replaces the calendars saved in the snapshots."""
     root = Path(directory)
     if not root.is_dir():
         raise SnapshotError(f"{root} is not a directory")
@@ -305,7 +311,7 @@ def load_fleet(
     if not listed:
         raise SnapshotError(f"{root} holds no snapshots (*.json, *.json.gz) and no {INDEX_FILE}")
     return [
-        _load_entry(context, path, error, config, waivers, as_recorded, max_bytes)
+        _load_entry(context, path, error, config, waivers, as_recorded, max_bytes, calendar)
         for context, path, error in listed
     ]
 
@@ -349,6 +355,7 @@ def _load_entry(
     waivers: WaiverPolicy | None,
     as_recorded: bool,
     max_bytes: int | None,
+    calendar: ReleaseCalendar | None,
 ) -> FleetEntry:
     from k8saudit.snapshot import DEFAULT_MAX_BYTES, load
 
@@ -358,7 +365,7 @@ def _load_entry(
         snapshot = load(path, max_bytes or DEFAULT_MAX_BYTES)
     except SnapshotError as exc:
         return FleetEntry(context or path.name, snapshot=path, error=exc.message)
-    report = snapshot.report(as_recorded=as_recorded, config=config, waivers=waivers)
+    report = snapshot.report(as_recorded=as_recorded, config=config, waivers=waivers, calendar=calendar)
     return FleetEntry.from_report(context or snapshot.inventory.cluster.context, report, path)
 
 

@@ -195,9 +195,24 @@ def parse_settings(settings: object, weights: object, source: Path | str) -> Con
         if weight < 0:
             raise PolicyError(f"{where}: weights cannot be negative, got {weight}")
         area_weights[area] = float(weight)
+    _check_warn_before_fail(values, source)
     if not any(area_weights.values()):
         raise PolicyError(f"{source}: [weights] every area weight is 0: nothing would be scored")
     return Config(**values, area_weights=area_weights)
+
+
+def _check_warn_before_fail(values: dict[str, Any], source: Path | str) -> None:
+    """Thresholds that come in pairs (`coredns_warn_age_days`, `coredns_fail_age_days`): the
+    warning must come before the failure, or it could never be seen."""
+    defaults = Config()
+    for warn_name in (f.name for f in fields(Config) if "_warn_" in f.name):
+        fail_name = warn_name.replace("_warn_", "_fail_")
+        if not hasattr(defaults, fail_name) or not ({warn_name, fail_name} & values.keys()):
+            continue
+        warn = values.get(warn_name, getattr(defaults, warn_name))
+        fail = values.get(fail_name, getattr(defaults, fail_name))
+        if warn >= fail:
+            raise PolicyError(f"{source}: [settings] {warn_name} ({warn}) must be below {fail_name} ({fail})")
 
 
 def _setting_value(where: str, type_name: str, value: object) -> Any:

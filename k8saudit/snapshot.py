@@ -57,19 +57,25 @@ class Snapshot:
         config: Config | None = None,
         waivers: WaiverPolicy | None = None,
         today: date | None = None,
+        calendar: ReleaseCalendar | None = None,
     ) -> Report:
         """Re-run today's checks over the saved inventory and apply today's `waivers`; or show
-        the recorded findings with the waiver marks they were saved with (`as_recorded`)."""
+        the recorded findings with the waiver marks they were saved with (`as_recorded`).
+
+        The checks use the calendar saved with the snapshot unless `calendar` replaces it.
+        """
         if as_recorded:
             return evaluate(
                 self.inventory,
                 self.collection,
                 config,
-                self.calendar,
+                calendar or self.calendar,
                 self.findings,
                 recorded_waivers=self.waivers,
             )
-        return evaluate(self.inventory, self.collection, config, self.calendar, waivers=waivers, today=today)
+        return evaluate(
+            self.inventory, self.collection, config, calendar or self.calendar, waivers=waivers, today=today
+        )
 
 
 def to_dict(report: Report) -> dict[str, Any]:

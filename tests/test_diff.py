@@ -25,9 +25,17 @@ from k8saudit.model import Finding, Status, Subject
 from k8saudit.report import CollectionInfo, Report, evaluate
 from k8saudit.waivers import Waiver, WaiverPolicy
 from tests import factories as f
+from tests.check_subset import only_checks
 
 DAY_ONE = datetime(2026, 2, 1, 8, 0, tzinfo=UTC)
 TODAY = date(2026, 3, 1)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _core_checks():
+    """Exact findings and counts: the trio of checks these tests are written against."""
+    with only_checks():
+        yield
 
 
 def admin_binding(name: str, kind: str = "ServiceAccount"):

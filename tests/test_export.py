@@ -20,12 +20,20 @@ from k8saudit.render import report_dict, waived_findings
 from k8saudit.report import CollectionInfo, Report, evaluate
 from k8saudit.waivers import ANNOTATION_REASON, ANNOTATION_WAIVE, Waiver, WaiverPolicy
 from tests import factories as f
+from tests.check_subset import only_checks
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "report-schema.json"
 COLLECTED = datetime(2026, 2, 20, 8, 0, tzinfo=UTC)
 TODAY = date(2026, 3, 1)
 # A user name is not validated by the API server: anything can reach a message.
 HOSTILE = "mallory\x1b]52;c;QUFBQQ==\x07|**bold**<img src=x onerror=alert(1)>&`\u202egnp.exe"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _core_checks():
+    """Exact findings and counts: the trio of checks these tests are written against."""
+    with only_checks():
+        yield
 
 
 def hostile_report() -> Report:

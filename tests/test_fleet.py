@@ -36,9 +36,17 @@ from k8saudit.registry import AREAS
 from k8saudit.report import CollectionInfo, Report, evaluate
 from k8saudit.waivers import Waiver, WaiverPolicy
 from tests import factories as f
+from tests.check_subset import only_checks
 from tests.replay import ReplayServer, closed_port_url
 
 COLLECTED = datetime(2026, 2, 20, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _core_checks():
+    """Exact findings and counts: the trio of checks these tests are written against."""
+    with only_checks():
+        yield
 
 
 def cluster_report(context: str, admin_accounts: int = 1) -> Report:

@@ -15,8 +15,16 @@ from k8saudit.gates import Gates, gate_failures
 from k8saudit.model import Severity
 from k8saudit.report import CollectionInfo, evaluate
 from tests import factories as f
+from tests.check_subset import only_checks
 
 COLLECTED = datetime(2026, 2, 20, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _core_checks():
+    """Exact findings and counts: the trio of checks these tests are written against."""
+    with only_checks():
+        yield
 
 
 @pytest.fixture

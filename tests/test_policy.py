@@ -101,6 +101,10 @@ WAIVER = 'check = "RBAC-001"\nreason = "r"\nowner = "o"\nexpires = 2026-01-01\n'
         ("[settings]\nbackup_max_age_hours = -4\n", "backup_max_age_hours: must be positive"),
         ("[settings]\nbackup_max_age_hours = nan\n", "must be positive"),
         ("[settings]\narea_weights = 1\n", "unknown setting 'area_weights'"),
+        (
+            "[settings]\ncoredns_fail_age_days = 100\n",
+            "[settings] coredns_warn_age_days (365) must be below coredns_fail_age_days (100)",
+        ),
         ("[weights]\nrabc = 1\n", "[weights] rabc: unknown area (did you mean 'rbac'?)"),
         ("[weights]\nrbac = -1\n", "[weights] rbac: weights cannot be negative"),
         ("[weights]\nrbac = '2'\n", "[weights] rbac: expected a number"),
