@@ -238,3 +238,11 @@ def test_cli_reports_a_bad_policy_file_in_one_line(tmp_path: Path, capsys, monke
     assert main(["report", str(demo_snapshot_path())]) == 1
     err = capsys.readouterr().err
     assert err == f"k8saudit: error: {PROJECT_FILE}: waiver #1 (line 1): missing field 'reason'\n"
+
+
+def test_append_round_trips_awkward_text(tmp_path: Path) -> None:
+    path = tmp_path / PROJECT_FILE
+    reason = 'said "temporary"\nin #incident-42 \\ [sic] = ok'
+    append_waiver(path, Waiver("RBAC-*", reason, "o'neil", date(2026, 1, 31), namespace="team-[ab]"))
+    (waiver,) = read_policy(path).waivers
+    assert (waiver.reason, waiver.owner, waiver.namespace) == (reason, "o'neil", "team-[ab]")
