@@ -39,6 +39,18 @@ class Config:
 
     backup_max_age_hours: float = 24.0
     calendar_stale_days: int = 180
+    # RBAC: namespaces whose service accounts run the control plane and add-ons, so a namespaced
+    # right to read Secrets, exec or create pods there is as good as cluster-wide.
+    sensitive_namespaces: tuple[str, ...] = ("kube-system",)
+    # Exposure: namespaces where recognised node agents (kube-proxy, CNI, CSI, log shippers) may
+    # hold host privileges; they are listed by an info check instead of failing the others.
+    system_namespaces: tuple[str, ...] = (
+        "kube-system",
+        "calico-system",
+        "tigera-operator",
+        "kube-flannel",
+        "cilium",
+    )
     area_weights: dict[str, float] = field(default_factory=lambda: dict.fromkeys(AREAS, 1.0))
 
 
