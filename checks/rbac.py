@@ -753,3 +753,16 @@ def dangling_bindings(inv: Inventory, ctx: Context) -> Iterator[Finding]:
             )
         else:
             yield passed(subject, f"refers to existing {binding.role}", **evidence)
+
+
+def service_account_rights(idx: RbacIndex, namespace: str, name: str) -> list[str]:
+    """What a service account's token can do beyond discovery, one line per binding reaching it
+    (by name, or through the all-service-accounts and all-authenticated groups)."""
+    rights = []
+    for binding, principal in idx.bindings_reaching_service_account(namespace, name):
+        if not beyond_discovery(idx, binding):
+            continue
+        via = "" if principal.kind == "ServiceAccount" else f" (as member of {principal.name})"
+        role = role_text(idx, binding.role) if idx.is_admin_equivalent(binding.role) else str(binding.role)
+        rights.append(f"{role} {binding.scope} through {binding}{via}")
+    return rights
