@@ -151,7 +151,9 @@ class Collector:
     async def _version(self) -> dict[str, Any]:
         """GET /version: the first request, so it is where 'cannot connect' surfaces."""
         try:
-            response = await asyncio.wait_for(self._get("/version"), timeout=max(self._remaining(), 0.001))
+            # One retry only: a refused connection or an unknown host will not heal in seconds.
+            first_request = self._get("/version", max_retries=1)
+            response = await asyncio.wait_for(first_request, timeout=max(self._remaining(), 0.001))
         except TimeoutError:
             raise ConnectionFailure(
                 f"{self.connection.server} did not answer within the overall deadline "
@@ -318,7 +320,9 @@ class Collector:
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         need_json: bool = False,
+        max_retries: int | None = None,
     ) -> httpx.Response:
+        retries = self.settings.max_retries if max_retries is None else max_retries
         attempt = 0
         while True:
             problem: str
@@ -338,7 +342,7 @@ class Collector:
                 delay = min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2**attempt)
                 delay *= 0.5 + random.random() / 2  # jitter: many kinds must not retry in lockstep
             attempt += 1
-            if attempt > self.settings.max_retries or delay >= self._remaining():
+            if attempt > retries or delay >= self._remaining():
                 if response is not None and response.status_code in RETRYABLE_STATUS:
                     return response  # the caller reports the status and the server's message
                 raise _RequestFailed(f"{problem} ({attempt} attempt(s))")

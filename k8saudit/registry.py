@@ -39,6 +39,11 @@ class Config:
 
     backup_max_age_hours: float = 24.0
     calendar_stale_days: int = 180
+    # Versions: warn this many days before a Kubernetes minor, OS or runtime reaches end of life.
+    eol_warning_days: int = 60
+    # Versions: a calendar's "newest patch" older than this is not trusted for a pass (patches
+    # ship about monthly, so after six weeks a newer one has most likely appeared).
+    newest_patch_max_age_days: int = 45
     # RBAC: namespaces whose service accounts run the control plane and add-ons, so a namespaced
     # right to read Secrets, exec or create pods there is as good as cluster-wide.
     sensitive_namespaces: tuple[str, ...] = ("kube-system",)

@@ -124,7 +124,11 @@ def report_dict(report: Report) -> dict[str, Any]:
         "cluster": {**inv.cluster.to_dict(), "provider": inv.provider.name},
         "collection": report.collection.to_dict(),
         "as_recorded": report.as_recorded,
-        "calendar": {"as_of": report.calendar.as_of.isoformat(), "age_days": report.calendar_age_days()},
+        "calendar": {
+            "as_of": report.calendar.as_of.isoformat(),
+            "age_days": report.calendar_age_days(),
+            "source": report.calendar.source,
+        },
         "coverage": {key: cov.to_dict() for key, cov in inv.coverage.items()},
         "scores": scores.to_dict(),
         "top_fixes": [

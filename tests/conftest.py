@@ -1,14 +1,26 @@
+"""Shared pytest fixtures."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from k8saudit.inventory import Inventory
 from k8saudit.redact import redact
+from tests.replay import ReplayServer
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "kube-apiserver-v1.24"
+
+
+@pytest.fixture
+def replay_server() -> Iterator[ReplayServer]:
+    """A started replay API server (recorded v1.24 cluster), stopped after the test."""
+    with ReplayServer() as srv:
+        yield srv
+    assert not srv.errors, f"replay server raised: {srv.errors}"
 
 
 @pytest.fixture

@@ -7,23 +7,21 @@ from tests import factories as f
 from tests.demo import DemoCluster
 
 ZONES = ("eu-central-1a", "eu-central-1b", "eu-central-1c")
+# What a v1.27 API server serves: batch/v1beta1, policy/v1beta1 (1.25), autoscaling/v2beta2 (1.26)
+# and storage.k8s.io/v1beta1 (1.27) are already removed upstream.
 SERVED = (
     "v1",
     "apps/v1",
     "batch/v1",
-    "batch/v1beta1",
     "networking.k8s.io/v1",
     "policy/v1",
-    "policy/v1beta1",
     "rbac.authorization.k8s.io/v1",
     "admissionregistration.k8s.io/v1",
     "apiextensions.k8s.io/v1",
     "scheduling.k8s.io/v1",
     "storage.k8s.io/v1",
-    "storage.k8s.io/v1beta1",
     "autoscaling/v1",
     "autoscaling/v2",
-    "autoscaling/v2beta2",
     "flowcontrol.apiserver.k8s.io/v1beta2",
     "flowcontrol.apiserver.k8s.io/v1beta3",
     "discovery.k8s.io/v1",

@@ -1,0 +1,237 @@
+"""End to end: `k8saudit scan` against the HTTPS replay server through a real kubeconfig."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from k8saudit.cli import main
+from k8saudit.collector import Collector, CollectorSettings, KindFinished, PageReceived, ScanStarted
+from k8saudit.connection import connect
+from k8saudit.inventory import ERROR, FORBIDDEN, NOT_SERVED, OK
+from k8saudit.report import evaluate
+from tests import factories as f
+from tests.replay import ReplayServer
+from tests.replay.server import SECRET_VALUE_PREFIX
+
+CANARY = "CANARY-e2e-3b9f"
+
+
+def scan(kubeconfig: Path, tmp_path: Path, *extra: str) -> Path:
+    out = tmp_path / "snap.json.gz"
+    assert main(["scan", "--kubeconfig", str(kubeconfig), "-o", str(out), "--quiet", *extra]) == 0
+    return out
+
+
+async def collect(srv: ReplayServer, kubeconfig: Path, **settings):
+    events = []
+    collector = Collector(connect(str(kubeconfig)), CollectorSettings(**settings), events.append)
+    inventory, collection = await collector.collect()
+    return inventory, collection, events
+
+
+def test_scan_then_report_gives_the_same_scores(replay_server: ReplayServer, tmp_path: Path, capsys) -> None:
+    kubeconfig = replay_server.write_kubeconfig(tmp_path / "kubeconfig")
+    snapshot = scan(kubeconfig, tmp_path, "--format", "json")
+    live = json.loads(capsys.readouterr().out)
+    assert main(["report", str(snapshot), "--format", "json"]) == 0
+    offline = json.loads(capsys.readouterr().out)
+    assert offline["scores"] == live["scores"]
+    assert offline["findings"] == live["findings"]
+    assert live["cluster"]["version"]["gitVersion"] == "v1.24.0+0"
+    assert live["coverage"]["clusterroles"]["state"] == OK and live["coverage"]["clusterroles"]["count"] == 62
+    assert live["coverage"]["velero.schedules"]["state"] == NOT_SERVED
+
+
+def test_secret_values_never_reach_the_snapshot_or_output(
+    replay_server: ReplayServer, tmp_path: Path, capsys
+) -> None:
+    import base64
+
+    secret = {
+        "metadata": {"name": "canary", "namespace": "shop"},
+        "data": {"token": base64.b64encode(CANARY.encode()).decode()},
+        "type": "Opaque",
+    }
+    replay_server.add_objects("", "v1", "secrets", [secret])
+    env_pod = f.pod("leaky", "shop", containers=[f.container(env=[{"name": "API_TOKEN", "value": CANARY}])])
+    replay_server.add_objects("", "v1", "pods", [env_pod])
+    kubeconfig = replay_server.write_kubeconfig(tmp_path / "kubeconfig")
+    snapshot = scan(kubeconfig, tmp_path)
+    output = capsys.readouterr()
+    raw = gzip.decompress(snapshot.read_bytes()).decode()
+    for text in (raw, output.out, output.err):
+        assert CANARY not in text
+        assert base64.b64encode(CANARY.encode()).decode() not in text
+        assert SECRET_VALUE_PREFIX not in text
+        assert "admin-token" not in text
+    data = json.loads(raw)
+    assert "canary" in {s["metadata"]["name"] for s in data["inventory"]["objects"]["secrets"]}
+    assert "API_TOKEN" in raw
+    secret_requests = replay_server.requests_to("/api/v1/secrets")
+    assert secret_requests and all("as=PartialObjectMetadataList" in r.accept for r in secret_requests)
+
+
+def test_only_reads_are_sent(replay_server: ReplayServer, tmp_path: Path) -> None:
+    scan(replay_server.write_kubeconfig(tmp_path / "kubeconfig"), tmp_path)
+    for record in replay_server.requests:
+        if record.method != "GET":
+            assert (record.method, record.path) == (
+                "POST",
+                "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+            )
+
+
+async def test_paging_progress_and_custom_resources(replay_server: ReplayServer, tmp_path: Path) -> None:
+    replay_server.serve_group(
+        "velero.io", "v1", [{"name": "schedules", "kind": "Schedule", "namespaced": True}]
+    )
+    replay_server.add_objects(
+        "velero.io", "v1", "schedules", [f.custom_resource("Schedule", "daily", "velero")]
+    )
+    inventory, collection, events = await collect(
+        replay_server, replay_server.write_kubeconfig(tmp_path / "k"), page_size=7
+    )
+    assert len(inventory.items("clusterroles")) == 62
+    assert inventory.coverage_of("clusterroles").pages == 9
+    assert [e.page for e in events if isinstance(e, PageReceived) and e.key == "clusterroles"] == list(
+        range(1, 10)
+    )
+    assert isinstance(events[0], ScanStarted)
+    assert {e.key for e in events if isinstance(e, KindFinished)} == set(inventory.coverage)
+    assert inventory.coverage_of("velero.schedules").state == OK
+    assert inventory.coverage_of("velero.backups").state == NOT_SERVED
+    assert [o["metadata"]["name"] for o in inventory.items("velero.schedules")] == ["daily"]
+    assert collection.self_rules is not None
+
+
+async def test_forbidden_kind_is_a_gap_and_its_checks_are_unknown(
+    replay_server: ReplayServer, tmp_path: Path
+) -> None:
+    replay_server.forbid("clusterrolebindings")
+    inventory, collection, _ = await collect(replay_server, replay_server.write_kubeconfig(tmp_path / "k"))
+    cov = inventory.coverage_of("clusterrolebindings")
+    assert cov.state == FORBIDDEN and "forbidden" in cov.message
+    assert inventory.coverage_of("pods").state == OK
+    report = evaluate(inventory, collection)
+    assert "clusterrolebindings" in report.coverage_gaps
+    rbac = [x for x in report.findings if x.check_id == "RBAC-001"]
+    assert [x.status.value for x in rbac] == ["unknown"]
+
+
+async def test_expired_continue_restarts_the_list_once(replay_server: ReplayServer, tmp_path: Path) -> None:
+    replay_server.expire_continue("/apis/rbac.authorization.k8s.io/v1/clusterroles")
+    inventory, _, _ = await collect(
+        replay_server, replay_server.write_kubeconfig(tmp_path / "k"), page_size=25
+    )
+    assert len(inventory.items("clusterroles")) == 62
+    names = [o["metadata"]["name"] for o in inventory.items("clusterroles")]
+    assert len(set(names)) == 62, "restart must not duplicate the first pages"
+    assert "restart" in inventory.coverage_of("clusterroles").message
+
+
+async def test_retries_429_500_drops_and_broken_bodies(replay_server: ReplayServer, tmp_path: Path) -> None:
+    replay_server.fail("/api/v1/pods", 429, times=2, retry_after=0)
+    replay_server.fail("/api/v1/services", 500, times=2)
+    replay_server.drop("/api/v1/nodes")
+    replay_server.corrupt("/apis/apps/v1/deployments", mode="truncated")
+    inventory, _, _ = await collect(
+        replay_server, replay_server.write_kubeconfig(tmp_path / "k"), backoff_base_s=0.01
+    )
+    for key in ("pods", "services", "nodes", "deployments"):
+        assert inventory.coverage_of(key).state == OK, (key, inventory.coverage_of(key))
+    assert len(replay_server.requests_to("/api/v1/pods")) == 3
+
+
+async def test_persistent_errors_and_timeouts_become_coverage_errors(
+    replay_server: ReplayServer, tmp_path: Path
+) -> None:
+    replay_server.fail("/api/v1/services", 503, times=None)
+    replay_server.slow("/api/v1/endpoints", 2.0)
+    inventory, _, _ = await collect(
+        replay_server,
+        replay_server.write_kubeconfig(tmp_path / "k"),
+        max_retries=1,
+        backoff_base_s=0.01,
+        request_timeout_s=0.5,
+    )
+    assert (
+        inventory.coverage_of("services").state == ERROR
+        and "503" in inventory.coverage_of("services").message
+    )
+    assert (
+        inventory.coverage_of("endpoints").state == ERROR
+        and "timed out" in inventory.coverage_of("endpoints").message
+    )
+    assert inventory.coverage_of("pods").state == OK
+
+
+async def test_overall_deadline_keeps_what_was_read(replay_server: ReplayServer, tmp_path: Path) -> None:
+    replay_server.slow("/api/v1/configmaps", 5.0)
+    inventory, collection, _ = await collect(
+        replay_server, replay_server.write_kubeconfig(tmp_path / "k"), deadline_s=1.5
+    )
+    assert inventory.coverage_of("configmaps").state == ERROR
+    assert "deadline" in inventory.coverage_of("configmaps").message
+    assert inventory.coverage_of("pods").state == OK
+    assert any("deadline" in note for note in collection.notes)
+
+
+def test_client_certificate_auth(replay_server: ReplayServer, tmp_path: Path) -> None:
+    scan(replay_server.write_kubeconfig(tmp_path / "k", auth="cert"), tmp_path)
+    assert {r.auth for r in replay_server.requests} == {"cert"}
+
+
+async def test_exec_plugin_token_refreshed_after_401(replay_server: ReplayServer, tmp_path: Path) -> None:
+    kubeconfig = replay_server.write_kubeconfig(
+        tmp_path / "k", auth="exec", exec_tokens=["first-token", "second-token"], identity="admin"
+    )
+    replay_server.fail("/api/v1/pods", 401, times=1)  # the first token expires mid-scan
+    inventory, _, _ = await collect(replay_server, kubeconfig)
+    bad = {k: c for k, c in inventory.coverage.items() if c.state not in (OK, NOT_SERVED)}
+    assert not bad
+    pods = replay_server.requests_to("/api/v1/pods")
+    assert [r.status for r in pods] == [401, 200]
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("bad-token", "authentication to https://127.0.0.1"),
+        ("unknown-context", "context 'nope' not found"),
+        ("refused", "connection refused"),
+        ("untrusted", "TLS verification"),
+    ],
+)
+def test_connection_failures_exit_2_with_one_line(
+    replay_server: ReplayServer, tmp_path: Path, capsys, setup: str, expected: str
+) -> None:
+    from tests.replay import closed_port_url
+
+    args = []
+    if setup == "bad-token":
+        kubeconfig = replay_server.write_kubeconfig(tmp_path / "k", token="wrong")
+    elif setup == "unknown-context":
+        kubeconfig = replay_server.write_kubeconfig(tmp_path / "k")
+        args = ["--context", "nope"]
+    elif setup == "refused":
+        kubeconfig = replay_server.write_kubeconfig(
+            tmp_path / "k", extra_contexts=[{"name": "down", "server": closed_port_url()}]
+        )
+        args = ["--context", "down"]
+    else:  # the kubeconfig trusts another CA than the one that signed the server certificate
+        import base64
+
+        import trustme
+
+        kubeconfig = replay_server.write_kubeconfig(tmp_path / "k")
+        good = base64.b64encode(replay_server.ca_pem_bytes).decode()
+        foreign = base64.b64encode(trustme.CA().cert_pem.bytes()).decode()
+        kubeconfig.write_text(kubeconfig.read_text().replace(good, foreign))
+    assert main(["scan", "--kubeconfig", str(kubeconfig), "--no-save", "-q", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err, err
+    assert "admin-token" not in err and "Traceback" not in err
