@@ -844,6 +844,33 @@ def make_inventory(
     )
 
 
+# -- workloads with their running pods (ingress and DNS areas) -----------------------------------
+
+
+def with_pods(deployment: Obj, nodes: list[str], *, suffix: str = "6b7c9d8f5") -> tuple[Obj, list[Obj]]:
+    """A Deployment's ReplicaSet and one running pod per entry of `nodes` (repeat a node name to
+    stack pods on it), linked by owner references as a real cluster links them."""
+    meta = deployment["metadata"]
+    namespace = meta.get("namespace", "default")
+    labels = dict(deployment["spec"]["template"]["metadata"]["labels"])
+    rs = replicaset(
+        f"{meta['name']}-{suffix}", namespace, owner=deployment, replicas=len(nodes), labels=labels
+    )
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    pods = [
+        pod(
+            f"{rs['metadata']['name']}-{i:05d}",
+            namespace,
+            node_name=node_name,
+            labels=labels,
+            owner=rs,
+            containers=copy.deepcopy(containers),
+        )
+        for i, node_name in enumerate(nodes)
+    ]
+    return rs, pods
+
+
 # -- bootstrap RBAC: the defaults the API server creates (rules as a v1.24 server lists them) -----
 
 AGGREGATE_LABEL = "rbac.authorization.k8s.io/aggregate-to-{}"

@@ -177,7 +177,8 @@ def jupyter_demo(demo: DemoCluster) -> None:
 
 
 def monitoring_demo(demo: DemoCluster) -> None:
-    """Done right: Grafana behind an internal load balancer, Prometheus on ClusterIP."""
+    """Grafana on an internal load balancer with its login on (the ingress demo also publishes it
+    through an Ingress, which EXP-001 warns about), Prometheus on ClusterIP only."""
     demo.add("serviceaccounts", f.serviceaccount("grafana", "monitoring", automount=False))
     grafana = f.container(
         "grafana",
