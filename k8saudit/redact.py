@@ -26,7 +26,17 @@ REDACTED = "<redacted by k8saudit>"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 # Env values that are configuration switches read by checks, never credentials.
-ENV_VALUES_KEPT = frozenset({"AWS_VPC_K8S_CNI_EXTERNALSNAT", "AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS"})
+ENV_VALUES_KEPT = frozenset(
+    {
+        "AWS_VPC_K8S_CNI_EXTERNALSNAT",
+        "AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS",
+        # Authentication switches of admin UIs (exposure checks): on/off and role names, no secrets.
+        "GF_AUTH_ANONYMOUS_ENABLED",
+        "GF_AUTH_ANONYMOUS_ORG_ROLE",
+        "GF_AUTH_DISABLE_LOGIN_FORM",
+        "DOCKER_TLS_CERTDIR",
+    }
+)
 
 # (namespace glob, name glob, key globs kept). Everything else keeps its keys, not its values.
 CONFIGMAP_VALUES_KEPT: tuple[tuple[str, str, tuple[str, ...]], ...] = (

@@ -50,6 +50,18 @@ class Config:
     dns_autoscaler_min_nodes: int = 30  # from this size, a fixed DNS replica count is a finding
     coredns_warn_age_days: int = 365
     coredns_fail_age_days: int = 730
+    # RBAC: namespaces whose service accounts run the control plane and add-ons, so a namespaced
+    # right to read Secrets, exec or create pods there is as good as cluster-wide.
+    sensitive_namespaces: tuple[str, ...] = ("kube-system",)
+    # Exposure: namespaces where recognised node agents (kube-proxy, CNI, CSI, log shippers) may
+    # hold host privileges; they are listed by an info check instead of failing the others.
+    system_namespaces: tuple[str, ...] = (
+        "kube-system",
+        "calico-system",
+        "tigera-operator",
+        "kube-flannel",
+        "cilium",
+    )
     area_weights: dict[str, float] = field(default_factory=lambda: dict.fromkeys(AREAS, 1.0))
 
 
