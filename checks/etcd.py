@@ -14,13 +14,13 @@ from sources that were read completely.
 from __future__ import annotations
 
 import posixpath
-import shlex
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from checks.cron import CronError, describe_interval, min_interval
+from checks.podspec import bool_flag, command_tokens, flag_values
 from k8saudit.inventory import Inventory, labels_of, meta, name_of, namespace_of
 from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
 from k8saudit.redact import pod_spec_of
@@ -95,23 +95,6 @@ def allowed_age(interval: timedelta) -> timedelta:
     return interval + max(interval / 2, timedelta(hours=1))
 
 
-def command_words(container: Obj) -> list[str]:
-    """The container's command and args as words, with `sh -c "..."` scripts split into words."""
-    words: list[str] = []
-    for field_name in ("command", "args"):
-        for word in container.get(field_name) or ():
-            if not isinstance(word, str):
-                continue
-            if any(c.isspace() for c in word):
-                try:
-                    words.extend(shlex.split(word))
-                except ValueError:  # unbalanced quotes in a script: split on blanks instead
-                    words.extend(word.split())
-            else:
-                words.append(word)
-    return words
-
-
 def runs_etcdctl_snapshot_save(words: list[str]) -> bool:
     """`etcdctl ... snapshot save <file>` anywhere in the words (also inside shell scripts)."""
     seen_etcdctl = False
@@ -123,21 +106,10 @@ def runs_etcdctl_snapshot_save(words: list[str]) -> bool:
     return False
 
 
-def parse_flags(words: list[str]) -> dict[str, str]:
-    """`--name=value`, `--name value` and bare `--name` (= "true") flags of a command line."""
-    flags: dict[str, str] = {}
-    i = 0
-    while i < len(words):
-        word = words[i]
-        if word.startswith("--") and len(word) > 2:
-            name, eq, value = word[2:].partition("=")
-            if not eq and i + 1 < len(words) and not words[i + 1].startswith("-"):
-                value, i = words[i + 1], i + 1
-            elif not eq:
-                value = "true"
-            flags[name] = value
-        i += 1
-    return flags
+def last_flag_value(tokens: list[str], name: str) -> str | None:
+    """The value the program sees for `--name` (the last occurrence wins), or None."""
+    values = [v for v in flag_values(tokens, name) if v is not None]
+    return values[-1] if values else None
 
 
 def containers_of(spec: Obj) -> list[Obj]:
@@ -171,7 +143,7 @@ def is_etcd_manager_pod(pod: Obj) -> bool:
 def etcd_container(pod: Obj) -> Obj | None:
     """The container running the etcd server in a control-plane pod, or None."""
     for container in containers_of(pod.get("spec") or {}):
-        words = command_words(container)
+        words = command_tokens(container)
         binary = posixpath.basename(words[0]) if words else ""
         image = str(container.get("image", ""))
         if binary == "etcd" or (container.get("name") == "etcd" and "etcd" in image):
@@ -299,7 +271,7 @@ def _template_runs_snapshot(spec: Obj | None) -> bool:
     if spec is None:
         return False
     containers = containers_of(spec) + [c for c in spec.get("initContainers") or [] if isinstance(c, dict)]
-    return any(runs_etcdctl_snapshot_save(command_words(c)) for c in containers)
+    return any(runs_etcdctl_snapshot_save(command_tokens(c)) for c in containers)
 
 
 def job_succeeded_at(job: Obj) -> datetime | None:
@@ -378,10 +350,10 @@ def etcd_manager_source(inv: Inventory) -> BackupSource:
         return BackupSource("kops etcd-manager", "absent", "no etcd-manager pod in kube-system")
     stores = sorted(
         {
-            flags["backup-store"]
+            store
             for pod in managers
             for c in containers_of(pod.get("spec") or {})
-            if "backup-store" in (flags := parse_flags(command_words(c)))
+            if (store := last_flag_value(command_tokens(c), "backup-store"))
         }
     )
     where = f" to {join_names(stores, 2)}" if stores else ""
@@ -1065,7 +1037,7 @@ def _non_loopback_urls(urls: str) -> list[str]:
     return out
 
 
-def etcd_auth_problems(flags: dict[str, str], env_names: set[str]) -> tuple[list[str], list[str]]:
+def etcd_auth_problems(tokens: list[str], env_names: set[str]) -> tuple[list[str], list[str]]:
     """(problems, unknowns) of an etcd command line, as short sentences.
 
     etcd's defaults are insecure (client-cert-auth, peer-client-cert-auth and auto-tls all false),
@@ -1076,26 +1048,32 @@ def etcd_auth_problems(flags: dict[str, str], env_names: set[str]) -> tuple[list
     unknowns: list[str] = []
 
     def setting(name: str) -> bool | None:
-        if name in flags:
-            return flags[name].strip().lower() == "true"
+        value = bool_flag(tokens, name)
+        if value is not None:
+            return value
         env = "ETCD_" + name.upper().replace("-", "_")
         if env in env_names:
             unknowns.append(f"--{name} is set through ${env}, whose value is not kept")
             return None
         return False
 
-    plain = [u for u in _non_loopback_urls(flags.get("listen-client-urls", "")) if u.startswith("http://")]
+    client_urls = last_flag_value(tokens, "listen-client-urls") or ""
+    plain = [u for u in _non_loopback_urls(client_urls) if u.startswith("http://")]
     if plain:
         problems.append(f"serves clients over plain HTTP on {join_names(plain)}")
     client_auth = setting("client-cert-auth")
     if client_auth is False:
         problems.append("does not require client certificates (--client-cert-auth is not true)")
-    elif client_auth and "trusted-ca-file" not in flags and "ETCD_TRUSTED_CA_FILE" not in env_names:
+    elif (
+        client_auth
+        and not last_flag_value(tokens, "trusted-ca-file")
+        and "ETCD_TRUSTED_CA_FILE" not in env_names
+    ):
         problems.append("requires client certificates but names no --trusted-ca-file to verify them")
     if setting("auto-tls"):
         problems.append("uses --auto-tls (self-signed certificates nobody can verify)")
-    members = [m for m in flags.get("initial-cluster", "").split(",") if m.strip()]
-    if _non_loopback_urls(flags.get("listen-peer-urls", "")) or len(members) > 1:
+    members = [m for m in (last_flag_value(tokens, "initial-cluster") or "").split(",") if m.strip()]
+    if _non_loopback_urls(last_flag_value(tokens, "listen-peer-urls") or "") or len(members) > 1:
         if setting("peer-client-cert-auth") is False:
             problems.append("does not require peer certificates (--peer-client-cert-auth is not true)")
         if setting("peer-auto-tls"):
@@ -1137,16 +1115,16 @@ def etcd_client_auth(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     for pod in members:
         subject = inv.subject("pods", pod)
         container = etcd_container(pod) or {}
-        flags = parse_flags(command_words(container))
+        tokens = command_tokens(container)
         env_names = {str(e.get("name")) for e in container.get("env") or [] if isinstance(e, dict)}
-        if "config-file" in flags:
+        if config_file := last_flag_value(tokens, "config-file"):
             yield unknown(
                 subject,
-                f"etcd reads its settings from {flags['config-file']}, which is on the node, not in the API",
-                config_file=flags["config-file"],
+                f"etcd reads its settings from {config_file}, which is on the node, not in the API",
+                config_file=config_file,
             )
             continue
-        problems, unknowns = etcd_auth_problems(flags, env_names)
+        problems, unknowns = etcd_auth_problems(tokens, env_names)
         if problems:
             yield failed(subject, "etcd " + "; ".join(problems), problems=problems)
         elif unknowns:

@@ -21,6 +21,7 @@ from checks.dns import daemonset_can_run_on, dns_workloads
 from checks.etcd import join_names
 from checks.ingress_controllers import detect_controllers
 from checks.kernel import CFS_CVE, CFS_FIX_COMMIT, KernelVerdict, cfs_kernel_verdict
+from checks.podspec import env_value, has_env
 from checks.workload_ha import (
     desired_replicas,
     label_selector_matches,
@@ -967,13 +968,11 @@ def critical_addons_priority(inv: Inventory, ctx: Context) -> Iterator[Finding]:
 EXTERNAL_SNAT = "AWS_VPC_K8S_CNI_EXTERNALSNAT"
 
 
-def _env_value(spec: Obj, name: str) -> tuple[bool, str | None]:
-    """(is the variable set, its literal value or None when it comes from elsewhere)."""
+def _env_setting(spec: Obj, name: str) -> tuple[bool, str | None]:
+    """(is the variable set in any container, its literal value or None when it comes from elsewhere)."""
     for container in containers_of(spec):
-        for var in container.get("env") or []:
-            if isinstance(var, dict) and var.get("name") == name:
-                value = var.get("value")
-                return True, value if isinstance(value, str) else None
+        if has_env(container, name):
+            return True, env_value(container, name)
     return False, None
 
 
@@ -1014,7 +1013,7 @@ def aws_cni_external_snat(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         return
     subject = inv.subject("daemonsets", cni)
     _, spec = template_of(cni)
-    is_set, value = _env_value(spec, EXTERNAL_SNAT)
+    is_set, value = _env_setting(spec, EXTERNAL_SNAT)
     private, total = _nodes_without_public_ip(inv)
     evidence = {"externalsnat": value, "nodes_without_public_ip": private, "nodes": total}
     if is_set and (value is None or value == REDACTED):

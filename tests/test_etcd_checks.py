@@ -8,15 +8,15 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from checks.etcd import (
-    command_words,
     etcd_auth_problems,
     etcd_version_verdict,
     format_age,
     image_tag_version,
-    parse_flags,
+    last_flag_value,
     parse_timestamp,
     runs_etcdctl_snapshot_save,
 )
+from checks.podspec import command_tokens
 from k8saudit.engine import run_check
 from k8saudit.inventory import FORBIDDEN, Coverage
 from k8saudit.model import Status, Subject
@@ -204,17 +204,22 @@ def test_velero_not_installed_is_not_applicable() -> None:
 
 
 def test_etcdctl_detection_in_scripts_and_args() -> None:
-    assert runs_etcdctl_snapshot_save(command_words({"command": ["etcdctl", "snapshot", "save", "/b/s.db"]}))
+    assert runs_etcdctl_snapshot_save(command_tokens({"command": ["etcdctl", "snapshot", "save", "/b/s.db"]}))
     assert runs_etcdctl_snapshot_save(
-        command_words(
+        command_tokens(
             {"command": ["/bin/sh", "-c"], "args": ["set -e; /usr/local/bin/etcdctl snapshot save x.db"]}
         )
     )
     assert not runs_etcdctl_snapshot_save(
-        command_words({"command": ["etcdctl", "snapshot", "status", "x.db"]})
+        command_tokens({"command": ["etcdctl", "snapshot", "status", "x.db"]})
     )
-    assert not runs_etcdctl_snapshot_save(command_words({"command": ["sh", "-c", "echo snapshot save"]}))
-    assert command_words({"command": ["sh", "-c", "echo 'unbalanced"]}) == ["sh", "-c", "echo", "'unbalanced"]
+    assert not runs_etcdctl_snapshot_save(command_tokens({"command": ["sh", "-c", "echo snapshot save"]}))
+    assert command_tokens({"command": ["sh", "-c", "echo 'unbalanced"]}) == [
+        "sh",
+        "-c",
+        "echo",
+        "'unbalanced",
+    ]
 
 
 def test_failed_newest_run_and_one_off_jobs() -> None:
@@ -299,18 +304,16 @@ def test_no_etcd_pod_visible() -> None:
     assert k3s.status is Status.NOT_APPLICABLE
 
 
-def test_parse_flags() -> None:
-    assert parse_flags(
-        ["etcd", "--name", "cp-1", "--client-cert-auth", "--data-dir=/var/lib/etcd", "-v"]
-    ) == {
-        "name": "cp-1",
-        "client-cert-auth": "true",
-        "data-dir": "/var/lib/etcd",
-    }
+def test_last_flag_value() -> None:
+    tokens = ["etcd", "--name", "cp-1", "--client-cert-auth", "--data-dir=/a", "--data-dir=/var/lib/etcd"]
+    assert last_flag_value(tokens, "name") == "cp-1"
+    assert last_flag_value(tokens, "data-dir") == "/var/lib/etcd"
+    assert last_flag_value(tokens, "client-cert-auth") is None
+    assert last_flag_value(tokens, "missing") is None
 
 
 def test_kubeadm_flags_have_no_problem() -> None:
-    assert etcd_auth_problems(parse_flags(KUBEADM_ETCD_FLAGS), set()) == ([], [])
+    assert etcd_auth_problems(list(KUBEADM_ETCD_FLAGS), set()) == ([], [])
 
 
 @pytest.mark.parametrize(
@@ -330,18 +333,18 @@ def test_kubeadm_flags_have_no_problem() -> None:
     ],
 )
 def test_etcd_auth_problems(change, phrase) -> None:
-    problems, _ = etcd_auth_problems(parse_flags(change(list(KUBEADM_ETCD_FLAGS))), set())
+    problems, _ = etcd_auth_problems(change(list(KUBEADM_ETCD_FLAGS)), set())
     assert any(phrase in p for p in problems), problems
 
 
 def test_single_member_on_loopback_needs_no_peer_auth() -> None:
-    flags = parse_flags(["etcd", "--client-cert-auth=true", "--trusted-ca-file=/ca.crt"])
-    assert etcd_auth_problems(flags, set()) == ([], [])
+    tokens = ["etcd", "--client-cert-auth=true", "--trusted-ca-file=/ca.crt"]
+    assert etcd_auth_problems(tokens, set()) == ([], [])
 
 
 def test_settings_from_the_environment_or_a_file_are_unknown() -> None:
-    flags = parse_flags([w for w in KUBEADM_ETCD_FLAGS if not w.startswith("--client-cert-auth")])
-    problems, unknowns = etcd_auth_problems(flags, {"ETCD_CLIENT_CERT_AUTH"})
+    tokens = [w for w in KUBEADM_ETCD_FLAGS if not w.startswith("--client-cert-auth")]
+    problems, unknowns = etcd_auth_problems(tokens, {"ETCD_CLIENT_CERT_AUTH"})
     assert problems == [] and "ETCD_CLIENT_CERT_AUTH" in unknowns[0]
     config_file = f.make_inventory(
         **kubeadm_control_plane(
