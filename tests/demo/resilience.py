@@ -8,8 +8,11 @@
   (Moonlight's stacked replicas, Flant's Redis failover);
 - the checkout PDB demands both replicas (drains hang), only the payments namespace caps its
   pod count (and the nodes demo's single metrics-server has no PDB);
-- the cluster runs the AWS VPC CNI on private subnets without external SNAT (MindTickle);
-- Prometheus runs, but nothing alerts, and no log shipper runs at all.
+- Prometheus runs, but nothing alerts.
+
+The exposure demo's node agents complete the picture: its AWS VPC CNI runs on private subnets
+without external SNAT (MindTickle), and its Fluent Bit does not tolerate the control-plane taint,
+so control-plane logs are never shipped.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ def contribute(demo: DemoCluster) -> None:
     _image_policy_webhook(demo)
     _redis(demo)
     _budgets_and_quotas(demo)
-    _kube_system_addons(demo)
     _monitoring(demo)
 
 
@@ -126,37 +128,6 @@ def _budgets_and_quotas(demo: DemoCluster) -> None:
     demo.add("resourcequotas", f.resourcequota("pod-count", "payments", {"pods": "200"}))
 
 
-def _kube_system_addons(demo: DemoCluster) -> None:
-    nodes = len(demo.objects.get("nodes", []))  # base.py (imported first) adds them; none has a public IP
-    demo.add(
-        "daemonsets",
-        f.daemonset(
-            "aws-node",
-            "kube-system",
-            labels={"k8s-app": "aws-node"},
-            desired=nodes,
-            containers=[
-                f.container(
-                    "aws-node",
-                    "602401143452.dkr.ecr.eu-central-1.amazonaws.com/amazon-k8s-cni:v1.15.4",
-                    readiness=True,
-                    ports=[61678],
-                    env=[
-                        {"name": "AWS_VPC_K8S_CNI_LOGLEVEL", "value": "<redacted by k8saudit>"},
-                        {"name": "WARM_ENI_TARGET", "value": "<redacted by k8saudit>"},
-                        {"name": "MY_NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
-                    ],
-                )
-            ],
-            template_spec={
-                "priorityClassName": "system-node-critical",
-                "hostNetwork": True,
-                "tolerations": [{"operator": "Exists"}],
-            },
-        ),
-    )
-
-
 def _monitoring(demo: DemoCluster) -> None:
     prometheus = f.statefulset(
         "prometheus-k8s",
@@ -183,14 +154,5 @@ def _monitoring(demo: DemoCluster) -> None:
         "services",
         f.service(
             "prometheus-k8s", "monitoring", selector={"app.kubernetes.io/name": "prometheus"}, ports=[9090]
-        ),
-    )
-    demo.add(
-        "deployments",
-        f.deployment(
-            "grafana",
-            "monitoring",
-            replicas=1,
-            containers=[f.container("grafana", "grafana/grafana:10.2.3", ports=[3000])],
         ),
     )
