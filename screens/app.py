@@ -135,7 +135,8 @@ class K8sAuditApp(App[int]):
 
     @work(thread=True, group="load", exclusive=True, exit_on_error=False)
     def _load_snapshot(self, path: Path) -> None:
-        jobs.load_report(path, self.post_message, self.config, self.calendar, self.notes)
+        today = self.clock().date()
+        jobs.load_report(path, self.post_message, self.config, self.calendar, self.notes, today)
 
     @work(thread=True, group="scan", exclusive=True, exit_on_error=False)
     def _run_scan(self, job: jobs.ScanJob) -> None:

@@ -10,6 +10,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, Markdown, Static
 
 from k8saudit.registry import CheckMeta
+from k8saudit.render import waiver_line
 from k8saudit.textsafe import safe_text
 from screens.actions import bindings_for
 from screens.base import AuditScreen
@@ -18,7 +19,9 @@ from screens.findings_index import FindingsIndex
 from screens.table import Column, Row, RowTable
 from screens.text import plain, reflow, to_yaml
 
-EVIDENCE_WIDTH = 72  # fold long evidence values inside the detail pane, keeping the indentation
+# Long evidence values are folded the YAML way to fit the detail pane (the indentation stays).
+EVIDENCE_WIDTH = 72
+EVIDENCE_MIN_WIDTH = 40
 
 SUBJECT_COLUMNS = (
     Column("status", "Status", width=14),
@@ -83,20 +86,20 @@ class DetailScreen(AuditScreen):
                         )
                         yield Label(f"area {meta.area}", classes="tag")
                     yield Label(self._points_text(), classes="tag")
-                if meta:
-                    yield Label("Why it matters", classes="section")
-                    yield Static(reflow(meta.rationale), classes="prose", markup=False)
+                # Evidence comes last: it can be long, and the fix should not scroll away under it.
                 yield Label("Selected subject", classes="section")
                 yield Static(id="detail-subject")
                 yield Static(id="detail-message", classes="prose")
-                yield Label("Evidence", classes="section")
-                yield Static(id="detail-evidence", classes="evidence")
                 if meta:
+                    yield Label("Why it matters", classes="section")
+                    yield Static(reflow(meta.rationale), classes="prose", markup=False)
                     yield Label("How to fix", classes="section")
                     yield Markdown(meta.remediation, id="detail-remediation")
                     if meta.references:
                         yield Label("References", classes="section")
                         yield Static(Text("\n".join(meta.references)), id="detail-references")
+                yield Label("Evidence (selected subject)", classes="section")
+                yield Static(id="detail-evidence", classes="evidence")
             table = RowTable(SUBJECT_COLUMNS, SubjectRows(self.index, self.subjects), id="subjects")
             table.border_title = f"Every subject of {self.check_id} ({len(self.subjects):,}) — enter: open"
             yield table
@@ -107,6 +110,7 @@ class DetailScreen(AuditScreen):
         table.cursor = position
         table.focus()
         self._show_subject(self.finding)
+        self.call_after_refresh(lambda: self._show_subject(self.finding))  # fold to the laid-out width
 
     def _points_text(self) -> str:
         scores = self.index.report.scores
@@ -124,11 +128,15 @@ class DetailScreen(AuditScreen):
         subject.append("  ")
         subject.append(safe_text(self.index.subject_text[i], 500))
         if finding.waived and finding.waiver:
-            subject.append("\nwaived: ")
-            subject.append(safe_text(finding.waiver.get("reason", ""), 300))
+            subject.append("\nwaived: ", "bold")
+            subject.append(safe_text(waiver_line(finding.waiver), 400))
+            if finding.waiver.get("source"):
+                subject.append(f"\nby {safe_text(finding.waiver['source'], 200)}")
         self.query_one("#detail-subject", Static).update(subject)
         self.query_one("#detail-message", Static).update(plain(finding.message))
-        evidence = to_yaml(finding.evidence, EVIDENCE_WIDTH) if finding.evidence else "(no evidence recorded)"
+        pane = self.query_one("#detail-body").scrollable_content_region.width
+        width = max(EVIDENCE_MIN_WIDTH, pane - 4) if pane else EVIDENCE_WIDTH
+        evidence = to_yaml(finding.evidence, width) if finding.evidence else "(no evidence recorded)"
         self.query_one("#detail-evidence", Static).update(Text(evidence))
 
     @on(RowTable.Highlighted, "#subjects")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import orjson
@@ -63,9 +64,11 @@ def load_report(
     config: Config | None = None,
     calendar: ReleaseCalendar | None = None,
     notes: list[str] | None = None,
+    today: date | None = None,
 ) -> None:
+    """`today`: the day waiver expiry is judged against (the app's clock, so tests can fix it)."""
     try:
-        report = load(path).report(config=config, calendar=calendar)
+        report = load(path).report(config=config, calendar=calendar, today=today)
         report.collection.notes.extend(notes or ())
         index = FindingsIndex(report)  # built here, off the UI thread
     except Exception as exc:

@@ -137,7 +137,10 @@ class OverviewScreen(AuditScreen):
         errors = sum(1 for f in findings if f.status is Status.ERROR)
         waived = sum(1 for f in findings if f.waived)
         yield Label(f"unscored: {unknown} unknown · {errors} error", classes="hint")
-        yield Label(f"waived:   {waived}", classes="hint")
+        expired = len(self.report.waivers.expired)
+        yield Label(
+            f"waived:   {waived}" + (f" · {expired} expired waivers" if expired else ""), classes="hint"
+        )
 
     def _areas(self) -> ComposeResult:
         scores = self.report.scores

@@ -85,14 +85,20 @@ async def test_demo_walkthrough_by_keys() -> None:
         )
         assert app.screen.query_one("#filter-severity", Select).value == "critical"
 
-        # open the detail of the first (failing) finding
-        first = critical[0]
+        # open the detail of the first critical finding about a collected object
+        position = next(
+            p for p, f in enumerate(critical) if report.inventory.object_for(f.subject) is not None
+        )
+        await pilot.press("home", *(["down"] * position))
+        first = critical[position]
+        assert app.screen.index.findings[app.screen.highlighted] is first
         await pilot.press("enter")
         assert isinstance(app.screen, DetailScreen)
         text = screen_text(app)
         meta = report.checks[first.check_id]
         assert meta.title in text
         assert "Why it matters" in text and "How to fix" in text and "Every subject" in text
+        assert app.screen.query_one("#detail-remediation") and app.screen.query_one("#detail-evidence")
         assert str(first.subject) in text
 
         # enter on the subject opens its collected YAML
