@@ -7,11 +7,20 @@ import json
 from pathlib import Path
 
 from k8saudit.cli import main
-from k8saudit.collector import Collector, CollectorSettings, KindFinished, PageReceived, ScanStarted
+from k8saudit.collector import (
+    METADATA_ONLY_ACCEPT,
+    RULES_REVIEW_PATH,
+    Collector,
+    CollectorSettings,
+    KindFinished,
+    PageReceived,
+    ScanStarted,
+)
 from k8saudit.connection import connect
 from k8saudit.inventory import ERROR, FORBIDDEN, NOT_SERVED, OK
 from k8saudit.report import evaluate
 from tests import factories as f
+from tests.readonly import LIST_PATHS, assert_read_only, read_only_violations
 from tests.replay import ReplayServer
 from tests.replay.server import SECRET_VALUE_PREFIX
 
@@ -74,13 +83,47 @@ def test_secret_values_never_reach_the_snapshot_or_output(
 
 
 def test_only_reads_are_sent(replay_server: ReplayServer, tmp_path: Path) -> None:
-    scan(replay_server.write_kubeconfig(tmp_path / "kubeconfig"), tmp_path)
-    for record in replay_server.requests:
-        if record.method != "GET":
-            assert (record.method, record.path) == (
-                "POST",
-                "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
-            )
+    """Every request of a full scan (custom resources installed, small pages so that `continue`
+    is used) is discovery, a list of a collected kind, or the rules review."""
+    replay_server.serve_group(
+        "velero.io", "v1", [{"name": "schedules", "kind": "Schedule", "namespaced": True}]
+    )
+    scan(replay_server.write_kubeconfig(tmp_path / "kubeconfig"), tmp_path, "--page-size", "10")
+    requests = replay_server.requests
+    assert_read_only(requests)
+    assert any(r.params.get("continue") for r in requests), "paging was exercised"
+    assert {r.method for r in requests} == {"GET", "POST"}
+    listed = {r.path for r in requests if r.path in LIST_PATHS}
+    assert "/apis/velero.io/v1/schedules" in listed and "/apis/velero.io/v1/backups" not in listed
+
+
+def test_the_read_only_assertion_catches_every_kind_of_violation() -> None:
+    from tests.replay import RequestRecord
+
+    def record(method: str, path: str, accept: str = "application/json", **params: str) -> RequestRecord:
+        return RequestRecord(method, path, dict(params), accept, "admin", "token", "k8saudit", 0.0)
+
+    bad = [
+        record("DELETE", "/api/v1/namespaces/shop/pods/web"),
+        record("PATCH", "/api/v1/nodes/n1"),
+        record("POST", "/api/v1/namespaces/shop/pods"),
+        record("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews"),
+        record("GET", "/api/v1/pods", watch="1"),
+        record("GET", "/api/v1/pods", fieldSelector="spec.nodeName=n1"),
+        record("GET", "/api/v1/namespaces/shop/secrets/db"),
+        record("GET", "/api/v1/secrets"),
+        record("GET", "/api/v1/pods/log"),
+        record("GET", "/apis/events.k8s.io/v1/events"),
+        record("GET", "/healthz"),
+    ]
+    assert len(read_only_violations(bad)) == len(bad)
+    good = [
+        record("GET", "/version"),
+        record("GET", "/apis/batch/v1beta1"),
+        record("GET", "/api/v1/secrets", METADATA_ONLY_ACCEPT, limit="500", **{"continue": "x"}),
+        record("POST", RULES_REVIEW_PATH),
+    ]
+    assert read_only_violations(good) == []
 
 
 async def test_paging_progress_and_custom_resources(replay_server: ReplayServer, tmp_path: Path) -> None:

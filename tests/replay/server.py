@@ -618,9 +618,11 @@ class ReplayServer:
         retry_after: float | int | None = None,
         body: bytes | str | Mapping[str, Any] | None = None,
         identity: str | None = None,
+        continued_only: bool = False,
     ) -> Fault:
         """Answer ``status`` (429 with ``Retry-After``, 500, 503, 404 ...) with a Status body (404:
-        the recorded plain-text body) unless ``body`` is given."""
+        the recorded plain-text body) unless ``body`` is given. ``continued_only``: only requests
+        for page 2 onwards (carrying a ``continue`` token)."""
         return self._faults.add(
             Fault(
                 "fail",
@@ -630,6 +632,7 @@ class ReplayServer:
                 status=status,
                 retry_after=retry_after,
                 body=body,
+                continued_only=continued_only,
             )
         )
 
@@ -648,10 +651,18 @@ class ReplayServer:
         """Wait ``seconds`` before answering."""
         return self._faults.add(Fault("slow", path, identity=identity, times=times, seconds=seconds))
 
-    def drop(self, path: str | None, times: int | None = 1, identity: str | None = None) -> Fault:
+    def drop(
+        self,
+        path: str | None,
+        times: int | None = 1,
+        identity: str | None = None,
+        continued_only: bool = False,
+    ) -> Fault:
         """Send the headers and part of the body, then close the connection without TLS
-        close_notify."""
-        return self._faults.add(Fault("drop", path, identity=identity, times=times))
+        close_notify. ``continued_only``: only pages after the first."""
+        return self._faults.add(
+            Fault("drop", path, identity=identity, times=times, continued_only=continued_only)
+        )
 
     def corrupt(
         self,
@@ -659,12 +670,16 @@ class ReplayServer:
         times: int | None = 1,
         mode: str = "truncated",
         identity: str | None = None,
+        continued_only: bool = False,
     ) -> Fault:
         """200 with a body that is truncated JSON (``mode="truncated"``) or not JSON at all
-        (``mode="invalid"``); Content-Length matches what is sent."""
+        (``mode="invalid"``); Content-Length matches what is sent. ``continued_only``: only pages
+        after the first."""
         if mode not in ("truncated", "invalid"):
             raise ValueError("mode must be 'truncated' or 'invalid'")
-        return self._faults.add(Fault("corrupt", path, identity=identity, times=times, mode=mode))
+        return self._faults.add(
+            Fault("corrupt", path, identity=identity, times=times, mode=mode, continued_only=continued_only)
+        )
 
     def hang(self) -> None:
         """Accept connections and read requests but answer nothing until :meth:`unhang`."""
