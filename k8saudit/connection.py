@@ -145,7 +145,7 @@ class Connection:
     insecure: bool
     ssl_context: ssl.SSLContext = field(repr=False)
     auth: KubeAuth = field(repr=False)
-    proxy: str | None = None
+    proxy: str | None = field(default=None, repr=False)  # a proxy URL may hold a password
     tls_server_name: str | None = None
     client_cert_file: str | None = None  # a certificate, never the key: read to explain rejections
     plugin: _Plugin | None = None
@@ -156,6 +156,7 @@ class Connection:
         return f"{self.server} (context {self.context!r})"
 
     def client(self, timeout: httpx.Timeout, max_connections: int = 16) -> httpx.AsyncClient:
+        install_log_scrubber()
         return httpx.AsyncClient(
             base_url=self.server,
             verify=self.ssl_context,
@@ -299,6 +300,56 @@ class KubeAuth(httpx.Auth):
         if fresh and fresh != header:
             request.headers["Authorization"] = fresh
             yield request
+
+
+# -- logs never carry a credential ----------------------------------------------------------------
+
+_BEARER = re.compile(r"(?i)\b(bearer)\s+[^\s'\",)\]]+")
+_AUTHORIZATION = re.compile(r"(?i)(\bauthorization\b['\"]?\s*[:=,]\s*(?-i:b)?['\"]?)[^'\"\r\n]+")
+# The HTTP stack's loggers (a filter sees only records logged on its own logger, not on children),
+# and the root logger, where the kubernetes package logs.
+_SCRUBBED_LOGGERS = (
+    "",
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "hpack",
+    "kubernetes",
+)
+
+
+def scrub_credentials(text: str) -> str:
+    """`text` with bearer tokens and Authorization header values replaced."""
+    text = _BEARER.sub(r"\1 <redacted>", text)
+    return _AUTHORIZATION.sub(r"\1<redacted>", text)
+
+
+class CredentialLogFilter(logging.Filter):
+    """Defence in depth: today neither httpx nor httpcore logs request headers, even at DEBUG; if
+    a version ever does, the Authorization header still never reaches a log handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the logging module's problem, not ours
+            return True
+        scrubbed = scrub_credentials(message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        return True
+
+
+_LOG_FILTER = CredentialLogFilter()
+
+
+def install_log_scrubber() -> None:
+    for name in _SCRUBBED_LOGGERS:
+        logger = logging.getLogger(name)
+        if _LOG_FILTER not in logger.filters:
+            logger.addFilter(_LOG_FILTER)
 
 
 class _LogCapture(logging.Handler):
