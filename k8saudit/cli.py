@@ -20,7 +20,7 @@ import orjson
 
 from k8saudit import __version__
 from k8saudit.errors import EXIT_OK, EXIT_USAGE, K8sAuditError, UsageError
-from k8saudit.textsafe import safe_text
+from k8saudit.textsafe import safe_json, safe_text
 
 if TYPE_CHECKING:
     from k8saudit.releases import ReleaseCalendar
@@ -159,7 +159,8 @@ def _print_report(report: object, fmt: str) -> None:
     from k8saudit.render import render_text, report_dict
 
     if fmt == "json":
-        sys.stdout.buffer.write(orjson.dumps(report_dict(report), option=orjson.OPT_INDENT_2) + b"\n")
+        document = orjson.dumps(report_dict(report), option=orjson.OPT_INDENT_2)
+        sys.stdout.buffer.write(safe_json(document) + b"\n")
     else:
         sys.stdout.write(render_text(report))
 

@@ -40,3 +40,23 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
 def safe_markdown(value: object, limit: int | None = DEFAULT_LIMIT) -> str:
     """`safe_text` plus Markdown/HTML metacharacters escaped, for tickets and wikis."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", safe_text(value, limit))
+
+
+# The characters `_UNSAFE` names that a JSON encoder may leave raw (it escapes only C0 controls, `"`
+# and `\`), as UTF-8 bytes: DEL, C1 controls, bidi controls and marks, line/paragraph separators,
+# the byte-order mark.
+_UNSAFE_JSON_BYTES = re.compile(
+    rb"\x7f|\xc2[\x80-\x9f]|\xd8\x9c|\xe2\x80[\x8e\x8f\xa8-\xae]|\xe2\x81[\xa6-\xa9]|\xef\xbb\xbf"
+)
+
+
+def _json_escape(match: re.Match[bytes]) -> bytes:
+    return f"\\u{ord(match.group().decode()):04x}".encode()
+
+
+def safe_json(document: bytes) -> bytes:
+    """A UTF-8 JSON document with the terminal-unsafe characters in its strings written as
+    `\\uXXXX` escapes: the same data for a JSON reader, inert when the JSON lands in a terminal
+    (`k8saudit scan --format json` without a pipe). Structural JSON is ASCII, so every match lies
+    inside a string."""
+    return _UNSAFE_JSON_BYTES.sub(_json_escape, document)
