@@ -157,9 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _print_report(report: object, fmt: str) -> None:
     from k8saudit.render import render_text, report_dict
+    from k8saudit.snapshot import dump_json
 
     if fmt == "json":
-        document = orjson.dumps(report_dict(report), option=orjson.OPT_INDENT_2)
+        document = dump_json(report_dict(report), option=orjson.OPT_INDENT_2)
         sys.stdout.buffer.write(safe_json(document) + b"\n")
     else:
         sys.stdout.write(render_text(report))

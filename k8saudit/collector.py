@@ -26,7 +26,16 @@ import orjson
 
 from k8saudit.connection import Connection, describe_transport_error
 from k8saudit.errors import ConnectionFailure
-from k8saudit.inventory import ERROR, FORBIDDEN, NOT_SERVED, OK, ClusterIdentity, Coverage, Inventory
+from k8saudit.inventory import (
+    ERROR,
+    FORBIDDEN,
+    NOT_SERVED,
+    OK,
+    ClusterIdentity,
+    Coverage,
+    Inventory,
+    malformed,
+)
 from k8saudit.kinds import KINDS, GroupVersion, ResourceKind
 from k8saudit.redact import redact
 from k8saudit.report import CollectionInfo, utcnow
@@ -95,6 +104,8 @@ class _KindState:
     pages: int = 0
     started: float = 0.0
     api_version: str = ""
+    malformed: int = 0
+    malformed_reason: str = ""
 
 
 class Collector:
@@ -310,6 +321,7 @@ class Collector:
                 state.items.clear()
                 state.applied.clear()
                 state.pages = 0
+                state.malformed = 0
                 continue
             if status == 410 and token:
                 return ERROR, (
@@ -325,8 +337,13 @@ class Collector:
             self._keep(state, page_items)
             state.pages += 1
             self._emit(PageReceived(kind.key, state.pages, len(state.items)))
-            token = (body.get("metadata") or {}).get("continue") or None
+            token = _continue_token(body)
             if not token:
+                if state.malformed:
+                    return ERROR, (
+                        f"{state.malformed} {kind.kind} object(s) in the answer are malformed "
+                        f"({state.malformed_reason}); the list is not trusted"
+                    )
                 return OK, f"read in {state.pages} page(s)" + (
                     " after a restart (410 Gone)" if restarted else ""
                 )
@@ -335,7 +352,10 @@ class Collector:
     def _keep(state: _KindState, page_items: list[Any]) -> None:
         key, metadata_only = state.kind.key, state.kind.metadata_only
         for item in page_items:
-            if not isinstance(item, dict):
+            problem = malformed(item)
+            if problem:  # a broken proxy or server: kept out of the indexes, and the kind flagged
+                state.malformed += 1
+                state.malformed_reason = state.malformed_reason or problem
                 continue
             applied = redact(key, item, metadata_only)
             if applied:
@@ -438,6 +458,12 @@ _MISSING = object()
 _ATTEMPTS = "k8saudit_attempts"
 _DEADLINE_MARK = "overall deadline"
 _T = TypeVar("_T")
+
+
+def _continue_token(body: dict[str, Any]) -> str | None:
+    metadata = body.get("metadata")
+    token = metadata.get("continue") if isinstance(metadata, dict) else None
+    return token if isinstance(token, str) and token else None
 
 
 def _list(value: object) -> list[Any]:

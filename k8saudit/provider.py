@@ -56,20 +56,25 @@ def detect_provider(
         if marker in server:
             return Provider(name, (f"API server address ends in {marker}",))
     for node in nodes:
-        metadata = node.get("metadata") or {}
-        labels = metadata.get("labels") or {}
+        metadata = _dict(node.get("metadata"))
+        labels = _dict(metadata.get("labels"))
         for label, name in _LABEL_MARKERS:
             if label in labels:
                 return Provider(name, (f"node {metadata.get('name', '?')} has label {label}",))
-        kubelet = str(((node.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion", ""))
+        kubelet = str(_dict(_dict(node.get("status")).get("nodeInfo")).get("kubeletVersion", ""))
         for marker, name in _VERSION_MARKERS:
             if marker in kubelet:
                 return Provider(name, (f"kubelet version {kubelet}",))
     for pod in pods:
-        metadata = pod.get("metadata") or {}
+        metadata = _dict(pod.get("metadata"))
         if (
             metadata.get("namespace") == "kube-system"
-            and (metadata.get("labels") or {}).get("component") == "kube-apiserver"
+            and _dict(metadata.get("labels")).get("component") == "kube-apiserver"
         ):
             return Provider("kubeadm", (f"static pod kube-system/{metadata.get('name', '?')}",))
     return Provider("unknown", ())
+
+
+def _dict(value: object) -> dict[str, Any]:
+    """Cluster data where a mapping belongs, or an empty one: evidence is read, never trusted."""
+    return value if isinstance(value, dict) else {}

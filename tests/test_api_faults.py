@@ -380,3 +380,19 @@ def test_asyncio_loop_is_left_clean() -> None:
         return {t for t in asyncio.all_tasks() if t is not asyncio.current_task()}
 
     assert asyncio.run(run()) == set()
+
+
+async def test_malformed_objects_make_their_kind_untrusted(
+    replay_server: ReplayServer, tmp_path: Path
+) -> None:
+    """A broken proxy answering with objects of the wrong shape: that kind is an error, not a
+    partial list checks would pass on; everything else is read."""
+    kubeconfig = replay_server.write_kubeconfig(tmp_path / "k")
+    clean = await baseline(replay_server, kubeconfig)
+    bad = f.pod("bad", "shop", labels={"app": "web"})
+    bad["metadata"]["labels"] = {"app": ["not", "a", "string"]}
+    replay_server.add_objects("", "v1", "pods", [bad])
+    inventory, collection = await collect(replay_server, kubeconfig)
+    message = inventory.coverage["pods"].message
+    assert "1 Pod object(s) in the answer are malformed (metadata.labels is not a map of strings)" in message
+    assert_only_lost(inventory, collection, clean, {"pods"})
