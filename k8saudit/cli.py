@@ -23,7 +23,9 @@ from k8saudit.errors import EXIT_OK, EXIT_USAGE, K8sAuditError, UsageError
 from k8saudit.textsafe import safe_json, safe_text
 
 if TYPE_CHECKING:
+    from k8saudit.probe import ProbeSettings
     from k8saudit.releases import ReleaseCalendar
+    from k8saudit.report import Report
 
 DEMO_SNAPSHOT = "demo.json.gz"
 
@@ -119,6 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--deadline", type=_positive(float), default=300.0, help="overall deadline in seconds (default: 300)"
     )
     scan.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    scan.add_argument(
+        "--probe",
+        action="store_true",
+        help="after the checks, send one unauthenticated GET to each external address an exposure "
+        "finding names, and record whether it answers without a login (off by default)",
+    )
+    scan.add_argument(
+        "--probe-limit", type=_positive(int), default=None, help="addresses probed at most (default: 20)"
+    )
+    scan.add_argument(
+        "--probe-timeout", type=_positive(float), default=None, help="seconds per probe (default: 3)"
+    )
     _add_calendar_options(scan)
 
     report = commands.add_parser("report", help="print the report of a saved snapshot (no cluster needed)")
@@ -194,7 +208,7 @@ def _refresh_calendar(
 def cmd_scan(args: argparse.Namespace) -> int:
     from k8saudit.collector import CollectorSettings
     from k8saudit.releases import ReleaseCalendar
-    from k8saudit.scan import scan_cluster
+    from k8saudit.scan import probe_report, scan_cluster
     from k8saudit.snapshot import save
 
     settings = CollectorSettings(
@@ -204,10 +218,18 @@ def cmd_scan(args: argparse.Namespace) -> int:
         deadline_s=args.deadline,
     )
     calendar, notes = _refresh_calendar(args, ReleaseCalendar.shipped(), "the shipped calendar")
+    probe = _probe_settings(args)
     progress = None if args.quiet or not sys.stderr.isatty() else _ProgressLine()
-    report = asyncio.run(
-        scan_cluster(args.kubeconfig, args.context, settings, progress, calendar=calendar, notes=notes)
-    )
+
+    async def scan_then_probe() -> Report:
+        report = await scan_cluster(
+            args.kubeconfig, args.context, settings, progress, calendar=calendar, notes=notes
+        )
+        if probe is not None:
+            await probe_report(report, probe)
+        return report
+
+    report = asyncio.run(scan_then_probe())
     if progress:
         progress.clear()
     _print_report(report, args.format)
@@ -215,6 +237,19 @@ def cmd_scan(args: argparse.Namespace) -> int:
         path = save(report, args.output or _default_snapshot_name(report.inventory.cluster.context))
         print(f"Snapshot saved to {safe_text(path)}", file=sys.stderr)
     return EXIT_OK
+
+
+def _probe_settings(args: argparse.Namespace) -> ProbeSettings | None:
+    from k8saudit.probe import ProbeSettings
+
+    if not args.probe:
+        if args.probe_limit is not None or args.probe_timeout is not None:
+            raise UsageError("--probe-limit and --probe-timeout need --probe")
+        return None
+    defaults = ProbeSettings()
+    return ProbeSettings(
+        limit=args.probe_limit or defaults.limit, timeout_s=args.probe_timeout or defaults.timeout_s
+    )
 
 
 class _ProgressLine:

@@ -12,6 +12,7 @@ Credentials never leave this module: not in messages, not in repr, not in snapsh
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import os
 import re
@@ -186,6 +187,10 @@ class Connection:
                 "renew it or fetch a fresh kubeconfig for this cluster"
             )
         tries = f" ({attempts} attempts)" if attempts > 1 else ""
+        if self.proxy and kind in ("refused", "dns", "timeout", "closed", "other"):
+            # The proxy may be what failed: name it (never its credentials).
+            proxy = httpx.URL(self.proxy).copy_with(username=None, password=None)
+            tries += f" through the proxy {proxy} (HTTPS_PROXY, NO_PROXY or the kubeconfig's proxy-url)"
         host = httpx.URL(self.server).host
         messages = {
             "dns": f"cannot resolve {host}, the API server of context {self.context!r} ({self.server}): "
@@ -511,11 +516,46 @@ def _connection(
         insecure=insecure,
         ssl_context=_ssl_context(configuration, insecure),
         auth=KubeAuth(load, configuration, plugin),
-        proxy=configuration.proxy or None,
+        proxy=_proxy_for(configuration, server),
         tls_server_name=getattr(configuration, "tls_server_name", None),
         client_cert_file=configuration.cert_file or None,
         plugin=plugin,
     )
+
+
+def _proxy_for(configuration: Any, server: str) -> str | None:
+    """The proxy to the API server: the kubeconfig's `proxy-url`, else HTTPS_PROXY/HTTP_PROXY
+    from the environment, unless NO_PROXY names the server (host, domain suffix, `*`, or a
+    CIDR range, as kubectl reads it)."""
+    proxy = configuration.proxy or None
+    no_proxy = getattr(configuration, "no_proxy", None)
+    if proxy and no_proxy and _bypasses_proxy(httpx.URL(server).host, str(no_proxy)):
+        return None
+    return proxy
+
+
+def _bypasses_proxy(host: str, no_proxy: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    for entry in (e.strip().lower() for e in no_proxy.split(",")):
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        if address is not None and "/" in entry:
+            try:
+                if address in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                pass
+            continue
+        name = entry.split(":", 1)[0] if entry.count(":") == 1 else entry  # "host:port"
+        name = name.lstrip(".")
+        if host == name or host.endswith(f".{name}"):
+            return True
+    return False
 
 
 def _ssl_context(configuration: Any, insecure: bool) -> ssl.SSLContext:

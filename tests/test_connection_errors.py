@@ -197,3 +197,27 @@ def test_hostname_mismatch_is_named(tmp_path: Path, capsys) -> None:
         assert srv.requests == []
     err = capsys.readouterr().err
     assert "not valid for 127.0.0.2" in err and "tls-server-name" in err, err
+
+
+def test_a_dead_proxy_is_named_without_its_credentials(
+    replay_server: ReplayServer, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    proxy = closed_port_url().replace("https://", "http://proxyuser:PROXY-PASSWORD-9f@")
+    monkeypatch.setenv("HTTPS_PROXY", proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    kubeconfig = replay_server.write_kubeconfig(tmp_path / "config")
+    assert main(["scan", "--kubeconfig", str(kubeconfig), "--no-save", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "through the proxy http://127.0.0.1:" in err, err
+    assert "PROXY-PASSWORD-9f" not in err and "proxyuser" not in err
+
+
+@pytest.mark.parametrize("no_proxy", ["127.0.0.1", "127.0.0.0/8", "localhost,127.0.0.1:6443,127.0.0.1", "*"])
+def test_no_proxy_is_honoured(
+    replay_server: ReplayServer, tmp_path: Path, capsys, monkeypatch, no_proxy: str
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", closed_port_url().replace("https", "http"))
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    kubeconfig = replay_server.write_kubeconfig(tmp_path / "config")
+    assert main(["scan", "--kubeconfig", str(kubeconfig), "--no-save", "-q"]) == 0, capsys.readouterr().err
