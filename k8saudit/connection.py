@@ -376,9 +376,20 @@ class _Plugin:
     install_hint: str = ""
 
 
+# The capture swaps the root logger's handlers: two threads loading credentials at once (a fleet
+# scan connects in worker threads) would see each other's messages, so they take turns.
+_CAPTURE_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _captured_kubernetes_errors(plugin: _Plugin | None = None) -> Iterator[None]:
     """The config loader logs exec-plugin failures instead of raising: turn them into errors."""
+    with _CAPTURE_LOCK, _capturing(plugin):
+        yield
+
+
+@contextlib.contextmanager
+def _capturing(plugin: _Plugin | None) -> Iterator[None]:
     from kubernetes.config.config_exception import ConfigException
 
     capture = _LogCapture()

@@ -19,6 +19,7 @@ import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,6 +33,8 @@ from k8saudit.model import Finding
 from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
 from k8saudit.report import CollectionInfo, Report, evaluate
+from k8saudit.textsafe import dump_json
+from k8saudit.waivers import WaiverPolicy, WaiverSummary
 
 FORMAT_NAME = "k8saudit.snapshot"
 FORMAT_VERSION = 1
@@ -49,6 +52,7 @@ class Snapshot:
     findings: list[Finding]  # as recorded when the snapshot was written
     calendar: ReleaseCalendar
     path: Path | None = None
+    waivers: WaiverSummary | None = None  # what the waivers did when it was written
 
     @property
     def tool_version(self) -> str:
@@ -59,14 +63,27 @@ class Snapshot:
         *,
         as_recorded: bool = False,
         config: Config | None = None,
+        waivers: WaiverPolicy | None = None,
+        today: date | None = None,
         calendar: ReleaseCalendar | None = None,
     ) -> Report:
-        """Re-run today's checks over the saved inventory, or show the recorded findings.
+        """Re-run today's checks over the saved inventory and apply today's `waivers`; or show
+        the recorded findings with the waiver marks they were saved with (`as_recorded`).
 
         The checks use the calendar saved with the snapshot unless `calendar` replaces it.
         """
-        recorded = self.findings if as_recorded else None
-        return evaluate(self.inventory, self.collection, config, calendar or self.calendar, recorded)
+        if as_recorded:
+            return evaluate(
+                self.inventory,
+                self.collection,
+                config,
+                calendar or self.calendar,
+                self.findings,
+                recorded_waivers=self.waivers,
+            )
+        return evaluate(
+            self.inventory, self.collection, config, calendar or self.calendar, waivers=waivers, today=today
+        )
 
 
 def to_dict(report: Report) -> dict[str, Any]:
@@ -81,36 +98,12 @@ def to_dict(report: Report) -> dict[str, Any]:
         "inventory": inv.to_dict(),
         "findings": [f.to_dict() for f in report.findings],
         "scores": report.scores.to_dict(),
+        "waivers": report.waivers.to_dict(),
     }
 
 
 def dumps(report: Report) -> bytes:
     return dump_json(to_dict(report))
-
-
-# orjson writes at most 254 levels of nesting. Cluster objects never come close, but a server
-# can send anything (a CRD schema nested 300 deep): such parts are cut here, when written.
-MAX_DEPTH = 200
-CLIPPED = "<k8saudit: nested deeper than 200 levels, not kept>"
-
-
-def dump_json(value: Any, option: int = 0) -> bytes:
-    """orjson.dumps, cutting what is nested deeper than MAX_DEPTH instead of failing on it."""
-    try:
-        return orjson.dumps(value, option=option)
-    except orjson.JSONEncodeError as exc:
-        if "ecursion" not in str(exc):
-            raise
-        return orjson.dumps(clip_depth(value, MAX_DEPTH), option=option)
-
-
-def clip_depth(value: Any, levels: int) -> Any:
-    """A copy of `value` with the containers nested more than `levels` deep replaced by CLIPPED."""
-    if isinstance(value, dict):
-        return CLIPPED if levels <= 0 else {k: clip_depth(v, levels - 1) for k, v in value.items()}
-    if isinstance(value, list):
-        return CLIPPED if levels <= 0 else [clip_depth(v, levels - 1) for v in value]
-    return value
 
 
 def save(report: Report, path: str | os.PathLike[str]) -> Path:
@@ -344,7 +337,9 @@ def _from_dict(data: dict[str, Any]) -> Snapshot:
     collection = CollectionInfo.from_dict(_mapping(data["collection"], "collection"))
     if unknown:
         collection.notes.append(f"ignored kinds this k8saudit does not know: {', '.join(unknown)[:200]}")
-    return Snapshot(inventory, collection, findings, calendar)
+    waivers_data = data.get("waivers")
+    waivers = WaiverSummary.from_dict(waivers_data) if isinstance(waivers_data, dict) else None
+    return Snapshot(inventory, collection, findings, calendar, waivers=waivers)
 
 
 def _check_depth(data: dict[str, Any], source: Path | str) -> None:
@@ -352,7 +347,7 @@ def _check_depth(data: dict[str, Any], source: Path | str) -> None:
     a deeper part is foreign, and would fail later when rendered or saved again. Checked with
     orjson itself, section by section (C speed, no copy of the whole file at once)."""
     try:
-        for key in ("cluster", "coverage", "collection", "findings", "calendar"):
+        for key in ("cluster", "coverage", "collection", "findings", "calendar", "waivers"):
             orjson.dumps(data.get(key))
         inventory = data["inventory"]
         for items in inventory["objects"].values():

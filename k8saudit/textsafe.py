@@ -9,6 +9,9 @@ passes such text through `safe_text`, which shows those characters as visible es
 from __future__ import annotations
 
 import re
+from typing import Any
+
+import orjson
 
 # C0 controls (tab and newline included: a field is one line), DEL, C1 controls (0x9b is a
 # one-byte CSI), bidi embeddings/overrides/isolates and marks, line/paragraph separators.
@@ -60,3 +63,28 @@ def safe_json(document: bytes) -> bytes:
     (`k8saudit scan --format json` without a pipe). Structural JSON is ASCII, so every match lies
     inside a string."""
     return _UNSAFE_JSON_BYTES.sub(_json_escape, document)
+
+
+# orjson writes at most 254 levels of nesting. Cluster objects never come close, but a server
+# can send anything (a CRD schema nested 300 deep): such parts are cut here, when written.
+MAX_DEPTH = 200
+CLIPPED = "<k8saudit: nested deeper than 200 levels, not kept>"
+
+
+def dump_json(value: Any, option: int = 0) -> bytes:
+    """orjson.dumps, cutting what is nested deeper than MAX_DEPTH instead of failing on it."""
+    try:
+        return orjson.dumps(value, option=option)
+    except orjson.JSONEncodeError as exc:
+        if "ecursion" not in str(exc):
+            raise
+        return orjson.dumps(clip_depth(value, MAX_DEPTH), option=option)
+
+
+def clip_depth(value: Any, levels: int) -> Any:
+    """A copy of `value` with the containers nested more than `levels` deep replaced by CLIPPED."""
+    if isinstance(value, dict):
+        return CLIPPED if levels <= 0 else {k: clip_depth(v, levels - 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return CLIPPED if levels <= 0 else [clip_depth(v, levels - 1) for v in value]
+    return value

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import trustme
 
@@ -37,6 +38,7 @@ from k8saudit.probe import (
 from k8saudit.registry import REGISTRY, CheckMeta
 from k8saudit.snapshot import load
 from tests.replay import ReplayServer, closed_port_url
+from tests.test_report_schema import SCHEMA
 
 HOSTILE_TITLE = "Dash\x1b]52;c;ZXZpbA==\x07board [bold]x[/bold]"
 
@@ -325,7 +327,7 @@ def test_never_probes_unless_asked(
     assert scan(replay_server.write_kubeconfig(tmp_path / "k"), tmp_path / "s.json") == 0
     report = json.loads(capsys.readouterr().out)
     assert admin_ui.seen == []
-    assert report["collection"]["probe"] is None
+    assert "probe" not in report["collection"]
     assert not any("probe" in note for note in report["collection"]["notes"])
     assert main(["scan", "--kubeconfig", "x", "--probe-limit", "3"]) == 1
     assert "--probe-limit and --probe-timeout need --probe" in capsys.readouterr().err
@@ -345,6 +347,8 @@ def test_scan_probe_records_evidence_that_survives_the_snapshot(
     out = tmp_path / "s.json"
     assert scan(replay_server.write_kubeconfig(tmp_path / "k"), out, "--probe", "--probe-limit", "2") == 0
     report = json.loads(capsys.readouterr().out)
+    validator = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
+    assert not list(validator.iter_errors(report)), "the documented report schema holds"
     probe_run = report["collection"]["probe"]
     assert [r["url"] for r in probe_run["results"]] == [admin_ui.url("/open"), admin_ui.url("/basic")]
     assert probe_run["skipped"] == 1 and probe_run["limit"] == 2

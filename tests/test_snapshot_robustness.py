@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from k8saudit import snapshot
 from k8saudit.errors import SnapshotError
 from k8saudit.render import render_text, report_dict
-from k8saudit.textsafe import safe_json
+from k8saudit.textsafe import CLIPPED, safe_json
 from tests.demo import build_report
 
 REPO = Path(__file__).resolve().parents[1]
@@ -377,5 +377,5 @@ def test_object_nested_deeper_than_json_writers_go_is_clipped_on_save(tmp_path: 
     orjson.loads(capsys.readouterr().out)
     loaded = snapshot.load(out)
     kept = loaded.inventory.get("customresourcedefinitions", "", "deep.example.com")
-    assert kept is not None and snapshot.CLIPPED in orjson.dumps(kept).decode()
+    assert kept is not None and CLIPPED in orjson.dumps(kept).decode()
     assert loaded.inventory.coverage_of("customresourcedefinitions").state == "ok"

@@ -89,20 +89,8 @@ def contribute(demo: DemoCluster) -> None:
         demo.add("namespaces", f.namespace(name))
     for name, value in (("system-cluster-critical", 2000000000), ("system-node-critical", 2000001000)):
         demo.add("priorityclasses", f.priorityclass(name, value))
-    demo.add(
-        "clusterroles",
-        f.clusterrole(
-            "cluster-admin",
-            [f.rule(["*"], ["*"], ["*"]), f.rule(["*"], [], None, nonResourceURLs=["*"])],
-            bootstrap=True,
-        ),
-    )
-    for name in ("admin", "edit", "view"):
-        demo.add(
-            "clusterroles",
-            f.clusterrole(name, [f.rule(["get", "list", "watch"], ["pods", "services"])], bootstrap=True),
-        )
-    demo.add("clusterrolebindings", f.default_cluster_admin_binding())
+    for key, objects in f.bootstrap_rbac().items():
+        demo.add(key, *objects)
     for i in range(1, len(ZONES) + 1):
         node_name = f"ip-10-0-{i}-10.eu-central-1.compute.internal"
         for component, image in (
