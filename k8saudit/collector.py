@@ -9,7 +9,10 @@
   deadline strikes, unfinished kinds are marked `error` and the scan still ends with a report.
 - Every item is redacted the moment its page is parsed (see `k8saudit.redact`); Secrets are
   requested as metadata only, so their values never reach this process.
-- A 403 on one kind is a coverage gap, never the end of the scan.
+- A 403 on one kind is a coverage gap, never the end of the scan; objects of the wrong shape (a
+  broken proxy) make their kind an `error`, never a partial list that checks would pass on.
+- The per-request timeout bounds a whole answer, not each read; discovery and the rules review
+  are bounded by the overall deadline too. The report notes every kind it could not read.
 """
 
 from __future__ import annotations
