@@ -378,3 +378,33 @@ def test_hostile_titles_are_inert_in_the_text_report(
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out
     assert "\\x1b]52;c;" in out
+
+
+def test_the_real_exposure_check_feeds_the_probe(
+    replay_server: ReplayServer, admin_ui: FakeAdminUI, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """EXP-001 on a Weave Scope LoadBalancer whose address is a local server: probed end to end."""
+    from tests import factories as fx
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    port = int(admin_ui.url("/").rsplit(":", 1)[1].split("/")[0])
+    scope = fx.container("app", "weaveworks/scope:1.13.2", ports=[4040])
+    deployment = fx.deployment("weave-scope-app", "weave", containers=[scope])
+    pod = fx.pod("weave-scope-app-1", "weave", labels={"app": "weave-scope-app"}, containers=[scope])
+    service = fx.service("weave-scope-app", "weave", type="LoadBalancer", ports=[port])
+    service["status"]["loadBalancer"] = {"ingress": [{"ip": "127.0.0.1"}]}
+    replay_server.add_objects("apps", "v1", "deployments", [deployment])
+    replay_server.add_objects("", "v1", "pods", [pod])
+    replay_server.add_objects("", "v1", "services", [service])
+    assert scan(replay_server.write_kubeconfig(tmp_path / "k"), tmp_path / "s.json", "--probe") == 0
+    report = json.loads(capsys.readouterr().out)
+    [finding] = [
+        x
+        for x in report["findings"]
+        if x["check_id"] == "EXP-001" and x["subject"]["name"] == "weave-scope-app"
+    ]
+    assert finding["status"] == "warn", "a loopback address counts as not public, so warn"
+    [result] = finding["evidence"][PROBE_RESULTS]
+    assert result["url"] == admin_ui.url("/") and result["interface"] == "Weave Scope"
+    assert result["status"] == 404
+    assert_no_credentials_sent(admin_ui)
