@@ -168,7 +168,13 @@ class Connection:
             headers={"User-Agent": "k8saudit (read-only audit)"},
             follow_redirects=False,
             trust_env=False,
+            event_hooks={"request": [self._set_tls_server_name]} if self.tls_server_name else None,
         )
+
+    async def _set_tls_server_name(self, request: httpx.Request) -> None:
+        """kubeconfig `tls-server-name`: the name sent in SNI and checked against the server's
+        certificate, when it differs from the host in the URL (e.g. an API server reached by IP)."""
+        request.extensions["sni_hostname"] = self.tls_server_name
 
     @property
     def notes(self) -> list[str]:
