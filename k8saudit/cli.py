@@ -22,12 +22,13 @@ import orjson
 from k8saudit import __version__
 from k8saudit.errors import EXIT_OK, EXIT_USAGE, K8sAuditError, UsageError
 from k8saudit.model import Severity
-from k8saudit.textsafe import safe_text
+from k8saudit.textsafe import dump_json, safe_json, safe_text
 
 if TYPE_CHECKING:
     from k8saudit.collector import CollectorSettings
     from k8saudit.fleet import FleetEntry
     from k8saudit.gates import Gates
+    from k8saudit.probe import ProbeSettings
     from k8saudit.registry import Config
     from k8saudit.releases import ReleaseCalendar
     from k8saudit.report import Report
@@ -201,6 +202,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--deadline", type=_positive(float), default=300.0, help="overall deadline in seconds (default: 300)"
     )
     scan.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    scan.add_argument(
+        "--probe",
+        action="store_true",
+        help="after the checks, send one unauthenticated GET to each external address an exposure "
+        "finding names, and record whether it answers without a login (off by default)",
+    )
+    scan.add_argument(
+        "--probe-limit", type=_positive(int), default=None, help="addresses probed at most (default: 20)"
+    )
+    scan.add_argument(
+        "--probe-timeout", type=_positive(float), default=None, help="seconds per probe (default: 3)"
+    )
     _add_calendar_options(scan)
     fleet = scan.add_argument_group("a fleet of clusters")
     fleet.add_argument("--all-contexts", action="store_true", help="scan every context of the kubeconfig")
@@ -315,7 +328,7 @@ def _print_report(report: Report, fmt: str) -> None:
 
 
 def _print_json(data: object) -> None:
-    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.buffer.write(safe_json(dump_json(data, option=orjson.OPT_INDENT_2)) + b"\n")
     sys.stdout.flush()
 
 
@@ -405,7 +418,7 @@ def _refresh_calendar(
 def cmd_scan(args: argparse.Namespace) -> int:
     from k8saudit.collector import CollectorSettings
     from k8saudit.releases import ReleaseCalendar
-    from k8saudit.scan import scan_cluster
+    from k8saudit.scan import probe_report, scan_cluster
     from k8saudit.snapshot import save
 
     fleet = _check_scan_args(args)
@@ -419,10 +432,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
     )
     calendar, notes = _refresh_calendar(args, ReleaseCalendar.shipped(), "the shipped calendar")
     if fleet:
+        if args.probe:
+            raise UsageError("scan: --probe scans one cluster at a time; leave out --all-contexts/--contexts")
         return _scan_fleet(args, settings, config, waivers, gates, calendar, notes)
+    probe = _probe_settings(args)
     progress = None if args.quiet or not sys.stderr.isatty() else _ProgressLine()
-    report = asyncio.run(
-        scan_cluster(
+
+    async def scan_then_probe() -> Report:
+        report = await scan_cluster(
             args.kubeconfig,
             args.context,
             settings,
@@ -432,7 +449,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
             notes=notes,
             waivers=waivers,
         )
-    )
+        if probe is not None:
+            await probe_report(report, probe)
+        return report
+
+    report = asyncio.run(scan_then_probe())
     if progress:
         progress.clear()
     _print_report(report, args.format)
@@ -499,6 +520,19 @@ def _print_fleet(entries: list[FleetEntry], directory: Path | None, fmt: str, ga
     for message in messages:
         print(f"k8saudit: {message}", file=sys.stderr)
     return code
+
+
+def _probe_settings(args: argparse.Namespace) -> ProbeSettings | None:
+    from k8saudit.probe import ProbeSettings
+
+    if not args.probe:
+        if args.probe_limit is not None or args.probe_timeout is not None:
+            raise UsageError("--probe-limit and --probe-timeout need --probe")
+        return None
+    defaults = ProbeSettings()
+    return ProbeSettings(
+        limit=args.probe_limit or defaults.limit, timeout_s=args.probe_timeout or defaults.timeout_s
+    )
 
 
 class _ProgressLine:
