@@ -34,7 +34,7 @@ from k8saudit.render import report_dict
 from k8saudit.report import Report, rewaive, utcnow
 from k8saudit.scan import scan_cluster
 from k8saudit.snapshot import load, save, write_atomically
-from k8saudit.textsafe import safe_text
+from k8saudit.textsafe import dump_json, safe_json, safe_text
 from k8saudit.waivers import Waiver, WaiverPolicy
 from screens.findings_index import FindingsIndex
 from screens.messages import (
@@ -229,7 +229,8 @@ def save_snapshot(report: Report, path: Path, post: Post) -> None:
 def export_report(report: Report, path: Path, post: Post) -> None:
     """The JSON report (`k8saudit.render.report_dict`), written atomically like a snapshot."""
     try:
-        data = orjson.dumps(report_dict(report), option=orjson.OPT_INDENT_2) + b"\n"
+        # like the CLI's JSON: inert in a terminal, whatever the nesting
+        data = safe_json(dump_json(report_dict(report), option=orjson.OPT_INDENT_2)) + b"\n"
         write_atomically(path, data)
     except Exception as exc:
         post(WriteFailed(path, _reason(exc)))
