@@ -54,6 +54,15 @@ def can_open(entry: FleetEntry) -> bool:
     return entry.snapshot is not None and entry.collected_at is not None
 
 
+def short_error(entry: FleetEntry) -> str | None:
+    """The error as a table cell: "prod.json is truncated: …" rather than the file's whole path
+    first (the detail panel below the table has the full text)."""
+    error = entry.error
+    if error and entry.snapshot is not None and error.startswith(str(entry.snapshot)):
+        return entry.snapshot.name + error[len(str(entry.snapshot)) :]
+    return error
+
+
 def _score(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
@@ -97,7 +106,7 @@ class FleetRows:
         readable = e.collected_at is not None
         counts = [str(e.problems.get(s, 0)) if readable else "-" for s, _ in SEVERITY_COLUMNS]
         gaps = len(e.unreadable)
-        status = e.error or (f"{gaps} kind{'s' if gaps != 1 else ''} not read" if gaps else "ok")
+        status = short_error(e) or (f"{gaps} kind{'s' if gaps != 1 else ''} not read" if gaps else "ok")
         grade = e.grade if readable else "-"
         return Row(
             (

@@ -57,6 +57,7 @@ async def test_fleet_rows_sorting_drill_in_and_back(fleet_dir: Path) -> None:
         text = screen_text(app)
         assert "Clusters (3, 2 with a usable report)" in text
         assert "broken.json" in text and "shop-prod" in text and "shop-staging" in text
+        assert "│› broken.json" in text and "broken.json is truncated" in text, "the row says why"
         assert contexts(fleet)[0] == "broken.json", "worst first: no report at all"
         prod, staging = (
             next(e for e in fleet.entries if e.context == c) for c in ("shop-prod", "shop-staging")
