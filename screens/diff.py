@@ -129,6 +129,7 @@ class DiffScreen(AuditScreen):
         self.other_path = other_path
         self.current_is_new = current_is_new
         self._positions: dict[int, dict[int, int]] = {}
+        self._diff_pending = False
         self._prepare()
 
     def _prepare(self) -> None:
@@ -328,6 +329,12 @@ class DiffScreen(AuditScreen):
             self.new_index = new
         else:
             return
+        if not self._diff_pending:  # both sides are usually replaced together: diff them once
+            self._diff_pending = True
+            self.call_later(self._diff_again)
+
+    def _diff_again(self) -> None:
+        self._diff_pending = False
         self.diff = diff_reports(self.old_index.report, self.new_index.report)
         self._prepare()
         self.rebuild_later()
