@@ -1,10 +1,13 @@
-"""The opt-in exposure probe (`k8saudit scan --probe`): turn "this Service exposes an admin UI"
-into evidence of whether it answers a stranger.
+"""The opt-in exposure probe (`k8saudit scan --probe`, or `p` on one finding in the UI): turn
+"this Service exposes an admin UI" into evidence of whether it answers a stranger.
 
 Checks stay pure: they only say where a probe could look. After the checks ran, the probe sends
 one plain GET per address and records what came back; the results are attached to the findings'
 evidence (and their message says what the probe saw). Results are kept in the snapshot with the
-collection (`CollectionInfo.probe`), so a report re-evaluated offline shows them again.
+collection (`CollectionInfo.probe`), so a report re-evaluated offline shows them again. Both ways
+in share this module and `k8saudit.report.record_probe`: `scan --probe` probes every finding
+(`probe_findings`), the UI one finding after the user confirmed the addresses
+(`k8saudit.scan.probe_finding`); a later pass replaces an address's older answer (`merge_runs`).
 
 Evidence contract (what a check puts in a finding's evidence for the probe to use):
 
@@ -45,6 +48,7 @@ from k8saudit.model import Finding, Status
 
 PROBE_TARGETS = "probe_targets"
 PROBE_RESULTS = "probe_results"
+CLI_ORIGIN = "--probe"  # what a report's note names as having started a probe from the CLI
 
 OPEN = "open"  # answered with content, asked for no credentials
 LOGIN = "login"  # asked for credentials: 401/403, a WWW-Authenticate challenge, a login page
@@ -150,14 +154,17 @@ class ProbeRun:
     results: list[ProbeResult]
     skipped: int = 0  # addresses beyond the limit
 
-    def note(self) -> str:
+    def note(self, origin: str = CLI_ORIGIN) -> str:
+        """The report's note for this pass; `origin` says what started it (`--probe`, or the UI's
+        `p` on one finding)."""
         if not self.results:
-            return "exposure probe (--probe): no finding named an address to probe"
+            return f"exposure probe ({origin}): no finding named an address to probe"
         shown = "; ".join(r.summary() for r in self.results[:5])
         more = f"; {len(self.results) - 5} more in the findings" if len(self.results) > 5 else ""
-        skipped = f"; {self.skipped} more not probed (--probe-limit {self.limit})" if self.skipped else ""
+        limit = f"--probe-limit {self.limit}" if origin == CLI_ORIGIN else f"probe limit {self.limit}"
+        skipped = f"; {self.skipped} more not probed ({limit})" if self.skipped else ""
         return (
-            f"exposure probe (--probe) at {self.at:%Y-%m-%d %H:%M UTC} tried {len(self.results)} "
+            f"exposure probe ({origin}) at {self.at:%Y-%m-%d %H:%M UTC} tried {len(self.results)} "
             f"address(es): {shown}{more}{skipped}"
         )
 
@@ -185,19 +192,35 @@ class ProbeRun:
 # -- choosing targets ---------------------------------------------------------------------------
 
 
+def named_targets(finding: Finding) -> list[ProbeTarget]:
+    """The probeable targets `finding` names (none unless it fails or warns)."""
+    entries = finding.evidence.get(PROBE_TARGETS)
+    if finding.status not in _PROBED_STATUSES or not isinstance(entries, list):
+        return []
+    return [t for t in (ProbeTarget.from_evidence(e) for e in entries) if t is not None]
+
+
 def targets_of(findings: Iterable[Finding], limit: int) -> tuple[list[ProbeTarget], int]:
     """The first `limit` distinct targets named by fail/warn findings, and how many were left out."""
     seen: dict[str, ProbeTarget] = {}
     for finding in findings:
-        if finding.status not in _PROBED_STATUSES:
-            continue
-        entries = finding.evidence.get(PROBE_TARGETS)
-        for entry in entries if isinstance(entries, list) else ():
-            target = ProbeTarget.from_evidence(entry)
-            if target is not None and target.url not in seen:
-                seen[target.url] = target
+        for target in named_targets(finding):
+            seen.setdefault(target.url, target)
     targets = list(seen.values())
     return targets[:limit], max(0, len(targets) - limit)
+
+
+def why_not_probeable(finding: Finding) -> str | None:
+    """Why `finding` gives the probe nothing to contact, short enough for one line after
+    "Nothing to probe: "; None when it names an address to probe."""
+    entries = finding.evidence.get(PROBE_TARGETS)
+    if not isinstance(entries, list) or not entries:
+        return "this finding names no address"
+    if finding.status not in _PROBED_STATUSES:
+        return "only failing or warning findings are"
+    if not named_targets(finding):
+        return "no http(s) address in this finding"
+    return None
 
 
 # -- probing ------------------------------------------------------------------------------------
@@ -314,34 +337,66 @@ def _describe(exc: BaseException) -> str:
 # -- results into findings ----------------------------------------------------------------------
 
 
+_ACCESS_ORDER = (OPEN, LOGIN, OTHER, NO_ANSWER)  # the most telling result first
+
+
+def _message_suffix(results: list[ProbeResult]) -> str:
+    """What the probe adds to a finding's message: its most telling result."""
+    order = {access: rank for rank, access in enumerate(_ACCESS_ORDER)}
+    telling = min(results, key=lambda r: order.get(r.access, len(order)))
+    verb = "probe confirmed" if telling.access == OPEN else "probe"
+    return f" — {verb}: {telling.summary()}"
+
+
 def attach(findings: Iterable[Finding], run: ProbeRun) -> None:
     """Add what the probe saw to every finding that named a probed address: its evidence gets
     `probe_results`, its message the most telling result. Idempotent."""
     by_url = {r.url: r for r in run.results}
     for finding in findings:
-        entries = finding.evidence.get(PROBE_TARGETS)
-        if finding.status not in _PROBED_STATUSES or not isinstance(entries, list):
+        if PROBE_RESULTS in finding.evidence:
             continue
-        targets = [t for t in (ProbeTarget.from_evidence(e) for e in entries) if t is not None]
-        results = [by_url[t.url] for t in targets if t.url in by_url]
-        if not results or PROBE_RESULTS in finding.evidence:
-            continue
-        finding.evidence[PROBE_RESULTS] = [r.to_dict() for r in results]
-        order = (OPEN, LOGIN, OTHER, NO_ANSWER)
-        telling = min(results, key=lambda r: order.index(r.access) if r.access in order else len(order))
-        verb = "probe confirmed" if telling.access == OPEN else "probe"
-        finding.message = f"{finding.message} — {verb}: {telling.summary()}"
+        results = [by_url[t.url] for t in named_targets(finding) if t.url in by_url]
+        if results:
+            finding.evidence[PROBE_RESULTS] = [r.to_dict() for r in results]
+            finding.message += _message_suffix(results)
+
+
+def detach(finding: Finding) -> None:
+    """Undo `attach` on `finding` (before newer results are attached): drop its `probe_results`
+    and the words they added to its message."""
+    recorded = finding.evidence.pop(PROBE_RESULTS, None)
+    entries = recorded if isinstance(recorded, list) else []
+    results = [ProbeResult.from_dict(r) for r in entries if isinstance(r, dict)]
+    if results:
+        finding.message = finding.message.removesuffix(_message_suffix(results))
+
+
+def merge_runs(previous: ProbeRun | None, latest: ProbeRun) -> ProbeRun:
+    """The probe results a report keeps after another pass: the latest answer per address, in the
+    order addresses were first probed. `at`, `limit` and `skipped` are the latest pass's (each
+    pass has its own note in the report)."""
+    if previous is None:
+        return latest
+    by_url = {r.url: r for r in previous.results} | {r.url: r for r in latest.results}
+    return ProbeRun(latest.at, latest.limit, list(by_url.values()), latest.skipped)
+
+
+async def run_probe(
+    findings: Iterable[Finding], settings: ProbeSettings | None = None, now: datetime | None = None
+) -> ProbeRun:
+    """Probe what the findings name (at most `settings.limit` addresses); attaches nothing."""
+    from k8saudit.report import utcnow
+
+    settings = settings or ProbeSettings()
+    targets, skipped = targets_of(findings, settings.limit)
+    return ProbeRun(now or utcnow(), settings.limit, await probe(targets, settings), skipped)
 
 
 async def probe_findings(
     findings: list[Finding], settings: ProbeSettings | None = None, now: datetime | None = None
 ) -> ProbeRun:
     """Probe what the findings name (at most `settings.limit` addresses) and attach the results:
-    the whole opt-in pass, for `scan --probe` and the TUI's probe action."""
-    from k8saudit.report import utcnow
-
-    settings = settings or ProbeSettings()
-    targets, skipped = targets_of(findings, settings.limit)
-    run = ProbeRun(now or utcnow(), settings.limit, await probe(targets, settings), skipped)
+    the whole opt-in pass of `scan --probe`."""
+    run = await run_probe(findings, settings, now)
     attach(findings, run)
     return run

@@ -15,7 +15,7 @@ from k8saudit import __version__
 from k8saudit.engine import run_checks
 from k8saudit.inventory import Inventory
 from k8saudit.model import Finding
-from k8saudit.probe import ProbeRun
+from k8saudit.probe import ProbeRun, detach, merge_runs, named_targets
 from k8saudit.probe import attach as attach_probe_results
 from k8saudit.registry import CheckMeta, Config, Context, load_checks
 from k8saudit.releases import ReleaseCalendar
@@ -147,3 +147,33 @@ def rewaive(report: Report, waivers: WaiverPolicy, today: date, config: Config |
     return Report(
         report.inventory, report.collection, findings, scores, report.checks, report.calendar, False, summary
     )
+
+
+def record_probe(collection: CollectionInfo, run: ProbeRun, origin: str) -> None:
+    """Keep a probing pass with the collection (merged with earlier passes, saved with the
+    snapshot) and say in the notes when it ran, what started it and what it tried."""
+    collection.probe = merge_runs(collection.probe, run)
+    collection.notes.append(run.note(origin))
+
+
+def with_probe_results(report: Report, run: ProbeRun, origin: str) -> Report:
+    """`report` with one more probing pass attached, the old report left as it was (the UI swaps
+    the new one in, like `rewaive`).
+
+    Every finding naming an address of `run` is copied and gets the latest results for all the
+    addresses it names (an address probed again replaces its older answer); the other findings
+    are shared. Statuses do not change (the probe adds evidence, the checks decide), so neither
+    do the scores."""
+    collection = replace(report.collection, notes=list(report.collection.notes))
+    record_probe(collection, run, origin)
+    assert collection.probe is not None
+    probed = {r.url for r in run.results}
+    findings, changed = [], []
+    for finding in report.findings:
+        if any(t.url in probed for t in named_targets(finding)):
+            finding = replace(finding, evidence=dict(finding.evidence))
+            detach(finding)
+            changed.append(finding)
+        findings.append(finding)
+    attach_probe_results(changed, collection.probe)
+    return replace(report, collection=collection, findings=findings)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from k8saudit.collector import Collector, CollectorSettings, ProgressCallback
 from k8saudit.connection import connect
-from k8saudit.probe import ProbeRun, ProbeSettings, probe_findings
+from k8saudit.model import Finding
+from k8saudit.probe import CLI_ORIGIN, ProbeRun, ProbeSettings, probe_findings, run_probe
 from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
-from k8saudit.report import Report, evaluate
+from k8saudit.report import Report, evaluate, record_probe, with_probe_results
+from k8saudit.textsafe import safe_text
 from k8saudit.waivers import WaiverPolicy
 
 
@@ -34,6 +38,20 @@ async def probe_report(report: Report, settings: ProbeSettings | None = None) ->
     exposure findings name, attaches what it saw, and records the run (saved with the snapshot,
     named in the report's notes)."""
     run = await probe_findings(report.findings, settings)
-    report.collection.probe = run
-    report.collection.notes.append(run.note())
+    record_probe(report.collection, run, CLI_ORIGIN)
     return run
+
+
+async def probe_finding(
+    report: Report, finding: Finding, settings: ProbeSettings | None = None, now: datetime | None = None
+) -> tuple[Report, ProbeRun]:
+    """The UI's probe of one finding (`p`): the addresses `finding` names, probed like
+    `scan --probe` probes them, and a copy of `report` with the results on every finding that
+    names one of them, the pass kept with the collection and named in the notes."""
+    run = await run_probe([finding], settings, now)
+    return with_probe_results(report, run, ui_origin(finding)), run
+
+
+def ui_origin(finding: Finding) -> str:
+    """How the report's note names a probe started from the UI."""
+    return safe_text(f"UI, p on {finding.check_id} {finding.subject}", 200)

@@ -6,7 +6,8 @@ Layout of the package
                  between screens (`open_findings`, `open_finding`, `open_check`, `open_subject`).
 - `actions.py`   THE action table: one row per user action (id, key, description, handler,
                  scope). It feeds key bindings, the command palette and the help screen.
-- `jobs.py`      all I/O (kubeconfig, scan, snapshot load/save, export), run in worker threads;
+- `jobs.py`      all I/O (kubeconfig, scan, exposure probe, snapshot load/save, export), run in
+                 worker threads;
   `messages.py`  the typed messages those workers post; screens render them.
 - `findings_index.py`  findings precomputed for fast filter/sort (50k findings per keystroke).
 - `table.py`     `RowTable`, the virtual table every screen uses (renders only visible rows).
@@ -14,13 +15,20 @@ Layout of the package
 - `base.py`      `AuditScreen` (top bar + footer) that every screen extends.
 - one module per screen: `picker`, `scan`, `overview`, `findings`, `detail`, `resource`,
   `diff` (comparison with another snapshot), `waivers` (the `w` dialog and the waivers list),
-  `fleet` (a directory of snapshots), `dialogs` (save/export/open file name, help, loading).
+  `fleet` (a directory of snapshots), `dialogs` (save/export/open file name, help, loading),
+  `probe` (the confirmation before `p` probes a finding's exposed addresses).
 
 Waivers are applied in the workers with the CLI's file and flags (`jobs.WaiverOptions`). After
 `w` writes one, the app applies the file again to every report on screen and calls
 `AuditScreen.index_replaced(old, new)` on each screen: a screen that shows report data swaps its
 `FindingsIndex` (same findings, same positions, new waiver marks and scores) and redraws.
 - `k8saudit.tcss` the one stylesheet; variables at the top; meanings are classes.
+
+The exposure probe (`p`) is the only thing the UI contacts besides the API server, and only after
+its dialog listed every address and the user confirmed. `jobs.ProbeJob` runs the core's
+`k8saudit.scan.probe_finding` (the same targets, probe and attachment as `scan --probe`) and
+returns a copy of the report with the answers; the app swaps it in through `index_replaced`, like
+re-applied waivers (a waiver written meanwhile gets the answers attached to its report).
 
 Adding a screen (e.g. the diff view)
 ----------------------------------

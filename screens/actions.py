@@ -107,6 +107,14 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action("findings.clear", "x", "Clear every filter", "clear_filters", "findings", short="clear"),
     Action("findings.waive", "w", "Waive the selected finding…", "waive", "findings", short="waive"),
+    Action(
+        "findings.probe",
+        "p",
+        "Probe the finding's exposed addresses…",
+        "probe",
+        "findings",
+        short="probe",
+    ),
     Action("findings.sort_severity", "S", "Sort by severity", "sort('severity')", "findings", show=False),
     Action(
         "findings.sort_status", "T", "Sort by status (failing first)", "sort('status')", "findings", False
@@ -118,6 +126,14 @@ ACTIONS: tuple[Action, ...] = (
     Action("findings.sort_points", "P", "Sort by points gained", "sort('points')", "findings", show=False),
     # -- finding detail --------------------------------------------------------------------------
     Action("detail.waive", "w", "Waive the selected subject…", "waive", "detail", short="waive"),
+    Action(
+        "detail.probe",
+        "p",
+        "Probe the subject's exposed addresses…",
+        "probe",
+        "detail",
+        short="probe",
+    ),
     # -- diff ------------------------------------------------------------------------------------
     Action("diff.new", "1", "Jump to the new findings", "jump('new')", "diff", short="new"),
     Action(
@@ -149,6 +165,10 @@ ACTIONS: tuple[Action, ...] = (
     # -- dialogs ---------------------------------------------------------------------------------
     Action("dialog.cancel", "escape", "Cancel", "cancel", "dialog", display="esc", palette=False),
     Action("waiver.write", "enter", "Write the waiver", "write", "waiver", palette=False),
+    Action("probe.confirm", "enter,y", "Probe the addresses listed", "confirm", "probe", palette=False),
+    Action(
+        "probe.cancel", "escape,n", "Cancel: contact nothing", "cancel", "probe", display="esc", palette=False
+    ),
     Action("waiver.cancel", "escape", "Cancel", "cancel", "waiver", display="esc", palette=False),
     Action("choice.next", "down,right", "Next scope (wider)", "next", "choice", False, False),
     Action("choice.previous", "up,left", "Previous scope (narrower)", "previous", "choice", False, False),
@@ -177,6 +197,7 @@ SCOPE_TITLES: dict[str, str] = {
     "dialog": "File name dialogs",
     "waiver": "Waiver dialog",
     "choice": "Waiver dialog: what it covers",
+    "probe": "Probe dialog",
     "help": "This help",
 }
 

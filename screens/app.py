@@ -11,6 +11,9 @@ writes a new waiver there (`screens.waivers.WaiverDialog`); the app then reads t
 applies it to every report on screen (`jobs.rewaive_reports`), and each screen swaps its findings
 index for the new one (`AuditScreen.index_replaced`): the finding shows as waived and the scores
 move without leaving the screen.
+
+`p` on an exposure finding asks (`screens.probe.ProbeDialog`) before probing the addresses it
+names in a worker (`jobs.ProbeJob`); the answers come back as a new report swapped in the same way.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from k8saudit.collector import CollectorSettings
 from k8saudit.errors import SnapshotError
 from k8saudit.fleet import FleetEntry
 from k8saudit.model import Subject
+from k8saudit.probe import OPEN, ProbeRun, ProbeSettings, why_not_probeable
 from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
 from k8saudit.report import Report, utcnow
@@ -51,6 +55,8 @@ from screens.messages import (
     FileWritten,
     FleetLoaded,
     FleetLoadFailed,
+    ProbeFailed,
+    ProbeFinished,
     ReportLoaded,
     ReportLoadFailed,
     ReportsRewaived,
@@ -60,6 +66,7 @@ from screens.messages import (
 from screens.overview import OverviewScreen
 from screens.palette import ActionsProvider
 from screens.picker import ContextPickerScreen
+from screens.probe import ProbeDialog, ProbeRequest, probe_summary, subject_line
 from screens.resource import ResourceScreen
 from screens.scan import ScanScreen
 from screens.waivers import WaiverDialog, WaiverRequest, WaiversScreen, waivable
@@ -100,6 +107,7 @@ class K8sAuditApp(App[int]):
         waivers: jobs.WaiverOptions | None = None,
         fleet: str | Path | None = None,
         fleet_entries: list[FleetEntry] | None = None,
+        probe_settings: ProbeSettings | None = None,
     ) -> None:
         super().__init__()
         self.snapshot_path = Path(snapshot) if snapshot is not None else None
@@ -108,6 +116,11 @@ class K8sAuditApp(App[int]):
         self.initial_fleet = fleet_entries  # already in memory (tests)
         self.last_owner = ""  # prefills the next waiver's owner
         self._rewaive_serial = 0  # the latest request to apply the waivers again
+        self._rewaive_pending = False  # that request has not answered yet
+        self.probe_settings = probe_settings or ProbeSettings()
+        self._probe_job: jobs.ProbeJob | None = None
+        # Bumped whenever another report is shown: a probe started on an earlier one is dropped.
+        self._report_serial = 0
         self.kubeconfig = kubeconfig
         self.context = context
         self.clock = clock
@@ -203,6 +216,14 @@ class K8sAuditApp(App[int]):
     def _run_scan(self, job: jobs.ScanJob) -> None:
         job.run()
 
+    @work(thread=True, group="probe", exit_on_error=False)
+    def _run_probe(self, job: jobs.ProbeJob) -> None:
+        job.run()
+
+    @work(thread=True, group="probe", exit_on_error=False)
+    def _apply_probe(self, report: Report, run: ProbeRun, origin: str, serial: int) -> None:
+        jobs.apply_probe(report, run, origin, serial, self.post_message)
+
     @work(thread=True, group="write", exit_on_error=False)
     def _save(self, report: Report, path: Path) -> None:
         jobs.save_snapshot(report, path, self.post_message)
@@ -250,6 +271,7 @@ class K8sAuditApp(App[int]):
     def on_reports_rewaived(self, message: ReportsRewaived) -> None:
         if message.serial != self._rewaive_serial:
             return  # a second waiver was written meanwhile: its request (with both) comes next
+        self._rewaive_pending = False
         replaced: list[tuple[FindingsIndex, FindingsIndex]] = []
         for old_report, (report, index) in zip(message.reports, message.results, strict=True):
             old_index = self._index_of(old_report)
@@ -258,12 +280,17 @@ class K8sAuditApp(App[int]):
             replaced.append((old_index, index))
             if old_index is self.index:
                 self.report, self.index = report, index
+        self._replace_indexes(replaced)
+
+    def _replace_indexes(self, replaced: list[tuple[FindingsIndex, FindingsIndex]]) -> None:
+        """Every screen swaps the old indexes it shows for the new ones (same findings, same order)."""
         for screen in self.screen_stack:
             if isinstance(screen, AuditScreen):
                 for old_index, index in replaced:
                     screen.index_replaced(old_index, index)
 
     def on_rewaive_failed(self, message: RewaiveFailed) -> None:
+        self._rewaive_pending = False
         self.notify(message.reason, title="Waivers not applied again", severity="error", markup=False)
 
     def on_fleet_loaded(self, message: FleetLoaded) -> None:
@@ -340,6 +367,7 @@ class K8sAuditApp(App[int]):
     ) -> None:
         """Make `report` the current one and show its overview (the screen stack starts over)."""
         self._scan_job = None
+        self._another_report()
         self.report = report
         self.index = index or FindingsIndex(report)
         self.report_path = path
@@ -423,6 +451,7 @@ class K8sAuditApp(App[int]):
 
     def open_fleet(self, directory: Path) -> None:
         self.report = self.index = None
+        self._another_report()
         self._reset_stack(LoadingScreen(f"the snapshots in {directory}"))
         self._load_fleet(directory)
 
@@ -451,6 +480,7 @@ class K8sAuditApp(App[int]):
         self._pop_to(FleetScreen)
         self.report = self.index = None
         self.report_path = None
+        self._another_report()
         return True
 
     # -- waivers ----------------------------------------------------------------------------------
@@ -489,10 +519,83 @@ class K8sAuditApp(App[int]):
         self.notify(f"Waiver written: {safe_text(waiver.source, 300)}", markup=False)
         reports = [i.report for i in self._indexes_on_screen()]
         if reports:
-            self._rewaive_serial += 1
-            self._rewaive(reports, self._rewaive_serial)
+            self._rewaive_again(reports)
         if self.fleet_dir is not None and self._find_screen(FleetScreen) is not None:
             self.reload_fleet()  # a waiver can apply to the other clusters too
+
+    def _rewaive_again(self, reports: list[Report]) -> None:
+        self._rewaive_serial += 1
+        self._rewaive_pending = True
+        self._rewaive(reports, self._rewaive_serial)
+
+    # -- the exposure probe -------------------------------------------------------------------------
+
+    def probe(self, index: FindingsIndex, position: int) -> None:
+        """`p`: show which addresses `index.findings[position]` would have probed; probe them in a
+        worker once confirmed. Never without the dialog."""
+        finding = index.findings[position]
+        report = self.report
+        if report is None or index.report is not report:
+            self.notify("Probe from the report shown, not a comparison's side.", severity="warning")
+            return
+        problem = why_not_probeable(finding)
+        if problem is not None:
+            self.notify(f"Nothing to probe: {problem}.", severity="warning")
+            return
+        if self._probe_job is not None:
+            self.notify("A probe is running: its answers come first.", severity="warning")
+            return
+        serial = self._report_serial
+
+        def confirmed(go: bool | None) -> None:
+            shown = self.report
+            if go and shown is not None and serial == self._report_serial and self._probe_job is None:
+                # the shown report may be a re-waived copy by now: same findings, same positions
+                self._start_probe(shown, position)
+
+        request = ProbeRequest.for_finding(finding, self.probe_settings, report.collection.probe)
+        self.push_screen(ProbeDialog(request), confirmed)
+
+    def _start_probe(self, report: Report, position: int) -> None:
+        finding = report.findings[position]
+        job = jobs.ProbeJob(
+            report, finding, self.probe_settings, self.clock(), self._report_serial, self.post_message
+        )
+        self._probe_job = job
+        self.notify(f"Probing {subject_line(finding)}…", markup=False, timeout=3)
+        self._run_probe(job)
+
+    def cancel_probe(self) -> None:
+        if self._probe_job is not None:
+            self._probe_job.cancel()
+            self._probe_job = None
+
+    def _another_report(self) -> None:
+        """Another report is shown (or none): a probe of the previous one is stopped and dropped."""
+        self._report_serial += 1
+        self.cancel_probe()
+
+    def on_probe_finished(self, message: ProbeFinished) -> None:
+        if message.serial != self._report_serial or self.report is None or self.index is None:
+            return  # another report is shown: these answers were for the one before
+        if message.report is not self.report:
+            # The waivers were applied again while the probe ran: attach its answers to the
+            # report shown now (the same findings in the same order).
+            self._apply_probe(self.report, message.run, message.origin, message.serial)
+            return
+        self._probe_job = None
+        old = self.index
+        self.report, self.index = message.new_report, message.index
+        self._replace_indexes([(old, message.index)])
+        if self._rewaive_pending:  # its answer is for the report replaced just now: ask again
+            self._rewaive_again([i.report for i in self._indexes_on_screen()])
+        opened = any(r.access == OPEN for r in message.run.results)  # answers a stranger: say it loudly
+        severity = "warning" if opened else "information"
+        self.notify(probe_summary(message.run.results), severity=severity, markup=False, timeout=10)
+
+    def on_probe_failed(self, message: ProbeFailed) -> None:
+        self._probe_job = None
+        self.notify(message.reason, title="Probe failed", severity="error", markup=False)
 
     def _indexes_on_screen(self) -> list[FindingsIndex]:
         """The shown report's index first, then the other sides of open comparisons."""
@@ -517,12 +620,14 @@ class K8sAuditApp(App[int]):
 
     async def action_quit(self) -> None:
         # A scan runs in an executor thread, which the interpreter waits for at exit:
-        # cancel it so that quitting mid-scan is immediate.
+        # cancel it so that quitting mid-scan is immediate. The same for a probe.
         self.cancel_scan()
+        self.cancel_probe()
         self.exit()
 
     def on_unmount(self) -> None:
         self.cancel_scan()
+        self.cancel_probe()
 
     def action_back(self) -> None:
         screen = self.screen

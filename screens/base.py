@@ -93,10 +93,12 @@ class AuditScreen(Screen[None]):
         self.app.pop_screen()
 
     def index_replaced(self, old: FindingsIndex, new: FindingsIndex) -> None:
-        """The waivers were applied again: `new` replaces `old` wherever this screen uses it.
+        """The waivers were applied again, or the exposure probe answered: `new` replaces `old`
+        wherever this screen uses it.
 
-        Both hold the same findings in the same order (only waiver marks and scores differ), so
-        positions into `old.findings` stay valid in `new.findings`."""
+        Both hold the same findings in the same order (only waiver marks and scores, or probe
+        results in evidence and messages, differ), so positions into `old.findings` stay valid in
+        `new.findings`."""
 
     def rebuild_later(self, default_focus: str | None = None) -> None:
         """Compose this screen again from its (new) data, keeping the focus on the same widget."""

@@ -160,6 +160,9 @@ class DetailScreen(AuditScreen):
     def action_waive(self) -> None:
         self.audit_app.waive(self.index, self.finding)
 
+    def action_probe(self) -> None:
+        self.audit_app.probe(self.index, self.finding)
+
     def index_replaced(self, old: FindingsIndex, new: FindingsIndex) -> None:
         if self.index is not old:
             return

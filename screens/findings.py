@@ -302,6 +302,13 @@ class FindingsScreen(AuditScreen):
             return
         self.audit_app.waive(self.index, highlighted)
 
+    def action_probe(self) -> None:
+        highlighted = self.highlighted
+        if highlighted is None:
+            self.notify("No finding is selected.", severity="warning")
+            return
+        self.audit_app.probe(self.index, highlighted)
+
     def index_replaced(self, old: FindingsIndex, new: FindingsIndex) -> None:
         if self.index is old:
             self.index = new

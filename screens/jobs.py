@@ -1,4 +1,5 @@
-"""The I/O the UI needs, run in Textual worker threads, reporting through typed messages.
+"""The I/O the UI needs, run in Textual worker threads, reporting through typed messages: the
+kubeconfig, scans, the exposure probe (`ProbeJob`), snapshot load/save, export, waivers.
 
 A live scan runs on its own asyncio loop in a worker thread rather than on the UI's loop: the
 collector parses and redacts every page and the checks then run over the whole inventory, which
@@ -14,10 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import orjson
 from textual.message import Message
@@ -27,12 +29,14 @@ from k8saudit.connection import list_contexts
 from k8saudit.diff import diff_reports
 from k8saudit.errors import K8sAuditError
 from k8saudit.fleet import load_fleet
+from k8saudit.model import Finding
 from k8saudit.policy import Policy, append_waiver, load_policy, writable_policy_path
+from k8saudit.probe import ProbeRun, ProbeSettings
 from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
 from k8saudit.render import report_dict
-from k8saudit.report import Report, rewaive, utcnow
-from k8saudit.scan import scan_cluster
+from k8saudit.report import Report, rewaive, utcnow, with_probe_results
+from k8saudit.scan import probe_finding, scan_cluster, ui_origin
 from k8saudit.snapshot import load, save, write_atomically
 from k8saudit.textsafe import dump_json, safe_json, safe_text
 from k8saudit.waivers import Waiver, WaiverPolicy
@@ -44,6 +48,8 @@ from screens.messages import (
     FileWritten,
     FleetLoaded,
     FleetLoadFailed,
+    ProbeFailed,
+    ProbeFinished,
     ReportLoaded,
     ReportLoadFailed,
     ReportsRewaived,
@@ -58,6 +64,7 @@ from screens.messages import (
 )
 
 Post = Callable[[Message], object]
+T = TypeVar("T")
 
 
 def _reason(exc: BaseException) -> str:
@@ -238,31 +245,17 @@ def export_report(report: Report, path: Path, post: Post) -> None:
         post(FileWritten(path, "report"))
 
 
-class ScanJob:
-    """One live scan; `run()` in a worker thread, `cancel()` from the UI thread."""
+class LoopJob:
+    """Work on its own asyncio loop: `run()` in a worker thread, `cancel()` from the UI thread.
 
-    def __init__(
-        self,
-        kubeconfig: str | None,
-        context: str | None,
-        post: Post,
-        settings: CollectorSettings | None = None,
-        config: Config | None = None,
-        calendar: ReleaseCalendar | None = None,
-        notes: list[str] | None = None,
-        options: WaiverOptions | None = None,
-    ) -> None:
-        self.kubeconfig = kubeconfig
-        self.options = options or WaiverOptions()
-        self.context = context
-        self.settings = settings
-        self.config = config
-        self.calendar = calendar
-        self.notes = list(notes or [])
+    Quitting must not wait for it (the interpreter joins worker threads at exit), so `cancel()`
+    cancels the running task on its loop, whatever it is waiting for."""
+
+    def __init__(self, post: Post) -> None:
         self._post = post
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[Report] | None = None
+        self._task: asyncio.Task[object] | None = None
         self._cancelled = False
         self.done = threading.Event()  # set when run() has returned, however it ended
 
@@ -282,6 +275,42 @@ class ScanJob:
     def cancelled(self) -> bool:
         return self._cancelled
 
+    async def _cancellable(self, work: Coroutine[object, object, T]) -> T:
+        """Await `work` as a task `cancel()` can stop (raises CancelledError then)."""
+        task = asyncio.ensure_future(work)
+        with self._lock:
+            self._loop, self._task = asyncio.get_running_loop(), task  # type: ignore[assignment]
+            if self._cancelled:
+                task.cancel()
+        return await task
+
+    async def _main(self) -> None:
+        raise NotImplementedError
+
+
+class ScanJob(LoopJob):
+    """One live scan."""
+
+    def __init__(
+        self,
+        kubeconfig: str | None,
+        context: str | None,
+        post: Post,
+        settings: CollectorSettings | None = None,
+        config: Config | None = None,
+        calendar: ReleaseCalendar | None = None,
+        notes: list[str] | None = None,
+        options: WaiverOptions | None = None,
+    ) -> None:
+        super().__init__(post)
+        self.kubeconfig = kubeconfig
+        self.options = options or WaiverOptions()
+        self.context = context
+        self.settings = settings
+        self.config = config
+        self.calendar = calendar
+        self.notes = list(notes or [])
+
     def _on_event(self, event: ProgressEvent) -> None:
         if not self._cancelled:
             self._post(ScanProgress(event))
@@ -292,24 +321,18 @@ class ScanJob:
         except Exception as exc:
             self._post(ScanFailed(self.context, _reason(exc)))
             return
-        task = asyncio.ensure_future(
-            scan_cluster(
-                self.kubeconfig,
-                self.context,
-                self.settings,
-                self._on_event,
-                self.config or policy.config,
-                self.calendar,
-                list(self.notes),
-                self.options.waiver_policy(policy),
-            )
+        scan = scan_cluster(
+            self.kubeconfig,
+            self.context,
+            self.settings,
+            self._on_event,
+            self.config or policy.config,
+            self.calendar,
+            list(self.notes),
+            self.options.waiver_policy(policy),
         )
-        with self._lock:
-            self._loop, self._task = asyncio.get_running_loop(), task
-            if self._cancelled:
-                task.cancel()
         try:
-            report = await task
+            report = await self._cancellable(scan)
             index = None if self._cancelled else FindingsIndex(report)  # this thread, not the UI's
         except asyncio.CancelledError:
             self._post(ScanCancelled())
@@ -320,3 +343,54 @@ class ScanJob:
                 self._post(ScanCancelled())
             else:
                 self._post(ScanFinished(report, index))
+
+
+class ProbeJob(LoopJob):
+    """The exposure probe of one finding's addresses (`p`, after the user confirmed them).
+
+    Posts `ProbeFinished` with a copy of `report` carrying the answers (the shown report is never
+    changed under the UI's feet), or `ProbeFailed`; nothing when cancelled (the app is quitting
+    or another report is shown)."""
+
+    def __init__(
+        self,
+        report: Report,
+        finding: Finding,
+        settings: ProbeSettings,
+        now: datetime,
+        serial: int,
+        post: Post,
+    ) -> None:
+        super().__init__(post)
+        self.report = report
+        self.finding = finding
+        self.settings = settings
+        self.now = now
+        self.serial = serial
+
+    async def _main(self) -> None:
+        try:
+            probed, run = await self._cancellable(
+                probe_finding(self.report, self.finding, self.settings, self.now)
+            )
+            index = FindingsIndex(probed)  # this thread, not the UI's
+        except asyncio.CancelledError:
+            return
+        except Exception as exc:
+            self._post(ProbeFailed(_reason(exc)))
+        else:
+            if not self._cancelled:
+                origin = ui_origin(self.finding)
+                self._post(ProbeFinished(self.report, probed, index, run, origin, self.serial))
+
+
+def apply_probe(report: Report, run: ProbeRun, origin: str, serial: int, post: Post) -> None:
+    """Attach a probe's answers to `report` (the one shown now: the waivers were applied again
+    while the probe ran, so the report it started from is not on screen any more)."""
+    try:
+        probed = with_probe_results(report, run, origin)
+        index = FindingsIndex(probed)
+    except Exception as exc:
+        post(ProbeFailed(_reason(exc)))
+    else:
+        post(ProbeFinished(report, probed, index, run, origin, serial))

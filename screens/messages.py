@@ -18,6 +18,7 @@ from k8saudit.collector import ProgressEvent
 from k8saudit.connection import ContextInfo
 from k8saudit.diff import Diff
 from k8saudit.fleet import FleetEntry
+from k8saudit.probe import ProbeRun
 from k8saudit.report import Report
 from k8saudit.waivers import Waiver
 from screens.findings_index import FindingsIndex
@@ -161,4 +162,33 @@ class FleetLoadFailed(Message, bubble=False):
     def __init__(self, directory: Path, reason: str) -> None:
         super().__init__()
         self.directory = directory
+        self.reason = reason
+
+
+class ProbeFinished(Message, bubble=False):
+    """The probe of one finding's addresses answered: `new_report` is `report` with the answers
+    attached (`index` over it); `origin` names the pass in the notes; `serial` is the app's report
+    serial when the probe started (a probe of a report no longer shown is not applied)."""
+
+    def __init__(
+        self,
+        report: Report,
+        new_report: Report,
+        index: FindingsIndex,
+        run: ProbeRun,
+        origin: str,
+        serial: int,
+    ) -> None:
+        super().__init__()
+        self.report = report
+        self.new_report = new_report
+        self.index = index
+        self.run = run
+        self.origin = origin
+        self.serial = serial
+
+
+class ProbeFailed(Message, bubble=False):
+    def __init__(self, reason: str) -> None:
+        super().__init__()
         self.reason = reason

@@ -10,6 +10,7 @@ import pytest
 
 from k8saudit.inventory import Inventory
 from k8saudit.redact import redact
+from tests.probe_support import FakeAdminUI
 from tests.replay import ReplayServer
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "kube-apiserver-v1.24"
@@ -42,3 +43,22 @@ def fixture_inventory() -> Inventory:
 def no_user_policy_file(tmp_path_factory, monkeypatch) -> None:
     """A developer's own ~/.config/k8saudit/waivers.toml must not change what tests see."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+
+
+@pytest.fixture
+def admin_ui() -> Iterator[FakeAdminUI]:
+    """A fake admin web UI on 127.0.0.1 (plain HTTP) for the exposure probe, stopped after the test."""
+    ui = FakeAdminUI().start()
+    yield ui
+    ui.stop()
+
+
+@pytest.fixture
+def netrc_with_credentials(tmp_path: Path, monkeypatch) -> None:
+    """Credentials for 127.0.0.1 in the environment: the probe must not pick them up."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login admin password NETRC-PASSWORD-1\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # a proxy would be refused: not used
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")

@@ -1,24 +1,22 @@
 """The opt-in exposure probe, against HTTP(S) servers these tests start on 127.0.0.1.
 
 The exposure checks (EXP-*) are built elsewhere; here a small fake check yields findings with the
-evidence contract of `k8saudit.probe` (`probe_targets`).
+evidence contract of `k8saudit.probe` (`probe_targets`). The fake admin UI and the `admin_ui` and
+`netrc_with_credentials` fixtures are shared with the TUI's probe tests (`tests/probe_support.py`,
+`tests/conftest.py`).
 """
 
 from __future__ import annotations
 
 import json
-import ssl
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-import trustme
 
 from k8saudit.cli import main
 from k8saudit.model import Finding, Severity, Status, Subject, failed, passed, warned
@@ -29,130 +27,23 @@ from k8saudit.probe import (
     OTHER,
     PROBE_RESULTS,
     PROBE_TARGETS,
+    ProbeResult,
+    ProbeRun,
     ProbeSettings,
     ProbeTarget,
+    attach,
+    detach,
+    merge_runs,
     probe,
     probe_findings,
     targets_of,
+    why_not_probeable,
 )
 from k8saudit.registry import REGISTRY, CheckMeta
 from k8saudit.snapshot import load
+from tests.probe_support import HOSTILE_TITLE, FakeAdminUI, assert_no_credentials_sent
 from tests.replay import ReplayServer, closed_port_url
 from tests.test_report_schema import SCHEMA
-
-HOSTILE_TITLE = "Dash\x1b]52;c;ZXZpbA==\x07board [bold]x[/bold]"
-
-
-@dataclass
-class Seen:
-    path: str
-    headers: dict[str, str]
-    client_cert: Any = None
-
-
-@dataclass
-class FakeAdminUI:
-    """A small web server with the behaviours exposed admin interfaces have."""
-
-    https: bool = False
-    seen: list[Seen] = field(default_factory=list)
-    huge_bytes_sent: int = 0
-    server: ThreadingHTTPServer | None = None
-    ca: trustme.CA | None = None
-
-    def url(self, path: str) -> str:
-        assert self.server is not None
-        scheme = "https" if self.https else "http"
-        return f"{scheme}://127.0.0.1:{self.server.server_address[1]}{path}"
-
-    def start(self) -> FakeAdminUI:
-        ui = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def reply(self, status: int, body: bytes = b"", **headers: str) -> None:
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name.replace("_", "-"), value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self) -> None:
-                cert = self.connection.getpeercert() if ui.https else None
-                ui.seen.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, cert))
-                page = self.path.split("?")[0]
-                if page in ("/open", "/"):
-                    body = b"<html><head><title>Kubernetes Dashboard</title></head><body>pods</body></html>"
-                    self.reply(200, body, Server="nginx/1.25", Set_Cookie="session=SERVER-SESSION-abc")
-                elif page == "/basic":
-                    self.reply(401, b"no", WWW_Authenticate='Basic realm="kibana"')
-                elif page == "/to-login":
-                    self.reply(302, Location="/login?next=/")
-                elif page == "/login":
-                    form = b'<title>Sign in</title><form><input type="password" name="p"></form>'
-                    self.reply(200, form)
-                elif page == "/off-host":
-                    self.reply(302, Location="http://elsewhere.invalid/steal")
-                elif page == "/cookie":
-                    self.reply(302, Location="/open", Set_Cookie="sid=SERVER-COOKIE-xyz; Path=/")
-                elif page == "/hostile":
-                    self.reply(200, f"<title>{HOSTILE_TITLE}</title>".encode())
-                elif page == "/error":
-                    self.reply(500, b"boom")
-                elif page == "/slow":
-                    time.sleep(3)
-                    self.reply(200, b"late")
-                elif page == "/huge":
-                    self.send_response(200)
-                    self.send_header("Content-Length", str(10 * 2**20))
-                    self.end_headers()
-                    chunk = b"<title>Grafana</title>" + b"x" * 65_514
-                    try:
-                        for _ in range(160):
-                            self.wfile.write(chunk)
-                            ui.huge_bytes_sent += len(chunk)
-                    except OSError:
-                        pass
-                else:
-                    self.reply(404)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        if self.https:
-            self.ca = trustme.CA()
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            self.ca.issue_cert("127.0.0.1").configure_cert(context)
-            self.ca.configure_trust(context)
-            context.verify_mode = ssl.CERT_OPTIONAL  # records a client certificate if one were sent
-            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-
-
-@pytest.fixture
-def admin_ui() -> Iterator[FakeAdminUI]:
-    ui = FakeAdminUI().start()
-    yield ui
-    ui.stop()
-
-
-@pytest.fixture
-def netrc_with_credentials(tmp_path: Path, monkeypatch) -> None:
-    """Credentials for 127.0.0.1 in the environment: the probe must not pick them up."""
-    netrc = tmp_path / "netrc"
-    netrc.write_text("machine 127.0.0.1 login admin password NETRC-PASSWORD-1\n")
-    netrc.chmod(0o600)
-    monkeypatch.setenv("NETRC", str(netrc))
-    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # a proxy would be refused: not used
-    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
 
 
 def finding_for(*urls: str, status: Status = Status.FAIL, interface: str = "Kubernetes Dashboard") -> Finding:
@@ -164,15 +55,6 @@ def finding_for(*urls: str, status: Status = Status.FAIL, interface: str = "Kube
     )
     finding.check_id = "EXP-900"
     return finding
-
-
-def assert_no_credentials_sent(ui: FakeAdminUI) -> None:
-    assert ui.seen, "the probe reached the server"
-    for request in ui.seen:
-        assert "authorization" not in request.headers, request
-        assert "cookie" not in request.headers, request
-        assert "proxy-authorization" not in request.headers
-        assert request.client_cert in (None, {}), "no client certificate is presented"
 
 
 # -- the probe itself -----------------------------------------------------------------------------
@@ -278,11 +160,53 @@ async def test_results_are_attached_to_every_finding_naming_the_address(admin_ui
         assert finding.evidence[PROBE_RESULTS][0]["access"] == OPEN
         assert finding.status in (Status.FAIL, Status.WARN), "the probe adds evidence, the check decides"
     again = findings[0].message
-    from k8saudit.probe import attach
-
     attach(findings, run)
     assert findings[0].message == again, "attaching twice changes nothing"
     assert "tried 2 address(es)" in run.note() and "127.0.0.1" in run.note()
+
+
+def test_a_later_pass_replaces_an_address_answer_exactly() -> None:
+    """What the UI's `p` relies on to probe again: detach() undoes attach(), and merging keeps the
+    latest answer per address (in the order addresses were first probed)."""
+    first_at, later = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
+    a, b = "http://10.0.0.1/", "http://10.0.0.2/"
+    finding = finding_for(a, b)
+    original = finding.message
+    first = ProbeRun(
+        first_at,
+        20,
+        [ProbeResult(a, "", NO_ANSWER, error="timed out"), ProbeResult(b, "", LOGIN, status=401)],
+    )
+    attach([finding], first)
+    assert finding.message == f"{original} — probe: {b} asks for credentials (401)"
+    detach(finding)
+    assert finding.message == original and PROBE_RESULTS not in finding.evidence
+    detach(finding)  # nothing attached: nothing changes
+    assert finding.message == original
+
+    second = ProbeRun(later, 5, [ProbeResult(a, "", OPEN, status=200)])
+    merged = merge_runs(first, second)
+    assert [(r.url, r.access) for r in merged.results] == [(a, OPEN), (b, LOGIN)]
+    assert (merged.at, merged.limit) == (later, 5)
+    assert merge_runs(None, second) is second
+    attach([finding], merged)
+    assert finding.message == f"{original} — probe confirmed: {a} answered 200 without authentication"
+    assert [r["url"] for r in finding.evidence[PROBE_RESULTS]] == [a, b]
+    assert "(UI, p on EXP-900" in second.note("UI, p on EXP-900") and "probe limit 5" not in second.note()
+
+
+def test_why_a_finding_cannot_be_probed_fits_one_line() -> None:
+    assert why_not_probeable(finding_for("http://10.0.0.1/")) is None
+    passing = finding_for("http://10.0.0.1/", status=Status.PASS)
+    nothing = finding_for()
+    unusable = finding_for("file:///etc/passwd")
+    for finding, expected in (
+        (passing, "only failing or warning findings are"),
+        (nothing, "this finding names no address"),
+        (unusable, "no http(s) address in this finding"),
+    ):
+        assert why_not_probeable(finding) == expected
+        assert len(f"Nothing to probe: {expected}.") <= 56, "one line of a notification"
 
 
 # -- through the CLI -----------------------------------------------------------------------------

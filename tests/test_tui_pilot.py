@@ -230,6 +230,7 @@ def test_one_action_table_feeds_every_binding() -> None:
     from screens.base import AuditScreen
     from screens.dialogs import HelpScreen as Help
     from screens.dialogs import PathDialog as Dialog
+    from screens.probe import ProbeDialog
     from screens.table import RowTable as Table
     from screens.waivers import ScopeChoice, WaiverDialog
 
@@ -241,6 +242,7 @@ def test_one_action_table_feeds_every_binding() -> None:
         "help": Help,
         "waiver": WaiverDialog,
         "choice": ScopeChoice,
+        "probe": ProbeDialog,
         **screens,
     }
     for scope in {a.scope for a in ACTIONS}:

@@ -7,7 +7,9 @@ result (`snapshot_report.html`) before committing.
 
 from __future__ import annotations
 
-from tests.tui_support import SIZE, make_app, sample_report
+from k8saudit.model import Finding, Status, Subject
+from k8saudit.probe import PROBE_TARGETS, ProbeSettings
+from tests.tui_support import SIZE, build_report, make_app, sample_findings, sample_inventory, sample_report
 
 
 def test_overview(snap_compare) -> None:
@@ -33,3 +35,26 @@ def test_resource(snap_compare) -> None:
 
 def test_help(snap_compare) -> None:
     assert snap_compare(make_app(report=sample_report()), press=["question_mark"], terminal_size=SIZE)
+
+
+def test_probe_dialog(snap_compare) -> None:
+    """`p` on an exposure finding: every address that will be contacted (here capped at 2), and
+    what is and is not sent. Nothing is contacted: the dialog is only shown."""
+    findings = [
+        *sample_findings(),
+        Finding(
+            "EXP-101",
+            Status.FAIL,
+            Subject("Service", "ops", "dashboard"),
+            "exposes Kubernetes Dashboard to anyone who can reach it",
+            {
+                PROBE_TARGETS: [
+                    {"url": f"http://203.0.113.{i}:30080/", "interface": "Kubernetes Dashboard"}
+                    for i in (7, 8, 9)
+                ]
+            },
+        ),
+    ]
+    report = build_report(sample_inventory(), findings)
+    app = make_app(report=report, probe_settings=ProbeSettings(limit=2))
+    assert snap_compare(app, press=["f", "slash", *"dashboard", "enter", "p"], terminal_size=SIZE)
