@@ -2,8 +2,8 @@
 in the snapshot, any report format, any log record (DEBUG included) or any error message.
 
 Formats are read from the CLI parser, so formats added later (markdown, sarif, junit…) are
-covered without touching this test. The TUI's screen text is covered by the TUI's own tests
-(screens/ render the same report; see tests/test_tui*.py once it lands).
+covered without touching this test. The TUI's side (every screen's text, the snapshot and the
+JSON export it writes) is `tests/test_tui_secrets.py`, with the same canaries.
 """
 
 from __future__ import annotations

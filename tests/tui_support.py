@@ -340,3 +340,14 @@ def sample_old_report() -> Report:
     report.collection.started_at -= WEEK
     report.collection.finished_at -= WEEK
     return report
+
+
+# -- the whole content of a widget, not only what is scrolled into view -------------------------
+
+
+def content_text(widget: Any, width: int = 200) -> str:
+    """Everything a Static shows when scrolled end to end (a resource's whole YAML, a detail's
+    whole evidence), rendered the way the screen renders it, as plain text."""
+    console = Console(width=width, file=io.StringIO(), record=True, color_system=None, legacy_windows=False)
+    console.print(widget.content)
+    return console.export_text(styles=False)
