@@ -114,6 +114,7 @@ ACTIONS: tuple[Action, ...] = (
         "probe",
         "findings",
         short="probe",
+        show=False,  # the findings footer is full on a live cluster; the detail's footer shows it
     ),
     Action("findings.sort_severity", "S", "Sort by severity", "sort('severity')", "findings", show=False),
     Action(
