@@ -17,7 +17,7 @@ from screens.base import AuditScreen
 from screens.findings import status_word
 from screens.findings_index import FindingsIndex
 from screens.table import Column, Row, RowTable
-from screens.text import plain, reflow, to_yaml
+from screens.text import plain, reflow, title, to_yaml
 
 # Long evidence values are folded the YAML way to fit the detail pane (the indentation stays).
 EVIDENCE_WIDTH = 72
@@ -75,7 +75,7 @@ class DetailScreen(AuditScreen):
         meta = self.meta
         with Horizontal(id="detail"):
             with VerticalScroll(id="detail-body", can_focus=True) as body:
-                body.border_title = self.check_id
+                body.border_title = title(self.check_id, 40)  # a recorded id comes from a file
                 yield Static(
                     Text(meta.title if meta else "A check this version of k8saudit does not have"),
                     id="detail-title",
@@ -104,7 +104,9 @@ class DetailScreen(AuditScreen):
                 yield Label("Evidence (selected subject)", classes="section")
                 yield Static(id="detail-evidence", classes="evidence")
             table = RowTable(SUBJECT_COLUMNS, SubjectRows(self.index, self.subjects), id="subjects")
-            table.border_title = f"Every subject of {self.check_id} ({len(self.subjects):,}) — enter: open"
+            table.border_title = title(
+                f"Every subject of {self.check_id} ({len(self.subjects):,}) — enter: open"
+            )
             yield table
 
     def on_mount(self) -> None:

@@ -75,7 +75,7 @@ class ProbeDialog(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         req = self.request
         with Vertical(id="probe-dialog", classes="dialog") as box:
-            box.border_title = f"Probe {subject_line(req.finding)}?"
+            box.border_title = Text(f"Probe {subject_line(req.finding)}?")  # a str title is markup
             count = len(req.targets)
             which = "this address" if count == 1 else f"these {count} addresses"
             yield Static(

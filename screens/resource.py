@@ -16,7 +16,7 @@ from screens.base import AuditScreen
 from screens.findings import status_word
 from screens.findings_index import FindingsIndex
 from screens.table import Column, Row, RowTable
-from screens.text import yaml_view
+from screens.text import title, yaml_view
 
 FINDING_COLUMNS = (
     Column("severity", "Severity", width=9),
@@ -67,7 +67,7 @@ class ResourceScreen(AuditScreen):
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="resource"):
             with VerticalScroll(id="resource-yaml", can_focus=True) as pane:
-                pane.border_title = safe_text(str(self.subject), 150)
+                pane.border_title = title(self.subject)
                 yield Static(self._content(), id="resource-object")
             table = RowTable(
                 FINDING_COLUMNS,

@@ -15,7 +15,8 @@ from rich.text import Text
 
 from k8saudit.textsafe import safe_text
 
-MAX_LINE = 4000  # one YAML line longer than this is clipped (a 1 MB annotation stays readable)
+MAX_LINE = 4000  # a YAML line longer than this is clipped (a 1 MB annotation stays readable)
+MAX_STRING = 2000  # so is a string, before the YAML is written: it then fits one line
 
 
 class _Dumper(yaml.SafeDumper):
@@ -33,12 +34,33 @@ def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _str_representer)
 
 
+def _clipped(data: Any) -> Any:
+    """`data` with every string longer than MAX_LINE cut there (saying how much more there was):
+    a megabyte annotation or condition message folded to the pane would otherwise be thousands
+    of lines."""
+    if isinstance(data, str):
+        return (
+            f"{data[:MAX_LINE]}… ({len(data) - MAX_LINE} more characters)" if len(data) > MAX_LINE else data
+        )
+    if isinstance(data, dict):
+        return {_clipped(k): _clipped(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_clipped(v) for v in data]
+    return data
+
+
 def to_yaml(data: Any, width: int = 10**9) -> str:
-    """`data` as YAML, every line made safe to print. A `width` folds long plain scalars the
-    YAML way (continuation lines indented under their key) instead of letting the terminal wrap
-    them to column 0; the default never folds, like `kubectl get -o yaml`."""
+    """`data` as YAML, every line made safe to print and every string clipped to MAX_STRING. A
+    `width` folds long plain scalars the YAML way (continuation lines indented under their key)
+    instead of letting the terminal wrap them to column 0; the default never folds, like
+    `kubectl get -o yaml`."""
     raw = yaml.dump(
-        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=width
+        _clipped(data),
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=width,
     )
     return "\n".join(safe_text(line, MAX_LINE) for line in raw.rstrip("\n").split("\n"))
 
@@ -50,6 +72,12 @@ def yaml_view(data: Any) -> Syntax:
 
 def plain(value: object, limit: int | None = 2000) -> Text:
     """One line of cluster text as a Text that is shown exactly as written."""
+    return Text(safe_text(value, limit))
+
+
+def title(value: object, limit: int = 150) -> Text:
+    """Cluster text for a border title. Textual parses a `str` title as markup (a resource named
+    `[link=…]` would be a link, an unbalanced `[` a crash); a Text is taken as it is."""
     return Text(safe_text(value, limit))
 
 

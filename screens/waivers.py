@@ -48,6 +48,7 @@ from screens.base import AuditScreen
 from screens.findings_index import FindingFilter, FindingsIndex
 from screens.messages import WaiverWriteFailed, WaiverWritten
 from screens.table import Column, ListSource, Row, RowTable
+from screens.text import title
 
 DEFAULT_DAYS = 90
 _DAYS = re.compile(r"^\+?(\d{1,4})\s*d(ays?)?$", re.IGNORECASE)
@@ -141,7 +142,7 @@ class WaiverDialog(ModalScreen[Waiver | None]):
         finding = req.finding
         subject = finding.subject
         with Vertical(id="waiver-dialog", classes="dialog") as box:
-            box.border_title = safe_text(f"Waive {finding.check_id} on {subject}", 120)
+            box.border_title = title(f"Waive {finding.check_id} on {subject}", 120)
             about = Text()
             about.append(f"{finding.status.value.upper()}  ", "bold")
             about.append(safe_text(req.meta.title if req.meta else finding.check_id, 200))

@@ -1,5 +1,8 @@
 """Text from the cluster is data: markup, links, ANSI/OSC escapes and bidi overrides in names,
-labels, annotations, messages and evidence are shown literally on every screen, never obeyed."""
+labels, annotations, messages and evidence are shown literally on every screen, never obeyed.
+
+These use a synthetic report; `tests/test_tui_hostile_scan.py` brings the same kind of text in
+through a real scan of the replay API server, with megabyte strings."""
 
 from __future__ import annotations
 
@@ -9,11 +12,14 @@ import yaml
 
 from k8saudit.inventory import Coverage
 from k8saudit.model import Finding, Status, Subject
+from k8saudit.probe import PROBE_TARGETS
 from screens.detail import DetailScreen
 from screens.findings import FindingsScreen
 from screens.overview import OverviewScreen
 from screens.picker import ContextPickerScreen
+from screens.probe import ProbeDialog
 from screens.resource import ResourceScreen
+from screens.waivers import WaiverDialog
 from tests import factories as f
 from tests.replay import closed_port_url
 from tests.test_tui_pilot import wait_for
@@ -141,3 +147,44 @@ async def test_hostile_context_names_in_the_picker(tmp_path: Path) -> None:
             text, expect=("prod-[bold red]x[/]-\\x1b[31m", "[link=file:")
         )  # cluster column is narrow
         assert "sekret-token-value" not in text
+
+
+async def test_border_titles_show_cluster_text_literally() -> None:
+    """Textual reads a `str` border title as markup: a resource named `[link=…]` became a link,
+    and an unbalanced one crashed the app. Titles naming a subject or a recorded check id (a
+    snapshot may hold any text there) are built as Text."""
+    subject = Subject("Deployment", "shop", f"web-{LINK}-[b")
+    findings = [
+        Finding(
+            "RES-101",
+            Status.FAIL,
+            subject,
+            "runs 1 replica",
+            {PROBE_TARGETS: [{"url": "http://203.0.113.9/"}]},
+        ),
+        Finding(f"X-{MARKUP}[link=", Status.FAIL, subject, "a check this version lacks", {}),
+    ]
+    inventory = f.make_inventory(
+        deployments=[f.deployment(subject.name, "shop", replicas=1)], namespaces=[f.namespace("shop")]
+    )
+    app = make_app(report=build_report(inventory, findings))
+    async with app.run_test(size=SIZE) as pilot:
+        for position in range(len(findings)):
+            app.open_finding(position)
+            await pilot.pause()
+            assert isinstance(app.screen, DetailScreen)
+            text = screen_text(app)
+            assert findings[position].check_id in text  # the pane's and the table's titles
+            await pilot.press("enter")  # the resource view: its pane's title is the subject
+            assert isinstance(app.screen, ResourceScreen)
+            await pilot.pause()
+            assert_literal(screen_text(app), expect=(f"Deployment shop/web-{LINK}-[b",))
+            await pilot.press("escape", "escape")
+        # the waiver and probe dialogs name the subject in their titles too (esc: nothing is sent)
+        app.open_finding(0)
+        await pilot.pause()
+        for key, dialog in (("w", WaiverDialog), ("p", ProbeDialog)):
+            await pilot.press(key)
+            assert isinstance(app.screen, dialog)
+            assert_literal(screen_text(app), expect=(f"on Deployment shop/web-{LINK}-[b",))
+            await pilot.press("escape")

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rich.console import Console
+from rich.syntax import Syntax
 
 from k8saudit.inventory import Coverage, Inventory
 from k8saudit.model import Finding, Severity, Status, Subject
@@ -346,8 +347,12 @@ def sample_old_report() -> Report:
 
 
 def content_text(widget: Any, width: int = 200) -> str:
-    """Everything a Static shows when scrolled end to end (a resource's whole YAML, a detail's
-    whole evidence), rendered the way the screen renders it, as plain text."""
+    """Everything a Static shows when scrolled end to end (a detail's whole evidence, a
+    resource's whole YAML), as plain text: rendered like the screen renders it, or for
+    highlighted code (never wrapped, scrolled sideways) the text being highlighted, every column."""
+    content = widget.content
+    if isinstance(content, Syntax):
+        return content.code
     console = Console(width=width, file=io.StringIO(), record=True, color_system=None, legacy_windows=False)
-    console.print(widget.content)
+    console.print(content)
     return console.export_text(styles=False)
