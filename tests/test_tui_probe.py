@@ -329,3 +329,26 @@ async def test_the_probe_key_is_in_the_help_and_the_palette(admin_ui: FakeAdminU
         await wait_for(pilot, lambda: isinstance(app.screen, ProbeDialog), "the dialog, from the palette")
         await pilot.press("escape")
         assert admin_ui.seen == []
+
+
+async def test_a_hostile_page_title_is_shown_literally(admin_ui: FakeAdminUI) -> None:
+    """The admin UI's answer is data too: its title (markup, an OSC 52) in the notification, the
+    message and the evidence is shown, never obeyed."""
+    report = demo_with_targets(admin_ui, "/hostile", "/basic")
+    app = make_app(report=report, debounce_s=0.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await findings_cursor_on(pilot, app, "EXP-001", "weave-scope-app")
+        await pilot.press("enter", "p", "enter")
+        await wait_for(pilot, lambda: app.report is not report, "the answers", tries=1500)
+        await pilot.pause()
+        text = screen_text(app)  # the detail's message
+        assert "'Dash\\x1b]52;c;ZXZpbA==\\x07board [bold]x[/bold]'" in text
+        assert "\x1b" not in text and "\x07" not in text
+        [notice] = [n for n in app._notifications if n.message.startswith("Probe:")]
+        assert "board [bold]x[/bold]" in notice.message and not notice.markup
+        assert "\x1b" not in notice.message and "\x07" not in notice.message
+        await pilot.press("tab", "end")
+        await pilot.pause()
+        text = screen_text(app)
+        assert 'title: "Dash\\e]52;c;ZXZpbA==\\aboard [bold]x[/bold]"' in text
+        assert "\x1b" not in text and "\x07" not in text
