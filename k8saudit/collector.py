@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -273,15 +274,22 @@ class Collector:
         return coverage
 
     async def _paginate(self, state: _KindState, path: str) -> tuple[str, str]:
+        headers = {"Accept": METADATA_ONLY_ACCEPT if state.kind.metadata_only else JSON_ACCEPT}
+        ahead = _ReadAhead(self, path, headers)
+        try:
+            return await self._read_pages(state, ahead)
+        finally:
+            await ahead.cancel()
+
+    async def _read_pages(self, state: _KindState, ahead: _ReadAhead) -> tuple[str, str]:
         kind = state.kind
-        headers = {"Accept": METADATA_ONLY_ACCEPT if kind.metadata_only else JSON_ACCEPT}
         token: str | None = None
         restarted = False
         while True:
             params = {"limit": str(self.settings.page_size)}
             if token:
                 params["continue"] = token
-            response = await self._get(path, params, headers, need_json=True)
+            response = await ahead.get(params)
             status = response.status_code
             if status == 410 and token and not restarted:
                 restarted, token = True, None  # the continue token expired: start over, once
@@ -325,6 +333,7 @@ class Collector:
         headers: dict[str, str] | None = None,
         need_json: bool = False,
         max_retries: int | None = None,
+        on_body: Callable[[httpx.Response], Awaitable[None]] | None = None,
     ) -> httpx.Response:
         retries = self.settings.max_retries if max_retries is None else max_retries
         attempt = 0
@@ -333,6 +342,8 @@ class Collector:
             try:
                 async with self._semaphore:
                     response = await self._client.get(path, params=params, headers=headers)
+                if on_body is not None and response.status_code == 200:
+                    await on_body(response)  # before the body is parsed: see _ReadAhead
                 if response.status_code in RETRYABLE_STATUS:
                     problem = f"HTTP {response.status_code}"
                     delay = _retry_after(response)
@@ -373,6 +384,76 @@ class Collector:
         parsed = _json(response) if response.status_code in (200, 201) else None
         status = parsed.get("status") if isinstance(parsed, dict) else None
         return status if isinstance(status, dict) else None
+
+
+class _ReadAhead:
+    """The next page of a list, requested while the current one is parsed.
+
+    A list is a chain: page N+1 needs the continue token of page N. Waiting for page N to be
+    parsed and kept before asking for N+1 leaves the server idle while we parse and us idle while
+    it serves (on the 200-page pod list of a 100k-pod cluster, most of the time). So the moment
+    page N's bytes arrive, its continue token is cut out of the raw bytes (`_peek_continue`) and
+    page N+1 is requested; the server prepares and sends it while N is parsed. The guess is only
+    used when it equals the token of the parsed page; otherwise it is cancelled and the right
+    page is fetched. At most two pages are requested ahead, so memory stays bounded.
+    """
+
+    _LIMIT = 2
+    # Loop turns a new request needs to be on the wire through httpx/httpcore on an idle pooled
+    # connection (measured: 4); the parse that follows would otherwise hold it back.
+    _TURNS_TO_SEND = 6
+
+    def __init__(self, collector: Collector, path: str, headers: dict[str, str]) -> None:
+        self._collector = collector
+        self._path = path
+        self._headers = headers
+        self._pages: dict[str, asyncio.Task[httpx.Response]] = {}
+
+    async def get(self, params: dict[str, str]) -> httpx.Response:
+        token = params.get("continue")
+        task = self._pages.pop(token, None) if token else None
+        if task is not None:
+            return await task
+        await self.cancel()  # a wrong guess, or a restarted list
+        return await self._fetch(params)
+
+    def _fetch(self, params: dict[str, str]) -> Awaitable[httpx.Response]:
+        collector = self._collector
+        return collector._get(self._path, params, self._headers, need_json=True, on_body=self._request_next)
+
+    async def _request_next(self, response: httpx.Response) -> None:
+        token = _peek_continue(response.content)
+        if not token or token in self._pages or len(self._pages) >= self._LIMIT:
+            return
+        params = {"limit": str(self._collector.settings.page_size), "continue": token}
+        self._pages[token] = asyncio.create_task(self._fetch(params))
+        for _ in range(self._TURNS_TO_SEND):
+            await asyncio.sleep(0)
+
+    async def cancel(self) -> None:
+        pages = list(self._pages.values())
+        self._pages.clear()
+        for task in pages:
+            task.cancel()
+        await asyncio.gather(*pages, return_exceptions=True)
+
+
+_CONTINUE = re.compile(rb'"continue":"([A-Za-z0-9_=-]+)"')
+_ITEMS_START = b'"items":['
+
+
+def _peek_continue(raw: bytes) -> str | None:
+    """The list's continue token, cut from the raw page without parsing it; None if not found.
+
+    Only the list's own metadata is searched: the bytes before the items array (kube-apiserver
+    writes metadata first) and after its last bracket (other servers write it last), never an
+    item. A guess all the same: the caller compares it with the parsed page's token.
+    """
+    items_at = raw.find(_ITEMS_START)
+    if items_at < 0:
+        return None
+    match = _CONTINUE.search(raw, 0, items_at) or _CONTINUE.search(raw, max(raw.rfind(b"]"), items_at))
+    return match.group(1).decode("ascii") if match else None
 
 
 def _json(response: httpx.Response) -> Any:

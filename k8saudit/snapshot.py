@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from k8saudit import __version__
+from k8saudit import __version__, heap
 from k8saudit.errors import SnapshotError
 from k8saudit.inventory import ClusterIdentity, Coverage, Inventory
 from k8saudit.model import Finding
@@ -69,7 +69,8 @@ def to_dict(report: Report) -> dict[str, Any]:
 
 
 def dumps(report: Report) -> bytes:
-    return orjson.dumps(to_dict(report))
+    with heap.gc_paused():  # the findings become many small dicts: no cycles to look for
+        return orjson.dumps(to_dict(report))
 
 
 def save(report: Report, path: str | os.PathLike[str]) -> Path:
@@ -144,6 +145,12 @@ def _too_big(source: Path, max_bytes: int) -> str:
 
 
 def loads(raw: bytes, source: Path | str = "snapshot", max_bytes: int = DEFAULT_MAX_BYTES) -> Snapshot:
+    # Millions of acyclic objects are about to be created: see k8saudit.heap.
+    with heap.gc_paused():
+        return _loads(raw, source, max_bytes)
+
+
+def _loads(raw: bytes, source: Path | str, max_bytes: int) -> Snapshot:
     if raw[:2] == _GZIP_MAGIC:
         raw = _gunzip(raw, Path(str(source)), max_bytes)
     if not raw.strip():
@@ -158,6 +165,8 @@ def loads(raw: bytes, source: Path | str = "snapshot", max_bytes: int = DEFAULT_
         return _from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise SnapshotError(f"{source} is not a valid k8saudit snapshot: {_describe(exc)}") from None
+    finally:
+        heap.settle()  # the inventory stays for the whole session: later collections skip it
 
 
 def _check_format(data: object, source: Path | str) -> None:
