@@ -14,13 +14,16 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import orjson
 
 from k8saudit import __version__
 from k8saudit.errors import EXIT_OK, EXIT_USAGE, K8sAuditError, UsageError
 from k8saudit.textsafe import safe_text
+
+if TYPE_CHECKING:
+    from k8saudit.releases import ReleaseCalendar
 
 DEMO_SNAPSHOT = "demo.json.gz"
 
@@ -68,6 +71,22 @@ def _add_connection_options(parser: argparse.ArgumentParser, default: object = N
     )
 
 
+def _add_calendar_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--refresh-releases",
+        action="store_true",
+        help="fetch the current Kubernetes release calendar instead of using the data shipped with "
+        "k8saudit (offline is the default; a failed fetch falls back and the report says so)",
+    )
+    parser.add_argument(
+        "--releases-url",
+        default=None,
+        metavar="URL",
+        help="where --refresh-releases fetches from: an endoflife.date-format JSON document "
+        "(default: https://endoflife.date/api/kubernetes.json; use a mirror in air-gapped networks)",
+    )
+
+
 def _add_format(parser: argparse.ArgumentParser, choices: Sequence[str] = ("text", "json")) -> None:
     parser.add_argument("--format", choices=choices, default="text", help="output format (default: text)")
 
@@ -100,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--deadline", type=_positive(float), default=300.0, help="overall deadline in seconds (default: 300)"
     )
     scan.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    _add_calendar_options(scan)
 
     report = commands.add_parser("report", help="print the report of a saved snapshot (no cluster needed)")
     report.add_argument("snapshot", help="snapshot file (.json or .json.gz)")
@@ -114,12 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MIB",
         help="refuse bigger snapshots (default: 2048)",
     )
+    _add_calendar_options(report)
 
     checks = commands.add_parser("checks", help="list the check catalog")
     _add_format(checks, ("text", "markdown", "json"))
 
     demo = commands.add_parser("demo", help="open the shipped demo snapshot (no cluster needed)")
     demo.add_argument("--text", action="store_true", help="print the report instead of opening the UI")
+    _add_calendar_options(demo)
 
     rbac = commands.add_parser("rbac", help="print the least-privilege read-only RBAC k8saudit needs")
     rbac.add_argument(
@@ -149,8 +171,27 @@ def _default_snapshot_name(context: str) -> str:
     return f"k8saudit-{safe_context[:60]}-{utcnow():%Y%m%d-%H%M%S}.json.gz"
 
 
+def _refresh_calendar(
+    args: argparse.Namespace, fallback: ReleaseCalendar, fallback_name: str
+) -> tuple[ReleaseCalendar | None, list[str]]:
+    """(calendar, notes) for --refresh-releases: the fetched calendar, or `fallback` with a note
+    saying why; (None, []) when no refresh was asked for."""
+    if not args.refresh_releases:
+        if args.releases_url:
+            raise UsageError("--releases-url needs --refresh-releases")
+        return None, []
+    from k8saudit.releases import ENDOFLIFE_URL, refresh_calendar
+
+    url = args.releases_url or ENDOFLIFE_URL
+    if not re.match(r"^https?://[^\s/]+", url):
+        raise UsageError(f"--releases-url must be an http(s) URL, not {url[:80]!r}")
+    calendar, note = refresh_calendar(fallback, fallback_name, url)
+    return calendar, [note]
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
     from k8saudit.collector import CollectorSettings
+    from k8saudit.releases import ReleaseCalendar
     from k8saudit.scan import scan_cluster
     from k8saudit.snapshot import save
 
@@ -160,8 +201,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
         request_timeout_s=args.timeout,
         deadline_s=args.deadline,
     )
+    calendar, notes = _refresh_calendar(args, ReleaseCalendar.shipped(), "the shipped calendar")
     progress = None if args.quiet or not sys.stderr.isatty() else _ProgressLine()
-    report = asyncio.run(scan_cluster(args.kubeconfig, args.context, settings, progress))
+    report = asyncio.run(
+        scan_cluster(args.kubeconfig, args.context, settings, progress, calendar=calendar, notes=notes)
+    )
     if progress:
         progress.clear()
     _print_report(report, args.format)
@@ -203,7 +247,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     max_bytes = args.max_snapshot_size * 1024**2 if args.max_snapshot_size else DEFAULT_MAX_BYTES
     snapshot = load(args.snapshot, max_bytes)
-    _print_report(snapshot.report(as_recorded=args.as_recorded), args.format)
+    calendar, notes = _refresh_calendar(args, snapshot.calendar, "the calendar saved in the snapshot")
+    report = snapshot.report(as_recorded=args.as_recorded, calendar=calendar)
+    report.collection.notes.extend(notes)
+    _print_report(report, args.format)
     return EXIT_OK
 
 
@@ -220,8 +267,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     path = demo_snapshot_path()
     if args.text or not _tui_available():
-        _print_report(load(path).report(), "text")
+        snapshot = load(path)
+        calendar, notes = _refresh_calendar(args, snapshot.calendar, "the calendar saved in the demo")
+        report = snapshot.report(calendar=calendar)
+        report.collection.notes.extend(notes)
+        _print_report(report, "text")
         return EXIT_OK
+    if args.refresh_releases:
+        calendar, notes = _refresh_calendar(args, load(path).calendar, "the calendar saved in the demo")
+        return _run_tui(snapshot=path, calendar=calendar, notes=notes)
     return _run_tui(snapshot=path)
 
 

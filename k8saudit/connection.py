@@ -50,19 +50,26 @@ def kubeconfig_paths(explicit: str | None = None) -> list[Path]:
     return [Path(p).expanduser() for p in raw.split(os.pathsep) if p]
 
 
-def _existing_kubeconfig(explicit: str | None) -> str:
+def _existing_kubeconfig(explicit: str | None) -> tuple[str, str]:
+    """The kubeconfig files to merge (joined with os.pathsep) and the current context.
+
+    Like kubectl, the first file that sets `current-context` wins (the kubernetes package's
+    merger lets the last one win).
+    """
     paths = kubeconfig_paths(explicit)
     found = [str(p) for p in paths if p.is_file()]
     if not found:
         shown = ", ".join(str(p) for p in paths)
         hint = "" if explicit else " (set KUBECONFIG or pass --kubeconfig)"
         raise ConnectionFailure(f"no kubeconfig found at {shown}{hint}")
+    current = ""
     for path in found:
-        _validate_kubeconfig_file(path)
-    return os.pathsep.join(found)
+        data = _validate_kubeconfig_file(path)
+        current = current or str(data.get("current-context") or "")
+    return os.pathsep.join(found), current
 
 
-def _validate_kubeconfig_file(path: str) -> None:
+def _validate_kubeconfig_file(path: str) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as handle:
             data = yaml.safe_load(handle)
@@ -80,23 +87,18 @@ def _validate_kubeconfig_file(path: str) -> None:
             isinstance(entries, list) and all(isinstance(e, dict) and "name" in e for e in entries)
         ):
             raise ConnectionFailure(f"kubeconfig {path}: '{section}' must be a list of named entries")
-
-
-def _merged_kubeconfig(explicit: str | None) -> dict[str, Any]:
-    from kubernetes.config.kube_config import KubeConfigMerger
-
-    merged = KubeConfigMerger(_existing_kubeconfig(explicit)).config
-    if merged is None:
-        raise ConnectionFailure("kubeconfig holds no configuration")
-    return merged.value
+    return data
 
 
 def list_contexts(kubeconfig: str | None = None) -> list[ContextInfo]:
     """Every context of the merged kubeconfig with its server and user name, current first."""
-    config = _merged_kubeconfig(kubeconfig)
+    from kubernetes.config.kube_config import KubeConfigMerger
+
+    files, current = _existing_kubeconfig(kubeconfig)
+    merged = KubeConfigMerger(files).config
+    config = merged.value if merged is not None else {}
     clusters = {c.value["name"]: c.value.get("cluster") or {} for c in config.get("clusters") or []}
     users = {u.value["name"]: u.value.get("user") or {} for u in config.get("users") or []}
-    current = config.get("current-context", "")
     infos = []
     for node in config.get("contexts") or []:
         entry = node.value
@@ -247,13 +249,18 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Connec
     """A Connection for `context` (default: current) of the kubeconfig, or the in-cluster config."""
     if context == IN_CLUSTER or (context is None and kubeconfig is None and _in_cluster_only()):
         return _connect_in_cluster()
-    files = _existing_kubeconfig(kubeconfig)
-    names = [c.name for c in list_contexts(kubeconfig)]
-    if context is not None and context not in names:
-        known = ", ".join(names[:10]) or "none"
+    files, _ = _existing_kubeconfig(kubeconfig)
+    contexts = list_contexts(kubeconfig)
+    names = [c.name for c in contexts]
+    known = ", ".join(names[:10]) or "none"
+    if context is None:
+        current = [c.name for c in contexts if c.current]
+        if not current:
+            raise ConnectionFailure(f"kubeconfig has no current context; pass --context (known: {known})")
+        context = current[0]
+    elif context not in names:
         raise ConnectionFailure(f"context {context!r} not found in kubeconfig (known: {known})")
-    if context is None and not names:
-        raise ConnectionFailure("kubeconfig defines no contexts")
+    chosen = context
 
     def load() -> Any:
         from kubernetes.client import Configuration
@@ -261,16 +268,13 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Connec
 
         configuration = Configuration()
         load_kube_config(
-            config_file=files, context=context, client_configuration=configuration, persist_config=False
+            config_file=files, context=chosen, client_configuration=configuration, persist_config=False
         )
         return configuration
 
     with _captured_kubernetes_errors():
         configuration = load()
-    if context is None:
-        current = [c.name for c in list_contexts(kubeconfig) if c.current]
-        context = current[0] if current else names[0]
-    return _connection(context, configuration, load)
+    return _connection(chosen, configuration, load)
 
 
 def _in_cluster_only() -> bool:

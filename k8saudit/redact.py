@@ -10,7 +10,8 @@ What is removed, and why (a snapshot must be safe to attach to a ticket):
   Names and `valueFrom` references stay. A few non-secret settings that checks read are allowed.
 - values of command-line flags whose name says they carry a secret (`--password=...`).
 - Secret `data`/`stringData`: the collector asks for metadata only, this is the second lock.
-- ConfigMap values, except for the few ConfigMaps the checks read (DNS, ingress controller).
+- ConfigMap values, except for the few ConfigMaps the checks read (DNS, ingress controller);
+  even there, credentials written inline in a Corefile are masked.
 """
 
 from __future__ import annotations
@@ -25,7 +26,17 @@ REDACTED = "<redacted by k8saudit>"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 # Env values that are configuration switches read by checks, never credentials.
-ENV_VALUES_KEPT = frozenset({"AWS_VPC_K8S_CNI_EXTERNALSNAT", "AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS"})
+ENV_VALUES_KEPT = frozenset(
+    {
+        "AWS_VPC_K8S_CNI_EXTERNALSNAT",
+        "AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS",
+        # Authentication switches of admin UIs (exposure checks): on/off and role names, no secrets.
+        "GF_AUTH_ANONYMOUS_ENABLED",
+        "GF_AUTH_ANONYMOUS_ORG_ROLE",
+        "GF_AUTH_DISABLE_LOGIN_FORM",
+        "DOCKER_TLS_CERTDIR",
+    }
+)
 
 # (namespace glob, name glob, key globs kept). Everything else keeps its keys, not its values.
 CONFIGMAP_VALUES_KEPT: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -38,6 +49,16 @@ CONFIGMAP_VALUES_KEPT: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("*", "*ingress-nginx-controller", ("allow-snippet-annotations", "annotations-risk-level")),
     ("*", "nginx-configuration", ("allow-snippet-annotations", "annotations-risk-level")),
     ("*", "*nginx-ingress*", ("allow-snippet-annotations", "annotations-risk-level")),
+    # Other common ingress-nginx ConfigMap names: kubespray, MicroK8s, AKS application routing.
+    ("*", "ingress-nginx", ("allow-snippet-annotations", "annotations-risk-level")),
+    ("*", "nginx-load-balancer-*-conf", ("allow-snippet-annotations", "annotations-risk-level")),
+    ("app-routing-system", "nginx", ("allow-snippet-annotations", "annotations-risk-level")),
+    # CoreDNS deployed under a release-prefixed name (RKE2: rke2-coredns-rke2-coredns).
+    ("kube-system", "*coredns*", ("Corefile",)),
+)
+
+_COREFILE_SECRET_LINE = re.compile(
+    r"^([ \t]*(?:credentials|secret|aws_access_key|password))[ \t]+[^\n]*$", re.MULTILINE
 )
 
 _SECRET_FLAG = re.compile(
@@ -151,6 +172,16 @@ def _redact_configmap(obj: dict[str, Any]) -> None:
         if not isinstance(values, dict):
             continue
         obj[field] = {
-            k: (v if field == "data" and any(fnmatch.fnmatchcase(k, g) for g in kept) else REDACTED)
+            k: (
+                _redact_corefile_secrets(v)
+                if field == "data" and any(fnmatch.fnmatchcase(k, g) for g in kept)
+                else REDACTED
+            )
             for k, v in values.items()
         }
+
+
+def _redact_corefile_secrets(value: object) -> object:
+    """Kept CoreDNS configuration may still carry credentials inline (etcd `credentials`, tsig
+    `secret`, route53 `aws_access_key`, azure `secret`): mask the arguments of those lines."""
+    return _COREFILE_SECRET_LINE.sub(rf"\1 {REDACTED}", value) if isinstance(value, str) else value

@@ -39,6 +39,29 @@ class Config:
 
     backup_max_age_hours: float = 24.0
     calendar_stale_days: int = 180
+    # Versions: warn this many days before a Kubernetes minor, OS or runtime reaches end of life.
+    eol_warning_days: int = 60
+    # Versions: a calendar's "newest patch" older than this is not trusted for a pass (patches
+    # ship about monthly, so after six weeks a newer one has most likely appeared).
+    newest_patch_max_age_days: int = 45
+    # DNS: expected replicas follow the kube-dns autoscaler's default linear ladder.
+    dns_nodes_per_replica: int = 16
+    dns_cores_per_replica: int = 256
+    dns_autoscaler_min_nodes: int = 30  # from this size, a fixed DNS replica count is a finding
+    coredns_warn_age_days: int = 365
+    coredns_fail_age_days: int = 730
+    # RBAC: namespaces whose service accounts run the control plane and add-ons, so a namespaced
+    # right to read Secrets, exec or create pods there is as good as cluster-wide.
+    sensitive_namespaces: tuple[str, ...] = ("kube-system",)
+    # Exposure: namespaces where recognised node agents (kube-proxy, CNI, CSI, log shippers) may
+    # hold host privileges; they are listed by an info check instead of failing the others.
+    system_namespaces: tuple[str, ...] = (
+        "kube-system",
+        "calico-system",
+        "tigera-operator",
+        "kube-flannel",
+        "cilium",
+    )
     area_weights: dict[str, float] = field(default_factory=lambda: dict.fromkeys(AREAS, 1.0))
 
 

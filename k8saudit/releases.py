@@ -1,22 +1,40 @@
 """The Kubernetes release calendar: minors, release and end-of-life dates, newest patches.
 
 It ships with the package (`k8saudit/data/releases.json`) so audits work offline; the report says
-how old it is, because "the newest patch" is only as true as the calendar.
+how old it is, because "the newest patch" is only as true as the calendar. Each minor may carry
+`latest_as_of`, the day its newest patch was last confirmed: a calendar assembled from several
+sources knows some branches more recently than others, and the checks say so.
+
+`refresh_calendar()` replaces the shipped data with a public machine-readable source
+(endoflife.date by default) when the user asks for it (`--refresh-releases`). This is the only
+network I/O outside the collector; checks never do any.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from importlib import resources
 from typing import Any
 
+import httpx
 import orjson
 
+from k8saudit import __version__
+
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
+_MINOR = re.compile(r"^(\d+)\.(\d+)$")
 
 Version = tuple[int, int, int]
+
+ENDOFLIFE_URL = "https://endoflife.date/api/kubernetes.json"
+REFRESH_TIMEOUT_S = 10.0
+MAX_REFRESH_BYTES = 2 * 1024 * 1024  # the real answer is ~10 KiB; anything this big is not it
+
+
+class CalendarError(ValueError):
+    """A release calendar that cannot be used: unreadable, malformed or inconsistent."""
 
 
 def parse_version(text: str) -> Version | None:
@@ -37,6 +55,7 @@ class MinorRelease:
     released: date
     end_of_life: date
     latest: Version
+    latest_as_of: date | None = None  # when `latest` was confirmed newest; None: the calendar's as_of
 
     @property
     def name(self) -> str:
@@ -56,36 +75,29 @@ class ReleaseCalendar:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ReleaseCalendar:
-        minors = []
-        for entry in data["minors"]:
-            major, minor = (int(part) for part in str(entry["minor"]).split("."))
-            latest = parse_version(str(entry["latest"]))
-            if latest is None:
-                raise ValueError(f"bad latest version {entry['latest']!r}")
-            minors.append(
-                MinorRelease(
-                    (major, minor),
-                    date.fromisoformat(entry["released"]),
-                    date.fromisoformat(entry["end_of_life"]),
-                    latest,
-                )
-            )
-        minors.sort(key=lambda m: m.minor)
-        return cls(tuple(minors), date.fromisoformat(data["as_of"]), str(data.get("source", "")))
+        """Validate and build a calendar; any inconsistency is a CalendarError (a ValueError)."""
+        if not isinstance(data, dict):
+            raise CalendarError("the release calendar is not an object")
+        entries = data.get("minors")
+        if not isinstance(entries, list) or not entries:
+            raise CalendarError("the release calendar lists no minor releases")
+        minors = [_minor_from_dict(entry) for entry in entries]
+        return cls.build(minors, _date(data.get("as_of"), "as_of"), str(data.get("source", "")))
+
+    @classmethod
+    def build(cls, minors: list[MinorRelease], as_of: date, source: str) -> ReleaseCalendar:
+        minors = sorted(minors, key=lambda m: m.minor)
+        names = [m.name for m in minors]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise CalendarError(f"minor {duplicates[0]} is listed twice")
+        return cls(tuple(minors), as_of, source)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
             "as_of": self.as_of.isoformat(),
-            "minors": [
-                {
-                    "minor": m.name,
-                    "released": m.released.isoformat(),
-                    "end_of_life": m.end_of_life.isoformat(),
-                    "latest": format_version(m.latest),
-                }
-                for m in self.minors
-            ],
+            "minors": [_minor_to_dict(m) for m in self.minors],
         }
 
     def release(self, major: int, minor: int) -> MinorRelease | None:
@@ -99,5 +111,164 @@ class ReleaseCalendar:
         released = [m for m in self.minors if m.released <= on]
         return released[-1] if released else self.minors[0]
 
+    def latest_verified_on(self, minor: MinorRelease) -> date:
+        """The day `minor.latest` was last known to be that branch's newest patch."""
+        return minor.latest_as_of or self.as_of
+
     def age_days(self, on: date) -> int:
         return (on - self.as_of).days
+
+
+def _date(value: object, what: str) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise CalendarError(f"{what} is not a date: {str(value)[:40]!r}") from None
+
+
+def _minor_from_dict(entry: object) -> MinorRelease:
+    if not isinstance(entry, dict):
+        raise CalendarError("a minor release entry is not an object")
+    name = str(entry.get("minor", ""))
+    match = _MINOR.match(name)
+    if not match:
+        raise CalendarError(f"bad minor {name[:20]!r} (expected e.g. '1.31')")
+    minor = (int(match.group(1)), int(match.group(2)))
+    latest = parse_version(str(entry.get("latest", "")))
+    if latest is None or latest[:2] != minor:
+        raise CalendarError(f"{name}: bad latest version {str(entry.get('latest'))[:20]!r}")
+    released = _date(entry.get("released"), f"{name} released")
+    end_of_life = _date(entry.get("end_of_life"), f"{name} end_of_life")
+    if end_of_life <= released:
+        raise CalendarError(f"{name}: end of life {end_of_life} is not after its release {released}")
+    latest_as_of = entry.get("latest_as_of")
+    return MinorRelease(
+        minor,
+        released,
+        end_of_life,
+        latest,
+        _date(latest_as_of, f"{name} latest_as_of") if latest_as_of else None,
+    )
+
+
+def _minor_to_dict(m: MinorRelease) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "minor": m.name,
+        "released": m.released.isoformat(),
+        "end_of_life": m.end_of_life.isoformat(),
+        "latest": format_version(m.latest),
+    }
+    if m.latest_as_of is not None:
+        data["latest_as_of"] = m.latest_as_of.isoformat()
+    return data
+
+
+# -- refresh from a public source ------------------------------------------------------------------
+
+
+def from_endoflife(data: object, fetched_on: date, source: str = ENDOFLIFE_URL) -> ReleaseCalendar:
+    """Convert an endoflife.date answer into a calendar, validating every field.
+
+    Accepts the v0 list (`/api/kubernetes.json`: `cycle`, `releaseDate`, `eol`, `latest`) and the
+    v1 document (`/api/v1/products/kubernetes`: `result.releases[]` with `name`, `releaseDate`,
+    `eolFrom`, `latest.name`). Everything it says is taken as true on `fetched_on`.
+    """
+    if isinstance(data, dict) and isinstance(data.get("result"), dict):
+        items = data["result"].get("releases")
+        rows = [_v1_row(item) for item in items] if isinstance(items, list) else None
+    elif isinstance(data, list):
+        rows = [_v0_row(item) for item in data]
+    else:
+        rows = None
+    if not rows:
+        raise CalendarError("the answer is not an endoflife.date release list")
+    minors = []
+    for cycle, released, eol, latest in rows:
+        if not _MINOR.match(cycle) or cycle.startswith("0."):
+            continue  # pre-1.0 or oddly named cycles are of no use to an audit
+        minors.append(
+            _minor_from_dict(
+                {
+                    "minor": cycle,
+                    "released": released,
+                    "end_of_life": eol,
+                    "latest": latest,
+                    "latest_as_of": fetched_on.isoformat(),
+                }
+            )
+        )
+    if not minors:
+        raise CalendarError("the answer lists no Kubernetes minor release")
+    return ReleaseCalendar.build(minors, fetched_on, f"{source} (fetched {fetched_on.isoformat()})")
+
+
+def _v0_row(item: object) -> tuple[str, Any, Any, Any]:
+    if not isinstance(item, dict):
+        raise CalendarError("a release entry is not an object")
+    eol = item.get("eol")
+    if isinstance(eol, bool):  # a bare true/false has no date: unusable for an audit
+        raise CalendarError(f"{item.get('cycle')}: end of life has no date")
+    return str(item.get("cycle", "")), item.get("releaseDate"), eol, item.get("latest")
+
+
+def _v1_row(item: object) -> tuple[str, Any, Any, Any]:
+    if not isinstance(item, dict):
+        raise CalendarError("a release entry is not an object")
+    latest = item.get("latest")
+    latest_name = latest.get("name") if isinstance(latest, dict) else latest
+    return str(item.get("name", "")), item.get("releaseDate"), item.get("eolFrom"), latest_name
+
+
+def fetch_calendar(
+    url: str = ENDOFLIFE_URL,
+    *,
+    timeout: float = REFRESH_TIMEOUT_S,
+    transport: httpx.BaseTransport | None = None,
+    verify: Any = True,
+    today: date | None = None,
+) -> ReleaseCalendar:
+    """GET `url` and convert it; every failure is one CalendarError line."""
+    fetched_on = today or datetime.now(UTC).date()
+    headers = {"Accept": "application/json", "User-Agent": f"k8saudit/{__version__}"}
+    try:
+        with (
+            httpx.Client(
+                timeout=timeout, transport=transport, verify=verify, follow_redirects=True
+            ) as client,
+            client.stream("GET", url, headers=headers) as response,
+        ):
+            if response.status_code != 200:
+                raise CalendarError(f"HTTP {response.status_code} from {url}")
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_REFRESH_BYTES:
+                    raise CalendarError(f"the answer from {url} is larger than {MAX_REFRESH_BYTES} bytes")
+    except httpx.HTTPError as exc:
+        raise CalendarError(f"cannot fetch {url}: {type(exc).__name__}: {exc}") from None
+    try:
+        data = orjson.loads(bytes(body))
+    except orjson.JSONDecodeError:
+        raise CalendarError(f"the answer from {url} is not JSON") from None
+    return from_endoflife(data, fetched_on, url)
+
+
+def refresh_calendar(
+    fallback: ReleaseCalendar,
+    fallback_name: str,
+    url: str = ENDOFLIFE_URL,
+    **fetch_options: Any,
+) -> tuple[ReleaseCalendar, str]:
+    """The refreshed calendar and a note saying so, or `fallback` and a note saying why not.
+
+    Never raises: an audit must not fail because a public website is down.
+    """
+    try:
+        calendar = fetch_calendar(url, **fetch_options)
+    except CalendarError as exc:
+        reason = " ".join(str(exc).split())[:240]
+        return fallback, (
+            f"could not refresh the release calendar ({reason}); "
+            f"using {fallback_name} as of {fallback.as_of.isoformat()}"
+        )
+    return calendar, f"release calendar refreshed from {url} on {calendar.as_of.isoformat()}"

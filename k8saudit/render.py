@@ -6,17 +6,23 @@ controls in object names or messages are shown, never obeyed by the terminal.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from k8saudit import __version__
 from k8saudit.inventory import KINDS_BY_KEY
-from k8saudit.model import Finding, Status
+from k8saudit.model import Finding, Severity, Status
 from k8saudit.registry import AREAS
 from k8saudit.report import Report
 from k8saudit.textsafe import safe_text
 
 REPORT_SCHEMA = "k8saudit.report/1"
 _BAR_WIDTH = 20
+
+
+def _severity(report: Report, finding: Finding) -> Severity:
+    meta = report.checks.get(finding.check_id)
+    return meta.severity if meta else Severity.INFO
 
 
 def sorted_problems(report: Report) -> list[Finding]:
@@ -92,12 +98,20 @@ def render_text(report: Report) -> str:
             )
 
     problems = sorted_problems(report)
+    # Informational checks weigh nothing in the score and can name every workload: fold them.
+    scored = [f for f in problems if _severity(report, f) is not Severity.INFO]
     lines.append("")
-    lines.append(f"Findings to fix ({len(problems)}):" if problems else "No failing findings.")
-    for f in problems:
-        severity = report.checks[f.check_id].severity.value.upper() if f.check_id in report.checks else "?"
+    lines.append(f"Findings to fix ({len(scored)}):" if scored else "No failing findings.")
+    for f in scored:
         subject, message = safe_text(f.subject, 120), safe_text(f.message, 300)
+        severity = _severity(report, f).value.upper()
         lines.append(f"  {severity:<8} {f.status.value:<4} {f.check_id:<9} {subject}: {message}")
+    informational = Counter(f.check_id for f in problems if _severity(report, f) is Severity.INFO)
+    if informational:
+        lines.append("")
+        lines.append("Informational (not scored; see --format json or the UI for the subjects):")
+        for check_id, count in sorted(informational.items()):
+            lines.append(f"  {check_id:<9} {count:>5} subject(s): {report.checks[check_id].title}")
 
     counts = {s: sum(1 for f in report.findings if f.status is s) for s in (Status.UNKNOWN, Status.ERROR)}
     if counts[Status.UNKNOWN] or counts[Status.ERROR]:
@@ -124,7 +138,11 @@ def report_dict(report: Report) -> dict[str, Any]:
         "cluster": {**inv.cluster.to_dict(), "provider": inv.provider.name},
         "collection": report.collection.to_dict(),
         "as_recorded": report.as_recorded,
-        "calendar": {"as_of": report.calendar.as_of.isoformat(), "age_days": report.calendar_age_days()},
+        "calendar": {
+            "as_of": report.calendar.as_of.isoformat(),
+            "age_days": report.calendar_age_days(),
+            "source": report.calendar.source,
+        },
         "coverage": {key: cov.to_dict() for key, cov in inv.coverage.items()},
         "scores": scores.to_dict(),
         "top_fixes": [

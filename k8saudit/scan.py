@@ -5,6 +5,7 @@ from __future__ import annotations
 from k8saudit.collector import Collector, CollectorSettings, ProgressCallback
 from k8saudit.connection import connect
 from k8saudit.registry import Config
+from k8saudit.releases import ReleaseCalendar
 from k8saudit.report import Report, evaluate
 
 
@@ -14,7 +15,12 @@ async def scan_cluster(
     settings: CollectorSettings | None = None,
     on_event: ProgressCallback | None = None,
     config: Config | None = None,
+    calendar: ReleaseCalendar | None = None,
+    notes: list[str] | None = None,
 ) -> Report:
+    """`calendar` replaces the shipped release calendar (`--refresh-releases`); `notes` are added
+    to the collection's notes (e.g. why a refresh fell back to the shipped calendar)."""
     connection = connect(kubeconfig, context)
     inventory, collection = await Collector(connection, settings, on_event).collect()
-    return evaluate(inventory, collection, config)
+    collection.notes.extend(notes or ())
+    return evaluate(inventory, collection, config, calendar)

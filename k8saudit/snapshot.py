@@ -47,10 +47,19 @@ class Snapshot:
     def tool_version(self) -> str:
         return self.collection.tool_version
 
-    def report(self, *, as_recorded: bool = False, config: Config | None = None) -> Report:
-        """Re-run today's checks over the saved inventory, or show the recorded findings."""
+    def report(
+        self,
+        *,
+        as_recorded: bool = False,
+        config: Config | None = None,
+        calendar: ReleaseCalendar | None = None,
+    ) -> Report:
+        """Re-run today's checks over the saved inventory, or show the recorded findings.
+
+        The checks use the calendar saved with the snapshot unless `calendar` replaces it.
+        """
         recorded = self.findings if as_recorded else None
-        return evaluate(self.inventory, self.collection, config, self.calendar, recorded)
+        return evaluate(self.inventory, self.collection, config, calendar or self.calendar, recorded)
 
 
 def to_dict(report: Report) -> dict[str, Any]:

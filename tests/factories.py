@@ -842,3 +842,297 @@ def make_inventory(
         served_api_versions=served_api_versions or (),
         applied_api_versions=applied_api_versions,
     )
+
+
+# -- workloads with their running pods (ingress and DNS areas) -----------------------------------
+
+
+def with_pods(deployment: Obj, nodes: list[str], *, suffix: str = "6b7c9d8f5") -> tuple[Obj, list[Obj]]:
+    """A Deployment's ReplicaSet and one running pod per entry of `nodes` (repeat a node name to
+    stack pods on it), linked by owner references as a real cluster links them."""
+    meta = deployment["metadata"]
+    namespace = meta.get("namespace", "default")
+    labels = dict(deployment["spec"]["template"]["metadata"]["labels"])
+    rs = replicaset(
+        f"{meta['name']}-{suffix}", namespace, owner=deployment, replicas=len(nodes), labels=labels
+    )
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    pods = [
+        pod(
+            f"{rs['metadata']['name']}-{i:05d}",
+            namespace,
+            node_name=node_name,
+            labels=labels,
+            owner=rs,
+            containers=copy.deepcopy(containers),
+        )
+        for i, node_name in enumerate(nodes)
+    ]
+    return rs, pods
+
+
+# -- bootstrap RBAC: the defaults the API server creates (rules as a v1.24 server lists them) -----
+
+AGGREGATE_LABEL = "rbac.authorization.k8s.io/aggregate-to-{}"
+_EVENTS = rule(["create", "patch", "update"], ["events"], ["", "events.k8s.io"])
+_WRITE = ["create", "delete", "deletecollection", "patch", "update"]
+
+
+def aggregated_clusterrole(name: str, aggregates: str, *, labels: dict[str, str] | None = None) -> Obj:
+    """A ClusterRole whose rules the aggregation controller fills from the roles it selects.
+
+    Listed here with no rules, as a server shows it before the controller has run: the checks
+    must resolve the aggregation themselves."""
+    return clusterrole(
+        name,
+        [],
+        bootstrap=True,
+        labels=labels,
+        aggregationRule={
+            "clusterRoleSelectors": [{"matchLabels": {AGGREGATE_LABEL.format(aggregates): "true"}}]
+        },
+    )
+
+
+def bootstrap_cluster_roles() -> list[Obj]:
+    core_ro = ["get", "list", "watch"]
+    return [
+        clusterrole(
+            "cluster-admin",
+            [rule(["*"], ["*"], ["*"]), rule(["*"], [], None, nonResourceURLs=["*"])],
+            bootstrap=True,
+        ),
+        aggregated_clusterrole("admin", "admin"),
+        aggregated_clusterrole("edit", "edit", labels={AGGREGATE_LABEL.format("admin"): "true"}),
+        aggregated_clusterrole("view", "view", labels={AGGREGATE_LABEL.format("edit"): "true"}),
+        clusterrole(
+            "system:aggregate-to-admin",
+            [
+                rule(["create"], ["localsubjectaccessreviews"], ["authorization.k8s.io"]),
+                rule(
+                    [*_WRITE, "get", "list", "watch"],
+                    ["rolebindings", "roles"],
+                    ["rbac.authorization.k8s.io"],
+                ),
+            ],
+            bootstrap=True,
+            labels={AGGREGATE_LABEL.format("admin"): "true"},
+        ),
+        clusterrole(
+            "system:aggregate-to-edit",
+            [
+                rule(core_ro, ["pods/attach", "pods/exec", "pods/portforward", "pods/proxy", "secrets"]),
+                rule(["impersonate"], ["serviceaccounts"]),
+                rule(_WRITE, ["pods", "pods/attach", "pods/exec", "pods/portforward", "pods/proxy"]),
+                rule(
+                    _WRITE, ["configmaps", "persistentvolumeclaims", "secrets", "serviceaccounts", "services"]
+                ),
+                rule(["create"], ["serviceaccounts/token"]),
+                rule(_WRITE, ["daemonsets", "deployments", "replicasets", "statefulsets"], ["apps"]),
+                rule(_WRITE, ["cronjobs", "jobs"], ["batch"]),
+            ],
+            bootstrap=True,
+            labels={AGGREGATE_LABEL.format("edit"): "true"},
+        ),
+        clusterrole(
+            "system:aggregate-to-view",
+            [
+                rule(core_ro, ["configmaps", "endpoints", "persistentvolumeclaims", "pods", "services"]),
+                rule(core_ro, ["daemonsets", "deployments", "replicasets", "statefulsets"], ["apps"]),
+            ],
+            bootstrap=True,
+            labels={AGGREGATE_LABEL.format("view"): "true"},
+        ),
+        clusterrole(
+            "system:basic-user",
+            [
+                rule(
+                    ["create"],
+                    ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+                    ["authorization.k8s.io"],
+                )
+            ],
+            bootstrap=True,
+        ),
+        clusterrole(
+            "system:discovery",
+            [
+                rule(
+                    ["get"],
+                    [],
+                    None,
+                    nonResourceURLs=[
+                        "/api",
+                        "/api/*",
+                        "/apis",
+                        "/apis/*",
+                        "/healthz",
+                        "/livez",
+                        "/openapi",
+                        "/openapi/*",
+                        "/readyz",
+                        "/version",
+                        "/version/",
+                    ],
+                )
+            ],
+            bootstrap=True,
+        ),
+        clusterrole(
+            "system:public-info-viewer",
+            [
+                rule(
+                    ["get"],
+                    [],
+                    None,
+                    nonResourceURLs=["/healthz", "/livez", "/readyz", "/version", "/version/"],
+                )
+            ],
+            bootstrap=True,
+        ),
+        clusterrole(
+            "system:service-account-issuer-discovery",
+            [
+                rule(
+                    ["get"],
+                    [],
+                    None,
+                    nonResourceURLs=["/.well-known/openid-configuration", "/openid/v1/jwks"],
+                )
+            ],
+            bootstrap=True,
+        ),
+        clusterrole(
+            "system:kube-controller-manager",
+            [
+                _EVENTS,
+                rule(["create"], ["secrets", "serviceaccounts"]),
+                rule(["get"], ["configmaps", "namespaces", "secrets", "serviceaccounts"]),
+                rule(["list", "watch"], ["*"], ["*"]),
+                rule(["create"], ["serviceaccounts/token"]),
+            ],
+            bootstrap=True,
+        ),
+        clusterrole(
+            "system:kube-scheduler",
+            [
+                _EVENTS,
+                rule(["create"], ["bindings", "pods/binding"]),
+                rule(["delete", "get", "list", "watch"], ["pods"]),
+            ],
+            bootstrap=True,
+        ),
+        clusterrole(
+            "system:node",
+            [
+                rule(["get", "list", "watch"], ["configmaps", "secrets"]),
+                rule(["create", "delete"], ["pods"]),
+                rule(["create"], ["serviceaccounts/token"]),
+            ],
+            bootstrap=True,
+        ),
+        clusterrole(
+            "system:node-proxier",
+            [rule(["list", "watch"], ["endpoints", "services"]), _EVENTS],
+            bootstrap=True,
+        ),
+        clusterrole(
+            "system:kubelet-api-admin",
+            [rule(["*"], ["nodes/log", "nodes/metrics", "nodes/proxy", "nodes/spec", "nodes/stats"])],
+            bootstrap=True,
+        ),
+        clusterrole(
+            "system:controller:clusterrole-aggregation-controller",
+            [
+                rule(
+                    ["escalate", "get", "list", "patch", "update", "watch"],
+                    ["clusterroles"],
+                    ["rbac.authorization.k8s.io"],
+                )
+            ],
+            bootstrap=True,
+        ),
+        clusterrole(
+            "system:controller:daemon-set-controller",
+            [rule(["create", "delete", "list", "patch", "watch"], ["pods"]), _EVENTS],
+            bootstrap=True,
+        ),
+        clusterrole(
+            "system:controller:namespace-controller",
+            [rule(["delete", "deletecollection", "get", "list"], ["*"], ["*"])],
+            bootstrap=True,
+        ),
+        clusterrole(
+            "system:controller:generic-garbage-collector",
+            [rule(["delete", "get", "list", "patch", "update", "watch"], ["*"], ["*"]), _EVENTS],
+            bootstrap=True,
+        ),
+    ]
+
+
+def bootstrap_bindings() -> list[Obj]:
+    def controller(name: str) -> Obj:
+        return clusterrolebinding(
+            f"system:controller:{name}",
+            f"system:controller:{name}",
+            [subject("ServiceAccount", name, "kube-system")],
+            bootstrap=True,
+        )
+
+    return [
+        default_cluster_admin_binding(),
+        clusterrolebinding(
+            "system:basic-user",
+            "system:basic-user",
+            [subject("Group", "system:authenticated")],
+            bootstrap=True,
+        ),
+        clusterrolebinding(
+            "system:discovery", "system:discovery", [subject("Group", "system:authenticated")], bootstrap=True
+        ),
+        clusterrolebinding(
+            "system:public-info-viewer",
+            "system:public-info-viewer",
+            [subject("Group", "system:authenticated"), subject("Group", "system:unauthenticated")],
+            bootstrap=True,
+        ),
+        clusterrolebinding(
+            "system:service-account-issuer-discovery",
+            "system:service-account-issuer-discovery",
+            [subject("Group", "system:serviceaccounts")],
+            bootstrap=True,
+        ),
+        clusterrolebinding(
+            "system:kube-controller-manager",
+            "system:kube-controller-manager",
+            [subject("User", "system:kube-controller-manager")],
+            bootstrap=True,
+        ),
+        clusterrolebinding(
+            "system:kube-scheduler",
+            "system:kube-scheduler",
+            [subject("User", "system:kube-scheduler")],
+            bootstrap=True,
+        ),
+        clusterrolebinding("system:node", "system:node", [], bootstrap=True),
+        clusterrolebinding(
+            "system:node-proxier",
+            "system:node-proxier",
+            [subject("User", "system:kube-proxy")],
+            bootstrap=True,
+        ),
+        controller("clusterrole-aggregation-controller"),
+        controller("daemon-set-controller"),
+        controller("namespace-controller"),
+        controller("generic-garbage-collector"),
+    ]
+
+
+def bootstrap_rbac() -> dict[str, list[Obj]]:
+    """The default RBAC of a fresh cluster, by inventory key (pass to make_inventory with **)."""
+    return {
+        "clusterroles": bootstrap_cluster_roles(),
+        "clusterrolebindings": bootstrap_bindings(),
+        "roles": [],
+        "rolebindings": [],
+    }

@@ -73,3 +73,11 @@ def test_python_dash_m_works() -> None:
         [sys.executable, "-m", "k8saudit", "--version"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0 and result.stdout.startswith("k8saudit ")
+
+
+def test_informational_findings_are_folded_in_the_text_report(capsys) -> None:
+    assert main(["demo", "--text"]) == 0
+    out = capsys.readouterr().out
+    folded = out.split("Informational (not scored", 1)[1]
+    assert "DNS-014" in folded
+    assert " INFO " not in out.split("Informational (not scored", 1)[0]

@@ -248,9 +248,9 @@ def test_generated_pods_page_across_and_within_namespaces(
 def test_single_object_get(api: httpx.Client) -> None:
     pod = api.get("/api/v1/namespaces/shop/pods/web-7d9c5b6f4-abcde").json()
     assert pod["kind"] == "Pod" and pod["apiVersion"] == "v1"
-    assert {k: v for k, v in pod.items() if k not in ("kind", "apiVersion")} == body(
-        "list_pods.json"
-    )["items"][0]
+    assert {k: v for k, v in pod.items() if k not in ("kind", "apiVersion")} == body("list_pods.json")[
+        "items"
+    ][0]
     role = api.get(f"{CLUSTERROLES}/system:kube-dns").json()
     assert role["kind"] == "ClusterRole"
     assert role["apiVersion"] == "rbac.authorization.k8s.io/v1"
@@ -524,9 +524,7 @@ def test_fail_404_and_custom_body(replay_server: ReplayServer, api: httpx.Client
     assert api.get("/api/v1/pods").json() == {"kind": "Status", "message": "etcd down"}
 
 
-def test_faults_are_consumed_in_order_and_scoped(
-    replay_server: ReplayServer, api: httpx.Client
-) -> None:
+def test_faults_are_consumed_in_order_and_scoped(replay_server: ReplayServer, api: httpx.Client) -> None:
     replay_server.add_token("auditor-token", "auditor")
     replay_server.fail("/api/v1/pods", 500, identity="auditor")
     replay_server.fail("/api/v1/pods", 500)
@@ -695,9 +693,7 @@ def test_kubeconfig_client_cert(replay_server: ReplayServer, tmp_path: Path) -> 
     assert (record.identity, record.auth) == ("ops", "cert")
 
 
-def test_kubeconfig_exec_plugin_hands_out_fresh_tokens(
-    replay_server: ReplayServer, tmp_path: Path
-) -> None:
+def test_kubeconfig_exec_plugin_hands_out_fresh_tokens(replay_server: ReplayServer, tmp_path: Path) -> None:
     path = replay_server.write_kubeconfig(
         tmp_path / "config",
         auth="exec",
@@ -839,9 +835,7 @@ def test_generator_is_deterministic() -> None:
     assert orjson.dumps(a.collections[PODS]) != orjson.dumps(c.collections[PODS])
 
 
-def test_large_lists_are_gzipped_like_kube_apiserver(
-    replay_server: ReplayServer, api: httpx.Client
-) -> None:
+def test_large_lists_are_gzipped_like_kube_apiserver(replay_server: ReplayServer, api: httpx.Client) -> None:
     replay_server.load(generate_cluster(nodes=3, pods=300, seed=1).collections, replace=True)
     r = api.get("/api/v1/pods")
     assert r.headers["content-encoding"] == "gzip"

@@ -7,23 +7,21 @@ from tests import factories as f
 from tests.demo import DemoCluster
 
 ZONES = ("eu-central-1a", "eu-central-1b", "eu-central-1c")
+# What a v1.27 API server serves: batch/v1beta1, policy/v1beta1 (1.25), autoscaling/v2beta2 (1.26)
+# and storage.k8s.io/v1beta1 (1.27) are already removed upstream.
 SERVED = (
     "v1",
     "apps/v1",
     "batch/v1",
-    "batch/v1beta1",
     "networking.k8s.io/v1",
     "policy/v1",
-    "policy/v1beta1",
     "rbac.authorization.k8s.io/v1",
     "admissionregistration.k8s.io/v1",
     "apiextensions.k8s.io/v1",
     "scheduling.k8s.io/v1",
     "storage.k8s.io/v1",
-    "storage.k8s.io/v1beta1",
     "autoscaling/v1",
     "autoscaling/v2",
-    "autoscaling/v2beta2",
     "flowcontrol.apiserver.k8s.io/v1beta2",
     "flowcontrol.apiserver.k8s.io/v1beta3",
     "discovery.k8s.io/v1",
@@ -91,20 +89,8 @@ def contribute(demo: DemoCluster) -> None:
         demo.add("namespaces", f.namespace(name))
     for name, value in (("system-cluster-critical", 2000000000), ("system-node-critical", 2000001000)):
         demo.add("priorityclasses", f.priorityclass(name, value))
-    demo.add(
-        "clusterroles",
-        f.clusterrole(
-            "cluster-admin",
-            [f.rule(["*"], ["*"], ["*"]), f.rule(["*"], [], None, nonResourceURLs=["*"])],
-            bootstrap=True,
-        ),
-    )
-    for name in ("admin", "edit", "view"):
-        demo.add(
-            "clusterroles",
-            f.clusterrole(name, [f.rule(["get", "list", "watch"], ["pods", "services"])], bootstrap=True),
-        )
-    demo.add("clusterrolebindings", f.default_cluster_admin_binding())
+    for key, objects in f.bootstrap_rbac().items():
+        demo.add(key, *objects)
     for i in range(1, len(ZONES) + 1):
         node_name = f"ip-10-0-{i}-10.eu-central-1.compute.internal"
         for component, image in (

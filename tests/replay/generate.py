@@ -84,9 +84,7 @@ def _templates(rec: Recordings) -> _Templates:
             n for n in nodes if "node-role.kubernetes.io/control-plane" in n["metadata"]["labels"]
         ),
         worker_node=next(
-            n
-            for n in nodes
-            if "node-role.kubernetes.io/control-plane" not in n["metadata"]["labels"]
+            n for n in nodes if "node-role.kubernetes.io/control-plane" not in n["metadata"]["labels"]
         ),
         namespace=_by_name(_items(rec, "list_namespaces.json"), "shop"),
         pod=_items(rec, "list_pods.json")[0],
@@ -101,9 +99,7 @@ def _templates(rec: Recordings) -> _Templates:
         serviceaccount=_items(rec, "list_serviceaccounts.json")[0],
         role=_items(rec, "list_roles.json")[-1],
         rolebinding=_items(rec, "list_rolebindings.json")[-1],
-        clusterrolebinding=_by_name(
-            _items(rec, "list_clusterrolebindings.json"), "shop-deployer-admin"
-        ),
+        clusterrolebinding=_by_name(_items(rec, "list_clusterrolebindings.json"), "shop-deployer-admin"),
     )
 
 
@@ -161,9 +157,7 @@ def _strip_bootstrap(meta: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
-def generate_nodes(
-    count: int, *, seed: int = 0, rec: Recordings | None = None
-) -> list[dict[str, Any]]:
+def generate_nodes(count: int, *, seed: int = 0, rec: Recordings | None = None) -> list[dict[str, Any]]:
     rec = rec or load_recordings()
     t = _templates(rec)
     ids = _Ids(seed, 10_000)
@@ -178,14 +172,10 @@ def _node(t: _Templates, ids: _Ids, i: int) -> dict[str, Any]:
     labels = dict(template["metadata"]["labels"])
     labels.update({"kubernetes.io/hostname": hostname, "topology.kubernetes.io/zone": zone})
     spec = dict(template["spec"], providerID=f"aws:///{zone}/i-{0x0A1B2C3D4E5F60000 + i:017x}")
-    node_info = dict(
-        template["status"]["nodeInfo"], bootID=f"b{i}", machineID=f"m{i}", systemUUID=f"s{i}"
-    )
+    node_info = dict(template["status"]["nodeInfo"], bootID=f"b{i}", machineID=f"m{i}", systemUUID=f"s{i}")
     status = dict(template["status"], nodeInfo=node_info)
     return {
-        "metadata": _meta(
-            template, ids, f"{hostname}.{zone[:-1]}.compute.internal", None, labels=labels
-        ),
+        "metadata": _meta(template, ids, f"{hostname}.{zone[:-1]}.compute.internal", None, labels=labels),
         "spec": spec,
         "status": status,
     }
@@ -433,9 +423,7 @@ def _workload(
     svc_template = t.service_lb if variant == 2 else t.service_cluster_ip
     index = len(out[SERVICES])
     cluster_ip = f"10.96.{1 + index // 250 % 250}.{index % 250 + 2}"
-    svc_spec = dict(
-        svc_template["spec"], selector=selector, clusterIP=cluster_ip, clusterIPs=[cluster_ip]
-    )
+    svc_spec = dict(svc_template["spec"], selector=selector, clusterIP=cluster_ip, clusterIPs=[cluster_ip])
     if variant == 2:
         svc_spec["ports"] = [dict(svc_template["spec"]["ports"][0], nodePort=30000 + index % 2768)]
     svc_meta = _meta(svc_template, ids, name, ns)
@@ -444,9 +432,7 @@ def _workload(
     out[SERVICES].append({"metadata": svc_meta, "spec": svc_spec, "status": svc_template["status"]})
 
     cm_meta = _meta(t.configmap, ids, f"{name}-config", ns)
-    out[CONFIGMAPS].append(
-        {"data": {"Corefile": t.configmap["data"]["Corefile"]}, "metadata": cm_meta}
-    )
+    out[CONFIGMAPS].append({"data": {"Corefile": t.configmap["data"]["Corefile"]}, "metadata": cm_meta})
 
 
 def _rs_managed_fields(dep_meta: dict[str, Any], label_key: str, deployment: dict[str, Any]):
@@ -510,9 +496,7 @@ def _pod_managed_fields(
         (old_key,) = containers
         containers[f'k:{{"name":"{container}"}}'] = containers.pop(old_key)
         for entry in base:
-            entry["manager"] = (
-                "kube-controller-manager" if "subresource" not in entry else "kubelet"
-            )
+            entry["manager"] = "kube-controller-manager" if "subresource" not in entry else "kubelet"
         t.pod_managed_base[container] = base
     first = dict(base[0])
     first["fieldsV1"] = dict(

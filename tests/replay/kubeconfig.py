@@ -95,9 +95,7 @@ def exec_plugin_calls(kubeconfig: str | Path, context: str) -> int:
     return json.loads(exec_tokens_path(kubeconfig, context).read_text()).get("calls", 0)
 
 
-def set_exec_tokens(
-    kubeconfig: str | Path, context: str, tokens: Sequence[str | dict[str, Any]]
-) -> None:
+def set_exec_tokens(kubeconfig: str | Path, context: str, tokens: Sequence[str | dict[str, Any]]) -> None:
     """Replace the tokens the exec plugin hands out from now on (its call count restarts)."""
     path = exec_tokens_path(kubeconfig, context)
     state = json.loads(path.read_text())
@@ -133,9 +131,7 @@ def _user_entry(spec: ContextSpec, kubeconfig: Path) -> dict[str, Any]:
         script = kubeconfig.with_name(f"{kubeconfig.name}.exec-plugin.py")
         script.write_text(EXEC_PLUGIN_SOURCE)
         side = exec_tokens_path(kubeconfig, spec.name)
-        side.write_text(
-            json.dumps({"tokens": tokens, "calls": 0, "expires_in": spec.exec_expires_in})
-        )
+        side.write_text(json.dumps({"tokens": tokens, "calls": 0, "expires_in": spec.exec_expires_in}))
         return {
             "exec": {
                 "apiVersion": EXEC_API_VERSION,

@@ -191,9 +191,7 @@ def _peer_common_name(peercert: Any) -> str | None:
 
 
 def _storage_version_hash(group: str, version: str, kind: str) -> str:
-    return base64.b64encode(
-        hashlib.sha256(f"{group}/{version}/{kind}".encode()).digest()[:8]
-    ).decode()
+    return base64.b64encode(hashlib.sha256(f"{group}/{version}/{kind}".encode()).digest()[:8]).decode()
 
 
 class ReplayServer:
@@ -225,9 +223,7 @@ class ReplayServer:
         self.tmp_path = Path(self._tmp.name)
 
         self._ca = trustme.CA(organization_name="k8saudit replay CA")
-        self._server_cert = self._ca.issue_cert(
-            "127.0.0.1", "localhost", common_name="kube-apiserver"
-        )
+        self._server_cert = self._ca.issue_cert("127.0.0.1", "localhost", common_name="kube-apiserver")
         self.ca_pem_bytes: bytes = self._ca.cert_pem.bytes()
         self.ca_pem_path: Path = self.tmp_path / "ca.pem"
         self.ca_pem_path.write_bytes(self.ca_pem_bytes)
@@ -572,16 +568,12 @@ class ReplayServer:
         }
         return {"data": data, "metadata": meta, "type": "Opaque"}
 
-    def add_objects(
-        self, group: str, version: str, resource: str, items: Iterable[dict[str, Any]]
-    ) -> int:
+    def add_objects(self, group: str, version: str, resource: str, items: Iterable[dict[str, Any]]) -> int:
         """Add objects (same namespace/name replaces). The store keeps its own serialized copy:
         changing ``items`` afterwards has no effect."""
         return self.store.add((group, version, resource), items)
 
-    def set_objects(
-        self, group: str, version: str, resource: str, items: Iterable[dict[str, Any]]
-    ) -> int:
+    def set_objects(self, group: str, version: str, resource: str, items: Iterable[dict[str, Any]]) -> int:
         """Replace the whole collection."""
         return self.store.set((group, version, resource), items)
 
@@ -641,9 +633,7 @@ class ReplayServer:
             )
         )
 
-    def expire_continue(
-        self, path: str | None, times: int | None = 1, identity: str | None = None
-    ) -> Fault:
+    def expire_continue(self, path: str | None, times: int | None = 1, identity: str | None = None) -> Fault:
         """410 Expired (the recorded body, with a fresh continue token) for requests carrying a
         ``continue`` token."""
         return self._faults.add(Fault("expire_continue", path, identity=identity, times=times))
@@ -656,9 +646,7 @@ class ReplayServer:
         identity: str | None = None,
     ) -> Fault:
         """Wait ``seconds`` before answering."""
-        return self._faults.add(
-            Fault("slow", path, identity=identity, times=times, seconds=seconds)
-        )
+        return self._faults.add(Fault("slow", path, identity=identity, times=times, seconds=seconds))
 
     def drop(self, path: str | None, times: int | None = 1, identity: str | None = None) -> Fault:
         """Send the headers and part of the body, then close the connection without TLS
@@ -716,9 +704,7 @@ class ReplayServer:
             self._requests.clear()
 
     def requests_to(self, path: str, method: str | None = None) -> list[RequestRecord]:
-        return [
-            r for r in self.requests if r.path == path and (method is None or r.method == method)
-        ]
+        return [r for r in self.requests if r.path == path and (method is None or r.method == method)]
 
     # ------------------------------------------------------------------ kubeconfig
 
@@ -795,9 +781,7 @@ class ReplayServer:
 
     # ------------------------------------------------------------------ HTTP
 
-    async def _serve_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         if self._closing:
@@ -890,9 +874,7 @@ class ReplayServer:
         fault: Fault | None = None
         try:
             if identity is None:
-                response = _Response(
-                    401, orjson.dumps(self.recordings["error_401_bad_token.json"].body)
-                )
+                response = _Response(401, orjson.dumps(self.recordings["error_401_bad_token.json"].body))
             else:
                 rpath = parse_resource_path(request.path)
                 target = RequestTarget(
@@ -966,8 +948,7 @@ class ReplayServer:
         inner = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and (
-            transport.get_write_buffer_size()
-            or (inner is not None and inner.get_write_buffer_size())
+            transport.get_write_buffer_size() or (inner is not None and inner.get_write_buffer_size())
         ):
             await asyncio.sleep(0.005)
         await asyncio.sleep(0.01)
@@ -1027,9 +1008,7 @@ class ReplayServer:
         resource = rpath.resource + (f"/{rpath.subresource}" if rpath.subresource else "")
         qualified = f"{resource}.{rpath.group}" if rpath.group else resource
         subject = f'{qualified} "{rpath.name}"' if rpath.name else qualified
-        scope = (
-            f'in the namespace "{rpath.namespace}"' if rpath.namespace else "at the cluster scope"
-        )
+        scope = f'in the namespace "{rpath.namespace}"' if rpath.namespace else "at the cluster scope"
         details: dict[str, Any] = {}
         if rpath.group:
             details["group"] = rpath.group
@@ -1044,9 +1023,7 @@ class ReplayServer:
 
     def _not_found_text(self) -> _Response:
         rec = self.recordings["error_404_velero_schedules.json"]
-        return _Response(
-            404, rec.body.encode(), rec.headers.get("content-type", "text/plain; charset=utf-8")
-        )
+        return _Response(404, rec.body.encode(), rec.headers.get("content-type", "text/plain; charset=utf-8"))
 
     def _route(self, request: _Request, rpath: ResourcePath | None, identity: str) -> _Response:
         if (
@@ -1188,11 +1165,7 @@ class ReplayServer:
             version = attrs.get("version") or (self._served_versions(group) or ["v1"])[0]
             base = f"/apis/{group}/{version}" if group else f"/api/{version}"
             ns = attrs.get("namespace")
-            path = (
-                f"{base}/namespaces/{ns}/{attrs['resource']}"
-                if ns
-                else f"{base}/{attrs['resource']}"
-            )
+            path = f"{base}/namespaces/{ns}/{attrs['resource']}" if ns else f"{base}/{attrs['resource']}"
             if attrs.get("name"):
                 path += f"/{attrs['name']}"
             target = RequestTarget(path, attrs["resource"], group, identity, False)

@@ -1,0 +1,270 @@
+"""A small parser for CoreDNS's Corefile (the Caddyfile dialect CoreDNS reads).
+
+Only what the DNS checks need, but robust to what real Corefiles contain: several server blocks,
+several keys per block (`example.org:53 example.net:53 {`), nested plugin blocks
+(`kubernetes cluster.local { pods insecure }`), `#` comments, quoted arguments, `{$ENV}`
+placeholders, and snippets `(name) { ... }` pulled in with `import name`.
+
+A Corefile is text from the cluster: it is parsed as data, never evaluated. Malformed input
+raises `CorefileError` with the line it stopped at, so the check can say "unparseable" instead
+of guessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+MAX_IMPORT_DEPTH = 10  # snippets importing snippets: deep enough for any real file, bounded for loops
+
+
+class CorefileError(ValueError):
+    """The Corefile could not be parsed; `line` is where the parser stopped (1-based)."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(f"line {line}: {message}")
+        self.line = line
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str
+    line: int
+    quoted: bool = False
+
+    @property
+    def is_open(self) -> bool:
+        return self.text == "{" and not self.quoted
+
+    @property
+    def is_close(self) -> bool:
+        return self.text == "}" and not self.quoted
+
+
+@dataclass(slots=True)
+class Directive:
+    """One plugin line (`forward . /etc/resolv.conf`), with its nested block if it has one."""
+
+    name: str
+    args: list[str]
+    line: int
+    block: list[Directive] = field(default_factory=list)
+
+    def sub(self, name: str) -> Directive | None:
+        """The first nested directive called `name` (`health { lameduck 5s }` -> lameduck)."""
+        return next((d for d in self.block if d.name == name), None)
+
+
+@dataclass(slots=True)
+class ServerBlock:
+    """A server block: the zones it answers (`.:53`) and its plugins in file order."""
+
+    keys: list[str]
+    directives: list[Directive]
+    line: int
+
+    def plugin(self, name: str) -> Directive | None:
+        return next((d for d in self.directives if d.name == name), None)
+
+    def plugins(self, name: str) -> list[Directive]:
+        return [d for d in self.directives if d.name == name]
+
+    def has(self, name: str) -> bool:
+        return self.plugin(name) is not None
+
+    @property
+    def zones(self) -> list[str]:
+        """The zones of the keys without scheme and port: `dns://.:53` -> `.`."""
+        return [zone_of(key) for key in self.keys]
+
+    @property
+    def is_root(self) -> bool:
+        """Answers the root zone, i.e. every name not claimed by a more specific block."""
+        return "." in self.zones
+
+    @property
+    def label(self) -> str:
+        return " ".join(self.keys)
+
+
+@dataclass(slots=True)
+class Corefile:
+    servers: list[ServerBlock]
+
+    def plugin_anywhere(self, name: str) -> bool:
+        return any(server.has(name) for server in self.servers)
+
+
+def zone_of(key: str) -> str:
+    """`dns://example.org:1053` -> `example.org`; `.:53` -> `.`; `[::1]` keys are not zones."""
+    rest = key.split("://", 1)[1] if "://" in key else key
+    if rest.startswith("["):
+        return rest
+    zone = rest.rsplit(":", 1)[0] if ":" in rest else rest
+    return zone or "."
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split a Corefile into words, quoted strings and braces, dropping comments."""
+    tokens: list[Token] = []
+    i, line, n = 0, 1, len(text)
+    while i < n:
+        char = text[i]
+        if char == "\n":
+            line += 1
+            i += 1
+        elif char.isspace():
+            i += 1
+        elif char == "#":
+            while i < n and text[i] != "\n":
+                i += 1
+        elif char == '"':
+            end, word = _quoted(text, i, line)
+            tokens.append(Token(word, line, quoted=True))
+            line += text.count("\n", i, end)
+            i = end
+        elif char in "{}" and not text.startswith("{$", i):
+            tokens.append(Token(char, line))
+            i += 1
+        else:
+            start = i
+            while i < n and not text[i].isspace() and text[i] not in '"#':
+                if text.startswith("{$", i):  # an environment placeholder is part of the word
+                    i = _placeholder_end(text, i, line)
+                    continue
+                if text[i] in "{}":
+                    break
+                i += 1
+            tokens.append(Token(text[start:i], line))
+    return tokens
+
+
+def _placeholder_end(text: str, i: int, line: int) -> int:
+    """Index after the `{$NAME}` placeholder starting at text[i]; it never spans whitespace."""
+    j = i + 2
+    while j < len(text) and text[j] != "}":
+        if text[j].isspace() or text[j] in '{"#':
+            raise CorefileError("unterminated {$...} placeholder", line)
+        j += 1
+    if j == len(text):
+        raise CorefileError("unterminated {$...} placeholder", line)
+    return j + 1
+
+
+def _quoted(text: str, i: int, line: int) -> tuple[int, str]:
+    """Read the quoted string starting at text[i] == '"'; returns (index after it, value)."""
+    out: list[str] = []
+    j = i + 1
+    while j < len(text):
+        char = text[j]
+        if char == "\\" and j + 1 < len(text) and text[j + 1] in '"\\':
+            out.append(text[j + 1])
+            j += 2
+            continue
+        if char == '"':
+            return j + 1, "".join(out)
+        out.append(char)
+        j += 1
+    raise CorefileError("unterminated quoted string", line)
+
+
+class _Parser:
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+        self.snippets: dict[str, list[Directive]] = {}
+
+    def peek(self) -> Token | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self) -> Token:
+        token = self.tokens[self.pos]
+        self.pos += 1
+        return token
+
+    def parse(self) -> Corefile:
+        servers: list[ServerBlock] = []
+        while (token := self.peek()) is not None:
+            if token.is_close:
+                raise CorefileError("unexpected '}'", token.line)
+            keys = self.keys()
+            body = self.block(keys[0].line)
+            names = [k.text.rstrip(",") for k in keys]
+            if len(names) == 1 and names[0].startswith("(") and names[0].endswith(")"):
+                self.snippets[names[0][1:-1]] = body
+                continue
+            servers.append(ServerBlock([n for n in names if n], self.expand(body, 0), keys[0].line))
+        return Corefile(servers)
+
+    def keys(self) -> list[Token]:
+        """The server block keys up to its opening brace (keys may continue after a comma)."""
+        keys: list[Token] = []
+        while (token := self.peek()) is not None and not token.is_open:
+            if token.is_close:
+                raise CorefileError("unexpected '}'", token.line)
+            if keys and token.line != keys[-1].line and not keys[-1].text.endswith(","):
+                raise CorefileError(
+                    f"expected '{{' after server block keys, found {token.text!r}", token.line
+                )
+            keys.append(self.take())
+        if not keys:
+            line = token.line if token else (self.tokens[-1].line if self.tokens else 1)
+            raise CorefileError("server block without keys", line)
+        if token is None:
+            raise CorefileError("expected '{' after server block keys", keys[-1].line)
+        return keys
+
+    def block(self, line: int) -> list[Directive]:
+        """Directives between '{' (next token) and its matching '}'."""
+        opening = self.take()
+        if not opening.is_open:
+            raise CorefileError("expected '{'", opening.line)
+        directives: list[Directive] = []
+        while True:
+            token = self.peek()
+            if token is None:
+                raise CorefileError("unclosed '{'", opening.line)
+            if token.is_close:
+                self.take()
+                return directives
+            if token.is_open:
+                raise CorefileError("unexpected '{'", token.line)
+            directives.append(self.directive())
+
+    def directive(self) -> Directive:
+        head = self.take()
+        args: list[str] = []
+        while (token := self.peek()) is not None and token.line == head.line and not token.is_close:
+            if token.is_open:
+                return Directive(head.text, args, head.line, self.block(token.line))
+            args.append(self.take().text)
+        return Directive(head.text, args, head.line)
+
+    def expand(self, directives: list[Directive], depth: int) -> list[Directive]:
+        """Replace `import snippet` lines with the snippet's directives."""
+        out: list[Directive] = []
+        for d in directives:
+            if d.name == "import" and d.args and d.args[0] in self.snippets:
+                if depth >= MAX_IMPORT_DEPTH:
+                    raise CorefileError(f"snippet imports nest deeper than {MAX_IMPORT_DEPTH}", d.line)
+                out.extend(self.expand(self.snippets[d.args[0]], depth + 1))
+            else:
+                out.append(d)
+        return out
+
+
+def parse_corefile(text: str) -> Corefile:
+    """Parse a Corefile. Raises `CorefileError` (with a line number) when it is malformed."""
+    if not isinstance(text, str):
+        raise CorefileError("the Corefile is not text", 1)
+    corefile = _Parser(tokenize(text)).parse()
+    if not corefile.servers:
+        raise CorefileError("no server block", 1)
+    return corefile
+
+
+def walk(directives: list[Directive]) -> Iterator[Directive]:
+    """Every directive, nested ones included, depth first."""
+    for d in directives:
+        yield d
+        yield from walk(d.block)

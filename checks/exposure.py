@@ -1,0 +1,787 @@
+"""Exposure: what an outsider can reach, and what a foothold in a pod is worth.
+
+JW Player's clusters were mined for Monero through a Weave Scope load balancer nobody meant to be
+public; Tesla's and Weight Watchers' through Kubernetes consoles without a password; Kubeflow
+clusters through dashboards exposed straight to the internet. Each time the second half of the
+story was the same: the exposed workload was privileged, mounted the node or carried a powerful
+service account token, so one open port became the cluster.
+
+Workload findings name the Deployment/DaemonSet/… (its pod template), not every pod. Node agents
+that need host access (kube-proxy, CNI and CSI node plugins, log shippers) in system namespaces
+are not failed by the privilege checks; EXP-009 lists them with what they hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from checks.exposure_index import (
+    INGRESS_CONTROLLER_IMAGES,
+    TEMPLATE_KEYS,
+    WEB_PORTS,
+    AdminMatch,
+    EntryPoint,
+    ExposureIndex,
+    Template,
+    node_agent,
+)
+from checks.podspec import (
+    allows_privilege_escalation,
+    bool_flag,
+    command_tokens,
+    container_name,
+    containers_of,
+    dicts,
+    host_mounts,
+    host_namespaces,
+    image_matches,
+    is_windows,
+    parse_image,
+    privileged_reasons,
+    root_reason,
+)
+from checks.rbac import service_account_rights
+from checks.rbac_index import RbacIndex
+from k8saudit.inventory import Inventory
+from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
+from k8saudit.registry import Context, check
+
+POD_SECURITY_STANDARDS = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
+SECURITY_CONTEXT_DOCS = "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"
+POD_SECURITY_ADMISSION = "https://kubernetes.io/docs/concepts/security/pod-security-admission/"
+FAILURE_STORIES = "https://k8s.af/"
+KUBEFLOW_MINING = "https://www.microsoft.com/en-us/security/blog/2020/06/10/misconfigured-kubeflow-workloads-are-a-security-risk/"
+LB_FIREWALL_DOCS = (
+    "https://kubernetes.io/docs/tasks/access-application-cluster/configure-cloud-provider-firewall/"
+)
+INTERNAL_LB_DOCS = "https://kubernetes.io/docs/concepts/services-networking/service/#internal-load-balancer"
+RBAC_INPUTS = ("clusterroles", "roles", "clusterrolebindings", "rolebindings")
+
+
+# -- shared helpers ---------------------------------------------------------------------------------
+
+
+def unread(inv: Inventory, keys: tuple[str, ...], what: str) -> Iterator[Finding]:
+    """One `unknown` naming the kinds that could not be read, so a partial answer never looks whole."""
+    missing = [key for key in keys if not inv.readable(key)]
+    if missing:
+        reasons = "; ".join(inv.unreadable_reason(key) for key in missing)
+        yield unknown(Subject.cluster(), f"{what} not evaluated: {reasons}", unreadable=missing)
+
+
+def templates_unread(inv: Inventory) -> Iterator[Finding]:
+    yield from unread(inv, TEMPLATE_KEYS, "pod specs of these kinds were")
+
+
+def agent_of(template: Template, container: dict[str, Any], ctx: Context) -> str | None:
+    return node_agent(template.namespace, str(container.get("image", "")), ctx.config.system_namespaces)
+
+
+def template_agent(template: Template, ctx: Context) -> str | None:
+    """The node agent a pod belongs to: any of its containers is a recognised one."""
+    for _, container in containers_of(template.spec):
+        agent = agent_of(template, container, ctx)
+        if agent:
+            return agent
+    return None
+
+
+def exposure_evidence(idx: ExposureIndex, template: Template) -> dict[str, Any]:
+    entries = idx.exposed.get(template.ident, [])
+    return {"exposed_by": [e.describe() for e in entries]} if entries else {}
+
+
+def _exposed_suffix(idx: ExposureIndex, template: Template) -> str:
+    entries = idx.exposed.get(template.ident, [])
+    return f" — and it is exposed by {entries[0].describe()}" if entries else ""
+
+
+# -- EXP-001: admin interfaces behind exposed services --------------------------------------------
+
+
+def _match_status(match: AdminMatch, entry: EntryPoint) -> str:
+    if match.auth.open:
+        return "warn" if entry.guard else "fail"
+    return "pass" if entry.guard else "warn"
+
+
+def _match_evidence(inv: Inventory, match: AdminMatch) -> dict[str, Any]:
+    return {
+        "interface": match.interface.name,
+        "workload": str(match.template.subject(inv)),
+        "container": match.container,
+        "image": match.image,
+        "ports": list(match.ports),
+        "authentication": "none" if match.auth.open else "login",
+        "reason": match.auth.reason,
+        "matched_by": match.matched_by,
+    }
+
+
+@check(
+    id="EXP-001",
+    area="exposure",
+    severity="critical",
+    title="No admin interface is reachable from outside without authentication",
+    rationale="""Cluster tooling with a web UI or API (Weave Scope, the Kubernetes Dashboard, Argo
+    Workflows in server auth mode, Kubeflow, Jupyter, Tiller, Prometheus, Grafana, Kibana, etcd, a
+    Docker daemon) often has no login, or one that was switched off. Behind a LoadBalancer, a
+    NodePort or an Ingress it is found by internet scanners within hours: JW Player's Weave Scope
+    load balancer, Tesla's and Weight Watchers' open Kubernetes consoles and the 2020 Kubeflow
+    campaign all ended in crypto miners running on the victims' nodes.""",
+    remediation="""Keep admin UIs off the internet: make the Service `ClusterIP` and reach it with
+`kubectl port-forward`, or put it behind an authenticating proxy (OAuth2 Proxy, IAP, your SSO)
+on an internal load balancer. Switch authentication back on where it was turned off
+(`--auth-mode=client` for Argo, no `--enable-skip-login` for the Dashboard, a token for Jupyter,
+`--web.config.file` for Prometheus/Alertmanager):
+
+```yaml
+apiVersion: v1
+kind: Service
+metadata: {name: weave-scope-app, namespace: weave}
+spec:
+  type: ClusterIP   # was LoadBalancer
+```""",
+    references=(FAILURE_STORIES, KUBEFLOW_MINING, INTERNAL_LB_DOCS),
+    inputs=("services",),
+)
+def exposed_admin_interfaces(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    idx = ExposureIndex.of(inv)
+    if not idx.entry_points:
+        yield passed(Subject.cluster(), "no LoadBalancer, NodePort or externalIPs Service and no Ingress")
+    for entry in idx.entry_points:
+        subject = inv.subject(entry.key, entry.obj)
+        matches = idx.admin_matches(entry)
+        base = {"exposure": entry.how, "guard": entry.guard or None, "probe": entry.probe[:20]}
+        if not matches:
+            backends = [str(t.subject(inv)) for t in entry.backends]
+            yield passed(subject, "exposes no known admin interface", **base, backends=backends)
+            continue
+        ranked = sorted(matches, key=lambda m: ("fail", "warn", "pass").index(_match_status(m, entry)))
+        worst = ranked[0]
+        status = _match_status(worst, entry)
+        where = f"behind {entry.guard}" if entry.guard else "to anyone who can reach it"
+        message = (
+            f"exposes {worst.interface.name} ({worst.template.subject(inv)}, {worst.image}) {where}: "
+            f"{worst.auth.reason}; a visitor gets {worst.interface.risk}"
+        )
+        if len(matches) > 1:
+            message += f" (and {len(matches) - 1} more admin interface(s))"
+        evidence = {**base, "interfaces": [_match_evidence(inv, m) for m in ranked]}
+        if status == "fail":
+            yield failed(subject, message, **evidence)
+        elif status == "warn":
+            yield warned(subject, message, **evidence)
+        else:
+            yield passed(subject, message, **evidence)
+    yield from unread(inv, ("ingresses", *TEMPLATE_KEYS), "exposure through these kinds was")
+
+
+# -- EXP-002: public load balancers -----------------------------------------------------------------
+
+INTERNAL_HINTS = {
+    "aws": "service.beta.kubernetes.io/aws-load-balancer-scheme: internal",
+    "gce": 'networking.gke.io/load-balancer-type: "Internal"',
+    "azure": 'service.beta.kubernetes.io/azure-load-balancer-internal: "true"',
+    "openstack": 'service.beta.kubernetes.io/openstack-internal-load-balancer: "true"',
+}
+
+
+def cloud_of(inv: Inventory) -> str:
+    """aws, gce, azure, openstack … from the provider or the nodes' providerID, "" if unknown."""
+    by_provider = {"eks": "aws", "gke": "gce", "aks": "azure"}
+    if inv.provider.name in by_provider:
+        return by_provider[inv.provider.name]
+    for node in inv.items("nodes"):
+        provider_id = str((node.get("spec") or {}).get("providerID", ""))
+        if "://" in provider_id:
+            return provider_id.split("://", 1)[0]
+    return ""
+
+
+def _is_ingress_controller(template: Template) -> bool:
+    return any(
+        image_matches(parse_image(str(c.get("image", ""))), INGRESS_CONTROLLER_IMAGES)
+        for _, c in containers_of(template.spec)
+    )
+
+
+@check(
+    id="EXP-002",
+    area="exposure",
+    severity="high",
+    title="LoadBalancer Services are internal or restricted to known source ranges",
+    rationale="""A Service of type LoadBalancer gets a public address by default on every cloud.
+    Unless it carries the provider's internal annotation or `loadBalancerSourceRanges`, whatever
+    it fronts is on the internet: JW Player's Weave Scope was public only because its load
+    balancer was not made internal. Public traffic should enter through the ingress controller,
+    where TLS, authentication and rate limits live; a direct public load balancer bypasses all of
+    that.""",
+    remediation="""Make the load balancer internal, or restrict who may connect:
+
+```yaml
+metadata:
+  annotations:
+    service.beta.kubernetes.io/aws-load-balancer-scheme: internal   # AWS LB controller
+    # networking.gke.io/load-balancer-type: "Internal"              # GKE
+    # service.beta.kubernetes.io/azure-load-balancer-internal: "true"  # AKS
+spec:
+  loadBalancerSourceRanges: ["203.0.113.0/24"]   # office / VPN egress
+```
+
+If the service must be public, route it through the ingress controller instead of its own load
+balancer (or waive this finding with the reason).""",
+    references=(INTERNAL_LB_DOCS, LB_FIREWALL_DOCS, FAILURE_STORIES),
+    inputs=("services",),
+)
+def public_load_balancers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    idx = ExposureIndex.of(inv)
+    balancers = [e for e in idx.entry_points if e.how == "LoadBalancer"]
+    if not balancers:
+        yield not_applicable(Subject.cluster(), "no Service of type LoadBalancer")
+    hint = INTERNAL_HINTS.get(cloud_of(inv), "the cloud provider's internal load balancer annotation")
+    for entry in balancers:
+        subject = inv.subject(entry.key, entry.obj)
+        ports = sorted(
+            {
+                p.get("port")
+                for p in dicts((entry.obj.get("spec") or {}).get("ports"))
+                if isinstance(p.get("port"), int)
+            }
+        )
+        evidence = {
+            "ports": ports,
+            "addresses": sorted({p["host"] for p in entry.probe}),
+            "guard": entry.guard or None,
+        }
+        if entry.guard:
+            yield passed(subject, f"not public: {entry.guard}", **evidence)
+        elif (
+            entry.backends
+            and all(_is_ingress_controller(t) for t in entry.backends)
+            and set(ports) <= WEB_PORTS
+        ):
+            controller = entry.backends[0].subject(inv)
+            yield passed(
+                subject,
+                f"public entry point of the ingress controller ({controller}) on web ports only",
+                **evidence,
+            )
+        else:
+            opened = (entry.obj.get("spec") or {}).get("loadBalancerSourceRanges") or []
+            why = (
+                "loadBalancerSourceRanges allows the whole internet"
+                if opened
+                else "no loadBalancerSourceRanges and no internal annotation"
+            )
+            behind = ", ".join(str(t.subject(inv)) for t in entry.backends[:3]) or "no selected workload"
+            yield failed(
+                subject,
+                f"public load balancer on port(s) {', '.join(map(str, ports))} ({why}) in front of {behind}; "
+                f"make it internal ({hint}) or restrict its source ranges",
+                **evidence,
+                internal_annotation=hint,
+            )
+
+
+# -- EXP-003: Kubernetes Dashboard login switches ----------------------------------------------------
+
+DASHBOARD_IMAGES = (
+    "kubernetesui/dashboard",
+    "kubernetesui/dashboard-web",
+    "kubernetesui/dashboard-api",
+    "kubernetes-dashboard-amd64",
+    "kubernetes-dashboard",
+)
+
+
+def _service_account_of(spec: dict[str, Any]) -> str:
+    return str(spec.get("serviceAccountName") or spec.get("serviceAccount") or "default")
+
+
+@check(
+    id="EXP-003",
+    area="exposure",
+    severity="critical",
+    title="The Kubernetes Dashboard does not offer skip-login or insecure login",
+    rationale="""With `--enable-skip-login` the Dashboard's login page gets a Skip button that
+    signs the visitor in as the Dashboard's own service account; installs that also bound that
+    account to cluster-admin handed the cluster to anyone who found the page, which is how
+    Tesla's exposed console was used to mine crypto. `--enable-insecure-login` accepts tokens
+    over plain HTTP, where anyone on the path can read them.""",
+    remediation="""Remove both flags from the Dashboard container, give its service account only
+the metrics-scraping role the chart ships with, and sign in with your own token:
+
+```yaml
+args:
+  - --auto-generate-certificates
+  - --namespace=kubernetes-dashboard
+  # no --enable-skip-login, no --enable-insecure-login
+```""",
+    references=(
+        "https://kubernetes.io/docs/tasks/access-application-cluster/web-ui-dashboard/",
+        "https://github.com/kubernetes/dashboard",
+        FAILURE_STORIES,
+    ),
+)
+def dashboard_login(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    exposure = ExposureIndex.of(inv)
+    rbac = RbacIndex.of(inv) if all(inv.readable(k) for k in RBAC_INPUTS) else None
+    found = False
+    for template in exposure.templates:
+        dashboards = [
+            c
+            for role, c in containers_of(template.spec)
+            if role == "container" and image_matches(parse_image(str(c.get("image", ""))), DASHBOARD_IMAGES)
+        ]
+        if not dashboards:
+            continue
+        found = True
+        yield _dashboard_finding(inv, exposure, rbac, template, dashboards)
+    if not found:
+        yield not_applicable(Subject.cluster(), "no Kubernetes Dashboard runs in the cluster")
+    yield from templates_unread(inv)
+
+
+def _dashboard_finding(
+    inv: Inventory,
+    exposure: ExposureIndex,
+    rbac: RbacIndex | None,
+    template: Template,
+    dashboards: list[dict[str, Any]],
+) -> Finding:
+    subject = template.subject(inv)
+    flags = []
+    for container in dashboards:
+        tokens = command_tokens(container)
+        flags += [f for f in ("enable-skip-login", "enable-insecure-login") if bool_flag(tokens, f)]
+    account = _service_account_of(template.spec)
+    rights = service_account_rights(rbac, template.namespace, account) if rbac is not None else []
+    evidence = {
+        "flags": [f"--{f}" for f in flags],
+        "service_account": f"{template.namespace}/{account}",
+        "service_account_rights": rights,
+        **exposure_evidence(exposure, template),
+    }
+    power = f"; its service account {template.namespace}/{account} holds {rights[0]}" if rights else ""
+    exposed = _exposed_suffix(exposure, template)
+    if "enable-skip-login" in flags:
+        return failed(
+            subject,
+            "runs the Dashboard with --enable-skip-login: anyone can sign in as its service account"
+            f"{power}{exposed}",
+            **evidence,
+        )
+    if flags:
+        return warned(
+            subject,
+            f"runs the Dashboard with --enable-insecure-login: tokens travel over plain HTTP{exposed}",
+            **evidence,
+        )
+    return passed(subject, "the Dashboard requires a token or kubeconfig to sign in", **evidence)
+
+
+# -- EXP-004 … EXP-007: what a foothold in a pod is worth --------------------------------------------
+
+
+def _split_by_agent(
+    template: Template, ctx: Context, items: list[tuple[dict[str, Any], str]]
+) -> tuple[list[str], list[str]]:
+    """(offending, node-agent) descriptions from (container, description) pairs."""
+    offending, agents = [], []
+    for container, text in items:
+        agent = agent_of(template, container, ctx)
+        (agents if agent else offending).append(f"{text} [{agent}]" if agent else text)
+    return offending, agents
+
+
+Problems = Callable[[Template, Context], list[tuple[dict[str, Any], str]]]
+
+
+def _workload_findings(
+    inv: Inventory, ctx: Context, problems: Problems, verdict: str, agent_verdict: str, clean: str
+) -> Iterator[Finding]:
+    """Judge every pod template: `problems(template, ctx)` gives (container, description) pairs."""
+    idx = ExposureIndex.of(inv)
+    for template in idx.templates:
+        subject = template.subject(inv)
+        offending, agents = _split_by_agent(template, ctx, problems(template, ctx))
+        evidence = {"findings": offending, "node_agent_findings": agents, **exposure_evidence(idx, template)}
+        if offending:
+            yield failed(
+                subject, f"{verdict}: {'; '.join(offending)}{_exposed_suffix(idx, template)}", **evidence
+            )
+        elif agents:
+            yield not_applicable(
+                subject,
+                f"recognised node agent {agent_verdict}: {'; '.join(agents)} (listed by EXP-009)",
+                **evidence,
+            )
+        else:
+            yield passed(subject, clean, **evidence)
+    yield from templates_unread(inv)
+
+
+def privileged_problems(template: Template, ctx: Context) -> list[tuple[dict[str, Any], str]]:
+    return [
+        (c, f"{role} {container_name(c)} ({', '.join(reasons)})")
+        for role, c in containers_of(template.spec)
+        if (reasons := privileged_reasons(template.spec, c))
+    ]
+
+
+def host_namespace_problems(template: Template, ctx: Context) -> list[tuple[dict[str, Any], str]]:
+    shared = host_namespaces(template.spec)
+    if not shared:
+        return []
+    # Host namespaces are a pod setting: the pod is a node agent if any of its containers is one.
+    containers = [c for _, c in containers_of(template.spec)]
+    owner = next((c for c in containers if agent_of(template, c, ctx)), containers[0] if containers else {})
+    return [(owner, ", ".join(f"{field}: true" for field in shared))]
+
+
+def host_path_problems(template: Template, ctx: Context) -> list[tuple[dict[str, Any], str]]:
+    by_name = {container_name(c): c for _, c in containers_of(template.spec)}
+    return [
+        (by_name.get(m.container, {}), f"{m.describe()}: {m.why}")
+        for m in host_mounts(template.spec)
+        if m.why is not None
+    ]
+
+
+@check(
+    id="EXP-004",
+    area="exposure",
+    severity="critical",
+    title="Workloads run no privileged containers",
+    rationale="""A privileged container (or one given SYS_ADMIN, SYS_MODULE, SYS_PTRACE or ALL
+    capabilities) is root on the node: it can load kernel modules, mount the host disk and read
+    every other pod's Secrets. Whoever gets code execution in it (through an exposed UI, a
+    vulnerable dependency) owns the node and, through the kubelet's credentials, a good part of
+    the cluster. The JW Player write-up's first lesson: never give untrusted workloads the node.""",
+    remediation="""Drop `privileged` and added capabilities; if a specific capability is truly
+needed, add only that one. Enforce it with Pod Security Admission on application namespaces:
+
+```yaml
+securityContext:
+  privileged: false
+  capabilities: {drop: ["ALL"]}
+---
+# namespace label
+pod-security.kubernetes.io/enforce: baseline
+```""",
+    references=(POD_SECURITY_STANDARDS, SECURITY_CONTEXT_DOCS, POD_SECURITY_ADMISSION),
+)
+def privileged_containers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    yield from _workload_findings(
+        inv,
+        ctx,
+        privileged_problems,
+        "runs privileged containers",
+        "running privileged",
+        "no privileged container",
+    )
+
+
+@check(
+    id="EXP-005",
+    area="exposure",
+    severity="high",
+    title="Workloads do not share the node's PID, IPC or network namespace",
+    rationale="""`hostPID` lets a pod see and signal (and with ptrace, enter) every process on
+    the node; `hostIPC` exposes the node's shared memory; `hostNetwork` puts the pod on the
+    node's interfaces, where it can reach services bound to localhost, sniff traffic and talk to
+    the cloud metadata endpoint with the node's identity. Any of them turns a compromised
+    application into a compromised node.""",
+    remediation="""Remove `hostPID`, `hostIPC` and `hostNetwork` from the pod spec; expose ports
+through a Service instead of the host network:
+
+```yaml
+spec:
+  hostNetwork: false
+  hostPID: false
+  hostIPC: false
+```""",
+    references=(
+        POD_SECURITY_STANDARDS,
+        "https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
+    ),
+)
+def host_namespace_sharing(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    yield from _workload_findings(
+        inv,
+        ctx,
+        host_namespace_problems,
+        "shares host namespaces",
+        "sharing host namespaces",
+        "uses its own namespaces",
+    )
+
+
+@check(
+    id="EXP-006",
+    area="exposure",
+    severity="critical",
+    title="Workloads do not mount the node's root, runtime socket, /proc, /etc or kubelet data",
+    rationale="""A hostPath mount of `/`, `/etc`, `/proc`, `/var/lib/kubelet` or a container
+    runtime socket (`docker.sock`, `containerd.sock`, `crio.sock`) gives the container the node:
+    the socket starts privileged containers, the kubelet directory holds every pod's Secrets and
+    tokens, `/etc` and `/` hold credentials and systemd units. Weave Scope's agent mounts the
+    Docker socket, which is why its exposed UI could run commands anywhere.""",
+    remediation="""Replace the hostPath with what the workload needs: a ConfigMap or Secret
+volume, an emptyDir, a CSI volume; for logs, mount only the log directory read-only. Enforce
+with Pod Security Admission `baseline`, which forbids hostPath volumes:
+
+```yaml
+volumes:
+  - name: varlog
+    hostPath: {path: /var/log, type: Directory}   # narrow, and mounted readOnly: true
+```""",
+    references=(
+        "https://kubernetes.io/docs/concepts/storage/volumes/#hostpath",
+        POD_SECURITY_STANDARDS,
+        FAILURE_STORIES,
+    ),
+)
+def sensitive_host_paths(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    yield from _workload_findings(
+        inv,
+        ctx,
+        host_path_problems,
+        "mounts sensitive host paths",
+        "mounting host paths",
+        "mounts no sensitive host path",
+    )
+
+
+@check(
+    id="EXP-007",
+    area="exposure",
+    severity="medium",
+    title="Containers run as non-root and cannot gain privileges",
+    rationale="""A container running as UID 0 is root on the node the moment it escapes (a
+    kernel bug, a runtime CVE such as runc's CVE-2019-5736, a writable host mount), and files it
+    writes on shared volumes are owned by root. Without `allowPrivilegeEscalation: false`, setuid
+    binaries in the image turn a non-root process back into root. The JW Player post-mortem lists
+    "avoid running containers as root" among its lessons.""",
+    remediation="""Run as a non-root user and switch off privilege escalation, at pod level for
+the user and per container for escalation (container values override the pod's):
+
+```yaml
+spec:
+  securityContext: {runAsNonRoot: true, runAsUser: 10001}
+  containers:
+    - name: app
+      securityContext:
+        allowPrivilegeEscalation: false
+        capabilities: {drop: ["ALL"]}
+```""",
+    references=(
+        SECURITY_CONTEXT_DOCS,
+        POD_SECURITY_STANDARDS,
+        "https://nvd.nist.gov/vuln/detail/CVE-2019-5736",
+    ),
+)
+def root_containers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    idx = ExposureIndex.of(inv)
+    for template in idx.templates:
+        subject = template.subject(inv)
+        if is_windows(template.spec):
+            yield not_applicable(subject, "Windows pod: runAsUser and privilege escalation do not apply")
+            continue
+        root, escalation = [], []
+        for role, container in containers_of(template.spec):
+            reason = root_reason(template.spec, container)
+            if reason:
+                root.append((container, f"{role} {container_name(container)}: {reason}"))
+            elif allows_privilege_escalation(container):
+                escalation.append(
+                    (container, f"{role} {container_name(container)}: allowPrivilegeEscalation not false")
+                )
+        root_offending, root_agents = _split_by_agent(template, ctx, root)
+        esc_offending, esc_agents = _split_by_agent(template, ctx, escalation)
+        evidence = {
+            "root": root_offending,
+            "privilege_escalation": esc_offending,
+            "node_agent_findings": root_agents + esc_agents,
+            **exposure_evidence(idx, template),
+        }
+        if root_offending:
+            yield failed(
+                subject,
+                f"may run as root: {'; '.join(root_offending)}{_exposed_suffix(idx, template)}",
+                **evidence,
+            )
+        elif esc_offending:
+            yield warned(
+                subject, f"runs as non-root but may escalate: {'; '.join(esc_offending)}", **evidence
+            )
+        elif root_agents or esc_agents:
+            yield not_applicable(
+                subject,
+                "recognised node agent running as root (listed by EXP-009): "
+                + "; ".join(root_agents + esc_agents),
+                **evidence,
+            )
+        else:
+            yield passed(subject, "every container runs as non-root without privilege escalation", **evidence)
+    yield from templates_unread(inv)
+
+
+# -- EXP-008: service account tokens in exposed workloads ----------------------------------------------
+
+
+def token_mount(inv: Inventory, template: Template) -> tuple[bool, str]:
+    """Whether an API token is mounted into the pod, and which setting decided it."""
+    spec = template.spec
+    for volume in dicts(spec.get("volumes")):
+        for source in dicts((volume.get("projected") or {}).get("sources")):
+            token = source.get("serviceAccountToken")
+            # A token for another audience (IRSA's sts.amazonaws.com) is no API credential.
+            if isinstance(token, dict) and not token.get("audience"):
+                return True, f"projected serviceAccountToken volume {volume.get('name')}"
+    pod_setting = spec.get("automountServiceAccountToken")
+    if isinstance(pod_setting, bool):
+        return pod_setting, f"pod automountServiceAccountToken: {str(pod_setting).lower()}"
+    account = inv.get("serviceaccounts", template.namespace, _service_account_of(spec))
+    sa_setting = (account or {}).get("automountServiceAccountToken")
+    if isinstance(sa_setting, bool):
+        return sa_setting, f"service account automountServiceAccountToken: {str(sa_setting).lower()}"
+    return True, "automountServiceAccountToken unset: mounted by default"
+
+
+@check(
+    id="EXP-008",
+    area="exposure",
+    severity="high",
+    title="Exposed workloads do not carry a service account token they do not need",
+    rationale="""Remote code execution in an internet-facing pod gives the attacker whatever is
+    in the pod; the auto-mounted service account token turns that into API access with the
+    account's rights. In the Tesla and Weight Watchers cases the exposed console's credentials
+    were the way from one pod to the whole cloud account. Most web workloads never call the
+    Kubernetes API and should not carry a token at all.""",
+    remediation="""Switch the token off for workloads that do not call the API, on the pod (or
+the service account), and give those that do a dedicated, minimal service account:
+
+```yaml
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: web, namespace: shop}
+automountServiceAccountToken: false
+---
+spec:
+  serviceAccountName: web
+  automountServiceAccountToken: false
+```""",
+    references=(
+        "https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#opt-out-of-api-credential-automounting",
+        "https://kubernetes.io/docs/concepts/security/service-accounts/",
+    ),
+    inputs=("services", "serviceaccounts"),
+)
+def exposed_tokens(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    idx = ExposureIndex.of(inv)
+    rbac = RbacIndex.of(inv) if all(inv.readable(k) for k in RBAC_INPUTS) else None
+    evaluated = False
+    for template in idx.templates:
+        entries = idx.exposed.get(template.ident)
+        if not entries:
+            continue
+        evaluated = True
+        subject = template.subject(inv)
+        account = f"{template.namespace}/{_service_account_of(template.spec)}"
+        mounted, why = token_mount(inv, template)
+        evidence = {
+            "service_account": account,
+            "decided_by": why,
+            "exposed_by": [e.describe() for e in entries],
+        }
+        if not mounted:
+            yield passed(
+                subject, f"exposed by {entries[0].describe()} without an API token ({why})", **evidence
+            )
+            continue
+        prefix = (
+            f"exposed by {entries[0].describe()} and mounts the token of ServiceAccount {account} ({why})"
+        )
+        if rbac is None:
+            yield warned(subject, f"{prefix}; its rights are unknown (RBAC could not be read)", **evidence)
+            continue
+        rights = service_account_rights(rbac, template.namespace, _service_account_of(template.spec))
+        evidence["rights"] = rights
+        if rights:
+            yield failed(
+                subject,
+                f"{prefix}, which holds {rights[0]}"
+                + (f" and {len(rights) - 1} more" if len(rights) > 1 else ""),
+                **evidence,
+            )
+        else:
+            yield warned(
+                subject,
+                f"{prefix}; it holds no rights beyond discovery today, so switch automounting off",
+                **evidence,
+            )
+    if not evaluated:
+        yield passed(
+            Subject.cluster(), "no workload is exposed by a LoadBalancer, NodePort, externalIPs or Ingress"
+        )
+    yield from unread(inv, ("ingresses", *TEMPLATE_KEYS), "exposure through these kinds was")
+
+
+# -- EXP-009: node agents and their host access -------------------------------------------------------
+
+
+@check(
+    id="EXP-009",
+    area="exposure",
+    severity="info",
+    title="Node agents with host access are known components (inventory)",
+    rationale="""kube-proxy, CNI and CSI node plugins, log shippers and node monitoring need host
+    access by design, so the privilege checks do not fail them; but each is a path to the node if
+    its image is compromised or outdated. This informational check lists every recognised node
+    agent in the system namespaces with the host access it holds, so none is silently passed and
+    the list can be compared with what the platform team expects.""",
+    remediation="""Review the list: every agent should be one you installed on purpose, from the
+upstream image, at a supported version. Remove agents nobody owns, and keep unrecognised
+workloads out of system namespaces (they are judged by EXP-004 to EXP-007 like any other).""",
+    references=(
+        POD_SECURITY_STANDARDS,
+        "https://kubernetes.io/docs/concepts/security/pod-security-standards/#privileged",
+    ),
+)
+def node_agents(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    idx = ExposureIndex.of(inv)
+    found = False
+    for template in idx.templates:
+        agent = template_agent(template, ctx)
+        if agent is None:
+            continue
+        found = True
+        problems = (
+            privileged_problems(template, ctx)
+            + host_namespace_problems(template, ctx)
+            + host_path_problems(template, ctx)
+        )
+        held = [text for _, text in problems]
+        held += [
+            f"{role} {container_name(c)} may run as root"
+            for role, c in containers_of(template.spec)
+            if not is_windows(template.spec) and root_reason(template.spec, c)
+        ]
+        subject = template.subject(inv)
+        images = sorted({str(c.get("image", "")) for _, c in containers_of(template.spec)})
+        if held:
+            yield warned(
+                subject,
+                f"{agent} with host access: {'; '.join(held)}",
+                agent=agent,
+                images=images,
+                host_access=held,
+            )
+        else:
+            yield passed(subject, f"{agent} without host access", agent=agent, images=images)
+    if not found:
+        yield not_applicable(Subject.cluster(), "no recognised node agent in the system namespaces")
+    yield from templates_unread(inv)

@@ -1,0 +1,815 @@
+"""What the cluster exposes, and what runs behind it; built once per inventory.
+
+- Entry points: Services of type LoadBalancer or NodePort, Services with externalIPs, and
+  Ingresses. Each knows how it is guarded (internal load balancer, source ranges, private
+  address, auth annotation) and the addresses an opt-in probe would try.
+- Backends: the pod templates (Deployments, DaemonSets, … or bare pods) a Service selects,
+  found through the running pods (`inv.pods_selected_by`) and through the workloads' template
+  labels (so a scaled-to-zero admin UI is still seen). Linear: one label index, one pass.
+- Tables, data-driven and meant to grow: known admin interfaces (image, labels, ports and how to
+  tell whether authentication is off), ingress controllers, and node agents that legitimately
+  hold host privileges.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import weakref
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from checks.podspec import (
+    ImageRef,
+    bool_flag,
+    command_tokens,
+    container_name,
+    container_ports,
+    containers_of,
+    dicts,
+    env_value,
+    flag_values,
+    has_env,
+    image_matches,
+    parse_image,
+)
+from k8saudit.inventory import Inventory, annotations_of, labels_of, name_of, namespace_of, selector_matches
+from k8saudit.model import Subject
+
+Obj = dict[str, Any]
+
+
+# -- admin interfaces ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """What stands between a visitor and the interface."""
+
+    open: bool  # True: no authentication at all
+    reason: str
+
+
+AuthRule = Callable[[Obj, ImageRef, tuple[int, ...]], Auth]  # container, image, reachable ports
+
+
+@dataclass(frozen=True, slots=True)
+class AdminInterface:
+    name: str
+    risk: str  # what a visitor gets
+    images: tuple[str, ...] = ()  # image path globs (see podspec.image_matches)
+    labels: tuple[dict[str, str], ...] = ()  # any of these label sets on the pod identifies it
+    ports: tuple[int, ...] = ()  # where it listens (evidence, and port-based matching below)
+    signature_ports: tuple[int, ...] = ()  # ports that identify it on their own
+    # An extra condition for image and label matches (argocli is also the Argo CLI image).
+    requires: Callable[[Obj, ImageRef], bool] | None = None
+    auth: AuthRule = field(default=lambda c, i, p: Auth(True, "it has no authentication"))
+
+
+def _always_open(reason: str) -> AuthRule:
+    return lambda container, image, ports: Auth(True, reason)
+
+
+def _dashboard_auth(container: Obj, image: ImageRef, ports: tuple[int, ...]) -> Auth:
+    tokens = command_tokens(container)
+    if bool_flag(tokens, "enable-skip-login"):
+        return Auth(True, "--enable-skip-login puts a Skip button in place of the login")
+    version = image.version
+    if image.path.endswith("kubernetes-dashboard-amd64") and version is not None and version < (1, 7):
+        return Auth(True, f"Dashboard {image.tag} predates the login screen (1.7)")
+    return Auth(False, "token or kubeconfig login")
+
+
+def _argo_auth(container: Obj, image: ImageRef, ports: tuple[int, ...]) -> Auth:
+    modes = [
+        m for value in flag_values(command_tokens(container), "auth-mode") if value for m in value.split(",")
+    ]
+    if "server" in modes:
+        return Auth(True, "--auth-mode=server lets every visitor act as the Argo server's service account")
+    if not modes and image.version is not None and image.version < (3,):
+        return Auth(True, f"Argo {image.tag} defaults to --auth-mode=server")
+    return Auth(False, f"auth mode {', '.join(modes) or 'client (default)'}")
+
+
+_JUPYTER_TOKENS = ("NotebookApp.token", "ServerApp.token", "IdentityProvider.token")
+_JUPYTER_PASSWORDS = (
+    "NotebookApp.password",
+    "ServerApp.password",
+    "PasswordIdentityProvider.hashed_password",
+)
+
+
+def _jupyter_auth(container: Obj, image: ImageRef, ports: tuple[int, ...]) -> Auth:
+    tokens = command_tokens(container)
+    empty = {"", "''", '""'}
+    token_off = any(
+        v in empty for name in _JUPYTER_TOKENS for v in flag_values(tokens, name) if v is not None
+    )
+    password = any(v not in empty for name in _JUPYTER_PASSWORDS for v in flag_values(tokens, name) if v)
+    if token_off and not password:
+        return Auth(True, "token and password disabled")
+    return Auth(False, "token login (a notebook is remote code execution by design)")
+
+
+def _web_config_auth(product: str) -> AuthRule:
+    def rule(container: Obj, image: ImageRef, ports: tuple[int, ...]) -> Auth:
+        if flag_values(command_tokens(container), "web.config.file"):
+            return Auth(False, "basic auth or TLS client certificates via --web.config.file")
+        return Auth(True, f"{product} has no authentication of its own")
+
+    return rule
+
+
+def _grafana_auth(container: Obj, image: ImageRef, ports: tuple[int, ...]) -> Auth:
+    anonymous = env_value(container, "GF_AUTH_ANONYMOUS_ENABLED")
+    if anonymous is not None and anonymous.strip().lower() == "true":
+        role = env_value(container, "GF_AUTH_ANONYMOUS_ORG_ROLE") or "Viewer"
+        return Auth(True, f"anonymous access enabled (GF_AUTH_ANONYMOUS_ENABLED, role {role})")
+    return Auth(False, "Grafana login (make sure the admin password is not the default)")
+
+
+def _kibana_auth(container: Obj, image: ImageRef, ports: tuple[int, ...]) -> Auth:
+    if image.path.endswith("opensearch-dashboards"):
+        return Auth(False, "OpenSearch security plugin login")
+    version = image.version
+    if version is not None and version < (8,):
+        return Auth(True, f"Kibana {image.tag}: Elasticsearch security was off by default before 8.0")
+    return Auth(False, "Elasticsearch security login")
+
+
+def _etcd_auth(container: Obj, image: ImageRef, ports: tuple[int, ...]) -> Auth:
+    if bool_flag(command_tokens(container), "client-cert-auth") or has_env(
+        container, "ETCD_CLIENT_CERT_AUTH"
+    ):
+        return Auth(False, "client certificates required (--client-cert-auth)")
+    return Auth(True, "no --client-cert-auth")
+
+
+def _docker_auth(container: Obj, image: ImageRef, ports: tuple[int, ...]) -> Auth:
+    tokens = command_tokens(container)
+    plain = 2375 in ports or 2375 in container_ports(container).values()
+    if plain or bool_flag(tokens, "tls") is False or env_value(container, "DOCKER_TLS_CERTDIR") == "":
+        return Auth(True, "plain-text Docker API on 2375, no client certificates")
+    return Auth(False, "TLS client certificates (2376)")
+
+
+def _is_dind(container: Obj, image: ImageRef) -> bool:
+    return "dind" in image.tag or any("dockerd" in t for t in command_tokens(container))
+
+
+def _argo_server(container: Obj, image: ImageRef) -> bool:
+    return "server" in command_tokens(container)
+
+
+ADMIN_INTERFACES: tuple[AdminInterface, ...] = (
+    AdminInterface(
+        "Weave Scope",
+        "a shell in every container of the cluster (JW Player's miners came in this way)",
+        images=("weaveworks/scope",),
+        labels=(
+            {"app": "weave-scope"},
+            {"name": "weave-scope-app"},
+            {"app.kubernetes.io/name": "weave-scope"},
+        ),
+        ports=(4040,),
+        auth=_always_open("Weave Scope has no login"),
+    ),
+    AdminInterface(
+        "Kubernetes Dashboard",
+        "the cluster with the Dashboard's service account (Tesla's and Weight Watchers' exposed consoles)",
+        images=(
+            "kubernetesui/dashboard",
+            "kubernetesui/dashboard-web",
+            "kubernetesui/dashboard-api",
+            "kubernetes-dashboard-amd64",
+            "kubernetes-dashboard",
+        ),
+        labels=({"k8s-app": "kubernetes-dashboard"}, {"app.kubernetes.io/name": "kubernetes-dashboard"}),
+        ports=(8443, 9090, 8000),
+        auth=_dashboard_auth,
+    ),
+    AdminInterface(
+        "Argo Workflows server",
+        "submitting workflows (arbitrary pods) as the Argo server's service account",
+        images=("argoproj/argocli",),
+        labels=({"app": "argo-server"}, {"app.kubernetes.io/name": "argo-workflows-server"}),
+        ports=(2746,),
+        requires=_argo_server,
+        auth=_argo_auth,
+    ),
+    AdminInterface(
+        "Kubeflow dashboard",
+        "notebooks and pipelines, i.e. arbitrary pods (Microsoft's 2020 Kubeflow mining campaign)",
+        images=(
+            "kubeflow/centraldashboard",
+            "kubeflownotebookswg/centraldashboard",
+            "kubeflow-images-public/centraldashboard",
+            "ml-pipeline/frontend",
+        ),
+        labels=({"app": "centraldashboard"}, {"app": "ml-pipeline-ui"}),
+        ports=(8082, 3000),
+        auth=_always_open(
+            "Kubeflow UIs trust the identity header of their Istio/Dex gateway; "
+            "reached directly they have no login"
+        ),
+    ),
+    AdminInterface(
+        "Jupyter",
+        "a Python shell in the pod, with its service account token and network reach",
+        images=("jupyter/*", "jupyterhub/k8s-singleuser-sample", "jupyterhub/singleuser"),
+        labels=({"component": "singleuser-server"},),
+        ports=(8888,),
+        auth=_jupyter_auth,
+    ),
+    AdminInterface(
+        "JupyterHub",
+        "spawning notebook servers (arbitrary code) for whoever gets past its authenticator",
+        images=("jupyterhub/k8s-hub", "jupyterhub/configurable-http-proxy"),
+        labels=({"app": "jupyterhub", "component": "proxy"}, {"app": "jupyterhub", "component": "hub"}),
+        ports=(8000, 8081),
+        auth=lambda container, image, ports: Auth(
+            False, "JupyterHub login (check it is not the DummyAuthenticator)"
+        ),
+    ),
+    AdminInterface(
+        "Tiller (Helm 2)",
+        "installing any chart as Tiller's service account, usually cluster-admin",
+        images=("kubernetes-helm/tiller", "helm/tiller"),
+        labels=({"app": "helm", "name": "tiller"},),
+        ports=(44134,),
+        signature_ports=(44134,),
+        auth=_always_open("Tiller has no authentication"),
+    ),
+    AdminInterface(
+        "Prometheus",
+        "every metric and label of the cluster (and with --web.enable-admin-api, deleting them)",
+        images=("prom/prometheus", "prometheus/prometheus", "bitnami/prometheus"),
+        labels=({"app.kubernetes.io/name": "prometheus"},),
+        ports=(9090,),
+        auth=_web_config_auth("Prometheus"),
+    ),
+    AdminInterface(
+        "Alertmanager",
+        "silencing every alert before an attack",
+        images=("prom/alertmanager", "prometheus/alertmanager", "bitnami/alertmanager"),
+        labels=({"app.kubernetes.io/name": "alertmanager"},),
+        ports=(9093,),
+        auth=_web_config_auth("Alertmanager"),
+    ),
+    AdminInterface(
+        "Grafana",
+        "dashboards, data source credentials and queries against every data source",
+        images=("grafana/grafana", "grafana/grafana-oss", "grafana/grafana-enterprise", "bitnami/grafana"),
+        labels=({"app.kubernetes.io/name": "grafana"},),
+        ports=(3000,),
+        auth=_grafana_auth,
+    ),
+    AdminInterface(
+        "Kibana",
+        "every log line, with whatever secrets applications logged",
+        images=("kibana/kibana", "kibana", "bitnami/kibana", "opensearchproject/opensearch-dashboards"),
+        labels=({"common.k8s.elastic.co/type": "kibana"}, {"app": "kibana"}),
+        ports=(5601,),
+        auth=_kibana_auth,
+    ),
+    AdminInterface(
+        "etcd",
+        "the whole cluster state, every Secret included, read and write",
+        images=("etcd", "coreos/etcd", "bitnami/etcd", "etcd-development/etcd"),
+        ports=(2379,),
+        signature_ports=(2379,),
+        auth=_etcd_auth,
+    ),
+    AdminInterface(
+        "Docker API",
+        "starting privileged containers on the node",
+        images=("docker",),
+        ports=(2375, 2376),
+        signature_ports=(2375, 2376),
+        requires=_is_dind,
+        auth=_docker_auth,
+    ),
+)
+
+
+# -- ingress controllers and node agents ----------------------------------------------------------
+
+INGRESS_CONTROLLER_IMAGES = (
+    "ingress-nginx/controller",
+    "ingress-nginx/controller-chroot",
+    "nginx-ingress-controller",
+    "nginx/nginx-ingress",
+    "nginx/nginx-plus-ingress",
+    "traefik",
+    "haproxytech/kubernetes-ingress",
+    "jcmoraisjr/haproxy-ingress",
+    "envoyproxy/envoy",
+    "istio/proxyv2",
+    "kong",
+    "kong/kong-gateway",
+    "emissary-ingress/emissary",
+    "datawire/emissary",
+    "datawire/ambassador",
+    "solo-io/gloo-ee/gateway-proxy",
+    "gloo/gloo-envoy-wrapper",
+    "zalando/skipper",
+    "teapot/skipper",
+)
+WEB_PORTS = frozenset({80, 443, 8080, 8443})
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAgent:
+    name: str
+    images: tuple[str, ...]
+
+
+# Components that need host access to do their job. Recognised only inside the configured system
+# namespaces, so the same image elsewhere is judged like any other workload.
+NODE_AGENTS: tuple[NodeAgent, ...] = (
+    NodeAgent("kube-proxy", ("kube-proxy",)),
+    NodeAgent(
+        "control plane",
+        ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "*cloud-controller-manager"),
+    ),
+    NodeAgent("Calico", ("calico/*",)),
+    NodeAgent("Cilium", ("cilium/*",)),
+    NodeAgent("Flannel", ("flannel/*", "flannel-io/*", "flannelcni/*", "mirrored-flannelcni-flannel*")),
+    NodeAgent("AWS VPC CNI", ("amazon-k8s-cni", "amazon-k8s-cni-init", "aws-network-policy-agent")),
+    NodeAgent("Azure CNI", ("azure-cns", "azure-npm", "azure-cni*", "azure-ip-masq-merger")),
+    NodeAgent("Weave Net", ("weaveworks/weave-kube", "weaveworks/weave-npc")),
+    NodeAgent("kube-router", ("kube-router",)),
+    NodeAgent("Antrea", ("antrea/*",)),
+    NodeAgent("Multus", ("multus-cni", "multus-cni-thick")),
+    NodeAgent("kindnet", ("kindnetd",)),
+    NodeAgent("ip-masq-agent", ("ip-masq-agent*",)),
+    NodeAgent(
+        "CSI node plugin",
+        (
+            "csi-*",
+            "*-csi-driver",
+            "*-csi-plugin",
+            "*csi-node*",
+            "livenessprobe",
+            "azuredisk-csi",
+            "azurefile-csi",
+        ),
+    ),
+    NodeAgent(
+        "log shipper",
+        (
+            "fluent-bit",
+            "fluent/fluent-bit",
+            "fluentd*",
+            "aws-for-fluent-bit",
+            "promtail",
+            "vector",
+            "filebeat",
+        ),
+    ),
+    NodeAgent(
+        "node monitoring", ("node-exporter", "datadog/agent", "cloudwatch-agent", "opentelemetry-collector*")
+    ),
+    NodeAgent(
+        "node add-on",
+        (
+            "k8s-dns-node-cache",
+            "node-problem-detector",
+            "k8s-device-plugin",
+            "konnectivity-agent",
+            "kube-vip",
+            "metallb/speaker",
+            "eks-pod-identity-agent",
+            "aws-node-termination-handler",
+            "gke-metadata-server",
+            "klipper-lb",
+        ),
+    ),
+)
+
+
+def node_agent(namespace: str, image: str, system_namespaces: Iterable[str]) -> str | None:
+    """The node agent an image is, when it runs in a system namespace (None otherwise)."""
+    if namespace not in system_namespaces:
+        return None
+    ref = parse_image(image)
+    for agent in NODE_AGENTS:
+        if image_matches(ref, agent.images):
+            return agent.name
+    return None
+
+
+# -- load balancer guards -----------------------------------------------------------------------
+
+# (annotation, values meaning internal; empty: any value but "false")
+INTERNAL_LB_ANNOTATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("service.beta.kubernetes.io/aws-load-balancer-internal", ()),
+    ("service.beta.kubernetes.io/aws-load-balancer-scheme", ("internal",)),
+    ("networking.gke.io/load-balancer-type", ("internal",)),
+    ("cloud.google.com/load-balancer-type", ("internal",)),
+    ("service.beta.kubernetes.io/azure-load-balancer-internal", ("true",)),
+    ("service.beta.kubernetes.io/openstack-internal-load-balancer", ("true",)),
+    ("service.beta.kubernetes.io/oci-load-balancer-internal", ("true",)),
+    ("oci-network-load-balancer.oraclecloud.com/internal", ("true",)),
+    ("service.kubernetes.io/ibm-load-balancer-cloud-provider-ip-type", ("private",)),
+    ("service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type", ("intranet",)),
+    ("service.kubernetes.io/qcloud-loadbalancer-internal-subnetid", ()),
+    ("service.beta.kubernetes.io/do-loadbalancer-network", ("vpc",)),
+)
+SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-ranges"
+OPEN_RANGES = frozenset({"0.0.0.0/0", "::/0"})
+
+INGRESS_AUTH_ANNOTATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("nginx.ingress.kubernetes.io/auth-url", ()),
+    ("nginx.ingress.kubernetes.io/auth-type", ()),
+    ("nginx.ingress.kubernetes.io/auth-tls-verify-client", ("on", "optional")),
+    ("alb.ingress.kubernetes.io/auth-type", ("cognito", "oidc")),
+    ("ingress.kubernetes.io/auth-type", ()),
+    ("haproxy.org/auth-type", ()),
+)
+INGRESS_ALLOWLIST_ANNOTATIONS = (
+    "nginx.ingress.kubernetes.io/whitelist-source-range",
+    "nginx.ingress.kubernetes.io/allowlist-source-range",
+    "alb.ingress.kubernetes.io/inbound-cidrs",
+    "ingress.kubernetes.io/whitelist-source-range",
+    "haproxy.org/allow-list",
+)
+
+
+def internal_annotation(annotations: dict[str, str]) -> str | None:
+    for name, internal_values in INTERNAL_LB_ANNOTATIONS:
+        if name not in annotations:
+            continue
+        value = str(annotations[name]).strip().lower()
+        if (internal_values and value in internal_values) or (
+            not internal_values and value not in ("", "false")
+        ):
+            return f"{name}: {annotations[name]}"
+    return None
+
+
+def source_ranges(service: Obj) -> list[str]:
+    ranges = [str(r) for r in (service.get("spec") or {}).get("loadBalancerSourceRanges") or ()]
+    if not ranges and SOURCE_RANGES_ANNOTATION in annotations_of(service):
+        ranges = [
+            r.strip() for r in str(annotations_of(service)[SOURCE_RANGES_ANNOTATION]).split(",") if r.strip()
+        ]
+    return ranges
+
+
+def is_private_address(address: str) -> bool | None:
+    """Whether an IP is unreachable from the internet (private, CGNAT, link-local, documentation
+    ranges…); None for a hostname, which cannot be told."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return not ip.is_global
+
+
+def lb_addresses(service: Obj) -> list[str]:
+    ingress = ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or ()
+    return [str(i.get("ip") or i.get("hostname")) for i in dicts(ingress) if i.get("ip") or i.get("hostname")]
+
+
+def load_balancer_guard(service: Obj) -> str:
+    """Why a LoadBalancer is not open to the internet ("" when it is, as far as one can tell)."""
+    internal = internal_annotation(annotations_of(service))
+    if internal:
+        return f"internal load balancer ({internal})"
+    ranges = source_ranges(service)
+    if ranges and not OPEN_RANGES & set(ranges):
+        return f"restricted to {', '.join(ranges)}"
+    addresses = lb_addresses(service)
+    if addresses and all(is_private_address(a) for a in addresses):
+        return f"private address {', '.join(addresses)}"
+    return ""
+
+
+def ingress_guard(ingress: Obj) -> str:
+    annotations = annotations_of(ingress)
+    for name, values in INGRESS_AUTH_ANNOTATIONS:
+        value = str(annotations.get(name, "")).strip().lower()
+        if name in annotations and value and value != "none" and (not values or value in values):
+            return f"authentication at the ingress ({name})"
+    for name in INGRESS_ALLOWLIST_ANNOTATIONS:
+        ranges = [r.strip() for r in str(annotations.get(name, "")).split(",") if r.strip()]
+        if ranges and not OPEN_RANGES & set(ranges):
+            return f"source allow-list ({name}: {', '.join(ranges)})"
+    if str(annotations.get("alb.ingress.kubernetes.io/scheme", "")).lower() == "internal":
+        return "internal ALB (alb.ingress.kubernetes.io/scheme: internal)"
+    ingress_class = str(
+        (ingress.get("spec") or {}).get("ingressClassName")
+        or annotations.get("kubernetes.io/ingress.class", "")
+    )
+    if any(word in ingress_class.lower() for word in ("internal", "private")):
+        return f"ingress class {ingress_class}"
+    return ""
+
+
+# -- templates, entry points, index ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """One pod spec to judge: a workload's template or a bare pod."""
+
+    key: str
+    obj: Obj
+    spec: Obj
+    labels: dict[str, str]
+
+    @property
+    def namespace(self) -> str:
+        return namespace_of(self.obj)
+
+    @property
+    def ident(self) -> tuple[str, str, str]:
+        return (self.key, namespace_of(self.obj), name_of(self.obj))
+
+    def subject(self, inv: Inventory) -> Subject:
+        return inv.subject(self.key, self.obj)
+
+
+def template_labels(key: str, obj: Obj) -> dict[str, str]:
+    if key == "pods":
+        return labels_of(obj)
+    spec = obj.get("spec") or {}
+    template = (
+        (spec.get("jobTemplate") or {}).get("spec", {}).get("template")
+        if key == "cronjobs"
+        else spec.get("template")
+    )
+    labels = ((template or {}).get("metadata") or {}).get("labels")
+    return labels if isinstance(labels, dict) else {}
+
+
+@dataclass(frozen=True, slots=True)
+class AdminMatch:
+    interface: AdminInterface
+    template: Template
+    container: str
+    image: str
+    ports: tuple[int, ...]
+    auth: Auth
+    matched_by: str
+
+
+@dataclass(slots=True)
+class EntryPoint:
+    """A way into the cluster from outside: an exposed Service or an Ingress."""
+
+    key: str  # services | ingresses
+    obj: Obj
+    how: str  # "LoadBalancer", "NodePort", "externalIPs", "Ingress"
+    guard: str  # "" when open
+    services: list[Obj]  # the Services whose pods it reaches
+    probe: list[dict[str, Any]]  # addresses an opt-in probe would try
+    backends: list[Template] = field(default_factory=list)
+
+    def describe(self) -> str:
+        kind = "Ingress" if self.key == "ingresses" else f"{self.how} Service"
+        return f"{kind} {namespace_of(self.obj)}/{name_of(self.obj)}"
+
+
+_CACHE: weakref.WeakKeyDictionary[Inventory, ExposureIndex] = weakref.WeakKeyDictionary()
+TEMPLATE_KEYS = ("deployments", "daemonsets", "statefulsets", "cronjobs", "jobs", "replicasets", "pods")
+
+
+class ExposureIndex:
+    def __init__(self, inv: Inventory) -> None:
+        self.inv = inv
+        self.templates: list[Template] = [
+            Template(key, obj, spec, template_labels(key, obj)) for key, obj, spec in inv.pod_templates()
+        ]
+        self._by_ident = {t.ident: t for t in self.templates}
+        self._by_label: dict[tuple[str, str, str], list[Template]] = defaultdict(list)
+        for template in self.templates:
+            for k, v in template.labels.items():
+                self._by_label[(template.namespace, k, str(v))].append(template)
+        self.node_addresses = _node_addresses(inv)
+        self.entry_points: list[EntryPoint] = list(self._entry_points())
+        self.exposed: dict[tuple[str, str, str], list[EntryPoint]] = defaultdict(list)
+        for entry in self.entry_points:
+            for template in entry.backends:
+                self.exposed[template.ident].append(entry)
+
+    @classmethod
+    def of(cls, inv: Inventory) -> ExposureIndex:
+        index = _CACHE.get(inv)
+        if index is None:
+            index = _CACHE[inv] = cls(inv)
+        return index
+
+    def backends(self, service: Obj) -> list[Template]:
+        """Templates behind a Service: via its running pods, and via matching template labels."""
+        selector = (service.get("spec") or {}).get("selector")
+        if not isinstance(selector, dict) or not selector:
+            return []
+        found: dict[tuple[str, str, str], Template] = {}
+        for pod in self.inv.pods_selected_by(service):
+            owner = self.inv.top_owner(pod)
+            key, obj = owner if owner is not None else ("pods", pod)
+            template = self._by_ident.get((key, namespace_of(obj), name_of(obj)))
+            if template is not None:
+                found.setdefault(template.ident, template)
+        namespace = namespace_of(service)
+        candidates = min(
+            (self._by_label.get((namespace, k, str(v)), []) for k, v in selector.items()), key=len
+        )
+        for template in candidates:
+            if selector_matches(selector, template.labels):
+                found.setdefault(template.ident, template)
+        return sorted(found.values(), key=lambda t: t.ident)
+
+    def _entry_points(self) -> Iterable[EntryPoint]:
+        for service in self.inv.items("services"):
+            spec = service.get("spec") or {}
+            kind = spec.get("type", "ClusterIP")
+            external_ips = [str(ip) for ip in spec.get("externalIPs") or ()]
+            if kind == "LoadBalancer":
+                entry = EntryPoint("services", service, kind, load_balancer_guard(service), [service], [])
+                entry.probe = _service_probes(service, lb_addresses(service), "port")
+            elif kind == "NodePort":
+                guard = "" if self._nodes_public() else "no node has a public address"
+                entry = EntryPoint("services", service, kind, guard, [service], [])
+                entry.probe = _service_probes(service, self.node_addresses[:3], "nodePort")
+            elif external_ips:
+                private = all(is_private_address(ip) for ip in external_ips)
+                guard = f"private external IPs {', '.join(external_ips)}" if private else ""
+                entry = EntryPoint("services", service, "externalIPs", guard, [service], [])
+                entry.probe = _service_probes(service, external_ips, "port")
+            else:
+                continue
+            entry.backends = self.backends(service)
+            yield entry
+        for ingress in self.inv.items("ingresses"):
+            services = []
+            for name in _ingress_backend_names(ingress):
+                service = self.inv.get("services", namespace_of(ingress), name)
+                if service is not None and service not in services:
+                    services.append(service)
+            entry = EntryPoint(
+                "ingresses", ingress, "Ingress", ingress_guard(ingress), services, _ingress_probes(ingress)
+            )
+            seen: dict[tuple[str, str, str], Template] = {}
+            for service in services:
+                for template in self.backends(service):
+                    seen.setdefault(template.ident, template)
+            entry.backends = sorted(seen.values(), key=lambda t: t.ident)
+            yield entry
+
+    def _nodes_public(self) -> bool:
+        """Whether NodePorts may be reachable from the internet (True when it can't be told)."""
+        if not self.inv.readable("nodes"):
+            return True
+        external = []
+        known = False
+        for node in self.inv.items("nodes"):
+            for address in dicts((node.get("status") or {}).get("addresses")):
+                known = True
+                if address.get("type") == "ExternalIP":
+                    external.append(str(address.get("address")))
+        return not known or any(is_private_address(a) is False for a in external)
+
+    def admin_matches(self, entry: EntryPoint) -> list[AdminMatch]:
+        target_ports = _target_ports(entry.services)
+        matches = [match_admin_interface(t, target_ports) for t in entry.backends]
+        return [m for m in matches if m is not None]
+
+
+def match_admin_interface(template: Template, target_ports: set[int | str]) -> AdminMatch | None:
+    """The known admin interface a template serves, by image, then labels, then signature port.
+
+    Only regular containers serve; `target_ports` are the Services' targetPorts (numbers or
+    container port names) that reach the pod."""
+    containers = [c for role, c in containers_of(template.spec) if role == "container"]
+    if not containers:
+        return None
+    reachable = {
+        c_name: _reachable_ports(c, target_ports)
+        for c_name, c in ((container_name(c), c) for c in containers)
+    }
+    for interface in ADMIN_INTERFACES:
+        for container in containers:
+            ref = parse_image(str(container.get("image", "")))
+            if image_matches(ref, interface.images) and _required(interface, container, ref):
+                return _admin_match(interface, template, container, reachable, f"image {ref.path}")
+    for interface in ADMIN_INTERFACES:
+        if not any(
+            all(template.labels.get(k) == v for k, v in labels.items()) for labels in interface.labels
+        ):
+            continue
+        listening = [c for c in containers if set(container_ports(c).values()) & set(interface.ports)]
+        container = (listening or containers)[0]
+        if _required(interface, container, parse_image(str(container.get("image", "")))):
+            return _admin_match(interface, template, container, reachable, "labels")
+    for interface in ADMIN_INTERFACES:
+        for container in containers:
+            hit = set(interface.signature_ports) & (
+                reachable[container_name(container)] | set(container_ports(container).values())
+            )
+            if hit:
+                return _admin_match(interface, template, container, reachable, f"port {min(hit)}")
+    return None
+
+
+def _required(interface: AdminInterface, container: Obj, ref: ImageRef) -> bool:
+    return interface.requires is None or interface.requires(container, ref)
+
+
+def _reachable_ports(container: Obj, target_ports: set[int | str]) -> set[int]:
+    declared = container_ports(container)
+    by_name = {n for name, n in declared.items() if name in target_ports}
+    return by_name | {p for p in target_ports if isinstance(p, int)}
+
+
+def _admin_match(
+    interface: AdminInterface,
+    template: Template,
+    container: Obj,
+    reachable: dict[str, set[int]],
+    matched_by: str,
+) -> AdminMatch:
+    name = container_name(container)
+    image = str(container.get("image", ""))
+    listening = set(container_ports(container).values()) | reachable[name]
+    ports = tuple(sorted(listening & set(interface.ports))) or tuple(sorted(listening))
+    auth = interface.auth(container, parse_image(image), ports)
+    return AdminMatch(interface, template, name, image, ports, auth, matched_by)
+
+
+def _target_ports(services: list[Obj]) -> set[int | str]:
+    ports: set[int | str] = set()
+    for service in services:
+        for port in dicts((service.get("spec") or {}).get("ports")):
+            target = port.get("targetPort", port.get("port"))
+            if isinstance(target, int | str):
+                ports.add(int(target) if isinstance(target, str) and target.isdigit() else target)
+    return ports
+
+
+def _service_probes(service: Obj, hosts: list[str], port_field: str) -> list[dict[str, Any]]:
+    probes = []
+    for host in hosts:
+        for port in dicts((service.get("spec") or {}).get("ports")):
+            number = port.get(port_field)
+            if isinstance(number, int):
+                scheme = "https" if number in (443, 8443) or port.get("name") in ("https", "tls") else "http"
+                probes.append({"scheme": scheme, "host": host, "port": number, "path": "/"})
+    return probes
+
+
+def _ingress_backend_names(ingress: Obj) -> list[str]:
+    spec = ingress.get("spec") or {}
+    backends = [spec.get("defaultBackend"), spec.get("backend")]
+    for rule in dicts(spec.get("rules")):
+        for path in dicts((rule.get("http") or {}).get("paths")):
+            backends.append(path.get("backend"))
+    names = []
+    for backend in backends:
+        if not isinstance(backend, dict):
+            continue
+        name = (
+            (backend.get("service") or {}).get("name")
+            if isinstance(backend.get("service"), dict)
+            else backend.get("serviceName")
+        )
+        if name and name not in names:
+            names.append(str(name))
+    return names
+
+
+def _ingress_probes(ingress: Obj) -> list[dict[str, Any]]:
+    spec = ingress.get("spec") or {}
+    tls_hosts = {str(h) for t in dicts(spec.get("tls")) for h in t.get("hosts") or ()}
+    fallback = lb_addresses(ingress)
+    probes = []
+    for rule in dicts(spec.get("rules")):
+        hosts = [str(rule["host"])] if rule.get("host") else fallback
+        for host in hosts:
+            for path in dicts((rule.get("http") or {}).get("paths")) or [{"path": "/"}]:
+                scheme = "https" if host in tls_hosts else "http"
+                probes.append(
+                    {
+                        "scheme": scheme,
+                        "host": host,
+                        "port": 443 if scheme == "https" else 80,
+                        "path": str(path.get("path") or "/"),
+                    }
+                )
+    return probes
+
+
+def _node_addresses(inv: Inventory) -> list[str]:
+    """One address per node, external first: where a NodePort answers."""
+    addresses = []
+    for node in inv.items("nodes"):
+        by_type = {
+            a.get("type"): str(a.get("address")) for a in dicts((node.get("status") or {}).get("addresses"))
+        }
+        address = by_type.get("ExternalIP") or by_type.get("InternalIP")
+        if address:
+            addresses.append(address)
+    return addresses

@@ -1,0 +1,710 @@
+"""Ingress: the cluster's front door — its classes, its controllers, their versions and
+configuration, and whether the edge survives losing a node.
+
+The incidents: Zalando's Skipper ingress layer turning an API server outage into a customer
+outage; Giant Swarm's advice that older ingress-nginx versions are easier to misconfigure and that
+one ingress class for everything is a single point of failure; and the ingress-nginx CVE series
+(snippet injection in 2021 and 2023, IngressNightmare in 2025) where anyone allowed to create an
+Ingress — or, for CVE-2025-1974, anyone on the pod network — could read every Secret in the
+cluster. ingress-nginx itself was retired in March 2026 and gets no security fixes any more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from checks.advisories import (
+    INGRESS_NGINX_ADVISORIES,
+    INGRESS_NGINX_RETIRED,
+    INGRESS_NGINX_RETIREMENT_ANNOUNCED,
+    INGRESS_NGINX_RETIREMENT_REFERENCES,
+    affecting,
+    format_version,
+)
+from checks.ingress_controllers import (
+    INGRESS_NGINX,
+    Controller,
+    detect_controllers,
+    family_for_class,
+)
+from checks.workload_ha import desired_replicas, pdb_finding, ready_replicas, spread_finding
+from k8saudit.inventory import Inventory, annotations_of, name_of
+from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
+from k8saudit.redact import REDACTED
+from k8saudit.registry import Context, check
+
+Obj = dict[str, Any]
+
+DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
+LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+SNIPPETS_KEY = "allow-snippet-annotations"
+RISK_LEVEL_KEY = "annotations-risk-level"
+SNIPPETS_DEFAULT_OFF_FROM = (1, 9, 0)  # allow-snippet-annotations defaults to false from 1.9.0
+RISK_LEVEL_GATE_FROM = (1, 12, 0)  # from 1.12.0 snippets also need annotations-risk-level Critical
+
+INGRESS_DOCS = "https://kubernetes.io/docs/concepts/services-networking/ingress/"
+INGRESS_CLASS_DOCS = INGRESS_DOCS + "#ingress-class"
+DEFAULT_CLASS_DOCS = INGRESS_DOCS + "#default-ingress-class"
+CONTROLLERS_DOCS = "https://kubernetes.io/docs/concepts/services-networking/ingress-controllers/"
+GATEWAY_API = "https://gateway-api.sigs.k8s.io/"
+INGRESS2GATEWAY = "https://github.com/kubernetes-sigs/ingress2gateway"
+NGINX_CONFIGMAP_DOCS = "https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/configmap/#allow-snippet-annotations"
+PDB_DOCS = "https://kubernetes.io/docs/tasks/run-application/configure-pdb/"
+SPREAD_DOCS = "https://kubernetes.io/docs/concepts/scheduling-eviction/topology-spread-constraints/"
+ZALANDO_TALK = "https://www.slideshare.net/try_except_/running-kubernetes-in-production-a-million-ways-to-crash-your-cluster-devopscon-munich-2018"
+GIANT_SWARM_TALK = "https://blog.scottlowe.org/2018/12/12/liveblog-hardening-kubernetes-setups/"
+TLS_DOCS = INGRESS_DOCS + "#tls"
+
+
+# -- shared ---------------------------------------------------------------------------------
+
+
+def _controllers(inv: Inventory) -> list[Controller]:
+    return detect_controllers(inv)
+
+
+def _nginx_controllers(inv: Inventory) -> list[Controller]:
+    return [c for c in _controllers(inv) if c.family is INGRESS_NGINX]
+
+
+def _no_nginx(inv: Inventory) -> Finding:
+    others = sorted({c.family.title for c in _controllers(inv)})
+    found = f"; controllers found: {', '.join(others)}" if others else ""
+    return not_applicable(Subject.cluster(), f"no ingress-nginx controller runs in the cluster{found}")
+
+
+def _is_default(ingress_class: Obj) -> bool:
+    return str(annotations_of(ingress_class).get(DEFAULT_CLASS_ANNOTATION, "")).strip().lower() == "true"
+
+
+def _class_name(ingress: Obj) -> str | None:
+    name = (ingress.get("spec") or {}).get("ingressClassName")
+    return str(name) if name else None
+
+
+# -- ING-001 ------------------------------------------------------------------------------------
+
+
+@check(
+    id="ING-001",
+    area="ingress",
+    severity="high",
+    title="Every IngressClass has a running controller (and Ingresses have a class to use)",
+    rationale="""An Ingress is only a wish until a controller serves it. Without any IngressClass,
+    modern controllers ignore Ingresses; an IngressClass whose controller was removed (an
+    abandoned migration, a renamed Helm release) leaves its Ingresses silently unrouted. Knowing
+    which controllers carry the traffic is also the start of every ingress incident: Zalando's
+    customer-facing outage ran through its Skipper ingress layer, and Giant Swarm names ingress
+    as one of the hot spots of their post-mortems.""",
+    remediation="""Create an IngressClass for each controller you run and delete classes nobody serves:
+
+```yaml
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata:
+  name: nginx
+spec:
+  controller: k8s.io/ingress-nginx   # must match the controller's --controller-class
+```""",
+    references=(INGRESS_CLASS_DOCS, CONTROLLERS_DOCS, ZALANDO_TALK, GIANT_SWARM_TALK),
+    inputs=("ingressclasses", "ingresses", "deployments", "daemonsets"),
+)
+def ingress_classes_have_controllers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    controllers = _controllers(inv)
+    found = [c.describe(inv) for c in controllers]
+    classes = inv.items("ingressclasses")
+    ingresses = inv.items("ingresses")
+    if not classes:
+        if ingresses:
+            yield failed(
+                Subject.cluster(),
+                f"{len(ingresses)} Ingress(es) exist but there is no IngressClass: controllers that "
+                "require one serve none of them",
+                ingresses=len(ingresses),
+                controllers=found,
+            )
+        else:
+            yield not_applicable(
+                Subject.cluster(), "no Ingress and no IngressClass in the cluster", controllers=found
+            )
+        return
+    users: dict[str, int] = {}
+    for ingress in ingresses:
+        name = _class_name(ingress) or annotations_of(ingress).get(LEGACY_CLASS_ANNOTATION)
+        if name:
+            users[str(name)] = users.get(str(name), 0) + 1
+    for ingress_class in classes:
+        yield _class_finding(inv, ctx, ingress_class, controllers, users.get(name_of(ingress_class), 0))
+
+
+def _class_finding(
+    inv: Inventory, ctx: Context, ingress_class: Obj, controllers: list[Controller], users: int
+) -> Finding:
+    subject = inv.subject("ingressclasses", ingress_class)
+    controller = str((ingress_class.get("spec") or {}).get("controller", ""))
+    evidence: dict[str, Any] = {"controller": controller, "ingresses": users}
+    serving = [c for c in controllers if c.serves(controller)]
+    if serving:
+        names = [c.describe(inv) for c in serving]
+        return passed(subject, f"served by {', '.join(names)}", served_by=names, **evidence)
+    family = family_for_class(controller)
+    if family is None:
+        return unknown(
+            subject,
+            f"controller {controller!r} is not one k8saudit recognises; cannot tell whether it runs",
+            **evidence,
+        )
+    if family.name == "gke" and inv.provider.name == "gke":
+        return passed(subject, "served by GKE's load balancer controller, outside the cluster", **evidence)
+    used = f"{users} Ingress(es) of this class are not served" if users else "no Ingress uses it yet"
+    message = f"no running {family.title} was found for {controller!r}: {used}"
+    return failed(subject, message, **evidence) if users else warned(subject, message, **evidence)
+
+
+# -- ING-002 ------------------------------------------------------------------------------------
+
+
+@check(
+    id="ING-002",
+    area="ingress",
+    severity="medium",
+    title="Exactly one IngressClass is marked as the default",
+    rationale="""With several IngressClasses marked default, the API server refuses every new
+    Ingress that does not name a class, so routine deploys start failing; with none, Ingresses
+    without a class are ignored by controllers or picked up by whichever controller is
+    configured to watch class-less Ingresses. Both are the kind of ambiguity that turns an
+    ordinary deploy into an ingress incident.""",
+    remediation="""Mark exactly one class as the default and remove the annotation from the others:
+
+```sh
+kubectl annotate ingressclass alb ingressclass.kubernetes.io/is-default-class-
+kubectl annotate ingressclass nginx ingressclass.kubernetes.io/is-default-class=true --overwrite
+```""",
+    references=(DEFAULT_CLASS_DOCS,),
+    inputs=("ingressclasses", "ingresses"),
+)
+def single_default_ingress_class(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    classes = inv.items("ingressclasses")
+    if not classes:
+        yield not_applicable(Subject.cluster(), "no IngressClass in the cluster (see ING-001)")
+        return
+    defaults = sorted(name_of(c) for c in classes if _is_default(c))
+    classless = [i for i in inv.items("ingresses") if not _class_name(i)]
+    evidence = {"defaults": defaults, "classes": sorted(name_of(c) for c in classes)}
+    if len(defaults) == 1:
+        yield passed(Subject.cluster(), f"IngressClass {defaults[0]} is the only default", **evidence)
+    elif len(defaults) > 1:
+        yield failed(
+            Subject.cluster(),
+            f"{len(defaults)} IngressClasses are marked default ({', '.join(defaults)}): the API server "
+            "rejects new Ingresses that do not name a class",
+            **evidence,
+        )
+    elif classless:
+        yield failed(
+            Subject.cluster(),
+            f"no IngressClass is the default and {len(classless)} Ingress(es) name no class",
+            classless=len(classless),
+            **evidence,
+        )
+    else:
+        yield warned(
+            Subject.cluster(),
+            "no IngressClass is the default: an Ingress created without a class will be ignored",
+            **evidence,
+        )
+
+
+# -- ING-003 ------------------------------------------------------------------------------------
+
+
+@check(
+    id="ING-003",
+    area="ingress",
+    severity="medium",
+    title="Ingresses name an existing IngressClass through spec.ingressClassName",
+    rationale="""An Ingress that names a class that does not exist is served by nobody; one that
+    names no class depends on whatever is the default when it was created; one that still uses
+    the `kubernetes.io/ingress.class` annotation (deprecated since Kubernetes 1.18) depends on
+    controller flags that newer controllers drop. Each is an outage waiting for the next
+    controller upgrade or class rename.""",
+    remediation="""Set the class explicitly and drop the legacy annotation:
+
+```yaml
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  annotations: {}            # no kubernetes.io/ingress.class
+spec:
+  ingressClassName: nginx    # an IngressClass that exists
+```""",
+    references=(INGRESS_CLASS_DOCS, INGRESS_DOCS + "#deprecated-annotation"),
+    inputs=("ingresses", "ingressclasses"),
+)
+def ingresses_name_a_class(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    classes = {name_of(c) for c in inv.items("ingressclasses")}
+    defaults = sorted(name_of(c) for c in inv.items("ingressclasses") if _is_default(c))
+    ingresses = inv.items("ingresses")
+    if not ingresses:
+        yield not_applicable(Subject.cluster(), "no Ingress in the cluster")
+        return
+    for ingress in ingresses:
+        yield _ingress_class_finding(inv, ingress, classes, defaults)
+
+
+def _ingress_class_finding(inv: Inventory, ingress: Obj, classes: set[str], defaults: list[str]) -> Finding:
+    subject = inv.subject("ingresses", ingress)
+    name = _class_name(ingress)
+    legacy = annotations_of(ingress).get(LEGACY_CLASS_ANNOTATION)
+    evidence = {"ingressClassName": name, "legacy_annotation": legacy}
+    if name and name not in classes:
+        return failed(
+            subject, f"names IngressClass {name!r}, which does not exist: nobody serves it", **evidence
+        )
+    if legacy is not None:
+        return warned(
+            subject,
+            f"uses the deprecated {LEGACY_CLASS_ANNOTATION} annotation ({legacy!r}); "
+            "set spec.ingressClassName instead",
+            **evidence,
+        )
+    if name:
+        return passed(subject, f"uses IngressClass {name}", **evidence)
+    if len(defaults) == 1:
+        return warned(subject, f"names no class and relies on the default class {defaults[0]}", **evidence)
+    return failed(
+        subject, "names no IngressClass and there is no single default class to fall back on", **evidence
+    )
+
+
+# -- ING-004 ------------------------------------------------------------------------------------
+
+
+@check(
+    id="ING-004",
+    area="ingress",
+    severity="critical",
+    title="ingress-nginx runs a version without known security advisories",
+    rationale="""ingress-nginx controllers read every Secret in the cluster by default, so a
+    configuration-injection bug in them is a cluster takeover: snippet and annotation injection
+    (CVE-2021-25742, CVE-2023-5043/5044, CVE-2024-7646), IngressNightmare (CVE-2025-1974, rated
+    9.8: unauthenticated code execution from anywhere on the pod network through the admission
+    webhook, with CVE-2025-1097, -1098, -24513 and -24514) and the 2026 injection series. The
+    version is read from the controller's image tag; the table lists each advisory's fixed
+    releases.""",
+    remediation="""Upgrade the controller to a release that fixes every listed advisory (the newest
+patch of a supported line), e.g. with Helm:
+
+```sh
+helm upgrade ingress-nginx ingress-nginx/ingress-nginx -n ingress-nginx --reuse-values \\
+  --set controller.image.tag=v1.15.1
+```
+
+Until then, restrict who may create Ingresses and keep the admission webhook unreachable from
+other pods (NetworkPolicy). Plan the migration away from ingress-nginx (see ING-005).""",
+    references=(
+        "https://kubernetes.io/blog/2025/03/24/ingress-nginx-cve-2025-1974/",
+        "https://github.com/kubernetes/kubernetes/issues/131009",
+        "https://github.com/kubernetes/kubernetes/issues/137893",
+        "https://github.com/kubernetes/ingress-nginx/releases",
+    ),
+    inputs=("deployments", "daemonsets"),
+)
+def ingress_nginx_known_cves(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    controllers = _nginx_controllers(inv)
+    if not controllers:
+        yield _no_nginx(inv)
+        return
+    for controller in controllers:
+        subject = inv.subject(controller.key, controller.obj)
+        evidence = controller.to_evidence(inv)
+        judged = controller.oldest_version
+        if judged is None:
+            yield unknown(
+                subject, f"cannot read the controller version from image {controller.image!r}", **evidence
+            )
+            continue
+        advisories = affecting(INGRESS_NGINX_ADVISORIES, judged)
+        version = format_version(judged)
+        if judged != controller.version:
+            version += f" in running pods (the template asks for {controller.version_text})"
+            evidence["running_images"] = list(controller.running_images)
+        if not advisories:
+            yield passed(subject, f"ingress-nginx v{version} has no known advisory", **evidence)
+            continue
+        worst = next((a for a in advisories if a.severity == "critical"), advisories[-1])
+        newest_fix = max(fix for a in advisories for fix in a.fixed)
+        yield failed(
+            subject,
+            f"ingress-nginx v{version} is affected by {len(advisories)} advisories, including "
+            f"{worst.id} ({worst.summary}); fixed releases go up to v{format_version(newest_fix)}",
+            advisories=[a.to_evidence() for a in advisories],
+            **evidence,
+        )
+
+
+# -- ING-005 ------------------------------------------------------------------------------------
+
+
+@check(
+    id="ING-005",
+    area="ingress",
+    severity="high",
+    title="No ingress-nginx controller: the project is retired and gets no security fixes",
+    rationale="""Kubernetes SIG Network and the Security Response Committee retired ingress-nginx:
+    best-effort maintenance ended in March 2026, after which there are no releases, bug fixes or
+    security fixes, and the Steering Committee warned that staying on it leaves users open to
+    attack. The controller holds read access to every Secret and faces the internet, and it was
+    the subject of a new injection CVE every few months; the next one will stay open for good.""",
+    remediation="""Migrate to a maintained implementation: a Gateway API implementation (Envoy Gateway,
+Istio, Cilium, Contour, NGINX Gateway Fabric, Traefik, …) or another maintained Ingress controller.
+`ingress2gateway` translates Ingresses and common ingress-nginx annotations:
+
+```sh
+ingress2gateway print --providers=ingress-nginx -A > gateway-resources.yaml
+```
+
+Run the new controller beside the old one under its own class, move hosts one by one, then remove
+ingress-nginx.""",
+    references=(*INGRESS_NGINX_RETIREMENT_REFERENCES, GATEWAY_API, INGRESS2GATEWAY),
+    inputs=("deployments", "daemonsets"),
+)
+def ingress_nginx_retired(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    controllers = _controllers(inv)
+    if not controllers:
+        yield not_applicable(Subject.cluster(), "no ingress controller workload runs in the cluster")
+        return
+    today = ctx.now.date()
+    for controller in controllers:
+        subject = inv.subject(controller.key, controller.obj)
+        evidence = controller.to_evidence(inv)
+        if controller.family is not INGRESS_NGINX:
+            yield passed(
+                subject, f"{controller.family.title} is not the retired kubernetes/ingress-nginx", **evidence
+            )
+            continue
+        evidence.update(
+            retirement_announced=INGRESS_NGINX_RETIREMENT_ANNOUNCED.isoformat(),
+            security_fixes_until=INGRESS_NGINX_RETIRED.isoformat(),
+        )
+        yield _retirement_finding(subject, controller, today, evidence)
+
+
+def _retirement_finding(
+    subject: Subject, controller: Controller, today: date, evidence: dict[str, Any]
+) -> Finding:
+    if today > INGRESS_NGINX_RETIRED:
+        days = (today - INGRESS_NGINX_RETIRED).days
+        return failed(
+            subject,
+            f"runs ingress-nginx ({controller.version_text}), retired in March 2026: no security fix "
+            f"for {days} days and none to come; migrate to Gateway API or another controller",
+            **evidence,
+        )
+    if today >= INGRESS_NGINX_RETIREMENT_ANNOUNCED:
+        return warned(
+            subject,
+            f"runs ingress-nginx ({controller.version_text}), which stops receiving security fixes "
+            "at the end of March 2026: plan the migration now",
+            **evidence,
+        )
+    return passed(
+        subject, f"ingress-nginx ({controller.version_text}) is maintained as of this scan", **evidence
+    )
+
+
+# -- ING-006 ------------------------------------------------------------------------------------
+
+
+@check(
+    id="ING-006",
+    area="ingress",
+    severity="high",
+    title="ingress-nginx does not allow snippet annotations",
+    rationale="""With `allow-snippet-annotations` on, anyone who may create an Ingress can inject
+    raw nginx configuration into a controller that reads every Secret in the cluster
+    (CVE-2021-25742); the 2023 and 2025 injection CVEs started from the same annotations. The
+    default changed over time — on before v1.9.0, off from v1.9.0 — so a ConfigMap that never
+    mentions the key is safe or not depending on the controller version; from v1.12.0 snippets
+    additionally need `annotations-risk-level: Critical`.""",
+    remediation="""Turn snippets off in the controller's ConfigMap (the one named by its `--configmap` flag)
+and rewrite the Ingresses that use `*-snippet` annotations with regular annotations:
+
+```yaml
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: ingress-nginx-controller, namespace: ingress-nginx}
+data:
+  allow-snippet-annotations: "false"
+```
+
+With Helm: `--set controller.allowSnippetAnnotations=false`.""",
+    references=(NGINX_CONFIGMAP_DOCS, "https://github.com/kubernetes/kubernetes/issues/126811"),
+    inputs=("deployments", "daemonsets", "configmaps"),
+)
+def ingress_nginx_snippets(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    controllers = _nginx_controllers(inv)
+    if not controllers:
+        yield _no_nginx(inv)
+        return
+    for controller in controllers:
+        yield _snippets_finding(inv, controller)
+
+
+def _snippets_finding(inv: Inventory, controller: Controller) -> Finding:
+    subject = inv.subject(controller.key, controller.obj)
+    ref = controller.configmap_ref()
+    configmap = inv.get("configmaps", *ref) if ref else None
+    data = (configmap or {}).get("data") or {}
+    source = f"ConfigMap {ref[0]}/{ref[1]}" if ref else "no --configmap flag"
+    if ref and configmap is None:
+        source += " (not found: built-in defaults apply)"
+    value, risk = data.get(SNIPPETS_KEY), data.get(RISK_LEVEL_KEY)
+    evidence = {
+        **controller.to_evidence(inv),
+        "configmap": f"{ref[0]}/{ref[1]}" if ref else None,
+        SNIPPETS_KEY: value,
+        RISK_LEVEL_KEY: risk,
+    }
+    if REDACTED in (value, risk):
+        return unknown(
+            subject, f"the values of {source} were redacted, so its settings are unknown", **evidence
+        )
+    version = controller.version
+    if value is None:
+        if version is None:
+            return unknown(
+                subject,
+                f"{SNIPPETS_KEY} is not set in {source} and the controller version is unknown",
+                **evidence,
+            )
+        enabled = version < SNIPPETS_DEFAULT_OFF_FROM
+        origin = f"not set in {source}; the default for {controller.version_text} is {str(enabled).lower()}"
+    else:
+        enabled = str(value).strip().lower() == "true"
+        origin = f"{SNIPPETS_KEY}: {value!r} in {source}"
+    if not enabled:
+        return passed(subject, f"snippet annotations are disabled ({origin})", **evidence)
+    gated = version is not None and version >= RISK_LEVEL_GATE_FROM and str(risk or "High") != "Critical"
+    if gated:
+        return warned(
+            subject,
+            f"snippet annotations are enabled ({origin}) but still blocked by annotations-risk-level "
+            f"{risk or 'High (default)'}: one setting away from arbitrary nginx configuration",
+            **evidence,
+        )
+    return failed(
+        subject,
+        f"snippet annotations are enabled ({origin}): any Ingress author can inject nginx "
+        "configuration into a controller that reads all Secrets",
+        **evidence,
+    )
+
+
+# -- ING-007/008/009: the edge survives losing a node --------------------------------------------
+
+
+def _data_plane_controllers(inv: Inventory) -> tuple[list[Controller], Finding | None]:
+    controllers = _controllers(inv)
+    if not controllers:
+        return [], not_applicable(Subject.cluster(), "no ingress controller workload runs in the cluster")
+    return controllers, None
+
+
+def _cloud_data_plane(inv: Inventory, controller: Controller) -> Finding:
+    return not_applicable(
+        inv.subject(controller.key, controller.obj),
+        f"{controller.family.title}: traffic flows through a cloud load balancer, not these pods",
+    )
+
+
+@check(
+    id="ING-007",
+    area="ingress",
+    severity="high",
+    title="Ingress controllers run at least two replicas",
+    rationale="""One controller pod is one node failure, one eviction or one bad rollout away from
+    taking every hostname in the cluster offline at once. Zalando's ingress layer (Skipper behind
+    an ALB) shows how the edge multiplies any failure into customer impact; the edge deserves more
+    redundancy than any single application behind it.""",
+    remediation="""Run two or more replicas (or a DaemonSet on dedicated edge nodes) and size them so one can
+carry the load while another restarts:
+
+```yaml
+spec:
+  replicas: 3
+```
+
+With the ingress-nginx chart: `--set controller.replicaCount=3` (or `controller.autoscaling.enabled=true`
+with `minReplicas: 2`).""",
+    references=(ZALANDO_TALK, GIANT_SWARM_TALK),
+    inputs=("deployments", "daemonsets"),
+)
+def ingress_controller_replicas(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    controllers, none = _data_plane_controllers(inv)
+    if none:
+        yield none
+        return
+    for controller in controllers:
+        if not controller.family.in_cluster_data_plane:
+            yield _cloud_data_plane(inv, controller)
+            continue
+        subject = inv.subject(controller.key, controller.obj)
+        desired = desired_replicas(controller.key, controller.obj)
+        ready = ready_replicas(controller.key, controller.obj)
+        evidence = {**controller.to_evidence(inv), "desired": desired, "ready": ready}
+        unit = "pod(s), one per node" if controller.key == "daemonsets" else "replica(s)"
+        if desired < 2:
+            yield failed(
+                subject, f"runs only {desired} {unit}: one failure takes the whole ingress down", **evidence
+            )
+        elif ready < 2:
+            yield warned(subject, f"wants {desired} {unit} but only {ready} are ready", **evidence)
+        else:
+            yield passed(subject, f"runs {desired} {unit} ({ready} ready)", **evidence)
+
+
+@check(
+    id="ING-008",
+    area="ingress",
+    severity="medium",
+    title="A PodDisruptionBudget protects each ingress controller",
+    rationale="""Node drains during upgrades and autoscaler scale-downs evict pods without asking
+    what they serve. Without a PodDisruptionBudget, a drain can evict every controller replica
+    together and black-hole all ingress traffic for as long as rescheduling takes; a budget that
+    allows no disruption at all blocks the drain instead, and stalled upgrades end in forced
+    drains.""",
+    remediation="""Add a budget that keeps all but one replica up:
+
+```yaml
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: ingress-nginx-controller, namespace: ingress-nginx}
+spec:
+  maxUnavailable: 1
+  selector:
+    matchLabels: {app.kubernetes.io/name: ingress-nginx, app.kubernetes.io/component: controller}
+```""",
+    references=(PDB_DOCS,),
+    inputs=("deployments", "daemonsets", "poddisruptionbudgets"),
+)
+def ingress_controller_pdb(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    controllers, none = _data_plane_controllers(inv)
+    if none:
+        yield none
+        return
+    for controller in controllers:
+        if not controller.family.in_cluster_data_plane:
+            yield _cloud_data_plane(inv, controller)
+            continue
+        yield pdb_finding(inv, controller.key, controller.obj, controller.to_evidence(inv))
+
+
+@check(
+    id="ING-009",
+    area="ingress",
+    severity="medium",
+    title="Ingress controller replicas are spread over nodes",
+    rationale="""Replicas only help if they do not share a fate. The scheduler happily stacks pods
+    on one node unless told otherwise — Moonlight's outage came from exactly that, fixed with
+    anti-affinity — and an ingress controller stacked on one node goes down with it, taking the
+    whole edge along.""",
+    remediation="""Spread the controller over nodes (and zones) in its pod template:
+
+```yaml
+spec:
+  template:
+    spec:
+      topologySpreadConstraints:
+      - maxSkew: 1
+        topologyKey: kubernetes.io/hostname
+        whenUnsatisfiable: DoNotSchedule
+        labelSelector:
+          matchLabels: {app.kubernetes.io/name: ingress-nginx, app.kubernetes.io/component: controller}
+```""",
+    references=(SPREAD_DOCS, "https://kubernetes.io/docs/concepts/scheduling-eviction/assign-pod-node/"),
+    inputs=("deployments", "daemonsets"),
+)
+def ingress_controller_spread(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    controllers, none = _data_plane_controllers(inv)
+    if none:
+        yield none
+        return
+    for controller in controllers:
+        if not controller.family.in_cluster_data_plane:
+            yield _cloud_data_plane(inv, controller)
+            continue
+        yield spread_finding(inv, controller.key, controller.obj, controller.to_evidence(inv))
+
+
+# -- ING-010 ------------------------------------------------------------------------------------
+
+# Annotations with which cloud load balancers terminate TLS without spec.tls.
+CLOUD_TLS_ANNOTATIONS = (
+    "alb.ingress.kubernetes.io/certificate-arn",
+    "networking.gke.io/managed-certificates",
+    "ingress.gcp.kubernetes.io/pre-shared-cert",
+    "service.beta.kubernetes.io/aws-load-balancer-ssl-cert",
+    "appgw.ingress.kubernetes.io/appgw-ssl-certificate",
+)
+
+
+@check(
+    id="ING-010",
+    area="ingress",
+    severity="medium",
+    title="Ingresses terminate TLS for every host they route",
+    rationale="""An Ingress without TLS serves its hosts in clear text: session cookies, tokens
+    and form posts cross the internet readable and forgeable, and browsers flag the site.
+    Because TLS is configured per Ingress, a new host added to an old Ingress is easy to leave
+    uncovered.""",
+    remediation="""List every host under `spec.tls` with a certificate Secret (cert-manager can issue it):
+
+```yaml
+metadata:
+  annotations: {cert-manager.io/cluster-issuer: letsencrypt}
+spec:
+  tls:
+  - hosts: [shop.example.com]
+    secretName: shop-example-com-tls
+```""",
+    references=(TLS_DOCS, "https://cert-manager.io/docs/usage/ingress/"),
+    inputs=("ingresses",),
+)
+def ingresses_use_tls(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    ingresses = inv.items("ingresses")
+    if not ingresses:
+        yield not_applicable(Subject.cluster(), "no Ingress in the cluster")
+        return
+    for ingress in ingresses:
+        yield _tls_finding(inv, ingress)
+
+
+def _tls_finding(inv: Inventory, ingress: Obj) -> Finding:
+    subject = inv.subject("ingresses", ingress)
+    spec = ingress.get("spec") or {}
+    hosts = sorted({str(r["host"]) for r in spec.get("rules") or [] if isinstance(r, dict) and r.get("host")})
+    tls = [t for t in spec.get("tls") or [] if isinstance(t, dict)]
+    covered = {str(h) for t in tls for h in t.get("hosts") or []}
+    cloud = sorted(a for a in CLOUD_TLS_ANNOTATIONS if a in annotations_of(ingress))
+    evidence = {"hosts": hosts, "tls_hosts": sorted(covered), "cloud_tls": cloud}
+    if cloud and not tls:
+        return passed(subject, f"TLS is terminated by the cloud load balancer ({cloud[0]})", **evidence)
+    if not tls:
+        return failed(
+            subject, f"no TLS: {', '.join(hosts) or 'all hosts'} served over plain HTTP", **evidence
+        )
+    uncovered = [h for h in hosts if not _host_covered(h, covered)]
+    if uncovered and not any(not t.get("hosts") for t in tls):
+        return warned(subject, f"TLS does not cover {', '.join(uncovered)}", uncovered=uncovered, **evidence)
+    return passed(subject, f"TLS covers {', '.join(hosts) or 'the default host'}", **evidence)
+
+
+def _host_covered(host: str, covered: set[str]) -> bool:
+    if host in covered:
+        return True
+    parent = host.split(".", 1)[1] if "." in host else ""
+    return bool(parent) and f"*.{parent}" in covered

@@ -1,0 +1,324 @@
+"""Reading a pod spec the way the kubelet does: images, flags, and the security context that is
+actually in force for each container (pod-level settings inherited, container-level ones winning).
+
+Pure functions over plain dicts, shared by the exposure checks (and by anything else that needs
+to know whether a container is privileged, runs as root or mounts the node's filesystem).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+import shlex
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+Obj = dict[str, Any]
+
+CONTAINER_FIELDS = (
+    ("initContainers", "init container"),
+    ("containers", "container"),
+    ("ephemeralContainers", "ephemeral container"),
+)
+
+
+def dicts(value: Any) -> list[Obj]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def containers_of(spec: Obj) -> Iterator[tuple[str, Obj]]:
+    """(role, container) for init, regular and ephemeral containers, in start order."""
+    for field, role in CONTAINER_FIELDS:
+        for container in dicts(spec.get(field)):
+            yield role, container
+
+
+def container_name(container: Obj) -> str:
+    return str(container.get("name", "?"))
+
+
+# -- images -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    registry: str  # "" for Docker Hub
+    path: str  # repository path without registry, lower case: "kubernetesui/dashboard"
+    tag: str  # "" when absent (or only a digest)
+
+    @property
+    def name(self) -> str:
+        """The last path component: "dashboard"."""
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def version(self) -> tuple[int, ...] | None:
+        """Leading numbers of the tag ("v2.7.0-rc1" -> (2, 7, 0)), or None."""
+        numbers: list[int] = []
+        for part in self.tag.lstrip("vV").split("."):
+            digits = ""
+            for ch in part:
+                if not ch.isdigit():
+                    break
+                digits += ch
+            if not digits:
+                break
+            numbers.append(int(digits))
+            if len(digits) != len(part):
+                break
+        return tuple(numbers) or None
+
+
+def parse_image(image: str) -> ImageRef:
+    """Split "registry:5000/org/name:tag@sha256:…" into registry, path and tag."""
+    reference = image.strip().split("@", 1)[0]
+    first, _, rest = reference.partition("/")
+    registry = ""
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        registry, reference = first, rest
+    path, _, tag = reference.rpartition(":") if ":" in reference.rsplit("/", 1)[-1] else (reference, "", "")
+    if path.startswith("library/"):
+        path = path.removeprefix("library/")
+    return ImageRef(registry.lower(), path.lower(), tag)
+
+
+def image_matches(ref: ImageRef, patterns: Iterable[str]) -> str | None:
+    """The first pattern matching the image path: a glob on the whole path or on its tail.
+
+    "weaveworks/scope" matches "docker.io/weaveworks/scope"; "csi-*" matches
+    "sig-storage/csi-node-driver-registrar"; "calico/*" matches "quay.io/calico/node".
+    """
+    for pattern in patterns:
+        if fnmatch.fnmatchcase(ref.path, pattern) or fnmatch.fnmatchcase(ref.path, f"*/{pattern}"):
+            return pattern
+    return None
+
+
+# -- command lines ------------------------------------------------------------------------------
+
+
+def command_tokens(container: Obj) -> list[str]:
+    """command + args as tokens; a `sh -c "…"` script is split too, so its flags count."""
+    tokens: list[str] = []
+    for field in ("command", "args"):
+        for item in container.get(field) or ():
+            text = str(item)
+            if " " in text.strip():
+                try:
+                    tokens.extend(shlex.split(text))
+                except ValueError:
+                    tokens.extend(text.split())
+            else:
+                tokens.append(text)
+    return tokens
+
+
+def flag_values(tokens: list[str], name: str) -> list[str | None]:
+    """Every occurrence of `--name` (or `-name`): "=value", the next token, or None when bare."""
+    values: list[str | None] = []
+    for i, token in enumerate(tokens):
+        bare = token.lstrip("-")
+        if not token.startswith("-") or not (bare == name or bare.startswith(f"{name}=")):
+            continue
+        if "=" in bare:
+            values.append(bare.split("=", 1)[1])
+        elif i + 1 < len(tokens) and not tokens[i + 1].startswith("-"):
+            values.append(tokens[i + 1])
+        else:
+            values.append(None)
+    return values
+
+
+def bool_flag(tokens: list[str], name: str) -> bool | None:
+    """A Go boolean flag: `--name` or `--name=true` is True, `--name=false` False, absent None.
+
+    (A Go bool flag never takes its value as the next token, so "--name false" is True.)"""
+    result: bool | None = None
+    for token in tokens:
+        bare = token.lstrip("-")
+        if not token.startswith("-"):
+            continue
+        if bare == name:
+            result = True
+        elif bare.startswith(f"{name}="):
+            result = bare.split("=", 1)[1].strip().lower() in ("true", "1", "t", "yes")
+    return result
+
+
+def env_value(container: Obj, name: str) -> str | None:
+    """A literal env value (None when unset or set from a reference)."""
+    for var in dicts(container.get("env")):
+        if var.get("name") == name and "value" in var:
+            return str(var.get("value"))
+    return None
+
+
+def has_env(container: Obj, name: str) -> bool:
+    return any(var.get("name") == name for var in dicts(container.get("env")))
+
+
+# -- security context ---------------------------------------------------------------------------
+
+# Capabilities that hand a container the node: module loading, mounts, ptrace of host processes,
+# raw devices, reading any file. NET_ADMIN/NET_RAW are left out: CNI agents need them and they do
+# not amount to root on the host on their own.
+DANGEROUS_CAPABILITIES = frozenset(
+    {"ALL", "SYS_ADMIN", "SYS_MODULE", "SYS_PTRACE", "SYS_RAWIO", "DAC_READ_SEARCH", "BPF", "PERFMON"}
+)
+
+
+def security_context(obj: Obj) -> Obj:
+    sc = obj.get("securityContext")
+    return sc if isinstance(sc, dict) else {}
+
+
+def is_windows(spec: Obj) -> bool:
+    os = spec.get("os")
+    return isinstance(os, dict) and str(os.get("name", "")).lower() == "windows"
+
+
+def privileged_reasons(spec: Obj, container: Obj) -> list[str]:
+    """Why a container can act as root on the node (empty: it cannot)."""
+    sc = security_context(container)
+    reasons = []
+    if sc.get("privileged") is True:
+        reasons.append("privileged: true")
+    caps = sc.get("capabilities") if isinstance(sc.get("capabilities"), dict) else {}
+    added = sorted(
+        {str(c).upper().removeprefix("CAP_") for c in caps.get("add") or ()} & DANGEROUS_CAPABILITIES
+    )
+    if added:
+        reasons.append(f"adds capabilities {', '.join(added)}")
+    pod_windows = security_context(spec).get("windowsOptions") or {}
+    windows = sc.get("windowsOptions") or {}
+    host_process = (
+        windows.get("hostProcess", pod_windows.get("hostProcess")) if isinstance(windows, dict) else None
+    )
+    if host_process is True:
+        reasons.append("Windows hostProcess container")
+    if sc.get("procMount") == "Unmasked":
+        reasons.append("procMount: Unmasked")
+    return reasons
+
+
+def host_namespaces(spec: Obj) -> list[str]:
+    return [field for field in ("hostPID", "hostIPC", "hostNetwork") if spec.get(field) is True]
+
+
+def effective(spec: Obj, container: Obj, field: str) -> Any:
+    """A security-context field as enforced: the container's value, else the pod's."""
+    container_sc = security_context(container)
+    if field in container_sc and container_sc[field] is not None:
+        return container_sc[field]
+    return security_context(spec).get(field)
+
+
+def root_reason(spec: Obj, container: Obj) -> str | None:
+    """Why the container may run as UID 0 (None: it cannot)."""
+    user = effective(spec, container, "runAsUser")
+    if isinstance(user, int) and user == 0:
+        return "runAsUser: 0"
+    if effective(spec, container, "runAsNonRoot") is True:
+        return None
+    if isinstance(user, int) and user > 0:
+        return None
+    return "neither runAsNonRoot nor a non-zero runAsUser is set (the image's USER decides)"
+
+
+def allows_privilege_escalation(container: Obj) -> bool:
+    """allowPrivilegeEscalation defaults to true: only an explicit false sets no_new_privs."""
+    return security_context(container).get("allowPrivilegeEscalation") is not False
+
+
+# -- host paths ---------------------------------------------------------------------------------
+
+# Host paths that give a container the node (or the cluster). "subtree": descendants count too.
+SENSITIVE_HOST_PATHS: tuple[tuple[str, bool, str], ...] = (
+    ("/", False, "the node's whole filesystem"),
+    ("/var/run/docker.sock", False, "the Docker socket: root on the node"),
+    ("/run/docker.sock", False, "the Docker socket: root on the node"),
+    ("/var/run/cri-dockerd.sock", False, "the cri-dockerd socket: root on the node"),
+    ("/var/run/containerd/containerd.sock", False, "the containerd socket: root on the node"),
+    ("/run/containerd/containerd.sock", False, "the containerd socket: root on the node"),
+    ("/run/k3s/containerd/containerd.sock", False, "the k3s containerd socket: root on the node"),
+    ("/var/run/crio/crio.sock", False, "the CRI-O socket: root on the node"),
+    ("/run/crio/crio.sock", False, "the CRI-O socket: root on the node"),
+    ("/proc", True, "host processes, their memory and environment"),
+    ("/sys", False, "kernel and cgroup controls"),
+    ("/dev", False, "the node's devices"),
+    ("/boot", False, "the node's kernel and boot loader"),
+    ("/etc", False, "the node's configuration (passwords, sudoers, systemd units)"),
+    ("/etc/kubernetes", True, "kubelet and control-plane credentials and PKI"),
+    ("/var/lib/kubelet", True, "every pod's Secrets and service account tokens on the node"),
+    ("/var/lib/etcd", True, "the etcd database: every Secret of the cluster"),
+    ("/var/lib/docker", True, "every container's filesystem"),
+    ("/var/lib/containerd", True, "every container's filesystem"),
+    ("/root", True, "root's home (SSH keys, kubeconfigs)"),
+    ("/home", True, "user homes (SSH keys, kubeconfigs)"),
+)
+
+
+def normalise_path(path: str) -> str:
+    return posixpath.normpath("/" + path.strip().lstrip("/"))
+
+
+def sensitive_host_path(path: str) -> str | None:
+    """Why mounting host `path` is dangerous (None: it is not known to be)."""
+    path = normalise_path(path)
+    for candidate, subtree, why in SENSITIVE_HOST_PATHS:
+        if path == candidate or (subtree and path.startswith(candidate + "/")):
+            return why
+        if candidate.startswith(path.rstrip("/") + "/"):  # a parent of a sensitive path
+            return f"contains {candidate} ({why})"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class HostMount:
+    container: str
+    host_path: str
+    mount_path: str
+    read_only: bool
+    why: str | None  # None: not a known sensitive path
+
+    def describe(self) -> str:
+        mode = "read-only" if self.read_only else "read-write"
+        return f"{self.host_path} at {self.mount_path} in {self.container} ({mode})"
+
+
+def host_mounts(spec: Obj) -> list[HostMount]:
+    """hostPath volumes as mounted by each container (an unmounted volume reaches nothing)."""
+    host_paths = {}
+    for volume in dicts(spec.get("volumes")):
+        host = volume.get("hostPath")
+        if isinstance(host, dict) and host.get("path"):
+            host_paths[volume.get("name")] = str(host["path"])
+    mounts = []
+    for _, container in containers_of(spec):
+        for mount in dicts(container.get("volumeMounts")):
+            base = host_paths.get(mount.get("name"))
+            if base is None:
+                continue
+            sub = str(mount.get("subPath") or "")
+            path = normalise_path(posixpath.join(base, sub) if sub else base)
+            mounts.append(
+                HostMount(
+                    container_name(container),
+                    path,
+                    str(mount.get("mountPath", "")),
+                    mount.get("readOnly") is True,
+                    sensitive_host_path(path),
+                )
+            )
+    return mounts
+
+
+def container_ports(container: Obj) -> dict[str, int]:
+    """Declared container ports by name (unnamed ones by their number as text)."""
+    ports = {}
+    for port in dicts(container.get("ports")):
+        number = port.get("containerPort")
+        if isinstance(number, int):
+            ports[str(port.get("name") or number)] = number
+    return ports

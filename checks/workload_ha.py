@@ -1,0 +1,214 @@
+"""Shared helpers for "does this critical workload survive losing a node": replicas, the
+PodDisruptionBudgets that cover it, how its template spreads pods, and where they really run.
+
+Used by the ingress and DNS areas, whose failure stories are the same: the whole edge or the
+whole name service on one node, or drained all at once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from k8saudit.inventory import Inventory, labels_of, name_of, namespace_of
+from k8saudit.model import Finding, failed, passed, warned
+from k8saudit.redact import pod_spec_of
+
+Obj = dict[str, Any]
+
+HOSTNAME_KEY = "kubernetes.io/hostname"
+ZONE_KEYS = frozenset({"topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"})
+SPREAD_KEYS = frozenset({HOSTNAME_KEY}) | ZONE_KEYS
+
+
+def template_labels(obj: Obj) -> dict[str, str]:
+    """The labels of a workload's pod template (what a PDB or Service selects)."""
+    template = (obj.get("spec") or {}).get("template") or {}
+    labels = (template.get("metadata") or {}).get("labels")
+    return labels if isinstance(labels, dict) else {}
+
+
+def _expression_matches(expr: Obj, labels: dict[str, str]) -> bool:
+    key = expr.get("key")
+    operator = expr.get("operator")
+    values = expr.get("values") or []
+    if operator == "In":
+        return key in labels and labels[key] in values
+    if operator == "NotIn":
+        return key not in labels or labels[key] not in values
+    if operator == "Exists":
+        return key in labels
+    if operator == "DoesNotExist":
+        return key not in labels
+    return False
+
+
+def label_selector_matches(selector: Obj | None, labels: dict[str, str]) -> bool:
+    """A metav1.LabelSelector against labels. An empty selector selects everything (policy/v1);
+    a missing (None) selector selects nothing."""
+    if not isinstance(selector, dict):
+        return False
+    match_labels = selector.get("matchLabels") or {}
+    if any(labels.get(k) != v for k, v in match_labels.items()):
+        return False
+    return all(
+        isinstance(expr, dict) and _expression_matches(expr, labels)
+        for expr in selector.get("matchExpressions") or []
+    )
+
+
+def covering_pdbs(inv: Inventory, namespace: str, labels: dict[str, str]) -> list[Obj]:
+    """PodDisruptionBudgets in `namespace` whose selector matches pods with `labels`."""
+    return [
+        pdb
+        for pdb in inv.in_namespace("poddisruptionbudgets", namespace)
+        if label_selector_matches((pdb.get("spec") or {}).get("selector"), labels)
+    ]
+
+
+def _absolute(value: int | str, replicas: int, round_up: bool) -> int | None:
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.endswith("%"):
+        try:
+            percent = float(value[:-1])
+        except ValueError:
+            return None
+        exact = replicas * percent / 100
+        return int(-(-exact // 1)) if round_up else int(exact // 1)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def pdb_allowed_disruptions(pdb: Obj, replicas: int) -> int | None:
+    """How many of `replicas` pods the budget lets a drain evict at once (None: cannot tell)."""
+    spec = pdb.get("spec") or {}
+    if "maxUnavailable" in spec:
+        # The disruption controller rounds maxUnavailable percentages up.
+        return _absolute(spec["maxUnavailable"], replicas, round_up=True)
+    if "minAvailable" in spec:
+        minimum = _absolute(spec["minAvailable"], replicas, round_up=True)
+        return None if minimum is None else max(replicas - minimum, 0)
+    return None
+
+
+def desired_replicas(key: str, obj: Obj) -> int:
+    """Replicas a workload asks for: DaemonSets count the nodes they are scheduled to."""
+    if key == "daemonsets":
+        return int((obj.get("status") or {}).get("desiredNumberScheduled") or 0)
+    replicas = (obj.get("spec") or {}).get("replicas")
+    return 1 if replicas is None else int(replicas)
+
+
+def ready_replicas(key: str, obj: Obj) -> int:
+    status = obj.get("status") or {}
+    field = "numberReady" if key == "daemonsets" else "readyReplicas"
+    return int(status.get(field) or 0)
+
+
+def spread_rules(key: str, obj: Obj) -> list[str]:
+    """How the pod template spreads replicas over nodes or zones, as readable rules.
+
+    Counts only rules that involve the workload itself over a node or zone key: required or
+    preferred pod anti-affinity, and topology spread constraints.
+    """
+    spec = pod_spec_of(key, obj) or {}
+    rules: list[str] = []
+    anti = ((spec.get("affinity") or {}).get("podAntiAffinity")) or {}
+    for term in anti.get("requiredDuringSchedulingIgnoredDuringExecution") or []:
+        if isinstance(term, dict) and term.get("topologyKey") in SPREAD_KEYS:
+            rules.append(f"required anti-affinity on {term['topologyKey']}")
+    for weighted in anti.get("preferredDuringSchedulingIgnoredDuringExecution") or []:
+        term = (weighted or {}).get("podAffinityTerm") or {}
+        if term.get("topologyKey") in SPREAD_KEYS:
+            rules.append(f"preferred anti-affinity on {term['topologyKey']}")
+    for constraint in spec.get("topologySpreadConstraints") or []:
+        if isinstance(constraint, dict) and constraint.get("topologyKey") in SPREAD_KEYS:
+            mode = constraint.get("whenUnsatisfiable", "DoNotSchedule")
+            rules.append(f"topology spread on {constraint['topologyKey']} ({mode})")
+    return rules
+
+
+def pods_per_node(inv: Inventory, key: str, obj: Obj) -> Counter[str]:
+    """Running pods of a workload by node name (pending pods without a node are left out)."""
+    placement: Counter[str] = Counter()
+    for pod in inv.pods_of(key, obj):
+        node = (pod.get("spec") or {}).get("nodeName")
+        phase = (pod.get("status") or {}).get("phase")
+        if node and phase not in ("Succeeded", "Failed"):
+            placement[node] += 1
+    return placement
+
+
+def describe_placement(placement: Counter[str]) -> str:
+    return ", ".join(f"{node} ({count})" for node, count in sorted(placement.items()))
+
+
+def workload_ref(inv: Inventory, key: str, obj: Obj) -> str:
+    subject = inv.subject(key, obj)
+    return f"{subject.kind} {namespace_of(obj)}/{subject.name}"
+
+
+def node_labels(inv: Inventory, node_name: str) -> dict[str, str]:
+    node = inv.get("nodes", "", node_name)
+    return labels_of(node) if node else {}
+
+
+def pdb_finding(inv: Inventory, key: str, obj: Obj, evidence: dict[str, Any]) -> Finding:
+    """The PodDisruptionBudget verdict for one critical workload (shared with the DNS area)."""
+    subject = inv.subject(key, obj)
+    if key == "daemonsets":
+        return passed(subject, "a DaemonSet: drains do not evict its pods, one per node", **evidence)
+    replicas = desired_replicas(key, obj)
+    pdbs = covering_pdbs(inv, subject.namespace, template_labels(obj))
+    names = [name_of(p) for p in pdbs]
+    evidence = {**evidence, "pdbs": names, "replicas": replicas}
+    if not pdbs:
+        return failed(
+            subject, "no PodDisruptionBudget covers its pods: a drain may evict them all at once", **evidence
+        )
+    allowed = [pdb_allowed_disruptions(p, replicas) for p in pdbs]
+    if any(a == 0 for a in allowed):
+        return warned(
+            subject,
+            f"PodDisruptionBudget {', '.join(names)} allows no eviction at {replicas} replica(s): "
+            "node drains will hang",
+            **evidence,
+        )
+    return passed(subject, f"covered by PodDisruptionBudget {', '.join(names)}", **evidence)
+
+
+def spread_finding(inv: Inventory, key: str, obj: Obj, evidence: dict[str, Any]) -> Finding:
+    """Replicas on distinct nodes, by rule and in fact (shared with the DNS area)."""
+    subject = inv.subject(key, obj)
+    if key == "daemonsets":
+        return passed(subject, "a DaemonSet: one pod per node by construction", **evidence)
+    rules = spread_rules(key, obj)
+    replicas = desired_replicas(key, obj)
+    evidence = {**evidence, "spread_rules": rules, "replicas": replicas}
+    placement = pods_per_node(inv, key, obj) if inv.readable("pods") else None
+    if placement is not None:
+        evidence["pods_per_node"] = dict(sorted(placement.items()))
+    if placement and sum(placement.values()) >= 2 and len(placement) == 1:
+        node = next(iter(placement))
+        return failed(
+            subject,
+            f"all {placement[node]} running pods are on one node ({node}): losing it loses them all",
+            **evidence,
+        )
+    if not rules and replicas < 2:
+        return warned(
+            subject,
+            "a single replica, and no anti-affinity or topology spread would keep more replicas apart",
+            **evidence,
+        )
+    if not rules:
+        where = f" (today: {describe_placement(placement)})" if placement else ""
+        return warned(
+            subject,
+            f"no anti-affinity or topology spread in the pod template: replicas share nodes by chance{where}",
+            **evidence,
+        )
+    return passed(subject, f"spread by {'; '.join(rules)}", **evidence)

@@ -1,0 +1,220 @@
+"""Fixtures for the ingress area.
+
+`healthy()` is a cluster whose ingress layer passes every check: a current ingress-nginx spread
+over three nodes with a budget, snippets off, one default IngressClass and a TLS Ingress. Each
+fail fixture breaks one thing in it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from k8saudit.inventory import Inventory
+from tests import factories as f
+from tests.check_fixtures import fixture
+
+NODES = ["n1", "n2", "n3"]
+NGINX_NS = "ingress-nginx"
+NGINX_LABELS = {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}
+NGINX_IMAGE = "registry.k8s.io/ingress-nginx/controller:{version}@sha256:" + "0" * 64
+CURRENT = "v1.15.1"
+
+Objects = dict[str, list[dict[str, Any]]]
+
+
+def spread_template(labels: dict[str, str]) -> dict[str, Any]:
+    return {
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "kubernetes.io/hostname",
+                "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": {"matchLabels": labels},
+            }
+        ]
+    }
+
+
+def nginx_controller(
+    version: str = CURRENT,
+    *,
+    nodes: list[str] | None = None,
+    spread: bool = True,
+    configmap: str | None = "ingress-nginx-controller",
+    name: str = "ingress-nginx-controller",
+) -> Objects:
+    """An ingress-nginx controller Deployment as the Helm chart installs it, with its pods."""
+    nodes = NODES if nodes is None else nodes
+    args = [
+        "/nginx-ingress-controller",
+        "--publish-service=$(POD_NAMESPACE)/ingress-nginx-controller",
+        "--election-id=ingress-nginx-leader",
+        "--controller-class=k8s.io/ingress-nginx",
+        "--ingress-class=nginx",
+        "--validating-webhook=:8443",
+    ]
+    if configmap:
+        args.append(f"--configmap=$(POD_NAMESPACE)/{configmap}")
+    deployment = f.deployment(
+        name,
+        NGINX_NS,
+        replicas=len(nodes),
+        labels=NGINX_LABELS,
+        containers=[
+            f.container("controller", NGINX_IMAGE.format(version=version), args=args, ports=[80, 443])
+        ],
+        template_spec=spread_template(NGINX_LABELS) if spread else None,
+    )
+    rs, pods = f.with_pods(deployment, nodes)
+    return {"deployments": [deployment], "replicasets": [rs], "pods": pods}
+
+
+def traefik_controller() -> Objects:
+    labels = {"app.kubernetes.io/name": "traefik"}
+    deployment = f.deployment(
+        "traefik",
+        "traefik",
+        replicas=3,
+        labels=labels,
+        containers=[f.container("traefik", "docker.io/traefik:v3.3.4", ports=[8000, 8443])],
+        template_spec=spread_template(labels),
+    )
+    rs, pods = f.with_pods(deployment, NODES)
+    return {"deployments": [deployment], "replicasets": [rs], "pods": pods}
+
+
+def healthy(controller: Objects | None = None) -> Objects:
+    objects: Objects = {
+        "nodes": [f.node(n) for n in NODES],
+        "ingressclasses": [f.ingressclass("nginx", default=True)],
+        "ingresses": [f.ingress("web", "shop")],
+        "configmaps": [
+            f.configmap("ingress-nginx-controller", NGINX_NS, {"allow-snippet-annotations": "false"})
+        ],
+        "poddisruptionbudgets": [
+            f.pdb("ingress-nginx-controller", NGINX_NS, NGINX_LABELS, min_available=None, max_unavailable=1)
+        ],
+        "daemonsets": [],
+    }
+    objects.update(controller if controller is not None else nginx_controller())
+    return objects
+
+
+def inventory(objects: Objects) -> Inventory:
+    return f.make_inventory(**objects)
+
+
+@fixture("ING-001", "pass")
+def classes_pass():
+    return inventory(healthy())
+
+
+@fixture("ING-001", "fail")
+def classes_fail():
+    return inventory({**healthy(), "ingressclasses": []})
+
+
+@fixture("ING-002", "pass")
+def default_pass():
+    return inventory(healthy())
+
+
+@fixture("ING-002", "fail")
+def default_fail():
+    classes = [
+        f.ingressclass("nginx", default=True),
+        f.ingressclass("alb", "ingress.k8s.aws/alb", default=True),
+    ]
+    return inventory({**healthy(), "ingressclasses": classes})
+
+
+@fixture("ING-003", "pass")
+def ingress_class_pass():
+    return inventory(healthy())
+
+
+@fixture("ING-003", "fail")
+def ingress_class_fail():
+    ingresses = [
+        f.ingress("legacy", "shop", class_name=None, annotations={"kubernetes.io/ingress.class": "nginx"}),
+        f.ingress("typo", "shop", class_name="nginx-public"),
+    ]
+    return inventory({**healthy(), "ingresses": ingresses})
+
+
+@fixture("ING-004", "pass")
+def cves_pass():
+    return inventory(healthy())
+
+
+@fixture("ING-004", "fail")
+def cves_fail():
+    return inventory(healthy(nginx_controller("v1.9.4")))
+
+
+@fixture("ING-005", "pass")
+def retired_pass():
+    objects = healthy(traefik_controller())
+    objects["ingressclasses"] = [f.ingressclass("traefik", "traefik.io/ingress-controller", default=True)]
+    objects["ingresses"] = [f.ingress("web", "shop", class_name="traefik")]
+    return inventory(objects)
+
+
+@fixture("ING-005", "fail")
+def retired_fail():
+    return inventory(healthy())
+
+
+@fixture("ING-006", "pass")
+def snippets_pass():
+    return inventory(healthy())
+
+
+@fixture("ING-006", "fail")
+def snippets_fail():
+    # v1.8.0 with a ConfigMap that never mentions the key: snippets default to on before v1.9.0.
+    objects = healthy(nginx_controller("v1.8.0"))
+    objects["configmaps"] = [
+        f.configmap("ingress-nginx-controller", NGINX_NS, {"use-forwarded-headers": "true"})
+    ]
+    return inventory(objects)
+
+
+@fixture("ING-007", "pass")
+def replicas_pass():
+    return inventory(healthy())
+
+
+@fixture("ING-007", "fail")
+def replicas_fail():
+    return inventory(healthy(nginx_controller(nodes=["n1"])))
+
+
+@fixture("ING-008", "pass")
+def pdb_pass():
+    return inventory(healthy())
+
+
+@fixture("ING-008", "fail")
+def pdb_fail():
+    return inventory({**healthy(), "poddisruptionbudgets": []})
+
+
+@fixture("ING-009", "pass")
+def spread_pass():
+    return inventory(healthy())
+
+
+@fixture("ING-009", "fail")
+def spread_fail():
+    return inventory(healthy(nginx_controller(nodes=["n1", "n1"], spread=False)))
+
+
+@fixture("ING-010", "pass")
+def tls_pass():
+    return inventory(healthy())
+
+
+@fixture("ING-010", "fail")
+def tls_fail():
+    return inventory({**healthy(), "ingresses": [f.ingress("web", "shop", tls=False)]})

@@ -1,0 +1,87 @@
+"""Connections from kubeconfig files and from a pod's service account."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from k8saudit.collector import Collector
+from k8saudit.connection import IN_CLUSTER, connect, list_contexts
+from k8saudit.errors import ConnectionFailure
+from k8saudit.inventory import OK
+from tests.replay import ReplayServer
+from tests.replay.kubeconfig import write_kubeconfig
+
+
+def test_contexts_from_several_kubeconfig_files(
+    replay_server: ReplayServer, tmp_path: Path, monkeypatch
+) -> None:
+    first = write_kubeconfig(tmp_path / "a", [replay_server.context_spec("prod", token="admin-token")])
+    second = write_kubeconfig(
+        tmp_path / "b", [replay_server.context_spec("staging", auth="token-file", token="admin-token")]
+    )
+    monkeypatch.setenv("KUBECONFIG", f"{first}:{second}")
+    contexts = list_contexts()
+    assert [(c.name, c.current, c.auth) for c in contexts] == [
+        ("prod", True, "token"),
+        ("staging", False, "token"),
+    ]
+    assert all(c.server == replay_server.url for c in contexts)
+    assert "admin-token" not in repr(contexts)
+    assert connect(context="staging").context == "staging"
+
+
+async def test_token_file_auth(replay_server: ReplayServer, tmp_path: Path) -> None:
+    kubeconfig = replay_server.write_kubeconfig(tmp_path / "k", auth="token-file")
+    inventory, _ = await Collector(connect(str(kubeconfig))).collect()
+    assert inventory.coverage_of("pods").state == OK
+
+
+async def test_in_cluster_service_account(replay_server: ReplayServer, tmp_path: Path, monkeypatch) -> None:
+    import kubernetes.config.incluster_config as incluster
+
+    token, ca = tmp_path / "token", tmp_path / "ca.crt"
+    token.write_text("admin-token")
+    ca.write_bytes(replay_server.ca_pem_bytes)
+    monkeypatch.setattr(incluster, "SERVICE_TOKEN_FILENAME", str(token))
+    monkeypatch.setattr(incluster, "SERVICE_CERT_FILENAME", str(ca))
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(replay_server.port))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
+    connection = connect(context=IN_CLUSTER)
+    assert connection.context == IN_CLUSTER
+    inventory, _ = await Collector(connection).collect()
+    assert inventory.coverage_of("nodes").state == OK
+    assert inventory.cluster.context == IN_CLUSTER
+
+
+async def test_insecure_skip_verify_works_and_is_recorded(
+    replay_server: ReplayServer, tmp_path: Path
+) -> None:
+    kubeconfig = replay_server.write_kubeconfig(tmp_path / "k", insecure=True)
+    connection = connect(str(kubeconfig))
+    assert connection.insecure
+    inventory, collection = await Collector(connection).collect()
+    assert inventory.cluster.insecure_skip_tls_verify
+    assert any("TLS verification disabled" in note for note in collection.notes)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("clusters: [unclosed", "is not valid YAML"),
+        ("- just\n- a list\n", "is not a kubeconfig"),
+        ("clusters: 5\n", "'clusters' must be a list"),
+    ],
+)
+def test_malformed_kubeconfig_is_one_clear_error(tmp_path: Path, content: str, expected: str) -> None:
+    path = tmp_path / "config"
+    path.write_text(content)
+    with pytest.raises(ConnectionFailure, match=expected):
+        connect(str(path))
+
+
+def test_missing_kubeconfig(tmp_path: Path) -> None:
+    with pytest.raises(ConnectionFailure, match="no kubeconfig found"):
+        connect(str(tmp_path / "nope"))

@@ -1,0 +1,194 @@
+"""The Corefile parser: real Corefiles from the distributions, the odd corners of the syntax, and a
+clear error (with a line number) for everything malformed."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from checks.corefile import CorefileError, parse_corefile, tokenize, walk, zone_of
+
+KUBEADM = """\
+.:53 {
+    errors
+    health {
+       lameduck 5s
+    }
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+    }
+    prometheus :9153
+    forward . /etc/resolv.conf {
+       max_concurrent 1000
+    }
+    cache 30
+    loop
+    reload
+    loadbalance
+}
+"""
+
+# EKS-style: several server blocks, a stub domain forwarded elsewhere, comments everywhere.
+MULTI = """\
+# cluster DNS, managed by platform team
+consul.local:53 {   # stub domain
+    errors
+    cache 30
+    forward . 10.150.0.1 10.150.0.2
+}
+example.org:53 example.net:1053 {
+    file /etc/coredns/example.db
+}
+dns://.:53 {
+    errors
+    health
+    kubernetes cluster.local {
+        pods insecure # comment inside a nested block
+    }
+    forward . /etc/resolv.conf
+    cache 30
+}
+"""
+
+
+def test_kubeadm_default_corefile() -> None:
+    corefile = parse_corefile(KUBEADM)
+    [server] = corefile.servers
+    assert server.keys == [".:53"] and server.zones == ["."] and server.is_root
+    names = [d.name for d in server.directives]
+    assert names == [
+        "errors",
+        "health",
+        "ready",
+        "kubernetes",
+        "prometheus",
+        "forward",
+        "cache",
+        "loop",
+        "reload",
+        "loadbalance",
+    ]
+    forward = server.plugin("forward")
+    assert forward is not None and forward.args == [".", "/etc/resolv.conf"]
+    assert [d.name for d in forward.block] == ["max_concurrent"]
+    health = server.plugin("health")
+    assert health is not None and health.sub("lameduck") is not None
+    assert health.sub("lameduck").args == ["5s"]
+    kubernetes = server.plugin("kubernetes")
+    assert kubernetes is not None and kubernetes.args == ["cluster.local", "in-addr.arpa", "ip6.arpa"]
+    assert server.plugin("cache").args == ["30"]
+
+
+def test_several_server_blocks_keys_and_comments() -> None:
+    corefile = parse_corefile(MULTI)
+    assert [s.keys for s in corefile.servers] == [
+        ["consul.local:53"],
+        ["example.org:53", "example.net:1053"],
+        ["dns://.:53"],
+    ]
+    stub, files, root = corefile.servers
+    assert stub.zones == ["consul.local"] and not stub.is_root
+    assert files.zones == ["example.org", "example.net"]
+    assert root.is_root and root.line == 10
+    assert stub.plugin("forward").args == [".", "10.150.0.1", "10.150.0.2"]
+    assert [d.name for d in root.plugin("kubernetes").block] == ["pods"]
+    assert corefile.plugin_anywhere("health") and not corefile.plugin_anywhere("ready")
+
+
+def test_line_numbers_point_at_the_directive() -> None:
+    server = parse_corefile(KUBEADM).servers[0]
+    assert server.plugin("forward").line == 13
+    assert server.plugin("loop").line == 17
+
+
+def test_snippets_are_imported() -> None:
+    text = "(common) {\n  errors\n  cache 30\n}\n.:53 {\n  import common\n  forward . 1.2.3.4\n}\n"
+    [server] = parse_corefile(text).servers
+    assert [d.name for d in server.directives] == ["errors", "cache", "forward"]
+
+
+def test_quoted_arguments_braces_in_quotes_and_env_placeholders() -> None:
+    text = (
+        '.:{$DNS_PORT} {\n  hosts "/etc/my hosts" {\n    fallthrough\n  }\n  template IN A "{ weird }"\n}\n'
+    )
+    [server] = parse_corefile(text).servers
+    assert server.keys == [".:{$DNS_PORT}"]
+    assert server.plugin("hosts").args == ["/etc/my hosts"]
+    assert server.plugin("template").args == ["IN", "A", "{ weird }"]
+
+
+def test_brace_glued_to_a_word_and_one_line_blocks() -> None:
+    [server] = parse_corefile(".:53{\n  health { lameduck 5s }\n  forward . 1.1.1.1\n}").servers
+    # One-line block: `lameduck 5s` is on the same line as `health`, which Caddy allows.
+    assert server.plugin("health").block[0].name == "lameduck"
+    assert server.plugin("forward").args == [".", "1.1.1.1"]
+
+
+def test_walk_visits_nested_directives() -> None:
+    server = parse_corefile(KUBEADM).servers[0]
+    assert {"lameduck", "pods", "fallthrough", "ttl", "max_concurrent"} <= {
+        d.name for d in walk(server.directives)
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        (".:53 {\n  errors\n", 1, "unclosed"),
+        (".:53 {\n  errors\n}\n}\n", 4, "unexpected '}'"),
+        (".:53\nerrors\n", 2, "expected '{'"),
+        ('.:53 {\n  hosts "unterminated\n}\n', 2, "unterminated quoted string"),
+        (".:53 {\n  forward . 1.1.1.1\n  {\n}\n", 3, "unexpected '{'"),
+        ("", 1, "no server block"),
+        ("# only a comment\n", 1, "no server block"),
+        (".:53 {\n  x {$UNCLOSED\n}\n", 2, "placeholder"),
+    ],
+)
+def test_malformed_corefiles_raise_with_a_line(text: str, line: int, fragment: str) -> None:
+    with pytest.raises(CorefileError) as info:
+        parse_corefile(text)
+    assert info.value.line == line
+    assert fragment in str(info.value)
+
+
+def test_recursive_snippet_imports_are_bounded() -> None:
+    with pytest.raises(CorefileError, match="nest deeper"):
+        parse_corefile("(a) {\n  import a\n}\n.:53 {\n  import a\n}\n")
+
+
+def test_non_text_is_rejected() -> None:
+    with pytest.raises(CorefileError):
+        parse_corefile(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("key", "zone"),
+    [
+        (".:53", "."),
+        (".", "."),
+        ("dns://.:53", "."),
+        ("tls://example.org:853", "example.org"),
+        ("a.b", "a.b"),
+    ],
+)
+def test_zone_of_strips_scheme_and_port(key: str, zone: str) -> None:
+    assert zone_of(key) == zone
+
+
+def test_comment_markers_inside_quotes_are_text() -> None:
+    tokens = tokenize('x "a # not a comment" # a comment\n')
+    assert [t.text for t in tokens] == ["x", "a # not a comment"]
+
+
+@given(st.text(alphabet='.:53 {}#"\\\n\tabcforwardloop$', max_size=80))
+def test_arbitrary_text_parses_or_raises_corefile_error(text: str) -> None:
+    try:
+        corefile = parse_corefile(text)
+    except CorefileError as exc:
+        assert exc.line >= 1
+    else:
+        assert corefile.servers

@@ -1,0 +1,493 @@
+"""Exposure logic that is easy to get wrong: security-context inheritance, host path matching,
+which workloads a Service or Ingress really reaches, how load balancers are guarded, how admin
+interfaces and their authentication are recognised, and node agents."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from checks.exposure_index import ExposureIndex, load_balancer_guard
+from checks.podspec import (
+    bool_flag,
+    flag_values,
+    host_mounts,
+    parse_image,
+    privileged_reasons,
+    root_reason,
+    sensitive_host_path,
+)
+from k8saudit.engine import run_check
+from k8saudit.inventory import FORBIDDEN, Inventory
+from k8saudit.model import Status
+from k8saudit.registry import Context, load_checks
+from tests import factories as f
+from tests.check_fixtures.exposure import dashboard, hardened, kube_proxy, workload
+
+CHECKS = load_checks()
+CONTEXT = Context.default(datetime(2026, 11, 20, tzinfo=UTC))
+
+
+def results(check_id: str, inv: Inventory) -> dict[str, tuple[Status, str]]:
+    return {str(x.subject): (x.status, x.message) for x in run_check(CHECKS[check_id], inv, CONTEXT)}
+
+
+def status(check_id: str, inv: Inventory, subject: str) -> Status:
+    return results(check_id, inv)[subject][0]
+
+
+# -- security context inheritance ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pod_sc", "container_sc", "root"),
+    [
+        ({}, {}, True),  # nothing set: the image's USER decides
+        ({"runAsNonRoot": True}, {}, False),  # inherited from the pod
+        ({"runAsUser": 1000}, {}, False),
+        ({"runAsUser": 1000}, {"runAsUser": 0}, True),  # the container's value wins
+        ({"runAsUser": 0}, {"runAsUser": 1000}, False),
+        ({"runAsNonRoot": True}, {"runAsNonRoot": False}, True),
+        ({"runAsNonRoot": True, "runAsUser": 0}, {}, True),  # explicit 0 is root whatever else says
+        ({}, {"runAsNonRoot": True}, False),
+    ],
+)
+def test_root_follows_pod_to_container_inheritance(pod_sc, container_sc, root) -> None:
+    spec = {"securityContext": pod_sc}
+    container = {"name": "app", "securityContext": container_sc}
+    assert (root_reason(spec, container) is not None) is root
+
+
+def test_privilege_escalation_defaults_to_allowed() -> None:
+    inv = f.make_inventory(
+        deployments=[
+            workload("default-ape", "shop", f.container("app", security_context={})),
+            workload("no-ape", "shop", hardened("app", "registry.example.com/app:1")),
+        ]
+    )
+    found = results("EXP-007", inv)
+    assert found["Deployment shop/default-ape"][0] is Status.WARN  # non-root, but may escalate
+    assert found["Deployment shop/no-ape"][0] is Status.PASS
+
+
+def test_init_containers_count_and_windows_pods_do_not() -> None:
+    chown = f.container("chown", "busybox:1.36", security_context={"runAsUser": 0})
+    app = workload("app", "shop", hardened("app", "registry.example.com/app:1"), initContainers=[chown])
+    windows = workload(
+        "iis", "shop", f.container("iis", "mcr.microsoft.com/windows/servercore/iis"), os={"name": "windows"}
+    )
+    found = results("EXP-007", f.make_inventory(deployments=[app, windows]))
+    assert found["Deployment shop/app"][0] is Status.FAIL
+    assert "init container chown: runAsUser: 0" in found["Deployment shop/app"][1]
+    assert found["Deployment shop/iis"][0] is Status.NOT_APPLICABLE
+
+
+@pytest.mark.parametrize(
+    ("security_context", "privileged"),
+    [
+        ({"privileged": True}, True),
+        ({"capabilities": {"add": ["SYS_ADMIN"]}}, True),
+        ({"capabilities": {"add": ["CAP_SYS_PTRACE"]}}, True),
+        ({"capabilities": {"add": ["all"]}}, True),
+        ({"capabilities": {"add": ["NET_BIND_SERVICE", "NET_ADMIN"]}}, False),
+        ({"windowsOptions": {"hostProcess": True}}, True),
+        ({"privileged": False}, False),
+    ],
+)
+def test_privileged_and_near_privileged(security_context, privileged) -> None:
+    assert bool(privileged_reasons({}, {"securityContext": security_context})) is privileged
+
+
+def test_pod_level_windows_host_process_is_inherited() -> None:
+    spec = {"securityContext": {"windowsOptions": {"hostProcess": True}}}
+    assert privileged_reasons(spec, {"name": "c"}) == ["Windows hostProcess container"]
+
+
+# -- host paths ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "sensitive"),
+    [
+        ("/", True),
+        ("/var/run/docker.sock", True),
+        ("/run/containerd/containerd.sock", True),
+        ("/var/run/crio/crio.sock/", True),
+        ("/var", True),  # contains the runtime sockets and kubelet data
+        ("/var/lib/kubelet/pods", True),
+        ("/etc", True),
+        ("/etc/kubernetes/pki", True),
+        ("/proc/1/root", True),
+        ("/etc/ssl/certs", False),
+        ("/var/log", False),
+        ("/lib/modules", False),
+        ("/run/xtables.lock", False),
+        ("/sys/fs/cgroup", False),
+    ],
+)
+def test_sensitive_host_paths(path, sensitive) -> None:
+    assert (sensitive_host_path(path) is not None) is sensitive
+
+
+def test_host_mounts_follow_volume_mounts_and_sub_paths() -> None:
+    spec = {
+        "volumes": [
+            {"name": "host", "hostPath": {"path": "/var"}},
+            {"name": "unused", "hostPath": {"path": "/"}},
+        ],
+        "containers": [
+            {
+                "name": "a",
+                "volumeMounts": [{"name": "host", "mountPath": "/h", "subPath": "log", "readOnly": True}],
+            },
+            {
+                "name": "b",
+                "volumeMounts": [{"name": "host", "mountPath": "/sock", "subPath": "run/docker.sock"}],
+            },
+        ],
+    }
+    mounts = {m.container: m for m in host_mounts(spec)}
+    assert set(mounts) == {"a", "b"}  # the unmounted "/" volume reaches nothing
+    assert mounts["a"].host_path == "/var/log" and mounts["a"].why is None and mounts["a"].read_only
+    assert mounts["b"].host_path == "/var/run/docker.sock" and mounts["b"].why
+
+
+# -- node agents ----------------------------------------------------------------------------------------
+
+
+def test_node_agents_are_recognised_only_in_system_namespaces() -> None:
+    impostor = kube_proxy()
+    impostor["metadata"]["namespace"] = "default"
+    impostor["metadata"]["name"] = "kube-proxy-copy"
+    inv = f.make_inventory(daemonsets=[kube_proxy(), impostor])
+    found = results("EXP-004", inv)
+    assert found["DaemonSet kube-system/kube-proxy"][0] is Status.NOT_APPLICABLE
+    assert found["DaemonSet default/kube-proxy-copy"][0] is Status.FAIL
+    agents = results("EXP-009", inv)
+    assert agents["DaemonSet kube-system/kube-proxy"][0] is Status.WARN
+    assert "DaemonSet default/kube-proxy-copy" not in agents
+
+
+def test_unknown_privileged_image_in_kube_system_fails() -> None:
+    stranger = workload(
+        "crypto", "kube-system", f.container("x", "xmrig/xmrig:6", security_context={"privileged": True})
+    )
+    assert (
+        status("EXP-004", f.make_inventory(deployments=[stranger]), "Deployment kube-system/crypto")
+        is Status.FAIL
+    )
+
+
+def test_system_namespaces_are_configurable() -> None:
+    proxy = kube_proxy()
+    inv = f.make_inventory(daemonsets=[proxy])
+    narrow = Context(CONTEXT.now, CONTEXT.calendar, type(CONTEXT.config)(system_namespaces=()))
+    found = {str(x.subject): x.status for x in run_check(CHECKS["EXP-004"], inv, narrow)}
+    assert found["DaemonSet kube-system/kube-proxy"] is Status.FAIL
+
+
+# -- which workloads a Service or an Ingress reaches -----------------------------------------------
+
+
+def deployment_with_pods(
+    name: str, namespace: str, container: dict[str, Any], replicas: int = 2
+) -> dict[str, list]:
+    dep = workload(name, namespace, container)
+    rs = f.replicaset(f"{name}-5d4f", namespace, owner=dep, labels={"app": name}, containers=[container])
+    pods = [
+        f.pod(f"{name}-5d4f-{i}", namespace, labels={"app": name}, owner=rs, containers=[container])
+        for i in range(replicas)
+    ]
+    return {"deployments": [dep], "replicasets": [rs], "pods": pods}
+
+
+def test_a_service_reaches_the_deployment_through_its_pods_and_names_the_deployment() -> None:
+    parts = deployment_with_pods("scope", "weave", hardened("app", "weaveworks/scope:1.13.2", ports=[4040]))
+    inv = f.make_inventory(**parts, services=[f.service("scope", "weave", type="NodePort", ports=[4040])])
+    idx = ExposureIndex.of(inv)
+    [entry] = idx.entry_points
+    assert [t.ident for t in entry.backends] == [("deployments", "weave", "scope")]  # not 2 pods, not the RS
+    assert status("EXP-001", inv, "Service weave/scope") is Status.FAIL
+
+
+def test_a_scaled_to_zero_workload_is_still_reached_through_its_template_labels() -> None:
+    inv = f.make_inventory(
+        deployments=[workload("scope", "weave", hardened("app", "weaveworks/scope:1.13.2", ports=[4040]))],
+        services=[f.service("scope", "weave", type="LoadBalancer")],
+    )
+    assert status("EXP-001", inv, "Service weave/scope") is Status.FAIL
+
+
+@pytest.mark.parametrize(
+    ("service_namespace", "selector", "reached"),
+    [
+        ("weave", {"app": "scope"}, True),
+        ("other", {"app": "scope"}, False),  # selectors never cross namespaces
+        ("weave", {"app": "scope", "tier": "ui"}, False),  # every label must match
+        ("weave", {}, False),  # a selector-less Service selects nothing
+    ],
+)
+def test_selector_matching(service_namespace, selector, reached) -> None:
+    parts = deployment_with_pods("scope", "weave", hardened("app", "weaveworks/scope:1.13.2", ports=[4040]))
+    service = f.service("scope", service_namespace, type="LoadBalancer", selector=selector)
+    inv = f.make_inventory(**parts, services=[service])
+    [entry] = ExposureIndex.of(inv).entry_points
+    assert bool(entry.backends) is reached
+
+
+def jupyter(*args: str) -> dict[str, Any]:
+    notebook = hardened(
+        "notebook",
+        "quay.io/jupyter/scipy-notebook:2024-04-22",
+        ports=[8888],
+        args=["start-notebook.py", *args],
+    )
+    return workload("notebook", "data", notebook)
+
+
+def test_ingress_to_a_cluster_ip_service_exposes_jupyter() -> None:
+    def inventory(*args: str, annotations: dict[str, str] | None = None) -> Inventory:
+        return f.make_inventory(
+            deployments=[jupyter(*args)],
+            services=[f.service("notebook", "data", ports=[8888])],  # ClusterIP: only the Ingress exposes it
+            ingresses=[f.ingress("notebook", "data", backend_service="notebook", annotations=annotations)],
+        )
+
+    open_notebook = results("EXP-001", inventory("--NotebookApp.token=", "--NotebookApp.password="))
+    assert list(open_notebook) == ["Ingress data/notebook"]  # the ClusterIP Service is no entry point
+    assert open_notebook["Ingress data/notebook"][0] is Status.FAIL
+    assert "token and password disabled" in open_notebook["Ingress data/notebook"][1]
+    assert status("EXP-001", inventory(), "Ingress data/notebook") is Status.WARN  # token login, still public
+    sso = inventory(
+        "--ServerApp.token=",
+        annotations={"nginx.ingress.kubernetes.io/auth-url": "https://sso.example.com/auth"},
+    )
+    assert status("EXP-001", sso, "Ingress data/notebook") is Status.WARN  # open, but behind SSO
+
+
+def test_findings_carry_evidence_for_the_probe() -> None:
+    inv = f.make_inventory(
+        deployments=[workload("scope", "weave", hardened("app", "weaveworks/scope:1.13.2", ports=[4040]))],
+        services=[
+            f.service(
+                "scope", "weave", type="LoadBalancer", ports=[80], ingress_hostname="scope.elb.example.com"
+            )
+        ],
+    )
+    [finding] = [x for x in run_check(CHECKS["EXP-001"], inv, CONTEXT) if x.subject.name == "scope"]
+    assert finding.evidence["probe"] == [
+        {"scheme": "http", "host": "scope.elb.example.com", "port": 80, "path": "/"}
+    ]
+    [interface] = finding.evidence["interfaces"]
+    assert interface["image"] == "weaveworks/scope:1.13.2" and interface["ports"] == [4040]
+    assert interface["authentication"] == "none" and interface["workload"] == "Deployment weave/scope"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["server", "--auth-mode=server"], Status.FAIL),
+        (["server", "--auth-mode", "client", "--auth-mode", "server"], Status.FAIL),
+        (["server", "--auth-mode=sso"], Status.WARN),
+        (["server"], Status.WARN),  # v3 defaults to client mode
+        (["version"], Status.PASS),  # the CLI image running something else is no server
+    ],
+)
+def test_argo_server_auth_mode(args, expected) -> None:
+    argo = workload(
+        "argo-server",
+        "argo",
+        hardened("argo-server", "quay.io/argoproj/argocli:v3.5.5", ports=[2746], args=args),
+    )
+    inv = f.make_inventory(
+        deployments=[argo], services=[f.service("argo-server", "argo", type="LoadBalancer", ports=[2746])]
+    )
+    assert status("EXP-001", inv, "Service argo/argo-server") is expected
+
+
+def test_signature_ports_identify_etcd_and_docker_without_a_known_image() -> None:
+    etcd = workload("kv", "infra", hardened("kv", "registry.example.com/kv:3.5", ports=[2379]))
+    dind = workload("builder", "ci", f.container("dockerd", "registry.example.com/dind:24", ports=[2375]))
+    inv = f.make_inventory(
+        deployments=[etcd, dind],
+        services=[
+            f.service("kv", "infra", type="NodePort", ports=[2379]),
+            f.service("builder", "ci", type="NodePort", ports=[2375]),
+        ],
+    )
+    found = results("EXP-001", inv)
+    assert found["Service infra/kv"][0] is Status.FAIL and "etcd" in found["Service infra/kv"][1]
+    assert found["Service ci/builder"][0] is Status.FAIL and "Docker API" in found["Service ci/builder"][1]
+
+
+# -- load balancer and node guards -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("annotations", "ranges", "address", "guarded"),
+    [
+        ({"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}, None, None, True),
+        ({"service.beta.kubernetes.io/aws-load-balancer-internal": "false"}, None, None, False),
+        ({"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"}, None, None, True),
+        ({"service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing"}, None, None, False),
+        ({"networking.gke.io/load-balancer-type": "Internal"}, None, None, True),
+        ({"cloud.google.com/load-balancer-type": "internal"}, None, None, True),
+        ({"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}, None, None, True),
+        ({}, ["10.0.0.0/8"], None, True),
+        ({}, ["0.0.0.0/0"], None, False),
+        ({"service.beta.kubernetes.io/load-balancer-source-ranges": "192.0.2.0/24"}, None, None, True),
+        ({}, None, "10.0.5.7", True),  # MetalLB / k3s ServiceLB on a private address
+        ({}, None, "34.90.1.7", False),
+        ({}, None, None, False),  # a hostname: cannot tell, so public
+    ],
+)
+def test_load_balancer_guards(annotations, ranges, address, guarded) -> None:
+    service = f.service("x", "ns", type="LoadBalancer", annotations=annotations, source_ranges=ranges)
+    if address:
+        service["status"]["loadBalancer"]["ingress"] = [{"ip": address}]
+    assert bool(load_balancer_guard(service)) is guarded
+
+
+@pytest.mark.parametrize(
+    ("addresses", "guarded"),
+    [
+        ([{"type": "InternalIP", "address": "10.0.1.5"}], True),
+        (
+            [
+                {"type": "InternalIP", "address": "10.0.1.5"},
+                {"type": "ExternalIP", "address": "52.28.1.4"},
+            ],
+            False,
+        ),
+        ([], False),  # no address information: assume reachable
+    ],
+)
+def test_node_ports_are_public_when_nodes_are(addresses, guarded) -> None:
+    node = f.node("n1")
+    node["status"]["addresses"] = addresses
+    inv = f.make_inventory(nodes=[node], services=[f.service("x", "ns", type="NodePort")])
+    [entry] = ExposureIndex.of(inv).entry_points
+    assert bool(entry.guard) is guarded
+
+
+def test_public_lb_hint_names_the_cloud_annotation() -> None:
+    node = f.node("n1", provider_id="aws:///eu-central-1a/i-0abc")
+    inv = f.make_inventory(
+        nodes=[node], services=[f.service("db", "payments", type="LoadBalancer", ports=[5432])]
+    )
+    status_, message = results("EXP-002", inv)["Service payments/db"]
+    assert status_ is Status.FAIL and "aws-load-balancer-scheme: internal" in message
+
+
+# -- dashboard and tokens ------------------------------------------------------------------------------
+
+
+def test_dashboard_skip_login_names_a_cluster_admin_service_account() -> None:
+    inv = f.make_inventory(
+        deployments=[dashboard("--enable-skip-login")],
+        clusterrolebindings=[
+            f.clusterrolebinding(
+                "kubernetes-dashboard",
+                "cluster-admin",
+                [f.subject("ServiceAccount", "kubernetes-dashboard", "kubernetes-dashboard")],
+            )
+        ],
+    )
+    status_, message = results("EXP-003", inv)["Deployment kubernetes-dashboard/kubernetes-dashboard"]
+    assert status_ is Status.FAIL
+    assert "holds cluster-admin cluster-wide through ClusterRoleBinding kubernetes-dashboard" in message
+    insecure = f.make_inventory(
+        deployments=[dashboard("--enable-insecure-login", "--enable-skip-login=false")]
+    )
+    assert status("EXP-003", insecure, "Deployment kubernetes-dashboard/kubernetes-dashboard") is Status.WARN
+
+
+@pytest.mark.parametrize(
+    ("pod_setting", "sa_setting", "projected_audience", "mounted"),
+    [
+        (None, None, None, True),
+        (None, False, None, False),  # the service account opts out
+        (True, False, None, True),  # the pod overrides its service account
+        (False, True, None, False),
+        (False, None, "sts.amazonaws.com", False),  # IRSA's token is for AWS, not the API server
+        (False, None, "", True),  # a projected token for the API server is a token
+    ],
+)
+def test_token_automount_precedence(pod_setting, sa_setting, projected_audience, mounted) -> None:
+    extra: dict[str, Any] = {"serviceAccountName": "web"}
+    if pod_setting is not None:
+        extra["automountServiceAccountToken"] = pod_setting
+    if projected_audience is not None:
+        token = {"path": "token", **({"audience": projected_audience} if projected_audience else {})}
+        extra["volumes"] = [{"name": "tok", "projected": {"sources": [{"serviceAccountToken": token}]}}]
+    inv = f.make_inventory(
+        deployments=[workload("web", "shop", hardened("web", "registry.example.com/web:1"), **extra)],
+        services=[f.service("web", "shop", type="LoadBalancer")],
+        serviceaccounts=[f.serviceaccount("web", "shop", automount=sa_setting)],
+    )
+    found = status("EXP-008", inv, "Deployment shop/web")
+    assert (found is not Status.PASS) is mounted
+
+
+# -- unreadable inputs ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("check_id", ["EXP-003", "EXP-004", "EXP-005", "EXP-006", "EXP-007", "EXP-009"])
+def test_unreadable_workload_kinds_are_unknown_not_pass(check_id) -> None:
+    inv = f.make_inventory(deployments=[dashboard()], coverage={"daemonsets": FORBIDDEN})
+    findings = run_check(CHECKS[check_id], inv, CONTEXT)
+    [gap] = [x for x in findings if x.status is Status.UNKNOWN]
+    assert gap.evidence["unreadable"] == ["daemonsets"] and "DaemonSet could not be read" in gap.message
+
+
+# -- parsing ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("image", "path", "tag"),
+    [
+        ("weaveworks/scope:1.13.2", "weaveworks/scope", "1.13.2"),
+        ("docker.io/library/docker:24-dind", "docker", "24-dind"),
+        ("registry:5000/team/app", "team/app", ""),
+        ("localhost/app:1@sha256:0123", "app", "1"),
+        ("Quay.io/Prometheus/Prometheus:v2.45.0", "prometheus/prometheus", "v2.45.0"),
+    ],
+)
+def test_image_parsing(image, path, tag) -> None:
+    ref = parse_image(image)
+    assert (ref.path, ref.tag) == (path, tag)
+
+
+def test_flag_parsing() -> None:
+    tokens = ["--enable-skip-login", "--auth-mode", "client", "--auth-mode=server", "-v=2"]
+    assert bool_flag(tokens, "enable-skip-login") is True
+    assert bool_flag(["--enable-skip-login=false"], "enable-skip-login") is False
+    assert bool_flag(tokens, "enable-insecure-login") is None
+    assert flag_values(tokens, "auth-mode") == ["client", "server"]
+
+
+def test_grafana_anonymous_switch_survives_redaction() -> None:
+    from k8saudit.redact import redact
+
+    grafana = hardened(
+        "grafana",
+        "grafana/grafana:10.4.2",
+        ports=[3000],
+        env=[
+            {"name": "GF_AUTH_ANONYMOUS_ENABLED", "value": "true"},
+            {"name": "GF_AUTH_ANONYMOUS_ORG_ROLE", "value": "Admin"},
+            {"name": "GF_SECURITY_ADMIN_PASSWORD", "value": "hunter2"},
+        ],
+    )
+    deployment = workload("grafana", "monitoring", grafana)
+    redact("deployments", deployment)
+    env = {e["name"]: e["value"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["GF_SECURITY_ADMIN_PASSWORD"] != "hunter2"
+    inv = f.make_inventory(
+        deployments=[deployment],
+        services=[f.service("grafana", "monitoring", type="LoadBalancer", ports=[3000])],
+    )
+    status_, message = results("EXP-001", inv)["Service monitoring/grafana"]
+    assert status_ is Status.FAIL and "anonymous access enabled" in message and "role Admin" in message

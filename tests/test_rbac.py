@@ -1,0 +1,419 @@
+"""The RBAC index and checks on the cases that are easy to get wrong: wildcards and subresources,
+aggregated ClusterRoles, bootstrap recognition, namespaces that hold powerful service accounts,
+resourceNames, and the real defaults of a recorded v1.24 API server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from checks import rbac
+from checks.rbac_index import (
+    Principal,
+    RbacIndex,
+    RoleKey,
+    label_selector_matches,
+    resource_matches,
+    rule_allows,
+)
+from k8saudit.engine import run_check
+from k8saudit.inventory import FORBIDDEN, Inventory
+from k8saudit.model import Status
+from k8saudit.registry import Config, Context, load_checks
+from tests import factories as f
+from tests.check_fixtures.rbac import bound, namespaced_edit, rbac_inventory, sa
+
+CHECKS = load_checks()
+CONTEXT = Context.default(datetime(2026, 11, 20, tzinfo=UTC))
+
+
+def statuses(check_id: str, inv: Inventory) -> dict[str, Status]:
+    """Subject (as text) -> status, for one check."""
+    return {str(f.subject): f.status for f in run_check(CHECKS[check_id], inv, CONTEXT)}
+
+
+def messages(check_id: str, inv: Inventory) -> dict[str, str]:
+    return {str(f.subject): f.message for f in run_check(CHECKS[check_id], inv, CONTEXT)}
+
+
+# -- rule matching ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("resources", "requested", "expected"),
+    [
+        (["*"], "pods/exec", True),
+        (["pods/exec"], "pods/exec", True),
+        (["pods"], "pods/exec", False),  # a resource never covers its subresources
+        (["pods/*"], "pods/exec", False),  # and `pods/*` is not a wildcard in RBAC
+        (["*/exec"], "pods/exec", True),  # but `*/exec` is
+        (["*/exec"], "pods", False),
+        (["*/scale"], "pods/exec", False),
+        ([], "pods", False),
+    ],
+)
+def test_resource_matching_follows_the_rbac_authorizer(resources, requested, expected) -> None:
+    assert resource_matches({"resources": resources}, requested) is expected
+
+
+def test_wildcard_verbs_and_groups() -> None:
+    rule = f.rule(["*"], ["secrets"], ["*"])
+    assert rule_allows(rule, "", "secrets", "list")
+    assert rule_allows(rule, "example.com", "secrets", "escalate")
+    assert not rule_allows(f.rule(["get"], ["secrets"], ["apps"]), "", "secrets", "get")
+    assert not rule_allows({"verbs": None, "resources": "secrets"}, "", "secrets", "get")  # malformed
+
+
+def test_label_selector_with_expressions() -> None:
+    labels = {"tier": "ops", "rbac.example.com/aggregate": "true"}
+    assert label_selector_matches(
+        {"matchExpressions": [{"key": "tier", "operator": "In", "values": ["ops"]}]}, labels
+    )
+    assert not label_selector_matches(
+        {"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["ops"]}]}, labels
+    )
+    assert label_selector_matches({"matchExpressions": [{"key": "x", "operator": "DoesNotExist"}]}, labels)
+    assert not label_selector_matches({"matchExpressions": [{"key": "x", "operator": "Exists"}]}, labels)
+    assert not label_selector_matches({"matchExpressions": [{"key": "tier", "operator": "Bogus"}]}, labels)
+    assert label_selector_matches({}, labels)
+
+
+def test_service_account_users_are_service_accounts() -> None:
+    principal = Principal.from_subject({"kind": "User", "name": "system:serviceaccount:ci:jenkins"}, "")
+    assert principal == Principal("ServiceAccount", "jenkins", "ci")
+    assert Principal.from_subject({"kind": "ServiceAccount", "name": "x"}, "shop").namespace == "shop"
+
+
+# -- aggregation --------------------------------------------------------------------------------
+
+
+def test_aggregated_roles_resolve_even_before_the_controller_fills_them() -> None:
+    idx = RbacIndex.of(rbac_inventory())
+    admin = RoleKey("ClusterRole", "", "admin")
+    sources = {r.source for r in idx.effective_rules(admin)}
+    # admin <- edit <- view, through the aggregate-to-* labels, with the origin of every rule
+    assert {"system:aggregate-to-admin", "system:aggregate-to-edit", "system:aggregate-to-view"} <= sources
+    assert idx.grants(RoleKey("ClusterRole", "", "edit"), "secrets")
+    assert not idx.grants(RoleKey("ClusterRole", "", "view"), "secrets")
+
+
+def test_a_wildcard_role_aggregated_into_edit_makes_edit_a_cluster_admin() -> None:
+    sneaky = f.clusterrole(
+        "crd-superpowers",
+        [f.rule(["*"], ["*"], ["*"])],
+        labels={"rbac.authorization.k8s.io/aggregate-to-edit": "true"},
+    )
+    inv = rbac_inventory(clusterroles=(sneaky,), rolebindings=(namespaced_edit("shop", "shop-devs"),))
+    found = statuses("RBAC-003", inv)
+    assert found["ClusterRole edit"] is Status.FAIL
+    assert found["ClusterRole admin"] is Status.FAIL
+    assert (
+        "aggregates a `*` rule from ClusterRole crd-superpowers"
+        in messages("RBAC-003", inv)["ClusterRole edit"]
+    )
+    # every RoleBinding of edit is now a namespace-admin binding
+    assert statuses("RBAC-002", inv)["RoleBinding shop/shop-devs-edit"] is Status.WARN
+
+
+def test_aggregation_cycles_terminate() -> None:
+    a = f.clusterrole(
+        "a",
+        [f.rule(["get"], ["pods"])],
+        labels={"agg": "b"},
+        aggregationRule={"clusterRoleSelectors": [{"matchLabels": {"agg": "a"}}]},
+    )
+    b = f.clusterrole(
+        "b",
+        [f.rule(["get"], ["secrets"])],
+        labels={"agg": "a"},
+        aggregationRule={"clusterRoleSelectors": [{"matchLabels": {"agg": "b"}}]},
+    )
+    idx = RbacIndex.of(f.make_inventory(clusterroles=[a, b]))
+    resources = {tuple(r.rule["resources"]) for r in idx.effective_rules(RoleKey("ClusterRole", "", "a"))}
+    assert resources == {("pods",), ("secrets",)}
+
+
+# -- bootstrap and platform recognition ---------------------------------------------------------
+
+
+def test_a_user_added_to_the_bootstrap_cluster_admin_binding_is_flagged() -> None:
+    inv = rbac_inventory()
+    default = inv.get("clusterrolebindings", "", "cluster-admin")
+    default["subjects"].append(f.subject("User", "bob@example.com"))
+    message = messages("RBAC-002", inv)["ClusterRoleBinding cluster-admin"]
+    assert statuses("RBAC-002", inv)["ClusterRoleBinding cluster-admin"] is Status.FAIL
+    assert (
+        message.startswith("the bootstrap default binding grants cluster-admin")
+        and "bob@example.com" in message
+    )
+
+
+def test_a_service_account_added_to_a_bootstrap_controller_binding_is_flagged() -> None:
+    inv = rbac_inventory()
+    binding = inv.get("clusterrolebindings", "", "system:controller:clusterrole-aggregation-controller")
+    binding["subjects"].append(sa("helper", "tools"))
+    finding = next(x for x in run_check(CHECKS["RBAC-004"], inv, CONTEXT) if x.status is Status.FAIL)
+    assert finding.message.startswith(
+        "the bootstrap default binding lets ServiceAccount tools/helper escalate"
+    )
+    assert finding.evidence["platform_subjects"] == [
+        "ServiceAccount kube-system/clusterrole-aggregation-controller"
+    ]
+
+
+def test_kube_system_service_accounts_count_as_platform_only_on_platform_bindings() -> None:
+    reader = f.clusterrole("secret-reader", [f.rule(["list"], ["secrets"])])
+    own = bound(reader, sa("ingress-nginx", "kube-system"))
+    managed = f.clusterrolebinding(
+        "gke-managed",
+        "secret-reader",
+        [sa("gke-agent", "kube-system")],
+        metadata={"labels": {"addonmanager.kubernetes.io/mode": "Reconcile"}},
+    )
+    found = statuses("RBAC-006", rbac_inventory(clusterroles=(reader,), clusterrolebindings=(own, managed)))
+    assert found["ClusterRoleBinding secret-reader"] is Status.FAIL  # an add-on you installed
+    assert found["ClusterRoleBinding gke-managed"] is Status.PASS  # reconciled by the provider
+
+
+def test_populations_are_never_platform_identities() -> None:
+    reader = f.clusterrole("secret-reader", [f.rule(["get"], ["secrets"])])
+    inv = rbac_inventory(
+        clusterroles=(reader,),
+        clusterrolebindings=(bound(reader, f.subject("Group", "system:authenticated")),),
+    )
+    assert statuses("RBAC-006", inv)["ClusterRoleBinding secret-reader"] is Status.FAIL
+    assert statuses("RBAC-013", inv)["ClusterRoleBinding secret-reader"] is Status.FAIL
+
+
+@pytest.mark.parametrize(
+    ("version", "kubeadm", "expected"),
+    [("v1.29.2", True, Status.PASS), ("v1.28.9", True, Status.FAIL), ("v1.29.2", False, Status.FAIL)],
+)
+def test_kubeadm_cluster_admins_group_is_a_default_only_on_kubeadm_1_29(version, kubeadm, expected) -> None:
+    apiserver = f.pod(
+        "kube-apiserver-cp1", "kube-system", labels={"component": "kube-apiserver", "tier": "control-plane"}
+    )
+    inv = rbac_inventory(
+        version=version,
+        pods=[apiserver] if kubeadm else [],
+        clusterrolebindings=(
+            f.clusterrolebinding(
+                "kubeadm:cluster-admins", "cluster-admin", [f.subject("Group", "kubeadm:cluster-admins")]
+            ),
+        ),
+    )
+    assert inv.provider.name == ("kubeadm" if kubeadm else "unknown")
+    assert statuses("RBAC-002", inv)["ClusterRoleBinding kubeadm:cluster-admins"] is expected
+
+
+def test_k3s_api_server_kubelet_client_is_recognised() -> None:
+    binding = f.clusterrolebinding(
+        "kube-apiserver-kubelet-admin", "system:kubelet-api-admin", [f.subject("User", "kube-apiserver")]
+    )
+    k3s = rbac_inventory(version="v1.29.4+k3s1", clusterrolebindings=(binding,))
+    plain = rbac_inventory(version="v1.29.4", clusterrolebindings=(binding,))
+    assert statuses("RBAC-008", k3s)["ClusterRoleBinding kube-apiserver-kubelet-admin"] is Status.PASS
+    assert statuses("RBAC-008", plain)["ClusterRoleBinding kube-apiserver-kubelet-admin"] is Status.FAIL
+
+
+# -- scope: namespaces, powerful namespaces, resourceNames ------------------------------------
+
+
+def test_namespaced_grants_count_where_a_powerful_service_account_lives() -> None:
+    inv = rbac_inventory(
+        clusterrolebindings=(f.clusterrolebinding("jenkins-admin", "cluster-admin", [sa("jenkins", "ci")]),),
+        rolebindings=(namespaced_edit("ci", "ci-devs"), namespaced_edit("shop", "shop-devs")),
+    )
+    for check_id in ("RBAC-005", "RBAC-006", "RBAC-007", "RBAC-009", "RBAC-011"):
+        found = statuses(check_id, inv)
+        assert found["RoleBinding ci/ci-devs-edit"] is Status.FAIL, check_id
+        assert "RoleBinding shop/shop-devs-edit" not in found, check_id
+    message = messages("RBAC-009", inv)["RoleBinding ci/ci-devs-edit"]
+    assert "in namespace ci, where ServiceAccount ci/jenkins holds cluster-admin" in message
+
+
+def test_sensitive_namespaces_are_configurable() -> None:
+    inv = rbac_inventory(
+        rolebindings=(namespaced_edit("kube-system", "ops"), namespaced_edit("payments", "pay"))
+    )
+    found = statuses("RBAC-006", inv)
+    assert found["RoleBinding kube-system/ops-edit"] is Status.FAIL
+    assert "RoleBinding payments/pay-edit" not in found
+    strict = Context(CONTEXT.now, CONTEXT.calendar, Config(sensitive_namespaces=("kube-system", "payments")))
+    flagged = {str(x.subject): x.status for x in run_check(CHECKS["RBAC-006"], inv, strict)}
+    assert flagged["RoleBinding payments/pay-edit"] is Status.FAIL
+
+
+def test_rolebindings_never_grant_cluster_scoped_resources() -> None:
+    agent = f.clusterrole("node-agent", [f.rule(["get"], ["nodes/proxy"])])
+    inv = rbac_inventory(
+        clusterroles=(agent,),
+        rolebindings=(
+            f.rolebinding(
+                "agent", "kube-system", "node-agent", [sa("agent", "kube-system")], role_kind="ClusterRole"
+            ),
+        ),
+    )
+    assert "RoleBinding kube-system/agent" not in statuses("RBAC-008", inv)
+
+
+def test_escalate_and_bind_count_in_any_namespace() -> None:
+    role = f.role("role-admin", "shop", [f.rule(["escalate"], ["roles"], ["rbac.authorization.k8s.io"])])
+    inv = rbac_inventory(
+        roles=(role,),
+        rolebindings=(f.rolebinding("leads", "shop", "role-admin", [f.subject("Group", "leads")]),),
+    )
+    assert statuses("RBAC-004", inv)["RoleBinding shop/leads"] is Status.FAIL
+
+
+@pytest.mark.parametrize(
+    ("rule", "check_id", "flagged"),
+    [
+        (f.rule(["get"], ["secrets"], resourceNames=["db"]), "RBAC-006", False),
+        (
+            f.rule(["bind"], ["clusterroles"], ["rbac.authorization.k8s.io"], resourceNames=["view"]),
+            "RBAC-004",
+            False,
+        ),
+        (
+            f.rule(
+                ["bind"], ["clusterroles"], ["rbac.authorization.k8s.io"], resourceNames=["cluster-admin"]
+            ),
+            "RBAC-004",
+            True,
+        ),
+        (
+            f.rule(["escalate"], ["clusterroles"], ["rbac.authorization.k8s.io"], resourceNames=["mine"]),
+            "RBAC-004",
+            True,
+        ),
+        (f.rule(["impersonate"], ["users"], resourceNames=["admin@example.com"]), "RBAC-005", True),
+        (f.rule(["get"], ["nodes/proxy"], resourceNames=["node-1"]), "RBAC-008", True),
+    ],
+)
+def test_resource_names_narrow_only_where_they_limit_the_power(rule, check_id, flagged) -> None:
+    role = f.clusterrole("narrow", [rule])
+    inv = rbac_inventory(clusterroles=(role,), clusterrolebindings=(bound(role, sa("tool", "tools")),))
+    found = statuses(check_id, inv)
+    assert (found.get("ClusterRoleBinding narrow") is Status.FAIL) is flagged
+
+
+def test_cluster_admin_bindings_are_not_reported_again_per_primitive() -> None:
+    inv = rbac_inventory(
+        clusterrolebindings=(f.clusterrolebinding("ci-admin", "cluster-admin", [sa("jenkins", "ci")]),)
+    )
+    for check_id in ("RBAC-004", "RBAC-005", "RBAC-006", "RBAC-007", "RBAC-009"):
+        assert "ClusterRoleBinding ci-admin" not in statuses(check_id, inv)
+
+
+def test_rolebinding_to_cluster_admin_is_namespace_admin() -> None:
+    inv = rbac_inventory(
+        rolebindings=(
+            f.rolebinding("ops", "shop", "cluster-admin", [sa("ops", "shop")], role_kind="ClusterRole"),
+            f.rolebinding(
+                "ops", "kube-system", "cluster-admin", [sa("ops", "shop")], role_kind="ClusterRole"
+            ),
+        )
+    )
+    found = statuses("RBAC-001", inv)
+    assert found["RoleBinding shop/ops"] is Status.WARN
+    assert found["RoleBinding kube-system/ops"] is Status.FAIL
+
+
+# -- everybody bindings, default SAs, dangling ---------------------------------------------------
+
+
+def kubeadm_cluster_info(rules: list[dict]) -> Inventory:
+    role = f.role("kubeadm:bootstrap-signer-clusterinfo", "kube-public", rules)
+    binding = f.rolebinding(
+        "kubeadm:bootstrap-signer-clusterinfo",
+        "kube-public",
+        "kubeadm:bootstrap-signer-clusterinfo",
+        [f.subject("User", "system:anonymous")],
+    )
+    return rbac_inventory(roles=(role,), rolebindings=(binding,))
+
+
+def test_kubeadm_cluster_info_for_anonymous_is_a_default_until_it_grows() -> None:
+    name = "RoleBinding kube-public/kubeadm:bootstrap-signer-clusterinfo"
+    default = kubeadm_cluster_info([f.rule(["get"], ["configmaps"], resourceNames=["cluster-info"])])
+    assert statuses("RBAC-012", default)[name] is Status.PASS
+    widened = kubeadm_cluster_info([f.rule(["get", "list"], ["configmaps"])])
+    assert statuses("RBAC-012", widened)[name] is Status.FAIL
+
+
+def test_an_edited_default_role_is_no_longer_a_default() -> None:
+    inv = rbac_inventory()
+    inv.get("clusterroles", "", "system:public-info-viewer")["rules"].append(
+        {"nonResourceURLs": ["/metrics"], "verbs": ["get"]}
+    )
+    assert statuses("RBAC-012", inv)["ClusterRoleBinding system:public-info-viewer"] is Status.FAIL
+
+
+def test_anonymous_binding_to_a_missing_role_is_flagged() -> None:
+    inv = rbac_inventory(
+        clusterrolebindings=(
+            f.clusterrolebinding("anon", "ghost", [f.subject("Group", "system:unauthenticated")]),
+        )
+    )
+    assert "does not exist" in messages("RBAC-012", inv)["ClusterRoleBinding anon"]
+
+
+def test_default_service_account_bound_through_its_user_name() -> None:
+    binding = f.rolebinding(
+        "legacy",
+        "shop",
+        "view",
+        [f.subject("User", "system:serviceaccount:shop:default")],
+        role_kind="ClusterRole",
+    )
+    inv = rbac_inventory(serviceaccounts=[f.serviceaccount("default", "shop")], rolebindings=(binding,))
+    assert statuses("RBAC-014", inv)["ServiceAccount shop/default"] is Status.FAIL
+
+
+def test_default_service_account_of_a_deleted_namespace_still_counts() -> None:
+    inv = rbac_inventory(
+        serviceaccounts=[],
+        clusterrolebindings=(f.clusterrolebinding("old", "view", [sa("default", "gone")]),),
+    )
+    assert statuses("RBAC-014", inv)["ServiceAccount gone/default"] is Status.FAIL
+
+
+# -- unreadable inputs --------------------------------------------------------------------------
+
+
+def test_cluster_admin_bindings_are_judged_even_when_roles_cannot_be_read() -> None:
+    superuser = f.clusterrole("superuser", [f.rule(["*"], ["*"], ["*"])])
+    bindings = [
+        f.clusterrolebinding("ci-admin", "cluster-admin", [sa("jenkins", "ci")]),
+        bound(superuser, sa("ops", "ops")),
+    ]
+    readable = f.make_inventory(clusterroles=[superuser], clusterrolebindings=bindings, rolebindings=[])
+    assert statuses("RBAC-001", readable)["ClusterRoleBinding superuser"] is Status.FAIL
+    forbidden = f.make_inventory(
+        clusterrolebindings=bindings, rolebindings=[], coverage={"clusterroles": FORBIDDEN}
+    )
+    found = statuses("RBAC-001", forbidden)
+    assert found["ClusterRoleBinding ci-admin"] is Status.FAIL
+    assert found["cluster"] is Status.UNKNOWN  # equivalents could not be looked for
+
+
+# -- the real defaults of a recorded API server ------------------------------------------------
+
+
+def test_recorded_v1_24_defaults_raise_nothing_but_the_planted_binding(fixture_inventory: Inventory) -> None:
+    problems = []
+    for check_id, meta in CHECKS.items():
+        if meta.area != "rbac":
+            continue
+        for finding in run_check(meta, fixture_inventory, CONTEXT):
+            if finding.status not in (Status.PASS, Status.NOT_APPLICABLE):
+                problems.append((check_id, str(finding.subject), finding.status))
+    assert problems == [("RBAC-001", "ClusterRoleBinding shop-deployer-admin", Status.FAIL)]
+
+
+def test_index_is_built_once_per_inventory() -> None:
+    inv = rbac_inventory()
+    assert RbacIndex.of(inv) is RbacIndex.of(inv)
+    assert rbac.expected_admin_subjects(inv) == {("Group", "system:masters")}

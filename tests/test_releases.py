@@ -1,0 +1,343 @@
+"""The release calendar: shipped data, validation, and `--refresh-releases` against a local server
+(never the internet), including failures and malformed answers."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import orjson
+import pytest
+
+from k8saudit.cli import demo_snapshot_path, main
+from k8saudit.releases import (
+    CalendarError,
+    ReleaseCalendar,
+    fetch_calendar,
+    from_endoflife,
+    refresh_calendar,
+)
+
+FETCHED = date(2026, 11, 21)
+
+ENDOFLIFE_V0 = [
+    {
+        "cycle": "1.37",
+        "releaseDate": "2026-08-26",
+        "support": "2027-08-28",
+        "eol": "2027-10-28",
+        "latest": "1.37.3",
+        "latestReleaseDate": "2026-11-11",
+        "lts": False,
+    },
+    {
+        "cycle": "1.36",
+        "releaseDate": "2026-04-22",
+        "support": "2027-04-28",
+        "eol": "2027-06-28",
+        "latest": "1.36.7",
+        "latestReleaseDate": "2026-11-11",
+        "lts": False,
+    },
+    {
+        "cycle": "1.27",
+        "releaseDate": "2023-04-11",
+        "support": "2024-04-28",
+        "eol": "2024-06-28",
+        "latest": "1.27.16",
+        "latestReleaseDate": "2024-07-17",
+        "lts": False,
+    },
+]
+ENDOFLIFE_V1 = {
+    "schema_version": "1.2.0",
+    "result": {
+        "name": "kubernetes",
+        "releases": [
+            {
+                "name": "1.37",
+                "releaseDate": "2026-08-26",
+                "eolFrom": "2027-10-28",
+                "latest": {"name": "1.37.3", "date": "2026-11-11"},
+            }
+        ],
+    },
+}
+
+
+# -- the shipped calendar --------------------------------------------------------------------------
+
+
+def test_shipped_calendar_is_complete_and_honest() -> None:
+    calendar = ReleaseCalendar.shipped()
+    names = [m.minor for m in calendar.minors]
+    assert names[0] == (1, 19)
+    assert names == [(1, n) for n in range(19, 19 + len(names))], "no minor is missing"
+    assert names[-1] >= (1, 37)
+    for minor in calendar.minors:
+        verified = calendar.latest_verified_on(minor)
+        assert verified <= calendar.as_of, f"{minor.name} verified after the calendar's date"
+        assert minor.released < minor.end_of_life
+    assert "--refresh-releases" in calendar.source
+
+
+def test_calendar_round_trips_through_a_snapshot_dict() -> None:
+    calendar = ReleaseCalendar.shipped()
+    assert ReleaseCalendar.from_dict(calendar.to_dict()) == calendar
+    old_format = {"as_of": "2025-06-01", "minors": [{"minor": "1.33", "released": "2025-04-23",
+                  "end_of_life": "2026-06-28", "latest": "1.33.1"}]}  # fmt: skip
+    legacy = ReleaseCalendar.from_dict(old_format)
+    assert legacy.minors[0].latest_as_of is None
+    assert legacy.latest_verified_on(legacy.minors[0]) == date(2025, 6, 1)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"latest": "1.32.4"}, "bad latest version"),
+        ({"minor": "one.two"}, "bad minor"),
+        ({"released": "2026-13-01"}, "is not a date"),
+        ({"end_of_life": "2024-01-01"}, "is not after its release"),
+        ({"latest_as_of": "soon"}, "is not a date"),
+    ],
+)
+def test_calendar_validation_names_the_problem(change: dict, message: str) -> None:
+    entry = {"minor": "1.33", "released": "2025-04-23", "end_of_life": "2026-06-28", "latest": "1.33.1"}
+    with pytest.raises(CalendarError, match=message):
+        ReleaseCalendar.from_dict({"as_of": "2026-01-01", "minors": [{**entry, **change}]})
+
+
+def test_calendar_rejects_duplicates_and_emptiness() -> None:
+    entry = {"minor": "1.33", "released": "2025-04-23", "end_of_life": "2026-06-28", "latest": "1.33.1"}
+    with pytest.raises(CalendarError, match="listed twice"):
+        ReleaseCalendar.from_dict({"as_of": "2026-01-01", "minors": [entry, entry]})
+    with pytest.raises(CalendarError, match="no minor"):
+        ReleaseCalendar.from_dict({"as_of": "2026-01-01", "minors": []})
+
+
+# -- conversion ------------------------------------------------------------------------------------
+
+
+def test_endoflife_v0_and_v1_answers_convert() -> None:
+    calendar = from_endoflife(ENDOFLIFE_V0, FETCHED, "https://mirror.example/k8s.json")
+    assert [m.name for m in calendar.minors] == ["1.27", "1.36", "1.37"]
+    newest = calendar.release(1, 37)
+    assert newest is not None and newest.latest == (1, 37, 3)
+    assert newest.end_of_life == date(2027, 10, 28)
+    assert calendar.latest_verified_on(newest) == FETCHED == calendar.as_of
+    assert calendar.source.startswith("https://mirror.example/k8s.json")
+    v1 = from_endoflife(ENDOFLIFE_V1, FETCHED)
+    assert v1.release(1, 37).latest == (1, 37, 3)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"message": "Product not found"},
+        [],
+        ["1.37"],
+        [{**ENDOFLIFE_V0[0], "eol": True}],
+        [{**ENDOFLIFE_V0[0], "latest": "1.36.2"}],
+        [{**ENDOFLIFE_V0[0], "releaseDate": None}],
+        [{"cycle": "0.9", "releaseDate": "2015-01-01", "eol": "2016-01-01", "latest": "0.9.1"}],
+    ],
+)
+def test_malformed_answers_are_rejected(answer: object) -> None:
+    with pytest.raises(CalendarError):
+        from_endoflife(answer, FETCHED)
+
+
+# -- fetching ---------------------------------------------------------------------------------------
+
+
+def _mock(status: int, body: bytes) -> httpx.MockTransport:
+    return httpx.MockTransport(lambda request: httpx.Response(status, content=body))
+
+
+def test_fetch_through_a_mock_transport() -> None:
+    ok = fetch_calendar(
+        "https://eol.test/k8s.json", transport=_mock(200, orjson.dumps(ENDOFLIFE_V0)), today=FETCHED
+    )
+    assert ok.as_of == FETCHED
+    with pytest.raises(CalendarError, match="HTTP 503"):
+        fetch_calendar("https://eol.test/k8s.json", transport=_mock(503, b"busy"))
+    with pytest.raises(CalendarError, match="not JSON"):
+        fetch_calendar("https://eol.test/k8s.json", transport=_mock(200, b"<html>"))
+    with pytest.raises(CalendarError, match="larger than"):
+        fetch_calendar("https://eol.test/k8s.json", transport=_mock(200, b" " * (3 * 1024 * 1024)))
+
+
+ROUTES: dict[str, tuple[int, bytes]] = {
+    "/kubernetes.json": (200, json.dumps(ENDOFLIFE_V0).encode()),
+    "/broken": (500, b"internal error"),
+    "/garbage": (200, b"{not json"),
+    "/wrong-shape": (200, b'{"releases": "none"}'),
+}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        status, body = ROUTES.get(self.path, (404, b"not found"))
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:  # keep test output clean
+        pass
+
+
+@pytest.fixture
+def release_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def _closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/kubernetes.json"
+
+
+def test_refresh_from_a_local_server(release_server: str) -> None:
+    fallback = ReleaseCalendar.shipped()
+    calendar, note = refresh_calendar(fallback, "the shipped calendar", f"{release_server}/kubernetes.json")
+    assert calendar is not fallback
+    assert calendar.release(1, 36).latest == (1, 36, 7)  # type: ignore[union-attr]
+    assert "refreshed from" in note
+
+
+@pytest.mark.parametrize("path", ["/broken", "/garbage", "/wrong-shape", "/missing"])
+def test_failed_refresh_falls_back_with_a_note(release_server: str, path: str) -> None:
+    fallback = ReleaseCalendar.shipped()
+    calendar, note = refresh_calendar(fallback, "the shipped calendar", release_server + path, timeout=5)
+    assert calendar is fallback
+    assert note.startswith("could not refresh the release calendar")
+    assert f"using the shipped calendar as of {fallback.as_of.isoformat()}" in note
+
+
+def test_unreachable_source_falls_back(release_server: str) -> None:
+    fallback = ReleaseCalendar.shipped()
+    calendar, note = refresh_calendar(fallback, "the shipped calendar", _closed_port_url(), timeout=5)
+    assert calendar is fallback and "ConnectError" in note
+
+
+# -- the CLI ---------------------------------------------------------------------------------------
+
+
+def _json_report(capsys, argv: list[str]) -> dict:
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_report_refreshes_the_calendar(capsys, release_server: str) -> None:
+    url = f"{release_server}/kubernetes.json"
+    data = _json_report(
+        capsys,
+        [
+            "report",
+            str(demo_snapshot_path()),
+            "--format",
+            "json",
+            "--refresh-releases",
+            "--releases-url",
+            url,
+        ],
+    )
+    assert data["calendar"]["source"].startswith(url)
+    assert data["calendar"]["age_days"] <= 1
+    assert any("refreshed from" in note for note in data["collection"]["notes"])
+
+
+def test_report_refresh_failure_is_noted_not_fatal(capsys, release_server: str) -> None:
+    offline = _json_report(capsys, ["report", str(demo_snapshot_path()), "--format", "json"])
+    for url in (f"{release_server}/garbage", _closed_port_url()):
+        data = _json_report(
+            capsys,
+            [
+                "report",
+                str(demo_snapshot_path()),
+                "--format",
+                "json",
+                "--refresh-releases",
+                "--releases-url",
+                url,
+            ],
+        )
+        assert data["calendar"] == offline["calendar"]
+        notes = data["collection"]["notes"]
+        assert any("could not refresh" in n and "calendar saved in the snapshot" in n for n in notes)
+
+
+def test_demo_text_mentions_the_failed_refresh(capsys, release_server: str) -> None:
+    assert main(["demo", "--text", "--refresh-releases", "--releases-url", f"{release_server}/broken"]) == 0
+    assert "Note: could not refresh the release calendar (HTTP 500" in capsys.readouterr().out
+
+
+def test_scan_hands_the_refreshed_calendar_and_its_note_to_the_report(monkeypatch, release_server) -> None:
+    import asyncio
+
+    from k8saudit import scan
+    from k8saudit.report import CollectionInfo, utcnow
+    from tests import factories as f
+
+    inventory = f.make_inventory(version="v1.36.2")
+    collection = CollectionInfo(started_at=utcnow(), finished_at=utcnow())
+
+    class FakeCollector:
+        def __init__(self, *args: object) -> None:
+            pass
+
+        async def collect(self):
+            return inventory, collection
+
+    monkeypatch.setattr(scan, "connect", lambda kubeconfig, context: object())
+    monkeypatch.setattr(scan, "Collector", FakeCollector)
+    refreshed = from_endoflife(ENDOFLIFE_V0, FETCHED)
+    report = asyncio.run(scan.scan_cluster(None, None, calendar=refreshed, notes=["refreshed"]))
+    assert report.calendar is refreshed
+    assert report.collection.notes == ["refreshed"]
+
+
+def test_scan_command_refreshes_before_connecting(monkeypatch, capsys, release_server) -> None:
+    from k8saudit import scan
+    from tests.demo import build_report
+
+    seen: dict = {}
+
+    async def fake_scan(kubeconfig, context, settings, progress, *, calendar=None, notes=None):
+        seen.update(calendar=calendar, notes=notes)
+        return build_report()
+
+    monkeypatch.setattr(scan, "scan_cluster", fake_scan)
+    argv = ["scan", "--no-save", "--format", "json", "--refresh-releases", "--releases-url"]
+    assert main([*argv, f"{release_server}/kubernetes.json"]) == 0
+    assert seen["calendar"].release(1, 37).latest == (1, 37, 3)
+    assert main([*argv, f"{release_server}/broken"]) == 0
+    assert seen["calendar"] == ReleaseCalendar.shipped()
+    assert "could not refresh" in seen["notes"][0] and "the shipped calendar" in seen["notes"][0]
+    capsys.readouterr()
+
+
+def test_calendar_option_usage_errors(capsys) -> None:
+    for argv in (
+        ["report", str(demo_snapshot_path()), "--releases-url", "https://mirror.example/x.json"],
+        ["report", str(demo_snapshot_path()), "--refresh-releases", "--releases-url", "file:///etc/passwd"],
+    ):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("k8saudit: error:") and err.count("\n") == 1
