@@ -126,7 +126,7 @@ class Collector:
                 served, resources = await self._discover()
                 coverage = await self._list_all(served, resources)
                 self_rules = await self._self_rules()
-        heap.settle()
+            heap.settle()
         notes = list(self.connection.notes)
         late = [k for k, c in coverage.items() if c.state == ERROR and "deadline" in c.message]
         if late:

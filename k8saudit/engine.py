@@ -24,6 +24,7 @@ def run_checks(
     with heap.gc_paused():  # findings are acyclic; a 100k-pod cluster yields hundreds of thousands
         for meta in checks if checks is not None else load_checks().values():
             findings.extend(run_check(meta, inventory, context))
+        heap.settle()  # the findings live as long as the report
     return findings
 
 

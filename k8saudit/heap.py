@@ -8,8 +8,9 @@ every full collection while the report is browsed, and once more when the proces
 
 - `gc_paused()` around code that builds many acyclic objects (parsing pages, loading a snapshot,
   running checks): no collection runs inside it.
-- `settle()` once a large structure is built: everything alive moves to the collector's permanent
-  generation, which no later collection scans. The objects are still freed by reference counting
+- `settle()` once a large structure is built, still inside `gc_paused()`: everything alive moves
+  to the collector's permanent generation, which no later collection scans. (Outside, the first
+  allocation after the pause would trigger a collection of everything allocated during it.) The objects are still freed by reference counting
   when dropped (a rescan replaces the inventory); only cyclic garbage alive at that moment stays
   until the process ends, and a scan leaves little of it.
 """
