@@ -1,8 +1,9 @@
 """The `k8saudit` command line.
 
-Exit codes: 0 ok, 1 usage or input error (bad arguments, unreadable snapshot), 2 the cluster
-cannot be reached or authenticated to. Every failure is one line on stderr, never a traceback
-(set K8SAUDIT_DEBUG=1 to see one).
+Exit codes: 0 ok, 1 usage or input error (bad arguments, unreadable snapshot or waivers file),
+2 the cluster cannot be reached or authenticated to (a fleet: none of them), 3 `--fail-under` not
+met, 4 `--fail-on` tripped, 5 a fleet scan where some clusters could not be scanned. Every
+failure is one line on stderr, never a traceback (set K8SAUDIT_DEBUG=1 to see one).
 """
 
 from __future__ import annotations
@@ -20,10 +21,17 @@ import orjson
 
 from k8saudit import __version__
 from k8saudit.errors import EXIT_OK, EXIT_USAGE, K8sAuditError, UsageError
+from k8saudit.model import Severity
 from k8saudit.textsafe import safe_text
 
 if TYPE_CHECKING:
+    from k8saudit.collector import CollectorSettings
+    from k8saudit.fleet import FleetEntry
+    from k8saudit.gates import Gates
+    from k8saudit.registry import Config
     from k8saudit.releases import ReleaseCalendar
+    from k8saudit.report import Report
+    from k8saudit.waivers import WaiverPolicy
 
 DEMO_SNAPSHOT = "demo.json.gz"
 
@@ -91,6 +99,62 @@ def _add_format(parser: argparse.ArgumentParser, choices: Sequence[str] = ("text
     parser.add_argument("--format", choices=choices, default="text", help="output format (default: text)")
 
 
+REPORT_FORMATS = ("text", "json", "markdown", "sarif", "junit")
+
+
+def _score_threshold(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 100: {text!r}")
+    return value
+
+
+def _add_policy_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("waivers and settings")
+    group.add_argument(
+        "--waivers",
+        metavar="PATH",
+        help="policy file with waivers and settings (default: ./.k8saudit.toml, "
+        "then $XDG_CONFIG_HOME/k8saudit/waivers.toml)",
+    )
+    group.add_argument(
+        "--no-waivers", action="store_true", help="apply no waiver at all (the file's settings still apply)"
+    )
+    group.add_argument(
+        "--no-annotation-waivers", action="store_true", help="ignore k8saudit.io/waive annotations on objects"
+    )
+
+
+def _add_gates(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("pipeline gates")
+    group.add_argument(
+        "--fail-under",
+        type=_score_threshold,
+        metavar="SCORE",
+        help="exit 3 when the overall score is below SCORE (0-100)",
+    )
+    group.add_argument(
+        "--fail-on",
+        choices=[s.value for s in Severity],
+        metavar="SEVERITY",
+        help="exit 4 when an unwaived fail or warn finding of SEVERITY or worse exists "
+        "(critical, high, medium, low, info)",
+    )
+
+
+def _add_max_size(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-snapshot-size",
+        type=_positive(int),
+        default=None,
+        metavar="MIB",
+        help="refuse bigger snapshots (default: 2048)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="k8saudit",
@@ -107,7 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", help="snapshot file (.json or .json.gz; default: k8saudit-CONTEXT-TIME.json.gz)"
     )
     scan.add_argument("--no-save", action="store_true", help="do not write a snapshot")
-    _add_format(scan)
+    scan.add_argument(
+        "--keep",
+        type=_positive(int),
+        metavar="N",
+        help="keep only the N newest default-named snapshots of this context in the directory",
+    )
+    _add_format(scan, REPORT_FORMATS)
     scan.add_argument("--concurrency", type=_positive(int), default=8, help="parallel requests (default: 8)")
     scan.add_argument(
         "--page-size", type=_positive(int), default=500, help="objects per list page (default: 500)"
@@ -120,21 +190,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     _add_calendar_options(scan)
+    fleet = scan.add_argument_group("a fleet of clusters")
+    fleet.add_argument("--all-contexts", action="store_true", help="scan every context of the kubeconfig")
+    fleet.add_argument("--contexts", metavar="A,B,C", help="scan these contexts")
+    fleet.add_argument(
+        "--output-dir", metavar="DIR", help="fleet snapshots directory (default: ./k8saudit-fleet-TIME/)"
+    )
+    fleet.add_argument(
+        "--max-clusters", type=_positive(int), default=4, help="clusters scanned at once (default: 4)"
+    )
+    _add_policy_options(scan)
+    _add_gates(scan)
 
-    report = commands.add_parser("report", help="print the report of a saved snapshot (no cluster needed)")
-    report.add_argument("snapshot", help="snapshot file (.json or .json.gz)")
-    _add_format(report)
-    report.add_argument(
-        "--as-recorded", action="store_true", help="show the findings as saved, not re-evaluated"
+    report = commands.add_parser(
+        "report", help="print the report of a saved snapshot, or the table of a fleet directory"
     )
+    report.add_argument("snapshot", help="snapshot file (.json or .json.gz), or a fleet directory")
+    _add_format(report, REPORT_FORMATS)
     report.add_argument(
-        "--max-snapshot-size",
-        type=_positive(int),
-        default=None,
-        metavar="MIB",
-        help="refuse bigger snapshots (default: 2048)",
+        "--as-recorded",
+        action="store_true",
+        help="show the findings and their waivers as saved, not re-evaluated",
     )
+    _add_max_size(report)
+    _add_policy_options(report)
+    _add_gates(report)
     _add_calendar_options(report)
+
+    diff = commands.add_parser("diff", help="compare two snapshots: new, resolved and changed findings")
+    diff.add_argument("old", help="the older snapshot")
+    diff.add_argument("new", help="the newer snapshot")
+    _add_format(diff)
+    diff.add_argument(
+        "--as-recorded", action="store_true", help="compare the findings as saved, not re-evaluated"
+    )
+    _add_max_size(diff)
+    _add_policy_options(diff)
 
     checks = commands.add_parser("checks", help="list the check catalog")
     _add_format(checks, ("text", "markdown", "json"))
@@ -149,19 +240,83 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rbac.add_argument("--service-account", default="k8saudit", help="ServiceAccount name (default: k8saudit)")
     rbac.add_argument("--no-secrets", action="store_true", help="leave Secrets (metadata) out of the role")
+
+    _add_manifests_parser(commands)
     return parser
+
+
+def _add_manifests_parser(commands: argparse._SubParsersAction) -> None:
+    from k8saudit import manifests as m
+
+    manifests = commands.add_parser(
+        "manifests", help="print manifests that run k8saudit in the cluster on a schedule (CronJob)"
+    )
+    manifests.add_argument(
+        "--namespace", default=m.DEFAULT_NAMESPACE, help=f"(default: {m.DEFAULT_NAMESPACE})"
+    )
+    manifests.add_argument(
+        "--schedule", default=m.DEFAULT_SCHEDULE, help=f"cron schedule (default: '{m.DEFAULT_SCHEDULE}')"
+    )
+    manifests.add_argument(
+        "--image", default=m.DEFAULT_IMAGE, help=f"image with k8saudit (default: {m.DEFAULT_IMAGE})"
+    )
+    manifests.add_argument(
+        "--storage", default=m.DEFAULT_STORAGE, help=f"snapshot volume size (default: {m.DEFAULT_STORAGE})"
+    )
+    manifests.add_argument(
+        "--storage-class", help="StorageClass of the volume (default: the cluster's default)"
+    )
+    manifests.add_argument("--service-account", default=m.NAME, help=f"(default: {m.NAME})")
+    manifests.add_argument(
+        "--keep",
+        type=_positive(int),
+        default=m.DEFAULT_KEEP,
+        help=f"snapshots kept (default: {m.DEFAULT_KEEP})",
+    )
+    manifests.add_argument(
+        "--waivers-configmap", metavar="NAME", help=f"ConfigMap whose key {m.POLICY_KEY} is the policy file"
+    )
+    manifests.add_argument(
+        "--no-secrets", action="store_true", help="leave Secrets (metadata) out of the role"
+    )
 
 
 # -- commands -----------------------------------------------------------------------------------
 
 
-def _print_report(report: object, fmt: str) -> None:
-    from k8saudit.render import render_text, report_dict
+def _print_report(report: Report, fmt: str) -> None:
+    from k8saudit.export import render
 
-    if fmt == "json":
-        sys.stdout.buffer.write(orjson.dumps(report_dict(report), option=orjson.OPT_INDENT_2) + b"\n")
-    else:
-        sys.stdout.write(render_text(report))
+    sys.stdout.write(render(report, fmt))
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.flush()
+
+
+def _policy(args: argparse.Namespace) -> tuple[Config, WaiverPolicy]:
+    """(Config, WaiverPolicy) from the policy file and the waiver flags."""
+    from k8saudit.policy import load_policy
+
+    policy = load_policy(args.waivers)
+    waivers = policy.waiver_policy(waivers=not args.no_waivers, annotations=not args.no_annotation_waivers)
+    return policy.config, waivers
+
+
+def _gates(args: argparse.Namespace) -> Gates:
+    from k8saudit.gates import Gates
+
+    return Gates(args.fail_under, Severity(args.fail_on) if args.fail_on else None)
+
+
+def _gate_exit(report: Report, gates: Gates) -> int:
+    from k8saudit.gates import exit_code, report_gate_failures
+
+    failures = report_gate_failures(report, gates)
+    for failure in failures:
+        print(f"k8saudit: gate failed: {failure.message}", file=sys.stderr)
+    return exit_code(failures)
 
 
 def _default_snapshot_name(context: str) -> str:
@@ -169,6 +324,40 @@ def _default_snapshot_name(context: str) -> str:
 
     safe_context = re.sub(r"[^A-Za-z0-9._-]+", "_", context).strip("._") or "cluster"
     return f"k8saudit-{safe_context[:60]}-{utcnow():%Y%m%d-%H%M%S}.json.gz"
+
+
+def _safe_context(context: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", context).strip("._")[:60] or "cluster"
+
+
+def prune_snapshots(directory: Path, context: str, keep: int) -> list[Path]:
+    """Delete all but the `keep` newest default-named snapshots of `context` in `directory`."""
+    pattern = re.compile(rf"^k8saudit-{re.escape(_safe_context(context))}-\d{{8}}-\d{{6}}\.json\.gz$")
+    ours = sorted((p for p in directory.iterdir() if pattern.match(p.name)), key=lambda p: p.name)
+    doomed = ours[:-keep] if keep < len(ours) else []
+    for path in doomed:
+        path.unlink(missing_ok=True)
+    return doomed
+
+
+def _check_scan_args(args: argparse.Namespace) -> bool:
+    """True for a fleet scan; usage errors for options that do not go together."""
+    fleet = bool(args.all_contexts or args.contexts)
+    if args.all_contexts and args.contexts:
+        raise UsageError("scan: --all-contexts and --contexts do not go together")
+    if fleet and args.context:
+        raise UsageError("scan: --context names one cluster; use --contexts A,B for several")
+    if fleet and args.output:
+        raise UsageError("scan: a fleet scan writes one snapshot per cluster; use --output-dir")
+    if fleet and args.format not in ("text", "json"):
+        raise UsageError("scan: a fleet scan prints its table as --format text or json")
+    if fleet and args.keep:
+        raise UsageError("scan: --keep applies to single-cluster scans")
+    if not fleet and args.output_dir:
+        raise UsageError("scan: --output-dir is for fleet scans (--all-contexts, --contexts)")
+    if args.keep and (args.output or args.no_save):
+        raise UsageError("scan: --keep prunes default-named snapshots; it does not go with -o or --no-save")
+    return fleet
 
 
 def _refresh_calendar(
@@ -195,6 +384,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from k8saudit.scan import scan_cluster
     from k8saudit.snapshot import save
 
+    fleet = _check_scan_args(args)
+    config, waivers = _policy(args)
+    gates = _gates(args)
     settings = CollectorSettings(
         concurrency=args.concurrency,
         page_size=args.page_size,
@@ -202,17 +394,87 @@ def cmd_scan(args: argparse.Namespace) -> int:
         deadline_s=args.deadline,
     )
     calendar, notes = _refresh_calendar(args, ReleaseCalendar.shipped(), "the shipped calendar")
+    if fleet:
+        return _scan_fleet(args, settings, config, waivers, gates, calendar, notes)
     progress = None if args.quiet or not sys.stderr.isatty() else _ProgressLine()
     report = asyncio.run(
-        scan_cluster(args.kubeconfig, args.context, settings, progress, calendar=calendar, notes=notes)
+        scan_cluster(
+            args.kubeconfig,
+            args.context,
+            settings,
+            progress,
+            config=config,
+            calendar=calendar,
+            notes=notes,
+            waivers=waivers,
+        )
     )
     if progress:
         progress.clear()
     _print_report(report, args.format)
     if not args.no_save:
-        path = save(report, args.output or _default_snapshot_name(report.inventory.cluster.context))
+        context = report.inventory.cluster.context
+        path = save(report, args.output or _default_snapshot_name(context))
         print(f"Snapshot saved to {safe_text(path)}", file=sys.stderr)
-    return EXIT_OK
+        if args.keep:
+            for old in prune_snapshots(path.parent, context, args.keep):
+                print(f"Removed old snapshot {safe_text(old)}", file=sys.stderr)
+    return _gate_exit(report, gates)
+
+
+def _scan_fleet(
+    args: argparse.Namespace,
+    settings: CollectorSettings,
+    config: Config,
+    waivers: WaiverPolicy,
+    gates: Gates,
+    calendar: ReleaseCalendar | None,
+    notes: list[str],
+) -> int:
+    from k8saudit.fleet import (
+        cluster_scanner,
+        default_output_dir,
+        scan_fleet,
+        select_contexts,
+    )
+
+    names = [n.strip() for n in (args.contexts or "").split(",") if n.strip()]
+    if args.contexts is not None and not names:
+        raise UsageError("scan: --contexts needs at least one context name")
+    contexts = select_contexts(args.kubeconfig, args.all_contexts, names)
+    output_dir = None if args.no_save else Path(args.output_dir) if args.output_dir else default_output_dir()
+
+    def on_done(entry: FleetEntry) -> None:
+        if entry.ok:
+            score = "n/a" if entry.overall is None else f"{entry.overall:.1f}"
+            print(f"ok   {safe_text(entry.context, 80)}: {entry.grade} {score}", file=sys.stderr)
+        else:
+            print(f"FAIL {safe_text(entry.context, 80)}: {safe_text(entry.error, 300)}", file=sys.stderr)
+
+    scan_one = cluster_scanner(args.kubeconfig, settings, config, waivers, calendar, notes)
+    entries = asyncio.run(
+        scan_fleet(
+            contexts,
+            scan_one,
+            output_dir,
+            max_parallel=args.max_clusters,
+            on_done=None if args.quiet else on_done,
+        )
+    )
+    return _print_fleet(entries, output_dir, args.format, gates)
+
+
+def _print_fleet(entries: list[FleetEntry], directory: Path | None, fmt: str, gates: Gates) -> int:
+    from k8saudit.fleet import fleet_dict, fleet_exit_code, render_fleet_text
+
+    if fmt == "json":
+        _print_json(fleet_dict(entries, directory))
+    else:
+        sys.stdout.write(render_fleet_text(entries, directory))
+    code, messages = fleet_exit_code(entries, gates)
+    for message in messages:
+        print(f"k8saudit: {message}", file=sys.stderr)
+    return code
 
 
 class _ProgressLine:
@@ -242,15 +504,91 @@ class _ProgressLine:
         sys.stderr.flush()
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    from k8saudit.snapshot import DEFAULT_MAX_BYTES, load
+def _max_bytes(args: argparse.Namespace) -> int:
+    from k8saudit.snapshot import DEFAULT_MAX_BYTES
 
-    max_bytes = args.max_snapshot_size * 1024**2 if args.max_snapshot_size else DEFAULT_MAX_BYTES
-    snapshot = load(args.snapshot, max_bytes)
+    return args.max_snapshot_size * 1024**2 if args.max_snapshot_size else DEFAULT_MAX_BYTES
+
+
+def _check_as_recorded(args: argparse.Namespace) -> None:
+    if args.as_recorded and (args.waivers or args.no_waivers or args.no_annotation_waivers):
+        raise UsageError(
+            "--as-recorded shows the waivers as they were saved; "
+            "--waivers, --no-waivers and --no-annotation-waivers do not apply to it"
+        )
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from k8saudit.snapshot import load
+
+    _check_as_recorded(args)
+    config, waivers = _policy(args)
+    gates = _gates(args)
+    if Path(args.snapshot).is_dir():
+        return _report_fleet(args, config, waivers, gates)
+    snapshot = load(args.snapshot, _max_bytes(args))
     calendar, notes = _refresh_calendar(args, snapshot.calendar, "the calendar saved in the snapshot")
-    report = snapshot.report(as_recorded=args.as_recorded, calendar=calendar)
+    report = snapshot.report(as_recorded=args.as_recorded, config=config, waivers=waivers, calendar=calendar)
     report.collection.notes.extend(notes)
     _print_report(report, args.format)
+    return _gate_exit(report, gates)
+
+
+def _report_fleet(args: argparse.Namespace, config: Config, waivers: WaiverPolicy, gates: Gates) -> int:
+    from k8saudit.fleet import load_fleet
+    from k8saudit.releases import ReleaseCalendar
+
+    if args.format not in ("text", "json"):
+        raise UsageError("report: a fleet directory prints its table as --format text or json")
+    calendar, notes = _refresh_calendar(args, ReleaseCalendar.shipped(), "the shipped calendar")
+    for note in notes:
+        print(f"k8saudit: {safe_text(note, 300)}", file=sys.stderr)
+    entries = load_fleet(
+        args.snapshot,
+        config=config,
+        waivers=waivers,
+        as_recorded=args.as_recorded,
+        max_bytes=_max_bytes(args),
+        calendar=calendar,
+    )
+    return _print_fleet(entries, Path(args.snapshot), args.format, gates)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from k8saudit.diff import diff_snapshots, render_diff_text
+
+    _check_as_recorded(args)
+    config, waivers = _policy(args)
+    diff = diff_snapshots(
+        args.old,
+        args.new,
+        as_recorded=args.as_recorded,
+        config=config,
+        waivers=waivers,
+        max_bytes=_max_bytes(args),
+    )
+    if args.format == "json":
+        _print_json(diff.to_dict())
+    else:
+        sys.stdout.write(render_diff_text(diff))
+    return EXIT_OK
+
+
+def cmd_manifests(args: argparse.Namespace) -> int:
+    from k8saudit.manifests import CronJobOptions, manifests_yaml
+
+    options = CronJobOptions(
+        namespace=args.namespace,
+        schedule=args.schedule,
+        image=args.image,
+        storage=args.storage,
+        storage_class=args.storage_class,
+        service_account=args.service_account,
+        include_secrets=not args.no_secrets,
+        keep=args.keep,
+        waivers_configmap=args.waivers_configmap,
+    )
+    sys.stdout.write(manifests_yaml(options))
     return EXIT_OK
 
 
@@ -314,6 +652,8 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "checks": cmd_checks,
     "demo": cmd_demo,
     "rbac": cmd_rbac,
+    "diff": cmd_diff,
+    "manifests": cmd_manifests,
 }
 
 

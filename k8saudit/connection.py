@@ -216,9 +216,20 @@ class _LogCapture(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+# The capture swaps the root logger's handlers: two threads loading credentials at once (a fleet
+# scan connects in worker threads) would see each other's messages, so they take turns.
+_CAPTURE_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _captured_kubernetes_errors() -> Iterator[None]:
     """The config loader logs exec-plugin failures instead of raising: turn them into errors."""
+    with _CAPTURE_LOCK, _capturing():
+        yield
+
+
+@contextlib.contextmanager
+def _capturing() -> Iterator[None]:
     from kubernetes.config.config_exception import ConfigException
 
     capture = _LogCapture()

@@ -5,6 +5,9 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_USAGE = 1
 EXIT_CLUSTER = 2
+EXIT_FAIL_UNDER = 3  # --fail-under: the overall score is below the threshold (or nothing was scored)
+EXIT_FAIL_ON = 4  # --fail-on: an unwaived finding at or above the severity
+EXIT_PARTIAL = 5  # a fleet scan: some clusters could not be scanned (all of them: EXIT_CLUSTER)
 
 
 class K8sAuditError(Exception):

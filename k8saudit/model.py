@@ -115,7 +115,7 @@ class Finding:
             subject=Subject.from_dict(data["subject"]),
             message=str(data.get("message", "")),
             evidence=dict(data.get("evidence") or {}),
-            waiver=data.get("waiver"),
+            waiver=data["waiver"] if isinstance(data.get("waiver"), dict) else None,
         )
 
 

@@ -25,19 +25,107 @@ def _severity(report: Report, finding: Finding) -> Severity:
     return meta.severity if meta else Severity.INFO
 
 
-def sorted_problems(report: Report) -> list[Finding]:
-    """Failing and warning findings, worst first: severity, then status, then check and subject."""
+def worst_first(report: Report, findings: list[Finding]) -> list[Finding]:
+    """`findings` by severity, then status, then check and subject."""
     checks = report.checks
-    problems = [f for f in report.findings if f.status.is_problem and not f.waived]
-    problems.sort(
+    return sorted(
+        findings,
         key=lambda f: (
             checks[f.check_id].severity.rank if f.check_id in checks else 9,
             f.status.rank,
             f.check_id,
             f.subject,
-        )
+        ),
     )
-    return problems
+
+
+def sorted_problems(report: Report) -> list[Finding]:
+    """Failing and warning findings that no waiver covers, worst first."""
+    return worst_first(report, [f for f in report.findings if f.status.is_problem and not f.waived])
+
+
+def waived_findings(report: Report) -> list[Finding]:
+    """Findings a waiver covers (accepted risks), worst first."""
+    return worst_first(report, [f for f in report.findings if f.waived])
+
+
+def version_notice(report: Report) -> str | None:
+    """One line when the snapshot was written by another k8saudit than this one."""
+    recorded = safe_text(report.collection.tool_version or "an unknown version", 40)
+    if not report.recorded_by_other_version:
+        return None
+    if report.as_recorded:
+        return f"Findings as recorded by k8saudit {recorded}; this is k8saudit {__version__}."
+    return (
+        f"Snapshot written by k8saudit {recorded}; findings re-evaluated with the checks of "
+        f"k8saudit {__version__} (--as-recorded shows them as saved)."
+    )
+
+
+def version_mismatch(report: Report) -> dict[str, str] | None:
+    if not report.recorded_by_other_version:
+        return None
+    return {"recorded": report.collection.tool_version, "running": __version__}
+
+
+def severity_of(report: Report, finding: Finding) -> str:
+    meta = report.checks.get(finding.check_id)
+    return meta.severity.value if meta else "unknown"
+
+
+def waiver_line(waiver: dict[str, Any]) -> str:
+    """ "reason (owner, until 2026-06-30, ticket)" from a `Finding.waiver` mark."""
+    details = [str(waiver.get("owner") or "no owner")]
+    details.append(f"until {waiver['expires']}" if waiver.get("expires") else "no expiry")
+    if waiver.get("ticket"):
+        details.append(str(waiver["ticket"]))
+    return f"{waiver.get('reason', '')} ({', '.join(details)})"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _from(source: str) -> str:
+    return f" — {safe_text(source, 200)}" if source else ""
+
+
+def waiver_lines(report: Report) -> list[str]:
+    """The text report's waiver sections: waived findings, expired, unused and invalid waivers."""
+    summary = report.waivers
+    lines: list[str] = []
+    waived = waived_findings(report)
+    if waived:
+        lines += ["", f"Waived ({_count(len(waived), 'finding')}, excluded from the score):"]
+        for f in waived:
+            lines.append(
+                f"  {severity_of(report, f).upper():<8} {f.status.value:<4} {f.check_id:<9} "
+                f"{safe_text(f.subject, 120)}: {safe_text(waiver_line(f.waiver or {}), 300)}"
+            )
+            lines.append(f"      waived by {safe_text((f.waiver or {}).get('source', ''), 200)}")
+    if summary.expired:
+        lines += ["", f"Expired waivers ({len(summary.expired)}, no longer applied):"]
+        for use in summary.expired:
+            w = use.waiver
+            lines.append(
+                f"  {w.check:<9} {safe_text(w.scope, 120)}: expired {w.expires}, "
+                f"would waive {_count(use.would_waive, 'finding')}{_from(w.source)}"
+            )
+    if summary.unused:
+        lines += ["", f"Unused waivers ({len(summary.unused)}, waive nothing):"]
+        for use in summary.unused:
+            w = use.waiver
+            why = (
+                f"the {use.passing} subject(s) it matches pass now; remove it"
+                if use.passing
+                else "matches no failing finding"
+            )
+            note = f"; {use.note}" if use.note else ""
+            lines.append(f"  {w.check:<9} {safe_text(w.scope, 120)}: {why}{note}{_from(w.source)}")
+    if summary.invalid:
+        lines += ["", f"Invalid waiver annotations ({len(summary.invalid)}, ignored):"]
+        lines += [f"  {safe_text(problem, 300)}" for problem in summary.invalid]
+    return lines
 
 
 def _bar(score: float | None) -> str:
@@ -67,7 +155,12 @@ def header_lines(report: Report) -> list[str]:
         ),
     ]
     if report.as_recorded:
-        lines.append("Findings shown as recorded in the snapshot (not re-evaluated).")
+        lines.append(
+            "Findings shown as recorded in the snapshot (not re-evaluated), with their waivers then."
+        )
+    notice = version_notice(report)
+    if notice:
+        lines.append(notice)
     return lines
 
 
@@ -118,14 +211,23 @@ def render_text(report: Report) -> str:
         lines.append("")
         unknown, errors = counts[Status.UNKNOWN], counts[Status.ERROR]
         lines.append(f"Not scored: {unknown} unknown (inputs unreadable), {errors} check errors.")
-    waived = sum(1 for f in report.findings if f.waived)
-    if waived:
-        lines.append(f"Waived: {waived} findings (excluded from the score).")
+    lines += waiver_lines(report)
+    lines.append("")
+    lines.append(waiver_source_line(report))
     for note in report.collection.notes:
         lines.append(f"Note: {safe_text(note, 300)}")
     age = report.calendar_age_days()
     lines.append(f"Release calendar as of {report.calendar.as_of.isoformat()} ({age} days old).")
     return "\n".join(lines) + "\n"
+
+
+def waiver_source_line(report: Report) -> str:
+    summary = report.waivers
+    if report.as_recorded:
+        return "Waivers: as recorded in the snapshot."
+    source = f"from {safe_text(summary.source, 300)}" if summary.source else "no waivers file"
+    annotations = "annotation waivers honoured" if summary.annotations else "annotation waivers ignored"
+    return f"Waivers: {source}; {annotations}; expiry judged as of {summary.as_of or 'today'}."
 
 
 def report_dict(report: Report) -> dict[str, Any]:
@@ -138,6 +240,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "cluster": {**inv.cluster.to_dict(), "provider": inv.provider.name},
         "collection": report.collection.to_dict(),
         "as_recorded": report.as_recorded,
+        "version_mismatch": version_mismatch(report),
         "calendar": {
             "as_of": report.calendar.as_of.isoformat(),
             "age_days": report.calendar_age_days(),
@@ -158,5 +261,6 @@ def report_dict(report: Report) -> dict[str, Any]:
             }
             for f in report.findings
         ],
+        "waivers": report.waivers.to_dict(),
         "checks": {cid: meta.to_dict() for cid, meta in report.checks.items()},
     }

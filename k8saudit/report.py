@@ -1,13 +1,14 @@
 """A report: the inventory, the findings of the checks over it, and their scores.
 
 Live scans and saved snapshots arrive here the same way: an inventory plus how it was
-collected goes through `evaluate()`, which runs the current checks and scores them.
+collected goes through `evaluate()`, which runs the current checks, applies the waivers (the one
+place they take effect, so scan, report, diff, TUI and fleet agree) and scores the result.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from k8saudit import __version__
@@ -17,6 +18,7 @@ from k8saudit.model import Finding
 from k8saudit.registry import CheckMeta, Config, Context, load_checks
 from k8saudit.releases import ReleaseCalendar
 from k8saudit.scoring import Scores, score
+from k8saudit.waivers import WaiverPolicy, WaiverSummary, apply_waivers
 
 
 def utcnow() -> datetime:
@@ -72,6 +74,7 @@ class Report:
     checks: dict[str, CheckMeta]
     calendar: ReleaseCalendar
     as_recorded: bool = False  # findings shown exactly as saved, not re-evaluated
+    waivers: WaiverSummary = field(default_factory=WaiverSummary)  # what every waiver did
 
     @property
     def coverage_gaps(self) -> dict[str, Any]:
@@ -81,6 +84,11 @@ class Report:
     def calendar_age_days(self) -> int:
         return self.calendar.age_days(utcnow().date())
 
+    @property
+    def recorded_by_other_version(self) -> bool:
+        """The snapshot was written by another k8saudit than the one evaluating it."""
+        return self.collection.tool_version != __version__
+
 
 def evaluate(
     inventory: Inventory,
@@ -88,10 +96,16 @@ def evaluate(
     config: Config | None = None,
     calendar: ReleaseCalendar | None = None,
     recorded_findings: list[Finding] | None = None,
+    waivers: WaiverPolicy | None = None,
+    today: date | None = None,
+    recorded_waivers: WaiverSummary | None = None,
 ) -> Report:
-    """Run the current checks over `inventory`, judged as of its collection time, and score them.
+    """Run the current checks over `inventory`, judged as of its collection time, apply `waivers`
+    (default: annotation waivers only) with expiry judged as of `today` (default: the real
+    today: a risk accepted until last week is not accepted any more), and score them.
 
-    With `recorded_findings`, those are scored instead (a snapshot shown exactly as saved).
+    With `recorded_findings`, those are scored instead, with the waiver marks they were saved
+    with (a snapshot shown exactly as saved); `recorded_waivers` is what the waivers did then.
     """
     checks = load_checks()
     calendar = calendar or ReleaseCalendar.shipped()
@@ -99,7 +113,12 @@ def evaluate(
     if recorded_findings is None:
         context = Context(now=collection.finished_at, calendar=calendar, config=config)
         findings = run_checks(inventory, context, checks.values())
+        summary = apply_waivers(
+            findings, inventory, waivers or WaiverPolicy(), today or utcnow().date(), checks
+        )
     else:
         findings = recorded_findings
+        summary = recorded_waivers or WaiverSummary()
     scores = score(findings, checks, config.area_weights)
-    return Report(inventory, collection, findings, scores, checks, calendar, recorded_findings is not None)
+    as_recorded = recorded_findings is not None
+    return Report(inventory, collection, findings, scores, checks, calendar, as_recorded, summary)

@@ -7,6 +7,7 @@ from k8saudit.connection import connect
 from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
 from k8saudit.report import Report, evaluate
+from k8saudit.waivers import WaiverPolicy
 
 
 async def scan_cluster(
@@ -17,10 +18,11 @@ async def scan_cluster(
     config: Config | None = None,
     calendar: ReleaseCalendar | None = None,
     notes: list[str] | None = None,
+    waivers: WaiverPolicy | None = None,
 ) -> Report:
     """`calendar` replaces the shipped release calendar (`--refresh-releases`); `notes` are added
     to the collection's notes (e.g. why a refresh fell back to the shipped calendar)."""
     connection = connect(kubeconfig, context)
     inventory, collection = await Collector(connection, settings, on_event).collect()
     collection.notes.extend(notes or ())
-    return evaluate(inventory, collection, config, calendar)
+    return evaluate(inventory, collection, config, calendar, waivers=waivers)

@@ -13,6 +13,7 @@ import os
 import tempfile
 import zlib
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from k8saudit.model import Finding
 from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
 from k8saudit.report import CollectionInfo, Report, evaluate
+from k8saudit.waivers import WaiverPolicy, WaiverSummary
 
 FORMAT_NAME = "k8saudit.snapshot"
 FORMAT_VERSION = 1
@@ -42,6 +44,7 @@ class Snapshot:
     findings: list[Finding]  # as recorded when the snapshot was written
     calendar: ReleaseCalendar
     path: Path | None = None
+    waivers: WaiverSummary | None = None  # what the waivers did when it was written
 
     @property
     def tool_version(self) -> str:
@@ -52,14 +55,27 @@ class Snapshot:
         *,
         as_recorded: bool = False,
         config: Config | None = None,
+        waivers: WaiverPolicy | None = None,
+        today: date | None = None,
         calendar: ReleaseCalendar | None = None,
     ) -> Report:
-        """Re-run today's checks over the saved inventory, or show the recorded findings.
+        """Re-run today's checks over the saved inventory and apply today's `waivers`; or show
+        the recorded findings with the waiver marks they were saved with (`as_recorded`).
 
         The checks use the calendar saved with the snapshot unless `calendar` replaces it.
         """
-        recorded = self.findings if as_recorded else None
-        return evaluate(self.inventory, self.collection, config, calendar or self.calendar, recorded)
+        if as_recorded:
+            return evaluate(
+                self.inventory,
+                self.collection,
+                config,
+                calendar or self.calendar,
+                self.findings,
+                recorded_waivers=self.waivers,
+            )
+        return evaluate(
+            self.inventory, self.collection, config, calendar or self.calendar, waivers=waivers, today=today
+        )
 
 
 def to_dict(report: Report) -> dict[str, Any]:
@@ -74,6 +90,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         "inventory": inv.to_dict(),
         "findings": [f.to_dict() for f in report.findings],
         "scores": report.scores.to_dict(),
+        "waivers": report.waivers.to_dict(),
     }
 
 
@@ -218,7 +235,9 @@ def _from_dict(data: dict[str, Any]) -> Snapshot:
         else ReleaseCalendar.shipped()
     )
     collection = CollectionInfo.from_dict(_mapping(data["collection"], "collection"))
-    return Snapshot(inventory, collection, findings, calendar)
+    waivers_data = data.get("waivers")
+    waivers = WaiverSummary.from_dict(waivers_data) if isinstance(waivers_data, dict) else None
+    return Snapshot(inventory, collection, findings, calendar, waivers=waivers)
 
 
 def _mapping(value: object, what: str) -> dict[str, Any]:

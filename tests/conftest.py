@@ -36,3 +36,9 @@ def fixture_inventory() -> Inventory:
             redact(key, item, key == "secrets")
         objects[key] = items
     return Inventory.from_objects(objects, version="v1.24.0+0")
+
+
+@pytest.fixture(autouse=True)
+def no_user_policy_file(tmp_path_factory, monkeypatch) -> None:
+    """A developer's own ~/.config/k8saudit/waivers.toml must not change what tests see."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))

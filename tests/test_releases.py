@@ -319,7 +319,7 @@ def test_scan_command_refreshes_before_connecting(monkeypatch, capsys, release_s
 
     seen: dict = {}
 
-    async def fake_scan(kubeconfig, context, settings, progress, *, calendar=None, notes=None):
+    async def fake_scan(kubeconfig, context, settings, progress, *, calendar=None, notes=None, **_):
         seen.update(calendar=calendar, notes=notes)
         return build_report()
 

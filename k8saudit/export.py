@@ -1,0 +1,386 @@
+"""Exports of a report for other tools: Markdown (tickets, wikis), SARIF 2.1.0 (code-scanning
+dashboards) and JUnit XML (CI test reports). Headless: plain functions of a `Report`.
+
+Cluster-supplied text (names, messages, annotation reasons) is passed through `safe_markdown` for
+Markdown and `safe_text` elsewhere: escape sequences and control characters are shown, never
+obeyed, and XML never receives a character XML 1.0 forbids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from k8saudit import __version__
+from k8saudit.inventory import KINDS_BY_KEY
+from k8saudit.model import Finding, Severity, Status, Subject
+from k8saudit.registry import AREAS
+from k8saudit.render import (
+    render_text,
+    report_dict,
+    severity_of,
+    sorted_problems,
+    version_notice,
+    waived_findings,
+    waiver_line,
+)
+from k8saudit.report import Report
+from k8saudit.textsafe import safe_markdown, safe_text
+
+FORMATS = ("text", "json", "markdown", "sarif", "junit")
+PROJECT_URL = "https://github.com/k8saudit/k8saudit"
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_VERSION = "2.1.0"
+
+
+def render(report: Report, fmt: str) -> str:
+    """The report in `fmt` (one of FORMATS), ready to write."""
+    renderers: dict[str, Callable[[Report], str]] = {
+        "text": render_text,
+        "json": lambda r: _json(report_dict(r)),
+        "markdown": render_markdown,
+        "sarif": lambda r: _json(sarif_log(r)),
+        "junit": render_junit,
+    }
+    return renderers[fmt](report)
+
+
+def _json(data: Any) -> str:
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
+
+
+def subject_path(subject: Subject) -> str:
+    """ "Deployment/shop/api", "Node/node-1", "Cluster": a logical location."""
+    if subject.is_cluster:
+        return "Cluster"
+    parts = (
+        [subject.kind, subject.namespace, subject.name] if subject.namespace else [subject.kind, subject.name]
+    )
+    return "/".join(parts)
+
+
+# -- Markdown -----------------------------------------------------------------------------------
+
+
+def _md(value: object, limit: int = 300) -> str:
+    return safe_markdown(value, limit)
+
+
+def _score(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+def render_markdown(report: Report) -> str:
+    inv, scores, collection = report.inventory, report.scores, report.collection
+    cluster = inv.cluster
+    lines = [
+        f"# k8saudit report: {_md(cluster.context, 120)}",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| Cluster | {_md(cluster.context, 120)} ({_md(cluster.server, 200)}) |",
+        f"| Kubernetes | {_md(cluster.git_version or 'version unknown', 60)}, provider {inv.provider.name} |",
+        f"| Collected | {collection.finished_at:%Y-%m-%d %H:%M} UTC "
+        f"by k8saudit {_md(collection.tool_version, 40)} |",
+        f"| Overall | **{scores.grade}** {_score(scores.overall)}/100 |",
+    ]
+    notice = version_notice(report)
+    if notice:
+        lines += ["", f"> {_md(notice)}"]
+    if report.as_recorded:
+        lines += ["", "> Findings as recorded in the snapshot (not re-evaluated)."]
+    lines += ["", "## Scores", "", "| Area | Grade | Score |", "|---|---|---|"]
+    lines += [f"| {a} | {scores.areas[a].grade} | {_score(scores.areas[a].score)} |" for a in AREAS]
+    fixes = scores.top_fixes(10)
+    if fixes:
+        lines += ["", "## Top fixes", "", "| Points | Check | Title | Subjects |", "|---|---|---|---|"]
+        for check_id, points, count in fixes:
+            lines.append(f"| +{points:.1f} | {check_id} | {_md(report.checks[check_id].title)} | {count} |")
+    problems = sorted_problems(report)
+    lines += ["", f"## Findings to fix ({len(problems)})", ""]
+    if problems:
+        lines += ["| Severity | Status | Check | Subject | Message |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {severity_of(report, f)} | {f.status.value} | {f.check_id} | {_md(f.subject, 160)} "
+            f"| {_md(f.message, 400)} |"
+            for f in problems
+        ]
+    else:
+        lines.append("No failing findings.")
+    lines += _markdown_waivers(report)
+    gaps = report.coverage_gaps
+    if gaps:
+        lines += ["", f"## Coverage gaps ({len(gaps)})", "", "| Kind | State | Message |", "|---|---|---|"]
+        for key, cov in gaps.items():
+            kind = KINDS_BY_KEY[key].kind if key in KINDS_BY_KEY else key
+            lines.append(f"| {_md(kind)} | {cov.state} | {_md(cov.message)} |")
+    if collection.notes:
+        lines += ["", "## Notes", ""] + [f"- {_md(note)}" for note in collection.notes]
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_waivers(report: Report) -> list[str]:
+    lines: list[str] = []
+    waived = waived_findings(report)
+    if waived:
+        lines += [
+            "",
+            f"## Waived ({len(waived)}, excluded from the score)",
+            "",
+            "| Severity | Check | Subject | Reason | Owner | Expires | Ticket | Source |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for f in waived:
+            w = f.waiver or {}
+            lines.append(
+                f"| {severity_of(report, f)} | {f.check_id} | {_md(f.subject, 160)} "
+                f"| {_md(w.get('reason', ''))} "
+                f"| {_md(w.get('owner') or '—')} | {w.get('expires') or '—'} | {_md(w.get('ticket') or '—')} "
+                f"| {_md(w.get('source', ''))} |"
+            )
+    summary = report.waivers
+    for title, uses in (("Expired waivers", summary.expired), ("Unused waivers", summary.unused)):
+        if not uses:
+            continue
+        lines += ["", f"## {title} ({len(uses)})", "", "| Check | Subjects | Expires | Source | Note |"]
+        lines.append("|---|---|---|---|---|")
+        for use in uses:
+            w = use.waiver
+            if use.expired:
+                note = f"would waive {use.would_waive} finding(s)"
+            elif use.passing:
+                note = f"the {use.passing} subject(s) it matches pass now"
+            else:
+                note = use.note or "matches no failing finding"
+            lines.append(
+                f"| {_md(w.check)} | {_md(w.scope)} | {w.expires or '—'} | {_md(w.source)} | {_md(note)} |"
+            )
+    if summary.invalid:
+        lines += ["", f"## Invalid waiver annotations ({len(summary.invalid)})", ""]
+        lines += [f"- {_md(problem)}" for problem in summary.invalid]
+    return lines
+
+
+# -- SARIF 2.1.0 --------------------------------------------------------------------------------
+
+_SARIF_LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+# GitHub code scanning reads `security-severity` (0-10) to rank security results.
+_SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+}
+
+
+def sarif_log(report: Report) -> dict[str, Any]:
+    """A SARIF 2.1.0 log: one run, every check a rule, every fail/warn finding a result.
+
+    Waived findings are results with an accepted external suppression (dashboards hide them and
+    show the justification). Subjects are logical locations: a cluster has no source file.
+    """
+    rule_ids = list(report.checks)
+    rule_index = {cid: i for i, cid in enumerate(rule_ids)}
+    context = report.inventory.cluster.context
+    results = [
+        _sarif_result(report, f, rule_index.get(f.check_id), context)
+        for f in report.findings
+        if f.status.is_problem
+    ]
+    collection = report.collection
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": SARIF_VERSION,
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "k8saudit",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "informationUri": PROJECT_URL,
+                        "rules": [_sarif_rule(report.checks[cid]) for cid in rule_ids],
+                    }
+                },
+                "automationDetails": {"id": f"k8saudit/{safe_text(context, 120)}/"},
+                "invocations": [
+                    {
+                        "executionSuccessful": True,
+                        "startTimeUtc": _utc(collection.started_at),
+                        "endTimeUtc": _utc(collection.finished_at),
+                    }
+                ],
+                "results": results,
+                "properties": {
+                    "cluster": {
+                        "context": safe_text(context, 200),
+                        "server": safe_text(report.inventory.cluster.server, 300),
+                        "version": safe_text(report.inventory.cluster.git_version, 60),
+                        "provider": report.inventory.provider.name,
+                    },
+                    "score": None if report.scores.overall is None else round(report.scores.overall, 2),
+                    "grade": report.scores.grade,
+                    "asRecorded": report.as_recorded,
+                },
+            }
+        ],
+    }
+
+
+def _utc(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _sarif_rule(meta: Any) -> dict[str, Any]:
+    rule: dict[str, Any] = {
+        "id": meta.id,
+        "name": meta.id.replace("-", ""),
+        "shortDescription": {"text": meta.title},
+        "fullDescription": {"text": meta.rationale},
+        "help": {"text": meta.remediation, "markdown": meta.remediation},
+        "defaultConfiguration": {"level": _SARIF_LEVEL[meta.severity]},
+        "properties": {
+            "tags": ["security", "kubernetes", meta.area],
+            "precision": "high",
+            "severity": meta.severity.value,
+        },
+    }
+    if meta.references:
+        rule["helpUri"] = meta.references[0]
+    if meta.severity in _SECURITY_SEVERITY:
+        rule["properties"]["security-severity"] = _SECURITY_SEVERITY[meta.severity]
+    return rule
+
+
+def _sarif_result(report: Report, finding: Finding, index: int | None, context: str) -> dict[str, Any]:
+    meta = report.checks.get(finding.check_id)
+    level = _SARIF_LEVEL[meta.severity] if meta else "warning"
+    if finding.status is Status.WARN and level == "error":
+        level = "warning"  # a warning is half a failure: it never outranks one
+    subject = finding.subject
+    result: dict[str, Any] = {
+        "ruleId": finding.check_id,
+        "kind": "fail",
+        "level": level,
+        "message": {"text": safe_text(finding.message, 1000) or finding.status.value},
+        "locations": [
+            {
+                "logicalLocations": [
+                    {
+                        "name": safe_text(subject.name or subject.kind, 300),
+                        "fullyQualifiedName": safe_text(subject_path(subject), 600),
+                        "kind": "resource",
+                    }
+                ]
+            }
+        ],
+        "partialFingerprints": {"k8sauditFinding/v1": _fingerprint(context, finding)},
+        "properties": {
+            "status": finding.status.value,
+            "severity": severity_of(report, finding),
+            "subject": {k: safe_text(v, 300) for k, v in subject.to_dict().items()},
+            "points": round(report.scores.points_for(finding), 3),
+        },
+    }
+    if index is not None:
+        result["ruleIndex"] = index
+    if finding.waiver:
+        result["suppressions"] = [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": safe_text(waiver_line(finding.waiver), 1000),
+                "properties": {k: safe_text(v, 500) for k, v in finding.waiver.items() if v is not None},
+            }
+        ]
+    return result
+
+
+def _fingerprint(context: str, finding: Finding) -> str:
+    """Stable across scans of the same cluster: a dashboard tracks the finding, not the run."""
+    return hashlib.sha256("\x00".join((context, *finding.key)).encode()).hexdigest()
+
+
+# -- JUnit XML ----------------------------------------------------------------------------------
+
+
+def render_junit(report: Report) -> str:
+    """One testsuite per area, one testcase per finding (check × subject).
+
+    fail/warn -> <failure>; error -> <error>; unknown, not-applicable and waived -> <skipped>
+    (a waived finding is an accepted risk, so it must not fail the CI job).
+    """
+    context = safe_text(report.inventory.cluster.context, 200)
+    timestamp = report.collection.finished_at.strftime("%Y-%m-%dT%H:%M:%S")
+    root = ET.Element("testsuites", name=f"k8saudit {context}")
+    totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+    by_area: dict[str, list[Finding]] = {area: [] for area in AREAS}
+    for finding in report.findings:
+        meta = report.checks.get(finding.check_id)
+        by_area.setdefault(meta.area if meta else "unknown", []).append(finding)
+    for area, findings in by_area.items():
+        if not findings:
+            continue
+        suite = ET.SubElement(
+            root, "testsuite", name=f"k8saudit.{area}", hostname=context, timestamp=timestamp
+        )
+        area_score = report.scores.areas.get(area)
+        properties = ET.SubElement(suite, "properties")
+        if area_score is not None:
+            ET.SubElement(properties, "property", name="score", value=_score(area_score.score))
+            ET.SubElement(properties, "property", name="grade", value=area_score.grade)
+        counts = dict.fromkeys(totals, 0)
+        for finding in findings:
+            outcome = _junit_case(suite, report, finding, area)
+            counts["tests"] += 1
+            if outcome:
+                counts[outcome] += 1
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+        suite.set("time", "0")
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("time", f"{report.collection.duration_s:.3f}")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _junit_case(suite: ET.Element, report: Report, finding: Finding, area: str) -> str | None:
+    meta = report.checks.get(finding.check_id)
+    title = meta.title if meta else finding.check_id
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        classname=f"k8saudit.{area}.{finding.check_id}",
+        name=safe_text(finding.subject, 300),
+        time="0",
+    )
+    message = safe_text(finding.message, 1000)
+    if finding.waiver:
+        ET.SubElement(case, "skipped", message=f"waived: {safe_text(waiver_line(finding.waiver), 500)}")
+        return "skipped"
+    if finding.status.is_problem:
+        failure = ET.SubElement(
+            case, "failure", message=message, type=f"{severity_of(report, finding)}-{finding.status.value}"
+        )
+        remediation = meta.remediation if meta else ""
+        failure.text = f"{finding.check_id} {title}\n{message}\n\nRemediation:\n{remediation}"
+        return "failures"
+    if finding.status is Status.ERROR:
+        ET.SubElement(case, "error", message=message, type="check-error")
+        return "errors"
+    if finding.status in (Status.UNKNOWN, Status.NOT_APPLICABLE):
+        ET.SubElement(case, "skipped", message=f"{finding.status.value}: {message}")
+        return "skipped"
+    return None

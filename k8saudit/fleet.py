@@ -1,0 +1,434 @@
+"""A fleet of clusters: scan many contexts at once, or review a directory of their snapshots.
+
+`scan_fleet` scans contexts concurrently (asyncio, at most `max_parallel` at a time) and writes
+one snapshot per cluster plus `fleet.json` (which clusters, which file, which failure) into a
+directory. One cluster that cannot be reached never stops the others: its entry carries the
+one-line reason. `load_fleet` reads such a directory back (or any directory of snapshots),
+re-evaluating each snapshot with the current checks and waivers, for `k8saudit report DIR` and
+the TUI's fleet view. Both return `FleetEntry` rows: everything a fleet table needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from k8saudit.errors import EXIT_CLUSTER, EXIT_OK, EXIT_PARTIAL, K8sAuditError, SnapshotError, UsageError
+from k8saudit.gates import GateFailure, Gates, gate_failures, problems_by_severity
+from k8saudit.inventory import KINDS_BY_KEY
+from k8saudit.model import Severity
+from k8saudit.registry import AREAS, Config
+from k8saudit.render import severity_of, sorted_problems
+from k8saudit.report import Report, utcnow
+from k8saudit.textsafe import safe_text
+from k8saudit.waivers import WaiverPolicy
+
+if TYPE_CHECKING:
+    from k8saudit.collector import CollectorSettings
+    from k8saudit.releases import ReleaseCalendar
+
+INDEX_FILE = "fleet.json"
+INDEX_FORMAT = "k8saudit.fleet/1"
+FLEET_SCHEMA = "k8saudit.fleet-report/1"
+DEFAULT_PARALLEL = 4
+WORST_SHOWN = 3
+AREA_LABELS = {
+    "versions": "VER",
+    "rbac": "RBAC",
+    "ingress": "ING",
+    "dns": "DNS",
+    "nodes": "NODE",
+    "etcd": "ETCD",
+    "exposure": "EXP",
+    "resilience": "RES",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class WorstFinding:
+    severity: str
+    status: str
+    check_id: str
+    subject: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "severity": self.severity,
+            "status": self.status,
+            "check_id": self.check_id,
+            "subject": self.subject,
+            "message": self.message,
+        }
+
+
+@dataclass(slots=True)
+class FleetEntry:
+    """One cluster of the fleet: its scores and worst findings, or why there are none."""
+
+    context: str
+    snapshot: Path | None = None
+    error: str | None = None  # one line: why this cluster has no report
+    server: str = ""
+    grade: str = "-"
+    overall: float | None = None
+    areas: dict[str, float | None] = field(default_factory=dict)
+    problems: dict[str, int] = field(default_factory=dict)  # unwaived fail/warn by severity
+    waived: int = 0
+    worst: list[WorstFinding] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # kinds that could not be read
+    readable: int = 0  # kinds read completely
+    collected_at: datetime | None = None
+    tool_version: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """A report exists and something was read (a cluster that forbids every list is not ok)."""
+        return self.error is None
+
+    @classmethod
+    def from_report(cls, context: str, report: Report, snapshot: Path | None = None) -> FleetEntry:
+        inv = report.inventory
+        scores = report.scores
+        unreadable = [KINDS_BY_KEY[k].kind if k in KINDS_BY_KEY else k for k in report.coverage_gaps]
+        readable = sum(1 for k in inv.coverage if inv.readable(k) and inv.served(k))
+        entry = cls(
+            context=context,
+            snapshot=snapshot,
+            server=inv.cluster.server,
+            grade=scores.grade,
+            overall=scores.overall,
+            areas={area: scores.areas[area].score for area in AREAS},
+            problems=dict(problems_by_severity(report)),
+            waived=sum(1 for f in report.findings if f.waived),
+            worst=[
+                WorstFinding(severity_of(report, f), f.status.value, f.check_id, str(f.subject), f.message)
+                for f in sorted_problems(report)[:WORST_SHOWN]
+            ],
+            unreadable=unreadable,
+            readable=readable,
+            collected_at=report.collection.finished_at,
+            tool_version=report.collection.tool_version,
+        )
+        if not readable:
+            entry.error = f"nothing could be read: {_first_gap(report)}"
+        return entry
+
+    def gate_failures(self, gates: Gates) -> list[GateFailure]:
+        if not self.ok or not gates.active:
+            return []
+        return gate_failures(self.overall, self.problems, gates)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "context": self.context,
+            "snapshot": str(self.snapshot) if self.snapshot else None,
+            "error": self.error,
+            "server": self.server,
+            "grade": self.grade,
+            "overall": None if self.overall is None else round(self.overall, 2),
+            "areas": {a: None if v is None else round(v, 2) for a, v in self.areas.items()},
+            "problems": self.problems,
+            "waived": self.waived,
+            "worst": [w.to_dict() for w in self.worst],
+            "unreadable": self.unreadable,
+            "collected_at": self.collected_at.isoformat() if self.collected_at else None,
+            "tool_version": self.tool_version,
+        }
+
+
+def _first_gap(report: Report) -> str:
+    for key, cov in report.coverage_gaps.items():
+        kind = KINDS_BY_KEY[key].kind if key in KINDS_BY_KEY else key
+        return f"{kind} {cov.state}" + (
+            f" ({cov.message})" if cov.message and cov.message != cov.state else ""
+        )
+    return "no kind was listed"
+
+
+# -- scanning -----------------------------------------------------------------------------------
+
+ScanOne = Callable[[str], Awaitable[Report]]
+
+
+def cluster_scanner(
+    kubeconfig: str | None,
+    settings: CollectorSettings | None = None,
+    config: Config | None = None,
+    waivers: WaiverPolicy | None = None,
+    calendar: ReleaseCalendar | None = None,
+    notes: Sequence[str] = (),
+) -> ScanOne:
+    """The real `scan_one`: connect (in a thread: exec plugins block), collect, evaluate (in a
+    thread too, so the other clusters' requests keep flowing). `calendar` and `notes` as for
+    `k8saudit.scan.scan_cluster`."""
+    from k8saudit.collector import Collector
+    from k8saudit.connection import connect
+    from k8saudit.report import evaluate
+
+    async def scan_one(context: str) -> Report:
+        connection = await asyncio.to_thread(connect, kubeconfig, context)
+        inventory, collection = await Collector(connection, settings).collect()
+        collection.notes.extend(notes)
+        return await asyncio.to_thread(evaluate, inventory, collection, config, calendar, waivers=waivers)
+
+    return scan_one
+
+
+def select_contexts(kubeconfig: str | None, all_contexts: bool, names: Sequence[str]) -> list[str]:
+    """The contexts to scan: every one of the kubeconfig, or `names` (each must exist)."""
+    from k8saudit.connection import list_contexts
+
+    known = sorted(c.name for c in list_contexts(kubeconfig))
+    if all_contexts:
+        if not known:
+            raise UsageError("the kubeconfig defines no contexts")
+        return known
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise UsageError(
+            f"context {missing[0]!r} not found in kubeconfig (known: {', '.join(known[:10]) or 'none'})"
+        )
+    return list(dict.fromkeys(names))
+
+
+def default_output_dir(now: datetime | None = None) -> Path:
+    return Path(f"k8saudit-fleet-{(now or utcnow()):%Y%m%d-%H%M%S}")
+
+
+def snapshot_name(context: str, taken: set[str]) -> str:
+    """A file name for `context`'s snapshot, unique within `taken` (which it joins)."""
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", context).strip("._")[:80] or "cluster"
+    name, n = f"{base}.json.gz", 1
+    while name in taken:
+        n += 1
+        name = f"{base}-{n}.json.gz"
+    taken.add(name)
+    return name
+
+
+async def scan_fleet(
+    contexts: Sequence[str],
+    scan_one: ScanOne,
+    output_dir: Path | None,
+    *,
+    max_parallel: int = DEFAULT_PARALLEL,
+    on_done: Callable[[FleetEntry], None] | None = None,
+) -> list[FleetEntry]:
+    """Scan every context with `scan_one` (at most `max_parallel` at once); save each report as a
+    snapshot in `output_dir` (None: save nothing) with a `fleet.json` index. Entries come back in
+    the order of `contexts`; a failure is that cluster's entry, never an exception."""
+    from k8saudit.snapshot import save
+
+    if output_dir is not None:
+        _prepare_dir(output_dir)
+    semaphore = asyncio.Semaphore(max_parallel)
+    taken: set[str] = set()
+    names = {context: snapshot_name(context, taken) for context in contexts}
+
+    async def one(context: str) -> FleetEntry:
+        async with semaphore:
+            try:
+                report = await scan_one(context)
+            except K8sAuditError as exc:
+                entry = FleetEntry(context, error=exc.message)
+            except Exception as exc:  # one broken cluster must not take the fleet down
+                entry = FleetEntry(context, error=f"internal error: {type(exc).__name__}: {exc}")
+            else:
+                path = None
+                if output_dir is not None:
+                    path = await asyncio.to_thread(save, report, output_dir / names[context])
+                entry = FleetEntry.from_report(context, report, path)
+        if on_done is not None:
+            on_done(entry)
+        return entry
+
+    entries = list(await asyncio.gather(*(one(c) for c in contexts)))
+    if output_dir is not None:
+        write_index(output_dir, entries)
+    return entries
+
+
+def _prepare_dir(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SnapshotError(f"cannot create {directory}: {exc.strerror or exc}") from None
+    if (directory / INDEX_FILE).exists():
+        raise SnapshotError(
+            f"{directory} already holds a fleet scan ({INDEX_FILE}); choose another --output-dir"
+        )
+
+
+def write_index(directory: Path, entries: Sequence[FleetEntry]) -> Path:
+    from k8saudit.snapshot import write_atomically
+
+    index = {
+        "format": INDEX_FORMAT,
+        "created_at": utcnow().isoformat(),
+        "clusters": [
+            {
+                "context": e.context,
+                "snapshot": e.snapshot.name if e.snapshot else None,
+                "error": e.error if e.snapshot is None else None,
+            }
+            for e in entries
+        ],
+    }
+    path = directory / INDEX_FILE
+    write_atomically(path, orjson.dumps(index, option=orjson.OPT_INDENT_2))
+    return path
+
+
+# -- reading a directory ------------------------------------------------------------------------
+
+
+def load_fleet(
+    directory: str | Path,
+    *,
+    config: Config | None = None,
+    waivers: WaiverPolicy | None = None,
+    as_recorded: bool = False,
+    max_bytes: int | None = None,
+    calendar: ReleaseCalendar | None = None,
+) -> list[FleetEntry]:
+    """The clusters of a fleet directory: from its `fleet.json` when present (so clusters that
+    could not be scanned are listed too), else every snapshot file in it. Each snapshot is
+    re-evaluated (current checks, `waivers`) unless `as_recorded`; one that cannot be read is an
+    entry with the load error. `calendar` replaces the calendars saved in the snapshots."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise SnapshotError(f"{root} is not a directory")
+    listed = _from_index(root) if (root / INDEX_FILE).is_file() else _from_files(root)
+    if not listed:
+        raise SnapshotError(f"{root} holds no snapshots (*.json, *.json.gz) and no {INDEX_FILE}")
+    return [
+        _load_entry(context, path, error, config, waivers, as_recorded, max_bytes, calendar)
+        for context, path, error in listed
+    ]
+
+
+def _from_index(root: Path) -> list[tuple[str, Path | None, str | None]]:
+    source = root / INDEX_FILE
+    try:
+        data = orjson.loads(source.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise SnapshotError(f"{source} cannot be read: {str(exc)[:160]}") from None
+    if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT:
+        raise SnapshotError(f'{source} is not a k8saudit fleet index (no "format": "{INDEX_FORMAT}")')
+    listed = []
+    for item in data.get("clusters") or []:
+        if not isinstance(item, dict) or not isinstance(item.get("context"), str):
+            raise SnapshotError(f"{source}: every cluster needs a context name")
+        name = item.get("snapshot")
+        if isinstance(name, str) and Path(name).name != name:
+            raise SnapshotError(f"{source}: snapshot {name!r} must be a file name in {root}")
+        error = item.get("error")
+        listed.append(
+            (
+                item["context"],
+                root / name if isinstance(name, str) else None,
+                str(error) if error else None if isinstance(name, str) else "no snapshot recorded",
+            )
+        )
+    return listed
+
+
+def _from_files(root: Path) -> list[tuple[str, Path | None, str | None]]:
+    files = sorted(p for p in root.iterdir() if p.is_file() and p.name.endswith((".json", ".json.gz")))
+    return [("", p, None) for p in files if p.name != INDEX_FILE]
+
+
+def _load_entry(
+    context: str,
+    path: Path | None,
+    error: str | None,
+    config: Config | None,
+    waivers: WaiverPolicy | None,
+    as_recorded: bool,
+    max_bytes: int | None,
+    calendar: ReleaseCalendar | None,
+) -> FleetEntry:
+    from k8saudit.snapshot import DEFAULT_MAX_BYTES, load
+
+    if path is None:
+        return FleetEntry(context, error=error or "not scanned")
+    try:
+        snapshot = load(path, max_bytes or DEFAULT_MAX_BYTES)
+    except SnapshotError as exc:
+        return FleetEntry(context or path.name, snapshot=path, error=exc.message)
+    report = snapshot.report(as_recorded=as_recorded, config=config, waivers=waivers, calendar=calendar)
+    return FleetEntry.from_report(context or snapshot.inventory.cluster.context, report, path)
+
+
+def fleet_exit_code(entries: Sequence[FleetEntry], gates: Gates) -> tuple[int, list[str]]:
+    """EXIT_CLUSTER when no cluster could be scanned, EXIT_PARTIAL when some could not, else the
+    worst gate result over the clusters; with one line per problem for stderr."""
+    messages = [f"{safe_text(e.context, 120)}: {safe_text(e.error, 300)}" for e in entries if not e.ok]
+    if entries and all(not e.ok for e in entries):
+        return EXIT_CLUSTER, messages
+    if messages:
+        return EXIT_PARTIAL, messages
+    failures = [(e, f) for e in entries for f in e.gate_failures(gates)]
+    lines = [f"{safe_text(e.context, 120)}: {f.message}" for e, f in failures]
+    return max((f.exit_code for _, f in failures), default=EXIT_OK), lines
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+
+def render_fleet_text(entries: Sequence[FleetEntry], directory: Path | None = None) -> str:
+    width = max([len("CLUSTER"), *(len(safe_text(e.context, 40)) for e in entries)])
+    header = f"{'CLUSTER':<{width}}  GRADE  SCORE " + "".join(f"{AREA_LABELS[a]:>6}" for a in AREAS)
+    lines = [header]
+    for e in entries:
+        name = f"{safe_text(e.context, 40):<{width}}"
+        if e.overall is None and e.error:
+            lines.append(f"{name}  {'-':<5}  {'-':>5}  {safe_text(e.error, 300)}")
+            continue
+        areas = "".join(f"{_cell(e.areas.get(a)):>6}" for a in AREAS)
+        lines.append(f"{name}  {e.grade:<5}  {_cell(e.overall):>5} {areas}")
+        if e.error:
+            lines.append(f"{'':<{width}}  ! {safe_text(e.error, 300)}")
+        problems = ", ".join(f"{e.problems[s.value]} {s.value}" for s in Severity if e.problems.get(s.value))
+        if problems or e.waived:
+            waived = f"; {e.waived} waived" if e.waived else ""
+            lines.append(f"{'':<{width}}  findings: {problems or 'none'}{waived}")
+        for w in e.worst:
+            lines.append(
+                f"{'':<{width}}  {w.severity.upper():<8} {w.check_id:<9} "
+                f"{safe_text(w.subject, 80)}: {safe_text(w.message, 160)}"
+            )
+        if e.unreadable and not e.error:
+            shown = ", ".join(e.unreadable[:5]) + (" …" if len(e.unreadable) > 5 else "")
+            lines.append(f"{'':<{width}}  coverage gaps ({len(e.unreadable)}): {safe_text(shown, 200)}")
+    failed = sum(1 for e in entries if not e.ok)
+    summary = f"{len(entries)} cluster(s)" + (f", {failed} without a usable scan" if failed else "")
+    lines += ["", summary + (f"; snapshots in {safe_text(directory, 300)}" if directory else "")]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def fleet_dict(entries: Sequence[FleetEntry], directory: Path | None = None) -> dict[str, Any]:
+    grades = Counter(e.grade for e in entries if e.ok)
+    return {
+        "schema": FLEET_SCHEMA,
+        "directory": str(directory) if directory else None,
+        "clusters": [e.to_dict() for e in entries],
+        "summary": {
+            "clusters": len(entries),
+            "failed": sum(1 for e in entries if not e.ok),
+            "grades": dict(sorted(grades.items())),
+        },
+    }

@@ -1,0 +1,1 @@
+"""The Textual terminal UI (presentation only; it never talks to the cluster)."""
