@@ -49,5 +49,12 @@ def run_check(meta: CheckMeta, inventory: Inventory, context: Context) -> list[F
         ]
     for finding in results:
         finding.check_id = meta.id
-    results.sort(key=lambda f: (f.subject, f.status.rank, f.message))
+    results.sort(key=_order)
     return results
+
+
+def _order(finding: Finding) -> tuple[str, str, str, int, str]:
+    # The Subject's own field order, as plain strings: compared in C, not through its dataclass
+    # methods (hundreds of thousands of findings on a large cluster).
+    subject = finding.subject
+    return (subject.kind, subject.namespace, subject.name, finding.status.rank, finding.message)

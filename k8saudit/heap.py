@@ -10,9 +10,10 @@ every full collection while the report is browsed, and once more when the proces
   running checks): no collection runs inside it.
 - `settle()` once a large structure is built, still inside `gc_paused()`: everything alive moves
   to the collector's permanent generation, which no later collection scans. (Outside, the first
-  allocation after the pause would trigger a collection of everything allocated during it.) The objects are still freed by reference counting
-  when dropped (a rescan replaces the inventory); only cyclic garbage alive at that moment stays
-  until the process ends, and a scan leaves little of it.
+  allocation after the pause would trigger a collection of everything allocated during it.)
+  The objects are still freed by reference counting when dropped (a rescan replaces the
+  inventory); only cyclic garbage alive at that moment stays until the process ends, and a scan
+  leaves little of it.
 """
 
 from __future__ import annotations

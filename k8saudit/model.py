@@ -17,10 +17,10 @@ class Severity(StrEnum):
     @property
     def rank(self) -> int:
         """0 for critical … 4 for info: sorts the worst first."""
-        return _SEVERITY_ORDER.index(self)
+        return _SEVERITY_RANK[self]
 
 
-_SEVERITY_ORDER = list(Severity)
+_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(Severity)}
 
 
 class Status(StrEnum):
@@ -34,14 +34,14 @@ class Status(StrEnum):
     @property
     def rank(self) -> int:
         """Failing first, then warnings, errors, unknowns, passes, not-applicable."""
-        return _STATUS_ORDER.index(self)
+        return _STATUS_RANK[self]
 
     @property
     def is_problem(self) -> bool:
         return self in (Status.FAIL, Status.WARN)
 
 
-_STATUS_ORDER = list(Status)
+_STATUS_RANK = {status: rank for rank, status in enumerate(Status)}
 
 CLUSTER_KIND = "Cluster"
 
