@@ -147,19 +147,25 @@ def _redact_container(container: dict[str, Any]) -> None:
     for field in ("command", "args"):
         words = container.get(field)
         if isinstance(words, list):
-            container[field] = [_redact_flag(word) for word in words]
+            for i, word in enumerate(words):  # in place: most words are not flags with secrets
+                if isinstance(word, str) and (match := _SECRET_FLAG.match(word)):
+                    words[i] = f"{match.group(1)}{REDACTED}"
 
 
-def _redact_flag(word: object) -> object:
-    if not isinstance(word, str):
-        return word
-    match = _SECRET_FLAG.match(word)
-    return f"{match.group(1)}{REDACTED}" if match else word
+def _glob(pattern: str) -> re.Pattern[str]:
+    return re.compile(fnmatch.translate(pattern))
+
+
+# The rules compiled once: every ConfigMap of the cluster is looked up (tens of thousands).
+_CONFIGMAP_RULES = tuple((_glob(ns), _glob(name), keys) for ns, name, keys in CONFIGMAP_VALUES_KEPT)
+_ANY_KEPT_NAME = re.compile("|".join(f"(?:{rule.pattern})" for _, rule, _ in _CONFIGMAP_RULES))
 
 
 def _kept_configmap_keys(namespace: str, name: str) -> tuple[str, ...]:
-    for ns_glob, name_glob, keys in CONFIGMAP_VALUES_KEPT:
-        if fnmatch.fnmatchcase(namespace, ns_glob) and fnmatch.fnmatchcase(name, name_glob):
+    if not _ANY_KEPT_NAME.match(name):
+        return ()
+    for ns_glob, name_glob, keys in _CONFIGMAP_RULES:
+        if ns_glob.match(namespace) and name_glob.match(name):
             return keys
     return ()
 

@@ -8,10 +8,10 @@ newer-format file, and refuses files that would decompress beyond a size cap.
 
 from __future__ import annotations
 
-import gzip
 import os
 import tempfile
 import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -79,6 +79,15 @@ class Snapshot:
 
 
 def to_dict(report: Report) -> dict[str, Any]:
+    return {
+        **_head(report),
+        "inventory": report.inventory.to_dict(),
+        "findings": [f.to_dict() for f in report.findings],
+        **_tail(report),
+    }
+
+
+def _head(report: Report) -> dict[str, Any]:
     inv = report.inventory
     return {
         "format": FORMAT,
@@ -87,36 +96,75 @@ def to_dict(report: Report) -> dict[str, Any]:
         "collection": report.collection.to_dict(),
         "coverage": {key: cov.to_dict() for key, cov in inv.coverage.items()},
         "calendar": report.calendar.to_dict(),
-        "inventory": inv.to_dict(),
-        "findings": [f.to_dict() for f in report.findings],
-        "scores": report.scores.to_dict(),
-        "waivers": report.waivers.to_dict(),
     }
 
 
+def _tail(report: Report) -> dict[str, Any]:
+    return {"scores": report.scores.to_dict(), "waivers": report.waivers.to_dict()}
+
+
 def dumps(report: Report) -> bytes:
+    return b"".join(dump_chunks(report))
+
+
+# Objects or findings serialized at a time: a few MB of JSON, never the whole document (which is
+# ~400 MB for a 100k-pod cluster, on top of the report it describes).
+_SLICE = 5_000
+
+
+def dump_chunks(report: Report) -> Iterator[bytes]:
+    """The snapshot document of `to_dict(report)`, same keys in the same order, as pieces of JSON."""
     with heap.gc_paused():  # the findings become many small dicts: no cycles to look for
-        return orjson.dumps(to_dict(report))
+        yield orjson.dumps(_head(report))[:-1]  # '{"format":…,"calendar":{…}': the big parts follow
+        inventory = report.inventory.to_dict()
+        yield b',"inventory":{"objects":{'
+        for n, (key, items) in enumerate(inventory.pop("objects").items()):
+            yield (b"," if n else b"") + orjson.dumps(key) + b":"
+            yield from _json_list(items)
+        yield b"}," + orjson.dumps(inventory)[1:]
+        yield b',"findings":'
+        yield from _json_list(report.findings, Finding.to_dict)
+        yield b"," + orjson.dumps(_tail(report))[1:]
+
+
+def _json_list(items: list[Any], encode: Callable[[Any], Any] | None = None) -> Iterator[bytes]:
+    yield b"["
+    for start in range(0, len(items), _SLICE):
+        part = items[start : start + _SLICE]
+        yield (b"," if start else b"") + orjson.dumps([encode(x) for x in part] if encode else part)[1:-1]
+    yield b"]"
+
+
+# zlib level 3: level 6 took 2.6 s of CPU on a 100k-pod snapshot (380 MB of JSON) for 16 MB,
+# level 3 takes 1.0 s for 20 MB; loading is as fast either way.
+GZIP_LEVEL = 3
 
 
 def save(report: Report, path: str | os.PathLike[str]) -> Path:
     """Write `report` to `path` atomically; gzip when the name ends in `.gz`."""
     target = Path(path)
-    data = dumps(report)
-    if target.name.endswith(".gz"):
-        data = gzip.compress(data, compresslevel=6, mtime=0)
-    write_atomically(target, data)
+    chunks = dump_chunks(report)
+    write_atomically(target, _gzipped(chunks) if target.name.endswith(".gz") else chunks)
     return target
 
 
-def write_atomically(target: Path, data: bytes) -> None:
+def _gzipped(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # gzip framing, mtime 0
+    for chunk in chunks:
+        yield compressor.compress(chunk)
+    yield compressor.flush()
+
+
+def write_atomically(target: Path, data: bytes | Iterable[bytes]) -> None:
+    """Write `data` (bytes, or pieces of it written as they come) to `target` atomically."""
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise SnapshotError(f"cannot save {target}: directory {directory} does not exist")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:  # mkstemp creates the file 0600
-            handle.write(data)
+            for piece in (data,) if isinstance(data, bytes) else data:
+                handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, target)

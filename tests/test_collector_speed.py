@@ -113,3 +113,52 @@ def test_settle_moves_live_objects_out_of_collections() -> None:
         assert gc.get_freeze_count() >= before + len(kept)
     finally:
         gc.unfreeze()
+
+
+def test_chunked_snapshot_is_the_same_document(tmp_path: Path) -> None:
+    from k8saudit import snapshot
+    from k8saudit.report import CollectionInfo, evaluate, utcnow
+    from tests import factories as f
+
+    pods = [f.pod(f"p{i}", "shop") for i in range(12)]
+    inventory = f.make_inventory(pods=pods, nodes=[f.node("n1")])
+    report = evaluate(inventory, CollectionInfo(utcnow(), utcnow()))
+    original_slice, snapshot._SLICE = snapshot._SLICE, 5  # several slices per list
+    try:
+        assert snapshot.dumps(report) == orjson.dumps(snapshot.to_dict(report))
+        saved = snapshot.save(report, tmp_path / "s.json.gz")
+    finally:
+        snapshot._SLICE = original_slice
+    loaded = snapshot.load(saved)
+    assert [p["metadata"]["name"] for p in loaded.inventory.items("pods")] == [f"p{i}" for i in range(12)]
+    assert [x.to_dict() for x in loaded.findings] == [x.to_dict() for x in report.findings]
+
+
+@pytest.mark.parametrize(
+    ("namespace", "name"),
+    [
+        ("kube-system", "coredns"),
+        ("kube-system", "rke2-coredns-rke2-coredns"),
+        ("kube-system", "cluster-proportional-dns-autoscaler"),
+        ("ingress", "my-ingress-nginx-controller"),
+        ("app-routing-system", "nginx"),
+        ("default", "nginx"),
+        ("shop", "app-00001-config"),
+        ("kube-system", "kube-proxy"),
+        ("x", "nginx-load-balancer-abc-conf"),
+    ],
+)
+def test_compiled_configmap_rules_keep_what_the_globs_keep(namespace: str, name: str) -> None:
+    import fnmatch
+
+    from k8saudit.redact import CONFIGMAP_VALUES_KEPT, _kept_configmap_keys
+
+    expected = next(
+        (
+            keys
+            for ns_glob, name_glob, keys in CONFIGMAP_VALUES_KEPT
+            if fnmatch.fnmatchcase(namespace, ns_glob) and fnmatch.fnmatchcase(name, name_glob)
+        ),
+        (),
+    )
+    assert _kept_configmap_keys(namespace, name) == expected
