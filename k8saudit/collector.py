@@ -304,6 +304,7 @@ class Collector:
             if not isinstance(page_items, list):
                 return ERROR, f"page {state.pages + 1} is not a {kind.kind} list"
             self._keep(state, page_items)
+            _release(response)
             state.pages += 1
             self._emit(PageReceived(kind.key, state.pages, len(state.items)))
             token = (body.get("metadata") or {}).get("continue") or None
@@ -469,6 +470,14 @@ def _json(response: httpx.Response) -> Any:
 
 
 _MISSING = object()
+
+
+def _release(response: httpx.Response) -> None:
+    """Free a page's bytes now. An httpx response and its stream refer to each other: a cycle
+    only the cyclic GC breaks, and it is paused during a scan (k8saudit.heap), so without this
+    every page read (~800 MB for a 100k-pod cluster) would stay in memory until the scan ends."""
+    response.extensions.pop("k8saudit_json", None)
+    response.stream = httpx.ByteStream(b"")
 
 
 def _retry_after(response: httpx.Response) -> float | None:
