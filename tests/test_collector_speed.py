@@ -162,3 +162,32 @@ def test_compiled_configmap_rules_keep_what_the_globs_keep(namespace: str, name:
         (),
     )
     assert _kept_configmap_keys(namespace, name) == expected
+
+
+async def test_page_responses_are_freed_without_the_cyclic_gc(
+    replay_server: ReplayServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import weakref
+
+    import httpx
+
+    replay_server.load(generate_cluster(nodes=2, pods=60, seed=6).collections, replace=True)
+    pages: list[weakref.ref[httpx.Response]] = []
+    send = httpx.AsyncClient.send
+
+    async def recording_send(
+        self: httpx.AsyncClient, request: httpx.Request, **kwargs: object
+    ) -> httpx.Response:
+        response = await send(self, request, **kwargs)
+        if "limit" in request.url.params:
+            pages.append(weakref.ref(response))
+        return response
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", recording_send)
+    settings = CollectorSettings(page_size=10)
+    collector = Collector(connect(str(replay_server.write_kubeconfig(tmp_path / "k"))), settings)
+    with heap.gc_paused():  # as during a scan: only reference counting frees anything
+        inventory, _ = await collector.collect()
+        alive = [ref for ref in pages if ref() is not None]
+    assert len(inventory.items("pods")) == 60 and len(pages) >= 6
+    assert alive == [], f"{len(alive)} of {len(pages)} page responses still in memory"
