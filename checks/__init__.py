@@ -3,4 +3,13 @@
 Checks are pure functions of the inventory and the context: no I/O, no UI.
 """
 
-from checks import dns, exposure, ingress, nodes, rbac, versions  # noqa: F401  (import registers the checks)
+from checks import (  # noqa: F401  (import registers the checks)
+    dns,
+    etcd,
+    exposure,
+    ingress,
+    nodes,
+    rbac,
+    resilience,
+    versions,
+)

@@ -9,11 +9,11 @@ kernel and runtime release notes.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
+from checks.kernel import KernelVerdict, cfs_kernel_verdict  # noqa: F401  (KernelVerdict re-exported)
 from k8saudit.inventory import Inventory, Obj, name_of, namespace_of
 from k8saudit.kinds import KINDS_BY_KEY
 from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
@@ -533,51 +533,8 @@ def known_bad_versions(inv: Inventory, ctx: Context) -> Iterator[Finding]:
 
 # -- VER-007: kernels with the CFS quota throttling bug -------------------------------------------
 
-# The fix (de53fd7aedb1, "sched/fair: Fix low cpu usage with high throttling by removing expiration
-# of cpu-local slices") is in 5.4 and was backported to these stable branches, first in these patches.
-CFS_FIX_MAINLINE = (5, 4)
-CFS_FIX_BACKPORTS: dict[tuple[int, int], int] = {(5, 3): 9, (4, 19): 84, (4, 14): 154}
-_KERNEL = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?(.*)$")
 
-
-@dataclass(frozen=True, slots=True)
-class KernelVerdict:
-    version: Version | None
-    affected: bool | None  # None: a distribution kernel whose number does not tell
-    reason: str
-
-
-def cfs_kernel_verdict(raw: str) -> KernelVerdict:
-    """Whether a `kernelVersion` has the CFS slice-expiration throttling bug (CVE-2019-19922).
-
-    Upstream-numbered kernels (`4.14.225-169.362.amzn2.x86_64`, `5.4.0`, `6.1.55`) are judged by
-    number. Distribution kernels that freeze the upstream patch level at 0 (Debian/Ubuntu
-    `4.19.0-6-amd64`, `4.15.0-1051-aws`) or number their own builds (RHEL `3.10.0-1160.el7`) may
-    carry the fix as a backport: their number alone cannot tell.
-    """
-    match = _KERNEL.match(raw.strip())
-    if not match:
-        return KernelVerdict(None, None, f"unparseable kernel version {raw!r}")
-    version = (int(match.group(1)), int(match.group(2)), int(match.group(3) or 0))
-    rest = match.group(4)
-    if version[:2] >= CFS_FIX_MAINLINE:
-        return KernelVerdict(version, False, f"{version[0]}.{version[1]} includes the fix (5.4+)")
-    fixed_patch = CFS_FIX_BACKPORTS.get(version[:2])
-    if fixed_patch is not None and version[2] >= fixed_patch:
-        fix = f"{version[0]}.{version[1]}.{fixed_patch}"
-        return KernelVerdict(version, False, f"{raw} includes the stable backport of the fix ({fix})")
-    vendor_numbered = (version[2] == 0 and re.match(r"^-\d+", rest) is not None) or ".el" in rest
-    if vendor_numbered:
-        return KernelVerdict(
-            version,
-            None,
-            f"{raw} is a distribution kernel based on {version[0]}.{version[1]}, which predates the "
-            "upstream fix; only the vendor's advisory for CVE-2019-19922 can say whether it was backported",
-        )
-    fix = f"{version[0]}.{version[1]}.{fixed_patch}" if fixed_patch else "5.4"
-    return KernelVerdict(version, True, f"{raw} predates the fix (fixed in {fix})")
-
-
+# The kernel facts live in checks/kernel.py (shared with the resilience area's RES-003).
 def has_cpu_limit(pod: Obj) -> bool:
     spec = pod.get("spec") or {}
     return any(

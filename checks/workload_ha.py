@@ -108,27 +108,44 @@ def ready_replicas(key: str, obj: Obj) -> int:
     return int(status.get(field) or 0)
 
 
-def spread_rules(key: str, obj: Obj) -> list[str]:
-    """How the pod template spreads replicas over nodes or zones, as readable rules.
+def spread_rules_by_strength(key: str, obj: Obj) -> tuple[list[str], list[str]]:
+    """(hard rules, soft rules) that spread the pod template's replicas over nodes or zones.
 
-    Counts only rules that involve the workload itself over a node or zone key: required or
-    preferred pod anti-affinity, and topology spread constraints.
+    A rule counts only when its topology key is a node or zone and it applies to the workload's
+    own pods: an anti-affinity term or spread constraint whose label selector picks some other
+    app spreads nothing. Required anti-affinity and DoNotSchedule constraints are hard; preferred
+    anti-affinity and ScheduleAnyway constraints only bias the scheduler.
     """
     spec = pod_spec_of(key, obj) or {}
-    rules: list[str] = []
+    labels = template_labels(obj)
+    hard: list[str] = []
+    soft: list[str] = []
     anti = ((spec.get("affinity") or {}).get("podAntiAffinity")) or {}
     for term in anti.get("requiredDuringSchedulingIgnoredDuringExecution") or []:
-        if isinstance(term, dict) and term.get("topologyKey") in SPREAD_KEYS:
-            rules.append(f"required anti-affinity on {term['topologyKey']}")
+        if _applies_to_own_pods(term, labels):
+            hard.append(f"required anti-affinity on {term['topologyKey']}")
     for weighted in anti.get("preferredDuringSchedulingIgnoredDuringExecution") or []:
         term = (weighted or {}).get("podAffinityTerm") or {}
-        if term.get("topologyKey") in SPREAD_KEYS:
-            rules.append(f"preferred anti-affinity on {term['topologyKey']}")
+        if _applies_to_own_pods(term, labels):
+            soft.append(f"preferred anti-affinity on {term['topologyKey']}")
     for constraint in spec.get("topologySpreadConstraints") or []:
-        if isinstance(constraint, dict) and constraint.get("topologyKey") in SPREAD_KEYS:
+        if _applies_to_own_pods(constraint, labels):
             mode = constraint.get("whenUnsatisfiable", "DoNotSchedule")
-            rules.append(f"topology spread on {constraint['topologyKey']} ({mode})")
-    return rules
+            rule = f"topology spread on {constraint['topologyKey']} ({mode})"
+            (hard if mode == "DoNotSchedule" else soft).append(rule)
+    return hard, soft
+
+
+def _applies_to_own_pods(rule: object, labels: dict[str, str]) -> bool:
+    if not isinstance(rule, dict) or rule.get("topologyKey") not in SPREAD_KEYS:
+        return False
+    return bool(rule.get("matchLabelKeys")) or label_selector_matches(rule.get("labelSelector"), labels)
+
+
+def spread_rules(key: str, obj: Obj) -> list[str]:
+    """How the pod template spreads replicas over nodes or zones, as readable rules."""
+    hard, soft = spread_rules_by_strength(key, obj)
+    return hard + soft
 
 
 def pods_per_node(inv: Inventory, key: str, obj: Obj) -> Counter[str]:

@@ -227,9 +227,12 @@ class Inventory:
 
     @cached_property
     def provider(self) -> Provider:
-        kube_system_pods = self.in_namespace("pods", "kube-system")
         return detect_provider(
-            self.cluster.version, self.cluster.server, self.items("nodes"), kube_system_pods
+            self.cluster.version,
+            self.cluster.server,
+            self.items("nodes"),
+            self.in_namespace("pods", "kube-system"),
+            self.in_namespace("configmaps", "kube-system"),
         )
 
     # -- relations ----------------------------------------------------------------------------

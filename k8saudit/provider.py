@@ -2,6 +2,13 @@
 
 Several checks depend on it: etcd backups are the provider's job on EKS/GKE/AKS (so those checks
 are not applicable there), while on kubeadm, kops, k3s or RKE2 they are the operator's job.
+
+Evidence, strongest first: the server version string (`-eks-`, `-gke.`, `+k3s`, `+rke2`), the API
+server address (`*.eks.amazonaws.com`, `*.azmk8s.io`, …), node labels and provider IDs, and what
+runs in kube-system (kops' etcd-manager and kops-controller, kubeadm's static pods and its
+`kubeadm-config` ConfigMap). A "managed" verdict is overruled when the control plane is visible
+(control-plane nodes or API server/etcd pods): EKS Anywhere and EKS-D carry `-eks-` versions but
+their etcd is the operator's to back up.
 """
 
 from __future__ import annotations
@@ -10,12 +17,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-MANAGED_CONTROL_PLANES = frozenset({"eks", "gke", "aks", "doks", "oke", "lke"})
+MANAGED_CONTROL_PLANES = frozenset({"eks", "gke", "aks", "doks", "oke", "lke", "rosa", "aro"})
 
 
 @dataclass(frozen=True, slots=True)
 class Provider:
-    name: str  # eks, gke, aks, doks, oke, lke, k3s, rke2, kops, openshift, kubeadm, unknown
+    # eks, gke, aks, doks, oke, lke, rosa, aro, k3s, rke2, kops, openshift, kubeadm, unknown
+    name: str
     evidence: tuple[str, ...] = field(default=())
 
     @property
@@ -26,16 +34,23 @@ class Provider:
 _VERSION_MARKERS = (("-eks-", "eks"), ("-gke.", "gke"), ("+k3s", "k3s"), ("+rke2", "rke2"))
 _SERVER_MARKERS = (
     (".eks.amazonaws.com", "eks"),
+    (".gke.goog", "gke"),
     (".azmk8s.io", "aks"),
+    (".aroapp.io", "aro"),
+    (".openshiftapps.com", "rosa"),
     (".k8s.ondigitalocean.com", "doks"),
     (".oraclecloud.com", "oke"),
     (".linodelke.net", "lke"),
 )
 _LABEL_MARKERS = (
     ("eks.amazonaws.com/nodegroup", "eks"),
+    ("eks.amazonaws.com/compute-type", "eks"),
     ("alpha.eksctl.io/cluster-name", "eks"),
+    ("alpha.eksctl.io/nodegroup-name", "eks"),
     ("cloud.google.com/gke-nodepool", "gke"),
+    ("cloud.google.com/gke-os-distribution", "gke"),
     ("kubernetes.azure.com/cluster", "aks"),
+    ("kubernetes.azure.com/agentpool", "aks"),
     ("doks.digitalocean.com/node-id", "doks"),
     ("lke.linode.com/pool-id", "lke"),
     ("kops.k8s.io/instancegroup", "kops"),
@@ -43,33 +58,101 @@ _LABEL_MARKERS = (
     ("node.k3s.io/hostname", "k3s"),
     ("rke2.io/hostname", "rke2"),
 )
+# Substrings of spec.providerID that only the managed offering produces.
+_PROVIDER_ID_MARKERS = (("/virtualMachineScaleSets/aks-", "aks"), ("/gke-", "gke"))
+_CONTROL_PLANE_COMPONENTS = frozenset({"kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler"})
+_CONTROL_PLANE_ROLES = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
 
 
 def detect_provider(
-    version: dict[str, Any], server: str, nodes: Iterable[dict[str, Any]], pods: Iterable[dict[str, Any]]
+    version: dict[str, Any],
+    server: str,
+    nodes: Iterable[dict[str, Any]],
+    pods: Iterable[dict[str, Any]],
+    configmaps: Iterable[dict[str, Any]] = (),
 ) -> Provider:
+    """`pods` and `configmaps` are those of kube-system (others are ignored)."""
+    nodes = list(nodes)
+    kube_system_pods = [p for p in pods if _meta(p).get("namespace") == "kube-system"]
+    found = _from_version_or_server(version, server) or _from_nodes(nodes)
+    visible = _visible_control_plane(nodes, kube_system_pods)
+    if found and found.managed_control_plane and visible:
+        underlying = _from_kube_system(kube_system_pods, configmaps)
+        why = f"{found.evidence[0]}, but {visible}: the control plane is self-managed (like EKS Anywhere)"
+        return Provider(underlying.name if underlying else "unknown", (why,))
+    if found:
+        return found
+    # An unrecognised distribution whose control plane is visible is still known to be self-managed.
+    return _from_kube_system(kube_system_pods, configmaps) or Provider(
+        "unknown", (visible,) if visible else ()
+    )
+
+
+def _meta(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _from_version_or_server(version: dict[str, Any], server: str) -> Provider | None:
     git_version = str(version.get("gitVersion", ""))
     for marker, name in _VERSION_MARKERS:
         if marker in git_version:
             return Provider(name, (f"server version {git_version}",))
+    host = server.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
     for marker, name in _SERVER_MARKERS:
-        if marker in server:
+        if host.endswith(marker) or f"{marker}." in host:
             return Provider(name, (f"API server address ends in {marker}",))
+    return None
+
+
+def _from_nodes(nodes: list[dict[str, Any]]) -> Provider | None:
     for node in nodes:
-        metadata = node.get("metadata") or {}
+        metadata = _meta(node)
+        name = metadata.get("name", "?")
         labels = metadata.get("labels") or {}
-        for label, name in _LABEL_MARKERS:
+        for label, provider in _LABEL_MARKERS:
             if label in labels:
-                return Provider(name, (f"node {metadata.get('name', '?')} has label {label}",))
+                return Provider(provider, (f"node {name} has label {label}",))
         kubelet = str(((node.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion", ""))
-        for marker, name in _VERSION_MARKERS:
+        for marker, provider in _VERSION_MARKERS:
             if marker in kubelet:
-                return Provider(name, (f"kubelet version {kubelet}",))
+                return Provider(provider, (f"kubelet version {kubelet}",))
+        provider_id = str((node.get("spec") or {}).get("providerID", ""))
+        for marker, provider in _PROVIDER_ID_MARKERS:
+            if marker in provider_id:
+                return Provider(provider, (f"node {name} has providerID {provider_id}",))
+    return None
+
+
+def _component(pod: dict[str, Any]) -> str:
+    labels = _meta(pod).get("labels") or {}
+    return str(labels.get("component") or labels.get("k8s-app") or "")
+
+
+def _visible_control_plane(nodes: list[dict[str, Any]], pods: list[dict[str, Any]]) -> str:
+    """Why the control plane is evidently not hidden by a provider ("" when it is)."""
     for pod in pods:
-        metadata = pod.get("metadata") or {}
-        if (
-            metadata.get("namespace") == "kube-system"
-            and (metadata.get("labels") or {}).get("component") == "kube-apiserver"
-        ):
-            return Provider("kubeadm", (f"static pod kube-system/{metadata.get('name', '?')}",))
-    return Provider("unknown", ())
+        component = _component(pod)
+        if component in _CONTROL_PLANE_COMPONENTS or component.startswith("etcd-manager"):
+            return f"control-plane pod kube-system/{_meta(pod).get('name', '?')} is visible"
+    for node in nodes:
+        labels = _meta(node).get("labels") or {}
+        for role in _CONTROL_PLANE_ROLES:
+            if role in labels:
+                return f"node {_meta(node).get('name', '?')} is a control-plane node"
+    return ""
+
+
+def _from_kube_system(pods: list[dict[str, Any]], configmaps: Iterable[dict[str, Any]]) -> Provider | None:
+    for pod in pods:
+        component = _component(pod)
+        if component.startswith("etcd-manager") or component == "kops-controller":
+            return Provider("kops", (f"pod kube-system/{_meta(pod).get('name', '?')} ({component})",))
+    for pod in pods:
+        if (_meta(pod).get("labels") or {}).get("component") == "kube-apiserver":
+            return Provider("kubeadm", (f"static pod kube-system/{_meta(pod).get('name', '?')}",))
+    for configmap in configmaps:
+        metadata = _meta(configmap)
+        if metadata.get("namespace") == "kube-system" and metadata.get("name") == "kubeadm-config":
+            return Provider("kubeadm", ("ConfigMap kube-system/kubeadm-config",))
+    return None

@@ -196,7 +196,7 @@ def render_text(report: Report) -> str:
     lines.append("")
     lines.append(f"Findings to fix ({len(scored)}):" if scored else "No failing findings.")
     for f in scored:
-        subject, message = safe_text(f.subject, 120), safe_text(f.message, 300)
+        subject, message = safe_text(f.subject, 120), safe_text(f.message, 600)
         severity = _severity(report, f).value.upper()
         lines.append(f"  {severity:<8} {f.status.value:<4} {f.check_id:<9} {subject}: {message}")
     informational = Counter(f.check_id for f in problems if _severity(report, f) is Severity.INFO)

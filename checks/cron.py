@@ -1,0 +1,269 @@
+"""A small cron schedule parser: how often does a CronJob (or a Velero Schedule) fire?
+
+It follows the dialect both Kubernetes and Velero use (robfig/cron's standard parser): five
+fields (minute, hour, day of month, month, day of week), `*`, `?`, ranges, steps, lists, month
+and weekday names, the `@hourly`-style descriptors, `@every <duration>`, and a leading
+`TZ=`/`CRON_TZ=` zone. When day of month and day of week are both restricted, a day matches
+if either does (classic cron); `*`, `?` and `*/1` count as unrestricted.
+
+The question the checks ask is "what is the shortest gap between two runs?": the Zalando
+CronJob that spawned pods until the API server fell over fired every 15 minutes in office hours,
+and a job that fires every minute can pile up hundreds of pods before anyone looks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+from itertools import pairwise
+
+MINUTES_PER_DAY = 24 * 60
+
+
+class CronError(ValueError):
+    """A schedule that Kubernetes/Velero would reject, or that never fires."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    name: str
+    low: int
+    high: int
+    names: dict[str, int]
+
+
+_MONTH_NAMES = {
+    name: i
+    for i, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1
+    )
+}
+_DAY_NAMES = {name: i for i, name in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}
+
+_FIELDS = (
+    _Field("minute", 0, 59, {}),
+    _Field("hour", 0, 23, {}),
+    _Field("day of month", 1, 31, {}),
+    _Field("month", 1, 12, _MONTH_NAMES),
+    _Field("day of week", 0, 6, _DAY_NAMES),
+)
+
+_DESCRIPTORS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+# Firing days are enumerated over a fixed eight-year window (two leap days), so the answer never
+# depends on today's date and a "29 February" schedule still has two runs to measure.
+_WINDOW_START = date(2024, 1, 1)
+_WINDOW_DAYS = (date(2032, 1, 1) - _WINDOW_START).days
+
+
+@dataclass(frozen=True, slots=True)
+class CronSchedule:
+    """A parsed schedule: the sets of values each field allows (or a fixed `@every` interval)."""
+
+    expression: str
+    minutes: frozenset[int] = frozenset()
+    hours: frozenset[int] = frozenset()
+    days_of_month: frozenset[int] = frozenset()
+    months: frozenset[int] = frozenset()
+    days_of_week: frozenset[int] = frozenset()
+    dom_restricted: bool = False
+    dow_restricted: bool = False
+    every: timedelta | None = None  # set for "@every 5m"
+
+    def fires_on(self, day: date) -> bool:
+        if day.month not in self.months:
+            return False
+        dom = day.day in self.days_of_month
+        dow = (day.isoweekday() % 7) in self.days_of_week  # cron: Sunday is 0
+        if self.dom_restricted and self.dow_restricted:
+            return dom or dow
+        return dom and dow
+
+    @property
+    def runs_per_firing_day(self) -> int:
+        """Runs on a day the schedule fires at all (0 for `@every`, which ignores days)."""
+        return len(self.minutes) * len(self.hours)
+
+    def min_interval(self) -> timedelta:
+        """The shortest time between two consecutive runs."""
+        if self.every is not None:
+            return self.every
+        return _min_interval(self)
+
+
+def parse_cron(expression: str) -> CronSchedule:
+    """Parse a CronJob/Velero schedule; `CronError` says what is wrong with it."""
+    if not isinstance(expression, str) or not expression.strip():
+        raise CronError("empty schedule")
+    text = expression.strip()
+    if text.startswith(("TZ=", "CRON_TZ=")):
+        _, _, text = text.partition(" ")
+        text = text.strip()
+        if not text:
+            raise CronError(f"{expression!r} names a time zone but no schedule")
+    if text.startswith("@"):
+        return _parse_descriptor(expression, text)
+    fields = text.split()
+    if len(fields) != len(_FIELDS):
+        raise CronError(f"{expression!r} has {len(fields)} fields, expected 5")
+    parsed = [_parse_field(raw, spec) for raw, spec in zip(fields, _FIELDS, strict=True)]
+    (minutes, _), (hours, _), (dom, dom_star), (months, _), (dow, dow_star) = parsed
+    return CronSchedule(
+        expression=expression,
+        minutes=minutes,
+        hours=hours,
+        days_of_month=dom,
+        months=months,
+        days_of_week=dow,
+        dom_restricted=not dom_star,
+        dow_restricted=not dow_star,
+    )
+
+
+def min_interval(expression: str) -> timedelta:
+    """Shortest gap between runs of `expression` (cached: many CronJobs share a schedule)."""
+    return _cached_interval(expression)
+
+
+def describe_interval(interval: timedelta) -> str:
+    """`timedelta(minutes=15)` -> "15m"; `timedelta(days=1)` -> "1d"."""
+    seconds = int(interval.total_seconds())
+    if seconds >= 86400 and seconds % 86400 == 0:
+        return f"{seconds // 86400}d"
+    if seconds >= 3600:
+        hours, minutes = divmod(seconds // 60, 60)
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    if seconds >= 60:
+        minutes, rest = divmod(seconds, 60)
+        return f"{minutes}m{rest}s" if rest else f"{minutes}m"
+    return f"{seconds}s"
+
+
+@lru_cache(maxsize=4096)
+def _cached_interval(expression: str) -> timedelta:
+    return parse_cron(expression).min_interval()
+
+
+def _parse_descriptor(expression: str, text: str) -> CronSchedule:
+    word, _, rest = text.partition(" ")
+    word = word.lower()
+    if word == "@every":
+        every = parse_go_duration(rest.strip())
+        if every <= timedelta(0):
+            raise CronError(f"{expression!r}: @every needs a positive duration")
+        return CronSchedule(expression=expression, every=every)
+    if word not in _DESCRIPTORS or rest.strip():
+        raise CronError(f"{expression!r}: unknown descriptor {word!r}")
+    inner = parse_cron(_DESCRIPTORS[word])
+    return CronSchedule(
+        expression=expression,
+        minutes=inner.minutes,
+        hours=inner.hours,
+        days_of_month=inner.days_of_month,
+        months=inner.months,
+        days_of_week=inner.days_of_week,
+        dom_restricted=inner.dom_restricted,
+        dow_restricted=inner.dow_restricted,
+    )
+
+
+def parse_go_duration(text: str) -> timedelta:
+    """A Go duration string ("1h30m", "90s", "2.5h") as used by `@every`."""
+    if not text:
+        raise CronError("@every needs a duration such as 1h30m")
+    position, seconds = 0, 0.0
+    for match in _DURATION_PART.finditer(text):
+        if match.start() != position:
+            break
+        seconds += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        position = match.end()
+    if position != len(text):
+        raise CronError(f"{text!r} is not a duration such as 1h30m")
+    return timedelta(seconds=seconds)
+
+
+def _parse_field(raw: str, spec: _Field) -> tuple[frozenset[int], bool]:
+    """The values one field allows, and whether it is unrestricted (`*`, `?`, `*/1`)."""
+    values: set[int] = set()
+    star = False
+    for part in raw.split(","):
+        part_values, part_star = _parse_part(part, spec)
+        values |= part_values
+        star = star or part_star
+    if spec.name == "day of week" and 7 in values:  # be lenient: 7 is Sunday in many crons
+        values = (values - {7}) | {0}
+    return frozenset(values), star
+
+
+def _parse_part(part: str, spec: _Field) -> tuple[set[int], bool]:
+    if not part:
+        raise CronError(f"empty list item in the {spec.name} field")
+    range_text, slash, step_text = part.partition("/")
+    step = 1
+    if slash:
+        if not step_text.isdigit() or int(step_text) == 0:
+            raise CronError(f"{part!r}: the step in the {spec.name} field must be a positive number")
+        step = int(step_text)
+    high_limit = 7 if spec.name == "day of week" else spec.high
+    star = False
+    if range_text in ("*", "?"):
+        low, high = spec.low, spec.high
+        star = step == 1
+    elif "-" in range_text:
+        first, _, last = range_text.partition("-")
+        low, high = _value(first, spec, high_limit), _value(last, spec, high_limit)
+        if low > high:
+            raise CronError(f"{part!r}: the range in the {spec.name} field runs backwards")
+    else:
+        low = _value(range_text, spec, high_limit)
+        high = spec.high if slash else low  # "5/15" means "5-max/15"
+    return set(range(low, high + 1, step)), star
+
+
+def _value(text: str, spec: _Field, high_limit: int) -> int:
+    lowered = text.lower()
+    if lowered in spec.names:
+        return spec.names[lowered]
+    if not text.isdigit():
+        raise CronError(f"{text!r} is not a valid {spec.name}")
+    value = int(text)
+    if not spec.low <= value <= high_limit:
+        raise CronError(f"{value} is out of range for the {spec.name} field ({spec.low}-{spec.high})")
+    return value
+
+
+def _min_interval(schedule: CronSchedule) -> timedelta:
+    times = sorted(h * 60 + m for h in schedule.hours for m in schedule.minutes)
+    gaps = [b - a for a, b in pairwise(times)]
+    days = _firing_days(schedule)
+    if not days:
+        raise CronError(f"{schedule.expression!r} never fires (no such date)")
+    # From the last run of one firing day to the first run of the next one.
+    gaps.extend(
+        (later - earlier) * MINUTES_PER_DAY + times[0] - times[-1] for earlier, later in pairwise(days)
+    )
+    if not gaps:  # one run in eight years: at least that long
+        return timedelta(days=_WINDOW_DAYS)
+    return timedelta(minutes=min(gaps))
+
+
+def _firing_days(schedule: CronSchedule) -> list[int]:
+    """Day numbers (from the window start) on which the schedule fires."""
+    if not schedule.dom_restricted and not schedule.dow_restricted and len(schedule.months) == 12:
+        return list(range(_WINDOW_DAYS))  # every day: skip the calendar walk
+    return [
+        offset for offset in range(_WINDOW_DAYS) if schedule.fires_on(_WINDOW_START + timedelta(days=offset))
+    ]

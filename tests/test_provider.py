@@ -1,0 +1,89 @@
+"""Provider detection: managed control planes are told apart from self-managed ones."""
+
+from __future__ import annotations
+
+import pytest
+
+from k8saudit.provider import detect_provider
+from tests import factories as f
+
+
+def detect(version: str = "v1.29.3", server: str = "https://10.0.0.1:6443", nodes=(), pods=(), configmaps=()):
+    return detect_provider({"gitVersion": version}, server, nodes, pods, configmaps)
+
+
+@pytest.mark.parametrize(
+    ("version", "server", "name"),
+    [
+        ("v1.29.3-eks-adc7111", "https://10.0.0.1", "eks"),
+        ("v1.29.1-gke.1589000", "https://34.1.2.3", "gke"),
+        ("v1.29.3+k3s1", "https://10.0.0.1:6443", "k3s"),
+        ("v1.29.3+rke2r1", "https://10.0.0.1:6443", "rke2"),
+        ("v1.29.3", "https://ABCDEF0123.gr7.eu-central-1.eks.amazonaws.com", "eks"),
+        ("v1.29.3", "https://ABCDEF0123.yl4.cn-north-1.eks.amazonaws.com.cn", "eks"),
+        ("v1.29.3", "https://shop-dns-1a2b3c.hcp.westeurope.azmk8s.io:443", "aks"),
+        ("v1.29.3", "https://api.prod.abcd.p1.openshiftapps.com:6443", "rosa"),
+        ("v1.29.3", "https://api.prod.westeurope.aroapp.io:6443", "aro"),
+        ("v1.29.3", "https://gke-0123abcd.europe-west1.gke.goog", "gke"),
+        ("v1.29.3", "https://1a2b.k8s.ondigitalocean.com", "doks"),
+    ],
+)
+def test_version_and_server_markers(version: str, server: str, name: str) -> None:
+    assert detect(version, server).name == name
+
+
+@pytest.mark.parametrize(
+    ("node", "name"),
+    [
+        (f.node("n1", labels={"eks.amazonaws.com/nodegroup": "ng-1"}), "eks"),
+        (f.node("n1", labels={"eks.amazonaws.com/compute-type": "fargate"}), "eks"),
+        (f.node("n1", labels={"cloud.google.com/gke-nodepool": "default-pool"}), "gke"),
+        (f.node("n1", labels={"kubernetes.azure.com/agentpool": "nodepool1"}), "aks"),
+        (
+            f.node(
+                "aks-nodepool1-12345678-vmss000000",
+                provider_id="azure:///subscriptions/s/resourceGroups/mc_rg_shop_westeurope/providers/"
+                "Microsoft.Compute/virtualMachineScaleSets/aks-nodepool1-12345678-vmss/virtualMachines/0",
+            ),
+            "aks",
+        ),
+        (f.node("n1", labels={"kops.k8s.io/instancegroup": "nodes"}), "kops"),
+        (f.node("n1", kubelet="v1.29.3+k3s1"), "k3s"),
+    ],
+)
+def test_node_markers(node, name: str) -> None:
+    assert detect(nodes=[node]).name == name
+
+
+def test_kube_system_markers() -> None:
+    etcd_manager = f.pod(
+        "etcd-manager-main-ip-10-0-1-10", "kube-system", labels={"k8s-app": "etcd-manager-main"}
+    )
+    assert detect(pods=[etcd_manager]).name == "kops"
+    apiserver = f.pod("kube-apiserver-cp-1", "kube-system", labels={"component": "kube-apiserver"})
+    assert detect(pods=[apiserver]).name == "kubeadm"
+    kubeadm_config = f.configmap("kubeadm-config", "kube-system")
+    provider = detect(configmaps=[kubeadm_config])
+    assert (provider.name, provider.evidence) == ("kubeadm", ("ConfigMap kube-system/kubeadm-config",))
+    elsewhere = f.pod("kube-apiserver-cp-1", "default", labels={"component": "kube-apiserver"})
+    assert detect(pods=[elsewhere]).name == "unknown"
+
+
+def test_managed_markers_are_overruled_by_a_visible_control_plane() -> None:
+    """EKS Anywhere and EKS-D build `-eks-` versions, but their etcd is the operator's to back up."""
+    apiserver = f.pod("kube-apiserver-cp-1", "kube-system", labels={"component": "kube-apiserver"})
+    provider = detect("v1.28.3-eks-1-28-9", pods=[apiserver])
+    assert provider.name == "kubeadm"
+    assert not provider.managed_control_plane
+    assert "self-managed" in provider.evidence[0]
+    control_plane_node = f.node("cp-1", control_plane=True)
+    assert not detect("v1.28.3-eks-1-28-9", nodes=[control_plane_node]).managed_control_plane
+
+
+def test_managed_and_unknown() -> None:
+    assert detect("v1.29.3-eks-adc7111").managed_control_plane
+    assert not detect().managed_control_plane
+    assert detect().name == "unknown"
+    unrecognised = detect(nodes=[f.node("cp-1", control_plane=True)])
+    assert unrecognised.name == "unknown" and "control-plane node" in unrecognised.evidence[0]
+    assert f.make_inventory(version="v1.28.9-eks-036c24b").provider.name == "eks"
