@@ -35,6 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender; the fastest is kept")
     parser.add_argument("--skip", default="", help="comma-separated contenders to leave out")
     parser.add_argument("--out", default=str(OUT / "results.json"), help="results file")
+    parser.add_argument(
+        "--no-gzip",
+        action="store_true",
+        help="the server never gzips (every contender accepts gzip; this shows what it costs on loopback)",
+    )
     args = parser.parse_args(argv)
     try:
         sizes = parse_sizes(args.sizes)
@@ -45,13 +50,18 @@ def main(argv: list[str] | None = None) -> int:
     kubectl, kubectl_note = find_kubectl() if "kubectl" not in skip else (None, "skipped (--skip)")
     results: dict[str, Any] = {
         "machine": machine(),
-        "settings": {"page_size": PAGE_SIZE, "concurrency": CONCURRENCY, "repeat": args.repeat},
+        "settings": {
+            "page_size": PAGE_SIZE,
+            "concurrency": CONCURRENCY,
+            "repeat": args.repeat,
+            "server_gzip": not args.no_gzip,
+        },
         "kubectl": kubectl_note,
         "sizes": {},
     }
     for size in sizes:
         print(f"== {size.label}: {size.pods:,} pods, {size.nodes:,} nodes", file=sys.stderr, flush=True)
-        results["sizes"][size.label] = measure_size(size, args.repeat, skip, kubectl)
+        results["sizes"][size.label] = measure_size(size, args.repeat, skip, kubectl, not args.no_gzip)
         Path(args.out).write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
     print(render(results))
     print(f"\nresults: {args.out}", file=sys.stderr)
@@ -77,11 +87,13 @@ def machine() -> dict[str, Any]:
     }
 
 
-def measure_size(size: Size, repeat: int, skip: set[str], kubectl: str | None) -> dict[str, Any]:
+def measure_size(
+    size: Size, repeat: int, skip: set[str], kubectl: str | None, gzip: bool = True
+) -> dict[str, Any]:
     workdir = OUT / size.label
     workdir.mkdir(parents=True, exist_ok=True)
     rows: dict[str, Any] = {"pods": size.pods, "nodes": size.nodes}
-    with served_cluster(size, workdir) as (served, _proc):
+    with served_cluster(size, workdir, gzip) as (served, _proc):
         base = {"served": served.to_dict(), "page_size": PAGE_SIZE, "concurrency": CONCURRENCY}
         contender(workdir, "bare-httpx", base, 1)  # warm-up: the server's caches, the page cache
         inventory_snapshot = workdir / "inventory.json.gz"

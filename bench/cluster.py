@@ -55,10 +55,11 @@ class Served:
 
 
 @contextlib.contextmanager
-def served_cluster(size: Size, workdir: Path) -> Iterator[tuple[Served, ReplayProcess]]:
-    """Start the replay server with a generated cluster of `size`; stop it on exit."""
+def served_cluster(size: Size, workdir: Path, gzip: bool = True) -> Iterator[tuple[Served, ReplayProcess]]:
+    """Start the replay server with a generated cluster of `size`; stop it on exit. With `gzip`,
+    answers over 128 KiB are gzipped for clients that accept it, as kube-apiserver does."""
     kubeconfig = workdir / f"kubeconfig-{size.label}"
-    with start_in_subprocess(pods=size.pods, nodes=size.nodes, kubeconfig=kubeconfig) as proc:
+    with start_in_subprocess(pods=size.pods, nodes=size.nodes, kubeconfig=kubeconfig, compress=gzip) as proc:
         targets = list_targets(proc.url, str(proc.ca_pem_path), proc.token)
         yield Served(proc.url, str(proc.ca_pem_path), proc.token, str(kubeconfig), targets), proc
 

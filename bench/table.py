@@ -148,7 +148,8 @@ def render(results: dict[str, Any]) -> str:
     m, s = results["machine"], results["settings"]
     title = (
         f"k8saudit benchmark: {m['cpus']} CPUs, {m['memory_gb']} GB RAM, Python {m['python']}; "
-        f"page size {s['page_size']}, concurrency {s['concurrency']}, fastest of {s['repeat']} run(s)"
+        f"page size {s['page_size']}, concurrency {s['concurrency']}, fastest of {s['repeat']} run(s); "
+        f"server gzip {'on' if s.get('server_gzip', True) else 'off'}"
     )
     return "\n".join([title, f"kubectl: {results['kubectl']}", "", *lines])
 
