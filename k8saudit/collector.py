@@ -316,6 +316,7 @@ class Collector:
     @staticmethod
     def _keep(state: _KindState, page_items: list[Any]) -> None:
         key, metadata_only = state.kind.key, state.kind.metadata_only
+        share = key in _SIBLING_KINDS
         for item in page_items:
             if not isinstance(item, dict):
                 continue
@@ -323,6 +324,8 @@ class Collector:
             if applied:
                 meta = item.get("metadata") or {}
                 state.applied[f"{meta.get('namespace', '')}/{meta.get('name', '')}"] = applied
+            if share and state.items:
+                _share_with(state.items[-1], item)
             state.items.append(item)
 
     # -- one request, with retries ------------------------------------------------------------
@@ -470,6 +473,32 @@ def _json(response: httpx.Response) -> Any:
 
 
 _MISSING = object()
+
+
+def _share_with(previous: dict[str, Any], item: dict[str, Any]) -> None:
+    """Let `item` use `previous`'s copy of each part of its metadata, spec and status that is
+    equal in both.
+
+    Neighbours in a list are usually siblings (the pods of a ReplicaSet sort together by name)
+    with identical containers, tolerations, labels and owner references: one copy serves them
+    all. The comparison runs in C (`==` on dicts and lists) and stops at the first difference.
+    Sharing is invisible because the inventory is read-only from here on (checks never change
+    what they read).
+    """
+    for section in ("metadata", "spec", "status"):
+        mine, theirs = item.get(section), previous.get(section)
+        if type(mine) is not dict or type(theirs) is not dict:
+            continue
+        for key, value in mine.items():
+            if value and type(value) in _CONTAINERS:
+                other = theirs.get(key)
+                if other is not value and other == value:
+                    mine[key] = other  # an existing key: safe while iterating
+
+
+_CONTAINERS = (dict, list)
+# Kinds whose neighbours are replicas of each other: the pods of a ReplicaSet, DaemonSet, Job.
+_SIBLING_KINDS = frozenset({"pods"})
 
 
 def _release(response: httpx.Response) -> None:

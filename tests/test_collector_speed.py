@@ -14,6 +14,7 @@ import pytest
 from k8saudit import heap
 from k8saudit.collector import Collector, CollectorSettings, PageReceived, _peek_continue
 from k8saudit.connection import connect
+from k8saudit.redact import redact
 from tests.replay import ReplayServer, generate_cluster
 
 PODS = "/api/v1/pods"
@@ -191,3 +192,22 @@ async def test_page_responses_are_freed_without_the_cyclic_gc(
         alive = [ref for ref in pages if ref() is not None]
     assert len(inventory.items("pods")) == 60 and len(pages) >= 6
     assert alive == [], f"{len(alive)} of {len(pages)} page responses still in memory"
+
+
+async def test_sibling_pods_share_equal_parts_and_read_the_same(
+    replay_server: ReplayServer, tmp_path: Path
+) -> None:
+    cluster = generate_cluster(nodes=2, pods=12, pods_per_deployment=3, seed=7)
+    replay_server.load(cluster.collections, replace=True)
+    collector = Collector(connect(str(replay_server.write_kubeconfig(tmp_path / "k"))), CollectorSettings())
+    inventory, _ = await collector.collect()
+    pods = inventory.items("pods")
+    first, second = pods[0], pods[1]  # the first two replicas of one ReplicaSet
+    assert first["metadata"]["ownerReferences"] == second["metadata"]["ownerReferences"]
+    assert first["spec"]["containers"] is second["spec"]["containers"]
+    assert first["metadata"]["name"] != second["metadata"]["name"]
+    # Sharing changes nothing a reader can see: the same data as the server's, redacted.
+    served = replay_server.objects("", "v1", "pods")
+    for pod in served:
+        redact("pods", pod)
+    assert pods == served
