@@ -153,7 +153,7 @@ def exposed_admin_interfaces(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     for entry in idx.entry_points:
         subject = inv.subject(entry.key, entry.obj)
         matches = idx.admin_matches(entry)
-        base = {"exposure": entry.how, "guard": entry.guard or None, "probe": entry.probe[:20]}
+        base = {"exposure": entry.how, "guard": entry.guard or None}
         if not matches:
             backends = [str(t.subject(inv)) for t in entry.backends]
             yield passed(subject, "exposes no known admin interface", **base, backends=backends)
@@ -169,6 +169,9 @@ def exposed_admin_interfaces(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         if len(matches) > 1:
             message += f" (and {len(matches) - 1} more admin interface(s))"
         evidence = {**base, "interfaces": [_match_evidence(inv, m) for m in ranked]}
+        if status in ("fail", "warn"):
+            # What `scan --probe` may GET to turn the suspicion into evidence (k8saudit/probe.py).
+            evidence["probe_targets"] = [{**p, "interface": worst.interface.name} for p in entry.probe[:20]]
         if status == "fail":
             yield failed(subject, message, **evidence)
         elif status == "warn":

@@ -22,12 +22,13 @@ import orjson
 from k8saudit import __version__
 from k8saudit.errors import EXIT_OK, EXIT_USAGE, K8sAuditError, UsageError
 from k8saudit.model import Severity
-from k8saudit.textsafe import safe_text
+from k8saudit.textsafe import dump_json, safe_json, safe_text
 
 if TYPE_CHECKING:
     from k8saudit.collector import CollectorSettings
     from k8saudit.fleet import FleetEntry
     from k8saudit.gates import Gates
+    from k8saudit.probe import ProbeSettings
     from k8saudit.registry import Config
     from k8saudit.releases import ReleaseCalendar
     from k8saudit.report import Report
@@ -189,6 +190,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--deadline", type=_positive(float), default=300.0, help="overall deadline in seconds (default: 300)"
     )
     scan.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    scan.add_argument(
+        "--probe",
+        action="store_true",
+        help="after the checks, send one unauthenticated GET to each external address an exposure "
+        "finding names, and record whether it answers without a login (off by default)",
+    )
+    scan.add_argument(
+        "--probe-limit", type=_positive(int), default=None, help="addresses probed at most (default: 20)"
+    )
+    scan.add_argument(
+        "--probe-timeout", type=_positive(float), default=None, help="seconds per probe (default: 3)"
+    )
     _add_calendar_options(scan)
     fleet = scan.add_argument_group("a fleet of clusters")
     fleet.add_argument("--all-contexts", action="store_true", help="scan every context of the kubeconfig")
@@ -229,6 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     checks = commands.add_parser("checks", help="list the check catalog")
     _add_format(checks, ("text", "markdown", "json"))
+
+    open_ = commands.add_parser("open", help="open a saved snapshot in the terminal UI (no cluster needed)")
+    open_.add_argument("snapshot", help="snapshot file (.json or .json.gz)")
+    open_.add_argument("--text", action="store_true", help="print the report instead of opening the UI")
+    _add_calendar_options(open_)
 
     demo = commands.add_parser("demo", help="open the shipped demo snapshot (no cluster needed)")
     demo.add_argument("--text", action="store_true", help="print the report instead of opening the UI")
@@ -291,7 +309,7 @@ def _print_report(report: Report, fmt: str) -> None:
 
 
 def _print_json(data: object) -> None:
-    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.buffer.write(safe_json(dump_json(data, option=orjson.OPT_INDENT_2)) + b"\n")
     sys.stdout.flush()
 
 
@@ -381,7 +399,7 @@ def _refresh_calendar(
 def cmd_scan(args: argparse.Namespace) -> int:
     from k8saudit.collector import CollectorSettings
     from k8saudit.releases import ReleaseCalendar
-    from k8saudit.scan import scan_cluster
+    from k8saudit.scan import probe_report, scan_cluster
     from k8saudit.snapshot import save
 
     fleet = _check_scan_args(args)
@@ -395,10 +413,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
     )
     calendar, notes = _refresh_calendar(args, ReleaseCalendar.shipped(), "the shipped calendar")
     if fleet:
+        if args.probe:
+            raise UsageError("scan: --probe scans one cluster at a time; leave out --all-contexts/--contexts")
         return _scan_fleet(args, settings, config, waivers, gates, calendar, notes)
+    probe = _probe_settings(args)
     progress = None if args.quiet or not sys.stderr.isatty() else _ProgressLine()
-    report = asyncio.run(
-        scan_cluster(
+
+    async def scan_then_probe() -> Report:
+        report = await scan_cluster(
             args.kubeconfig,
             args.context,
             settings,
@@ -408,7 +430,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
             notes=notes,
             waivers=waivers,
         )
-    )
+        if probe is not None:
+            await probe_report(report, probe)
+        return report
+
+    report = asyncio.run(scan_then_probe())
     if progress:
         progress.clear()
     _print_report(report, args.format)
@@ -475,6 +501,19 @@ def _print_fleet(entries: list[FleetEntry], directory: Path | None, fmt: str, ga
     for message in messages:
         print(f"k8saudit: {message}", file=sys.stderr)
     return code
+
+
+def _probe_settings(args: argparse.Namespace) -> ProbeSettings | None:
+    from k8saudit.probe import ProbeSettings
+
+    if not args.probe:
+        if args.probe_limit is not None or args.probe_timeout is not None:
+            raise UsageError("--probe-limit and --probe-timeout need --probe")
+        return None
+    defaults = ProbeSettings()
+    return ProbeSettings(
+        limit=args.probe_limit or defaults.limit, timeout_s=args.probe_timeout or defaults.timeout_s
+    )
 
 
 class _ProgressLine:
@@ -613,6 +652,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.refresh_releases:
         calendar, notes = _refresh_calendar(args, load(path).calendar, "the calendar saved in the demo")
+        return _run_tui(snapshot=path, demo=True, calendar=calendar, notes=notes)
+    return _run_tui(snapshot=path, demo=True)
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    from k8saudit.snapshot import load
+
+    path = Path(args.snapshot)
+    if not path.is_file():
+        raise UsageError(f"no such snapshot file: {path}")
+    if args.text or not _tui_available():
+        snapshot = load(path)
+        calendar, notes = _refresh_calendar(args, snapshot.calendar, "the calendar saved in the snapshot")
+        report = snapshot.report(calendar=calendar)
+        report.collection.notes.extend(notes)
+        _print_report(report, "text")
+        return EXIT_OK
+    if args.refresh_releases:
+        calendar, notes = _refresh_calendar(args, load(path).calendar, "the calendar saved in the snapshot")
         return _run_tui(snapshot=path, calendar=calendar, notes=notes)
     return _run_tui(snapshot=path)
 
@@ -650,6 +708,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "scan": cmd_scan,
     "report": cmd_report,
     "checks": cmd_checks,
+    "open": cmd_open,
     "demo": cmd_demo,
     "rbac": cmd_rbac,
     "diff": cmd_diff,

@@ -9,7 +9,10 @@
   deadline strikes, unfinished kinds are marked `error` and the scan still ends with a report.
 - Every item is redacted the moment its page is parsed (see `k8saudit.redact`); Secrets are
   requested as metadata only, so their values never reach this process.
-- A 403 on one kind is a coverage gap, never the end of the scan.
+- A 403 on one kind is a coverage gap, never the end of the scan; objects of the wrong shape (a
+  broken proxy) make their kind an `error`, never a partial list that checks would pass on.
+- The per-request timeout bounds a whole answer, not each read; discovery and the rules review
+  are bounded by the overall deadline too. The report notes every kind it could not read.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ import asyncio
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -28,7 +31,16 @@ import orjson
 from k8saudit import heap
 from k8saudit.connection import Connection, describe_transport_error
 from k8saudit.errors import ConnectionFailure
-from k8saudit.inventory import ERROR, FORBIDDEN, NOT_SERVED, OK, ClusterIdentity, Coverage, Inventory
+from k8saudit.inventory import (
+    ERROR,
+    FORBIDDEN,
+    NOT_SERVED,
+    OK,
+    ClusterIdentity,
+    Coverage,
+    Inventory,
+    malformed,
+)
 from k8saudit.kinds import KINDS, GroupVersion, ResourceKind
 from k8saudit.redact import redact
 from k8saudit.report import CollectionInfo, utcnow
@@ -83,6 +95,11 @@ ProgressCallback = Callable[[ProgressEvent], None]
 class _RequestFailed(Exception):
     """A request that could not be completed after its retries; the message is one line."""
 
+    def __init__(self, message: str, cause: BaseException | None = None, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.attempts = attempts
+
 
 @dataclass(slots=True)
 class _KindState:
@@ -92,6 +109,8 @@ class _KindState:
     pages: int = 0
     started: float = 0.0
     api_version: str = ""
+    malformed: int = 0
+    malformed_reason: str = ""
 
 
 class Collector:
@@ -127,12 +146,6 @@ class Collector:
                 coverage = await self._list_all(served, resources)
                 self_rules = await self._self_rules()
             heap.settle()
-        notes = list(self.connection.notes)
-        late = [k for k, c in coverage.items() if c.state == ERROR and "deadline" in c.message]
-        if late:
-            notes.append(
-                f"overall deadline of {self.settings.deadline_s:g}s reached; incomplete: {', '.join(late)}"
-            )
         inventory = Inventory(
             objects={key: state.items for key, state in self._states.items()},
             coverage=coverage,
@@ -142,7 +155,28 @@ class Collector:
             served_api_versions=served,
             applied_api_versions={k: s.applied for k, s in self._states.items() if s.applied},
         )
+        notes = [*self.connection.notes, *self._coverage_notes(coverage)]
         return inventory, CollectionInfo(started_at, utcnow(), notes=notes, self_rules=self_rules)
+
+    def _coverage_notes(self, coverage: dict[str, Coverage]) -> list[str]:
+        """What the report must say was not read, in one line per cause."""
+        notes = []
+        late = [k for k, c in coverage.items() if c.state == ERROR and _DEADLINE_MARK in c.message]
+        failed = [k for k, c in coverage.items() if c.state == ERROR and k not in late]
+        forbidden = [k for k, c in coverage.items() if c.state == FORBIDDEN]
+        if late:
+            notes.append(
+                f"overall deadline of {self.settings.deadline_s:g}s reached; incomplete: {', '.join(late)}"
+            )
+        if failed:
+            reasons = "; ".join(f"{k} ({coverage[k].message[:80]})" for k in failed)
+            notes.append(f"incomplete: {len(failed)} kind(s) could not be read: {reasons}")
+        if forbidden:
+            notes.append(
+                f"not permitted to read: {', '.join(forbidden)} (the role printed by `k8saudit rbac` "
+                "grants exactly what a scan reads)"
+            )
+        return notes
 
     def _emit(self, event: ProgressEvent) -> None:
         if self._on_event is not None:
@@ -153,36 +187,42 @@ class Collector:
 
     # -- version and discovery --------------------------------------------------------------
 
+    async def _within_deadline(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
+        """Await `coroutine`, cancelled when the overall deadline strikes (TimeoutError)."""
+        return await asyncio.wait_for(coroutine, timeout=max(self._remaining(), 0.001))
+
     async def _version(self) -> dict[str, Any]:
         """GET /version: the first request, so it is where 'cannot connect' surfaces."""
         try:
             # One retry only: a refused connection or an unknown host will not heal in seconds.
-            first_request = self._get("/version", max_retries=1)
-            response = await asyncio.wait_for(first_request, timeout=max(self._remaining(), 0.001))
+            response = await self._within_deadline(self._get("/version", max_retries=1))
         except TimeoutError:
-            raise ConnectionFailure(
-                f"{self.connection.server} did not answer within the overall deadline "
-                f"({self.settings.deadline_s:g}s)"
-            ) from None
+            raise ConnectionFailure(self.connection.deadline_message(self.settings.deadline_s)) from None
         except _RequestFailed as exc:
-            raise ConnectionFailure(str(exc)) from None
+            raise ConnectionFailure(self.connection.unreachable_message(exc.cause, exc.attempts)) from None
         if response.status_code == 401:
-            raise ConnectionFailure(
-                f"authentication to {self.connection.server} failed (401 Unauthorized) "
-                f"with context {self.connection.context!r}: the credentials are invalid or expired"
-            )
+            raise ConnectionFailure(self.connection.unauthorized_message())
         body = _json(response)
         return body if response.status_code == 200 and isinstance(body, dict) else {}
 
     async def _discover(self) -> tuple[set[str], dict[str, set[str] | None]]:
-        """Served group/versions, and the resources each needed one serves (None: unknown)."""
+        """Served group/versions, and the resources each needed one serves (None: unknown).
+
+        Bounded by the overall deadline: a server that stops answering here leaves every kind
+        to be reported as unread, not a scan that never ends."""
+        try:
+            return await self._within_deadline(self._discover_documents())
+        except TimeoutError:
+            return set(), {}
+
+    async def _discover_documents(self) -> tuple[set[str], dict[str, set[str] | None]]:
         served: set[str] = set()
         core, groups = await asyncio.gather(self._get_json("/api"), self._get_json("/apis"))
         if isinstance(core, dict):
-            served.update(str(v) for v in core.get("versions") or [])
+            served.update(str(v) for v in _list(core.get("versions")))
         if isinstance(groups, dict):
-            for group in groups.get("groups") or []:
-                for version in group.get("versions") or []:
+            for group in _list(groups.get("groups")):
+                for version in _list(group.get("versions") if isinstance(group, dict) else None):
                     if isinstance(version, dict) and version.get("groupVersion"):
                         served.add(str(version["groupVersion"]))
         discovery_failed = core is None or groups is None
@@ -249,7 +289,7 @@ class Collector:
             count=len(state.items),
             pages=state.pages,
             duration_s=time.monotonic() - state.started,
-            message=f"stopped at the overall deadline of {self.settings.deadline_s:g}s "
+            message=f"stopped at the {_DEADLINE_MARK} of {self.settings.deadline_s:g}s "
             f"after {state.pages} page(s); the list is incomplete",
             api_version=state.api_version,
         )
@@ -296,7 +336,13 @@ class Collector:
                 state.items.clear()
                 state.applied.clear()
                 state.pages = 0
+                state.malformed = 0
                 continue
+            if status == 410 and token:
+                return ERROR, (
+                    "the list's continue token expired twice (410 Gone): the list changes faster than "
+                    "it can be paged; retry, or raise --page-size"
+                )
             if status != 200:
                 return _failure_coverage(status, response)
             body = _json(response)
@@ -307,8 +353,13 @@ class Collector:
             _release(response)
             state.pages += 1
             self._emit(PageReceived(kind.key, state.pages, len(state.items)))
-            token = (body.get("metadata") or {}).get("continue") or None
+            token = _continue_token(body)
             if not token:
+                if state.malformed:
+                    return ERROR, (
+                        f"{state.malformed} {kind.kind} object(s) in the answer are malformed "
+                        f"({state.malformed_reason}); the list is not trusted"
+                    )
                 return OK, f"read in {state.pages} page(s)" + (
                     " after a restart (410 Gone)" if restarted else ""
                 )
@@ -318,7 +369,10 @@ class Collector:
         key, metadata_only = state.kind.key, state.kind.metadata_only
         share = key in _SIBLING_KINDS
         for item in page_items:
-            if not isinstance(item, dict):
+            problem = malformed(item)
+            if problem:  # a broken proxy or server: kept out of the indexes, and the kind flagged
+                state.malformed += 1
+                state.malformed_reason = state.malformed_reason or problem
                 continue
             applied = redact(key, item, metadata_only)
             if applied:
@@ -339,13 +393,17 @@ class Collector:
         max_retries: int | None = None,
         on_body: Callable[[httpx.Response], Awaitable[None]] | None = None,
     ) -> httpx.Response:
+        """GET with retries. A retryable status that persists is returned (the caller reports the
+        server's own message); a transport failure that persists raises _RequestFailed."""
         retries = self.settings.max_retries if max_retries is None else max_retries
         attempt = 0
         while True:
             problem: str
+            cause: BaseException | None = None
+            response: httpx.Response | None = None
             try:
                 async with self._semaphore:
-                    response = await self._client.get(path, params=params, headers=headers)
+                    response = await self._request_once(path, params, headers)
                 if on_body is not None and response.status_code == 200:
                     await on_body(response)  # before the body is parsed: see _ReadAhead
                 if response.status_code in RETRYABLE_STATUS:
@@ -356,35 +414,51 @@ class Collector:
                 else:
                     return response
             except httpx.TransportError as exc:
-                problem, delay, response = describe_transport_error(exc, self.connection.server), None, None
+                problem, delay, cause = describe_transport_error(exc, self.connection.server), None, exc
+                response = None
             if delay is None:
                 delay = min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2**attempt)
                 delay *= 0.5 + random.random() / 2  # jitter: many kinds must not retry in lockstep
             attempt += 1
             if attempt > retries or delay >= self._remaining():
                 if response is not None and response.status_code in RETRYABLE_STATUS:
-                    return response  # the caller reports the status and the server's message
-                raise _RequestFailed(f"{problem} ({attempt} attempt(s))")
+                    response.extensions[_ATTEMPTS] = attempt
+                    return response
+                raise _RequestFailed(f"{problem} ({attempt} attempt(s))", cause, attempt)
             await asyncio.sleep(delay)
+
+    async def _request_once(
+        self, path: str, params: dict[str, str] | None, headers: dict[str, str] | None
+    ) -> httpx.Response:
+        """One GET, bounded as a whole by the per-request timeout (httpx bounds each read, so a
+        server trickling a byte at a time would otherwise never time out)."""
+        try:
+            async with asyncio.timeout(self.settings.request_timeout_s):
+                return await self._client.get(path, params=params, headers=headers)
+        except TimeoutError:
+            raise httpx.ReadTimeout(
+                f"no complete answer within {self.settings.request_timeout_s:g}s"
+            ) from None
 
     async def _self_rules(self) -> dict[str, Any] | None:
         """What the scanning identity may do (SelfSubjectRulesReview: creates nothing)."""
+        if self._remaining() <= 0:
+            return None
+        try:
+            return await self._within_deadline(self._post_rules_review())
+        except (TimeoutError, httpx.TransportError):
+            return None
+
+    async def _post_rules_review(self) -> dict[str, Any] | None:
         body = {
             "apiVersion": "authorization.k8s.io/v1",
             "kind": "SelfSubjectRulesReview",
             "spec": {"namespace": "kube-system"},
         }
-        if self._remaining() <= 0:
-            return None
-        try:
-            async with self._semaphore:
-                response = await self._client.post(
-                    RULES_REVIEW_PATH,
-                    content=orjson.dumps(body),
-                    headers={"Content-Type": "application/json"},
-                )
-        except httpx.TransportError:
-            return None
+        async with self._semaphore:
+            response = await self._client.post(
+                RULES_REVIEW_PATH, content=orjson.dumps(body), headers={"Content-Type": "application/json"}
+            )
         parsed = _json(response) if response.status_code in (200, 201) else None
         status = parsed.get("status") if isinstance(parsed, dict) else None
         return status if isinstance(status, dict) else None
@@ -473,6 +547,20 @@ def _json(response: httpx.Response) -> Any:
 
 
 _MISSING = object()
+_ATTEMPTS = "k8saudit_attempts"
+_DEADLINE_MARK = "overall deadline"
+_T = TypeVar("_T")
+
+
+def _continue_token(body: dict[str, Any]) -> str | None:
+    metadata = body.get("metadata")
+    token = metadata.get("continue") if isinstance(metadata, dict) else None
+    return token if isinstance(token, str) and token else None
+
+
+def _list(value: object) -> list[Any]:
+    """`value` if the server sent a list where one belongs, else nothing."""
+    return value if isinstance(value, list) else []
 
 
 def _share_with(previous: dict[str, Any], item: dict[str, Any]) -> None:
@@ -526,15 +614,19 @@ def _status_message(response: httpx.Response) -> str:
 
 def _failure_coverage(status: int, response: httpx.Response) -> tuple[str, str]:
     message = _status_message(response)
+    attempts = response.extensions.get(_ATTEMPTS)
+    after = f" after {attempts} attempts" if attempts and attempts > 1 else ""
     if status == 403:
         return FORBIDDEN, message or "forbidden"
     if status == 404:
         return NOT_SERVED, "the server does not serve this resource (404)"
     if status == 401:
-        return ERROR, "401 Unauthorized: the credentials were rejected mid-scan"
+        return ERROR, "401 Unauthorized: the credentials were rejected mid-scan and could not be refreshed"
     if status == 406:
         return ERROR, "the server cannot list metadata only (406); skipped so that no values are read"
-    return ERROR, f"HTTP {status}: {message}".rstrip(": ")
+    if status == 429:
+        return ERROR, f"throttled by the API server (429 Too Many Requests){after}; retry later"
+    return ERROR, f"HTTP {status}{after}: {message}".rstrip(": ")
 
 
 def _not_served_message(kind: ResourceKind) -> str:

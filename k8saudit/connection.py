@@ -12,11 +12,14 @@ Credentials never leave this module: not in messages, not in repr, not in snapsh
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import os
+import re
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,10 +146,18 @@ class Connection:
     insecure: bool
     ssl_context: ssl.SSLContext = field(repr=False)
     auth: KubeAuth = field(repr=False)
-    proxy: str | None = None
+    proxy: str | None = field(default=None, repr=False)  # a proxy URL may hold a password
     tls_server_name: str | None = None
+    client_cert_file: str | None = None  # a certificate, never the key: read to explain rejections
+    plugin: _Plugin | None = None
+
+    @property
+    def label(self) -> str:
+        """How messages name this cluster: the server and the context."""
+        return f"{self.server} (context {self.context!r})"
 
     def client(self, timeout: httpx.Timeout, max_connections: int = 16) -> httpx.AsyncClient:
+        install_log_scrubber()
         return httpx.AsyncClient(
             base_url=self.server,
             verify=self.ssl_context,
@@ -157,7 +168,13 @@ class Connection:
             headers={"User-Agent": "k8saudit (read-only audit)"},
             follow_redirects=False,
             trust_env=False,
+            event_hooks={"request": [self._set_tls_server_name]} if self.tls_server_name else None,
         )
+
+    async def _set_tls_server_name(self, request: httpx.Request) -> None:
+        """kubeconfig `tls-server-name`: the name sent in SNI and checked against the server's
+        certificate, when it differs from the host in the URL (e.g. an API server reached by IP)."""
+        request.extensions["sni_hostname"] = self.tls_server_name
 
     @property
     def notes(self) -> list[str]:
@@ -165,30 +182,119 @@ class Connection:
             return ["TLS verification disabled by insecure-skip-tls-verify in the kubeconfig"]
         return []
 
+    def unreachable_message(self, exc: BaseException | None, attempts: int) -> str:
+        """The one-line error when the first request cannot get an answer: what failed, for
+        which cluster, and the likely fix."""
+        kind, detail = diagnose_transport_error(exc) if exc is not None else ("other", "")
+        expiry = self._client_cert_expiry() if kind in _MAYBE_CLIENT_CERT else None
+        if expiry is not None:
+            return (
+                f"{self.label} rejected the client certificate: it expired on {expiry}; "
+                "renew it or fetch a fresh kubeconfig for this cluster"
+            )
+        tries = f" ({attempts} attempts)" if attempts > 1 else ""
+        if self.proxy and kind in ("refused", "dns", "timeout", "closed", "other"):
+            # The proxy may be what failed: name it (never its credentials).
+            proxy = httpx.URL(self.proxy).copy_with(username=None, password=None)
+            tries += f" through the proxy {proxy} (HTTPS_PROXY, NO_PROXY or the kubeconfig's proxy-url)"
+        host = httpx.URL(self.server).host
+        messages = {
+            "dns": f"cannot resolve {host}, the API server of context {self.context!r} ({self.server}): "
+            "check the server address in the kubeconfig, your DNS, or the VPN this cluster needs",
+            "refused": f"connection refused by {self.label}{tries}: nothing listens there; check that the "
+            "API server is up and the address and port are right (a VPN, tunnel or port-forward may be "
+            "down)",
+            "untrusted": f"TLS verification of {self.label} failed: its certificate is not signed by the CA "
+            "the kubeconfig trusts (certificate-authority-data); fetch a current kubeconfig for this "
+            "cluster (k8saudit never falls back to an unverified connection)",
+            "hostname": f"TLS verification of {self.label} failed: the server's certificate is not valid "
+            f"for {host}; use an address the certificate names, or set tls-server-name in the kubeconfig",
+            "client-cert": f"{self.label} rejected the client certificate ({detail}); fetch a fresh "
+            "kubeconfig for this cluster",
+            "timeout": f"{self.label} did not answer in time{tries}: the server or the network path to "
+            "it is down or overloaded; retry, or raise --timeout",
+            "closed": f"{self.label} closed the connection without answering{tries}: "
+            + (
+                "it may have rejected the client certificate; "
+                if self.client_cert_file
+                else "a proxy or load balancer may be cutting it; "
+            )
+            + "check that the address is the API server's",
+        }
+        return messages.get(kind, f"cannot reach {self.label}{tries}: {detail}")
+
+    def unauthorized_message(self) -> str:
+        how = f"the exec plugin {self.plugin.command!r}" if self.plugin else "the kubeconfig"
+        return (
+            f"authentication to {self.server} failed (401 Unauthorized) with context {self.context!r}: "
+            f"the credentials from {how} were rejected (expired, revoked, or for another cluster); "
+            "log in again or refresh the kubeconfig"
+        )
+
+    def deadline_message(self, deadline_s: float) -> str:
+        return (
+            f"{self.label} did not answer within the overall deadline ({deadline_s:g}s): the API server "
+            "may be overloaded or a proxy is holding the request; retry, or raise --deadline"
+        )
+
+    def _client_cert_expiry(self) -> str | None:
+        """When the configured client certificate expired ("2024-05-01 12:00 UTC"), or None."""
+        if not self.client_cert_file:
+            return None
+        try:  # the stdlib's own certificate decoder; no extra dependency for one date
+            not_after = ssl._ssl._test_decode_cert(self.client_cert_file)["notAfter"]  # type: ignore[attr-defined]
+            expires = ssl.cert_time_to_seconds(not_after)
+        except (AttributeError, KeyError, OSError, ValueError, ssl.SSLError):
+            return None
+        if expires > time.time():
+            return None
+        return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expires))
+
 
 class KubeAuth(httpx.Auth):
-    """Adds the current credential; on a 401, reloads it once (exec plugins mint a fresh token)."""
+    """Adds the current credential; on a 401, reloads it once (exec plugins mint a fresh token).
 
-    def __init__(self, load: Callable[[], Any], configuration: Any) -> None:
+    The kubernetes package re-runs an exec plugin whenever its token is within five minutes of
+    expiry, on every credential lookup. A plugin handing out short-lived tokens would then run
+    (blocking, as a subprocess) for every request, so that check happens at most every
+    `REFRESH_CHECK_S` seconds; a token rejected in between is refreshed by the 401 path.
+    """
+
+    REFRESH_CHECK_S = 30.0
+
+    def __init__(self, load: Callable[[], Any], configuration: Any, plugin: _Plugin | None = None) -> None:
         self._load = load  # rebuilds a kubernetes Configuration from scratch
         self._configuration = configuration
+        self._plugin = plugin
         self._lock = threading.Lock()
         self._generation = 0
+        self._next_refresh_check = time.monotonic() + self.REFRESH_CHECK_S
 
     def __repr__(self) -> str:
         return "KubeAuth(<credentials hidden>)"
 
     def _header(self) -> tuple[int, str | None]:
         with self._lock:
-            return self._generation, self._configuration.get_api_key_with_prefix("BearerToken")
+            configuration = self._configuration
+            hook = configuration.refresh_api_key_hook
+            if hook is not None and time.monotonic() >= self._next_refresh_check:
+                self._next_refresh_check = time.monotonic() + self.REFRESH_CHECK_S
+                # A failing plugin is logged by the kubernetes package, its output included:
+                # captured, never printed. The current token is kept; a 401 will tell.
+                with contextlib.suppress(ConnectionFailure), _captured_kubernetes_errors(self._plugin):
+                    hook(configuration)
+            key = configuration.api_key.get("BearerToken")
+            prefix = configuration.api_key_prefix.get("BearerToken")
+            return self._generation, (f"{prefix} {key}" if prefix and key else key) or None
 
     def _reload(self, seen_generation: int) -> None:
         with self._lock:
             if self._generation != seen_generation:
                 return  # another request already fetched a fresh credential
-            with _captured_kubernetes_errors():
+            with _captured_kubernetes_errors(self._plugin):
                 self._configuration = self._load()
             self._generation += 1
+            self._next_refresh_check = time.monotonic() + self.REFRESH_CHECK_S
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         generation, header = self._header()
@@ -207,6 +313,56 @@ class KubeAuth(httpx.Auth):
             yield request
 
 
+# -- logs never carry a credential ----------------------------------------------------------------
+
+_BEARER = re.compile(r"(?i)\b(bearer)\s+[^\s'\",)\]]+")
+_AUTHORIZATION = re.compile(r"(?i)(\bauthorization\b['\"]?\s*[:=,]\s*(?-i:b)?['\"]?)[^'\"\r\n]+")
+# The HTTP stack's loggers (a filter sees only records logged on its own logger, not on children),
+# and the root logger, where the kubernetes package logs.
+_SCRUBBED_LOGGERS = (
+    "",
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "hpack",
+    "kubernetes",
+)
+
+
+def scrub_credentials(text: str) -> str:
+    """`text` with bearer tokens and Authorization header values replaced."""
+    text = _BEARER.sub(r"\1 <redacted>", text)
+    return _AUTHORIZATION.sub(r"\1<redacted>", text)
+
+
+class CredentialLogFilter(logging.Filter):
+    """Defence in depth: today neither httpx nor httpcore logs request headers, even at DEBUG; if
+    a version ever does, the Authorization header still never reaches a log handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the logging module's problem, not ours
+            return True
+        scrubbed = scrub_credentials(message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        return True
+
+
+_LOG_FILTER = CredentialLogFilter()
+
+
+def install_log_scrubber() -> None:
+    for name in _SCRUBBED_LOGGERS:
+        logger = logging.getLogger(name)
+        if _LOG_FILTER not in logger.filters:
+            logger.addFilter(_LOG_FILTER)
+
+
 class _LogCapture(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
@@ -216,20 +372,30 @@ class _LogCapture(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+@dataclass(frozen=True, slots=True)
+class _Plugin:
+    """The exec credential plugin of a context, as far as messages may name it (no arguments:
+    they can carry secrets)."""
+
+    context: str
+    command: str
+    install_hint: str = ""
+
+
 # The capture swaps the root logger's handlers: two threads loading credentials at once (a fleet
 # scan connects in worker threads) would see each other's messages, so they take turns.
 _CAPTURE_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def _captured_kubernetes_errors() -> Iterator[None]:
+def _captured_kubernetes_errors(plugin: _Plugin | None = None) -> Iterator[None]:
     """The config loader logs exec-plugin failures instead of raising: turn them into errors."""
-    with _CAPTURE_LOCK, _capturing():
+    with _CAPTURE_LOCK, _capturing(plugin):
         yield
 
 
 @contextlib.contextmanager
-def _capturing() -> Iterator[None]:
+def _capturing(plugin: _Plugin | None) -> Iterator[None]:
     from kubernetes.config.config_exception import ConfigException
 
     capture = _LogCapture()
@@ -248,7 +414,37 @@ def _capturing() -> Iterator[None]:
         root.handlers = previous_handlers
         root.propagate = previous_propagate
     if capture.messages:
-        raise ConnectionFailure(f"credential plugin failed: {_first_line(capture.messages[0])}")
+        raise ConnectionFailure(_plugin_failure(capture.messages[0], plugin))
+
+
+_EXIT_STATUS = re.compile(r"^exec: process returned (-?\d+)")
+
+
+def _plugin_failure(logged: str, plugin: _Plugin | None) -> str:
+    """One line for a failed exec credential plugin.
+
+    The plugin's own output is never repeated: a plugin that fails half-way may print the very
+    token it was about to hand over, and this line ends up in terminals, CI logs and tickets.
+    """
+    if plugin is None:
+        return "the credential plugin failed; run it by hand to see why"
+    who = f"the exec credential plugin {plugin.command!r} of context {plugin.context!r}"
+    hint = f" ({_first_line(plugin.install_hint)})" if plugin.install_hint else ""
+    if "No such file or directory" in logged or "WinError 2" in logged:
+        return f"{who} is not installed or not on PATH: install it{hint} or fix users[].exec.command"
+    if "Permission denied" in logged:
+        return f"{who} cannot be run (permission denied): make it executable"
+    status = _EXIT_STATUS.match(logged)
+    if status:
+        return (
+            f"{who} failed with exit status {status.group(1)}: run it by hand to see why (its output "
+            "is not shown here because it may contain credentials); often a login has expired"
+        )
+    if "decode process output" in logged or "malformed response" in logged or "missing" in logged:
+        return f"{who} printed no usable ExecCredential: run it by hand to check its output"
+    if "api version" in logged:
+        return f"{who} speaks another client.authentication.k8s.io version than the kubeconfig asks for"
+    return f"{who} failed: run it by hand to see why"
 
 
 def _first_line(value: object) -> str:
@@ -283,9 +479,26 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Connec
         )
         return configuration
 
-    with _captured_kubernetes_errors():
+    plugin = _plugin_of(kubeconfig, chosen)
+    with _captured_kubernetes_errors(plugin):
         configuration = load()
-    return _connection(chosen, configuration, load)
+    return _connection(chosen, configuration, load, plugin)
+
+
+def _plugin_of(kubeconfig: str | None, context: str) -> _Plugin | None:
+    from kubernetes.config.kube_config import KubeConfigMerger
+
+    merged = KubeConfigMerger(_existing_kubeconfig(kubeconfig)[0]).config
+    config = merged.value if merged is not None else {}
+    contexts = {c.value["name"]: c.value.get("context") or {} for c in config.get("contexts") or []}
+    user_name = (contexts.get(context) or {}).get("user")
+    for node in config.get("users") or []:
+        if node.value["name"] == user_name:
+            exec_config = (node.value.get("user") or {}).get("exec")
+            if isinstance(exec_config, dict):
+                command = Path(str(exec_config.get("command", "?"))).name
+                return _Plugin(context, command, str(exec_config.get("installHint") or ""))
+    return None
 
 
 def _in_cluster_only() -> bool:
@@ -307,7 +520,9 @@ def _connect_in_cluster() -> Connection:
     return _connection(IN_CLUSTER, configuration, load)
 
 
-def _connection(name: str, configuration: Any, load: Callable[[], Any]) -> Connection:
+def _connection(
+    name: str, configuration: Any, load: Callable[[], Any], plugin: _Plugin | None = None
+) -> Connection:
     server = str(configuration.host or "").rstrip("/")
     if not server.startswith(("https://", "http://")):
         raise ConnectionFailure(f"context {name!r} has no usable server address")
@@ -317,10 +532,47 @@ def _connection(name: str, configuration: Any, load: Callable[[], Any]) -> Conne
         server=server,
         insecure=insecure,
         ssl_context=_ssl_context(configuration, insecure),
-        auth=KubeAuth(load, configuration),
-        proxy=configuration.proxy or None,
+        auth=KubeAuth(load, configuration, plugin),
+        proxy=_proxy_for(configuration, server),
         tls_server_name=getattr(configuration, "tls_server_name", None),
+        client_cert_file=configuration.cert_file or None,
+        plugin=plugin,
     )
+
+
+def _proxy_for(configuration: Any, server: str) -> str | None:
+    """The proxy to the API server: the kubeconfig's `proxy-url`, else HTTPS_PROXY/HTTP_PROXY
+    from the environment, unless NO_PROXY names the server (host, domain suffix, `*`, or a
+    CIDR range, as kubectl reads it)."""
+    proxy = configuration.proxy or None
+    no_proxy = getattr(configuration, "no_proxy", None)
+    if proxy and no_proxy and _bypasses_proxy(httpx.URL(server).host, str(no_proxy)):
+        return None
+    return proxy
+
+
+def _bypasses_proxy(host: str, no_proxy: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    for entry in (e.strip().lower() for e in no_proxy.split(",")):
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        if address is not None and "/" in entry:
+            try:
+                if address in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                pass
+            continue
+        name = entry.split(":", 1)[0] if entry.count(":") == 1 else entry  # "host:port"
+        name = name.lstrip(".")
+        if host == name or host.endswith(f".{name}"):
+            return True
+    return False
 
 
 def _ssl_context(configuration: Any, insecure: bool) -> ssl.SSLContext:
@@ -338,30 +590,54 @@ def _ssl_context(configuration: Any, insecure: bool) -> ssl.SSLContext:
     return context
 
 
-def describe_transport_error(exc: BaseException, server: str) -> str:
-    """One line for a failure to reach the API server, naming the likely cause."""
+# Failures where a rejected client certificate is a likely cause (the server drops the
+# connection during or right after the TLS handshake).
+_MAYBE_CLIENT_CERT = frozenset({"closed", "client-cert", "other"})
+
+
+def diagnose_transport_error(exc: BaseException) -> tuple[str, str]:
+    """(kind, detail) of a failure to talk to the API server. Kinds: dns, refused, untrusted,
+    hostname, client-cert, timeout, closed, other."""
     chain = list(_exception_chain(exc))
     text = " ".join(str(e) for e in chain).lower()
     if any(isinstance(e, socket.gaierror) for e in chain) or any(
         s in text for s in ("name or service not known", "nodename nor servname", "name resolution")
     ):
-        return f"cannot resolve the API server host of {server}"
+        return "dns", "unknown host"
     if any(isinstance(e, ConnectionRefusedError) for e in chain) or "connection refused" in text:
-        return f"connection refused by {server}"
+        return "refused", "connection refused"
     if "certificate_verify_failed" in text or "certificate verify failed" in text:
-        reason = (
-            "hostname mismatch" if "hostname" in text else "certificate not trusted by the kubeconfig's CA"
-        )
-        return f"TLS verification of {server} failed: {reason}"
-    if "certificate expired" in text or "certificate_expired" in text:
-        return f"{server} rejected the client certificate: certificate expired"
-    if "bad certificate" in text or "certificate required" in text or "unknown ca" in text:
-        return f"{server} rejected the client certificate"
+        if "hostname" in text or "ip address mismatch" in text:
+            return "hostname", "certificate not valid for this host"
+        return "untrusted", "certificate not trusted by the kubeconfig's CA"
+    for marker, detail in (
+        ("certificate expired", "certificate expired"),
+        ("certificate_expired", "certificate expired"),
+        ("bad certificate", "bad certificate"),
+        ("certificate required", "certificate required"),
+        ("unknown ca", "certificate signed by a CA it does not trust"),
+    ):
+        if marker in text:
+            return "client-cert", detail
     if isinstance(exc, httpx.TimeoutException):
-        return f"timed out talking to {server}"
+        return "timeout", "timed out"
     if isinstance(exc, httpx.RemoteProtocolError):
-        return f"{server} closed the connection unexpectedly"
-    return f"cannot reach {server}: {type(exc).__name__}"
+        return "closed", "closed the connection unexpectedly"
+    return "other", type(exc).__name__
+
+
+def describe_transport_error(exc: BaseException, server: str) -> str:
+    """One short line for a failed request (coverage messages; the server is named once)."""
+    kind, detail = diagnose_transport_error(exc)
+    return {
+        "dns": f"cannot resolve the API server host of {server}",
+        "refused": f"connection refused by {server}",
+        "untrusted": f"TLS verification of {server} failed: {detail}",
+        "hostname": f"TLS verification of {server} failed: hostname mismatch",
+        "client-cert": f"{server} rejected the client certificate: {detail}",
+        "timeout": f"timed out talking to {server}",
+        "closed": f"{server} closed the connection unexpectedly",
+    }.get(kind, f"cannot reach {server}: {detail}")
 
 
 def _exception_chain(exc: BaseException) -> Iterator[BaseException]:

@@ -29,7 +29,7 @@ from k8saudit.render import (
     waiver_line,
 )
 from k8saudit.report import Report
-from k8saudit.textsafe import safe_markdown, safe_text
+from k8saudit.textsafe import dump_json, safe_json, safe_markdown, safe_text
 
 FORMATS = ("text", "json", "markdown", "sarif", "junit")
 PROJECT_URL = "https://github.com/k8saudit/k8saudit"
@@ -50,7 +50,8 @@ def render(report: Report, fmt: str) -> str:
 
 
 def _json(data: Any) -> str:
-    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
+    """Indented JSON, inert in a terminal (`safe_json`), whatever the nesting (`dump_json`)."""
+    return safe_json(dump_json(data, option=orjson.OPT_INDENT_2)).decode() + "\n"
 
 
 def subject_path(subject: Subject) -> str:

@@ -48,12 +48,19 @@ class Coverage:
         state = str(data.get("state", ERROR))
         return cls(
             state=state if state in COVERAGE_STATES else ERROR,
-            count=int(data.get("count", 0)),
-            pages=int(data.get("pages", 0)),
+            count=_count(data.get("count", 0)),
+            pages=_count(data.get("pages", 0)),
             duration_s=float(data.get("duration_s", 0.0)),
             message=str(data.get("message", "")),
             api_version=str(data.get("api_version", "")),
         )
+
+
+def _count(value: object) -> int:
+    """A count read from a file: a whole number a JSON writer can write back (< 2**53)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 2**53:
+        raise ValueError(f"bad count {str(value)[:30]!r}")
+    return int(value)
 
 
 @dataclass(slots=True)
@@ -112,6 +119,36 @@ def labels_of(obj: Obj) -> dict[str, str]:
 def annotations_of(obj: Obj) -> dict[str, str]:
     annotations = meta(obj).get("annotations")
     return annotations if isinstance(annotations, dict) else {}
+
+
+def malformed(obj: object) -> str | None:
+    """Why `obj` breaks the shape the inventory's indexes rely on, or None.
+
+    The API server guarantees this shape; a snapshot file or a broken proxy may not. Checked once
+    per object where data enters (collector, snapshot loader), so the indexes and every check can
+    use `metadata` without re-checking it."""
+    if not isinstance(obj, dict):
+        return "is not an object"
+    metadata = obj.get("metadata")
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict):
+        return "metadata is not an object"
+    for key in ("name", "namespace", "uid"):
+        if not isinstance(metadata.get(key, ""), str | None):
+            return f"metadata.{key} is not a string"
+    for key in ("labels", "annotations"):
+        values = metadata.get(key)
+        if values is not None and not (
+            isinstance(values, dict) and all(isinstance(v, str) for v in values.values())
+        ):
+            return f"metadata.{key} is not a map of strings"
+    references = metadata.get("ownerReferences")
+    if references is not None and not (
+        isinstance(references, list) and all(isinstance(r, dict) for r in references)
+    ):
+        return "metadata.ownerReferences is not a list of objects"
+    return None
 
 
 def selector_matches(selector: dict[str, str], labels: dict[str, str]) -> bool:

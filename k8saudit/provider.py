@@ -89,8 +89,12 @@ def detect_provider(
 
 
 def _meta(obj: dict[str, Any]) -> dict[str, Any]:
-    meta = obj.get("metadata")
-    return meta if isinstance(meta, dict) else {}
+    return _dict(obj.get("metadata"))
+
+
+def _dict(value: object) -> dict[str, Any]:
+    """Cluster data where a mapping belongs, or an empty one: evidence is read, never trusted."""
+    return value if isinstance(value, dict) else {}
 
 
 def _from_version_or_server(version: dict[str, Any], server: str) -> Provider | None:
@@ -109,15 +113,15 @@ def _from_nodes(nodes: list[dict[str, Any]]) -> Provider | None:
     for node in nodes:
         metadata = _meta(node)
         name = metadata.get("name", "?")
-        labels = metadata.get("labels") or {}
+        labels = _dict(metadata.get("labels"))
         for label, provider in _LABEL_MARKERS:
             if label in labels:
                 return Provider(provider, (f"node {name} has label {label}",))
-        kubelet = str(((node.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion", ""))
+        kubelet = str(_dict(_dict(node.get("status")).get("nodeInfo")).get("kubeletVersion", ""))
         for marker, provider in _VERSION_MARKERS:
             if marker in kubelet:
                 return Provider(provider, (f"kubelet version {kubelet}",))
-        provider_id = str((node.get("spec") or {}).get("providerID", ""))
+        provider_id = str(_dict(node.get("spec")).get("providerID", ""))
         for marker, provider in _PROVIDER_ID_MARKERS:
             if marker in provider_id:
                 return Provider(provider, (f"node {name} has providerID {provider_id}",))
@@ -125,7 +129,7 @@ def _from_nodes(nodes: list[dict[str, Any]]) -> Provider | None:
 
 
 def _component(pod: dict[str, Any]) -> str:
-    labels = _meta(pod).get("labels") or {}
+    labels = _dict(_meta(pod).get("labels"))
     return str(labels.get("component") or labels.get("k8s-app") or "")
 
 
@@ -136,7 +140,7 @@ def _visible_control_plane(nodes: list[dict[str, Any]], pods: list[dict[str, Any
         if component in _CONTROL_PLANE_COMPONENTS or component.startswith("etcd-manager"):
             return f"control-plane pod kube-system/{_meta(pod).get('name', '?')} is visible"
     for node in nodes:
-        labels = _meta(node).get("labels") or {}
+        labels = _dict(_meta(node).get("labels"))
         for role in _CONTROL_PLANE_ROLES:
             if role in labels:
                 return f"node {_meta(node).get('name', '?')} is a control-plane node"
@@ -149,7 +153,7 @@ def _from_kube_system(pods: list[dict[str, Any]], configmaps: Iterable[dict[str,
         if component.startswith("etcd-manager") or component == "kops-controller":
             return Provider("kops", (f"pod kube-system/{_meta(pod).get('name', '?')} ({component})",))
     for pod in pods:
-        if (_meta(pod).get("labels") or {}).get("component") == "kube-apiserver":
+        if _dict(_meta(pod).get("labels")).get("component") == "kube-apiserver":
             return Provider("kubeadm", (f"static pod kube-system/{_meta(pod).get('name', '?')}",))
     for configmap in configmaps:
         metadata = _meta(configmap)

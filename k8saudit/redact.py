@@ -61,10 +61,11 @@ _COREFILE_SECRET_LINE = re.compile(
     r"^([ \t]*(?:credentials|secret|aws_access_key|password))[ \t]+[^\n]*$", re.MULTILINE
 )
 
-_SECRET_FLAG = re.compile(
-    r"^(--?[A-Za-z0-9_.-]*(?:password|passwd|token|secret|api-?key|credential)[A-Za-z0-9_.-]*=)(.+)$",
-    re.IGNORECASE,
-)
+# A flag whose name says it carries a secret (`--db-password`, `--api-key`). Tested as two linear
+# steps, never one pattern with two open-ended runs: cluster text is hostile, and such a pattern
+# backtracks for hours over a megabyte-long argument.
+_FLAG_NAME = re.compile(r"--?[A-Za-z0-9_.-]+")
+_SECRET_WORDS = ("password", "passwd", "token", "secret", "apikey", "api-key", "api_key", "credential")
 
 # Where the pod spec sits in each workload kind.
 _POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -147,9 +148,35 @@ def _redact_container(container: dict[str, Any]) -> None:
     for field in ("command", "args"):
         words = container.get(field)
         if isinstance(words, list):
-            for i, word in enumerate(words):  # in place: most words are not flags with secrets
-                if isinstance(word, str) and (match := _SECRET_FLAG.match(word)):
-                    words[i] = f"{match.group(1)}{REDACTED}"
+            container[field] = _redact_words(words)
+
+
+def _is_secret_flag(name: str) -> bool:
+    if _FLAG_NAME.fullmatch(name) is None:
+        return False
+    lowered = name.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+def _redact_words(words: list[object]) -> list[object]:
+    """`--password=x` keeps its name; in `--password x` the next word is the value."""
+    out: list[object] = []
+    value_follows = False
+    for word in words:
+        if value_follows and isinstance(word, str) and not word.startswith("-"):
+            out.append(REDACTED)
+            value_follows = False
+            continue
+        value_follows = False
+        if isinstance(word, str) and word.startswith("-"):
+            name, equals, value = word.partition("=")
+            if _is_secret_flag(name):
+                if equals and value:
+                    word = f"{name}={REDACTED}"
+                elif not equals:
+                    value_follows = True
+        out.append(word)
+    return out
 
 
 def _glob(pattern: str) -> re.Pattern[str]:

@@ -211,6 +211,10 @@ def render_text(report: Report) -> str:
         lines.append("")
         unknown, errors = counts[Status.UNKNOWN], counts[Status.ERROR]
         lines.append(f"Not scored: {unknown} unknown (inputs unreadable), {errors} check errors.")
+        for status, label in ((Status.UNKNOWN, "Unknown"), (Status.ERROR, "Errors")):
+            ids = sorted({f.check_id for f in report.findings if f.status is status})
+            if ids:
+                lines.append(f"  {label}: {', '.join(ids)}")
     lines += waiver_lines(report)
     lines.append("")
     lines.append(waiver_source_line(report))

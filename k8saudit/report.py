@@ -15,6 +15,8 @@ from k8saudit import __version__
 from k8saudit.engine import run_checks
 from k8saudit.inventory import Inventory
 from k8saudit.model import Finding
+from k8saudit.probe import ProbeRun
+from k8saudit.probe import attach as attach_probe_results
 from k8saudit.registry import CheckMeta, Config, Context, load_checks
 from k8saudit.releases import ReleaseCalendar
 from k8saudit.scoring import Scores, score
@@ -34,6 +36,7 @@ class CollectionInfo:
     tool_version: str = __version__
     notes: list[str] = field(default_factory=list)  # e.g. "TLS verification disabled"
     self_rules: dict[str, Any] | None = None  # SelfSubjectRulesReview status of the scanning identity
+    probe: ProbeRun | None = None  # the opt-in exposure probe (`scan --probe`), when it ran
 
     @property
     def duration_s(self) -> float:
@@ -47,6 +50,8 @@ class CollectionInfo:
             "tool_version": self.tool_version,
             "notes": self.notes,
             "self_rules": self.self_rules,
+            # Only when the opt-in probe ran: snapshots and reports without it stay as they were.
+            **({"probe": self.probe.to_dict()} if self.probe is not None else {}),
         }
 
     @classmethod
@@ -57,6 +62,7 @@ class CollectionInfo:
             tool_version=str(data.get("tool_version", "")),
             notes=[str(n) for n in data.get("notes") or []],
             self_rules=data.get("self_rules") if isinstance(data.get("self_rules"), dict) else None,
+            probe=ProbeRun.from_dict(data["probe"]) if isinstance(data.get("probe"), dict) else None,
         )
 
 
@@ -113,6 +119,8 @@ def evaluate(
     if recorded_findings is None:
         context = Context(now=collection.finished_at, calendar=calendar, config=config)
         findings = run_checks(inventory, context, checks.values())
+        if collection.probe is not None:  # what the probe saw then, on today's findings
+            attach_probe_results(findings, collection.probe)
         summary = apply_waivers(
             findings, inventory, waivers or WaiverPolicy(), today or utcnow().date(), checks
         )

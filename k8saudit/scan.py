@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from k8saudit.collector import Collector, CollectorSettings, ProgressCallback
 from k8saudit.connection import connect
+from k8saudit.probe import ProbeRun, ProbeSettings, probe_findings
 from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
 from k8saudit.report import Report, evaluate
@@ -26,3 +27,13 @@ async def scan_cluster(
     inventory, collection = await Collector(connection, settings, on_event).collect()
     collection.notes.extend(notes or ())
     return evaluate(inventory, collection, config, calendar, waivers=waivers)
+
+
+async def probe_report(report: Report, settings: ProbeSettings | None = None) -> ProbeRun:
+    """The opt-in exposure probe (`scan --probe`) over a live report: probes the addresses its
+    exposure findings name, attaches what it saw, and records the run (saved with the snapshot,
+    named in the report's notes)."""
+    run = await probe_findings(report.findings, settings)
+    report.collection.probe = run
+    report.collection.notes.append(run.note())
+    return run

@@ -8,24 +8,29 @@ newer-format file, and refuses files that would decompress beyond a size cap.
 
 from __future__ import annotations
 
+import io
 import os
+import re
+import socket
 import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
 from k8saudit import __version__, heap
 from k8saudit.errors import SnapshotError
-from k8saudit.inventory import ClusterIdentity, Coverage, Inventory
+from k8saudit.inventory import ClusterIdentity, Coverage, Inventory, malformed
+from k8saudit.kinds import KINDS_BY_KEY
 from k8saudit.model import Finding
 from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
 from k8saudit.report import CollectionInfo, Report, evaluate
+from k8saudit.textsafe import dump_json
 from k8saudit.waivers import WaiverPolicy, WaiverSummary
 
 FORMAT_NAME = "k8saudit.snapshot"
@@ -115,23 +120,23 @@ _SLICE = 5_000
 def dump_chunks(report: Report) -> Iterator[bytes]:
     """The snapshot document of `to_dict(report)`, same keys in the same order, as pieces of JSON."""
     with heap.gc_paused():  # the findings become many small dicts: no cycles to look for
-        yield orjson.dumps(_head(report))[:-1]  # '{"format":…,"calendar":{…}': the big parts follow
+        yield dump_json(_head(report))[:-1]  # '{"format":…,"calendar":{…}': the big parts follow
         inventory = report.inventory.to_dict()
         yield b',"inventory":{"objects":{'
         for n, (key, items) in enumerate(inventory.pop("objects").items()):
-            yield (b"," if n else b"") + orjson.dumps(key) + b":"
+            yield (b"," if n else b"") + dump_json(key) + b":"
             yield from _json_list(items)
-        yield b"}," + orjson.dumps(inventory)[1:]
+        yield b"}," + dump_json(inventory)[1:]
         yield b',"findings":'
         yield from _json_list(report.findings, Finding.to_dict)
-        yield b"," + orjson.dumps(_tail(report))[1:]
+        yield b"," + dump_json(_tail(report))[1:]
 
 
 def _json_list(items: list[Any], encode: Callable[[Any], Any] | None = None) -> Iterator[bytes]:
     yield b"["
     for start in range(0, len(items), _SLICE):
         part = items[start : start + _SLICE]
-        yield (b"," if start else b"") + orjson.dumps([encode(x) for x in part] if encode else part)[1:-1]
+        yield (b"," if start else b"") + dump_json([encode(x) for x in part] if encode else part)[1:-1]
     yield b"]"
 
 
@@ -156,24 +161,78 @@ def _gzipped(chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 
 def write_atomically(target: Path, data: bytes | Iterable[bytes]) -> None:
-    """Write `data` (bytes, or pieces of it written as they come) to `target` atomically."""
+    """Replace `target` with `data` (bytes, or pieces written as they come) so that a reader, or
+    the next run after a crash, sees the previous file or the new one, whole, never a mix: the
+    data goes to a temp file next to the target (created 0600), is fsynced, then renamed over it.
+    Any error removes the temp file; a process killed mid-write leaves one behind, which the next
+    save next to it removes."""
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise SnapshotError(f"cannot save {target}: directory {directory} does not exist")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    _remove_abandoned_temp_files(directory, target.name)
+    tmp_name: str | None = None
     try:
+        fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(target.name), suffix=".tmp", dir=directory)
         with os.fdopen(fd, "wb") as handle:  # mkstemp creates the file 0600
             for piece in (data,) if isinstance(data, bytes) else data:
                 handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, target)
+        tmp_name = None
+        _fsync_directory(directory)  # the rename itself survives a power cut
     except OSError as exc:
-        Path(tmp_name).unlink(missing_ok=True)
         raise SnapshotError(f"cannot save {target}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    finally:
+        if tmp_name is not None:
+            Path(tmp_name).unlink(missing_ok=True)
+
+
+# Temp files are named `.<target>.<host>.<pid>.<random>.tmp`, so a later save can tell the ones
+# abandoned by a dead process on this host from a save still running (here or on another host
+# or container sharing the directory).
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:40] or "host"
+
+
+def _temp_prefix(name: str) -> str:
+    return f".{name}.{_HOST}.{os.getpid()}."
+
+
+def _remove_abandoned_temp_files(directory: Path, name: str) -> None:
+    if os.name != "posix":
+        return  # no harmless liveness probe (os.kill would terminate the process on Windows)
+    prefix = f".{name}.{_HOST}."
+    try:
+        candidates = [p for p in directory.iterdir() if p.name.startswith(prefix) and p.name.endswith(".tmp")]
+    except OSError:
+        return
+    for path in candidates:
+        pid = path.name[len(prefix) :].split(".", 1)[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return  # not every platform opens directories (Windows); the data itself is synced
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def load(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Snapshot:
@@ -200,20 +259,37 @@ def _read_bytes(source: Path, max_bytes: int) -> bytes:
             if len(data) > max_bytes:
                 raise SnapshotError(_too_big(source, max_bytes))
             return data
-        return _gunzip(handle.read(), source, max_bytes)
+        return _gunzip_stream(handle, source, max_bytes)
+
+
+_CHUNK = 1 << 20
+
+
+def _gunzip_stream(handle: BinaryIO, source: Path, max_bytes: int) -> bytes:
+    """Inflate chunk by chunk, stopping as soon as the output passes `max_bytes`: neither a gzip
+    bomb nor a huge compressed file is ever held in memory whole."""
+    decompressor = zlib.decompressobj(wbits=31)
+    out: list[bytes] = []
+    size = 0
+    while not decompressor.eof:
+        chunk = decompressor.unconsumed_tail or handle.read(_CHUNK)
+        if not chunk:
+            raise SnapshotError(f"{source} is truncated: the gzip stream ends early")
+        try:
+            piece = decompressor.decompress(chunk, max_bytes + 1 - size)
+        except zlib.error:
+            raise SnapshotError(f"{source} is not a valid snapshot: corrupt gzip data") from None
+        size += len(piece)
+        if size > max_bytes:
+            raise SnapshotError(_too_big(source, max_bytes))
+        out.append(piece)
+    if decompressor.unused_data or handle.read(1):
+        raise SnapshotError(f"{source} is not a valid snapshot: trailing data after the gzip stream")
+    return b"".join(out)
 
 
 def _gunzip(data: bytes, source: Path, max_bytes: int) -> bytes:
-    decompressor = zlib.decompressobj(wbits=31)
-    try:
-        out = decompressor.decompress(data, max_bytes + 1)
-    except zlib.error:
-        raise SnapshotError(f"{source} is not a valid snapshot: corrupt gzip data") from None
-    if len(out) > max_bytes or decompressor.unconsumed_tail:
-        raise SnapshotError(_too_big(source, max_bytes))
-    if not decompressor.eof:
-        raise SnapshotError(f"{source} is truncated: the gzip stream ends early")
-    return out
+    return _gunzip_stream(io.BytesIO(data), source, max_bytes)
 
 
 def _too_big(source: Path, max_bytes: int) -> str:
@@ -241,11 +317,13 @@ def _loads(box: list[bytes], source: Path | str, max_bytes: int) -> Snapshot:
         raise SnapshotError(f"{source} is {problem}: not valid JSON ({_short(exc)})") from None
     _check_format(data, source)
     try:
-        return _from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        loaded = _from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise SnapshotError(f"{source} is not a valid k8saudit snapshot: {_describe(exc)}") from None
     finally:
         heap.settle()  # the inventory stays for the whole session: later collections skip it
+    _check_depth(data, source)
+    return loaded
 
 
 def _check_format(data: object, source: Path | str) -> None:
@@ -266,18 +344,29 @@ def _from_dict(data: dict[str, Any]) -> Snapshot:
     inv_data = _mapping(data["inventory"], "inventory")
     objects = _mapping(inv_data["objects"], "inventory.objects")
     for key, items in objects.items():
-        if not isinstance(items, list) or not all(isinstance(o, dict) for o in items):
+        if not isinstance(items, list):
             raise TypeError(f"inventory.objects.{key} is not a list of objects")
+        for index, obj in enumerate(items):
+            problem = malformed(obj)
+            if problem:
+                raise TypeError(f"inventory.objects.{key}[{index}] {problem}")
     coverage = {
         str(k): Coverage.from_dict(_mapping(v, f"coverage.{k}"))
         for k, v in _mapping(data["coverage"], "coverage").items()
     }
+    # Kinds a newer k8saudit collects: kept out, so that everything here knows every kind.
+    unknown = sorted((set(objects) | set(coverage)) - set(KINDS_BY_KEY))
+    objects = {k: v for k, v in objects.items() if k in KINDS_BY_KEY}
+    coverage = {k: v for k, v in coverage.items() if k in KINDS_BY_KEY}
     applied = _mapping(inv_data.get("applied_api_versions") or {}, "applied_api_versions")
+    served = inv_data.get("served_api_versions") or []
+    if not isinstance(served, list):
+        raise TypeError("inventory.served_api_versions is not a list")
     inventory = Inventory(
         objects,
         coverage,
         ClusterIdentity.from_dict(_mapping(data["cluster"], "cluster")),
-        [str(v) for v in inv_data.get("served_api_versions") or []],
+        [str(v) for v in served],
         {str(k): {str(n): str(v) for n, v in _mapping(m, k).items()} for k, m in applied.items()},
     )
     findings = data.get("findings") or []
@@ -292,9 +381,26 @@ def _from_dict(data: dict[str, Any]) -> Snapshot:
         else ReleaseCalendar.shipped()
     )
     collection = CollectionInfo.from_dict(_mapping(data["collection"], "collection"))
+    if unknown:
+        collection.notes.append(f"ignored kinds this k8saudit does not know: {', '.join(unknown)[:200]}")
     waivers_data = data.get("waivers")
     waivers = WaiverSummary.from_dict(waivers_data) if isinstance(waivers_data, dict) else None
     return Snapshot(inventory, collection, findings, calendar, waivers=waivers)
+
+
+def _check_depth(data: dict[str, Any], source: Path | str) -> None:
+    """orjson reads 1024 levels of nesting but writes only 254, and k8saudit never writes deeper:
+    a deeper part is foreign, and would fail later when rendered or saved again. Checked with
+    orjson itself, section by section (C speed, no copy of the whole file at once)."""
+    try:
+        for key in ("cluster", "coverage", "collection", "findings", "calendar", "waivers"):
+            orjson.dumps(data.get(key))
+        inventory = data["inventory"]
+        for items in inventory["objects"].values():
+            orjson.dumps(items)
+        orjson.dumps({k: v for k, v in inventory.items() if k != "objects"})
+    except orjson.JSONEncodeError as exc:
+        raise SnapshotError(f"{source} is not a valid k8saudit snapshot: {_short(exc)}") from None
 
 
 def _mapping(value: object, what: str) -> dict[str, Any]:

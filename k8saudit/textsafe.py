@@ -9,6 +9,9 @@ passes such text through `safe_text`, which shows those characters as visible es
 from __future__ import annotations
 
 import re
+from typing import Any
+
+import orjson
 
 # C0 controls (tab and newline included: a field is one line), DEL, C1 controls (0x9b is a
 # one-byte CSI), bidi embeddings/overrides/isolates and marks, line/paragraph separators.
@@ -40,3 +43,48 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
 def safe_markdown(value: object, limit: int | None = DEFAULT_LIMIT) -> str:
     """`safe_text` plus Markdown/HTML metacharacters escaped, for tickets and wikis."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", safe_text(value, limit))
+
+
+# The characters `_UNSAFE` names that a JSON encoder may leave raw (it escapes only C0 controls, `"`
+# and `\`), as UTF-8 bytes: DEL, C1 controls, bidi controls and marks, line/paragraph separators,
+# the byte-order mark.
+_UNSAFE_JSON_BYTES = re.compile(
+    rb"\x7f|\xc2[\x80-\x9f]|\xd8\x9c|\xe2\x80[\x8e\x8f\xa8-\xae]|\xe2\x81[\xa6-\xa9]|\xef\xbb\xbf"
+)
+
+
+def _json_escape(match: re.Match[bytes]) -> bytes:
+    return f"\\u{ord(match.group().decode()):04x}".encode()
+
+
+def safe_json(document: bytes) -> bytes:
+    """A UTF-8 JSON document with the terminal-unsafe characters in its strings written as
+    `\\uXXXX` escapes: the same data for a JSON reader, inert when the JSON lands in a terminal
+    (`k8saudit scan --format json` without a pipe). Structural JSON is ASCII, so every match lies
+    inside a string."""
+    return _UNSAFE_JSON_BYTES.sub(_json_escape, document)
+
+
+# orjson writes at most 254 levels of nesting. Cluster objects never come close, but a server
+# can send anything (a CRD schema nested 300 deep): such parts are cut here, when written.
+MAX_DEPTH = 200
+CLIPPED = "<k8saudit: nested deeper than 200 levels, not kept>"
+
+
+def dump_json(value: Any, option: int = 0) -> bytes:
+    """orjson.dumps, cutting what is nested deeper than MAX_DEPTH instead of failing on it."""
+    try:
+        return orjson.dumps(value, option=option)
+    except orjson.JSONEncodeError as exc:
+        if "ecursion" not in str(exc):
+            raise
+        return orjson.dumps(clip_depth(value, MAX_DEPTH), option=option)
+
+
+def clip_depth(value: Any, levels: int) -> Any:
+    """A copy of `value` with the containers nested more than `levels` deep replaced by CLIPPED."""
+    if isinstance(value, dict):
+        return CLIPPED if levels <= 0 else {k: clip_depth(v, levels - 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return CLIPPED if levels <= 0 else [clip_depth(v, levels - 1) for v in value]
+    return value

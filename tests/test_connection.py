@@ -85,3 +85,23 @@ def test_malformed_kubeconfig_is_one_clear_error(tmp_path: Path, content: str, e
 def test_missing_kubeconfig(tmp_path: Path) -> None:
     with pytest.raises(ConnectionFailure, match="no kubeconfig found"):
         connect(str(tmp_path / "nope"))
+
+
+@pytest.mark.parametrize(("name", "works"), [("localhost", True), ("wrong.example", False)])
+async def test_tls_server_name_is_sent_and_verified(
+    replay_server: ReplayServer, tmp_path: Path, name: str, works: bool
+) -> None:
+    import yaml
+
+    kubeconfig = replay_server.write_kubeconfig(tmp_path / "k")
+    config = yaml.safe_load(kubeconfig.read_text())
+    config["clusters"][0]["cluster"]["tls-server-name"] = name
+    kubeconfig.write_text(yaml.safe_dump(config))
+    connection = connect(str(kubeconfig))
+    assert connection.tls_server_name == name
+    if works:
+        inventory, _ = await Collector(connection).collect()
+        assert inventory.coverage_of("nodes").state == OK
+    else:
+        with pytest.raises(ConnectionFailure, match="TLS"):
+            await Collector(connection).collect()

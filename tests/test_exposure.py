@@ -277,8 +277,14 @@ def test_findings_carry_evidence_for_the_probe() -> None:
         ],
     )
     [finding] = [x for x in run_check(CHECKS["EXP-001"], inv, CONTEXT) if x.subject.name == "scope"]
-    assert finding.evidence["probe"] == [
-        {"scheme": "http", "host": "scope.elb.example.com", "port": 80, "path": "/"}
+    assert finding.evidence["probe_targets"] == [
+        {
+            "scheme": "http",
+            "host": "scope.elb.example.com",
+            "port": 80,
+            "path": "/",
+            "interface": "Weave Scope",
+        }
     ]
     [interface] = finding.evidence["interfaces"]
     assert interface["image"] == "weaveworks/scope:1.13.2" and interface["ports"] == [4040]

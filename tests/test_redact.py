@@ -39,7 +39,9 @@ def test_env_literals_are_redacted_in_every_workload_kind() -> None:
         {"name": "AWS_VPC_K8S_CNI_EXTERNALSNAT", "value": "true"},
     ]
     c = f.container(
-        "app", env=env, args=["--db-password=" + CANARY, "--port=8080", "--api-key", "positional"]
+        "app",
+        env=env,
+        args=["--db-password=" + CANARY, "--port=8080", "--api-key", CANARY, "--token", "--verbose", "x"],
     )
     objects = {
         "pods": f.pod("p", containers=[c], spec={"initContainers": [f.container("init", env=env)]}),
@@ -57,6 +59,7 @@ def test_env_literals_are_redacted_in_every_workload_kind() -> None:
         assert "DB_PASSWORD" in text and "secretKeyRef" in text, key
         assert '"value": "true"' in text, "allow-listed CNI switch is kept"
         assert "--port=8080" in text and f"--db-password={REDACTED}" in text
+        assert '"--token", "--verbose", "x"' in text, "a flag without its value redacts nothing"
 
 
 def test_secret_values_are_stripped_even_if_the_server_sent_them() -> None:
@@ -95,3 +98,13 @@ def test_redaction_survives_malformed_objects() -> None:
         {"spec": {"containers": [None, {"env": [None, {"value": 1}]}]}},
     ):
         redact("pods", obj)
+
+
+def test_flag_redaction_stays_linear_on_hostile_arguments() -> None:
+    """A megabyte-long argument made of secret-flag names: a backtracking pattern would hang."""
+    hostile = "--" + "password" * 131_072
+    c = f.container("app", args=[hostile, hostile + "=" + CANARY, "-" * 1_000_000])
+    obj = f.pod("p", containers=[c])
+    redact("pods", obj)
+    args = obj["spec"]["containers"][0]["args"]
+    assert args[0] == hostile and args[1] == f"{hostile}={REDACTED}"

@@ -6,14 +6,21 @@ import gzip
 import json
 from pathlib import Path
 
-import pytest
-
 from k8saudit.cli import main
-from k8saudit.collector import Collector, CollectorSettings, KindFinished, PageReceived, ScanStarted
+from k8saudit.collector import (
+    METADATA_ONLY_ACCEPT,
+    RULES_REVIEW_PATH,
+    Collector,
+    CollectorSettings,
+    KindFinished,
+    PageReceived,
+    ScanStarted,
+)
 from k8saudit.connection import connect
 from k8saudit.inventory import ERROR, FORBIDDEN, NOT_SERVED, OK
 from k8saudit.report import evaluate
 from tests import factories as f
+from tests.readonly import LIST_PATHS, assert_read_only, read_only_violations
 from tests.replay import ReplayServer
 from tests.replay.server import SECRET_VALUE_PREFIX
 
@@ -76,13 +83,47 @@ def test_secret_values_never_reach_the_snapshot_or_output(
 
 
 def test_only_reads_are_sent(replay_server: ReplayServer, tmp_path: Path) -> None:
-    scan(replay_server.write_kubeconfig(tmp_path / "kubeconfig"), tmp_path)
-    for record in replay_server.requests:
-        if record.method != "GET":
-            assert (record.method, record.path) == (
-                "POST",
-                "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
-            )
+    """Every request of a full scan (custom resources installed, small pages so that `continue`
+    is used) is discovery, a list of a collected kind, or the rules review."""
+    replay_server.serve_group(
+        "velero.io", "v1", [{"name": "schedules", "kind": "Schedule", "namespaced": True}]
+    )
+    scan(replay_server.write_kubeconfig(tmp_path / "kubeconfig"), tmp_path, "--page-size", "10")
+    requests = replay_server.requests
+    assert_read_only(requests)
+    assert any(r.params.get("continue") for r in requests), "paging was exercised"
+    assert {r.method for r in requests} == {"GET", "POST"}
+    listed = {r.path for r in requests if r.path in LIST_PATHS}
+    assert "/apis/velero.io/v1/schedules" in listed and "/apis/velero.io/v1/backups" not in listed
+
+
+def test_the_read_only_assertion_catches_every_kind_of_violation() -> None:
+    from tests.replay import RequestRecord
+
+    def record(method: str, path: str, accept: str = "application/json", **params: str) -> RequestRecord:
+        return RequestRecord(method, path, dict(params), accept, "admin", "token", "k8saudit", 0.0)
+
+    bad = [
+        record("DELETE", "/api/v1/namespaces/shop/pods/web"),
+        record("PATCH", "/api/v1/nodes/n1"),
+        record("POST", "/api/v1/namespaces/shop/pods"),
+        record("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews"),
+        record("GET", "/api/v1/pods", watch="1"),
+        record("GET", "/api/v1/pods", fieldSelector="spec.nodeName=n1"),
+        record("GET", "/api/v1/namespaces/shop/secrets/db"),
+        record("GET", "/api/v1/secrets"),
+        record("GET", "/api/v1/pods/log"),
+        record("GET", "/apis/events.k8s.io/v1/events"),
+        record("GET", "/healthz"),
+    ]
+    assert len(read_only_violations(bad)) == len(bad)
+    good = [
+        record("GET", "/version"),
+        record("GET", "/apis/batch/v1beta1"),
+        record("GET", "/api/v1/secrets", METADATA_ONLY_ACCEPT, limit="500", **{"continue": "x"}),
+        record("POST", RULES_REVIEW_PATH),
+    ]
+    assert read_only_violations(good) == []
 
 
 async def test_paging_progress_and_custom_resources(replay_server: ReplayServer, tmp_path: Path) -> None:
@@ -195,43 +236,3 @@ async def test_exec_plugin_token_refreshed_after_401(replay_server: ReplayServer
     assert not bad
     pods = replay_server.requests_to("/api/v1/pods")
     assert [r.status for r in pods] == [401, 200]
-
-
-@pytest.mark.parametrize(
-    ("setup", "expected"),
-    [
-        ("bad-token", "authentication to https://127.0.0.1"),
-        ("unknown-context", "context 'nope' not found"),
-        ("refused", "connection refused"),
-        ("untrusted", "TLS verification"),
-    ],
-)
-def test_connection_failures_exit_2_with_one_line(
-    replay_server: ReplayServer, tmp_path: Path, capsys, setup: str, expected: str
-) -> None:
-    from tests.replay import closed_port_url
-
-    args = []
-    if setup == "bad-token":
-        kubeconfig = replay_server.write_kubeconfig(tmp_path / "k", token="wrong")
-    elif setup == "unknown-context":
-        kubeconfig = replay_server.write_kubeconfig(tmp_path / "k")
-        args = ["--context", "nope"]
-    elif setup == "refused":
-        kubeconfig = replay_server.write_kubeconfig(
-            tmp_path / "k", extra_contexts=[{"name": "down", "server": closed_port_url()}]
-        )
-        args = ["--context", "down"]
-    else:  # the kubeconfig trusts another CA than the one that signed the server certificate
-        import base64
-
-        import trustme
-
-        kubeconfig = replay_server.write_kubeconfig(tmp_path / "k")
-        good = base64.b64encode(replay_server.ca_pem_bytes).decode()
-        foreign = base64.b64encode(trustme.CA().cert_pem.bytes()).decode()
-        kubeconfig.write_text(kubeconfig.read_text().replace(good, foreign))
-    assert main(["scan", "--kubeconfig", str(kubeconfig), "--no-save", "-q", *args]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and expected in err, err
-    assert "admin-token" not in err and "Traceback" not in err

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from k8saudit.textsafe import is_safe, safe_markdown, safe_text
+import orjson
+
+from k8saudit.textsafe import is_safe, safe_json, safe_markdown, safe_text
 
 
 def test_escape_sequences_are_shown_not_obeyed() -> None:
@@ -27,3 +29,13 @@ def test_huge_strings_are_clipped() -> None:
 
 def test_markdown_metacharacters_are_escaped() -> None:
     assert safe_markdown("[x](javascript:alert(1)) <b>") == r"\[x\]\(javascript:alert\(1\)\) \<b\>"
+
+
+def test_json_keeps_the_data_and_loses_the_escapes() -> None:
+    hostile = "a\x1b]52;c;ZXZpbA==\x07\x7f\x9b2J\u202eevil\u2066\u2028\ufeff\u061c é Ω 🙂 \\u202e"
+    document = orjson.dumps({"name": hostile, hostile: [hostile]})
+    shown = safe_json(document)
+    assert orjson.loads(shown) == {"name": hostile, hostile: [hostile]}
+    text = shown.decode()
+    assert is_safe(text)
+    assert "\\u202e" in text and "\\u009b" in text and "é Ω 🙂" in text

@@ -59,6 +59,7 @@ class Fault:
     body: Any = None
     seconds: float = 0.0
     mode: str = "truncated"
+    continued_only: bool = False  # only requests carrying a `continue` token (page 2 onwards)
     hits: int = field(default=0)
 
     def matches(self, target: RequestTarget) -> bool:
@@ -66,7 +67,7 @@ class Fault:
             return False
         if self.identity is not None and self.identity != target.identity:
             return False
-        if self.kind == "expire_continue" and not target.has_continue:
+        if (self.kind == "expire_continue" or self.continued_only) and not target.has_continue:
             return False
         return matches_pattern(self.pattern, target)
 

@@ -10,7 +10,9 @@ connections; slow, dropped and hung answers are coroutines, not blocked threads)
 - the recorded error bodies (401, 403, 404, 410) and the recorded SelfSubjectRulesReview.
 
 Everything a test needs to break the conversation is on :class:`ReplayServer`: ``forbid``,
-``fail``, ``expire_continue``, ``slow``, ``drop``, ``corrupt``, ``hang``, ``expire_token``.
+``fail``, ``expire_continue``, ``slow``, ``drop``, ``corrupt``, ``hang``, ``expire_token``; and
+``enforce_rbac(identity)`` makes RBAC over the stored roles and bindings decide what an identity
+may read (:mod:`tests.replay.rbac`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import trustme
 
 from . import kubeconfig as kc
 from .faults import Fault, FaultTable, RequestTarget
+from .rbac import RBAC_GROUP, Authorizer, RequestAttributes, groups_of
 from .recorded import Recordings, load_recordings
 from .store import (
     Collection,
@@ -230,6 +233,9 @@ class ReplayServer:
 
         self._init_discovery()
         self.store = ResourceStore()
+        # Identities whose requests RBAC decides (identity -> extra groups); others are admins.
+        self._rbac_enforced: dict[str, tuple[str, ...]] = {}
+        self.authorizer = Authorizer(lambda resource: self.store.objects((RBAC_GROUP, "v1", resource)))
         if load_recorded:
             self._load_recorded_objects()
 
@@ -375,6 +381,44 @@ class ReplayServer:
             if identity:
                 return identity, "token"
         return None, None
+
+    def enforce_rbac(self, identity: str, groups: Sequence[str] = ()) -> None:
+        """From now on, requests by ``identity`` are authorized by RBAC over the stored roles and
+        bindings (see :mod:`tests.replay.rbac`), as a member of ``groups`` plus
+        ``system:authenticated``: what no binding allows gets the real 403 answer."""
+        with self._lock:
+            self._rbac_enforced[identity] = tuple(groups)
+
+    def _groups(self, identity: str) -> tuple[str, ...] | None:
+        with self._lock:
+            extra = self._rbac_enforced.get(identity)
+        return None if extra is None else groups_of(identity, extra)
+
+    @staticmethod
+    def _attributes(
+        request: _Request, rpath: ResourcePath | None, identity: str, groups: tuple[str, ...]
+    ) -> RequestAttributes:
+        method = request.method.lower()
+        if rpath is None or rpath.resource is None:  # discovery, /version, /healthz...
+            return RequestAttributes(identity, groups, method, False, path=request.path)
+        if request.method == "GET":
+            watching = request.params.get("watch") in ("1", "true")
+            verb = "watch" if watching else ("get" if rpath.name else "list")
+        else:
+            verb = {"post": "create", "put": "update", "patch": "patch"}.get(method, method)
+            if verb == "delete" and not rpath.name:
+                verb = "deletecollection"
+        return RequestAttributes(
+            identity,
+            groups,
+            verb,
+            True,
+            api_group=rpath.group,
+            resource=rpath.resource,
+            subresource=rpath.subresource or "",
+            namespace=rpath.namespace or "",
+            name=rpath.name or "",
+        )
 
     # ------------------------------------------------------------------ discovery
 
@@ -618,9 +662,11 @@ class ReplayServer:
         retry_after: float | int | None = None,
         body: bytes | str | Mapping[str, Any] | None = None,
         identity: str | None = None,
+        continued_only: bool = False,
     ) -> Fault:
         """Answer ``status`` (429 with ``Retry-After``, 500, 503, 404 ...) with a Status body (404:
-        the recorded plain-text body) unless ``body`` is given."""
+        the recorded plain-text body) unless ``body`` is given. ``continued_only``: only requests
+        for page 2 onwards (carrying a ``continue`` token)."""
         return self._faults.add(
             Fault(
                 "fail",
@@ -630,6 +676,7 @@ class ReplayServer:
                 status=status,
                 retry_after=retry_after,
                 body=body,
+                continued_only=continued_only,
             )
         )
 
@@ -648,10 +695,18 @@ class ReplayServer:
         """Wait ``seconds`` before answering."""
         return self._faults.add(Fault("slow", path, identity=identity, times=times, seconds=seconds))
 
-    def drop(self, path: str | None, times: int | None = 1, identity: str | None = None) -> Fault:
+    def drop(
+        self,
+        path: str | None,
+        times: int | None = 1,
+        identity: str | None = None,
+        continued_only: bool = False,
+    ) -> Fault:
         """Send the headers and part of the body, then close the connection without TLS
-        close_notify."""
-        return self._faults.add(Fault("drop", path, identity=identity, times=times))
+        close_notify. ``continued_only``: only pages after the first."""
+        return self._faults.add(
+            Fault("drop", path, identity=identity, times=times, continued_only=continued_only)
+        )
 
     def corrupt(
         self,
@@ -659,12 +714,16 @@ class ReplayServer:
         times: int | None = 1,
         mode: str = "truncated",
         identity: str | None = None,
+        continued_only: bool = False,
     ) -> Fault:
         """200 with a body that is truncated JSON (``mode="truncated"``) or not JSON at all
-        (``mode="invalid"``); Content-Length matches what is sent."""
+        (``mode="invalid"``); Content-Length matches what is sent. ``continued_only``: only pages
+        after the first."""
         if mode not in ("truncated", "invalid"):
             raise ValueError("mode must be 'truncated' or 'invalid'")
-        return self._faults.add(Fault("corrupt", path, identity=identity, times=times, mode=mode))
+        return self._faults.add(
+            Fault("corrupt", path, identity=identity, times=times, mode=mode, continued_only=continued_only)
+        )
 
     def hang(self) -> None:
         """Accept connections and read requests but answer nothing until :meth:`unhang`."""
@@ -884,11 +943,17 @@ class ReplayServer:
                     identity=identity,
                     has_continue=bool(request.params.get("continue")),
                 )
+                groups = self._groups(identity)
+                denied = groups is not None and not self.authorizer.allowed(
+                    self._attributes(request, rpath, identity, groups)
+                )
                 decision = self._faults.decide(target)
                 if decision.delay:
                     await asyncio.sleep(decision.delay)
                 fault = decision.fault
-                if fault is not None and fault.kind in ("forbid", "fail", "expire_continue"):
+                if denied:  # authorization comes before anything else, as in kube-apiserver
+                    response = _Response(403, self._forbidden_body(request, rpath, identity))
+                elif fault is not None and fault.kind in ("forbid", "fail", "expire_continue"):
                     response = self._fault_response(fault, request, rpath, identity)
                 else:
                     response = self._route(request, rpath, identity)
@@ -1034,7 +1099,7 @@ class ReplayServer:
             and self.resource_info(rpath.group, rpath.version, rpath.resource or "")
         ):
             if rpath.resource == "selfsubjectrulesreviews":
-                return self._rules_review(request)
+                return self._rules_review(request, identity)
             if rpath.resource == "selfsubjectaccessreviews":
                 return self._access_review(request, identity)
         if request.method != "GET":
@@ -1143,13 +1208,17 @@ class ReplayServer:
         )
         return _Response(200, body)
 
-    def _rules_review(self, request: _Request) -> _Response:
+    def _rules_review(self, request: _Request, identity: str) -> _Response:
         try:
             sent = orjson.loads(request.body or b"{}")
         except orjson.JSONDecodeError as exc:
             return _Response(400, _status(400, "BadRequest", f"invalid JSON body: {exc}"))
         body = self.recordings["selfsubjectrulesreview_auditor.json"].body_copy()
         body["spec"] = (sent.get("spec") if isinstance(sent, dict) else None) or {}
+        groups = self._groups(identity)
+        if groups is not None:
+            namespace = str(body["spec"].get("namespace") or "")
+            body["status"] = self.authorizer.rules_review_status(identity, groups, namespace)
         return _Response(201, orjson.dumps(body))
 
     def _access_review(self, request: _Request, identity: str) -> _Response:
@@ -1170,9 +1239,30 @@ class ReplayServer:
                 path += f"/{attrs['name']}"
             target = RequestTarget(path, attrs["resource"], group, identity, False)
             allowed = not self._faults.forbids(target)
+            groups = self._groups(identity)
+            if groups is not None:
+                allowed = allowed and self.authorizer.allowed(
+                    RequestAttributes(
+                        identity,
+                        groups,
+                        str(attrs.get("verb", "")),
+                        True,
+                        api_group=group,
+                        resource=attrs["resource"],
+                        subresource=str(attrs.get("subresource") or ""),
+                        namespace=str(ns or ""),
+                        name=str(attrs.get("name") or ""),
+                    )
+                )
         elif spec.get("nonResourceAttributes"):
             path = spec["nonResourceAttributes"].get("path", "/")
             allowed = not self._faults.forbids(RequestTarget(path, None, None, identity, False))
+            groups = self._groups(identity)
+            if groups is not None:
+                verb = str(spec["nonResourceAttributes"].get("verb", "get"))
+                allowed = allowed and self.authorizer.allowed(
+                    RequestAttributes(identity, groups, verb, False, path=path)
+                )
         status: dict[str, Any] = {"allowed": allowed}
         if allowed:
             status["reason"] = (

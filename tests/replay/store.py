@@ -32,6 +32,15 @@ Key = tuple[str, str]
 CONTINUE_VERSION = "meta.k8s.io/v1"
 
 
+def _serialize(obj: dict[str, Any]) -> bytes:
+    """orjson, or the stdlib for objects nested deeper than orjson writes (254 levels): a real
+    apiserver serves such objects (a deep CRD schema), so tests need them too."""
+    try:
+        return orjson.dumps(obj)
+    except orjson.JSONEncodeError:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 class ContinueError(ValueError):
     """A continue token the server cannot decode (answered with 400 BadRequest)."""
 
@@ -96,7 +105,7 @@ class StoredObject:
     def __init__(self, obj: dict[str, Any]) -> None:
         self.key = object_key(obj)
         self.has_kind = "kind" in obj
-        self.raw = orjson.dumps(obj)
+        self.raw = _serialize(obj)
         self.partial_raw: bytes | None = None
 
     def partial(self) -> bytes:

@@ -1,0 +1,374 @@
+"""The k8saudit terminal app: owns the current report, starts the workers, moves between screens.
+
+`run_app(snapshot=path)` opens a saved snapshot (no cluster); `run_app(kubeconfig=..., context=...)`
+scans a live cluster, starting with the given (or current) context and offering the context
+picker. Both end up in the same screens: overview → findings → detail → resource.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.binding import Keymap
+from textual.screen import Screen
+
+from k8saudit.collector import CollectorSettings
+from k8saudit.errors import SnapshotError
+from k8saudit.model import Subject
+from k8saudit.registry import Config
+from k8saudit.releases import ReleaseCalendar
+from k8saudit.report import Report, utcnow
+from k8saudit.textsafe import safe_text
+from screens import jobs
+from screens.actions import bindings_for
+from screens.base import AuditScreen
+from screens.detail import DetailScreen
+from screens.dialogs import HelpScreen, LoadingScreen, PathDialog
+from screens.findings import FindingsScreen
+from screens.findings_index import FindingFilter, FindingsIndex
+from screens.messages import ContextsLoaded, FileWritten, ReportLoaded, ReportLoadFailed, WriteFailed
+from screens.overview import OverviewScreen
+from screens.palette import ActionsProvider
+from screens.picker import ContextPickerScreen
+from screens.resource import ResourceScreen
+from screens.scan import ScanScreen
+
+Clock = Callable[[], datetime]
+NEEDS_REPORT = frozenset({"save", "export", "overview", "findings"})
+
+
+def _report_stem(report: Report) -> str:
+    """`CONTEXT-YYYYmmdd-HHMMSS` of the collection: a default file name that says what it holds."""
+    context = re.sub(r"[^A-Za-z0-9._-]+", "_", report.inventory.cluster.context).strip("._")[:60]
+    return f"{context or 'cluster'}-{report.collection.finished_at:%Y%m%d-%H%M%S}"
+
+
+class K8sAuditApp(App[int]):
+    CSS_PATH = "k8saudit.tcss"
+    TITLE = "k8saudit"
+    BINDINGS = bindings_for("app")
+    COMMANDS = {ActionsProvider}  # noqa: RUF012 (Textual's class variable)
+
+    def __init__(
+        self,
+        *,
+        snapshot: str | Path | None = None,
+        report: Report | None = None,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        clock: Clock = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+        cursor_blink: bool = True,
+        debounce_s: float = 0.15,
+        settings: CollectorSettings | None = None,
+        config: Config | None = None,
+        keymap: Keymap | None = None,
+        demo: bool = False,
+        calendar: ReleaseCalendar | None = None,
+        notes: list[str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.snapshot_path = Path(snapshot) if snapshot is not None else None
+        self.kubeconfig = kubeconfig
+        self.context = context
+        self.clock = clock
+        self.monotonic = monotonic
+        self.cursor_blink = cursor_blink
+        self.debounce_s = debounce_s
+        self.settings = settings
+        self.config = config
+        self.demo = demo
+        self.calendar = calendar  # replaces the snapshot's or the shipped calendar (--refresh-releases)
+        self.notes = list(notes or [])  # added to every report's notes (why a refresh fell back)
+        self.initial_report = report
+        self.report: Report | None = None
+        self.index: FindingsIndex | None = None
+        self.report_path: Path | None = None  # where the shown report was loaded from
+        self.live_context: str | None = None  # the context the shown report was scanned from
+        self.startup_error: str | None = None
+        self._scan_job: jobs.ScanJob | None = None
+        self._initial_load = self.snapshot_path is not None and report is None
+        self._autostart = False
+        if keymap:
+            self.set_keymap(keymap)
+
+    @property
+    def keymap(self) -> dict[str, str]:
+        return dict(self._keymap)
+
+    # -- start ----------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.initial_report is not None:  # already in memory (tests, embedding)
+            self.show_report(self.initial_report, path=self.snapshot_path or Path("(in memory)"))
+        elif self.snapshot_path is not None:
+            self.push_screen(LoadingScreen(str(self.snapshot_path)))
+            self._load_snapshot(self.snapshot_path)
+        else:
+            self.push_screen(ContextPickerScreen(self.kubeconfig))
+            self._read_contexts(autostart=True)
+
+    def origin_label(self) -> str:
+        if self.report is None:
+            return ""
+        if self.live_context is not None:
+            return f"live · {self.report.inventory.cluster.server}"
+        if self.demo:
+            return "demo snapshot (no cluster)"
+        return f"snapshot · {self.report_path}" if self.report_path else "snapshot"
+
+    # -- workers: every piece of I/O happens in one of these ----------------------------------------
+
+    @work(thread=True, group="contexts", exit_on_error=False)
+    def _read_contexts_worker(self) -> None:
+        jobs.read_contexts(self.kubeconfig, self.post_message)
+
+    def _read_contexts(self, autostart: bool = False) -> None:
+        self._autostart = autostart
+        self._read_contexts_worker()
+
+    @work(thread=True, group="load", exclusive=True, exit_on_error=False)
+    def _load_snapshot(self, path: Path) -> None:
+        today = self.clock().date()
+        jobs.load_report(path, self.post_message, self.config, self.calendar, self.notes, today)
+
+    @work(thread=True, group="scan", exclusive=True, exit_on_error=False)
+    def _run_scan(self, job: jobs.ScanJob) -> None:
+        job.run()
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def _save(self, report: Report, path: Path) -> None:
+        jobs.save_snapshot(report, path, self.post_message)
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def _export(self, report: Report, path: Path) -> None:
+        jobs.export_report(report, path, self.post_message)
+
+    # -- messages from the workers ------------------------------------------------------------------
+
+    def on_contexts_loaded(self, message: ContextsLoaded) -> None:
+        picker = self._find_screen(ContextPickerScreen)
+        if picker is not None:
+            picker.post_message(ContextsLoaded(message.contexts, message.error))
+        if self._autostart:
+            self._autostart = False
+            current = next((c.name for c in message.contexts if c.current), None)
+            if self.context is not None or (current is not None and message.error is None):
+                self.scan_context(self.context or current)
+
+    def on_report_loaded(self, message: ReportLoaded) -> None:
+        self._initial_load = False
+        self.show_report(message.report, path=message.path, index=message.index)
+
+    def on_report_load_failed(self, message: ReportLoadFailed) -> None:
+        if self._initial_load:
+            self.startup_error = message.reason
+            self.exit(1, return_code=1)
+            return
+        self.notify(message.reason, title="Cannot open the snapshot", severity="error", markup=False)
+
+    def on_file_written(self, message: FileWritten) -> None:
+        what = "Snapshot saved" if message.what == "snapshot" else "JSON report written"
+        self.notify(f"{what} to {safe_text(message.path, 300)}", markup=False)
+
+    def on_write_failed(self, message: WriteFailed) -> None:
+        self.notify(message.reason, title="Not written", severity="error", markup=False)
+
+    # -- scans ------------------------------------------------------------------------------------
+
+    def scan_context(self, context: str | None) -> None:
+        """Scan `context` (None: the kubeconfig's current one) with a progress screen."""
+        self.cancel_scan()
+        screen = ScanScreen(context)
+        self.push_screen(screen)
+        self._scan_job = jobs.ScanJob(
+            self.kubeconfig, context, screen.post_message, self.settings, self.config
+        )
+        self._run_scan(self._scan_job)
+
+    def cancel_scan(self) -> None:
+        if self._scan_job is not None:
+            self._scan_job.cancel()
+            self._scan_job = None
+
+    def scan_failed(self, context: str | None, reason: str) -> None:
+        """Back to the context picker, which says why `context` could not be scanned."""
+        self._scan_job = None
+        if self._pop_to(ScanScreen):  # also closes a help or palette opened over it
+            self.pop_screen()
+        picker = self._find_screen(ContextPickerScreen)
+        if picker is None:
+            picker = ContextPickerScreen(self.kubeconfig)
+            self.push_screen(picker)
+            self._read_contexts()
+        picker.show_failure(context, reason)
+
+    # -- the shown report -------------------------------------------------------------------------
+
+    def show_report(
+        self,
+        report: Report,
+        *,
+        context: str | None = None,
+        path: Path | None = None,
+        index: FindingsIndex | None = None,
+    ) -> None:
+        """Make `report` the current one and show its overview (the screen stack starts over)."""
+        self._scan_job = None
+        self.report = report
+        self.index = index or FindingsIndex(report)
+        self.report_path = path
+        self.live_context = (report.inventory.cluster.context or context or "") if path is None else None
+        self._replace_stack(OverviewScreen(report, self.index))
+
+    def _replace_stack(self, screen: Screen[None]) -> None:
+        while len(self.screen_stack) > 2:  # [0] is Textual's default screen
+            self.pop_screen()
+        if len(self.screen_stack) == 2:
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    def _find_screen(self, kind: type[Screen[None]]) -> Screen[None] | None:  # type: ignore[type-arg]
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, kind):
+                return screen
+        return None
+
+    def _pop_to(self, kind: type[Screen[None]]) -> bool:
+        if self._find_screen(kind) is None:
+            return False
+        while not isinstance(self.screen, kind):
+            self.pop_screen()
+        return True
+
+    def open_findings(self, flt: FindingFilter | None = None) -> None:
+        if self.index is None:
+            return
+        if self._pop_to(FindingsScreen):
+            if flt is not None:
+                self.screen.set_filter(flt)  # type: ignore[attr-defined]
+            return
+        self.push_screen(FindingsScreen(self.index, flt))
+
+    def open_finding(self, finding: int) -> None:
+        if self.index is not None:
+            self.push_screen(DetailScreen(self.index, finding))
+
+    def open_check(self, check_id: str) -> None:
+        if self.index is not None and self.index.by_check.get(check_id):
+            self.open_finding(self.index.subjects_of(check_id)[0])
+
+    def open_subject(self, subject: Subject) -> None:
+        if self.index is not None:
+            self.push_screen(ResourceScreen(self.index, subject))
+
+    # -- actions (rows of screens.actions with scope "app") ----------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in NEEDS_REPORT:
+            return self.report is not None
+        if isinstance(self.screen, ScanScreen) and action in ("rescan", "contexts", "open_snapshot"):
+            return False  # one scan at a time: esc cancels this one first
+        if action == "rescan":
+            return self.live_context is not None and self.report is not None
+        return True
+
+    async def action_quit(self) -> None:
+        # A scan runs in an executor thread, which the interpreter waits for at exit:
+        # cancel it so that quitting mid-scan is immediate.
+        self.cancel_scan()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        self.cancel_scan()
+
+    def action_back(self) -> None:
+        screen = self.screen
+        if isinstance(screen, AuditScreen):
+            screen.go_back()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_overview(self) -> None:
+        if self.report is not None and self.index is not None and not self._pop_to(OverviewScreen):
+            self._replace_stack(OverviewScreen(self.report, self.index))
+
+    def action_findings(self) -> None:
+        self.open_findings()
+
+    def action_save(self) -> None:
+        report = self.report
+        if report is None:
+            return
+        name = f"k8saudit-{_report_stem(report)}.json.gz"
+
+        def save(path: Path | None) -> None:
+            if path is not None:
+                self._save(report, path)
+
+        self.push_screen(PathDialog("Save the snapshot (.json or .json.gz)", name, "save"), save)
+
+    def action_export(self) -> None:
+        report = self.report
+        if report is None:
+            return
+        name = f"k8saudit-report-{_report_stem(report)}.json"
+
+        def export(path: Path | None) -> None:
+            if path is not None:
+                self._export(report, path)
+
+        self.push_screen(PathDialog("Export the JSON report", name, "export"), export)
+
+    def action_open_snapshot(self) -> None:
+        def open_path(path: Path | None) -> None:
+            if path is not None:
+                self.notify(f"Opening {safe_text(path, 300)}…", markup=False, timeout=2)
+                self._load_snapshot(path)
+
+        self.push_screen(PathDialog("Open a snapshot file", "", "open", must_exist=True), open_path)
+
+    def action_rescan(self) -> None:
+        if self.live_context is not None:
+            self.scan_context(self.live_context)
+
+    def action_contexts(self) -> None:
+        if not self._pop_to(ContextPickerScreen):
+            self.push_screen(ContextPickerScreen(self.kubeconfig))
+            self._read_contexts()
+
+
+def run_app(
+    *,
+    snapshot: str | Path | None = None,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    demo: bool = False,
+    calendar: ReleaseCalendar | None = None,
+    notes: list[str] | None = None,
+) -> int:
+    """Run the TUI until the user quits; a snapshot that cannot be opened raises SnapshotError."""
+    app = K8sAuditApp(
+        snapshot=snapshot,
+        kubeconfig=kubeconfig,
+        context=context,
+        demo=demo,
+        calendar=calendar,
+        notes=notes,
+    )
+    code = app.run()
+    if app.startup_error:
+        raise SnapshotError(app.startup_error)
+    return code if isinstance(code, int) else 0
+
+
+__all__ = ["K8sAuditApp", "run_app"]

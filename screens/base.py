@@ -1,0 +1,86 @@
+"""What every screen shares: the top bar (where am I, which cluster, which data) and the footer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from k8saudit.textsafe import safe_text
+
+if TYPE_CHECKING:
+    from screens.app import K8sAuditApp
+
+
+class TopBar(Static):
+    """One line: the product, the breadcrumb of screens, and where the data comes from."""
+
+    def on_mount(self) -> None:
+        self.update(self.build())
+
+    def crumbs(self) -> list[str]:
+        """The crumbs of every screen from the bottom of the stack up to this bar's screen."""
+        crumbs: list[str] = []
+        for screen in self.app.screen_stack:
+            if isinstance(screen, AuditScreen):
+                crumbs.extend(screen.crumbs())
+            if screen is self.screen:
+                break
+        return crumbs
+
+    def build(self) -> Text:
+        app: K8sAuditApp = self.app  # type: ignore[assignment]
+        text = Text()
+        text.append(" k8saudit ", "bold reverse")
+        for crumb in self.crumbs():
+            text.append(" › ")
+            text.append(safe_text(crumb, 80))
+        origin = app.origin_label()
+        if origin:
+            left = text.cell_len
+            room = max(0, self.size.width - left - 1) if self.size.width else 0
+            label = safe_text(origin, 200)
+            if room and len(label) > room - 2:
+                label = label[: max(0, room - 3)] + "…"
+            if room:
+                text.append(" " * max(1, room - len(label)))
+            else:
+                text.append("   ")
+            text.append(label)
+        return text
+
+    def on_resize(self) -> None:
+        self.update(self.build())
+
+
+class AuditScreen(Screen[None]):
+    """Base class of the app's screens.
+
+    Subclasses set `SCOPE` (their rows in `screens.actions.ACTIONS`) and
+    `BINDINGS = bindings_for(SCOPE)`, implement `compose_body()`, and may override `go_back()`.
+    """
+
+    SCOPE: ClassVar[str] = ""
+
+    @property
+    def audit_app(self) -> K8sAuditApp:
+        return self.app  # type: ignore[return-value]
+
+    def crumbs(self) -> list[str]:
+        """This screen's own step(s) in the breadcrumb of the top bar."""
+        return []
+
+    def compose(self) -> ComposeResult:
+        yield TopBar(id="topbar")
+        yield from self.compose_body()
+        yield Footer(compact=True, show_command_palette=False)
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def go_back(self) -> None:
+        """`esc`: leave this screen (the app's root screens override this to stay)."""
+        self.app.pop_screen()

@@ -1,0 +1,150 @@
+"""Finding detail: what the check guards against, this finding's evidence, every subject of the
+check with its status, how to fix it, and where to read more. `enter` on a subject opens it."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Label, Markdown, Static
+
+from k8saudit.registry import CheckMeta
+from k8saudit.render import waiver_line
+from k8saudit.textsafe import safe_text
+from screens.actions import bindings_for
+from screens.base import AuditScreen
+from screens.findings import status_word
+from screens.findings_index import FindingsIndex
+from screens.table import Column, Row, RowTable
+from screens.text import plain, reflow, to_yaml
+
+# Long evidence values are folded the YAML way to fit the detail pane (the indentation stays).
+EVIDENCE_WIDTH = 72
+EVIDENCE_MIN_WIDTH = 40
+
+SUBJECT_COLUMNS = (
+    Column("status", "Status", width=14),
+    Column("subject", "Subject", ratio=1, min_width=20),
+    Column("message", "Message", ratio=1, min_width=20),
+    Column("points", "Points", width=7, align="right"),
+)
+
+
+class SubjectRows:
+    def __init__(self, index: FindingsIndex, rows: list[int]) -> None:
+        self.index = index
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def row(self, position: int) -> Row:
+        i = self.rows[position]
+        finding = self.index.findings[i]
+        points = self.index.points[i]
+        return Row(
+            (
+                status_word(finding.status, finding.waived),
+                self.index.subject_text[i],
+                finding.message,
+                f"+{points:.2f}" if points else "",
+            ),
+            ("waived" if finding.waived else finding.status.value, None, None, "points"),
+            "waived" if finding.waived else None,
+        )
+
+
+class DetailScreen(AuditScreen):
+    SCOPE = "detail"
+    BINDINGS = bindings_for("detail")
+
+    def __init__(self, index: FindingsIndex, finding: int) -> None:
+        super().__init__()
+        self.index = index
+        self.finding = finding
+        self.check_id = index.findings[finding].check_id
+        self.meta: CheckMeta | None = index.report.checks.get(self.check_id)
+        self.subjects = index.subjects_of(self.check_id)
+
+    def crumbs(self) -> list[str]:
+        return [self.check_id]
+
+    def compose_body(self) -> ComposeResult:
+        meta = self.meta
+        with Horizontal(id="detail"):
+            with VerticalScroll(id="detail-body", can_focus=True) as body:
+                body.border_title = self.check_id
+                yield Static(
+                    Text(meta.title if meta else "A check this version of k8saudit does not have"),
+                    id="detail-title",
+                )
+                with Horizontal(id="detail-tags"):
+                    if meta:
+                        yield Label(
+                            meta.severity.value.upper(), classes=f"severity sev-{meta.severity.value}"
+                        )
+                        yield Label(f"area {meta.area}", classes="tag")
+                    yield Label(self._points_text(), classes="tag")
+                # Evidence comes last: it can be long, and the fix should not scroll away under it.
+                yield Label("Selected subject", classes="section")
+                yield Static(id="detail-subject")
+                yield Static(id="detail-message", classes="prose")
+                if meta:
+                    yield Label("Why it matters", classes="section")
+                    yield Static(reflow(meta.rationale), classes="prose", markup=False)
+                    yield Label("How to fix", classes="section")
+                    yield Markdown(meta.remediation, id="detail-remediation")
+                    if meta.references:
+                        yield Label("References", classes="section")
+                        yield Static(Text("\n".join(meta.references)), id="detail-references")
+                yield Label("Evidence (selected subject)", classes="section")
+                yield Static(id="detail-evidence", classes="evidence")
+            table = RowTable(SUBJECT_COLUMNS, SubjectRows(self.index, self.subjects), id="subjects")
+            table.border_title = f"Every subject of {self.check_id} ({len(self.subjects):,}) — enter: open"
+            yield table
+
+    def on_mount(self) -> None:
+        table = self.query_one("#subjects", RowTable)
+        position = self.subjects.index(self.finding) if self.finding in self.subjects else 0
+        table.cursor = position
+        table.focus()
+        self._show_subject(self.finding)
+        self.call_after_refresh(lambda: self._show_subject(self.finding))  # fold to the laid-out width
+
+    def _points_text(self) -> str:
+        scores = self.index.report.scores
+        fix = next((points for cid, points, _ in scores.top_fixes(10**6) if cid == self.check_id), 0.0)
+        return (
+            f"fixing every subject gains +{fix:.1f} points"
+            if fix
+            else "nothing to gain: every subject passes"
+        )
+
+    def _show_subject(self, i: int) -> None:
+        finding = self.index.findings[i]
+        subject = Text()
+        subject.append(status_word(finding.status, finding.waived).upper(), "bold")
+        subject.append("  ")
+        subject.append(safe_text(self.index.subject_text[i], 500))
+        if finding.waived and finding.waiver:
+            subject.append("\nwaived: ", "bold")
+            subject.append(safe_text(waiver_line(finding.waiver), 400))
+            if finding.waiver.get("source"):
+                subject.append(f"\nby {safe_text(finding.waiver['source'], 200)}")
+        self.query_one("#detail-subject", Static).update(subject)
+        self.query_one("#detail-message", Static).update(plain(finding.message))
+        pane = self.query_one("#detail-body").scrollable_content_region.width
+        width = max(EVIDENCE_MIN_WIDTH, pane - 4) if pane else EVIDENCE_WIDTH
+        evidence = to_yaml(finding.evidence, width) if finding.evidence else "(no evidence recorded)"
+        self.query_one("#detail-evidence", Static).update(Text(evidence))
+
+    @on(RowTable.Highlighted, "#subjects")
+    def _highlighted(self, event: RowTable.Highlighted) -> None:
+        if self.subjects:
+            self.finding = self.subjects[event.index]
+            self._show_subject(self.finding)
+
+    @on(RowTable.Selected, "#subjects")
+    def _open(self, event: RowTable.Selected) -> None:
+        self.audit_app.open_subject(self.index.findings[self.subjects[event.index]].subject)

@@ -1,0 +1,156 @@
+"""Modal dialogs: a file name to save/export/open, the help listing every key, and loading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, LoadingIndicator, Static
+
+from k8saudit.textsafe import safe_text
+from screens.actions import ACTIONS, SCOPE_TITLES, bindings_for, first_key
+from screens.base import AuditScreen
+
+
+class PathDialog(ModalScreen[Path | None]):
+    """Ask for a file name. `must_exist` for opening; otherwise confirm before overwriting."""
+
+    SCOPE = "dialog"
+    BINDINGS = bindings_for("dialog")
+
+    def __init__(self, title: str, initial: str, verb: str, *, must_exist: bool = False) -> None:
+        super().__init__()
+        self.title_text = title
+        self.initial = initial
+        self.verb = verb
+        self.must_exist = must_exist
+        self._confirmed_overwrite: Path | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="dialog") as box:
+            box.border_title = self.title_text
+            yield Input(self.initial, id="dialog-path")
+            yield Label(f"enter: {self.verb} · esc: cancel", classes="hint")
+            yield Static("", id="dialog-problem", classes="error")
+
+    def on_mount(self) -> None:
+        field = self.query_one("#dialog-path", Input)
+        field.cursor_blink = getattr(self.app, "cursor_blink", True)
+        field.focus()
+
+    @on(Input.Submitted, "#dialog-path")
+    def _submit(self, event: Input.Submitted) -> None:
+        raw = event.value.strip()
+        problem = self.query_one("#dialog-problem", Static)
+        if not raw:
+            problem.update("Type a file name.")
+            return
+        path = Path(raw).expanduser()
+        if self.must_exist and not path.is_file():
+            problem.update(Text(f"No such file: {safe_text(path, 300)}"))
+            return
+        if not self.must_exist:
+            if path.is_dir():
+                problem.update(Text(f"{safe_text(path, 300)} is a directory; add a file name."))
+                return
+            if path.exists() and self._confirmed_overwrite != path:
+                self._confirmed_overwrite = path
+                problem.update(Text(f"{safe_text(path, 300)} exists: press enter again to overwrite it."))
+                return
+        self.dismiss(path)
+
+    @on(Input.Changed, "#dialog-path")
+    def _changed(self) -> None:
+        self._confirmed_overwrite = None
+        self.query_one("#dialog-problem", Static).update("")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key, from the one action table, grouped by where it works."""
+
+    SCOPE = "help"
+    BINDINGS = bindings_for("help")
+
+    LEFT_SCOPES = ("app", "table", "picker", "scan", "dialog")
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help", classes="dialog") as box:
+            box.border_title = "Keys (esc closes)"
+            with Horizontal(id="help-columns"):
+                with Vertical(classes="help-column"):
+                    yield from self._sections([s for s in SCOPE_TITLES if s in self.LEFT_SCOPES])
+                with Vertical(classes="help-column"):
+                    yield from self._sections([s for s in SCOPE_TITLES if s not in self.LEFT_SCOPES])
+                    yield Label("Good to know", classes="section")
+                    yield Static(
+                        "Filters narrow as you type; enter or esc\n"
+                        "returns to the table. Several words must all\n"
+                        "match (check, title, subject, message).\n"
+                        "Severity and status are always written out.\n"
+                        "ctrl+q quits from anywhere, even while typing.",
+                        classes="help-keys",
+                        markup=False,
+                    )
+
+    def _sections(self, scopes: list[str]) -> ComposeResult:
+        keymap = self.app.keymap if hasattr(self.app, "keymap") else {}
+        for scope in scopes:
+            rows = [a for a in ACTIONS if a.scope == scope]
+            if not rows:
+                continue
+            yield Label(SCOPE_TITLES[scope], classes="section")
+            text = Text()
+            for action in rows:
+                keys = [first_key(action, keymap)]
+                if action.id not in keymap:
+                    keys += [_pretty(k) for k in action.key.split(",")[1:] if k]
+                if text:
+                    text.append("\n")
+                text.append(f"{' '.join(_pretty(k) for k in keys):<16}", "bold")
+                text.append(action.description)
+            yield Static(text, classes="help-keys")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+_KEY_NAMES = {
+    "question_mark": "?",
+    "colon": ":",
+    "slash": "/",
+    "escape": "esc",
+    "pagedown": "pgdn",
+    "pageup": "pgup",
+    "enter": "enter",
+}
+
+
+def _pretty(key: str) -> str:
+    return _KEY_NAMES.get(key, key)
+
+
+class LoadingScreen(AuditScreen):
+    """Shown while a snapshot is read and evaluated."""
+
+    SCOPE = "loading"
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+    def crumbs(self) -> list[str]:
+        return ["Loading"]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(Text(f"Reading and evaluating {safe_text(self.what, 300)}…"), id="loading-text")
+        yield LoadingIndicator()
+
+    def go_back(self) -> None:
+        """Nothing behind it."""

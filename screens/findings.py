@@ -1,0 +1,311 @@
+"""Findings: every finding of the report in one virtual table, failing first.
+
+Filters (text, severity, status, area, namespace, waived) and sorting run over the precomputed
+`FindingsIndex`; the table only ever renders the rows on screen, so 50 000 findings scroll and
+filter like 50. Text filtering is debounced: typing a word runs one filter, not one per key.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Input, Label, Select
+
+from k8saudit.model import Severity, Status
+from k8saudit.textsafe import safe_text
+from screens.actions import bindings_for
+from screens.base import AuditScreen
+from screens.findings_index import PROBLEMS, FindingFilter, FindingsIndex, SortOrder
+from screens.table import Column, Row, RowTable
+
+ALL = "*"
+COLUMNS = (
+    Column("severity", "Severity", width=9),
+    Column("status", "Status", width=14),
+    Column("area", "Area", width=10),
+    Column("check", "Check", width=9),
+    Column("subject", "Subject", ratio=4, min_width=20),
+    Column("message", "Message", ratio=5, min_width=20),
+    Column("points", "Points", width=7, align="right"),
+)
+SORT_NAMES = {"status": "status (failing first)", "points": "points gained"}
+SEVERITY_CHOICES = [("critical", "critical"), ("high", "high+"), ("medium", "medium+"), ("low", "low+")]
+STATUS_CHOICES = (
+    (PROBLEMS, "fail + warn"),
+    *((s.value, s.value) for s in Status),
+)
+
+
+def focus_or_type_slash(screen: Screen[None], field: Input) -> None:
+    """`/` (a priority binding): focus the filter at once, or type "/" when already in it.
+
+    `set_focus`, not `focus()`: focus() is deferred, and keys typed right after "/" would still
+    reach the table and run its actions instead of filtering."""
+    if field.has_focus:
+        field.insert_text_at_cursor("/")
+    else:
+        screen.set_focus(field)
+
+
+def status_word(status: Status, waived: bool) -> str:
+    return f"{status.value} (waived)" if waived else status.value
+
+
+class FindingRows:
+    """The visible findings (indices into the index) as table rows."""
+
+    def __init__(self, index: FindingsIndex, visible: list[int]) -> None:
+        self.index = index
+        self.rows_shown = visible
+
+    def __len__(self) -> int:
+        return len(self.rows_shown)
+
+    def row(self, position: int) -> Row:
+        i = self.rows_shown[position]
+        index = self.index
+        finding = index.findings[i]
+        severity = index.severity[i]
+        points = index.points[i]
+        return Row(
+            (
+                severity.value if severity else "?",
+                status_word(finding.status, finding.waived),
+                index.area[i],
+                finding.check_id,
+                index.subject_text[i],
+                finding.message,
+                f"+{points:.2f}" if points else "",
+            ),
+            (
+                severity.value if severity else None,
+                "waived" if finding.waived else finding.status.value,
+                None,
+                None,
+                None,
+                None,
+                "points",
+            ),
+            "waived" if finding.waived else None,
+        )
+
+
+def _choices(pairs: list[tuple[str, str]], everything: str) -> list[tuple[Text, str]]:
+    return [(Text(everything), ALL), *((Text(safe_text(label, 80)), value) for value, label in pairs)]
+
+
+class FindingsScreen(AuditScreen):
+    SCOPE = "findings"
+    BINDINGS = bindings_for("findings")
+
+    def __init__(self, index: FindingsIndex, initial: FindingFilter | None = None) -> None:
+        super().__init__()
+        self.index = index
+        self.filter = initial or FindingFilter()
+        self.sort = SortOrder()
+        self.rows_shown: list[int] = []
+        self._debounce: Timer | None = None
+
+    def crumbs(self) -> list[str]:
+        return ["Findings"]
+
+    def compose_body(self) -> ComposeResult:
+        flt = self.filter
+        with Horizontal(id="filter-bar"):
+            yield Label("/", classes="filter-key")
+            yield Input(
+                flt.text,
+                placeholder="filter: words in check, subject, message…",
+                id="filter-text",
+                compact=True,
+            )
+            yield Select(
+                _choices(SEVERITY_CHOICES, "any severity"),
+                value=flt.min_severity.value if flt.min_severity else ALL,
+                allow_blank=False,
+                compact=True,
+                id="filter-severity",
+            )
+            yield Select(
+                _choices(list(STATUS_CHOICES), "any status"),
+                value=flt.status or ALL,
+                allow_blank=False,
+                compact=True,
+                id="filter-status",
+            )
+            yield Select(
+                _choices([(a, a) for a in self.index.areas()], "any area"),
+                value=flt.area or ALL,
+                allow_blank=False,
+                compact=True,
+                id="filter-area",
+            )
+            yield Select(
+                _choices([(n, n) for n in self.index.namespaces()], "any namespace"),
+                value=flt.namespace or ALL,
+                allow_blank=False,
+                compact=True,
+                id="filter-namespace",
+            )
+            yield Label("", id="filter-waived")
+        yield RowTable(
+            COLUMNS,
+            empty_text="No finding matches these filters (x clears them).",
+            mark_unfocused=True,
+            id="findings",
+        )
+        yield Label("", id="findings-count", classes="status")
+
+    def on_mount(self) -> None:
+        self.query_one("#filter-text", Input).cursor_blink = self.audit_app.cursor_blink
+        self.set_focus(self.table)
+        self._apply()
+
+    @property
+    def table(self) -> RowTable:
+        return self.query_one("#findings", RowTable)
+
+    # -- filtering ----------------------------------------------------------------------------
+
+    def _apply(self) -> None:
+        """Run the current filter and sort; keep the highlighted finding if it is still shown."""
+        if self._debounce is not None:
+            self._debounce.stop()
+            self._debounce = None
+        highlighted = self.highlighted
+        self.rows_shown = self.index.select(self.filter, self.sort)
+        cursor = 0
+        if highlighted is not None and self.rows_shown:
+            try:
+                cursor = self.rows_shown.index(highlighted)
+            except ValueError:
+                cursor = 0
+        self.table.set_source(FindingRows(self.index, self.rows_shown), cursor=cursor)
+        self.table.set_sort(self.sort.column, self.sort.descending)
+        self._show_count()
+
+    def _show_count(self) -> None:
+        shown, total = len(self.rows_shown), len(self.index)
+        problems = sum(map(self.index.problem.__getitem__, self.rows_shown))
+        text = f"{shown:,} of {total:,} findings · {problems:,} failing or warning"
+        text += f" · sorted by {SORT_NAMES.get(self.sort.column, self.sort.column)}"
+        text += " (descending)" if self.sort.descending else ""
+        self.query_one("#findings-count", Label).update(Text(text))
+        waived = self.query_one("#filter-waived", Label)
+        waived.update("waived hidden (W)" if self.filter.hide_waived else "waived shown (W)")
+
+    @property
+    def highlighted(self) -> int | None:
+        """Index (into the findings) of the row under the cursor."""
+        if not self.rows_shown:
+            return None
+        return self.rows_shown[min(self.table.cursor, len(self.rows_shown) - 1)]
+
+    def set_filter(self, flt: FindingFilter) -> None:
+        self.filter = flt
+        self._apply()
+
+    @on(Input.Changed, "#filter-text")
+    def _text_changed(self, event: Input.Changed) -> None:
+        if event.value == self.filter.text:
+            return
+        self.filter = FindingFilter(**{**self._filter_fields(), "text": event.value})
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(self.audit_app.debounce_s, self._apply)
+
+    @on(Input.Submitted, "#filter-text")
+    def _text_submitted(self) -> None:
+        self._apply()
+        self.set_focus(self.table)
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        value = None if event.value in (ALL, Select.NULL) else str(event.value)
+        fields = self._filter_fields()
+        which = event.select.id
+        if which == "filter-severity":
+            fields["min_severity"] = Severity(value) if value else None
+        elif which == "filter-status":
+            fields["status"] = value
+        elif which == "filter-area":
+            fields["area"] = value
+        elif which == "filter-namespace":
+            fields["namespace"] = value
+        else:
+            return
+        flt = FindingFilter(**fields)
+        if flt != self.filter:
+            self.filter = flt
+            self._apply()
+        self.call_after_refresh(self.table.focus)  # after the select has closed its overlay
+
+    def _filter_fields(self) -> dict[str, object]:
+        f = self.filter
+        return {
+            "text": f.text,
+            "min_severity": f.min_severity,
+            "area": f.area,
+            "namespace": f.namespace,
+            "status": f.status,
+            "hide_waived": f.hide_waived,
+        }
+
+    # -- actions (rows of screens.actions with scope "findings") -----------------------------------
+
+    def action_focus_filter(self) -> None:
+        focus_or_type_slash(self, self.query_one("#filter-text", Input))
+
+    def _open_select(self, select_id: str) -> None:
+        select = self.query_one(f"#{select_id}", Select)
+        self.set_focus(select)
+        select.action_show_overlay()
+
+    def action_pick_severity(self) -> None:
+        self._open_select("filter-severity")
+
+    def action_pick_status(self) -> None:
+        self._open_select("filter-status")
+
+    def action_pick_area(self) -> None:
+        self._open_select("filter-area")
+
+    def action_pick_namespace(self) -> None:
+        self._open_select("filter-namespace")
+
+    def action_toggle_waived(self) -> None:
+        self.set_filter(
+            FindingFilter(**{**self._filter_fields(), "hide_waived": not self.filter.hide_waived})
+        )
+
+    def action_clear_filters(self) -> None:
+        self.filter = FindingFilter()
+        with self.prevent(Input.Changed, Select.Changed):
+            self.query_one("#filter-text", Input).value = ""
+            for select_id in ("filter-severity", "filter-status", "filter-area", "filter-namespace"):
+                self.query_one(f"#{select_id}", Select).value = ALL
+        self._apply()
+
+    def action_sort(self, column: str) -> None:
+        descending = not self.sort.descending if self.sort.column == column else False
+        self.sort = SortOrder(column, descending)
+        self._apply()
+
+    @on(RowTable.HeaderClicked, "#findings")
+    def _header_clicked(self, event: RowTable.HeaderClicked) -> None:
+        self.action_sort(event.column)
+
+    @on(RowTable.Selected, "#findings")
+    def _open(self, event: RowTable.Selected) -> None:
+        self.audit_app.open_finding(self.rows_shown[event.index])
+
+    def go_back(self) -> None:
+        focused = self.focused
+        if isinstance(focused, Input | Select):
+            self.set_focus(self.table)  # esc leaves the filter bar first
+        else:
+            self.app.pop_screen()

@@ -1,0 +1,245 @@
+"""Findings prepared once for fast filtering and sorting in the findings screen.
+
+A report can hold tens of thousands of findings. Everything a keystroke needs is computed here
+once per report: one lowercase search key per finding, ranks for every sortable column, the
+orders those ranks give (built lazily, then cached) and their inverse permutations. A filter is
+then one pass over plain lists, and when the new text only narrows the previous one (the user
+typed one more character) only the previous matches are searched again. Nothing here renders.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from k8saudit.model import Finding, Severity, Status, Subject
+from k8saudit.report import Report
+
+PROBLEMS = "problems"  # the status filter value for "fail or warn"
+CLUSTER_SCOPED = "(cluster-scoped)"  # the namespace filter value for findings without one
+UNKNOWN_SEVERITY_RANK = len(Severity)
+
+SORT_COLUMNS: tuple[str, ...] = ("severity", "status", "area", "check", "subject", "message", "points")
+
+
+@dataclass(frozen=True, slots=True)
+class FindingFilter:
+    text: str = ""
+    min_severity: Severity | None = None  # keep this severity and worse
+    area: str | None = None
+    namespace: str | None = None  # CLUSTER_SCOPED for findings about cluster-scoped objects
+    status: str | None = None  # a Status value, or PROBLEMS
+    hide_waived: bool = False
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(self.text.lower().split())
+
+    @property
+    def is_empty(self) -> bool:
+        return self == FindingFilter()
+
+    def narrows(self, previous: FindingFilter) -> bool:
+        """Every finding this filter keeps was kept by `previous` (so search only its matches)."""
+        same_rest = replace(self, text="") == replace(previous, text="")
+        old_words = previous.words
+        new_words = self.words
+        return same_rest and all(any(old in new for new in new_words) for old in old_words)
+
+
+@dataclass(frozen=True, slots=True)
+class SortOrder:
+    column: str = "status"
+    descending: bool = False
+
+
+class FindingsIndex:
+    """The findings of one report, with columns precomputed for filtering and sorting.
+
+    Every column is a plain list indexed like `findings`, so a filter is a few list
+    comprehensions (each a tight C-level loop) rather than one Python call per finding.
+    """
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.findings: list[Finding] = report.findings
+        checks, scores = report.checks, report.scores
+        n = len(self.findings)
+        self.severity: list[Severity | None] = [None] * n
+        self.severity_rank: list[int] = [UNKNOWN_SEVERITY_RANK] * n
+        self.status: list[str] = [""] * n
+        self.problem: list[bool] = [False] * n
+        self.waived: list[bool] = [False] * n
+        self.area: list[str] = [""] * n
+        self.title: list[str] = [""] * n
+        self.points: list[float] = [0.0] * n
+        self.subject_text: list[str] = [""] * n
+        self.namespace: list[str] = [""] * n
+        self.search_key: list[str] = [""] * n
+        self.by_check: dict[str, list[int]] = defaultdict(list)
+        self.by_subject: dict[Subject, list[int]] = defaultdict(list)
+        points_cache: dict[tuple[str, Status, bool], float] = {}
+        for i, finding in enumerate(self.findings):
+            check_id, status, waived = finding.check_id, finding.status, finding.waived
+            meta = checks.get(check_id)
+            severity = meta.severity if meta else None
+            area = meta.area if meta else ""
+            title = meta.title if meta else ""
+            subject_text = str(finding.subject)
+            points_key = (check_id, status, waived)
+            points = points_cache.get(points_key)
+            if points is None:  # the same for every finding of a check with this status
+                points = points_cache[points_key] = scores.points_for(finding)
+            self.severity[i] = severity
+            self.severity_rank[i] = severity.rank if severity else UNKNOWN_SEVERITY_RANK
+            self.status[i] = status.value
+            self.problem[i] = status.is_problem
+            self.waived[i] = waived
+            self.area[i] = area
+            self.title[i] = title
+            self.points[i] = points
+            self.subject_text[i] = subject_text
+            self.namespace[i] = finding.subject.namespace or CLUSTER_SCOPED
+            self.search_key[i] = (
+                f"{severity.value if severity else ''} {status.value} {'waived' if waived else ''} "
+                f"{area} {check_id} {title} {subject_text} {finding.message}"
+            ).lower()
+            self.by_check[check_id].append(i)
+            self.by_subject[finding.subject].append(i)
+        self._orders: dict[str, tuple[list[int], list[int]]] = {}
+        self._last: tuple[FindingFilter, list[int]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.findings)
+
+    # -- choices for the filter pickers --------------------------------------------------------
+
+    def namespaces(self) -> list[str]:
+        names = sorted(set(self.namespace) - {CLUSTER_SCOPED})
+        return [CLUSTER_SCOPED, *names] if CLUSTER_SCOPED in self.namespace else names
+
+    def areas(self) -> list[str]:
+        return sorted({a for a in self.area if a})
+
+    def severity_counts(self) -> dict[Severity, Counter[Status]]:
+        """Per severity, how many (unwaived) findings have each status."""
+        counts: dict[Severity, Counter[Status]] = {s: Counter() for s in Severity}
+        for i, finding in enumerate(self.findings):
+            severity = self.severity[i]
+            if severity is not None and not self.waived[i]:
+                counts[severity][finding.status] += 1
+        return counts
+
+    # -- sorting ----------------------------------------------------------------------------------
+
+    def _default_order(self) -> list[int]:
+        """Failing first, then the worst severity, the most points, check id, subject."""
+        status_rank = {s.value: s.rank for s in Status}
+        keys = list(
+            zip(
+                [status_rank[s] for s in self.status],
+                self.severity_rank,
+                [-p for p in self.points],
+                [f.check_id for f in self.findings],
+                self.subject_text,
+                strict=True,
+            )
+        )
+        return sorted(range(len(keys)), key=keys.__getitem__)
+
+    def _column_values(self, column: str) -> list[object]:
+        findings = self.findings
+        values: dict[str, Callable[[], list[object]]] = {
+            "severity": lambda: list(self.severity_rank),
+            "area": lambda: list(self.area),
+            "check": lambda: [f.check_id for f in findings],
+            "subject": lambda: [s.lower() for s in self.subject_text],
+            "message": lambda: [f.message.lower() for f in findings],
+            "points": lambda: [-p for p in self.points],  # ascending "points": the most points first
+        }
+        return values[column]()
+
+    def order(self, column: str) -> tuple[list[int], list[int]]:
+        """(indices sorted by `column`, position of each index in that order), cached."""
+        if column not in SORT_COLUMNS:
+            raise ValueError(f"unknown sort column {column!r}")
+        if column not in self._orders:
+            if "status" not in self._orders:
+                default = self._default_order()
+                self._orders["status"] = (default, _inverse(default))
+            ordered = self._orders["status"][0]
+            if column != "status":
+                values = self._column_values(column)
+                ordered = sorted(ordered, key=values.__getitem__)  # stable: ties keep the default order
+                self._orders[column] = (ordered, _inverse(ordered))
+        return self._orders[column]
+
+    # -- filtering --------------------------------------------------------------------------------
+
+    def matches(self, flt: FindingFilter) -> list[int]:
+        """Indices (ascending) of the findings `flt` keeps."""
+        if flt.is_empty:
+            return list(range(len(self)))
+        kept: list[int] | range = range(len(self))
+        if self._last is not None and flt.narrows(self._last[0]):
+            kept = self._last[1]
+        # One comprehension per active criterion, most selective first.
+        if flt.namespace is not None:
+            namespace, namespaces = flt.namespace, self.namespace
+            kept = [i for i in kept if namespaces[i] == namespace]
+        if flt.area is not None:
+            area, areas = flt.area, self.area
+            kept = [i for i in kept if areas[i] == area]
+        if flt.status == PROBLEMS:
+            problem = self.problem
+            kept = [i for i in kept if problem[i]]
+        elif flt.status is not None:
+            status, statuses = flt.status, self.status
+            kept = [i for i in kept if statuses[i] == status]
+        if flt.min_severity is not None:
+            worst, ranks = flt.min_severity.rank, self.severity_rank
+            kept = [i for i in kept if ranks[i] <= worst]
+        if flt.hide_waived:
+            waived = self.waived
+            kept = [i for i in kept if not waived[i]]
+        keys = self.search_key
+        for word in flt.words:
+            kept = [i for i in kept if word in keys[i]]
+        result = list(kept)
+        self._last = (flt, result)
+        return result
+
+    def select(self, flt: FindingFilter, sort: SortOrder = SortOrder()) -> list[int]:
+        """The findings `flt` keeps, in `sort` order: what the table shows."""
+        kept = self.matches(flt)
+        ordered, inverse = self.order(sort.column)
+        if len(kept) == len(self):
+            result = list(ordered)
+        elif len(kept) * 8 < len(self):
+            result = sorted(kept, key=inverse.__getitem__)  # few matches: sort them
+        else:
+            keep = bytearray(len(self))  # many: walk the cached order once
+            for i in kept:
+                keep[i] = 1
+            result = [i for i in ordered if keep[i]]
+        if sort.descending:
+            result.reverse()
+        return result
+
+    def subjects_of(self, check_id: str) -> list[int]:
+        """Every finding of `check_id`, failing first."""
+        _, inverse = self.order("status")
+        return sorted(self.by_check.get(check_id, []), key=inverse.__getitem__)
+
+    def naming(self, subject: Subject) -> list[int]:
+        """Every finding about `subject`, failing first."""
+        _, inverse = self.order("status")
+        return sorted(self.by_subject.get(subject, []), key=inverse.__getitem__)
+
+
+def _inverse(order: list[int]) -> list[int]:
+    inverse = [0] * len(order)
+    for position, i in enumerate(order):
+        inverse[i] = position
+    return inverse

@@ -1,0 +1,377 @@
+"""RowTable: a virtual, keyboard-first table that renders only the rows on screen.
+
+Every table in the app is one of these: findings (tens of thousands of rows), subjects, top
+fixes, coverage, scan progress, contexts. Rows come from a `RowSource` (anything with `len()` and
+`row(i)`), so a table over 50 000 findings holds one list of indices and builds a line only when
+it scrolls into view. Colour comes from CSS component classes named after a *tone*
+(`tone-critical`, `tone-fail`, `tone-forbidden`, …) that the .tcss file styles; the words
+themselves are always in the cells, so nothing depends on colour.
+
+Cell text is passed through `safe_text` here, at the last moment, and drawn as plain segments:
+markup in cluster text is never parsed, escape sequences and bidi controls are shown escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from k8saudit.textsafe import safe_text
+from screens.actions import bindings_for
+
+TONES: tuple[str, ...] = (
+    # severities
+    "critical",
+    "high",
+    "medium",
+    "low",
+    "info",
+    # finding statuses
+    "fail",
+    "warn",
+    "error",
+    "unknown",
+    "pass",
+    "not-applicable",
+    "waived",
+    # coverage and scan states
+    "ok",
+    "forbidden",
+    "not-served",
+    "waiting",
+    "listing",
+    # everything else
+    "dim",
+    "points",
+    "current",
+)
+GUTTER = 2  # "› " marks the cursor row, so the cursor is visible without colour
+CURSOR_MARK = "›"
+MAX_CELL_CHARS = 400  # a cell is one line; longer text is clipped before escaping
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    label: str
+    width: int = 0  # fixed width in cells; 0 = flexible
+    ratio: int = 1  # share of the remaining width for flexible columns
+    min_width: int = 6
+    align: str = "left"  # or "right"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    cells: tuple[str, ...]
+    tones: tuple[str | None, ...] = ()  # per cell, a name from TONES (or None)
+    tone: str | None = None  # for the whole row (e.g. "waived", "dim")
+
+
+class RowSource(Protocol):
+    def __len__(self) -> int: ...
+
+    def row(self, index: int) -> Row: ...
+
+
+class ListSource:
+    """A RowSource over a ready list of rows (small tables)."""
+
+    def __init__(self, rows: Sequence[Row] = ()) -> None:
+        self.rows = list(rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def row(self, index: int) -> Row:
+        return self.rows[index]
+
+
+def fit(text: str, width: int, align: str = "left") -> str:
+    """`text` in exactly `width` cells: padded, or cut with an ellipsis."""
+    if width <= 0:
+        return ""
+    if cell_len(text) > width:
+        return set_cell_size(text, width - 1) + "…"
+    return text.rjust(width - cell_len(text) + len(text)) if align == "right" else set_cell_size(text, width)
+
+
+class RowTable(ScrollView, can_focus=True):
+    """A virtual table: a header line and the visible rows of a RowSource."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "row-table--header",
+        "row-table--cursor",
+        "row-table--cursor-blurred",
+        "row-table--empty",
+        *(f"tone-{tone}" for tone in TONES),
+    }
+    BINDINGS = bindings_for("table")
+
+    cursor: reactive[int] = reactive(0, always_update=True, init=False)
+
+    class Highlighted(Message):
+        def __init__(self, table: RowTable, index: int) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+
+        @property
+        def control(self) -> RowTable:
+            return self.table
+
+    class Selected(Message):
+        """`enter` (or a second click) on a row."""
+
+        def __init__(self, table: RowTable, index: int) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+
+        @property
+        def control(self) -> RowTable:
+            return self.table
+
+    class HeaderClicked(Message):
+        def __init__(self, table: RowTable, column: str) -> None:
+            super().__init__()
+            self.table = table
+            self.column = column
+
+        @property
+        def control(self) -> RowTable:
+            return self.table
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        source: RowSource | None = None,
+        *,
+        empty_text: str = "Nothing to show.",
+        mark_unfocused: bool = False,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.columns = list(columns)
+        self.source: RowSource = source if source is not None else ListSource()
+        self.empty_text = empty_text
+        # Show the cursor mark even without focus: for a table driven from a filter field.
+        self.mark_unfocused = mark_unfocused
+        self.sort_column: str | None = None
+        self.sort_descending = False
+        self._built: set[int] = set()  # rows whose line was built since the last set_source
+        self._cache: dict[tuple[int, bool, bool, int], Strip] = {}
+        self._widths: list[int] = []
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def set_source(self, source: RowSource, cursor: int | None = None) -> None:
+        """Show `source`; keep the cursor where it was (clamped) unless told otherwise."""
+        self.source = source
+        self._built.clear()
+        self._cache.clear()
+        self._update_virtual_size()
+        target = self.cursor if cursor is None else cursor
+        self.cursor = max(0, min(target, len(source) - 1))
+        self.refresh()
+
+    def refresh_rows(self) -> None:
+        """The source's rows changed in place (a scan row got a new page count)."""
+        self._cache.clear()
+        self._update_virtual_size()
+        self.refresh()
+
+    def set_sort(self, column: str | None, descending: bool = False) -> None:
+        self.sort_column, self.sort_descending = column, descending
+        self.refresh()
+
+    @property
+    def rows_rendered(self) -> int:
+        """How many distinct rows were drawn since the last `set_source` (tests and benches)."""
+        return len(self._built)
+
+    @property
+    def row_count(self) -> int:
+        return len(self.source)
+
+    @property
+    def page_rows(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """For `height: auto`: the header plus every row (CSS max-height clamps it)."""
+        return max(2, len(self.source) + 1)
+
+    def _update_virtual_size(self) -> None:
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self.source) + 1)
+
+    # -- cursor -------------------------------------------------------------------------------
+
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, len(self.source) - 1)) if len(self.source) else 0
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._scroll_to_cursor()
+        self.refresh()
+        if len(self.source):
+            self.post_message(self.Highlighted(self, new))
+
+    def _scroll_to_cursor(self) -> None:
+        top = int(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + self.page_rows:
+            self.scroll_to(y=self.cursor - self.page_rows + 1, animate=False, immediate=True)
+
+    def action_cursor_down(self) -> None:
+        self.cursor += 1
+
+    def action_cursor_up(self) -> None:
+        self.cursor -= 1
+
+    def action_page_down(self) -> None:
+        self.cursor += self.page_rows
+
+    def action_page_up(self) -> None:
+        self.cursor -= self.page_rows
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = len(self.source) - 1
+
+    def action_select(self) -> None:
+        if len(self.source):
+            self.post_message(self.Selected(self, self.cursor))
+
+    def on_click(self, event: events.Click) -> None:
+        y = event.y
+        if y == 0:
+            column = self._column_at(event.x)
+            if column is not None:
+                self.post_message(self.HeaderClicked(self, column))
+            return
+        index = int(self.scroll_y) + y - 1
+        if 0 <= index < len(self.source):
+            if index == self.cursor or event.chain > 1:
+                self.cursor = index
+                self.action_select()
+            else:
+                self.cursor = index
+
+    def _column_at(self, x: int) -> str | None:
+        left = GUTTER
+        for column, width in zip(self.columns, self._column_widths(), strict=True):
+            if left <= x < left + width:
+                return column.key
+            left += width + 1
+        return None
+
+    # -- layout -------------------------------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._widths = []
+        self._cache.clear()
+        self._update_virtual_size()
+
+    def _column_widths(self) -> list[int]:
+        if self._widths:
+            return self._widths
+        total = self.scrollable_content_region.width - GUTTER
+        gaps = len(self.columns) - 1
+        fixed = sum(c.width for c in self.columns if c.width)
+        flexible = [c for c in self.columns if not c.width]
+        spare = max(0, total - fixed - gaps)
+        ratios = sum(c.ratio for c in flexible) or 1
+        widths = []
+        for column in self.columns:
+            if column.width:
+                widths.append(column.width)
+            else:
+                widths.append(max(column.min_width, spare * column.ratio // ratios))
+        if flexible:  # give the rounding remainder to the last flexible column
+            last = max(i for i, c in enumerate(self.columns) if not c.width)
+            widths[last] += max(0, total - gaps - sum(widths))
+        self._widths = widths
+        return widths
+
+    # -- rendering ----------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if y == 0:
+            return self._header_strip(width, base)
+        index = int(self.scroll_y) + y - 1
+        if not len(self.source):
+            if y == 1:
+                style = base + self.get_component_rich_style("row-table--empty", partial=True)
+                return Strip([Segment(fit("  " + self.empty_text, width), style)], width)
+            return Strip.blank(width, base)
+        if index >= len(self.source):
+            return Strip.blank(width, base)
+        on_cursor = index == self.cursor
+        key = (index, on_cursor, self.has_focus, width)
+        strip = self._cache.get(key)
+        if strip is None:
+            strip = self._row_strip(index, on_cursor, width, base)
+            if len(self._cache) > 512:
+                self._cache.clear()
+            self._cache[key] = strip
+        return strip
+
+    def _header_strip(self, width: int, base: Style) -> Strip:
+        style = base + self.get_component_rich_style("row-table--header", partial=True)
+        segments = [Segment(" " * GUTTER, style)]
+        for i, (column, cell_width) in enumerate(zip(self.columns, self._column_widths(), strict=True)):
+            label = column.label.upper()
+            if column.key == self.sort_column:
+                label += " ▼" if self.sort_descending else " ▲"
+            if i:
+                segments.append(Segment(" ", style))
+            segments.append(Segment(fit(label, cell_width, column.align), style))
+        return Strip(segments).adjust_cell_length(width, style)
+
+    def _row_strip(self, index: int, on_cursor: bool, width: int, base: Style) -> Strip:
+        self._built.add(index)
+        row = self.source.row(index)
+        row_style = base
+        if row.tone:
+            row_style += self._tone(row.tone)
+        if on_cursor:
+            cursor_class = "row-table--cursor" if self.has_focus else "row-table--cursor-blurred"
+            row_style += self.get_component_rich_style(cursor_class, partial=True)
+        marked = on_cursor and (self.has_focus or self.mark_unfocused)
+        mark = f"{CURSOR_MARK} " if marked else "  "
+        segments = [Segment(mark, row_style)]
+        for i, (column, cell_width) in enumerate(zip(self.columns, self._column_widths(), strict=True)):
+            if i:
+                segments.append(Segment(" ", row_style))
+            text = row.cells[i] if i < len(row.cells) else ""
+            text = safe_text(text[:MAX_CELL_CHARS], None)
+            tone = row.tones[i] if i < len(row.tones) else None
+            style = row_style + self._tone(tone) if tone else row_style  # tones set colour only
+            segments.append(Segment(fit(text, cell_width, column.align), style))
+        return Strip(segments).adjust_cell_length(width, row_style)
+
+    def _tone(self, tone: str) -> Style:
+        return self.get_component_rich_style(f"tone-{tone}", partial=True, default=Style())
+
+    def on_focus(self) -> None:
+        self.refresh()  # the cursor row looks different with focus (the cache key knows)
+
+    def on_blur(self) -> None:
+        self.refresh()

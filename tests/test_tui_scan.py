@@ -1,0 +1,170 @@
+"""Live scans through the TUI against the HTTPS replay API server: progress per kind, a forbidden
+kind shown as a coverage gap, an unreachable context that leaves the app usable, cancel, rescan."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from textual.widgets import Input
+
+from k8saudit.collector import CollectorSettings
+from k8saudit.inventory import FORBIDDEN
+from screens.messages import ContextsLoaded
+from screens.overview import OverviewScreen
+from screens.picker import ContextPickerScreen
+from screens.scan import ScanScreen
+from tests.replay import ReplayServer, closed_port_url
+from tests.test_tui_pilot import wait_for
+from tests.tui_support import SIZE, make_app, screen_text
+
+TOKEN = "admin-token"
+
+
+async def test_scan_shows_progress_and_a_forbidden_kind_as_a_gap(
+    replay_server: ReplayServer, tmp_path: Path
+) -> None:
+    replay_server.forbid("clusterrolebindings")
+    replay_server.slow("/apis/rbac.authorization.k8s.io/v1/roles", 3, times=1)
+    kubeconfig = replay_server.write_kubeconfig(tmp_path / "config")
+    # One request at a time, in the kinds' order: clusterrolebindings, then roles, then the rest.
+    app = make_app(kubeconfig=str(kubeconfig), settings=CollectorSettings(concurrency=1))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ScanScreen), "the scan screen")
+        scan = app.screen
+        assert isinstance(scan, ScanScreen)
+
+        def forbidden_seen_while_roles_are_read() -> bool:
+            kinds = scan.kinds
+            return (
+                "clusterrolebindings" in kinds
+                and kinds["clusterrolebindings"].state == FORBIDDEN
+                and bool(replay_server.requests_to("/apis/rbac.authorization.k8s.io/v1/roles"))
+            )
+
+        await wait_for(pilot, forbidden_seen_while_roles_are_read, "a forbidden kind mid-scan")
+        replay_server.hang()  # every later request waits: the scan cannot finish while we look
+        try:
+            await pilot.pause()
+            text = screen_text(app)
+            assert "Scanning replay" in text
+            assert "forbidden" in text and "listing…" in text and "ok" in text
+            assert "ClusterRoleBinding" in text
+            assert "elapsed" in text and " kinds" in text
+            assert scan.kinds["pods"].state == "ok" and scan.kinds["pods"].objects > 0
+
+            # the UI keeps answering while the worker scans: open and close the help
+            await pilot.press("question_mark")
+            assert "Keys (esc closes)" in screen_text(app)
+            await pilot.press("escape")
+            assert app.screen is scan
+        finally:
+            replay_server.unhang()
+
+        await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "the overview", tries=1500)
+        text = screen_text(app)
+        assert "Coverage gaps (1)" in text
+        gap_line = next(
+            line for line in text.splitlines() if "ClusterRoleBinding" in line and "forbidden" in line
+        )
+        assert "RBAC-001" in gap_line  # the checks this gap leaves unknown
+        assert f"live · {replay_server.url}" in text
+        assert app.live_context == "replay"
+        assert TOKEN not in text
+        report = app.report
+        assert report is not None and "clusterrolebindings" in report.coverage_gaps
+        assert [f.status.value for f in report.findings if f.check_id == "RBAC-001"] == ["unknown"]
+
+        # rescan (r) is offered on a live cluster; esc cancels it and the report stays
+        replay_server.slow("/api/v1/pods", 5, times=1)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ScanScreen), "the rescan")
+        await pilot.press("escape")
+        assert isinstance(app.screen, OverviewScreen)
+        assert app.report is report
+        await pilot.press("q")
+
+
+async def test_unreachable_context_says_why_and_the_app_stays_usable(
+    replay_server: ReplayServer, tmp_path: Path
+) -> None:
+    down = closed_port_url()
+    kubeconfig = replay_server.write_kubeconfig(
+        tmp_path / "config",
+        context="replay",
+        extra_contexts=[{"name": "down", "server": down}],
+    )
+    app = make_app(kubeconfig=str(kubeconfig), context="down")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ContextPickerScreen), "the picker")
+        picker = app.screen
+        await wait_for(pilot, lambda: "down" in picker.failures, "the connection failure", tries=1500)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "✗ cannot scan down:" in text
+        reason = picker.failures["down"]
+        assert "127.0.0.1" in reason and "\n" not in reason
+        # every context with its server and user, never a credential
+        assert "replay" in text and replay_server.url in text and down in text
+        assert TOKEN not in text
+        assert "✗ failed" in text
+
+        # typing filters; enter scans the highlighted context
+        await pilot.press(*"repl")
+        assert [c.name for c in picker.shown] == ["replay"]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "the overview", tries=1500)
+        assert app.live_context == "replay"
+
+
+async def test_current_context_is_preselected_and_cancel_returns_to_the_picker(
+    replay_server: ReplayServer, tmp_path: Path
+) -> None:
+    kubeconfig = replay_server.write_kubeconfig(
+        tmp_path / "config",
+        context="replay",
+        extra_contexts=[{"name": "a-staging", "server": closed_port_url()}],
+    )
+    replay_server.slow("/api/v1/pods", 5, times=1)
+    app = make_app(kubeconfig=str(kubeconfig))
+    delivered: list[ContextsLoaded] = []
+
+    def hook(message) -> None:
+        if isinstance(message, ContextsLoaded):
+            delivered.append(message)
+
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ScanScreen), "the scan of the current context")
+        await pilot.press("escape")
+        assert isinstance(app.screen, ContextPickerScreen)
+        picker = app.screen
+        await wait_for(pilot, lambda: bool(picker.shown), "the contexts")
+        assert [c.name for c in picker.shown] == ["replay", "a-staging"]  # current first
+        assert picker.table.cursor == 0
+        assert "● current" in screen_text(app)
+        # ↑/↓ move the selection while the filter field has the focus
+        assert isinstance(app.focused, Input)
+        await pilot.press("down")
+        assert picker.table.cursor == 1
+        await pilot.press("up")
+        assert picker.table.cursor == 0
+        await pilot.pause(0.3)
+        assert app.report is None  # the cancelled scan never shows up
+        # the worker's message reached the app once and was forwarded to the picker once
+        assert len(delivered) == 2
+
+
+async def test_quit_mid_scan_stops_the_scan_thread(replay_server: ReplayServer, tmp_path: Path) -> None:
+    """The scan runs in an executor thread the interpreter joins at exit: q must stop it."""
+    kubeconfig = replay_server.write_kubeconfig(tmp_path / "config")
+    replay_server.slow("/api/v1/pods", 30, times=1)  # the scan would take 30 s more
+    app = make_app(kubeconfig=str(kubeconfig))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ScanScreen), "the scan screen")
+        await wait_for(pilot, lambda: bool(replay_server.requests_to("/api/v1/pods")), "the pods request")
+        job = app._scan_job
+        assert job is not None
+        assert app.check_action("rescan", ()) is False  # no second scan over this one
+        await pilot.press("q")
+    assert await asyncio.to_thread(job.done.wait, 10), "the scan thread is still running"
+    assert job.cancelled
