@@ -121,6 +121,10 @@ def measure_size(
                 print(f"   {name} ...", file=sys.stderr, flush=True)
                 config = {"snapshot": str(workdir / file)}
                 rows[name] = contender(workdir, "load", config, repeat, label=name).to_dict()
+        if "tui" not in skip and (workdir / "offline.json.gz").exists():
+            print("   tui ...", file=sys.stderr, flush=True)
+            config = {"snapshot": str(workdir / "offline.json.gz")}
+            rows["tui"] = contender(workdir, "tui", config, repeat).to_dict()
     return rows
 
 

@@ -72,6 +72,14 @@ def _size_mb(kind: str) -> Value:
     return value
 
 
+def _tui(field: str) -> Value:
+    def value(row: Row) -> float | None:
+        m = _measure(row, "tui")
+        return None if m is None else m["result"].get(field)
+
+    return value
+
+
 def _findings(row: Row) -> float | None:
     m = _measure(row, "offline")
     return None if m is None else m["result"].get("findings")
@@ -89,6 +97,8 @@ def _fmt(value: float | None, unit: str) -> str:
         return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
     if unit == "MB":
         return f"{value:,.0f} MB" if value >= 10 else f"{value:.1f} MB"
+    if unit == "ms":
+        return f"{value:,.0f} ms"
     if unit == "x":
         return f"{value:.2f}×"
     return f"{value:,.0f}"
@@ -122,6 +132,12 @@ ROWS: list[tuple[str, Value | None, str, bool]] = [
     ("  load .json", _seconds("load-plain"), "s", True),
     ("  load .json.gz (target < 5 s)", _seconds("load-gzip"), "s", True),
     ("  peak RSS, load .json.gz", _rss("load-gzip"), "MB", True),
+    ("Terminal UI: k8saudit open on the .json.gz (Pilot, headless)", None, "", False),
+    ("  to the overview, interactive (target < 8 s)", _seconds("tui"), "s", True),
+    ("  findings in the table", _tui("findings"), "", False),
+    ("  filter keystroke, median (target < 150 ms)", _tui("keystroke_median_ms"), "ms", True),
+    ("  filter keystroke, slowest", _tui("keystroke_max_ms"), "ms", True),
+    ("  peak RSS of the UI process", _rss("tui"), "MB", True),
 ]  # fmt: skip
 
 
