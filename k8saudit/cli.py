@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from k8saudit.releases import ReleaseCalendar
     from k8saudit.report import Report
     from k8saudit.waivers import WaiverPolicy
+    from screens.jobs import WaiverOptions
 
 DEMO_SNAPSHOT = "demo.json.gz"
 
@@ -113,19 +114,29 @@ def _score_threshold(text: str) -> float:
     return value
 
 
-def _add_policy_options(parser: argparse.ArgumentParser) -> None:
+def _add_policy_options(parser: argparse.ArgumentParser, default: object = None) -> None:
+    """Accepted before and after the command, like the connection options: the root parser has
+    the defaults, a subcommand (`default=SUPPRESS`) only sets what is given after it."""
+    flag_default = False if default is None else default
     group = parser.add_argument_group("waivers and settings")
     group.add_argument(
         "--waivers",
         metavar="PATH",
+        default=default,
         help="policy file with waivers and settings (default: ./.k8saudit.toml, "
         "then $XDG_CONFIG_HOME/k8saudit/waivers.toml)",
     )
     group.add_argument(
-        "--no-waivers", action="store_true", help="apply no waiver at all (the file's settings still apply)"
+        "--no-waivers",
+        action="store_true",
+        default=flag_default,
+        help="apply no waiver at all (the file's settings still apply)",
     )
     group.add_argument(
-        "--no-annotation-waivers", action="store_true", help="ignore k8saudit.io/waive annotations on objects"
+        "--no-annotation-waivers",
+        action="store_true",
+        default=flag_default,
+        help="ignore k8saudit.io/waive annotations on objects",
     )
 
 
@@ -164,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"k8saudit {__version__}")
     _add_connection_options(parser)
+    _add_policy_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     scan = commands.add_parser("scan", help="scan a cluster, print the report and save a snapshot")
@@ -212,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument(
         "--max-clusters", type=_positive(int), default=4, help="clusters scanned at once (default: 4)"
     )
-    _add_policy_options(scan)
+    _add_policy_options(scan, argparse.SUPPRESS)
     _add_gates(scan)
 
     report = commands.add_parser(
@@ -226,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="show the findings and their waivers as saved, not re-evaluated",
     )
     _add_max_size(report)
-    _add_policy_options(report)
+    _add_policy_options(report, argparse.SUPPRESS)
     _add_gates(report)
     _add_calendar_options(report)
 
@@ -238,19 +250,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--as-recorded", action="store_true", help="compare the findings as saved, not re-evaluated"
     )
     _add_max_size(diff)
-    _add_policy_options(diff)
+    _add_policy_options(diff, argparse.SUPPRESS)
 
     checks = commands.add_parser("checks", help="list the check catalog")
     _add_format(checks, ("text", "markdown", "json"))
 
-    open_ = commands.add_parser("open", help="open a saved snapshot in the terminal UI (no cluster needed)")
-    open_.add_argument("snapshot", help="snapshot file (.json or .json.gz)")
+    open_ = commands.add_parser(
+        "open",
+        help="open a saved snapshot, or a fleet directory of them, in the terminal UI (no cluster needed)",
+    )
+    open_.add_argument(
+        "snapshot", help="snapshot file (.json or .json.gz), or a directory of them (fleet view)"
+    )
     open_.add_argument("--text", action="store_true", help="print the report instead of opening the UI")
     _add_calendar_options(open_)
+    _add_policy_options(open_, argparse.SUPPRESS)
 
     demo = commands.add_parser("demo", help="open the shipped demo snapshot (no cluster needed)")
     demo.add_argument("--text", action="store_true", help="print the report instead of opening the UI")
     _add_calendar_options(demo)
+    _add_policy_options(demo, argparse.SUPPRESS)
 
     rbac = commands.add_parser("rbac", help="print the least-privilege read-only RBAC k8saudit needs")
     rbac.add_argument(
@@ -639,40 +658,71 @@ def cmd_checks(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _tui_waivers(args: argparse.Namespace) -> WaiverOptions:
+    """The TUI's waiver options from the flags; the policy file is read once here so that a bad
+    one is the CLI's one-line error (exit 1) before the UI starts."""
+    from screens.jobs import WaiverOptions
+
+    _policy(args)
+    return WaiverOptions(args.waivers, not args.no_waivers, not args.no_annotation_waivers)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from k8saudit.snapshot import load
 
     path = demo_snapshot_path()
     if args.text or not _tui_available():
         snapshot = load(path)
+        config, waivers = _policy(args)
         calendar, notes = _refresh_calendar(args, snapshot.calendar, "the calendar saved in the demo")
-        report = snapshot.report(calendar=calendar)
+        report = snapshot.report(calendar=calendar, config=config, waivers=waivers)
         report.collection.notes.extend(notes)
         _print_report(report, "text")
         return EXIT_OK
+    options = _tui_waivers(args)
     if args.refresh_releases:
         calendar, notes = _refresh_calendar(args, load(path).calendar, "the calendar saved in the demo")
-        return _run_tui(snapshot=path, demo=True, calendar=calendar, notes=notes)
-    return _run_tui(snapshot=path, demo=True)
+        return _run_tui(snapshot=path, demo=True, calendar=calendar, notes=notes, waivers=options)
+    return _run_tui(snapshot=path, demo=True, waivers=options)
 
 
 def cmd_open(args: argparse.Namespace) -> int:
     from k8saudit.snapshot import load
 
     path = Path(args.snapshot)
+    if path.is_dir():
+        return _open_fleet(args, path)
     if not path.is_file():
-        raise UsageError(f"no such snapshot file: {path}")
+        raise UsageError(f"no such snapshot file or directory: {path}")
     if args.text or not _tui_available():
         snapshot = load(path)
+        config, waivers = _policy(args)
         calendar, notes = _refresh_calendar(args, snapshot.calendar, "the calendar saved in the snapshot")
-        report = snapshot.report(calendar=calendar)
+        report = snapshot.report(calendar=calendar, config=config, waivers=waivers)
         report.collection.notes.extend(notes)
         _print_report(report, "text")
         return EXIT_OK
+    options = _tui_waivers(args)
     if args.refresh_releases:
         calendar, notes = _refresh_calendar(args, load(path).calendar, "the calendar saved in the snapshot")
-        return _run_tui(snapshot=path, calendar=calendar, notes=notes)
-    return _run_tui(snapshot=path)
+        return _run_tui(snapshot=path, calendar=calendar, notes=notes, waivers=options)
+    return _run_tui(snapshot=path, waivers=options)
+
+
+def _open_fleet(args: argparse.Namespace, directory: Path) -> int:
+    """`open DIR`: the fleet view (or, without a terminal, the fleet table `report DIR` prints)."""
+    from k8saudit.fleet import load_fleet
+    from k8saudit.gates import Gates
+    from k8saudit.releases import ReleaseCalendar
+
+    calendar, notes = _refresh_calendar(args, ReleaseCalendar.shipped(), "the shipped calendar")
+    for note in notes:
+        print(f"k8saudit: {safe_text(note, 300)}", file=sys.stderr)
+    if args.text or not _tui_available():
+        config, waivers = _policy(args)
+        entries = load_fleet(directory, config=config, waivers=waivers, calendar=calendar)
+        return _print_fleet(entries, directory, "text", Gates())
+    return _run_tui(fleet=directory, calendar=calendar, waivers=_tui_waivers(args))
 
 
 def cmd_rbac(args: argparse.Namespace) -> int:
@@ -700,7 +750,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
     if not _tui_available():
         build_parser().print_help()
         return EXIT_OK
-    return _run_tui(kubeconfig=args.kubeconfig, context=args.context)
+    return _run_tui(kubeconfig=args.kubeconfig, context=args.context, waivers=_tui_waivers(args))
 
 
 COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {

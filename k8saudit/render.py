@@ -204,7 +204,9 @@ def render_text(report: Report) -> str:
         lines.append("")
         lines.append("Informational (not scored; see --format json or the UI for the subjects):")
         for check_id, count in sorted(informational.items()):
-            lines.append(f"  {check_id:<9} {count:>5} subject(s): {report.checks[check_id].title}")
+            meta = report.checks.get(check_id)  # a recorded finding may name a check not in this version
+            title = meta.title if meta else "a check this version of k8saudit does not have"
+            lines.append(f"  {check_id:<9} {count:>5} subject(s): {title}")
 
     counts = {s: sum(1 for f in report.findings if f.status is s) for s in (Status.UNKNOWN, Status.ERROR)}
     if counts[Status.UNKNOWN] or counts[Status.ERROR]:

@@ -7,7 +7,7 @@ place they take effect, so scan, report, diff, TUI and fleet agree) and scores t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -130,3 +130,20 @@ def evaluate(
     scores = score(findings, checks, config.area_weights)
     as_recorded = recorded_findings is not None
     return Report(inventory, collection, findings, scores, checks, calendar, as_recorded, summary)
+
+
+def rewaive(report: Report, waivers: WaiverPolicy, today: date, config: Config | None = None) -> Report:
+    """`report` with `waivers` applied afresh and scored again, without running the checks again.
+
+    What the TUI does after a waiver was written: the findings are copied (the old report stays
+    as it was), in the same order, so a finding keeps its position. An as-recorded report keeps
+    its recorded waiver marks: there is nothing to re-apply to it.
+    """
+    if report.as_recorded:
+        return report
+    findings = [replace(f) for f in report.findings]
+    summary = apply_waivers(findings, report.inventory, waivers, today, report.checks)
+    scores = score(findings, report.checks, (config or Config()).area_weights)
+    return Report(
+        report.inventory, report.collection, findings, scores, report.checks, report.calendar, False, summary
+    )

@@ -140,23 +140,45 @@ class Waiver:
         )
 
 
+# How much a waiver written from one finding covers (the TUI's waiver dialog offers these).
+SCOPE_SUBJECT = "subject"  # this check on exactly this subject
+SCOPE_NAMESPACE = "namespace"  # this check on every subject in the subject's namespace
+SCOPE_CHECK = "check"  # this check on every subject
+SCOPES = (SCOPE_SUBJECT, SCOPE_NAMESPACE, SCOPE_CHECK)
+
+
 def waiver_for_finding(
-    finding: Finding, *, reason: str, owner: str, expires: date, ticket: str = "", whole_check: bool = False
+    finding: Finding,
+    *,
+    reason: str,
+    owner: str,
+    expires: date,
+    ticket: str = "",
+    whole_check: bool = False,
+    scope: str = SCOPE_SUBJECT,
 ) -> Waiver:
-    """A waiver for exactly this finding's check and subject (or every subject: `whole_check`).
+    """A waiver for this finding's check on exactly its subject, on every subject in its
+    namespace (`scope=SCOPE_NAMESPACE`), or on every subject (`SCOPE_CHECK`, or `whole_check`).
 
     What the TUI's waiver dialog builds before `k8saudit.policy.append_waiver` writes it.
     """
+    if scope not in SCOPES:
+        raise ValueError(f"unknown waiver scope {scope!r}")
     subject = finding.subject
-    if whole_check:
+    if whole_check or scope == SCOPE_CHECK:
         return Waiver(finding.check_id, reason, owner, expires, ticket=ticket)
+    namespace = escape_glob(subject.namespace) if subject.namespace else ""
+    if scope == SCOPE_NAMESPACE:
+        if not subject.namespace:
+            raise ValueError(f"{subject} is not in a namespace")
+        return Waiver(finding.check_id, reason, owner, expires, namespace=namespace, ticket=ticket)
     return Waiver(
         finding.check_id,
         reason,
         owner,
         expires,
         kind=subject.kind,
-        namespace=escape_glob(subject.namespace) if subject.namespace else "",
+        namespace=namespace,
         name=escape_glob(subject.name),
         ticket=ticket,
     )

@@ -13,10 +13,16 @@ Layout of the package
 - `text.py`      cluster data as safe `Text`/YAML (markup and escape sequences shown literally).
 - `base.py`      `AuditScreen` (top bar + footer) that every screen extends.
 - one module per screen: `picker`, `scan`, `overview`, `findings`, `detail`, `resource`,
-  `dialogs` (save/export/open file name, help, loading).
+  `diff` (comparison with another snapshot), `waivers` (the `w` dialog and the waivers list),
+  `fleet` (a directory of snapshots), `dialogs` (save/export/open file name, help, loading).
+
+Waivers are applied in the workers with the CLI's file and flags (`jobs.WaiverOptions`). After
+`w` writes one, the app applies the file again to every report on screen and calls
+`AuditScreen.index_replaced(old, new)` on each screen: a screen that shows report data swaps its
+`FindingsIndex` (same findings, same positions, new waiver marks and scores) and redraws.
 - `k8saudit.tcss` the one stylesheet; variables at the top; meanings are classes.
 
-Adding a screen (e.g. a diff view)
+Adding a screen (e.g. the diff view)
 ----------------------------------
 1. Create `screens/diff.py` with `class DiffScreen(AuditScreen)`, `SCOPE = "diff"`,
    `BINDINGS = bindings_for("diff")`, `crumbs()` and `compose_body()`. Use `RowTable` with a

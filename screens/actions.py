@@ -49,7 +49,17 @@ ACTIONS: tuple[Action, ...] = (
     Action("k8saudit.findings", "f", "Go to the findings", "findings", short="Findings"),
     Action("k8saudit.save", "s", "Save the snapshot…", "save", short="Save"),
     Action("k8saudit.export", "e", "Export the JSON report…", "export", short="Export"),
-    Action("k8saudit.open", "ctrl+o", "Open a snapshot file…", "open_snapshot", show=False),
+    Action("k8saudit.diff", "d", "Compare with another snapshot…", "diff", short="Diff"),
+    Action(
+        "k8saudit.waivers",
+        "ctrl+w",
+        "Waivers: active, expired, unused",
+        "waivers",
+        display="^w",
+        short="Waivers",
+        show=False,  # the footer is full on the findings screen; the overview names the key
+    ),
+    Action("k8saudit.open", "ctrl+o", "Open a snapshot or a fleet directory…", "open_snapshot", show=False),
     Action("k8saudit.rescan", "r", "Rescan the cluster", "rescan", short="Rescan"),
     Action("k8saudit.contexts", "c", "Pick a kubeconfig context", "contexts", show=False),
     Action("k8saudit.quit", "q", "Quit", "quit"),
@@ -96,6 +106,7 @@ ACTIONS: tuple[Action, ...] = (
         "findings.waived", "W", "Show or hide waived findings", "toggle_waived", "findings", short="waived"
     ),
     Action("findings.clear", "x", "Clear every filter", "clear_filters", "findings", short="clear"),
+    Action("findings.waive", "w", "Waive the selected finding…", "waive", "findings", short="waive"),
     Action("findings.sort_severity", "S", "Sort by severity", "sort('severity')", "findings", show=False),
     Action(
         "findings.sort_status", "T", "Sort by status (failing first)", "sort('status')", "findings", False
@@ -105,8 +116,42 @@ ACTIONS: tuple[Action, ...] = (
     Action("findings.sort_subject", "U", "Sort by subject", "sort('subject')", "findings", show=False),
     Action("findings.sort_message", "M", "Sort by message", "sort('message')", "findings", show=False),
     Action("findings.sort_points", "P", "Sort by points gained", "sort('points')", "findings", show=False),
+    # -- finding detail --------------------------------------------------------------------------
+    Action("detail.waive", "w", "Waive the selected subject…", "waive", "detail", short="waive"),
+    # -- diff ------------------------------------------------------------------------------------
+    Action("diff.new", "1", "Jump to the new findings", "jump('new')", "diff", short="new"),
+    Action(
+        "diff.resolved", "2", "Jump to the resolved findings", "jump('resolved')", "diff", short="resolved"
+    ),
+    Action("diff.changed", "3", "Jump to the changed findings", "jump('changed')", "diff", short="changed"),
+    Action(
+        "diff.unchanged",
+        "4",
+        "Jump to the unchanged problems",
+        "jump('unchanged')",
+        "diff",
+        short="unchanged",
+    ),
+    Action("diff.objects", "5", "Jump to the objects that came or went", "jump('objects')", "diff", False),
+    # -- fleet -----------------------------------------------------------------------------------
+    Action("fleet.sort_cluster", "C", "Sort by cluster name", "sort('cluster')", "fleet", short="name"),
+    Action("fleet.sort_score", "S", "Sort by score (worst first)", "sort('overall')", "fleet", short="score"),
+    Action(
+        "fleet.sort_problems",
+        "P",
+        "Sort by failing findings, critical first",
+        "sort('problems')",
+        "fleet",
+        short="findings",
+    ),
+    Action("fleet.sort_collected", "D", "Sort by collection time", "sort('collected')", "fleet", False),
+    Action("fleet.reload", "R", "Reload the fleet directory", "reload", "fleet", short="reload"),
     # -- dialogs ---------------------------------------------------------------------------------
     Action("dialog.cancel", "escape", "Cancel", "cancel", "dialog", display="esc", palette=False),
+    Action("waiver.write", "enter", "Write the waiver", "write", "waiver", palette=False),
+    Action("waiver.cancel", "escape", "Cancel", "cancel", "waiver", display="esc", palette=False),
+    Action("choice.next", "down,right", "Next scope (wider)", "next", "choice", False, False),
+    Action("choice.previous", "up,left", "Previous scope (narrower)", "previous", "choice", False, False),
     Action(
         "help.close",
         "escape,question_mark,q",
@@ -127,7 +172,11 @@ SCOPE_TITLES: dict[str, str] = {
     "findings": "Findings",
     "detail": "Finding detail",
     "resource": "Resource",
+    "diff": "Comparison",
+    "fleet": "Fleet",
     "dialog": "File name dialogs",
+    "waiver": "Waiver dialog",
+    "choice": "Waiver dialog: what it covers",
     "help": "This help",
 }
 

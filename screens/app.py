@@ -3,6 +3,14 @@
 `run_app(snapshot=path)` opens a saved snapshot (no cluster); `run_app(kubeconfig=..., context=...)`
 scans a live cluster, starting with the given (or current) context and offering the context
 picker. Both end up in the same screens: overview → findings → detail → resource.
+`run_app(fleet=directory)` starts on the fleet view of a directory of snapshots; `enter` on a
+cluster opens its report in those screens, above the fleet.
+
+Every report is evaluated with the waivers file the CLI would use (`jobs.WaiverOptions`). `w`
+writes a new waiver there (`screens.waivers.WaiverDialog`); the app then reads the file again and
+applies it to every report on screen (`jobs.rewaive_reports`), and each screen swaps its findings
+index for the new one (`AuditScreen.index_replaced`): the finding shows as waived and the scores
+move without leaving the screen.
 """
 
 from __future__ import annotations
@@ -10,7 +18,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from textual import work
@@ -20,27 +28,44 @@ from textual.screen import Screen
 
 from k8saudit.collector import CollectorSettings
 from k8saudit.errors import SnapshotError
+from k8saudit.fleet import FleetEntry
 from k8saudit.model import Subject
 from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
 from k8saudit.report import Report, utcnow
 from k8saudit.textsafe import safe_text
+from k8saudit.waivers import Waiver
 from screens import jobs
 from screens.actions import bindings_for
 from screens.base import AuditScreen
 from screens.detail import DetailScreen
 from screens.dialogs import HelpScreen, LoadingScreen, PathDialog
+from screens.diff import DiffScreen
 from screens.findings import FindingsScreen
 from screens.findings_index import FindingFilter, FindingsIndex
-from screens.messages import ContextsLoaded, FileWritten, ReportLoaded, ReportLoadFailed, WriteFailed
+from screens.fleet import FleetScreen, can_open
+from screens.messages import (
+    CompareFailed,
+    CompareLoaded,
+    ContextsLoaded,
+    FileWritten,
+    FleetLoaded,
+    FleetLoadFailed,
+    ReportLoaded,
+    ReportLoadFailed,
+    ReportsRewaived,
+    RewaiveFailed,
+    WriteFailed,
+)
 from screens.overview import OverviewScreen
 from screens.palette import ActionsProvider
 from screens.picker import ContextPickerScreen
 from screens.resource import ResourceScreen
 from screens.scan import ScanScreen
+from screens.waivers import WaiverDialog, WaiverRequest, WaiversScreen, waivable
 
 Clock = Callable[[], datetime]
-NEEDS_REPORT = frozenset({"save", "export", "overview", "findings"})
+NEEDS_REPORT = frozenset({"save", "export", "overview", "findings", "diff", "waivers"})
 
 
 def _report_stem(report: Report) -> str:
@@ -72,9 +97,17 @@ class K8sAuditApp(App[int]):
         demo: bool = False,
         calendar: ReleaseCalendar | None = None,
         notes: list[str] | None = None,
+        waivers: jobs.WaiverOptions | None = None,
+        fleet: str | Path | None = None,
+        fleet_entries: list[FleetEntry] | None = None,
     ) -> None:
         super().__init__()
         self.snapshot_path = Path(snapshot) if snapshot is not None else None
+        self.waiver_options = waivers or jobs.WaiverOptions()
+        self.fleet_dir = Path(fleet) if fleet is not None else None
+        self.initial_fleet = fleet_entries  # already in memory (tests)
+        self.last_owner = ""  # prefills the next waiver's owner
+        self._rewaive_serial = 0  # the latest request to apply the waivers again
         self.kubeconfig = kubeconfig
         self.context = context
         self.clock = clock
@@ -93,7 +126,9 @@ class K8sAuditApp(App[int]):
         self.live_context: str | None = None  # the context the shown report was scanned from
         self.startup_error: str | None = None
         self._scan_job: jobs.ScanJob | None = None
-        self._initial_load = self.snapshot_path is not None and report is None
+        self._initial_load = (self.snapshot_path is not None and report is None) or (
+            self.fleet_dir is not None and fleet_entries is None
+        )
         self._autostart = False
         if keymap:
             self.set_keymap(keymap)
@@ -105,7 +140,13 @@ class K8sAuditApp(App[int]):
     # -- start ----------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        if self.initial_report is not None:  # already in memory (tests, embedding)
+        if self.fleet_dir is not None:
+            if self.initial_fleet is not None:
+                self._reset_stack(FleetScreen(self.fleet_dir, self.initial_fleet))
+            else:
+                self.push_screen(LoadingScreen(f"the snapshots in {self.fleet_dir}"))
+                self._load_fleet(self.fleet_dir)
+        elif self.initial_report is not None:  # already in memory (tests, embedding)
             self.show_report(self.initial_report, path=self.snapshot_path or Path("(in memory)"))
         elif self.snapshot_path is not None:
             self.push_screen(LoadingScreen(str(self.snapshot_path)))
@@ -133,10 +174,30 @@ class K8sAuditApp(App[int]):
         self._autostart = autostart
         self._read_contexts_worker()
 
+    @property
+    def today(self) -> date:
+        """The day waiver expiry is judged against (the app's clock, so tests can fix it)."""
+        return self.clock().date()
+
     @work(thread=True, group="load", exclusive=True, exit_on_error=False)
     def _load_snapshot(self, path: Path) -> None:
-        today = self.clock().date()
-        jobs.load_report(path, self.post_message, self.config, self.calendar, self.notes, today)
+        jobs.load_report(
+            path, self.post_message, self.config, self.calendar, self.notes, self.today, self.waiver_options
+        )
+
+    @work(thread=True, group="compare", exclusive=True, exit_on_error=False)
+    def _compare(self, current: Report, path: Path) -> None:
+        jobs.compare_with(
+            current, path, self.post_message, self.config, self.calendar, self.today, self.waiver_options
+        )
+
+    @work(thread=True, group="rewaive", exit_on_error=False)
+    def _rewaive(self, reports: list[Report], serial: int) -> None:
+        jobs.rewaive_reports(reports, self.post_message, self.config, self.today, self.waiver_options, serial)
+
+    @work(thread=True, group="fleet", exclusive=True, exit_on_error=False)
+    def _load_fleet(self, directory: Path) -> None:
+        jobs.load_fleet_dir(directory, self.post_message, self.config, self.calendar, self.waiver_options)
 
     @work(thread=True, group="scan", exclusive=True, exit_on_error=False)
     def _run_scan(self, job: jobs.ScanJob) -> None:
@@ -171,7 +232,60 @@ class K8sAuditApp(App[int]):
             self.startup_error = message.reason
             self.exit(1, return_code=1)
             return
+        if isinstance(self.screen, LoadingScreen):
+            self.pop_screen()  # back to where the snapshot was asked for (the fleet)
         self.notify(message.reason, title="Cannot open the snapshot", severity="error", markup=False)
+
+    def on_compare_loaded(self, message: CompareLoaded) -> None:
+        current = self.index
+        if current is None or all(current.report is not r for r in (message.diff.old, message.diff.new)):
+            return  # another report is shown now: this comparison is stale
+        other = message.other_index
+        old, new = (other, current) if message.current_is_new else (current, other)
+        self.push_screen(DiffScreen(message.diff, old, new, message.path, message.current_is_new))
+
+    def on_compare_failed(self, message: CompareFailed) -> None:
+        self.notify(message.reason, title="Cannot compare", severity="error", markup=False)
+
+    def on_reports_rewaived(self, message: ReportsRewaived) -> None:
+        if message.serial != self._rewaive_serial:
+            return  # a second waiver was written meanwhile: its request (with both) comes next
+        replaced: list[tuple[FindingsIndex, FindingsIndex]] = []
+        for old_report, (report, index) in zip(message.reports, message.results, strict=True):
+            old_index = self._index_of(old_report)
+            if old_index is None:
+                continue  # no longer on screen
+            replaced.append((old_index, index))
+            if old_index is self.index:
+                self.report, self.index = report, index
+        for screen in self.screen_stack:
+            if isinstance(screen, AuditScreen):
+                for old_index, index in replaced:
+                    screen.index_replaced(old_index, index)
+
+    def on_rewaive_failed(self, message: RewaiveFailed) -> None:
+        self.notify(message.reason, title="Waivers not applied again", severity="error", markup=False)
+
+    def on_fleet_loaded(self, message: FleetLoaded) -> None:
+        self._initial_load = False
+        fleet = self._find_screen(FleetScreen)
+        if isinstance(fleet, FleetScreen) and fleet.directory == message.directory:
+            fleet.update_entries(message.entries)
+            return
+        self.fleet_dir = message.directory
+        self._reset_stack(FleetScreen(message.directory, message.entries))
+
+    def on_fleet_load_failed(self, message: FleetLoadFailed) -> None:
+        if self._initial_load:
+            self.startup_error = message.reason
+            self.exit(1, return_code=1)
+            return
+        fleet = self._find_screen(FleetScreen)
+        if isinstance(fleet, FleetScreen):
+            fleet.set_loading(False)
+        if isinstance(self.screen, LoadingScreen):
+            self.pop_screen()
+        self.notify(message.reason, title="Cannot open the fleet", severity="error", markup=False)
 
     def on_file_written(self, message: FileWritten) -> None:
         what = "Snapshot saved" if message.what == "snapshot" else "JSON report written"
@@ -188,7 +302,12 @@ class K8sAuditApp(App[int]):
         screen = ScanScreen(context)
         self.push_screen(screen)
         self._scan_job = jobs.ScanJob(
-            self.kubeconfig, context, screen.post_message, self.settings, self.config
+            self.kubeconfig,
+            context,
+            screen.post_message,
+            self.settings,
+            self.config,
+            options=self.waiver_options,
         )
         self._run_scan(self._scan_job)
 
@@ -228,12 +347,35 @@ class K8sAuditApp(App[int]):
         self._replace_stack(OverviewScreen(report, self.index))
 
     def _replace_stack(self, screen: Screen[None]) -> None:
-        while len(self.screen_stack) > 2:  # [0] is Textual's default screen
+        """Show `screen` as the root of a report: above the fleet view if there is one."""
+        fleet = self._find_screen(FleetScreen)
+        keep = self.screen_stack.index(fleet) + 1 if fleet is not None else 1  # [0]: Textual's default
+        while len(self.screen_stack) > keep + 1:
+            self.pop_screen()
+        if len(self.screen_stack) == keep + 1:
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    def _reset_stack(self, screen: Screen[None]) -> None:
+        """Start over with `screen` as the only one (a fleet view)."""
+        while len(self.screen_stack) > 2:
             self.pop_screen()
         if len(self.screen_stack) == 2:
             self.switch_screen(screen)
         else:
             self.push_screen(screen)
+
+    def _index_of(self, report: Report) -> FindingsIndex | None:
+        """The findings index on screen for `report` (the shown one or a comparison's other side)."""
+        if self.index is not None and self.index.report is report:
+            return self.index
+        for screen in self.screen_stack:
+            if isinstance(screen, DiffScreen):
+                for index in (screen.old_index, screen.new_index):
+                    if index.report is report:
+                        return index
+        return None
 
     def _find_screen(self, kind: type[Screen[None]]) -> Screen[None] | None:  # type: ignore[type-arg]
         for screen in reversed(self.screen_stack):
@@ -257,17 +399,110 @@ class K8sAuditApp(App[int]):
             return
         self.push_screen(FindingsScreen(self.index, flt))
 
-    def open_finding(self, finding: int) -> None:
-        if self.index is not None:
-            self.push_screen(DetailScreen(self.index, finding))
+    def open_finding(
+        self, finding: int, index: FindingsIndex | None = None, label: str | None = None
+    ) -> None:
+        """The detail of `index.findings[finding]` (default: the shown report); `label` names the
+        report when it is not the shown one ("old snapshot")."""
+        index = index or self.index
+        if index is not None:
+            self.push_screen(DetailScreen(index, finding, label))
 
     def open_check(self, check_id: str) -> None:
         if self.index is not None and self.index.by_check.get(check_id):
             self.open_finding(self.index.subjects_of(check_id)[0])
 
-    def open_subject(self, subject: Subject) -> None:
-        if self.index is not None:
-            self.push_screen(ResourceScreen(self.index, subject))
+    def open_subject(
+        self, subject: Subject, index: FindingsIndex | None = None, label: str | None = None
+    ) -> None:
+        index = index or self.index
+        if index is not None:
+            self.push_screen(ResourceScreen(index, subject, label))
+
+    # -- fleet ------------------------------------------------------------------------------------
+
+    def open_fleet(self, directory: Path) -> None:
+        self.report = self.index = None
+        self._reset_stack(LoadingScreen(f"the snapshots in {directory}"))
+        self._load_fleet(directory)
+
+    def reload_fleet(self) -> None:
+        fleet = self._find_screen(FleetScreen)
+        if isinstance(fleet, FleetScreen):
+            fleet.set_loading(True)
+            self._load_fleet(fleet.directory)
+
+    def open_fleet_entry(self, entry: FleetEntry) -> None:
+        if not can_open(entry) or entry.snapshot is None:
+            reason = entry.error or "no snapshot"
+            self.notify(
+                f"{safe_text(entry.context, 80)} has no report: {safe_text(reason, 300)}",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.push_screen(LoadingScreen(str(entry.snapshot)))
+        self._load_snapshot(entry.snapshot)
+
+    def back_to_fleet(self) -> bool:
+        """From a cluster's overview back to the fleet view; False when there is none."""
+        if self._find_screen(FleetScreen) is None:
+            return False
+        self._pop_to(FleetScreen)
+        self.report = self.index = None
+        self.report_path = None
+        return True
+
+    # -- waivers ----------------------------------------------------------------------------------
+
+    def waiver_target(self) -> Path:
+        return self.waiver_options.target()
+
+    def waive(self, index: FindingsIndex, position: int) -> None:
+        """`w`: ask for a waiver of `index.findings[position]` and write it to the waivers file."""
+        finding = index.findings[position]
+        problem = waivable(finding)
+        if problem is None and not self.waiver_options.waivers:
+            problem = "Waivers are off (--no-waivers): a new one would not apply."
+        if problem is None and index.report.as_recorded:
+            problem = "This report is shown as recorded: waivers are not applied to it."
+        if problem is not None:
+            self.notify(problem, title="Not waived", severity="warning", markup=False)
+            return
+        request = WaiverRequest(
+            finding=finding,
+            meta=index.report.checks.get(finding.check_id),
+            points=index.points[position],
+            target=self.waiver_target(),
+            today=self.today,
+            owner=self.last_owner,
+        )
+
+        def written(waiver: Waiver | None) -> None:
+            if waiver is not None:
+                self.waiver_written(waiver)
+
+        self.push_screen(WaiverDialog(request), written)
+
+    def waiver_written(self, waiver: Waiver) -> None:
+        self.last_owner = waiver.owner
+        self.notify(f"Waiver written: {safe_text(waiver.source, 300)}", markup=False)
+        reports = [i.report for i in self._indexes_on_screen()]
+        if reports:
+            self._rewaive_serial += 1
+            self._rewaive(reports, self._rewaive_serial)
+        if self.fleet_dir is not None and self._find_screen(FleetScreen) is not None:
+            self.reload_fleet()  # a waiver can apply to the other clusters too
+
+    def _indexes_on_screen(self) -> list[FindingsIndex]:
+        """The shown report's index first, then the other sides of open comparisons."""
+        found: list[FindingsIndex] = [self.index] if self.index is not None else []
+        for screen in self.screen_stack:
+            if isinstance(screen, DiffScreen):
+                for index in (screen.old_index, screen.new_index):
+                    if all(index is not seen for seen in found):
+                        found.append(index)
+        return found
 
     # -- actions (rows of screens.actions with scope "app") ----------------------------------------
 
@@ -297,6 +532,31 @@ class K8sAuditApp(App[int]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def action_diff(self) -> None:
+        report = self.report
+        if report is None:
+            return
+        folder = self.report_path.parent if self.report_path and self.report_path.is_file() else None
+        initial = f"{folder}/" if folder and str(folder) != "." else ""
+
+        def compare(path: Path | None) -> None:
+            if path is not None and self.report is report:
+                self.notify(f"Comparing with {safe_text(path, 300)}…", markup=False, timeout=2)
+                self._compare(report, path)
+
+        self.push_screen(
+            PathDialog(
+                "Compare with another snapshot (the older one is OLD)", initial, "compare", must_exist=True
+            ),
+            compare,
+        )
+
+    def action_waivers(self) -> None:
+        if self.report is None or self.index is None:
+            return
+        if not self._pop_to(WaiversScreen):
+            self.push_screen(WaiversScreen(self.report, self.index))
 
     def action_overview(self) -> None:
         if self.report is not None and self.index is not None and not self._pop_to(OverviewScreen):
@@ -331,11 +591,22 @@ class K8sAuditApp(App[int]):
 
     def action_open_snapshot(self) -> None:
         def open_path(path: Path | None) -> None:
-            if path is not None:
-                self.notify(f"Opening {safe_text(path, 300)}…", markup=False, timeout=2)
-                self._load_snapshot(path)
+            if path is None:
+                return
+            if path.is_dir():
+                self.open_fleet(path)
+                return
+            self.notify(f"Opening {safe_text(path, 300)}…", markup=False, timeout=2)
+            self._load_snapshot(path)
 
-        self.push_screen(PathDialog("Open a snapshot file", "", "open", must_exist=True), open_path)
+        dialog = PathDialog(
+            "Open a snapshot file, or a directory of them (fleet)",
+            "",
+            "open",
+            must_exist=True,
+            allow_dir=True,
+        )
+        self.push_screen(dialog, open_path)
 
     def action_rescan(self) -> None:
         if self.live_context is not None:
@@ -355,8 +626,11 @@ def run_app(
     demo: bool = False,
     calendar: ReleaseCalendar | None = None,
     notes: list[str] | None = None,
+    waivers: jobs.WaiverOptions | None = None,
+    fleet: str | Path | None = None,
 ) -> int:
-    """Run the TUI until the user quits; a snapshot that cannot be opened raises SnapshotError."""
+    """Run the TUI until the user quits; a snapshot (or fleet directory) that cannot be opened
+    raises SnapshotError."""
     app = K8sAuditApp(
         snapshot=snapshot,
         kubeconfig=kubeconfig,
@@ -364,6 +638,8 @@ def run_app(
         demo=demo,
         calendar=calendar,
         notes=notes,
+        waivers=waivers,
+        fleet=fleet,
     )
     code = app.run()
     if app.startup_error:

@@ -13,6 +13,7 @@ from k8saudit.textsafe import safe_text
 
 if TYPE_CHECKING:
     from screens.app import K8sAuditApp
+    from screens.findings_index import FindingsIndex
 
 
 class TopBar(Static):
@@ -38,7 +39,9 @@ class TopBar(Static):
         for crumb in self.crumbs():
             text.append(" › ")
             text.append(safe_text(crumb, 80))
-        origin = app.origin_label()
+        screen = self.screen
+        own = screen.origin() if isinstance(screen, AuditScreen) else None
+        origin = app.origin_label() if own is None else own
         if origin:
             left = text.cell_len
             room = max(0, self.size.width - left - 1) if self.size.width else 0
@@ -81,6 +84,28 @@ class AuditScreen(Screen[None]):
     def compose_body(self) -> ComposeResult:
         yield from ()
 
+    def origin(self) -> str | None:
+        """What the top bar says about where the data comes from (None: the app's report)."""
+        return None
+
     def go_back(self) -> None:
         """`esc`: leave this screen (the app's root screens override this to stay)."""
         self.app.pop_screen()
+
+    def index_replaced(self, old: FindingsIndex, new: FindingsIndex) -> None:
+        """The waivers were applied again: `new` replaces `old` wherever this screen uses it.
+
+        Both hold the same findings in the same order (only waiver marks and scores differ), so
+        positions into `old.findings` stay valid in `new.findings`."""
+
+    def rebuild_later(self, default_focus: str | None = None) -> None:
+        """Compose this screen again from its (new) data, keeping the focus on the same widget."""
+        focused = self.focused.id if self.focused is not None else None
+        self.call_later(self._rebuild, focused or default_focus)
+
+    async def _rebuild(self, focus_id: str | None) -> None:
+        await self.recompose()
+        if focus_id:
+            widgets = self.query(f"#{focus_id}")
+            if widgets:
+                self.set_focus(widgets.first())

@@ -59,16 +59,17 @@ class DetailScreen(AuditScreen):
     SCOPE = "detail"
     BINDINGS = bindings_for("detail")
 
-    def __init__(self, index: FindingsIndex, finding: int) -> None:
+    def __init__(self, index: FindingsIndex, finding: int, label: str | None = None) -> None:
         super().__init__()
         self.index = index
         self.finding = finding
+        self.label = label  # names the report when it is not the one shown ("old snapshot")
         self.check_id = index.findings[finding].check_id
         self.meta: CheckMeta | None = index.report.checks.get(self.check_id)
         self.subjects = index.subjects_of(self.check_id)
 
     def crumbs(self) -> list[str]:
-        return [self.check_id]
+        return [f"{self.check_id} ({self.label})" if self.label else self.check_id]
 
     def compose_body(self) -> ComposeResult:
         meta = self.meta
@@ -85,7 +86,9 @@ class DetailScreen(AuditScreen):
                             meta.severity.value.upper(), classes=f"severity sev-{meta.severity.value}"
                         )
                         yield Label(f"area {meta.area}", classes="tag")
-                    yield Label(self._points_text(), classes="tag")
+                    yield Label(self._points_text(), classes="tag", id="detail-points")
+                if self.label:
+                    yield Static(self._origin_text(), id="detail-origin", classes="hint")
                 # Evidence comes last: it can be long, and the fix should not scroll away under it.
                 yield Label("Selected subject", classes="section")
                 yield Static(id="detail-subject")
@@ -121,6 +124,10 @@ class DetailScreen(AuditScreen):
             else "nothing to gain: every subject passes"
         )
 
+    def _origin_text(self) -> Text:
+        collected = self.index.report.collection.finished_at
+        return Text(f"From the {self.label}, collected {collected:%Y-%m-%d %H:%M} UTC: not the report shown.")
+
     def _show_subject(self, i: int) -> None:
         finding = self.index.findings[i]
         subject = Text()
@@ -147,4 +154,20 @@ class DetailScreen(AuditScreen):
 
     @on(RowTable.Selected, "#subjects")
     def _open(self, event: RowTable.Selected) -> None:
-        self.audit_app.open_subject(self.index.findings[self.subjects[event.index]].subject)
+        subject = self.index.findings[self.subjects[event.index]].subject
+        self.audit_app.open_subject(subject, self.index, self.label)
+
+    def action_waive(self) -> None:
+        self.audit_app.waive(self.index, self.finding)
+
+    def index_replaced(self, old: FindingsIndex, new: FindingsIndex) -> None:
+        if self.index is not old:
+            return
+        self.index = new
+        self.subjects = new.subjects_of(self.check_id)  # the order follows the new points
+        table = self.query_one("#subjects", RowTable)
+        position = self.subjects.index(self.finding) if self.finding in self.subjects else 0
+        table.set_source(SubjectRows(new, self.subjects), cursor=position)
+        for points in self.query("#detail-points").results(Label):
+            points.update(self._points_text())
+        self._show_subject(self.finding)

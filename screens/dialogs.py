@@ -17,13 +17,17 @@ from screens.base import AuditScreen
 
 
 class PathDialog(ModalScreen[Path | None]):
-    """Ask for a file name. `must_exist` for opening; otherwise confirm before overwriting."""
+    """Ask for a file name. `must_exist` for opening (`allow_dir`: a directory will do too);
+    otherwise confirm before overwriting."""
 
     SCOPE = "dialog"
     BINDINGS = bindings_for("dialog")
 
-    def __init__(self, title: str, initial: str, verb: str, *, must_exist: bool = False) -> None:
+    def __init__(
+        self, title: str, initial: str, verb: str, *, must_exist: bool = False, allow_dir: bool = False
+    ) -> None:
         super().__init__()
+        self.allow_dir = allow_dir
         self.title_text = title
         self.initial = initial
         self.verb = verb
@@ -50,8 +54,11 @@ class PathDialog(ModalScreen[Path | None]):
             problem.update("Type a file name.")
             return
         path = Path(raw).expanduser()
-        if self.must_exist and not path.is_file():
-            problem.update(Text(f"No such file: {safe_text(path, 300)}"))
+        if self.must_exist and not (path.is_file() or (self.allow_dir and path.is_dir())):
+            if path.is_dir():
+                problem.update(Text(f"{safe_text(path, 300)} is a directory; type a snapshot file in it."))
+            else:
+                problem.update(Text(f"No such file: {safe_text(path, 300)}"))
             return
         if not self.must_exist:
             if path.is_dir():
@@ -78,7 +85,7 @@ class HelpScreen(ModalScreen[None]):
     SCOPE = "help"
     BINDINGS = bindings_for("help")
 
-    LEFT_SCOPES = ("app", "table", "picker", "scan", "dialog")
+    LEFT_SCOPES = ("app", "table", "picker", "scan", "fleet", "dialog", "waiver", "choice")
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help", classes="dialog") as box:
@@ -94,7 +101,8 @@ class HelpScreen(ModalScreen[None]):
                         "returns to the table. Several words must all\n"
                         "match (check, title, subject, message).\n"
                         "Severity and status are always written out.\n"
-                        "ctrl+q quits from anywhere, even while typing.",
+                        "ctrl+q quits from anywhere, even while typing.\n"
+                        "tab moves between the tables of a screen.",
                         classes="help-keys",
                         markup=False,
                     )

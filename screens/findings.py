@@ -295,6 +295,18 @@ class FindingsScreen(AuditScreen):
         self.sort = SortOrder(column, descending)
         self._apply()
 
+    def action_waive(self) -> None:
+        highlighted = self.highlighted
+        if highlighted is None:
+            self.notify("No finding is selected.", severity="warning")
+            return
+        self.audit_app.waive(self.index, highlighted)
+
+    def index_replaced(self, old: FindingsIndex, new: FindingsIndex) -> None:
+        if self.index is old:
+            self.index = new
+            self._apply()  # the same finding stays highlighted (positions do not change)
+
     @on(RowTable.HeaderClicked, "#findings")
     def _header_clicked(self, event: RowTable.HeaderClicked) -> None:
         self.action_sort(event.column)

@@ -4,13 +4,18 @@ A live scan runs on its own asyncio loop in a worker thread rather than on the U
 collector parses and redacts every page and the checks then run over the whole inventory, which
 for a big cluster is seconds of CPU that must not freeze the screen. `post` is a thread-safe
 `MessagePump.post_message`, so nothing here touches a widget.
+
+The waivers file is read here too, every time a report is evaluated (`WaiverOptions.load`): the
+same file, found the same way, as the CLI reads (`k8saudit.policy.load_policy`), so a waiver
+written from the UI or by hand is in effect at the next load, comparison or fleet view.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -19,24 +24,36 @@ from textual.message import Message
 
 from k8saudit.collector import CollectorSettings, ProgressEvent
 from k8saudit.connection import list_contexts
+from k8saudit.diff import diff_reports
 from k8saudit.errors import K8sAuditError
+from k8saudit.fleet import load_fleet
+from k8saudit.policy import Policy, append_waiver, load_policy, writable_policy_path
 from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
 from k8saudit.render import report_dict
-from k8saudit.report import Report
+from k8saudit.report import Report, rewaive, utcnow
 from k8saudit.scan import scan_cluster
 from k8saudit.snapshot import load, save, write_atomically
-from k8saudit.textsafe import safe_text
+from k8saudit.textsafe import dump_json, safe_json, safe_text
+from k8saudit.waivers import Waiver, WaiverPolicy
 from screens.findings_index import FindingsIndex
 from screens.messages import (
+    CompareFailed,
+    CompareLoaded,
     ContextsLoaded,
     FileWritten,
+    FleetLoaded,
+    FleetLoadFailed,
     ReportLoaded,
     ReportLoadFailed,
+    ReportsRewaived,
+    RewaiveFailed,
     ScanCancelled,
     ScanFailed,
     ScanFinished,
     ScanProgress,
+    WaiverWriteFailed,
+    WaiverWritten,
     WriteFailed,
 )
 
@@ -47,6 +64,49 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, K8sAuditError):
         return safe_text(exc.message, 500)
     return f"internal error: {type(exc).__name__}: {safe_text(exc, 300)}"
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverOptions:
+    """Which waivers the app applies: the CLI's `--waivers PATH`, `--no-waivers` and
+    `--no-annotation-waivers`, the file found with the CLI's precedence (`--waivers`, then
+    ./.k8saudit.toml, then $XDG_CONFIG_HOME/k8saudit/waivers.toml). `cwd` and `environ` replace
+    the process's own for tests."""
+
+    path: str | None = None
+    waivers: bool = True
+    annotations: bool = True
+    cwd: Path | None = None
+    environ: Mapping[str, str] | None = None
+
+    def load(self) -> Policy:
+        """Read the policy file in effect (raises PolicyError with one line)."""
+        return load_policy(self.path, self.cwd, self.environ)
+
+    def waiver_policy(self, policy: Policy) -> WaiverPolicy:
+        return policy.waiver_policy(waivers=self.waivers, annotations=self.annotations)
+
+    def target(self) -> Path:
+        """The file a new waiver is written to: the one in effect, else ./.k8saudit.toml."""
+        return writable_policy_path(self.path, self.cwd, self.environ)
+
+
+def _evaluated_with_policy(
+    path: Path,
+    options: WaiverOptions,
+    config: Config | None,
+    calendar: ReleaseCalendar | None,
+    today: date | None,
+) -> Report:
+    """The snapshot at `path`, evaluated with today's checks and the waivers file in effect;
+    `config` (tests, embedding) replaces the file's settings and weights."""
+    policy = options.load()
+    return load(path).report(
+        config=config or policy.config,
+        waivers=options.waiver_policy(policy),
+        calendar=calendar,
+        today=today,
+    )
 
 
 def read_contexts(kubeconfig: str | None, post: Post) -> None:
@@ -65,16 +125,96 @@ def load_report(
     calendar: ReleaseCalendar | None = None,
     notes: list[str] | None = None,
     today: date | None = None,
+    options: WaiverOptions | None = None,
 ) -> None:
     """`today`: the day waiver expiry is judged against (the app's clock, so tests can fix it)."""
     try:
-        report = load(path).report(config=config, calendar=calendar, today=today)
+        report = _evaluated_with_policy(path, options or WaiverOptions(), config, calendar, today)
         report.collection.notes.extend(notes or ())
         index = FindingsIndex(report)  # built here, off the UI thread
     except Exception as exc:
         post(ReportLoadFailed(path, _reason(exc)))
     else:
         post(ReportLoaded(report, path, index))
+
+
+def compare_with(
+    current: Report,
+    path: Path,
+    post: Post,
+    config: Config | None = None,
+    calendar: ReleaseCalendar | None = None,
+    today: date | None = None,
+    options: WaiverOptions | None = None,
+) -> None:
+    """Load the snapshot at `path`, evaluated like the current report, and diff the two: the one
+    collected first is the old side (on a tie, the file picked is)."""
+    try:
+        other = _evaluated_with_policy(path, options or WaiverOptions(), config, calendar, today)
+        other_index = FindingsIndex(other)
+        current_is_new = other.collection.finished_at <= current.collection.finished_at
+        diff = diff_reports(other, current) if current_is_new else diff_reports(current, other)
+    except Exception as exc:
+        post(CompareFailed(path, _reason(exc)))
+    else:
+        post(CompareLoaded(diff, other_index, path, current_is_new))
+
+
+def write_waiver(target: Path, waiver: Waiver, post: Post) -> None:
+    """Append `waiver` to the waivers file `target`, keeping its comments and other entries."""
+    try:
+        written = append_waiver(target, waiver)
+    except Exception as exc:
+        post(WaiverWriteFailed(target, _reason(exc)))
+    else:
+        post(WaiverWritten(target, written))
+
+
+def rewaive_reports(
+    reports: Sequence[Report],
+    post: Post,
+    config: Config | None = None,
+    today: date | None = None,
+    options: WaiverOptions | None = None,
+    serial: int = 0,
+) -> None:
+    """Re-read the waivers file and apply it to `reports` (the shown one first, then the other
+    sides of open comparisons), re-scored without running the checks again."""
+    options = options or WaiverOptions()
+    try:
+        policy = options.load()
+        waivers = options.waiver_policy(policy)
+        results = []
+        for report in reports:
+            fresh = rewaive(report, waivers, today or utcnow().date(), config or policy.config)
+            results.append((fresh, FindingsIndex(fresh)))
+    except Exception as exc:
+        post(RewaiveFailed(_reason(exc)))
+    else:
+        post(ReportsRewaived(list(reports), results, serial))
+
+
+def load_fleet_dir(
+    directory: Path,
+    post: Post,
+    config: Config | None = None,
+    calendar: ReleaseCalendar | None = None,
+    options: WaiverOptions | None = None,
+) -> None:
+    """Every snapshot of a fleet directory, each evaluated with the waivers file in effect."""
+    options = options or WaiverOptions()
+    try:
+        policy = options.load()
+        entries = load_fleet(
+            directory,
+            config=config or policy.config,
+            waivers=options.waiver_policy(policy),
+            calendar=calendar,
+        )
+    except Exception as exc:
+        post(FleetLoadFailed(directory, _reason(exc)))
+    else:
+        post(FleetLoaded(directory, entries))
 
 
 def save_snapshot(report: Report, path: Path, post: Post) -> None:
@@ -89,7 +229,8 @@ def save_snapshot(report: Report, path: Path, post: Post) -> None:
 def export_report(report: Report, path: Path, post: Post) -> None:
     """The JSON report (`k8saudit.render.report_dict`), written atomically like a snapshot."""
     try:
-        data = orjson.dumps(report_dict(report), option=orjson.OPT_INDENT_2) + b"\n"
+        # like the CLI's JSON: inert in a terminal, whatever the nesting
+        data = safe_json(dump_json(report_dict(report), option=orjson.OPT_INDENT_2)) + b"\n"
         write_atomically(path, data)
     except Exception as exc:
         post(WriteFailed(path, _reason(exc)))
@@ -109,8 +250,10 @@ class ScanJob:
         config: Config | None = None,
         calendar: ReleaseCalendar | None = None,
         notes: list[str] | None = None,
+        options: WaiverOptions | None = None,
     ) -> None:
         self.kubeconfig = kubeconfig
+        self.options = options or WaiverOptions()
         self.context = context
         self.settings = settings
         self.config = config
@@ -144,15 +287,21 @@ class ScanJob:
             self._post(ScanProgress(event))
 
     async def _main(self) -> None:
+        try:
+            policy = self.options.load()
+        except Exception as exc:
+            self._post(ScanFailed(self.context, _reason(exc)))
+            return
         task = asyncio.ensure_future(
             scan_cluster(
                 self.kubeconfig,
                 self.context,
                 self.settings,
                 self._on_event,
-                self.config,
+                self.config or policy.config,
                 self.calendar,
                 list(self.notes),
+                self.options.waiver_policy(policy),
             )
         )
         with self._lock:

@@ -16,7 +16,10 @@ from textual.message import Message
 
 from k8saudit.collector import ProgressEvent
 from k8saudit.connection import ContextInfo
+from k8saudit.diff import Diff
+from k8saudit.fleet import FleetEntry
 from k8saudit.report import Report
+from k8saudit.waivers import Waiver
 from screens.findings_index import FindingsIndex
 
 
@@ -85,4 +88,77 @@ class WriteFailed(Message, bubble=False):
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__()
         self.path = path
+        self.reason = reason
+
+
+class CompareLoaded(Message, bubble=False):
+    """A second snapshot, evaluated like the shown report, and the diff of the two.
+
+    `current_is_new`: the shown report is the newer side (`diff.new`); else it is `diff.old`."""
+
+    def __init__(self, diff: Diff, other_index: FindingsIndex, path: Path, current_is_new: bool) -> None:
+        super().__init__()
+        self.diff = diff
+        self.other_index = other_index
+        self.path = path
+        self.current_is_new = current_is_new
+
+
+class CompareFailed(Message, bubble=False):
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__()
+        self.path = path
+        self.reason = reason
+
+
+class WaiverWritten(Message, bubble=False):
+    """A waiver was appended to the waivers file; `waiver` as read back (with its source)."""
+
+    def __init__(self, path: Path, waiver: Waiver) -> None:
+        super().__init__()
+        self.path = path
+        self.waiver = waiver
+
+
+class WaiverWriteFailed(Message, bubble=False):
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__()
+        self.path = path
+        self.reason = reason
+
+
+class ReportsRewaived(Message, bubble=False):
+    """The waivers file was applied again: `results[i]` replaces `reports[i]`. `serial` says
+    which request this answers (only the latest one is applied)."""
+
+    def __init__(
+        self, reports: list[Report], results: list[tuple[Report, FindingsIndex]], serial: int = 0
+    ) -> None:
+        super().__init__()
+        self.reports = reports
+        self.results = results
+        self.serial = serial
+
+
+class RewaiveFailed(Message, bubble=False):
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+class FleetLoaded(Message, bubble=False):
+    """One row per snapshot of a fleet directory (a row carries its own load error)."""
+
+    def __init__(self, directory: Path, entries: list[FleetEntry]) -> None:
+        super().__init__()
+        self.directory = directory
+        self.entries = entries
+
+
+class FleetLoadFailed(Message, bubble=False):
+    """The directory itself cannot be read as a fleet (not a directory, no snapshot in it)."""
+
+    def __init__(self, directory: Path, reason: str) -> None:
+        super().__init__()
+        self.directory = directory
         self.reason = reason

@@ -70,6 +70,9 @@ class OverviewScreen(AuditScreen):
 
     def __init__(self, report: Report, index: FindingsIndex) -> None:
         super().__init__()
+        self._prepare(report, index)
+
+    def _prepare(self, report: Report, index: FindingsIndex) -> None:
         self.report = report
         self.index = index
         problems = FindingFilter(status=PROBLEMS, hide_waived=True)
@@ -137,10 +140,11 @@ class OverviewScreen(AuditScreen):
         errors = sum(1 for f in findings if f.status is Status.ERROR)
         waived = sum(1 for f in findings if f.waived)
         yield Label(f"unscored: {unknown} unknown · {errors} error", classes="hint")
-        expired = len(self.report.waivers.expired)
-        yield Label(
-            f"waived:   {waived}" + (f" · {expired} expired waivers" if expired else ""), classes="hint"
-        )
+        summary = self.report.waivers
+        expired, unused = len(summary.expired), len(summary.unused)
+        yield Label(f"waived:   {waived}" + ("  (^w: waivers)" if summary.uses else ""), classes="hint")
+        if expired or unused:  # waivers that need a look: renew or drop them
+            yield Label(f"waivers:  {expired} expired · {unused} unused", classes="hint")
 
     def _areas(self) -> ComposeResult:
         scores = self.report.scores
@@ -242,5 +246,12 @@ class OverviewScreen(AuditScreen):
     def _open_gap(self, event: RowTable.Selected) -> None:
         self.audit_app.open_findings(FindingFilter(status=Status.UNKNOWN.value))
 
+    def index_replaced(self, old: FindingsIndex, new: FindingsIndex) -> None:
+        if self.index is not old:
+            return
+        self._prepare(new.report, new)
+        self.rebuild_later("fixes")
+
     def go_back(self) -> None:
-        """The overview is the root of a report: esc stays here."""
+        """The overview is the root of a report: esc stays here, or goes back to the fleet."""
+        self.audit_app.back_to_fleet()

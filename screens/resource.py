@@ -54,14 +54,15 @@ class ResourceScreen(AuditScreen):
     SCOPE = "resource"
     BINDINGS = bindings_for("resource")
 
-    def __init__(self, index: FindingsIndex, subject: Subject) -> None:
+    def __init__(self, index: FindingsIndex, subject: Subject, label: str | None = None) -> None:
         super().__init__()
         self.index = index
+        self.label = label  # names the report when it is not the one shown ("old snapshot")
         self.subject = subject
         self.naming = index.naming(subject)
 
     def crumbs(self) -> list[str]:
-        return [str(self.subject)]
+        return [f"{self.subject} ({self.label})" if self.label else str(self.subject)]
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="resource"):
@@ -98,4 +99,11 @@ class ResourceScreen(AuditScreen):
 
     @on(RowTable.Selected, "#naming")
     def _open(self, event: RowTable.Selected) -> None:
-        self.audit_app.open_finding(self.naming[event.index])
+        self.audit_app.open_finding(self.naming[event.index], self.index, self.label)
+
+    def index_replaced(self, old: FindingsIndex, new: FindingsIndex) -> None:
+        if self.index is not old:
+            return
+        self.index = new
+        self.naming = new.naming(self.subject)
+        self.query_one("#naming", RowTable).set_source(NamingRows(new, self.naming))

@@ -51,6 +51,12 @@ TONES: tuple[str, ...] = (
     "not-served",
     "waiting",
     "listing",
+    # grades (fleet rows)
+    "grade-a",
+    "grade-b",
+    "grade-c",
+    "grade-d",
+    "grade-f",
     # everything else
     "dim",
     "points",

@@ -21,6 +21,9 @@ MAX_LINE = 4000  # one YAML line longer than this is clipped (a 1 MB annotation 
 class _Dumper(yaml.SafeDumper):
     """Block style, keys in collection order, no line folding."""
 
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # evidence that names one list twice reads as two lists, not `&id001`/`*id001`
+
 
 def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     style = "|" if "\n" in value and all(c.isprintable() or c == "\n" for c in value) else None

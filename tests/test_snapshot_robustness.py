@@ -379,3 +379,14 @@ def test_object_nested_deeper_than_json_writers_go_is_clipped_on_save(tmp_path: 
     kept = loaded.inventory.get("customresourcedefinitions", "", "deep.example.com")
     assert kept is not None and CLIPPED in orjson.dumps(kept).decode()
     assert loaded.inventory.coverage_of("customresourcedefinitions").state == "ok"
+
+
+def test_recorded_informational_finding_of_an_unknown_check_renders(demo_document) -> None:
+    """Found by the fuzzer: a snapshot (shown as recorded) whose failing finding names a check this
+    version does not have is folded as informational, and its title must not be looked up."""
+    document = copy.deepcopy(demo_document)
+    problem = next(f for f in document["findings"] if f["status"] == "fail")
+    problem["check_id"] = "None"
+    report = snapshot.loads(orjson.dumps(document), "fuzz.json").report(as_recorded=True)
+    text = render_text(report)
+    assert "None" in text and "a check this version of k8saudit does not have" in text

@@ -11,7 +11,10 @@ import screens.app
 from k8saudit.cli import demo_snapshot_path, main
 from k8saudit.errors import SnapshotError
 from k8saudit.snapshot import save
+from screens.jobs import WaiverOptions
 from tests.tui_support import sample_report
+
+DEFAULT_WAIVERS = WaiverOptions()
 
 
 @pytest.fixture
@@ -31,16 +34,60 @@ def tui_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
 def test_open_starts_the_tui_on_the_snapshot(tmp_path: Path, tui_calls: list[dict[str, object]]) -> None:
     path = save(sample_report(), tmp_path / "s.json.gz")
     assert main(["open", str(path)]) == 0
-    assert tui_calls == [{"snapshot": path}]
+    assert tui_calls == [{"snapshot": path, "waivers": DEFAULT_WAIVERS}]
 
 
 def test_demo_and_no_command_start_the_tui(tui_calls: list[dict[str, object]]) -> None:
     assert main(["demo"]) == 0
     assert main(["--context", "prod"]) == 0
     assert tui_calls == [
-        {"snapshot": demo_snapshot_path(), "demo": True},
-        {"kubeconfig": None, "context": "prod"},
+        {"snapshot": demo_snapshot_path(), "demo": True, "waivers": DEFAULT_WAIVERS},
+        {"kubeconfig": None, "context": "prod", "waivers": DEFAULT_WAIVERS},
     ]
+
+
+def test_waiver_flags_reach_the_tui_before_or_after_the_command(
+    tmp_path: Path, tui_calls: list[dict[str, object]]
+) -> None:
+    policy = tmp_path / "waivers.toml"
+    policy.write_text("# no waiver yet\n")
+    path = save(sample_report(), tmp_path / "s.json.gz")
+    assert main(["open", str(path), "--waivers", str(policy), "--no-annotation-waivers"]) == 0
+    assert main(["--waivers", str(policy), "demo", "--no-waivers"]) == 0
+    assert main(["--no-waivers", "--context", "prod"]) == 0
+    assert [call["waivers"] for call in tui_calls] == [
+        WaiverOptions(str(policy), waivers=True, annotations=False),
+        WaiverOptions(str(policy), waivers=False, annotations=True),
+        WaiverOptions(None, waivers=False, annotations=True),
+    ]
+
+
+def test_a_bad_waivers_file_stops_the_tui_with_one_line(
+    tmp_path: Path, tui_calls: list[dict[str, object]], capsys
+) -> None:
+    policy = tmp_path / "waivers.toml"
+    policy.write_text("[[waiver]]\ncheck = 'RBAC-001'\n")
+    assert main(["demo", "--waivers", str(policy)]) == 1
+    assert main(["demo", "--waivers", str(tmp_path / "missing.toml")]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and "missing field 'reason'" in err[0] and "does not exist" in err[1]
+    assert tui_calls == []
+
+
+def test_open_a_directory_starts_the_fleet_view(tmp_path: Path, tui_calls: list[dict[str, object]]) -> None:
+    save(sample_report(), tmp_path / "prod.json.gz")
+    assert main(["open", str(tmp_path)]) == 0
+    assert tui_calls == [{"fleet": tmp_path, "calendar": None, "waivers": DEFAULT_WAIVERS}]
+
+
+def test_open_a_directory_without_a_terminal_prints_the_fleet_table(tmp_path: Path, capsys) -> None:
+    save(sample_report(), tmp_path / "prod.json.gz")
+    (tmp_path / "broken.json").write_text("{not json")
+    assert main(["open", str(tmp_path)]) == 5, "one snapshot could not be read: a partial fleet"
+    out = capsys.readouterr().out
+    assert (
+        out.startswith("CLUSTER") and "broken.json" in out and "2 cluster(s), 1 without a usable scan" in out
+    )
 
 
 def test_open_without_a_terminal_prints_the_text_report(tmp_path: Path, capsys) -> None:
@@ -54,7 +101,7 @@ def test_open_without_a_terminal_prints_the_text_report(tmp_path: Path, capsys) 
 def test_open_a_missing_or_corrupt_snapshot_is_one_line(tmp_path: Path, capsys) -> None:
     assert main(["open", str(tmp_path / "missing.json")]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no such snapshot file" in err
+    assert err.count("\n") == 1 and "no such snapshot file or directory" in err
     corrupt = tmp_path / "corrupt.json"
     corrupt.write_text("{not json")
     assert main(["open", "--text", str(corrupt)]) == 1

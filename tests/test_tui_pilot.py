@@ -231,9 +231,18 @@ def test_one_action_table_feeds_every_binding() -> None:
     from screens.dialogs import HelpScreen as Help
     from screens.dialogs import PathDialog as Dialog
     from screens.table import RowTable as Table
+    from screens.waivers import ScopeChoice, WaiverDialog
 
     screens = {cls.SCOPE: cls for cls in _subclasses(AuditScreen) if cls.SCOPE}
-    owners = {"app": App, "table": Table, "dialog": Dialog, "help": Help, **screens}
+    owners = {
+        "app": App,
+        "table": Table,
+        "dialog": Dialog,
+        "help": Help,
+        "waiver": WaiverDialog,
+        "choice": ScopeChoice,
+        **screens,
+    }
     for scope in {a.scope for a in ACTIONS}:
         assert scope in SCOPE_TITLES, scope
         owner = owners[scope]

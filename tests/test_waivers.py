@@ -9,12 +9,14 @@ import pytest
 
 from k8saudit import snapshot
 from k8saudit.model import Finding, Status, Subject
-from k8saudit.report import CollectionInfo, evaluate
+from k8saudit.report import CollectionInfo, evaluate, rewaive
 from k8saudit.waivers import (
     ANNOTATION,
     ANNOTATION_EXPIRES,
     ANNOTATION_REASON,
     ANNOTATION_WAIVE,
+    SCOPE_CHECK,
+    SCOPE_NAMESPACE,
     Waiver,
     WaiverPolicy,
     apply_waivers,
@@ -240,3 +242,28 @@ def test_file_order_wins_across_exact_and_glob_patterns() -> None:
     other_namespace = finding("RBAC-001", Status.FAIL, "RoleBinding", "web", "ci-admin")
     apply_waivers([other_namespace], f.make_inventory(), WaiverPolicy(waivers), TODAY)
     assert other_namespace.waiver and other_namespace.waiver["reason"] == "4 name"
+
+
+def test_waiver_from_a_finding_for_its_namespace_or_its_whole_check() -> None:
+    pod = finding("RES-001", Status.FAIL, "Pod", "shop-[eu]", "api-1")
+    ns = waiver_for_finding(pod, reason="r", owner="o", expires=TODAY, scope=SCOPE_NAMESPACE)
+    assert (ns.kind, ns.namespace, ns.name) == ("*", escape_glob("shop-[eu]"), "*")
+    assert ns.matches(finding("RES-001", Status.FAIL, "Deployment", "shop-[eu]", "other"))
+    assert not ns.matches(finding("RES-001", Status.FAIL, "Pod", "shop-e", "api-1")), "brackets are literal"
+    whole = waiver_for_finding(pod, reason="r", owner="o", expires=TODAY, scope=SCOPE_CHECK)
+    assert whole.scope == "any subject" and whole.check == "RES-001"
+    cluster_scoped = finding("RBAC-001", Status.FAIL, "ClusterRoleBinding", "", "x")
+    with pytest.raises(ValueError, match="not in a namespace"):
+        waiver_for_finding(cluster_scoped, reason="r", owner="o", expires=TODAY, scope=SCOPE_NAMESPACE)
+
+
+def test_rewaive_applies_new_waivers_and_rescores_without_touching_the_old_report() -> None:
+    inv = admin_inventory()
+    before = evaluate(inv, collection(), today=TODAY)
+    after = rewaive(before, WaiverPolicy((waiver(name="ci-admin"),)), TODAY)
+    assert rbac1(after)["ci-admin"].waived and not rbac1(before)["ci-admin"].waived
+    assert [x.key for x in after.findings] == [x.key for x in before.findings], "positions are kept"
+    assert after.scores.areas["rbac"].score > before.scores.areas["rbac"].score
+    assert [u.state for u in after.waivers.uses] == ["active"] and not before.waivers.uses
+    fresh = evaluate(inv, collection(), waivers=WaiverPolicy((waiver(name="ci-admin"),)), today=TODAY)
+    assert after.scores.to_dict() == fresh.scores.to_dict(), "the same as evaluating with the waiver"

@@ -7,6 +7,7 @@ walk the real demo snapshot.
 
 from __future__ import annotations
 
+import copy
 import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -252,3 +253,90 @@ def screen_text(app: K8sAuditApp) -> str:
     )
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     return console.export_text(styles=False)
+
+
+# -- two snapshots of the demo cluster, a week apart (diff and fleet tests) ------------------------
+
+WEEK = timedelta(days=7)
+FIXED_BINDING = "jenkins-admin"  # bound to cluster-admin in the demo; gone in the newer snapshot
+INTRODUCED_BINDING = "argo-admin"  # new in the newer snapshot: a fresh RBAC-001 failure
+
+
+def demo_variant(*, fixed: bool, context: str | None = None) -> Report:
+    """The demo cluster as collected a week earlier (`fixed=False`: as shipped) or at its own time
+    with `jenkins-admin` removed and `argo-admin` (cluster-admin for Argo CD) added."""
+    from k8saudit.inventory import Inventory
+    from k8saudit.report import evaluate
+    from tests import demo
+
+    shipped = demo.build_inventory()
+    objects = {key: list(items) for key, items in shipped.objects.items()}
+    when = demo.COLLECTED_AT
+    if fixed:
+        objects["clusterrolebindings"] = [
+            b for b in objects["clusterrolebindings"] if b["metadata"]["name"] != FIXED_BINDING
+        ]
+        objects["clusterrolebindings"].append(
+            f.clusterrolebinding(
+                INTRODUCED_BINDING, "cluster-admin", [f.subject("ServiceAccount", "argocd-server", "argocd")]
+            )
+        )
+    else:
+        when -= WEEK
+    cluster = copy.deepcopy(shipped.cluster)
+    if context is not None:
+        cluster.context = context
+    inventory = Inventory(
+        objects, shipped.coverage, cluster, shipped.served_api_versions, shipped.applied_api_versions
+    )
+    collection = CollectionInfo(started_at=when - timedelta(seconds=4), finished_at=when)
+    return evaluate(inventory, collection, today=FIXED_NOW.date())
+
+
+async def wait_for(pilot: Any, condition: Any, what: str, tries: int = 500) -> None:
+    """Let the app run until `condition()` holds (workers finish in their own time)."""
+    for _ in range(tries):
+        if condition():
+            await pilot.pause()  # let the new screen compose and paint
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def sample_old_report() -> Report:
+    """`sample_report()` as collected a week earlier (synthetic, for the diff screenshot): the
+    checkout Deployment still had 2 replicas, a `legacy-admin` binding failed RBAC-101 (removed
+    since), the kernel check failed on node-3, and the `worker` Deployment did not exist yet."""
+    inventory = sample_inventory()
+    inventory.coverage["secrets"] = Coverage("forbidden", message='secrets is forbidden: User "auditor"')
+    inventory.objects["deployments"] = [
+        d for d in inventory.objects["deployments"] if d["metadata"]["name"] != "worker"
+    ] + [f.deployment("legacy-cron", "shop", replicas=1)]
+    inventory.objects["clusterrolebindings"].append(
+        f.clusterrolebinding("legacy-admin", "cluster-admin", [f.subject("ServiceAccount", "legacy", "ops")])
+    )
+    crb = "ClusterRoleBinding"
+    findings = [
+        x
+        for x in sample_findings()
+        if not (x.check_id == "RES-101" and x.subject.name in ("worker", "checkout"))
+        and not (x.check_id == "NODE-101" and x.subject.name == "node-3")
+    ]
+    findings += [
+        _finding(
+            "RBAC-101",
+            Status.FAIL,
+            Subject(crb, "", "legacy-admin"),
+            "grants cluster-admin cluster-wide to ServiceAccount ops/legacy",
+        ),
+        _finding("RES-101", Status.PASS, Subject("Deployment", "payments", "checkout"), "runs 2 replicas"),
+        _finding("RES-101", Status.FAIL, Subject("Deployment", "shop", "legacy-cron"), "runs 1 replica"),
+        _finding("NODE-101", Status.FAIL, Subject("Node", "", "node-3"), "kernel 4.14 has the conntrack bug"),
+    ]
+    for x in findings:
+        if x.check_id == "VER-101":
+            x.status = Status.FAIL  # a week ago it failed; now it only warns
+    report = build_report(inventory, findings)
+    report.collection.started_at -= WEEK
+    report.collection.finished_at -= WEEK
+    return report

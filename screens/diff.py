@@ -1,0 +1,349 @@
+"""Comparison of the shown report with another snapshot: what `k8saudit diff` prints, navigable.
+
+Which side is old is decided by collection time (the worker does it, `screens.jobs.compare_with`)
+and written at the top. Score changes overall and per area, then four tables (new, resolved,
+changed, unchanged problems; `1`–`4` jump to them, `tab` moves on) and the objects added and
+removed per kind (`5`). `enter` on a finding opens its detail in the report it comes from: a
+resolved finding in the old one (its fix is what made it go).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Grid, Horizontal, Vertical
+from textual.widgets import Label, Static
+
+from k8saudit import __version__
+from k8saudit.diff import CHANGED, NEW, RESOLVED, UNCHANGED, Diff, FindingChange, ScoreDelta, diff_reports
+from k8saudit.model import Finding, Subject
+from k8saudit.registry import AREAS
+from k8saudit.textsafe import safe_text
+from screens.actions import bindings_for
+from screens.base import AuditScreen
+from screens.findings_index import FindingsIndex
+from screens.overview import grade_class
+from screens.table import Column, ListSource, Row, RowTable
+
+CHANGE_COLUMNS = (
+    Column("severity", "Severity", width=8),
+    Column("check", "Check", width=8),
+    Column("status", "Was → now", width=22),
+    Column("subject", "Subject", ratio=1, min_width=12),
+    Column("message", "Message", ratio=1, min_width=12),
+)
+OBJECT_COLUMNS = (
+    Column("change", "Change", width=8),
+    Column("kind", "Kind", width=22),
+    Column("object", "Object", ratio=1),
+)
+SECTIONS: tuple[tuple[str, str, str], ...] = (
+    (NEW, "New findings", "Nothing new fails."),
+    (RESOLVED, "Resolved", "Nothing was fixed."),
+    (CHANGED, "Changed", "No finding changed its verdict."),
+    (UNCHANGED, "Unchanged problems", "No problem is left from before."),
+)
+OBJECTS = "objects"
+OBJECTS_SHOWN_PER_KIND = 200  # a whole namespace deleted should not make a 10 000-row table
+
+
+SIDE_WIDTH = 54  # what fits after the indent in the "Comparing" panel
+
+
+def tail(text: str, width: int) -> str:
+    """`text` cut from the left to `width` characters: the end of a path says the most."""
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
+def transition(change: FindingChange) -> str:
+    if change.change == UNCHANGED:
+        return change.new_status or ""
+    return f"{change.old_status or 'absent'} → {change.new_status or 'gone'}"
+
+
+def delta_text(d: ScoreDelta) -> tuple[str, str]:
+    """("+7.3 ▲", "delta-up"): the change in points and its class."""
+    delta = d.delta
+    if delta is None:
+        return ("n/a", "delta-none")
+    if abs(delta) < 0.05:
+        return ("±0.0", "delta-none")
+    return (f"{delta:+.1f} ▲", "delta-up") if delta > 0 else (f"{delta:+.1f} ▼", "delta-down")
+
+
+def _score(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:5.1f}"
+
+
+class ChangeRows:
+    def __init__(self, changes: list[FindingChange]) -> None:
+        self.changes = changes
+
+    def __len__(self) -> int:
+        return len(self.changes)
+
+    def row(self, position: int) -> Row:
+        change = self.changes[position]
+        finding = change.finding
+        now = change.new
+        tone = "waived" if now is not None and now.waived else None
+        status_tone = None
+        if change.change == RESOLVED:
+            status_tone = "pass"
+        elif now is not None:
+            status_tone = "waived" if now.waived else now.status.value
+        return Row(
+            (change.severity, finding.check_id, transition(change), str(finding.subject), finding.message),
+            (change.severity, None, status_tone),
+            tone,
+        )
+
+
+class DiffScreen(AuditScreen):
+    SCOPE = "diff"
+    BINDINGS = bindings_for("diff")
+    TABLES: ClassVar[dict[str, str]] = {
+        NEW: "diff-new",
+        RESOLVED: "diff-resolved",
+        CHANGED: "diff-changed",
+        UNCHANGED: "diff-unchanged",
+        OBJECTS: "diff-objects",
+    }
+
+    def __init__(
+        self,
+        diff: Diff,
+        old_index: FindingsIndex,
+        new_index: FindingsIndex,
+        other_path: Path | None,
+        current_is_new: bool,
+    ) -> None:
+        super().__init__()
+        self.diff = diff
+        self.old_index = old_index
+        self.new_index = new_index
+        self.other_path = other_path
+        self.current_is_new = current_is_new
+        self._positions: dict[int, dict[int, int]] = {}
+        self._diff_pending = False
+        self._prepare()
+
+    def _prepare(self) -> None:
+        diff = self.diff
+        self.sections: dict[str, list[FindingChange]] = {
+            NEW: diff.new_findings,
+            RESOLVED: diff.resolved,
+            CHANGED: diff.changed,
+            UNCHANGED: diff.unchanged,
+        }
+        self.objects: list[tuple[str, str, Subject | None]] = []  # (change, kind, subject)
+        for kind, changes in diff.objects.items():
+            for word, items in (("added", changes.added), ("removed", changes.removed)):
+                for namespace, name in items[:OBJECTS_SHOWN_PER_KIND]:
+                    self.objects.append((word, kind, Subject(kind, namespace, name)))
+                if len(items) > OBJECTS_SHOWN_PER_KIND:
+                    self.objects.append((word, kind, None))
+        self._positions.clear()
+
+    def crumbs(self) -> list[str]:
+        return ["Compare"]
+
+    # -- layout -------------------------------------------------------------------------------
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="diff-top"):
+            with Vertical(id="diff-sides", classes="panel") as panel:
+                panel.border_title = "Comparing"
+                yield Static(self._sides(), id="diff-sides-text")
+            with Vertical(id="diff-scores", classes="panel") as panel:
+                panel.border_title = "Score, old → new"
+                yield from self._scores()
+            objects = RowTable(
+                OBJECT_COLUMNS,
+                ListSource(self._object_rows()),
+                empty_text="No object came or went.",
+                id="diff-objects",
+            )
+            objects.border_title = self._objects_title()
+            yield objects
+        with Grid(id="diff-grid"):
+            for key, title, empty in SECTIONS:
+                table = RowTable(
+                    CHANGE_COLUMNS, ChangeRows(self.sections[key]), empty_text=empty, id=self.TABLES[key]
+                )
+                number = [k for k, _, _ in SECTIONS].index(key) + 1
+                table.border_title = f"{number} {title} ({len(self.sections[key]):,})"
+                yield table
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._focus_first)
+
+    def _focus_first(self) -> None:
+        """The first list with something in it: usually the new findings."""
+        for key, _, _ in SECTIONS:
+            if self.sections[key]:
+                self.action_jump(key)
+                return
+        self.action_jump(NEW)
+
+    def _side(self, report_label: str, index: FindingsIndex, is_current: bool) -> Text:
+        report = index.report
+        text = Text()
+        text.append(f"{report_label:<4}", "bold")
+        text.append(safe_text(report.inventory.cluster.context or "cluster", 60))
+        text.append(f"  collected {report.collection.finished_at:%Y-%m-%d %H:%M} UTC")
+        text.append("\n    ")
+        if is_current:
+            text.append("the report shown")
+            path = self.audit_app.report_path
+            if path is not None:
+                text.append(": ")
+                text.append(tail(safe_text(path, None), SIDE_WIDTH - 22))
+        else:
+            text.append(tail(safe_text(self.other_path or "(in memory)", None), SIDE_WIDTH))
+        return text
+
+    def _sides(self) -> Text:
+        diff = self.diff
+        text = Text()
+        text.append_text(self._side("OLD", self.old_index, not self.current_is_new))
+        text.append("\n")
+        text.append_text(self._side("NEW", self.new_index, self.current_is_new))
+        gap = diff.new.collection.finished_at - diff.old.collection.finished_at
+        text.append(f"\n{_span(gap.total_seconds())} apart; the older one is OLD.")
+        text.append(
+            "\nAs recorded in the snapshots."
+            if diff.as_recorded
+            else f"\nBoth evaluated with the checks and waivers of k8saudit {__version__}."
+        )
+        for note in diff.notes:
+            text.append("\nnote: ", "bold")
+            text.append(safe_text(note, 300))
+        counts = (
+            f"{len(diff.new_findings)} new · {len(diff.resolved)} resolved · {len(diff.changed)} changed · "
+            f"{len(diff.unchanged)} unchanged"
+        )
+        text.append("\n" + counts, "bold")
+        if diff.passing_added or diff.passing_removed:
+            text.append(f" · passing subjects +{diff.passing_added} −{diff.passing_removed}")
+        return text
+
+    def _scores(self) -> ComposeResult:
+        diff = self.diff
+        # like `k8saudit diff`: an area scored in neither report is left out
+        areas = [
+            (a, diff.areas[a])
+            for a in AREAS
+            if diff.areas[a].old is not None or diff.areas[a].new is not None
+        ]
+        rows = [("overall", diff.overall), *areas]
+        for name, d in rows:
+            delta, delta_class = delta_text(d)
+            with Horizontal(classes="diff-score-line" + (" diff-overall" if name == "overall" else "")):
+                yield Label(name, classes="area-name")
+                yield Label(d.old_grade, classes=f"area-grade grade {grade_class(d.old)}")
+                yield Label("→", classes="diff-arrow")
+                yield Label(d.new_grade, classes=f"area-grade grade {grade_class(d.new)}")
+                yield Label(f"{_score(d.old)} → {_score(d.new)}", classes="diff-values")
+                yield Label(delta, classes=f"diff-delta {delta_class}")
+
+    def _objects_title(self) -> str:
+        parts = [f"{kind} +{len(c.added)} −{len(c.removed)}" for kind, c in self.diff.objects.items()]
+        summary = ", ".join(parts[:4]) + (f", +{len(parts) - 4} kinds" if len(parts) > 4 else "")
+        return "5 Objects" + (f": {summary}" if summary else "")
+
+    def _object_rows(self) -> list[Row]:
+        rows = []
+        for word, kind, subject in self.objects:
+            if subject is None:
+                rows.append(Row(("", kind, f"… more {word} (see k8saudit diff)"), (), "dim"))
+                continue
+            where = f"{subject.namespace}/{subject.name}" if subject.namespace else subject.name
+            rows.append(Row((word, kind, where), ("ok" if word == "added" else "dim",)))
+        for coverage in self.diff.coverage:
+            rows.append(
+                Row(
+                    ("coverage", coverage.kind, f"{coverage.old} → {coverage.new} (objects not compared)"),
+                    ("forbidden",),
+                )
+            )
+        return rows
+
+    # -- navigation ---------------------------------------------------------------------------
+
+    def action_jump(self, section: str) -> None:
+        table_id = self.TABLES.get(section)
+        if table_id:
+            self.set_focus(self.query_one(f"#{table_id}", RowTable))
+
+    def _position(self, index: FindingsIndex, finding: Finding) -> int | None:
+        positions = self._positions.get(id(index))
+        if positions is None:
+            positions = self._positions[id(index)] = {id(f): i for i, f in enumerate(index.findings)}
+        return positions.get(id(finding))
+
+    def _label(self, index: FindingsIndex) -> str | None:
+        """How a detail opened from here names a report that is not the one shown."""
+        if index is self.audit_app.index:
+            return None
+        return "old snapshot" if index is self.old_index else "new snapshot"
+
+    @on(RowTable.Selected)
+    def _open(self, event: RowTable.Selected) -> None:
+        table_id = event.table.id
+        if table_id == self.TABLES[OBJECTS]:
+            self._open_object(event.index)
+            return
+        section = next((k for k, t in self.TABLES.items() if t == table_id), None)
+        if section is None:
+            return
+        change = self.sections[section][event.index]
+        # a resolved finding is shown as it was (the problem that went); the others as they are now
+        if section == RESOLVED or change.new is None:
+            finding, index = change.old, self.old_index
+        else:
+            finding, index = change.new, self.new_index
+        position = self._position(index, finding) if finding is not None else None
+        if position is not None:
+            self.audit_app.open_finding(position, index, self._label(index))
+
+    def _open_object(self, position: int) -> None:
+        if position >= len(self.objects):
+            return  # a coverage row: there is no object to show
+        word, _, subject = self.objects[position]
+        if subject is None:
+            return
+        index = self.new_index if word == "added" else self.old_index
+        self.audit_app.open_subject(subject, index, self._label(index))
+
+    # -- after the waivers were applied again ------------------------------------------------------
+
+    def index_replaced(self, old: FindingsIndex, new: FindingsIndex) -> None:
+        if old is self.old_index:
+            self.old_index = new
+        elif old is self.new_index:
+            self.new_index = new
+        else:
+            return
+        if not self._diff_pending:  # both sides are usually replaced together: diff them once
+            self._diff_pending = True
+            self.call_later(self._diff_again)
+
+    def _diff_again(self) -> None:
+        self._diff_pending = False
+        self.diff = diff_reports(self.old_index.report, self.new_index.report)
+        self._prepare()
+        self.rebuild_later()
+
+
+def _span(seconds: float) -> str:
+    seconds = abs(seconds)
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return "less than a minute"

@@ -1,0 +1,206 @@
+"""The comparison in the TUI: `d`, a snapshot path, and the same diff `k8saudit diff` prints, with
+the resolved and new findings navigable (a resolved one opens in the old report)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input
+
+from k8saudit.diff import diff_reports
+from k8saudit.snapshot import save
+from screens.detail import DetailScreen
+from screens.dialogs import PathDialog
+from screens.diff import DiffScreen
+from screens.findings_index import FindingsIndex
+from screens.jobs import WaiverOptions
+from screens.overview import OverviewScreen
+from screens.resource import ResourceScreen
+from screens.table import RowTable
+from screens.waivers import WaiverDialog
+from tests.tui_support import (
+    FIXED_BINDING,
+    INTRODUCED_BINDING,
+    SIZE,
+    demo_variant,
+    make_app,
+    sample_old_report,
+    sample_report,
+    screen_text,
+    wait_for,
+)
+
+
+@pytest.fixture(scope="module")
+def snapshots(tmp_path_factory) -> tuple[Path, Path]:
+    """(older, newer): the demo a week before, and the demo with jenkins-admin fixed and
+    argo-admin introduced."""
+    directory = tmp_path_factory.mktemp("diff")
+    old = save(demo_variant(fixed=False), directory / "shop-prod-old.json.gz")
+    new = save(demo_variant(fixed=True), directory / "shop-prod-new.json.gz")
+    return old, new
+
+
+async def open_diff(pilot, app, other: Path) -> DiffScreen:
+    await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "the overview")
+    await pilot.press("d")
+    assert isinstance(app.screen, PathDialog)
+    app.screen.query_one(Input).value = str(other)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen), "the comparison")
+    screen = app.screen
+    assert isinstance(screen, DiffScreen)
+    return screen
+
+
+def rows(changes) -> list[tuple[str, str]]:
+    return [(c.finding.check_id, c.finding.subject.name) for c in changes]
+
+
+async def test_diff_from_the_newer_report_navigates_to_resolved_and_new_findings(snapshots) -> None:
+    old_path, new_path = snapshots
+    app = make_app(snapshot=new_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_diff(pilot, app, old_path)
+        shown = app.report
+        assert screen.current_is_new and screen.diff.new is shown, "the shown report is the newer one"
+        assert ("RBAC-001", FIXED_BINDING) in rows(screen.diff.resolved)
+        assert ("RBAC-001", INTRODUCED_BINDING) in rows(screen.diff.new_findings)
+        # the same comparison the CLI makes, evaluated the same way
+        expected = diff_reports(screen.old_index.report, shown)
+        assert rows(screen.diff.new_findings) == rows(expected.new_findings)
+        assert rows(screen.diff.unchanged) == rows(expected.unchanged)
+        assert screen.diff.objects["ClusterRoleBinding"].added == [("", INTRODUCED_BINDING)]
+
+        text = screen_text(app)
+        assert "OLD shop-prod  collected 2026-11-13 08:00 UTC" in text and old_path.name in text
+        assert "NEW shop-prod  collected 2026-11-20 08:00 UTC" in text and "the report shown" in text
+        assert "7 days apart; the older one is OLD." in text
+        assert f"1 New findings ({len(screen.diff.new_findings)})" in text
+        assert f"2 Resolved ({len(screen.diff.resolved)})" in text
+        overall = screen.diff.overall
+        assert f"{overall.old:5.1f} → {overall.new:5.1f}" in text
+
+        # a resolved finding opens in the OLD report (that is where it still fails)
+        await pilot.press("2")
+        resolved = screen.query_one("#diff-resolved", RowTable)
+        assert resolved.has_focus
+        position = rows(screen.diff.resolved).index(("RBAC-001", FIXED_BINDING))
+        await pilot.press("home", *(["down"] * position), "enter")
+        detail = app.screen
+        assert isinstance(detail, DetailScreen)
+        assert detail.index is screen.old_index and detail.label == "old snapshot"
+        finding = detail.index.findings[detail.finding]
+        assert (finding.check_id, finding.subject.name, finding.status.value) == (
+            "RBAC-001",
+            FIXED_BINDING,
+            "fail",
+        )
+        text = screen_text(app)
+        assert "RBAC-001 (old snapshot)" in text and "From the old snapshot" in text
+        # and its object is the one collected then
+        await pilot.press("enter")
+        assert isinstance(app.screen, ResourceScreen) and app.screen.index is screen.old_index
+        assert f"name: {FIXED_BINDING}" in screen_text(app)
+        await pilot.press("escape", "escape")
+        assert app.screen is screen
+
+        # a new finding opens in the shown report
+        await pilot.press("1")
+        position = rows(screen.diff.new_findings).index(("RBAC-001", INTRODUCED_BINDING))
+        await pilot.press("home", *(["down"] * position), "enter")
+        detail = app.screen
+        assert isinstance(detail, DetailScreen) and detail.index is app.index and detail.label is None
+        assert detail.index.findings[detail.finding].subject.name == INTRODUCED_BINDING
+        await pilot.press("escape")
+
+        # the objects added and removed, each openable in its own report
+        await pilot.press("5")
+        objects = screen.query_one("#diff-objects", RowTable)
+        assert objects.has_focus
+        added = next(i for i, (word, _, s) in enumerate(screen.objects) if word == "added" and s)
+        await pilot.press("home", *(["down"] * added), "enter")
+        assert isinstance(app.screen, ResourceScreen) and app.screen.index is screen.new_index
+        await pilot.press("escape", "escape")
+        assert isinstance(app.screen, OverviewScreen)
+
+
+async def test_the_older_report_shown_is_the_old_side(snapshots) -> None:
+    old_path, new_path = snapshots
+    app = make_app(snapshot=old_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_diff(pilot, app, new_path)
+        assert not screen.current_is_new and screen.diff.old is app.report
+        assert ("RBAC-001", FIXED_BINDING) in rows(screen.diff.resolved), "old/new by collection time"
+        text = screen_text(app)
+        assert "OLD shop-prod  collected 2026-11-13" in text and "the report shown" in text
+        # a new finding is in the other (newer) snapshot: its detail says so
+        await pilot.press("1")
+        position = rows(screen.diff.new_findings).index(("RBAC-001", INTRODUCED_BINDING))
+        await pilot.press("home", *(["down"] * position), "enter")
+        assert isinstance(app.screen, DetailScreen) and app.screen.label == "new snapshot"
+
+
+async def test_a_waiver_written_from_the_comparison_applies_to_both_sides(snapshots, tmp_path: Path) -> None:
+    """`w` on a new finding: both reports are evaluated again with the file, like `k8saudit diff`."""
+    old_path, new_path = snapshots
+    app = make_app(snapshot=new_path, waivers=WaiverOptions(cwd=tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_diff(pilot, app, old_path)
+        old_side = screen.old_index
+        await pilot.press("1")
+        position = rows(screen.diff.new_findings).index(("RBAC-001", INTRODUCED_BINDING))
+        await pilot.press("home", *(["down"] * position), "enter")
+        await pilot.press("w")
+        dialog = app.screen
+        assert isinstance(dialog, WaiverDialog)
+        dialog.query_one("#waiver-reason", Input).value = "Argo CD, scoped down in INFRA-90"
+        dialog.query_one("#waiver-owner", Input).value = "team-gitops"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.old_index is not old_side, "both sides to be evaluated again")
+        await pilot.press("escape")
+        assert app.screen is screen
+        await pilot.pause()
+        introduced = next(c for c in screen.diff.new_findings if c.finding.subject.name == INTRODUCED_BINDING)
+        assert introduced.new_status == "fail (waived)", "still new (it did not exist before), now waived"
+        assert screen.new_index is app.index and screen.diff.new is app.report
+        assert screen.old_index.report.waivers.source == str(tmp_path / ".k8saudit.toml")
+        assert "absent → fail (waived)" in screen_text(app)
+
+
+async def test_comparing_with_a_corrupt_file_is_one_error_line(tmp_path: Path, snapshots) -> None:
+    corrupt = tmp_path / "corrupt.json"
+    corrupt.write_text("{not json")
+    app = make_app(snapshot=snapshots[1])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "the overview")
+        await pilot.press("d")
+        dialog = app.screen
+        dialog.query_one(Input).value = str(tmp_path / "missing.json")
+        await pilot.press("enter")
+        assert isinstance(app.screen, PathDialog), "a missing file is refused in the dialog"
+        assert "No such file" in screen_text(app)
+        dialog.query_one(Input).value = str(corrupt)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: bool(app._notifications), "the error")
+        messages = [n.message for n in app._notifications]
+        assert any("corrupt" in m and "\n" not in m for m in messages), messages
+        assert isinstance(app.screen, OverviewScreen)
+
+
+def test_diff_screen(snap_compare) -> None:
+    """Synthetic reports a week apart: new, resolved, changed and unchanged findings, objects."""
+    old, new = sample_old_report(), sample_report()
+    app = make_app(report=new)
+
+    async def compare(pilot) -> None:
+        await pilot.pause()
+        old_index = FindingsIndex(old)
+        screen = DiffScreen(
+            diff_reports(old, new), old_index, app.index, Path("snapshots/prod-week-46.json"), True
+        )
+        app.push_screen(screen)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=compare)

@@ -1,0 +1,176 @@
+"""The fleet view (`k8saudit open DIR`): one row per snapshot, a corrupt file is a row with its
+error, sorting, drilling into a cluster's report and back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from k8saudit.fleet import FleetEntry
+from k8saudit.snapshot import save
+from screens.detail import DetailScreen
+from screens.findings import FindingsScreen
+from screens.fleet import FleetScreen, sort_key
+from screens.jobs import WaiverOptions
+from screens.overview import OverviewScreen
+from screens.waivers import WaiverDialog
+from tests.tui_support import (
+    COLLECTED_AT,
+    SIZE,
+    build_report,
+    demo_variant,
+    make_app,
+    sample_findings,
+    sample_inventory,
+    sample_report,
+    screen_text,
+    wait_for,
+)
+
+
+@pytest.fixture
+def fleet_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "fleet"
+    directory.mkdir()
+    save(demo_variant(fixed=True, context="shop-prod"), directory / "shop-prod.json.gz")
+    save(demo_variant(fixed=False, context="shop-staging"), directory / "shop-staging.json.gz")
+    (directory / "broken.json").write_text('{"format": "k8saudit.snapshot/1", "cluster": ')
+    return directory
+
+
+def contexts(screen: FleetScreen) -> list[str]:
+    return [e.context for e in screen.entries]
+
+
+async def test_fleet_rows_sorting_drill_in_and_back(fleet_dir: Path) -> None:
+    app = make_app(fleet=fleet_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen), "the fleet")
+        fleet = app.screen
+        assert isinstance(fleet, FleetScreen)
+        assert len(fleet.entries) == 3
+        broken = next(e for e in fleet.entries if e.context == "broken.json")
+        assert broken.error is not None and "broken.json is truncated" in broken.error
+        assert broken.snapshot == fleet_dir / "broken.json" and broken.collected_at is None
+        text = screen_text(app)
+        assert "Clusters (3, 2 with a usable report)" in text
+        assert "broken.json" in text and "shop-prod" in text and "shop-staging" in text
+        assert "│› broken.json" in text and "broken.json is truncated" in text, "the row says why"
+        assert contexts(fleet)[0] == "broken.json", "worst first: no report at all"
+        prod, staging = (
+            next(e for e in fleet.entries if e.context == c) for c in ("shop-prod", "shop-staging")
+        )
+        assert prod.overall is not None and staging.overall is not None
+        assert f"{prod.overall:.1f}" in text and f"{staging.overall:.1f}" in text
+        assert prod.collected_at - staging.collected_at == timedelta(days=7)
+
+        # sorting by name, then reversed; by collection time
+        await pilot.press("C")
+        assert contexts(fleet) == ["broken.json", "shop-prod", "shop-staging"]
+        await pilot.press("C")
+        assert contexts(fleet) == ["shop-staging", "shop-prod", "broken.json"]
+        await pilot.press("D")
+        assert contexts(fleet) == ["broken.json", "shop-staging", "shop-prod"], "oldest first, none first"
+        assert "sorted by collection time" in screen_text(app)
+
+        # the selected cluster's details; enter on the broken one says why and stays
+        await pilot.press("home")
+        assert "problem" in screen_text(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is fleet
+        assert any("has no report" in n.message for n in app._notifications)
+
+        # drill into shop-prod: the usual screens, above the fleet
+        await pilot.press("end", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "the cluster's overview")
+        assert app.report is not None and app.report.inventory.cluster.context == "shop-prod"
+        assert app.report_path == fleet_dir / "shop-prod.json.gz"
+        assert "› Fleet › shop-prod › Overview" in screen_text(app)
+        await pilot.press("f")
+        assert isinstance(app.screen, FindingsScreen)
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailScreen)
+
+        # esc walks back to the fleet, which forgets the cluster's report
+        await pilot.press("escape", "escape")
+        assert isinstance(app.screen, OverviewScreen)
+        await pilot.press("escape")
+        assert app.screen is fleet and app.report is None
+        assert contexts(fleet) == ["broken.json", "shop-staging", "shop-prod"], "the order is kept"
+        await pilot.press("s")  # nothing to save on the fleet view
+        assert app.screen is fleet
+
+        # and into the other cluster
+        await pilot.press("home", "down", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "the other cluster")
+        assert app.report.inventory.cluster.context == "shop-staging"
+
+
+async def test_a_waiver_written_in_a_cluster_updates_the_fleet(fleet_dir: Path, tmp_path: Path) -> None:
+    policy = tmp_path / "waivers.toml"
+    policy.write_text("# fleet waivers\n")
+    app = make_app(fleet=fleet_dir, waivers=WaiverOptions(str(policy)))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen), "the fleet")
+        fleet = app.screen
+        await pilot.press("C", "down", "enter")  # shop-prod
+        await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "shop-prod")
+        index = app.index
+        target = next(i for i, f in enumerate(index.findings) if f.status.is_problem and not f.waived)
+        app.open_finding(target)
+        await pilot.pause()
+        await pilot.press("w")
+        dialog = app.screen
+        assert isinstance(dialog, WaiverDialog)
+        dialog.query_one("#waiver-reason").value = "accepted fleet-wide"
+        dialog.query_one("#waiver-owner").value = "platform"
+        dialog.query_one("#waiver-scope").selected = 2  # the whole check: every cluster
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.index is not index, "the waiver to apply")
+        await wait_for(pilot, lambda: not fleet.loading, "the fleet to reload")
+        assert all(e.waived >= 1 for e in fleet.entries if e.ok), "the waiver applies to both clusters"
+
+
+async def test_a_directory_without_snapshots_is_a_startup_error(tmp_path: Path) -> None:
+    app = make_app(fleet=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.startup_error is not None, "the failure")
+    assert "holds no snapshots" in (app.startup_error or "")
+    assert app.return_code == 1
+
+
+def test_sort_keys_put_the_worst_first() -> None:
+    good = FleetEntry.from_report("good", sample_report())
+    broken = FleetEntry("broken", error="not scanned")
+    assert sorted([good, broken], key=sort_key("overall"))[0] is broken
+    assert sorted([good, broken], key=sort_key("critical"))[0] is broken
+    with pytest.raises(ValueError):
+        sort_key("nonsense")
+
+
+def fleet_entries() -> list[FleetEntry]:
+    """Synthetic rows: two clusters with reports, one corrupt snapshot, one never scanned."""
+    prod = sample_report()
+    prod.inventory.cluster.context = "prod-eu-1"
+    staging_findings = [f for f in sample_findings() if f.check_id != "RBAC-101"]
+    staging = build_report(sample_inventory(), staging_findings)
+    staging.inventory.cluster.context = "staging-eu-1"
+    staging.collection.finished_at = COLLECTED_AT - timedelta(hours=30)
+    return [
+        FleetEntry.from_report("prod-eu-1", prod, Path("fleet/prod-eu-1.json.gz")),
+        FleetEntry.from_report("staging-eu-1", staging, Path("fleet/staging-eu-1.json.gz")),
+        FleetEntry(
+            "dev-us-2",
+            snapshot=Path("fleet/dev-us-2.json.gz"),
+            error="fleet/dev-us-2.json.gz is truncated: the gzip stream ends early",
+        ),
+        FleetEntry("sandbox", error="cannot connect to https://sandbox.example.com: connection refused"),
+    ]
+
+
+def test_fleet_view(snap_compare) -> None:
+    app = make_app(fleet="fleet", fleet_entries=fleet_entries())
+    assert snap_compare(app, terminal_size=SIZE)
