@@ -29,7 +29,7 @@ from k8saudit.kinds import KINDS_BY_KEY
 from k8saudit.model import Finding
 from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
-from k8saudit.report import CollectionInfo, Report, evaluate
+from k8saudit.report import CollectionInfo, Report, evaluate, reevaluate_or_reuse
 from k8saudit.textsafe import dump_json
 from k8saudit.waivers import WaiverPolicy, WaiverSummary
 
@@ -50,6 +50,7 @@ class Snapshot:
     calendar: ReleaseCalendar
     path: Path | None = None
     waivers: WaiverSummary | None = None  # what the waivers did when it was written
+    fingerprint: str = ""  # of the code and settings that produced `findings` (report.py)
 
     @property
     def tool_version(self) -> str:
@@ -77,9 +78,17 @@ class Snapshot:
                 calendar or self.calendar,
                 self.findings,
                 recorded_waivers=self.waivers,
+                recorded_fingerprint=self.fingerprint,
             )
-        return evaluate(
-            self.inventory, self.collection, config, calendar or self.calendar, waivers=waivers, today=today
+        return reevaluate_or_reuse(
+            self.inventory,
+            self.collection,
+            self.findings,
+            self.fingerprint,
+            config,
+            calendar or self.calendar,
+            waivers=waivers,
+            today=today,
         )
 
 
@@ -105,7 +114,11 @@ def _head(report: Report) -> dict[str, Any]:
 
 
 def _tail(report: Report) -> dict[str, Any]:
-    return {"scores": report.scores.to_dict(), "waivers": report.waivers.to_dict()}
+    return {
+        "scores": report.scores.to_dict(),
+        "waivers": report.waivers.to_dict(),
+        "evaluation": {"fingerprint": report.fingerprint},
+    }
 
 
 def dumps(report: Report) -> bytes:
@@ -385,7 +398,16 @@ def _from_dict(data: dict[str, Any]) -> Snapshot:
         collection.notes.append(f"ignored kinds this k8saudit does not know: {', '.join(unknown)[:200]}")
     waivers_data = data.get("waivers")
     waivers = WaiverSummary.from_dict(waivers_data) if isinstance(waivers_data, dict) else None
-    return Snapshot(inventory, collection, findings, calendar, waivers=waivers)
+    evaluation = data.get("evaluation")
+    fingerprint = evaluation.get("fingerprint") if isinstance(evaluation, dict) else ""
+    return Snapshot(
+        inventory,
+        collection,
+        findings,
+        calendar,
+        waivers=waivers,
+        fingerprint=fingerprint if isinstance(fingerprint, str) else "",
+    )
 
 
 def _check_depth(data: dict[str, Any], source: Path | str) -> None:
