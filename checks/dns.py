@@ -154,6 +154,10 @@ def _server_of(image: str) -> str | None:
 def dns_workloads(inv: Inventory) -> list[DnsWorkload]:
     """Cluster DNS servers: CoreDNS or kube-dns workloads in the DNS namespaces, or labelled
     `k8s-app: kube-dns` anywhere (the label the kube-dns Service selects)."""
+    return list(inv.derived(_dns_workloads))  # a dozen checks ask: one walk over the workloads
+
+
+def _dns_workloads(inv: Inventory) -> list[DnsWorkload]:
     found: list[DnsWorkload] = []
     for key in ("deployments", "daemonsets"):
         for obj in inv.items(key):

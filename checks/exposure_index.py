@@ -519,14 +519,15 @@ class Template:
     obj: Obj
     spec: Obj
     labels: dict[str, str]
+    # (key, namespace, name): asked for every template by every exposure check, so kept.
+    ident: tuple[str, str, str] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ident", (self.key, namespace_of(self.obj), name_of(self.obj)))
 
     @property
     def namespace(self) -> str:
-        return namespace_of(self.obj)
-
-    @property
-    def ident(self) -> tuple[str, str, str]:
-        return (self.key, namespace_of(self.obj), name_of(self.obj))
+        return self.ident[1]
 
     def subject(self, inv: Inventory) -> Subject:
         return inv.subject(self.key, self.obj)
@@ -691,9 +692,9 @@ def match_admin_interface(template: Template, target_ports: set[int | str]) -> A
         c_name: _reachable_ports(c, target_ports)
         for c_name, c in ((container_name(c), c) for c in containers)
     }
+    refs = [(container, parse_image(str(container.get("image", "")))) for container in containers]
     for interface in ADMIN_INTERFACES:
-        for container in containers:
-            ref = parse_image(str(container.get("image", "")))
+        for container, ref in refs:
             if image_matches(ref, interface.images) and _required(interface, container, ref):
                 return _admin_match(interface, template, container, reachable, f"image {ref.path}")
     for interface in ADMIN_INTERFACES:

@@ -239,6 +239,10 @@ def _by_labels(obj: Obj) -> ControllerFamily | None:
 
 def detect_controllers(inv: Inventory) -> list[Controller]:
     """Every ingress controller workload, in inventory order (deployments, daemonsets, ...)."""
+    return list(inv.derived(_detect_controllers))  # several checks ask: one walk over the workloads
+
+
+def _detect_controllers(inv: Inventory) -> list[Controller]:
     found: list[Controller] = []
     for key in CONTROLLER_KEYS:
         for obj in inv.items(key):

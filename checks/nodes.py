@@ -86,16 +86,20 @@ def has_role_label(node: Obj) -> bool:
 
 
 def runs_control_plane_pods(inv: Inventory, node: Obj) -> bool:
-    for pod in inv.pods_on_node(name_of(node)):
-        if namespace_of(pod) != "kube-system":
-            continue
+    return name_of(node) in inv.derived(_control_plane_pod_nodes)
+
+
+def _control_plane_pod_nodes(inv: Inventory) -> frozenset[str]:
+    """Nodes running a kube-system control-plane pod: one pass over kube-system, not one per node."""
+    nodes = set()
+    for pod in inv.in_namespace("pods", "kube-system"):
         labels = labels_of(pod)
         if (
             labels.get("component") in CONTROL_PLANE_COMPONENTS
             or labels.get("k8s-app") in CONTROL_PLANE_COMPONENTS
-        ):
-            return True
-    return False
+        ) and (node := (pod.get("spec") or {}).get("nodeName")):
+            nodes.add(node)
+    return frozenset(nodes)
 
 
 def is_control_plane(inv: Inventory, node: Obj) -> bool:
@@ -136,14 +140,20 @@ def critical_addon_role(pod: Obj) -> str | None:
 
 
 def critical_addons_on(inv: Inventory, node: Obj) -> list[str]:
-    found = []
-    for pod in inv.pods_on_node(name_of(node)):
-        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+    return list(inv.derived(_critical_addons_by_node).get(name_of(node), ()))
+
+
+def _critical_addons_by_node(inv: Inventory) -> dict[str, list[str]]:
+    """Node name -> its critical add-ons, sorted: every pod judged once for all the node checks."""
+    found: dict[str, list[str]] = {}
+    for pod in inv.items("pods"):
+        node = (pod.get("spec") or {}).get("nodeName")
+        if not node or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             continue
         role = critical_addon_role(pod)
         if role:
-            found.append(f"{role}: {namespace_of(pod)}/{name_of(pod)}")
-    return sorted(found)
+            found.setdefault(node, []).append(f"{role}: {namespace_of(pod)}/{name_of(pod)}")
+    return {node: sorted(addons) for node, addons in found.items()}
 
 
 def _no_instance_labels(inv: Inventory) -> bool:

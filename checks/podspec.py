@@ -8,9 +8,11 @@ to know whether a container is privileged, runs as root or mounts the node's fil
 from __future__ import annotations
 
 import fnmatch
+import functools
 import posixpath
+import re
 import shlex
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,9 +92,15 @@ def image_matches(ref: ImageRef, patterns: Iterable[str]) -> str | None:
     "sig-storage/csi-node-driver-registrar"; "calico/*" matches "quay.io/calico/node".
     """
     for pattern in patterns:
-        if fnmatch.fnmatchcase(ref.path, pattern) or fnmatch.fnmatchcase(ref.path, f"*/{pattern}"):
+        if _path_glob(pattern)(ref.path):
             return pattern
     return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _path_glob(pattern: str) -> Callable[[str], re.Match[str] | None]:
+    """`pattern` on the whole path or on its tail, as one compiled match (asked per container)."""
+    return re.compile(f"{fnmatch.translate(pattern)}|{fnmatch.translate(f'*/{pattern}')}").match
 
 
 # -- command lines ------------------------------------------------------------------------------

@@ -7,10 +7,10 @@ so a check that asks "which pods run on node X" costs a dictionary lookup, not a
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from k8saudit.kinds import KINDS, KINDS_BY_KEY, ResourceKind
 from k8saudit.model import Subject
@@ -24,6 +24,7 @@ ERROR = "error"
 COVERAGE_STATES = (OK, FORBIDDEN, NOT_SERVED, ERROR)
 
 Obj = dict[str, Any]
+_T = TypeVar("_T")
 
 KINDS_BY_KIND: dict[str, ResourceKind] = {k.kind: k for k in KINDS}
 
@@ -89,21 +90,29 @@ class ClusterIdentity:
         )
 
 
+# These four run millions of times per scan of a large cluster: kept to one call each.
+
+
 def meta(obj: Obj) -> Obj:
     m = obj.get("metadata")
     return m if isinstance(m, dict) else {}
 
 
 def name_of(obj: Obj) -> str:
-    return str(meta(obj).get("name", ""))
+    m = obj.get("metadata")
+    name = m.get("name", "") if isinstance(m, dict) else ""
+    return name if type(name) is str else str(name)
 
 
 def namespace_of(obj: Obj) -> str:
-    return str(meta(obj).get("namespace", "") or "")
+    m = obj.get("metadata")
+    namespace = m.get("namespace") if isinstance(m, dict) else None
+    return namespace if type(namespace) is str else str(namespace or "")
 
 
 def labels_of(obj: Obj) -> dict[str, str]:
-    labels = meta(obj).get("labels")
+    m = obj.get("metadata")
+    labels = m.get("labels") if isinstance(m, dict) else None
     return labels if isinstance(labels, dict) else {}
 
 
@@ -319,13 +328,33 @@ class Inventory:
         Pods owned by a collected controller are skipped (their template is judged instead),
         so a finding names the Deployment to fix, not its 40 pods.
         """
+        return iter(self._pod_templates)
+
+    @cached_property
+    def _pod_templates(self) -> list[tuple[str, Obj, Obj]]:
+        # Built once: many checks walk the templates, and deciding which pods and replica sets
+        # are owned costs a lookup for each of the cluster's pods.
+        out = []
         for key in ("deployments", "daemonsets", "statefulsets", "cronjobs", "jobs", "replicasets", "pods"):
             for obj in self.items(key):
                 if key in ("replicasets", "jobs", "pods") and self._has_collected_controller(obj):
                     continue
                 spec = pod_spec_of(key, obj)
                 if spec is not None:
-                    yield key, obj, spec
+                    out.append((key, obj, spec))
+        return out
+
+    def derived(self, build: Callable[[Inventory], _T]) -> _T:
+        """`build(self)`, computed once per inventory and shared by every check that asks.
+
+        For facts several checks derive from the whole cluster (its ingress controllers, its DNS
+        servers): without it each check pays a walk over every workload. `build` must be a pure
+        function of the inventory, and callers must not change what it returns.
+        """
+        cache: dict[Callable[[Inventory], Any], Any] = self.__dict__.setdefault("_derived", {})
+        if build not in cache:
+            cache[build] = build(self)
+        return cache[build]
 
     def _has_collected_controller(self, obj: Obj) -> bool:
         ref = _controller_ref(obj)

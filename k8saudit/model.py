@@ -17,10 +17,10 @@ class Severity(StrEnum):
     @property
     def rank(self) -> int:
         """0 for critical … 4 for info: sorts the worst first."""
-        return _SEVERITY_ORDER.index(self)
+        return _SEVERITY_RANK[self]
 
 
-_SEVERITY_ORDER = list(Severity)
+_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(Severity)}
 
 
 class Status(StrEnum):
@@ -34,14 +34,15 @@ class Status(StrEnum):
     @property
     def rank(self) -> int:
         """Failing first, then warnings, errors, unknowns, passes, not-applicable."""
-        return _STATUS_ORDER.index(self)
+        return _STATUS_RANK[self]
 
     @property
     def is_problem(self) -> bool:
         return self in (Status.FAIL, Status.WARN)
 
 
-_STATUS_ORDER = list(Status)
+_STATUS_RANK = {status: rank for rank, status in enumerate(Status)}
+_STATUS_BY_VALUE = {status.value: status for status in Status}
 
 CLUSTER_KIND = "Cluster"
 
@@ -109,13 +110,18 @@ class Finding:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
+        # Runs once per recorded finding when a snapshot opens (hundreds of thousands on a large
+        # cluster): dictionary lookups instead of the enum's constructor, no copy of plain data.
+        status = _STATUS_BY_VALUE.get(data["status"]) or Status(data["status"])
+        evidence = data.get("evidence")
+        waiver = data.get("waiver")
         return cls(
-            check_id=str(data["check_id"]),
-            status=Status(data["status"]),
-            subject=Subject.from_dict(data["subject"]),
-            message=str(data.get("message", "")),
-            evidence=dict(data.get("evidence") or {}),
-            waiver=data["waiver"] if isinstance(data.get("waiver"), dict) else None,
+            str(data["check_id"]),
+            status,
+            Subject.from_dict(data["subject"]),
+            str(data.get("message", "")),
+            evidence if type(evidence) is dict else dict(evidence or {}),
+            waiver if isinstance(waiver, dict) else None,
         )
 
 

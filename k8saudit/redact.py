@@ -179,9 +179,20 @@ def _redact_words(words: list[object]) -> list[object]:
     return out
 
 
+def _glob(pattern: str) -> re.Pattern[str]:
+    return re.compile(fnmatch.translate(pattern))
+
+
+# The rules compiled once: every ConfigMap of the cluster is looked up (tens of thousands).
+_CONFIGMAP_RULES = tuple((_glob(ns), _glob(name), keys) for ns, name, keys in CONFIGMAP_VALUES_KEPT)
+_ANY_KEPT_NAME = re.compile("|".join(f"(?:{rule.pattern})" for _, rule, _ in _CONFIGMAP_RULES))
+
+
 def _kept_configmap_keys(namespace: str, name: str) -> tuple[str, ...]:
-    for ns_glob, name_glob, keys in CONFIGMAP_VALUES_KEPT:
-        if fnmatch.fnmatchcase(namespace, ns_glob) and fnmatch.fnmatchcase(name, name_glob):
+    if not _ANY_KEPT_NAME.match(name):
+        return ()
+    for ns_glob, name_glob, keys in _CONFIGMAP_RULES:
+        if ns_glob.match(namespace) and name_glob.match(name):
             return keys
     return ()
 

@@ -7,9 +7,14 @@ place they take effect, so scan, report, diff, TUI and fleet agree) and scores t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import hashlib
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
+
+import orjson
 
 from k8saudit import __version__
 from k8saudit.engine import run_checks
@@ -81,6 +86,7 @@ class Report:
     calendar: ReleaseCalendar
     as_recorded: bool = False  # findings shown exactly as saved, not re-evaluated
     waivers: WaiverSummary = field(default_factory=WaiverSummary)  # what every waiver did
+    fingerprint: str = ""  # of the code and settings that produced the findings (see below)
 
     @property
     def coverage_gaps(self) -> dict[str, Any]:
@@ -96,6 +102,30 @@ class Report:
         return self.collection.tool_version != __version__
 
 
+@cache
+def _code_digest() -> str:
+    """A digest of the source of the core and the checks: what decides the findings."""
+    import checks
+
+    digest = hashlib.sha256(__version__.encode())
+    for package in (Path(__file__).parent, Path(checks.__file__).parent):
+        for source in sorted(package.glob("*.py")):
+            digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()
+
+
+def evaluation_fingerprint(checks: dict[str, CheckMeta], config: Config, calendar: ReleaseCalendar) -> str:
+    """Identifies everything the findings of an inventory depend on besides the inventory itself:
+    the code, the catalog, the settings and the release calendar. Two evaluations with the same
+    fingerprint over the same inventory give the same findings (checks are deterministic and
+    judge as of the collection time)."""
+    digest = hashlib.sha256(_code_digest().encode())
+    digest.update(orjson.dumps([(m.id, m.function.__qualname__) for m in checks.values()]))
+    digest.update(orjson.dumps(asdict(config), option=orjson.OPT_SORT_KEYS, default=str))
+    digest.update(orjson.dumps(calendar.to_dict(), option=orjson.OPT_SORT_KEYS))
+    return digest.hexdigest()
+
+
 def evaluate(
     inventory: Inventory,
     collection: CollectionInfo,
@@ -105,6 +135,7 @@ def evaluate(
     waivers: WaiverPolicy | None = None,
     today: date | None = None,
     recorded_waivers: WaiverSummary | None = None,
+    recorded_fingerprint: str = "",
 ) -> Report:
     """Run the current checks over `inventory`, judged as of its collection time, apply `waivers`
     (default: annotation waivers only) with expiry judged as of `today` (default: the real
@@ -116,20 +147,71 @@ def evaluate(
     checks = load_checks()
     calendar = calendar or ReleaseCalendar.shipped()
     config = config or Config()
-    if recorded_findings is None:
-        context = Context(now=collection.finished_at, calendar=calendar, config=config)
-        findings = run_checks(inventory, context, checks.values())
-        if collection.probe is not None:  # what the probe saw then, on today's findings
-            attach_probe_results(findings, collection.probe)
-        summary = apply_waivers(
-            findings, inventory, waivers or WaiverPolicy(), today or utcnow().date(), checks
-        )
-    else:
-        findings = recorded_findings
+    if recorded_findings is not None:
+        scores = score(recorded_findings, checks, config.area_weights)
         summary = recorded_waivers or WaiverSummary()
+        return Report(
+            inventory,
+            collection,
+            recorded_findings,
+            scores,
+            checks,
+            calendar,
+            True,
+            summary,
+            recorded_fingerprint,
+        )
+    fingerprint = evaluation_fingerprint(checks, config, calendar)
+    context = Context(now=collection.finished_at, calendar=calendar, config=config)
+    findings = run_checks(inventory, context, checks.values())
+    if collection.probe is not None:  # what the probe saw then, on today's findings
+        attach_probe_results(findings, collection.probe)
+    return _waived_and_scored(
+        inventory, collection, findings, checks, calendar, config, waivers, today, fingerprint
+    )
+
+
+def reevaluate_or_reuse(
+    inventory: Inventory,
+    collection: CollectionInfo,
+    recorded_findings: list[Finding],
+    recorded_fingerprint: str,
+    config: Config | None = None,
+    calendar: ReleaseCalendar | None = None,
+    waivers: WaiverPolicy | None = None,
+    today: date | None = None,
+) -> Report:
+    """`evaluate()` for a saved inventory, skipping the checks when they would say exactly what
+    they said when it was saved: same code, catalog, settings and calendar (the fingerprint).
+    Today's waivers are applied either way. A 100k-pod snapshot opens in seconds instead of
+    re-running every check; a snapshot from another version or with other settings is re-checked."""
+    checks = load_checks()
+    calendar = calendar or ReleaseCalendar.shipped()
+    config = config or Config()
+    fingerprint = evaluation_fingerprint(checks, config, calendar)
+    if not recorded_fingerprint or recorded_fingerprint != fingerprint:
+        return evaluate(inventory, collection, config, calendar, waivers=waivers, today=today)
+    # Fresh copies without the waiver marks of then: the recorded ones stay as they were saved.
+    findings = [Finding(f.check_id, f.status, f.subject, f.message, f.evidence) for f in recorded_findings]
+    return _waived_and_scored(
+        inventory, collection, findings, checks, calendar, config, waivers, today, fingerprint
+    )
+
+
+def _waived_and_scored(
+    inventory: Inventory,
+    collection: CollectionInfo,
+    findings: list[Finding],
+    checks: dict[str, CheckMeta],
+    calendar: ReleaseCalendar,
+    config: Config,
+    waivers: WaiverPolicy | None,
+    today: date | None,
+    fingerprint: str,
+) -> Report:
+    summary = apply_waivers(findings, inventory, waivers or WaiverPolicy(), today or utcnow().date(), checks)
     scores = score(findings, checks, config.area_weights)
-    as_recorded = recorded_findings is not None
-    return Report(inventory, collection, findings, scores, checks, calendar, as_recorded, summary)
+    return Report(inventory, collection, findings, scores, checks, calendar, False, summary, fingerprint)
 
 
 def rewaive(report: Report, waivers: WaiverPolicy, today: date, config: Config | None = None) -> Report:
@@ -145,7 +227,15 @@ def rewaive(report: Report, waivers: WaiverPolicy, today: date, config: Config |
     summary = apply_waivers(findings, report.inventory, waivers, today, report.checks)
     scores = score(findings, report.checks, (config or Config()).area_weights)
     return Report(
-        report.inventory, report.collection, findings, scores, report.checks, report.calendar, False, summary
+        report.inventory,
+        report.collection,
+        findings,
+        scores,
+        report.checks,
+        report.calendar,
+        False,
+        summary,
+        report.fingerprint,
     )
 
 

@@ -8,16 +8,13 @@ newer-format file, and refuses files that would decompress beyond a size cap.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import gzip
 import io
 import os
 import re
 import socket
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -25,14 +22,14 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from k8saudit import __version__
+from k8saudit import __version__, heap
 from k8saudit.errors import SnapshotError
 from k8saudit.inventory import ClusterIdentity, Coverage, Inventory, malformed
 from k8saudit.kinds import KINDS_BY_KEY
 from k8saudit.model import Finding
 from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
-from k8saudit.report import CollectionInfo, Report, evaluate
+from k8saudit.report import CollectionInfo, Report, evaluate, reevaluate_or_reuse
 from k8saudit.textsafe import dump_json
 from k8saudit.waivers import WaiverPolicy, WaiverSummary
 
@@ -53,6 +50,7 @@ class Snapshot:
     calendar: ReleaseCalendar
     path: Path | None = None
     waivers: WaiverSummary | None = None  # what the waivers did when it was written
+    fingerprint: str = ""  # of the code and settings that produced `findings` (report.py)
 
     @property
     def tool_version(self) -> str:
@@ -80,13 +78,30 @@ class Snapshot:
                 calendar or self.calendar,
                 self.findings,
                 recorded_waivers=self.waivers,
+                recorded_fingerprint=self.fingerprint,
             )
-        return evaluate(
-            self.inventory, self.collection, config, calendar or self.calendar, waivers=waivers, today=today
+        return reevaluate_or_reuse(
+            self.inventory,
+            self.collection,
+            self.findings,
+            self.fingerprint,
+            config,
+            calendar or self.calendar,
+            waivers=waivers,
+            today=today,
         )
 
 
 def to_dict(report: Report) -> dict[str, Any]:
+    return {
+        **_head(report),
+        "inventory": report.inventory.to_dict(),
+        "findings": [f.to_dict() for f in report.findings],
+        **_tail(report),
+    }
+
+
+def _head(report: Report) -> dict[str, Any]:
     inv = report.inventory
     return {
         "format": FORMAT,
@@ -95,32 +110,75 @@ def to_dict(report: Report) -> dict[str, Any]:
         "collection": report.collection.to_dict(),
         "coverage": {key: cov.to_dict() for key, cov in inv.coverage.items()},
         "calendar": report.calendar.to_dict(),
-        "inventory": inv.to_dict(),
-        "findings": [f.to_dict() for f in report.findings],
+    }
+
+
+def _tail(report: Report) -> dict[str, Any]:
+    return {
         "scores": report.scores.to_dict(),
         "waivers": report.waivers.to_dict(),
+        "evaluation": {"fingerprint": report.fingerprint},
     }
 
 
 def dumps(report: Report) -> bytes:
-    return dump_json(to_dict(report))
+    return b"".join(dump_chunks(report))
+
+
+# Objects or findings serialized at a time: a few MB of JSON, never the whole document (which is
+# ~400 MB for a 100k-pod cluster, on top of the report it describes).
+_SLICE = 5_000
+
+
+def dump_chunks(report: Report) -> Iterator[bytes]:
+    """The snapshot document of `to_dict(report)`, same keys in the same order, as pieces of JSON."""
+    with heap.gc_paused():  # the findings become many small dicts: no cycles to look for
+        yield dump_json(_head(report))[:-1]  # '{"format":…,"calendar":{…}': the big parts follow
+        inventory = report.inventory.to_dict()
+        yield b',"inventory":{"objects":{'
+        for n, (key, items) in enumerate(inventory.pop("objects").items()):
+            yield (b"," if n else b"") + dump_json(key) + b":"
+            yield from _json_list(items)
+        yield b"}," + dump_json(inventory)[1:]
+        yield b',"findings":'
+        yield from _json_list(report.findings, Finding.to_dict)
+        yield b"," + dump_json(_tail(report))[1:]
+
+
+def _json_list(items: list[Any], encode: Callable[[Any], Any] | None = None) -> Iterator[bytes]:
+    yield b"["
+    for start in range(0, len(items), _SLICE):
+        part = items[start : start + _SLICE]
+        yield (b"," if start else b"") + dump_json([encode(x) for x in part] if encode else part)[1:-1]
+    yield b"]"
+
+
+# zlib level 3: level 6 took 2.6 s of CPU on a 100k-pod snapshot (380 MB of JSON) for 16 MB,
+# level 3 takes 1.0 s for 20 MB; loading is as fast either way.
+GZIP_LEVEL = 3
 
 
 def save(report: Report, path: str | os.PathLike[str]) -> Path:
     """Write `report` to `path` atomically; gzip when the name ends in `.gz`."""
     target = Path(path)
-    data = dumps(report)
-    if target.name.endswith(".gz"):
-        data = gzip.compress(data, compresslevel=6, mtime=0)
-    write_atomically(target, data)
+    chunks = dump_chunks(report)
+    write_atomically(target, _gzipped(chunks) if target.name.endswith(".gz") else chunks)
     return target
 
 
-def write_atomically(target: Path, data: bytes) -> None:
-    """Replace `target` with `data` so that a reader, or the next run after a crash, sees the
-    previous file or the new one, whole, never a mix: the data goes to a temp file next to the
-    target (created 0600), is fsynced, then renamed over it. Any error removes the temp file; a
-    process killed mid-write leaves one behind, which the next save next to it removes."""
+def _gzipped(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # gzip framing, mtime 0
+    for chunk in chunks:
+        yield compressor.compress(chunk)
+    yield compressor.flush()
+
+
+def write_atomically(target: Path, data: bytes | Iterable[bytes]) -> None:
+    """Replace `target` with `data` (bytes, or pieces written as they come) so that a reader, or
+    the next run after a crash, sees the previous file or the new one, whole, never a mix: the
+    data goes to a temp file next to the target (created 0600), is fsynced, then renamed over it.
+    Any error removes the temp file; a process killed mid-write leaves one behind, which the next
+    save next to it removes."""
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise SnapshotError(f"cannot save {target}: directory {directory} does not exist")
@@ -129,7 +187,8 @@ def write_atomically(target: Path, data: bytes) -> None:
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(target.name), suffix=".tmp", dir=directory)
         with os.fdopen(fd, "wb") as handle:  # mkstemp creates the file 0600
-            handle.write(data)
+            for piece in (data,) if isinstance(data, bytes) else data:
+                handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, target)
@@ -193,10 +252,13 @@ def load(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Sn
     """Read and validate a snapshot file; any problem is one SnapshotError line."""
     source = Path(path)
     try:
-        raw = _read_bytes(source, max_bytes)
+        # Boxed, so that the document's bytes (~400 MB for a 100k-pod cluster) are freed the
+        # moment they are parsed instead of staying alive in this frame while objects are built.
+        raw = [_read_bytes(source, max_bytes)]
     except OSError as exc:
         raise SnapshotError(f"cannot read {source}: {exc.strerror or exc}") from None
-    snapshot = loads(raw, source, max_bytes)
+    with heap.gc_paused():
+        snapshot = _loads(raw, source, max_bytes)
     snapshot.path = source
     return snapshot
 
@@ -249,13 +311,20 @@ def _too_big(source: Path, max_bytes: int) -> str:
 
 
 def loads(raw: bytes, source: Path | str = "snapshot", max_bytes: int = DEFAULT_MAX_BYTES) -> Snapshot:
+    # Millions of acyclic objects are about to be created: see k8saudit.heap.
+    with heap.gc_paused():
+        return _loads([raw], source, max_bytes)
+
+
+def _loads(box: list[bytes], source: Path | str, max_bytes: int) -> Snapshot:
+    raw = box.pop()
     if raw[:2] == _GZIP_MAGIC:
         raw = _gunzip(raw, Path(str(source)), max_bytes)
     if not raw.strip():
         raise SnapshotError(f"{source} is empty")
     try:
-        with _gc_paused():
-            data = orjson.loads(raw)
+        data = orjson.loads(raw)
+        del raw
     except orjson.JSONDecodeError as exc:
         problem = "truncated" if "EOF" in str(exc) or "end of" in str(exc).lower() else "corrupt"
         raise SnapshotError(f"{source} is {problem}: not valid JSON ({_short(exc)})") from None
@@ -264,21 +333,10 @@ def loads(raw: bytes, source: Path | str = "snapshot", max_bytes: int = DEFAULT_
         loaded = _from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise SnapshotError(f"{source} is not a valid k8saudit snapshot: {_describe(exc)}") from None
+    finally:
+        heap.settle()  # the inventory stays for the whole session: later collections skip it
     _check_depth(data, source)
     return loaded
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Parsing allocates millions of containers without cycles; the cyclic GC would walk the
-    growing heap again and again (5x the parse time on a 100 MB snapshot)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _check_format(data: object, source: Path | str) -> None:
@@ -324,10 +382,11 @@ def _from_dict(data: dict[str, Any]) -> Snapshot:
         [str(v) for v in served],
         {str(k): {str(n): str(v) for n, v in _mapping(m, k).items()} for k, m in applied.items()},
     )
-    recorded = data.get("findings") or []
-    if not isinstance(recorded, list):
+    findings = data.get("findings") or []
+    if not isinstance(findings, list):
         raise TypeError("findings is not a list")
-    findings = [Finding.from_dict(_mapping(f, "finding")) for f in recorded]
+    for i, finding in enumerate(findings):  # in place: each parsed dict is freed once converted
+        findings[i] = Finding.from_dict(_mapping(finding, "finding"))
     calendar_data = data.get("calendar")
     calendar = (
         ReleaseCalendar.from_dict(calendar_data)
@@ -339,7 +398,16 @@ def _from_dict(data: dict[str, Any]) -> Snapshot:
         collection.notes.append(f"ignored kinds this k8saudit does not know: {', '.join(unknown)[:200]}")
     waivers_data = data.get("waivers")
     waivers = WaiverSummary.from_dict(waivers_data) if isinstance(waivers_data, dict) else None
-    return Snapshot(inventory, collection, findings, calendar, waivers=waivers)
+    evaluation = data.get("evaluation")
+    fingerprint = evaluation.get("fingerprint") if isinstance(evaluation, dict) else ""
+    return Snapshot(
+        inventory,
+        collection,
+        findings,
+        calendar,
+        waivers=waivers,
+        fingerprint=fingerprint if isinstance(fingerprint, str) else "",
+    )
 
 
 def _check_depth(data: dict[str, Any], source: Path | str) -> None:

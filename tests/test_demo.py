@@ -15,6 +15,10 @@ from tests.demo import SNAPSHOT_PATH, build_report
 def test_shipped_demo_snapshot_matches_the_builder() -> None:
     shipped = orjson.loads(gzip.decompress(SNAPSHOT_PATH.read_bytes()))
     built = orjson.loads(dumps(build_report()))
+    # The fingerprint covers the source code itself: any edit changes it, and a stale one only
+    # means the demo is re-checked when opened, which is what a changed catalog needs anyway.
+    shipped.pop("evaluation", None)
+    built.pop("evaluation")
     assert shipped == built, "regenerate with: python -m tests.demo"
 
 
