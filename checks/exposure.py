@@ -788,3 +788,53 @@ def node_agents(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     if not found:
         yield not_applicable(Subject.cluster(), "no recognised node agent in the system namespaces")
     yield from templates_unread(inv)
+
+
+# -- EXP-010: how the API server itself is reached ---------------------------------------------------
+
+
+@check(
+    id="EXP-010",
+    area="exposure",
+    severity="medium",
+    title="The API server is reached with TLS verification",
+    rationale="""A kubeconfig with `insecure-skip-tls-verify` accepts any certificate: whoever can
+    sit between the operator and the API server (a hostile Wi-Fi, a compromised proxy, a spoofed
+    DNS record) reads the bearer token or impersonates the cluster. The setting is usually a
+    workaround for a self-signed certificate that never got its CA distributed, and it spreads
+    from one kubeconfig to the whole team's. The scan itself was made that way, so this cluster
+    is being reached like that today.""",
+    remediation="""Distribute the cluster's CA instead of skipping verification:
+
+```yaml
+clusters:
+- name: prod
+  cluster:
+    server: https://api.prod.example.com:6443
+    certificate-authority-data: LS0tLS1CRUdJTi...   # the cluster CA, base64
+    # no insecure-skip-tls-verify
+```
+
+If the API server is reached by IP or through a name its certificate does not list, set
+`tls-server-name` to a name it does list, or add the name to the certificate's SANs.""",
+    references=(
+        "https://kubernetes.io/docs/concepts/configuration/organize-cluster-access-kubeconfig/",
+        "https://kubernetes.io/docs/reference/config-api/kubeconfig.v1/",
+    ),
+)
+def api_server_tls_verification(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    cluster = inv.cluster
+    if cluster.insecure_skip_tls_verify:
+        yield failed(
+            Subject.cluster(),
+            f"the scan reached {cluster.server or 'the API server'} with insecure-skip-tls-verify "
+            f"(context {cluster.context or '?'}): any certificate is accepted, "
+            "so credentials can be intercepted",
+            context=cluster.context,
+            server=cluster.server,
+        )
+    else:
+        yield passed(
+            Subject.cluster(),
+            f"the scan verified the API server's certificate (context {cluster.context or '?'})",
+        )

@@ -105,3 +105,13 @@ async def test_tls_server_name_is_sent_and_verified(
     else:
         with pytest.raises(ConnectionFailure, match="TLS"):
             await Collector(connection).collect()
+
+
+async def test_insecure_connection_is_a_finding(replay_server: ReplayServer, tmp_path: Path) -> None:
+    from k8saudit.report import evaluate
+
+    inventory, collection = await Collector(
+        connect(str(replay_server.write_kubeconfig(tmp_path / "k", insecure=True)))
+    ).collect()
+    [finding] = [f for f in evaluate(inventory, collection).findings if f.check_id == "EXP-010"]
+    assert finding.status.value == "fail" and "insecure-skip-tls-verify" in finding.message

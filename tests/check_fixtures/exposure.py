@@ -250,3 +250,18 @@ def agents_pass():
 @fixture("EXP-009", "fail")
 def agents_fail():
     return f.make_inventory(daemonsets=[kube_proxy()])
+
+
+# -- EXP-010: TLS verification towards the API server ----------------------------------------------
+
+
+@fixture("EXP-010", "pass")
+def api_tls_pass():
+    return f.make_inventory()
+
+
+@fixture("EXP-010", "fail")
+def api_tls_fail():
+    inventory = f.make_inventory()
+    inventory.cluster.insecure_skip_tls_verify = True
+    return inventory
