@@ -668,45 +668,36 @@ def _tui_waivers(args: argparse.Namespace) -> WaiverOptions:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from k8saudit.snapshot import load
-
-    path = demo_snapshot_path()
-    if args.text or not _tui_available():
-        snapshot = load(path)
-        config, waivers = _policy(args)
-        calendar, notes = _refresh_calendar(args, snapshot.calendar, "the calendar saved in the demo")
-        report = snapshot.report(calendar=calendar, config=config, waivers=waivers)
-        report.collection.notes.extend(notes)
-        _print_report(report, "text")
-        return EXIT_OK
-    options = _tui_waivers(args)
-    if args.refresh_releases:
-        calendar, notes = _refresh_calendar(args, load(path).calendar, "the calendar saved in the demo")
-        return _run_tui(snapshot=path, demo=True, calendar=calendar, notes=notes, waivers=options)
-    return _run_tui(snapshot=path, demo=True, waivers=options)
+    return _open_snapshot(args, demo_snapshot_path(), demo=True)
 
 
 def cmd_open(args: argparse.Namespace) -> int:
-    from k8saudit.snapshot import load
-
     path = Path(args.snapshot)
     if path.is_dir():
         return _open_fleet(args, path)
     if not path.is_file():
         raise UsageError(f"no such snapshot file or directory: {path}")
+    return _open_snapshot(args, path)
+
+
+def _open_snapshot(args: argparse.Namespace, path: Path, demo: bool = False) -> int:
+    """The TUI on a snapshot file, or its text report without a terminal (or with --text)."""
+    from k8saudit.snapshot import load
+
+    saved_calendar = "the calendar saved in the demo" if demo else "the calendar saved in the snapshot"
     if args.text or not _tui_available():
         snapshot = load(path)
         config, waivers = _policy(args)
-        calendar, notes = _refresh_calendar(args, snapshot.calendar, "the calendar saved in the snapshot")
+        calendar, notes = _refresh_calendar(args, snapshot.calendar, saved_calendar)
         report = snapshot.report(calendar=calendar, config=config, waivers=waivers)
         report.collection.notes.extend(notes)
         _print_report(report, "text")
         return EXIT_OK
     options = _tui_waivers(args)
     if args.refresh_releases:
-        calendar, notes = _refresh_calendar(args, load(path).calendar, "the calendar saved in the snapshot")
-        return _run_tui(snapshot=path, calendar=calendar, notes=notes, waivers=options)
-    return _run_tui(snapshot=path, waivers=options)
+        calendar, notes = _refresh_calendar(args, load(path).calendar, saved_calendar)
+        return _run_tui(snapshot=path, demo=demo, calendar=calendar, notes=notes, waivers=options)
+    return _run_tui(snapshot=path, demo=demo, waivers=options)
 
 
 def _open_fleet(args: argparse.Namespace, directory: Path) -> int:

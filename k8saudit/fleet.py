@@ -25,7 +25,7 @@ from k8saudit.errors import EXIT_CLUSTER, EXIT_OK, EXIT_PARTIAL, K8sAuditError, 
 from k8saudit.gates import GateFailure, Gates, gate_failures, problems_by_severity
 from k8saudit.inventory import KINDS_BY_KEY
 from k8saudit.model import Severity
-from k8saudit.registry import AREAS, Config
+from k8saudit.registry import AREA_PREFIX, AREAS, Config
 from k8saudit.render import severity_of, sorted_problems
 from k8saudit.report import Report, utcnow
 from k8saudit.textsafe import safe_text
@@ -40,16 +40,7 @@ INDEX_FORMAT = "k8saudit.fleet/1"
 FLEET_SCHEMA = "k8saudit.fleet-report/1"
 DEFAULT_PARALLEL = 4
 WORST_SHOWN = 3
-AREA_LABELS = {
-    "versions": "VER",
-    "rbac": "RBAC",
-    "ingress": "ING",
-    "dns": "DNS",
-    "nodes": "NODE",
-    "etcd": "ETCD",
-    "exposure": "EXP",
-    "resilience": "RES",
-}
+AREA_LABELS = AREA_PREFIX  # the short area names the check ids start with
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from k8saudit.textsafe import safe_text
 from screens.actions import bindings_for
 from screens.base import AuditScreen
 from screens.findings import status_word
-from screens.findings_index import FindingsIndex
+from screens.findings_index import FindingsIndex, IndexedRows
 from screens.table import Column, Row, RowTable
 from screens.text import plain, reflow, title, to_yaml
 
@@ -31,14 +31,7 @@ SUBJECT_COLUMNS = (
 )
 
 
-class SubjectRows:
-    def __init__(self, index: FindingsIndex, rows: list[int]) -> None:
-        self.index = index
-        self.rows = rows
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
+class SubjectRows(IndexedRows):
     def row(self, position: int) -> Row:
         i = self.rows[position]
         finding = self.index.findings[i]

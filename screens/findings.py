@@ -19,7 +19,7 @@ from k8saudit.model import Severity, Status
 from k8saudit.textsafe import safe_text
 from screens.actions import bindings_for
 from screens.base import AuditScreen
-from screens.findings_index import PROBLEMS, FindingFilter, FindingsIndex, SortOrder
+from screens.findings_index import PROBLEMS, FindingFilter, FindingsIndex, IndexedRows, SortOrder
 from screens.table import Column, Row, RowTable
 
 ALL = "*"
@@ -55,18 +55,11 @@ def status_word(status: Status, waived: bool) -> str:
     return f"{status.value} (waived)" if waived else status.value
 
 
-class FindingRows:
+class FindingRows(IndexedRows):
     """The visible findings (indices into the index) as table rows."""
 
-    def __init__(self, index: FindingsIndex, visible: list[int]) -> None:
-        self.index = index
-        self.rows_shown = visible
-
-    def __len__(self) -> int:
-        return len(self.rows_shown)
-
     def row(self, position: int) -> Row:
-        i = self.rows_shown[position]
+        i = self.rows[position]
         index = self.index
         finding = index.findings[i]
         severity = index.severity[i]

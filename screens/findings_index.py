@@ -243,3 +243,14 @@ def _inverse(order: list[int]) -> list[int]:
     for position, i in enumerate(order):
         inverse[i] = position
     return inverse
+
+
+class IndexedRows:
+    """Rows of a table that shows some findings of an index, by their positions in it."""
+
+    def __init__(self, index: FindingsIndex, rows: list[int]) -> None:
+        self.index = index
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)

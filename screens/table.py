@@ -126,7 +126,7 @@ class RowTable(ScrollView, can_focus=True):
 
     cursor: reactive[int] = reactive(0, always_update=True, init=False)
 
-    class Highlighted(Message):
+    class _RowMessage(Message):
         def __init__(self, table: RowTable, index: int) -> None:
             super().__init__()
             self.table = table
@@ -136,17 +136,11 @@ class RowTable(ScrollView, can_focus=True):
         def control(self) -> RowTable:
             return self.table
 
-    class Selected(Message):
+    class Highlighted(_RowMessage):
+        """The cursor moved to a row."""
+
+    class Selected(_RowMessage):
         """`enter` (or a second click) on a row."""
-
-        def __init__(self, table: RowTable, index: int) -> None:
-            super().__init__()
-            self.table = table
-            self.index = index
-
-        @property
-        def control(self) -> RowTable:
-            return self.table
 
     class HeaderClicked(Message):
         def __init__(self, table: RowTable, column: str) -> None:

@@ -34,7 +34,7 @@ def tui_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
 def test_open_starts_the_tui_on_the_snapshot(tmp_path: Path, tui_calls: list[dict[str, object]]) -> None:
     path = save(sample_report(), tmp_path / "s.json.gz")
     assert main(["open", str(path)]) == 0
-    assert tui_calls == [{"snapshot": path, "waivers": DEFAULT_WAIVERS}]
+    assert tui_calls == [{"snapshot": path, "demo": False, "waivers": DEFAULT_WAIVERS}]
 
 
 def test_demo_and_no_command_start_the_tui(tui_calls: list[dict[str, object]]) -> None:
