@@ -96,9 +96,15 @@ async def test_unreachable_context_says_why_and_the_app_stays_usable(
     )
     app = make_app(kubeconfig=str(kubeconfig), context="down")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, ContextPickerScreen), "the picker")
+        # The picker comes up first and the scan of "down" is pushed over it; the picker is back
+        # on top once the connection failed. Wait for that state, not for the first picker.
+        def picker_shows_the_failure() -> bool:
+            screen = app.screen
+            return isinstance(screen, ContextPickerScreen) and "down" in screen.failures
+
+        await wait_for(pilot, picker_shows_the_failure, "the connection failure", tries=1500)
         picker = app.screen
-        await wait_for(pilot, lambda: "down" in picker.failures, "the connection failure", tries=1500)
+        assert isinstance(picker, ContextPickerScreen)
         await pilot.pause()
         text = screen_text(app)
         assert "✗ cannot scan down:" in text
