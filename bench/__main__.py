@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from bench.child import OTHER_VERSION_SNAPSHOT
 from bench.cluster import Served, served_cluster
 from bench.harness import Measurement, python_command, run_child
 from bench.sizes import Size, parse_sizes
@@ -121,10 +122,12 @@ def measure_size(
                 print(f"   {name} ...", file=sys.stderr, flush=True)
                 config = {"snapshot": str(workdir / file)}
                 rows[name] = contender(workdir, "load", config, repeat, label=name).to_dict()
-        if "tui" not in skip and (workdir / "offline.json.gz").exists():
-            print("   tui ...", file=sys.stderr, flush=True)
-            config = {"snapshot": str(workdir / "offline.json.gz")}
-            rows["tui"] = contender(workdir, "tui", config, repeat).to_dict()
+        if "tui" not in skip:
+            for label, file in (("tui", "offline.json.gz"), ("tui-other-version", OTHER_VERSION_SNAPSHOT)):
+                if (workdir / file).exists():
+                    print(f"   {label} ...", file=sys.stderr, flush=True)
+                    config = {"snapshot": str(workdir / file)}
+                    rows[label] = contender(workdir, "tui", config, repeat, label=label).to_dict()
     return rows
 
 

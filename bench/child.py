@@ -12,7 +12,8 @@ imports) and prints one JSON line: {"seconds": ..., ...}. Contenders:
 - `offline`: check evaluation, scoring, snapshot save (plain, gzip) of the collected inventory.
 - `load`: opening one snapshot file, in a fresh process.
 - `tui`: `k8saudit open` headless through Textual's Pilot: time to an interactive overview, then
-  filter keystrokes on the findings table.
+  filter keystrokes on the findings table. Run on the snapshot as this k8saudit saved it (its
+  findings are reused) and on one saved by another version (today's checks re-run first).
 """
 
 from __future__ import annotations
@@ -201,7 +202,7 @@ def _evaluate_and_save(source: Path, plain: Path, packed: Path, timings: dict[st
     from k8saudit import snapshot
     from k8saudit.engine import run_checks
     from k8saudit.registry import Config, Context, load_checks
-    from k8saudit.report import Report
+    from k8saudit.report import Report, evaluation_fingerprint
     from k8saudit.scoring import score
 
     loaded = _timed(timings, "load_input", lambda: snapshot.load(source))
@@ -211,10 +212,21 @@ def _evaluate_and_save(source: Path, plain: Path, packed: Path, timings: dict[st
     context = Context(now=loaded.collection.finished_at, calendar=loaded.calendar, config=settings)
     findings = _timed(timings, "checks", lambda: run_checks(inventory, context, checks.values()))
     scores = _timed(timings, "scoring", lambda: score(findings, checks, settings.area_weights))
-    report = Report(inventory, loaded.collection, findings, scores, checks, loaded.calendar)
+    # Saved as `k8saudit scan` saves it: with the fingerprint of the code and settings that made
+    # the findings, so that `k8saudit open` with this same k8saudit reuses them.
+    fingerprint = evaluation_fingerprint(checks, settings, loaded.calendar)
+    report = Report(
+        inventory, loaded.collection, findings, scores, checks, loaded.calendar, fingerprint=fingerprint
+    )
     _timed(timings, "save_plain", lambda: snapshot.save(report, plain))
     _timed(timings, "save_gzip", lambda: snapshot.save(report, packed))
+    # As another k8saudit version would have saved it (untimed): opening it re-runs the checks.
+    report.fingerprint = "another k8saudit version"
+    snapshot.save(report, packed.with_name(OTHER_VERSION_SNAPSHOT))
     return len(findings)
+
+
+OTHER_VERSION_SNAPSHOT = "offline-other-version.json.gz"
 
 
 def load(config: dict[str, Any]) -> dict[str, Any]:

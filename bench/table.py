@@ -72,9 +72,9 @@ def _size_mb(kind: str) -> Value:
     return value
 
 
-def _tui(field: str) -> Value:
+def _tui(field: str, name: str = "tui") -> Value:
     def value(row: Row) -> float | None:
-        m = _measure(row, "tui")
+        m = _measure(row, name)
         return None if m is None else m["result"].get(field)
 
     return value
@@ -138,6 +138,10 @@ ROWS: list[tuple[str, Value | None, str, bool]] = [
     ("  filter keystroke, median (target < 150 ms)", _tui("keystroke_median_ms"), "ms", True),
     ("  filter keystroke, slowest", _tui("keystroke_max_ms"), "ms", True),
     ("  peak RSS of the UI process", _rss("tui"), "MB", True),
+    ("  snapshot from another k8saudit version (checks re-run)", None, "", False),
+    ("    to the overview, interactive", _seconds("tui-other-version"), "s", True),
+    ("    filter keystroke, median", _tui("keystroke_median_ms", "tui-other-version"), "ms", True),
+    ("    peak RSS of the UI process", _rss("tui-other-version"), "MB", True),
 ]  # fmt: skip
 
 
