@@ -11,7 +11,7 @@ cluster. ingress-nginx itself was retired in March 2026 and gets no security fix
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
@@ -507,11 +507,17 @@ def _snippets_finding(inv: Inventory, controller: Controller) -> Finding:
 # -- ING-007/008/009: the edge survives losing a node --------------------------------------------
 
 
-def _data_plane_controllers(inv: Inventory) -> tuple[list[Controller], Finding | None]:
+def _judge_data_planes(inv: Inventory, judge: Callable[[Controller], Finding]) -> Iterator[Finding]:
+    """`judge` on every ingress controller whose own pods carry the traffic; not-applicable for the
+    others, and for a cluster that runs no ingress controller workload."""
     controllers = _controllers(inv)
     if not controllers:
-        return [], not_applicable(Subject.cluster(), "no ingress controller workload runs in the cluster")
-    return controllers, None
+        yield not_applicable(Subject.cluster(), "no ingress controller workload runs in the cluster")
+    for controller in controllers:
+        if controller.family.in_cluster_data_plane:
+            yield judge(controller)
+        else:
+            yield _cloud_data_plane(inv, controller)
 
 
 def _cloud_data_plane(inv: Inventory, controller: Controller) -> Finding:
@@ -544,27 +550,22 @@ with `minReplicas: 2`).""",
     inputs=("deployments", "daemonsets"),
 )
 def ingress_controller_replicas(inv: Inventory, ctx: Context) -> Iterator[Finding]:
-    controllers, none = _data_plane_controllers(inv)
-    if none:
-        yield none
-        return
-    for controller in controllers:
-        if not controller.family.in_cluster_data_plane:
-            yield _cloud_data_plane(inv, controller)
-            continue
-        subject = inv.subject(controller.key, controller.obj)
-        desired = desired_replicas(controller.key, controller.obj)
-        ready = ready_replicas(controller.key, controller.obj)
-        evidence = {**controller.to_evidence(inv), "desired": desired, "ready": ready}
-        unit = "pod(s), one per node" if controller.key == "daemonsets" else "replica(s)"
-        if desired < 2:
-            yield failed(
-                subject, f"runs only {desired} {unit}: one failure takes the whole ingress down", **evidence
-            )
-        elif ready < 2:
-            yield warned(subject, f"wants {desired} {unit} but only {ready} are ready", **evidence)
-        else:
-            yield passed(subject, f"runs {desired} {unit} ({ready} ready)", **evidence)
+    yield from _judge_data_planes(inv, lambda controller: _replicas_finding(inv, controller))
+
+
+def _replicas_finding(inv: Inventory, controller: Controller) -> Finding:
+    subject = inv.subject(controller.key, controller.obj)
+    desired = desired_replicas(controller.key, controller.obj)
+    ready = ready_replicas(controller.key, controller.obj)
+    evidence = {**controller.to_evidence(inv), "desired": desired, "ready": ready}
+    unit = "pod(s), one per node" if controller.key == "daemonsets" else "replica(s)"
+    if desired < 2:
+        return failed(
+            subject, f"runs only {desired} {unit}: one failure takes the whole ingress down", **evidence
+        )
+    if ready < 2:
+        return warned(subject, f"wants {desired} {unit} but only {ready} are ready", **evidence)
+    return passed(subject, f"runs {desired} {unit} ({ready} ready)", **evidence)
 
 
 @check(
@@ -592,15 +593,7 @@ spec:
     inputs=("deployments", "daemonsets", "poddisruptionbudgets"),
 )
 def ingress_controller_pdb(inv: Inventory, ctx: Context) -> Iterator[Finding]:
-    controllers, none = _data_plane_controllers(inv)
-    if none:
-        yield none
-        return
-    for controller in controllers:
-        if not controller.family.in_cluster_data_plane:
-            yield _cloud_data_plane(inv, controller)
-            continue
-        yield pdb_finding(inv, controller.key, controller.obj, controller.to_evidence(inv))
+    yield from _judge_data_planes(inv, lambda c: pdb_finding(inv, c.key, c.obj, c.to_evidence(inv)))
 
 
 @check(
@@ -629,15 +622,7 @@ spec:
     inputs=("deployments", "daemonsets"),
 )
 def ingress_controller_spread(inv: Inventory, ctx: Context) -> Iterator[Finding]:
-    controllers, none = _data_plane_controllers(inv)
-    if none:
-        yield none
-        return
-    for controller in controllers:
-        if not controller.family.in_cluster_data_plane:
-            yield _cloud_data_plane(inv, controller)
-            continue
-        yield spread_finding(inv, controller.key, controller.obj, controller.to_evidence(inv))
+    yield from _judge_data_planes(inv, lambda c: spread_finding(inv, c.key, c.obj, c.to_evidence(inv)))
 
 
 # -- ING-010 ------------------------------------------------------------------------------------
