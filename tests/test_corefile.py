@@ -8,29 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from checks.corefile import CorefileError, parse_corefile, tokenize, walk, zone_of
+from tests.check_fixtures.dns import GOOD_COREFILE
 
-KUBEADM = """\
-.:53 {
-    errors
-    health {
-       lameduck 5s
-    }
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    prometheus :9153
-    forward . /etc/resolv.conf {
-       max_concurrent 1000
-    }
-    cache 30
-    loop
-    reload
-    loadbalance
-}
-"""
+KUBEADM = GOOD_COREFILE  # kubeadm's default, the one the DNS check fixtures start from
 
 # EKS-style: several server blocks, a stub domain forwarded elsewhere, comments everywhere.
 MULTI = """\

@@ -22,8 +22,7 @@ from screens.resource import ResourceScreen
 from screens.waivers import WaiverDialog
 from tests import factories as f
 from tests.replay import closed_port_url
-from tests.test_tui_pilot import wait_for
-from tests.tui_support import SIZE, build_report, make_app, screen_text
+from tests.tui_support import SIZE, build_report, make_app, screen_text, wait_for
 
 MARKUP = "[bold red]x[/]"
 LINK = "[link=file:///etc/passwd]click[/link]"

@@ -22,17 +22,7 @@ from screens.findings_index import PROBLEMS
 from screens.overview import OverviewScreen
 from screens.resource import ResourceScreen
 from screens.table import RowTable
-from tests.tui_support import SIZE, make_app, sample_report, screen_text
-
-
-async def wait_for(pilot, condition, what: str, tries: int = 500) -> None:
-    """Let the app run until `condition()` holds (workers finish in their own time)."""
-    for _ in range(tries):
-        if condition():
-            await pilot.pause()  # let the new screen compose and paint
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.tui_support import SIZE, make_app, sample_report, screen_text, wait_for
 
 
 def shown_findings(app: K8sAuditApp):

@@ -15,8 +15,7 @@ from screens.overview import OverviewScreen
 from screens.picker import ContextPickerScreen
 from screens.scan import ScanScreen
 from tests.replay import ReplayServer, closed_port_url
-from tests.test_tui_pilot import wait_for
-from tests.tui_support import SIZE, make_app, screen_text
+from tests.tui_support import SIZE, make_app, screen_text, wait_for
 
 TOKEN = "admin-token"
 

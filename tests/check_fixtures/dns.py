@@ -19,6 +19,7 @@ NODES = ["n1", "n2", "n3"]
 DNS_LABELS = {"k8s-app": "kube-dns"}
 CURRENT = "v1.14.2"
 
+# kubeadm's default Corefile (tests/test_corefile.py parses it too).
 GOOD_COREFILE = """\
 .:53 {
     errors
