@@ -8,6 +8,7 @@ newer-format file, and refuses files that would decompress beyond a size cap.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -161,8 +162,10 @@ GZIP_LEVEL = 3
 def save(report: Report, path: str | os.PathLike[str]) -> Path:
     """Write `report` to `path` atomically; gzip when the name ends in `.gz`."""
     target = Path(path)
-    chunks = dump_chunks(report)
-    write_atomically(target, _gzipped(chunks) if target.name.endswith(".gz") else chunks)
+    # Closed even when the write fails: a suspended dump_chunks would keep its gc_paused for as
+    # long as the error is kept (a TUI message, a test's excinfo).
+    with contextlib.closing(dump_chunks(report)) as chunks:
+        write_atomically(target, _gzipped(chunks) if target.name.endswith(".gz") else chunks)
     return target
 
 
