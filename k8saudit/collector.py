@@ -44,6 +44,7 @@ from k8saudit.inventory import (
 from k8saudit.kinds import KINDS, GroupVersion, ResourceKind
 from k8saudit.redact import redact
 from k8saudit.report import CollectionInfo, utcnow
+from k8saudit.siblings import SIBLING_KINDS, share_with
 
 METADATA_ONLY_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 JSON_ACCEPT = "application/json"
@@ -367,7 +368,7 @@ class Collector:
     @staticmethod
     def _keep(state: _KindState, page_items: list[Any]) -> None:
         key, metadata_only = state.kind.key, state.kind.metadata_only
-        share = key in _SIBLING_KINDS
+        share = key in SIBLING_KINDS
         for item in page_items:
             problem = malformed(item)
             if problem:  # a broken proxy or server: kept out of the indexes, and the kind flagged
@@ -379,7 +380,7 @@ class Collector:
                 meta = item.get("metadata") or {}
                 state.applied[f"{meta.get('namespace', '')}/{meta.get('name', '')}"] = applied
             if share and state.items:
-                _share_with(state.items[-1], item)
+                share_with(state.items[-1], item)
             state.items.append(item)
 
     # -- one request, with retries ------------------------------------------------------------
@@ -561,32 +562,6 @@ def _continue_token(body: dict[str, Any]) -> str | None:
 def _list(value: object) -> list[Any]:
     """`value` if the server sent a list where one belongs, else nothing."""
     return value if isinstance(value, list) else []
-
-
-def _share_with(previous: dict[str, Any], item: dict[str, Any]) -> None:
-    """Let `item` use `previous`'s copy of each part of its metadata, spec and status that is
-    equal in both.
-
-    Neighbours in a list are usually siblings (the pods of a ReplicaSet sort together by name)
-    with identical containers, tolerations, labels and owner references: one copy serves them
-    all. The comparison runs in C (`==` on dicts and lists) and stops at the first difference.
-    Sharing is invisible because the inventory is read-only from here on (checks never change
-    what they read).
-    """
-    for section in ("metadata", "spec", "status"):
-        mine, theirs = item.get(section), previous.get(section)
-        if type(mine) is not dict or type(theirs) is not dict:
-            continue
-        for key, value in mine.items():
-            if value and type(value) in _CONTAINERS:
-                other = theirs.get(key)
-                if other is not value and other == value:
-                    mine[key] = other  # an existing key: safe while iterating
-
-
-_CONTAINERS = (dict, list)
-# Kinds whose neighbours are replicas of each other: the pods of a ReplicaSet, DaemonSet, Job.
-_SIBLING_KINDS = frozenset({"pods"})
 
 
 def _release(response: httpx.Response) -> None:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
 
+from k8saudit import siblings
 from k8saudit.kinds import KINDS, KINDS_BY_KEY, ResourceKind
 from k8saudit.model import Subject
 from k8saudit.provider import Provider, detect_provider
@@ -418,8 +419,21 @@ class Inventory:
     # -- serialization ------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "objects": self.objects,
+        objects, rest = self.stored()
+        return {"objects": {key: list(items) for key, items in objects.items()}, **rest}
+
+    def stored(self) -> tuple[dict[str, Iterable[Obj]], dict[str, Any]]:
+        """What a snapshot writes: each kind's objects as `siblings.stored` gives them (lazily, so
+        that a writer can stream them) and the rest of the inventory, sharing tables included."""
+        objects: dict[str, Iterable[Obj]] = {}
+        sharing: dict[str, Any] = {}
+        for key, items in self.objects.items():
+            table = siblings.table(items) if key in siblings.SIBLING_KINDS else None
+            objects[key] = siblings.stored(items, table) if table else items
+            if table:
+                sharing[key] = table.to_dict()
+        return objects, {
+            "same_as_previous": sharing,
             "served_api_versions": list(self.served_api_versions),
             "applied_api_versions": self.applied_api_versions,
         }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
 import re
 import socket
@@ -23,7 +24,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from k8saudit import __version__, heap
+from k8saudit import __version__, heap, siblings
 from k8saudit.errors import SnapshotError
 from k8saudit.inventory import ClusterIdentity, Coverage, Inventory, malformed
 from k8saudit.kinds import KINDS_BY_KEY
@@ -35,7 +36,7 @@ from k8saudit.textsafe import dump_json
 from k8saudit.waivers import WaiverPolicy, WaiverSummary
 
 FORMAT_NAME = "k8saudit.snapshot"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sibling pods' shared parts written once (k8saudit.siblings)
 FORMAT = f"{FORMAT_NAME}/{FORMAT_VERSION}"
 DEFAULT_MAX_BYTES = 2 * 1024**3  # decompressed; raise with --max-snapshot-size
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -135,22 +136,24 @@ def dump_chunks(report: Report) -> Iterator[bytes]:
     """The snapshot document of `to_dict(report)`, same keys in the same order, as pieces of JSON."""
     with heap.gc_paused():  # the findings become many small dicts: no cycles to look for
         yield dump_json(_head(report))[:-1]  # '{"format":…,"calendar":{…}': the big parts follow
-        inventory = report.inventory.to_dict()
+        objects, rest = report.inventory.stored()
         yield b',"inventory":{"objects":{'
-        for n, (key, items) in enumerate(inventory.pop("objects").items()):
+        for n, (key, items) in enumerate(objects.items()):
             yield (b"," if n else b"") + dump_json(key) + b":"
             yield from _json_list(items)
-        yield b"}," + dump_json(inventory)[1:]
+        yield b"}," + dump_json(rest)[1:]
         yield b',"findings":'
         yield from _json_list(report.findings, Finding.to_dict)
         yield b"," + dump_json(_tail(report))[1:]
 
 
-def _json_list(items: list[Any], encode: Callable[[Any], Any] | None = None) -> Iterator[bytes]:
+def _json_list(items: Iterable[Any], encode: Callable[[Any], Any] | None = None) -> Iterator[bytes]:
     yield b"["
-    for start in range(0, len(items), _SLICE):
-        part = items[start : start + _SLICE]
-        yield (b"," if start else b"") + dump_json([encode(x) for x in part] if encode else part)[1:-1]
+    remaining = iter(items)
+    separator = b""
+    while part := list(itertools.islice(remaining, _SLICE)):
+        yield separator + dump_json([encode(x) for x in part] if encode else part)[1:-1]
+        separator = b","
     yield b"]"
 
 
@@ -333,7 +336,7 @@ def _loads(box: list[bytes], source: Path | str, max_bytes: int) -> Snapshot:
         raise SnapshotError(f"{source} is {problem}: not valid JSON ({_short(exc)})") from None
     _check_format(data, source)
     try:
-        loaded = _from_dict(data)
+        loaded = _from_dict(data, max_bytes)
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise SnapshotError(f"{source} is not a valid k8saudit snapshot: {_describe(exc)}") from None
     finally:
@@ -356,7 +359,7 @@ def _check_format(data: object, source: Path | str) -> None:
         )
 
 
-def _from_dict(data: dict[str, Any]) -> Snapshot:
+def _from_dict(data: dict[str, Any], max_bytes: int) -> Snapshot:
     inv_data = _mapping(data["inventory"], "inventory")
     objects = _mapping(inv_data["objects"], "inventory.objects")
     for key, items in objects.items():
@@ -366,6 +369,7 @@ def _from_dict(data: dict[str, Any]) -> Snapshot:
             problem = malformed(obj)
             if problem:
                 raise TypeError(f"inventory.objects.{key}[{index}] {problem}")
+        orjson.dumps(items)  # the depth guard (see _check_depth), before shared parts are restored
     coverage = {
         str(k): Coverage.from_dict(_mapping(v, f"coverage.{k}"))
         for k, v in _mapping(data["coverage"], "coverage").items()
@@ -373,6 +377,7 @@ def _from_dict(data: dict[str, Any]) -> Snapshot:
     # Kinds a newer k8saudit collects: kept out, so that everything here knows every kind.
     unknown = sorted((set(objects) | set(coverage)) - set(KINDS_BY_KEY))
     objects = {k: v for k, v in objects.items() if k in KINDS_BY_KEY}
+    _restore_shared_parts(objects, inv_data.get("same_as_previous") or {}, max_bytes)
     coverage = {k: v for k, v in coverage.items() if k in KINDS_BY_KEY}
     applied = _mapping(inv_data.get("applied_api_versions") or {}, "applied_api_versions")
     served = inv_data.get("served_api_versions") or []
@@ -413,6 +418,21 @@ def _from_dict(data: dict[str, Any]) -> Snapshot:
     )
 
 
+def _restore_shared_parts(objects: dict[str, list[Any]], tables: object, budget: int) -> None:
+    """Put back the parts sibling objects share (k8saudit.siblings), which may stand for as much
+    JSON as the file itself may hold (`budget`, --max-snapshot-size). The objects are
+    depth-checked as stored: a restored part has the depth it has where it is written."""
+    for key, table in _mapping(tables, "inventory.same_as_previous").items():
+        if key not in KINDS_BY_KEY:
+            continue  # dropped with its objects
+        if key not in objects:
+            raise ValueError(f"inventory.same_as_previous.{key} is for objects the file does not have")
+        try:
+            budget -= siblings.restore(objects[key], table, budget)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"inventory.same_as_previous.{key}: {exc}") from None
+
+
 def _check_depth(data: dict[str, Any], source: Path | str) -> None:
     """orjson reads 1024 levels of nesting but writes only 254, and k8saudit never writes deeper:
     a deeper part is foreign, and would fail later when rendered or saved again. Checked with
@@ -423,10 +443,8 @@ def _check_depth(data: dict[str, Any], source: Path | str) -> None:
         # The findings are Finding objects by now: only their evidence and waiver can nest, and
         # encoding just those, at the depth they have in the file, is 10× faster than the whole.
         orjson.dumps([[finding.evidence, finding.waiver] for finding in data.get("findings") or ()])
-        inventory = data["inventory"]
-        for items in inventory["objects"].values():
-            orjson.dumps(items)
-        orjson.dumps({k: v for k, v in inventory.items() if k != "objects"})
+        # The inventory's objects were checked as they were read (_from_dict).
+        orjson.dumps({k: v for k, v in data["inventory"].items() if k != "objects"})
     except orjson.JSONEncodeError as exc:
         raise SnapshotError(f"{source} is not a valid k8saudit snapshot: {_short(exc)}") from None
 

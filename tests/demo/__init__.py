@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import itertools
 import pkgutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from typing import Any
 
 from k8saudit.inventory import Inventory
 from k8saudit.report import CollectionInfo, Report, evaluate
+from k8saudit.siblings import SIBLING_KINDS, share_with
 
 COLLECTED_AT = datetime(2026, 11, 20, 8, 0, 0, tzinfo=UTC)
 SERVER = "https://api.shop-prod.k8s.example.com"
@@ -49,8 +51,11 @@ def build_inventory() -> Inventory:
     package = importlib.import_module(__name__)
     for module in sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name != "__main__"):
         importlib.import_module(f"{__name__}.{module}").contribute(demo)
-    for items in demo.objects.values():
+    for key, items in demo.objects.items():
         items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        if key in SIBLING_KINDS:  # as the collector leaves them, so the snapshot has a sharing table
+            for previous, item in itertools.pairwise(items):
+                share_with(previous, item)
     return Inventory.from_objects(
         demo.objects,
         version=VERSION,

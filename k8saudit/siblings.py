@@ -1,0 +1,159 @@
+"""Sibling objects: the pods of one ReplicaSet, DaemonSet or Job are near-copies of each other.
+
+Neighbours in a pod list are usually siblings (they sort together by name), with identical
+containers, tolerations, labels and owner references. One copy serves them all:
+
+- in memory, `share_with` lets a pod use its predecessor's copy of each equal part (collection);
+- on disk, `table`/`stored` write such a part once and `null` where a later sibling repeats it,
+  with a table naming those places, and `restore` puts the shared copy back (snapshots). For a
+  100k-pod cluster this takes a quarter off the document, which loads that much faster.
+
+Sharing is invisible because the inventory is read-only once collected or loaded: checks never
+change what they read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+Obj = dict[str, Any]
+
+# Kinds whose neighbours are replicas of each other: the pods of a ReplicaSet, DaemonSet, Job.
+SIBLING_KINDS = frozenset({"pods"})
+_SECTIONS = ("metadata", "spec", "status")
+_CONTAINERS = (dict, list)
+
+Place = tuple[str, str]  # (section, key): ("spec", "containers")
+
+
+def share_with(previous: Obj, item: Obj) -> None:
+    """Let `item` use `previous`'s copy of each part of its metadata, spec and status that is
+    equal in both. The comparison runs in C (`==` on dicts and lists) and stops at the first
+    difference."""
+    for section in _SECTIONS:
+        mine, theirs = item.get(section), previous.get(section)
+        if type(mine) is not dict or type(theirs) is not dict:
+            continue
+        for key, value in mine.items():
+            if value and type(value) in _CONTAINERS:
+                other = theirs.get(key)
+                if other is not value and other == value:
+                    mine[key] = other  # an existing key: safe while iterating
+
+
+@dataclass(slots=True)
+class SharingTable:
+    """Which parts of each item are its predecessor's very object. `marks[i]` is 0 for none, or
+    n for the places `patterns[n - 1]`: a few patterns serve a whole list."""
+
+    patterns: list[tuple[Place, ...]] = field(default_factory=list)
+    marks: list[int] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "patterns": [[f"{section}.{key}" for section, key in places] for places in self.patterns],
+            "items": self.marks,
+        }
+
+
+def table(items: list[Obj]) -> SharingTable:
+    """The places where each item holds the same object as the one before it (by identity, as
+    `share_with` or an earlier `restore` left them: no comparison of contents)."""
+    numbers: dict[tuple[Place, ...], int] = {(): 0}
+    marks = [0] * len(items)
+    for index in range(1, len(items)):
+        places = _same_places(items[index - 1], items[index])
+        if places:
+            marks[index] = numbers.setdefault(places, len(numbers))
+    return SharingTable([places for places in numbers if places], marks)
+
+
+def _same_places(previous: Obj, item: Obj) -> tuple[Place, ...]:
+    places = []
+    for section in _SECTIONS:
+        mine, theirs = item.get(section), previous.get(section)
+        if type(mine) is dict and type(theirs) is dict:
+            for key, value in mine.items():
+                if type(value) in _CONTAINERS and theirs.get(key) is value:
+                    places.append((section, key))
+    return tuple(places)
+
+
+def stored(items: list[Obj], sharing: SharingTable) -> Iterator[Obj]:
+    """`items` as written: a shared part is `null` in every item after the first that holds it.
+    Copies only the dicts on the way to a `null`; the items themselves are untouched."""
+    for item, mark in zip(items, sharing.marks, strict=True):
+        if not mark:
+            yield item
+            continue
+        copy = dict(item)
+        for section, key in sharing.patterns[mark - 1]:
+            if copy[section] is item[section]:
+                copy[section] = dict(item[section])
+            copy[section][key] = None
+        yield copy
+
+
+def restore(items: list[Obj], data: object, budget: int) -> int:
+    """Undo `stored`, in place, from a table read from a file: each `null` the table names gets
+    the previous item's object. Returns the bytes of JSON the restored parts stand for, and
+    raises ValueError if they pass `budget` (a few KB of table repeating a big part in every pod
+    would make the checks walk far more than the file holds) or if the table does not fit."""
+    patterns, marks = _parse(data, len(items))
+    weights: dict[int, int] = {}  # id of a shared part -> its size as JSON, computed once
+    expanded = 0
+    for index, mark in enumerate(marks):
+        if not mark:
+            continue
+        if index == 0:
+            raise ValueError("the first item cannot repeat a previous one")
+        previous, item = items[index - 1], items[index]
+        for section, key in patterns[mark - 1]:
+            mine, theirs = item.get(section), previous.get(section)
+            if type(mine) is not dict or type(theirs) is not dict or mine.get(key, 0) is not None:
+                raise ValueError(f"item {index} has no null {section}.{key} to restore")
+            value = theirs.get(key)
+            if type(value) not in _CONTAINERS:
+                raise ValueError(f"item {index - 1} has no {section}.{key} to share")
+            mine[key] = value
+            weight = weights.get(id(value))
+            if weight is None:
+                weight = weights[id(value)] = len(orjson.dumps(value))
+            expanded += weight
+        if expanded > budget:
+            limit = budget // 1024**2
+            raise ValueError(f"its shared parts stand for more than {limit} MiB; raise --max-snapshot-size")
+    return expanded
+
+
+def _parse(data: object, count: int) -> tuple[list[tuple[Place, ...]], list[int]]:
+    if not isinstance(data, dict):
+        raise TypeError("a sharing table is not an object")
+    patterns, marks = data.get("patterns"), data.get("items")
+    if not isinstance(patterns, list) or not isinstance(marks, list) or len(marks) != count:
+        raise ValueError("a sharing table does not match its list")
+    parsed = [tuple(_place(name) for name in _strings(places)) for places in patterns]
+    for mark in marks:
+        if type(mark) is not int or not 0 <= mark <= len(parsed):
+            raise ValueError(f"a sharing table names pattern {str(mark)[:20]!r}, which it lacks")
+    return parsed, marks
+
+
+def _strings(value: object) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError("a sharing pattern is not a list of strings")
+    return value
+
+
+def _place(name: str) -> Place:
+    section, _, key = name.partition(".")
+    if section not in _SECTIONS or not key:
+        raise ValueError(f"a sharing table names {name[:40]!r}, not a part of an object")
+    return section, key

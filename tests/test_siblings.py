@@ -1,0 +1,133 @@
+"""Sibling pods: their shared parts are written once in a snapshot, and come back shared."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from k8saudit import snapshot
+from k8saudit.errors import SnapshotError
+from k8saudit.report import CollectionInfo, evaluate, utcnow
+from k8saudit.siblings import share_with
+from tests import factories as f
+
+
+def replicas(count: int, *, shared: bool = True) -> list[dict[str, Any]]:
+    """The pods of one ReplicaSet, as the collector leaves them (shared) or as a v1 file gave them."""
+    owner = {"metadata": {"name": "web-5d8f", "uid": "rs-1"}}  # the ReplicaSet
+    pods = [f.pod(f"web-5d8f-{i:02d}", "shop", labels={"app": "web"}, owner=owner) for i in range(count)]
+    if shared:
+        for previous, item in itertools.pairwise(pods):
+            share_with(previous, item)
+    return pods
+
+
+def saved_document(pods: list[dict[str, Any]]) -> dict[str, Any]:
+    inventory = f.make_inventory(pods=pods, nodes=[f.node("node-1")])
+    return orjson.loads(snapshot.dumps(evaluate(inventory, CollectionInfo(utcnow(), utcnow()))))
+
+
+def test_shared_parts_are_written_once_and_come_back_shared(tmp_path: Path) -> None:
+    pods = replicas(12)
+    inventory = f.make_inventory(pods=pods, nodes=[f.node("node-1")])
+    report = evaluate(inventory, CollectionInfo(utcnow(), utcnow()))
+    path = snapshot.save(report, tmp_path / "s.json")
+    document = orjson.loads(path.read_bytes())
+    stored = document["inventory"]["objects"]["pods"]
+    assert stored[0]["spec"]["containers"] and stored[1]["spec"]["containers"] is None
+    assert document["inventory"]["same_as_previous"]["pods"]["items"][:2] == [0, 1]
+    assert len(path.read_bytes()) < len(orjson.dumps({**document, "inventory": pods}))
+
+    loaded = snapshot.load(path)
+    again = loaded.inventory.items("pods")
+    assert again == pods, "a reader sees every pod whole"
+    assert again[0]["spec"]["containers"] is again[11]["spec"]["containers"]
+    assert snapshot.dumps(loaded.report()) == snapshot.dumps(report), "saved again: the same file"
+
+
+def test_pods_that_share_nothing_have_no_table() -> None:
+    document = saved_document(replicas(3, shared=False))
+    assert document["inventory"]["same_as_previous"] == {}
+    assert all(p["spec"]["containers"] for p in document["inventory"]["objects"]["pods"])
+
+
+def test_a_format_1_snapshot_still_loads(tmp_path: Path) -> None:
+    document = saved_document(replicas(3, shared=False))
+    document["format"] = "k8saudit.snapshot/1"
+    del document["inventory"]["same_as_previous"]
+    path = tmp_path / "v1.json"
+    path.write_bytes(orjson.dumps(document))
+    assert [p["metadata"]["name"] for p in snapshot.load(path).inventory.items("pods")] == [
+        "web-5d8f-00",
+        "web-5d8f-01",
+        "web-5d8f-02",
+    ]
+
+
+def broken_tables() -> dict[str, tuple[Any, str]]:
+    return {
+        "not an object": (["x"], "not an object"),
+        "items of another length": ({"patterns": [["spec.containers"]], "items": [0, 1]}, "does not match"),
+        "a missing pattern": ({"patterns": [], "items": [0, 1, 1]}, "which it lacks"),
+        "a boolean mark": ({"patterns": [["spec.containers"]], "items": [0, True, 0]}, "which it lacks"),
+        "a foreign place": ({"patterns": [["data.x"]], "items": [0, 1, 0]}, "not a part of an object"),
+        "a pattern of numbers": ({"patterns": [[1]], "items": [0, 1, 0]}, "not a list of strings"),
+        "the first item": ({"patterns": [["spec.containers"]], "items": [1, 0, 0]}, "first item"),
+        "a place that holds data": ({"patterns": [["spec.tolerations"]], "items": [0, 1, 0]}, "no null"),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(broken_tables()))
+def test_a_broken_sharing_table_is_one_clear_error(tmp_path: Path, case: str) -> None:
+    table, reason = broken_tables()[case]
+    document = saved_document(replicas(3))
+    document["inventory"]["same_as_previous"]["pods"] = table
+    path = tmp_path / "s.json"
+    path.write_bytes(orjson.dumps(document))
+    with pytest.raises(SnapshotError) as error:
+        snapshot.load(path)
+    message = str(error.value)
+    assert "not a valid k8saudit snapshot" in message and "same_as_previous.pods" in message
+    assert reason in message and "\n" not in message
+
+
+def test_a_table_for_objects_the_file_lacks_is_an_error(tmp_path: Path) -> None:
+    document = saved_document(replicas(3))
+    document["inventory"]["same_as_previous"]["nodes"] = {"patterns": [], "items": [0]}
+    del document["inventory"]["objects"]["nodes"]
+    path = tmp_path / "s.json"
+    path.write_bytes(orjson.dumps(document))
+    with pytest.raises(SnapshotError, match=r"same_as_previous\.nodes is for objects the file does not have"):
+        snapshot.load(path)
+
+
+def test_a_table_for_a_kind_this_version_does_not_know_is_dropped_with_it(tmp_path: Path) -> None:
+    document = saved_document(replicas(3))
+    document["inventory"]["objects"]["gizmos"] = [{"metadata": {"name": "g"}}]
+    document["inventory"]["same_as_previous"]["gizmos"] = {"patterns": [["spec.x"]], "items": [1]}
+    path = tmp_path / "s.json"
+    path.write_bytes(orjson.dumps(document))
+    loaded = snapshot.load(path)
+    assert len(loaded.inventory.items("pods")) == 3
+    assert any("gizmos" in note for note in loaded.collection.notes)
+
+
+def test_sharing_cannot_make_a_small_file_stand_for_more_than_the_size_limit(tmp_path: Path) -> None:
+    """A few KB of table that repeats a big part in every pod would make the checks walk far more
+    than the file holds: what the shared parts stand for counts against the size limit."""
+    pods = replicas(400)
+    pods[0]["spec"]["containers"][0]["args"] = ["x" * 64] * 100  # ~7 KB, shared by all 400
+    for previous, item in itertools.pairwise(pods):
+        item["spec"]["containers"] = previous["spec"]["containers"]
+    path = tmp_path / "s.json"
+    path.write_bytes(orjson.dumps(saved_document(pods)))
+    size = path.stat().st_size
+    assert size < 400 * 7000 / 2, "the shared part is written once"
+    part = len(orjson.dumps(pods[0]["spec"]["containers"]))
+    assert len(snapshot.load(path, max_bytes=450 * part).inventory.items("pods")) == 400
+    with pytest.raises(SnapshotError, match=r"shared parts stand for more than \d+ MiB; raise --max-snap"):
+        snapshot.load(path, max_bytes=300 * part)
