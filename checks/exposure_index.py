@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import weakref
 from collections import defaultdict
@@ -692,28 +693,40 @@ def match_admin_interface(template: Template, target_ports: set[int | str]) -> A
         c_name: _reachable_ports(c, target_ports)
         for c_name, c in ((container_name(c), c) for c in containers)
     }
-    refs = [(container, parse_image(str(container.get("image", "")))) for container in containers]
-    for interface in ADMIN_INTERFACES:
-        for container, ref in refs:
-            if image_matches(ref, interface.images) and _required(interface, container, ref):
+    # Asked for every exposed template against every interface: what depends on the container
+    # alone (its image's matches, its ports) is worked out once, not once per interface.
+    refs = [(container, _image_facts(str(container.get("image", "")))) for container in containers]
+    for number, interface in enumerate(ADMIN_INTERFACES):
+        for container, (ref, matching) in refs:
+            if number in matching and _required(interface, container, ref):
                 return _admin_match(interface, template, container, reachable, f"image {ref.path}")
+    declared = [set(container_ports(c).values()) for c in containers]
     for interface in ADMIN_INTERFACES:
         if not any(
             all(template.labels.get(k) == v for k, v in labels.items()) for labels in interface.labels
         ):
             continue
-        listening = [c for c in containers if set(container_ports(c).values()) & set(interface.ports)]
+        listening = [c for c, ports in zip(containers, declared, strict=True) if ports & set(interface.ports)]
         container = (listening or containers)[0]
         if _required(interface, container, parse_image(str(container.get("image", "")))):
             return _admin_match(interface, template, container, reachable, "labels")
+    listening_on = [
+        reachable[container_name(c)] | ports for c, ports in zip(containers, declared, strict=True)
+    ]
     for interface in ADMIN_INTERFACES:
-        for container in containers:
-            hit = set(interface.signature_ports) & (
-                reachable[container_name(container)] | set(container_ports(container).values())
-            )
+        for container, ports in zip(containers, listening_on, strict=True):
+            hit = ports.intersection(interface.signature_ports)
             if hit:
                 return _admin_match(interface, template, container, reachable, f"port {min(hit)}")
     return None
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _image_facts(image: str) -> tuple[ImageRef, frozenset[int]]:
+    """The parsed image and the positions in ADMIN_INTERFACES of those whose image globs match it
+    (per image: a cluster runs a few hundred images in tens of thousands of containers)."""
+    ref = parse_image(image)
+    return ref, frozenset(n for n, i in enumerate(ADMIN_INTERFACES) if image_matches(ref, i.images))
 
 
 def _required(interface: AdminInterface, container: Obj, ref: ImageRef) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from checks.advisories import Version, find_version, format_version, image_repository, image_version
@@ -218,10 +218,20 @@ def _containers(key: str, obj: Obj) -> list[Obj]:
 
 def _by_image(key: str, obj: Obj) -> tuple[ControllerFamily, Obj] | None:
     for container in _containers(key, obj):
-        repository = image_repository(str(container.get("image", ""))).lower()
-        for family in FAMILIES:
-            if any(marker in repository for marker in family.image_markers):
-                return family, container
+        family = _family_of_image(str(container.get("image", "")))
+        if family is not None:
+            return family, container
+    return None
+
+
+@lru_cache(maxsize=1 << 14)
+def _family_of_image(image: str) -> ControllerFamily | None:
+    # Per image, not per container: a cluster runs a few hundred images in tens of thousands of
+    # containers, and each is held against every family's markers.
+    repository = image_repository(image).lower()
+    for family in FAMILIES:
+        if any(marker in repository for marker in family.image_markers):
+            return family
     return None
 
 

@@ -10,6 +10,7 @@ ordinary workloads can crowd out.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -124,13 +125,19 @@ def _repository(image: str) -> str:
     return head if head and "/" not in tail else image
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _is_ingress_image(image: str) -> bool:
+    # Per image, not per pod: every pod of the cluster is asked, and they run a few hundred images.
+    return _INGRESS_IMAGES.search(_repository(image)) is not None
+
+
 def critical_addon_role(pod: Obj) -> str | None:
     """Why losing this pod hurts the whole cluster (DNS, ingress, system-critical), or None."""
     labels = labels_of(pod)
     names = {labels.get("k8s-app"), labels.get("app.kubernetes.io/name"), labels.get("app")}
     if names & DNS_LABEL_VALUES:
         return "DNS"
-    if names & INGRESS_NAMES or any(_INGRESS_IMAGES.search(_repository(i)) for i in _images(pod)):
+    if names & INGRESS_NAMES or any(_is_ingress_image(i) for i in _images(pod)):
         return "ingress"
     priority = (pod.get("spec") or {}).get("priorityClassName")
     # DaemonSet pods (kube-proxy, CNI agents) run on every node: they make no node special.

@@ -251,7 +251,16 @@ class Inventory:
         return self.get(kind.key, subject.namespace, subject.name) if kind else None
 
     def subject(self, key: str, obj: Obj) -> Subject:
-        return Subject(KINDS_BY_KEY[key].kind, namespace_of(obj), name_of(obj))
+        """The Subject naming `obj`: one per object, shared by the findings of every check about it
+        (a frozen dataclass costs more to build than the lookup, and 300k+ are asked for at 100k
+        pods). Kept with the object itself, so that the id of a temporary dict is never reused."""
+        subjects: dict[int, tuple[Obj, str, Subject]] = self.__dict__.setdefault("_subjects", {})
+        known = subjects.get(id(obj))
+        if known is not None and known[0] is obj and known[1] == key:
+            return known[2]
+        subject = Subject(KINDS_BY_KEY[key].kind, namespace_of(obj), name_of(obj))
+        subjects[id(obj)] = (obj, key, subject)
+        return subject
 
     def applied_api_version(self, key: str, obj: Obj) -> str | None:
         return self.applied_api_versions.get(key, {}).get(f"{namespace_of(obj)}/{name_of(obj)}")
@@ -336,10 +345,17 @@ class Inventory:
         # Built once: many checks walk the templates, and deciding which pods and replica sets
         # are owned costs a lookup for each of the cluster's pods.
         out = []
+        # Sibling pods share one ownerReferences list (k8saudit.siblings): judged once per list.
+        # Keyed by id: every list is held by the inventory, alive for the whole walk.
+        owned: dict[int, bool] = {}
         for key in ("deployments", "daemonsets", "statefulsets", "cronjobs", "jobs", "replicasets", "pods"):
             for obj in self.items(key):
-                if key in ("replicasets", "jobs", "pods") and self._has_collected_controller(obj):
-                    continue
+                if key in ("replicasets", "jobs", "pods"):
+                    refs = id(meta(obj).get("ownerReferences"))
+                    if refs not in owned:
+                        owned[refs] = self._has_collected_controller(obj)
+                    if owned[refs]:
+                        continue
                 spec = pod_spec_of(key, obj)
                 if spec is not None:
                     out.append((key, obj, spec))
