@@ -32,7 +32,9 @@ CONCURRENCY = 8
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--sizes", default="1k,10k,100k", help="comma-separated: 1k, 10k, 100k")
+    parser.add_argument(
+        "--sizes", default="1k,10k,100k", help="comma-separated: 1k, 10k, 100k, 15k (~50k findings)"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs per contender; the fastest is kept")
     parser.add_argument("--skip", default="", help="comma-separated contenders to leave out")
     parser.add_argument("--out", default=str(OUT / "results.json"), help="results file")
