@@ -128,8 +128,7 @@ def restore(items: list[Obj], data: object, budget: int) -> int:
                 weight = weights[id(value)] = len(orjson.dumps(value))
             expanded += weight
         if expanded > budget:
-            limit = budget // 1024**2
-            raise ValueError(f"its shared parts stand for more than {limit} MiB; raise --max-snapshot-size")
+            raise ValueError("its shared parts, written out, pass the size limit; raise --max-snapshot-size")
     return expanded
 
 

@@ -129,5 +129,7 @@ def test_sharing_cannot_make_a_small_file_stand_for_more_than_the_size_limit(tmp
     assert size < 400 * 7000 / 2, "the shared part is written once"
     part = len(orjson.dumps(pods[0]["spec"]["containers"]))
     assert len(snapshot.load(path, max_bytes=450 * part).inventory.items("pods")) == 400
-    with pytest.raises(SnapshotError, match=r"shared parts stand for more than \d+ MiB; raise --max-snap"):
+    with pytest.raises(
+        SnapshotError, match="shared parts, written out, pass the size limit; raise --max-snapshot-size"
+    ):
         snapshot.load(path, max_bytes=300 * part)
