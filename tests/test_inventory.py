@@ -67,6 +67,17 @@ def test_pod_templates_name_the_controller_not_its_pods() -> None:
     assert subjects == {("deployments", "web"), ("cronjobs", "report"), ("pods", "db-0")}
 
 
+def test_subjects_are_one_per_object_and_never_taken_for_another() -> None:
+    inv = shop()
+    first, second = inv.items("pods")[:2]
+    assert inv.subject("pods", first) is inv.subject("pods", first)
+    assert inv.subject("pods", second) == Subject("Pod", "shop", "web-1-1")
+    # Objects made on the fly and dropped: a reused id must never give back an earlier subject.
+    for i in range(200):
+        assert inv.subject("pods", {"metadata": {"name": f"tmp-{i}"}}).name == f"tmp-{i}"
+    assert inv.subject("services", first).kind == "Service", "asked as another kind: named as that kind"
+
+
 def test_readability_rules() -> None:
     inv = f.make_inventory(
         coverage={"nodes": FORBIDDEN, "velero.schedules": NOT_SERVED, "ingressclasses": NOT_SERVED}
