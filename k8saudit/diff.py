@@ -137,7 +137,7 @@ class CoverageChange:
     new: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class Diff:
     """Everything a diff view needs; `old` and `new` are the two full reports."""
 
@@ -154,6 +154,10 @@ class Diff:
     objects: dict[str, ObjectChanges]  # by Kind; only kinds read completely in both
     coverage: list[CoverageChange]  # kinds whose coverage state changed (their objects not compared)
     notes: list[str]
+
+    def __repr__(self) -> str:  # short, as Report's: never the two whole reports
+        counts = f"{len(self.new_findings)} new, {len(self.resolved)} resolved"
+        return f"<Diff {self.old!r} -> {self.new!r}: {counts}>"
 
     @property
     def as_recorded(self) -> bool:

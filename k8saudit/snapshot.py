@@ -42,7 +42,7 @@ DEFAULT_MAX_BYTES = 2 * 1024**3  # decompressed; raise with --max-snapshot-size
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class Snapshot:
     """What a snapshot file holds, validated."""
 
@@ -57,6 +57,9 @@ class Snapshot:
     @property
     def tool_version(self) -> str:
         return self.collection.tool_version
+
+    def __repr__(self) -> str:  # short, as Report's: never the whole inventory
+        return f"<Snapshot {str(self.path)!r}: {len(self.findings)} findings>"
 
     def report(
         self,
