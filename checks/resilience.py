@@ -1181,8 +1181,9 @@ def _monitoring_components(inv: Inventory) -> tuple[list[str], list[str]]:
             if _matches_any(text, ALERTING_MARKERS):
                 alerting.append(_label(inv, key, workload))
             elif _matches_any(text, SAAS_AGENTS):
-                metrics.append(_label(inv, key, workload))
-                alerting.append(_label(inv, key, workload))  # the vendor's platform evaluates the alerts
+                label = _label(inv, key, workload)
+                metrics.append(label)
+                alerting.append(label)  # the vendor's platform evaluates the alerts
             elif _matches_any(text, METRICS_MARKERS) or namespace_of(workload) == "gmp-system":
                 metrics.append(_label(inv, key, workload))  # gmp-system: GKE's managed Prometheus collectors
     return metrics, alerting
