@@ -118,10 +118,10 @@ def restore(items: list[Obj], data: object, budget: int) -> int:
         for section, key in patterns[mark - 1]:
             mine, theirs = item.get(section), previous.get(section)
             if type(mine) is not dict or type(theirs) is not dict or mine.get(key, 0) is not None:
-                raise ValueError(f"item {index} has no null {section}.{key} to restore")
+                raise ValueError(f"item {index} has no null {_named(section, key)} to restore")
             value = theirs.get(key)
             if type(value) not in _CONTAINERS:
-                raise ValueError(f"item {index - 1} has no {section}.{key} to share")
+                raise ValueError(f"item {index - 1} has no {_named(section, key)} to share")
             mine[key] = value
             weight = weights.get(id(value))
             if weight is None:
@@ -149,6 +149,11 @@ def _strings(value: object) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise TypeError("a sharing pattern is not a list of strings")
     return value
+
+
+def _named(section: str, key: str) -> str:
+    """A place for an error message: the key comes from the file, so it is quoted and clipped."""
+    return f"{section}.{key[:40]!r}"
 
 
 def _place(name: str) -> Place:

@@ -78,6 +78,10 @@ def broken_tables() -> dict[str, tuple[Any, str]]:
         "a pattern of numbers": ({"patterns": [[1]], "items": [0, 1, 0]}, "not a list of strings"),
         "the first item": ({"patterns": [["spec.containers"]], "items": [1, 0, 0]}, "first item"),
         "a place that holds data": ({"patterns": [["spec.tolerations"]], "items": [0, 1, 0]}, "no null"),
+        "a huge hostile key": (
+            {"patterns": [["spec.\x1b[2J" + "k" * 10_000]], "items": [0, 1, 0]},
+            "no null",
+        ),
     }
 
 
@@ -92,7 +96,7 @@ def test_a_broken_sharing_table_is_one_clear_error(tmp_path: Path, case: str) ->
         snapshot.load(path)
     message = str(error.value)
     assert "not a valid k8saudit snapshot" in message and "same_as_previous.pods" in message
-    assert reason in message and "\n" not in message
+    assert reason in message and "\n" not in message and "\x1b" not in message and len(message) < 400
 
 
 def test_a_table_for_objects_the_file_lacks_is_an_error(tmp_path: Path) -> None:
