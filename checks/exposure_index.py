@@ -708,7 +708,7 @@ def match_admin_interface(template: Template, target_ports: set[int | str]) -> A
             continue
         listening = [c for c, ports in zip(containers, declared, strict=True) if ports & set(interface.ports)]
         container = (listening or containers)[0]
-        if _required(interface, container, parse_image(str(container.get("image", "")))):
+        if _required(interface, container, _image_facts(str(container.get("image", "")))[0]):
             return _admin_match(interface, template, container, reachable, "labels")
     listening_on = [
         reachable[container_name(c)] | ports for c, ports in zip(containers, declared, strict=True)
@@ -750,7 +750,7 @@ def _admin_match(
     image = str(container.get("image", ""))
     listening = set(container_ports(container).values()) | reachable[name]
     ports = tuple(sorted(listening & set(interface.ports))) or tuple(sorted(listening))
-    auth = interface.auth(container, parse_image(image), ports)
+    auth = interface.auth(container, _image_facts(image)[0], ports)
     return AdminMatch(interface, template, name, image, ports, auth, matched_by)
 
 
