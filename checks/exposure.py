@@ -13,6 +13,7 @@ are not failed by the privilege checks; EXP-009 lists them with what they hold.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -31,7 +32,6 @@ from checks.podspec import (
     bool_flag,
     command_tokens,
     container_name,
-    containers_of,
     dicts,
     host_mounts,
     host_namespaces,
@@ -44,7 +44,7 @@ from checks.podspec import (
 from checks.rbac import service_account_rights
 from checks.rbac_index import RbacIndex
 from k8saudit.inventory import Inventory
-from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
+from k8saudit.model import Finding, Status, Subject, failed, not_applicable, passed, unknown, warned
 from k8saudit.registry import Context, check
 
 POD_SECURITY_STANDARDS = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
@@ -80,16 +80,19 @@ def agent_of(template: Template, container: dict[str, Any], ctx: Context) -> str
 
 def template_agent(template: Template, ctx: Context) -> str | None:
     """The node agent a pod belongs to: any of its containers is a recognised one."""
-    for _, container in containers_of(template.spec):
+    for _, container in template.containers:
         agent = agent_of(template, container, ctx)
         if agent:
             return agent
     return None
 
 
-def exposure_evidence(idx: ExposureIndex, template: Template) -> dict[str, Any]:
-    entries = idx.exposed.get(template.ident, [])
-    return {"exposed_by": [e.describe() for e in entries]} if entries else {}
+def with_exposure(evidence: dict[str, Any], idx: ExposureIndex, template: Template) -> dict[str, Any]:
+    """`evidence`, with the entry points that expose the template added when there are any."""
+    entries = idx.exposed.get(template.ident)
+    if entries:
+        evidence["exposed_by"] = [e.describe() for e in entries]
+    return evidence
 
 
 def _exposed_suffix(idx: ExposureIndex, template: Template) -> str:
@@ -206,7 +209,7 @@ def cloud_of(inv: Inventory) -> str:
 def _is_ingress_controller(template: Template) -> bool:
     return any(
         image_matches(parse_image(str(c.get("image", ""))), INGRESS_CONTROLLER_IMAGES)
-        for _, c in containers_of(template.spec)
+        for _, c in template.containers
     )
 
 
@@ -303,6 +306,12 @@ def _service_account_of(spec: dict[str, Any]) -> str:
     return str(spec.get("serviceAccountName") or spec.get("serviceAccount") or "default")
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _is_dashboard_image(image: str) -> bool:
+    # Per image: every container of the cluster is asked, and they run a few hundred images.
+    return image_matches(parse_image(image), DASHBOARD_IMAGES) is not None
+
+
 @check(
     id="EXP-003",
     area="exposure",
@@ -335,8 +344,8 @@ def dashboard_login(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     for template in exposure.templates:
         dashboards = [
             c
-            for role, c in containers_of(template.spec)
-            if role == "container" and image_matches(parse_image(str(c.get("image", ""))), DASHBOARD_IMAGES)
+            for role, c in template.containers
+            if role == "container" and _is_dashboard_image(str(c.get("image", "")))
         ]
         if not dashboards:
             continue
@@ -361,12 +370,15 @@ def _dashboard_finding(
         flags += [f for f in ("enable-skip-login", "enable-insecure-login") if bool_flag(tokens, f)]
     account = _service_account_of(template.spec)
     rights = service_account_rights(rbac, template.namespace, account) if rbac is not None else []
-    evidence = {
-        "flags": [f"--{f}" for f in flags],
-        "service_account": f"{template.namespace}/{account}",
-        "service_account_rights": rights,
-        **exposure_evidence(exposure, template),
-    }
+    evidence = with_exposure(
+        {
+            "flags": [f"--{f}" for f in flags],
+            "service_account": f"{template.namespace}/{account}",
+            "service_account_rights": rights,
+        },
+        exposure,
+        template,
+    )
     power = f"; its service account {template.namespace}/{account} holds {rights[0]}" if rights else ""
     exposed = _exposed_suffix(exposure, template)
     if "enable-skip-login" in flags:
@@ -392,7 +404,10 @@ def _split_by_agent(
     template: Template, ctx: Context, items: list[tuple[dict[str, Any], str]]
 ) -> tuple[list[str], list[str]]:
     """(offending, node-agent) descriptions from (container, description) pairs."""
-    offending, agents = [], []
+    offending: list[str] = []
+    agents: list[str] = []
+    if not items:
+        return offending, agents
     for container, text in items:
         agent = agent_of(template, container, ctx)
         (agents if agent else offending).append(f"{text} [{agent}]" if agent else text)
@@ -410,7 +425,7 @@ def _workload_findings(
     for template in idx.templates:
         subject = template.subject(inv)
         offending, agents = _split_by_agent(template, ctx, problems(template, ctx))
-        evidence = {"findings": offending, "node_agent_findings": agents, **exposure_evidence(idx, template)}
+        evidence = with_exposure({"findings": offending, "node_agent_findings": agents}, idx, template)
         if offending:
             yield failed(
                 subject, f"{verdict}: {'; '.join(offending)}{_exposed_suffix(idx, template)}", **evidence
@@ -421,15 +436,15 @@ def _workload_findings(
                 f"recognised node agent {agent_verdict}: {'; '.join(agents)} (listed by EXP-009)",
                 **evidence,
             )
-        else:
-            yield passed(subject, clean, **evidence)
+        else:  # the common verdict, built directly: `passed(**evidence)` would copy the evidence
+            yield Finding("", Status.PASS, subject, clean, evidence)
     yield from templates_unread(inv)
 
 
 def privileged_problems(template: Template, ctx: Context) -> list[tuple[dict[str, Any], str]]:
     return [
         (c, f"{role} {container_name(c)} ({', '.join(reasons)})")
-        for role, c in containers_of(template.spec)
+        for role, c in template.containers
         if (reasons := privileged_reasons(template.spec, c))
     ]
 
@@ -439,13 +454,13 @@ def host_namespace_problems(template: Template, ctx: Context) -> list[tuple[dict
     if not shared:
         return []
     # Host namespaces are a pod setting: the pod is a node agent if any of its containers is one.
-    containers = [c for _, c in containers_of(template.spec)]
+    containers = [c for _, c in template.containers]
     owner = next((c for c in containers if agent_of(template, c, ctx)), containers[0] if containers else {})
     return [(owner, ", ".join(f"{field}: true" for field in shared))]
 
 
 def host_path_problems(template: Template, ctx: Context) -> list[tuple[dict[str, Any], str]]:
-    by_name = {container_name(c): c for _, c in containers_of(template.spec)}
+    by_name = {container_name(c): c for _, c in template.containers}
     return [
         (by_name.get(m.container, {}), f"{m.describe()}: {m.why}")
         for m in host_mounts(template.spec)
@@ -594,7 +609,7 @@ def root_containers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
             yield not_applicable(subject, "Windows pod: runAsUser and privilege escalation do not apply")
             continue
         root, escalation = [], []
-        for role, container in containers_of(template.spec):
+        for role, container in template.containers:
             reason = root_reason(template.spec, container)
             if reason:
                 root.append((container, f"{role} {container_name(container)}: {reason}"))
@@ -604,12 +619,15 @@ def root_containers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
                 )
         root_offending, root_agents = _split_by_agent(template, ctx, root)
         esc_offending, esc_agents = _split_by_agent(template, ctx, escalation)
-        evidence = {
-            "root": root_offending,
-            "privilege_escalation": esc_offending,
-            "node_agent_findings": root_agents + esc_agents,
-            **exposure_evidence(idx, template),
-        }
+        evidence = with_exposure(
+            {
+                "root": root_offending,
+                "privilege_escalation": esc_offending,
+                "node_agent_findings": root_agents + esc_agents,
+            },
+            idx,
+            template,
+        )
         if root_offending:
             yield failed(
                 subject,
@@ -627,8 +645,14 @@ def root_containers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
                 + "; ".join(root_agents + esc_agents),
                 **evidence,
             )
-        else:
-            yield passed(subject, "every container runs as non-root without privilege escalation", **evidence)
+        else:  # the common verdict, built directly: `passed(**evidence)` would copy the evidence
+            yield Finding(
+                "",
+                Status.PASS,
+                subject,
+                "every container runs as non-root without privilege escalation",
+                evidence,
+            )
     yield from templates_unread(inv)
 
 
@@ -770,11 +794,11 @@ def node_agents(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         held = [text for _, text in problems]
         held += [
             f"{role} {container_name(c)} may run as root"
-            for role, c in containers_of(template.spec)
+            for role, c in template.containers
             if not is_windows(template.spec) and root_reason(template.spec, c)
         ]
         subject = template.subject(inv)
-        images = sorted({str(c.get("image", "")) for _, c in containers_of(template.spec)})
+        images = sorted({str(c.get("image", "")) for _, c in template.containers})
         if held:
             yield warned(
                 subject,

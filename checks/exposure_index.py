@@ -35,7 +35,15 @@ from checks.podspec import (
     image_matches,
     parse_image,
 )
-from k8saudit.inventory import Inventory, annotations_of, labels_of, name_of, namespace_of, selector_matches
+from k8saudit.inventory import (
+    Inventory,
+    annotations_of,
+    labels_of,
+    meta,
+    name_of,
+    namespace_of,
+    selector_matches,
+)
 from k8saudit.model import Subject
 
 Obj = dict[str, Any]
@@ -292,6 +300,11 @@ ADMIN_INTERFACES: tuple[AdminInterface, ...] = (
         auth=_docker_auth,
     ),
 )
+# Every (label, value) some interface is recognised by: most templates carry none of them, and
+# testing that once spares them a test per interface and label set.
+_ADMIN_LABEL_ITEMS = frozenset(
+    item for i in ADMIN_INTERFACES for labels in i.labels for item in labels.items()
+)
 
 
 # -- ingress controllers and node agents ----------------------------------------------------------
@@ -520,11 +533,14 @@ class Template:
     obj: Obj
     spec: Obj
     labels: dict[str, str]
-    # (key, namespace, name): asked for every template by every exposure check, so kept.
+    # (key, namespace, name) and (role, container) pairs: asked for every template by every
+    # exposure check, so kept.
     ident: tuple[str, str, str] = field(init=False, compare=False, repr=False)
+    containers: tuple[tuple[str, Obj], ...] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ident", (self.key, namespace_of(self.obj), name_of(self.obj)))
+        object.__setattr__(self, "containers", tuple(containers_of(self.spec)))
 
     @property
     def namespace(self) -> str:
@@ -569,10 +585,15 @@ class EntryPoint:
     services: list[Obj]  # the Services whose pods it reaches
     probe: list[dict[str, Any]]  # addresses an opt-in probe would try
     backends: list[Template] = field(default_factory=list)
+    # Named in the evidence of every finding about each backend, by several checks: built once.
+    _description: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        kind = "Ingress" if self.key == "ingresses" else f"{self.how} Service"
+        self._description = f"{kind} {namespace_of(self.obj)}/{name_of(self.obj)}"
 
     def describe(self) -> str:
-        kind = "Ingress" if self.key == "ingresses" else f"{self.how} Service"
-        return f"{kind} {namespace_of(self.obj)}/{name_of(self.obj)}"
+        return self._description
 
 
 _CACHE: weakref.WeakKeyDictionary[Inventory, ExposureIndex] = weakref.WeakKeyDictionary()
@@ -610,8 +631,15 @@ class ExposureIndex:
         if not isinstance(selector, dict) or not selector:
             return []
         found: dict[tuple[str, str, str], Template] = {}
+        followed: set[int] = set()  # ownerReferences lists already traced to their workload
         for pod in self.inv.pods_selected_by(service):
+            # Sibling pods share one list (k8saudit.siblings), and so their workload: one is enough.
+            references = id(meta(pod).get("ownerReferences"))
+            if references in followed:
+                continue
             owner = self.inv.top_owner(pod)
+            if owner is not None:
+                followed.add(references)
             key, obj = owner if owner is not None else ("pods", pod)
             template = self._by_ident.get((key, namespace_of(obj), name_of(obj)))
             if template is not None:
@@ -686,7 +714,7 @@ def match_admin_interface(template: Template, target_ports: set[int | str]) -> A
 
     Only regular containers serve; `target_ports` are the Services' targetPorts (numbers or
     container port names) that reach the pod."""
-    containers = [c for role, c in containers_of(template.spec) if role == "container"]
+    containers = [c for role, c in template.containers if role == "container"]
     if not containers:
         return None
     reachable = {
@@ -701,7 +729,7 @@ def match_admin_interface(template: Template, target_ports: set[int | str]) -> A
             if number in matching and _required(interface, container, ref):
                 return _admin_match(interface, template, container, reachable, f"image {ref.path}")
     declared = [set(container_ports(c).values()) for c in containers]
-    for interface in ADMIN_INTERFACES:
+    for interface in ADMIN_INTERFACES if _may_carry_admin_labels(template.labels) else ():
         if not any(
             all(template.labels.get(k) == v for k, v in labels.items()) for labels in interface.labels
         ):
@@ -719,6 +747,13 @@ def match_admin_interface(template: Template, target_ports: set[int | str]) -> A
             if hit:
                 return _admin_match(interface, template, container, reachable, f"port {min(hit)}")
     return None
+
+
+def _may_carry_admin_labels(labels: dict[str, str]) -> bool:
+    try:
+        return not _ADMIN_LABEL_ITEMS.isdisjoint(labels.items())
+    except TypeError:  # a template label that is not a string (a hand-edited snapshot): test them all
+        return True
 
 
 @functools.lru_cache(maxsize=1 << 14)

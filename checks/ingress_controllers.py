@@ -241,10 +241,14 @@ def _by_labels(obj: Obj) -> ControllerFamily | None:
     if labels.get(COMPONENT_LABEL, "controller") != "controller":
         return None
     names = {str(labels[k]) for k in NAME_LABELS if k in labels}
-    for family in FAMILIES:
-        if names & set(family.name_labels):
+    for family, family_names in _NAME_LABELS_BY_FAMILY:
+        if not family_names.isdisjoint(names):
             return family
     return None
+
+
+# Asked for every workload of the cluster: each family's names as a set once, not once per workload.
+_NAME_LABELS_BY_FAMILY = tuple((family, frozenset(family.name_labels)) for family in FAMILIES)
 
 
 def detect_controllers(inv: Inventory) -> list[Controller]:

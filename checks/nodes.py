@@ -141,7 +141,11 @@ def critical_addon_role(pod: Obj) -> str | None:
         return "ingress"
     priority = (pod.get("spec") or {}).get("priorityClassName")
     # DaemonSet pods (kube-proxy, CNI agents) run on every node: they make no node special.
-    if priority in CRITICAL_PRIORITY_CLASSES and _owner_kind(pod) != "DaemonSet":
+    if (
+        isinstance(priority, str)
+        and priority in CRITICAL_PRIORITY_CLASSES
+        and _owner_kind(pod) != "DaemonSet"
+    ):
         return "system-critical"
     return None
 
@@ -153,11 +157,24 @@ def critical_addons_on(inv: Inventory, node: Obj) -> list[str]:
 def _critical_addons_by_node(inv: Inventory) -> dict[str, list[str]]:
     """Node name -> its critical add-ons, sorted: every pod judged once for all the node checks."""
     found: dict[str, list[str]] = {}
+    # The role is a function of the labels, containers, owner references and priority class,
+    # and sibling pods share the first three (k8saudit.siblings): judged once per combination.
+    # Keyed by ids: the inventory holds every one of those objects for the whole walk.
+    roles: dict[tuple[int, int, int, str | None], str | None] = {}
     for pod in inv.items("pods"):
-        node = (pod.get("spec") or {}).get("nodeName")
+        spec = pod.get("spec") or {}
+        node = spec.get("nodeName")
         if not node or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             continue
-        role = critical_addon_role(pod)
+        metadata = meta(pod)
+        priority = spec.get("priorityClassName")
+        parts = (
+            id(metadata.get("labels")),
+            id(spec.get("containers")),
+            id(metadata.get("ownerReferences")),
+            priority if isinstance(priority, str) else None,
+        )
+        role = roles[parts] if parts in roles else roles.setdefault(parts, critical_addon_role(pod))
         if role:
             found.setdefault(node, []).append(f"{role}: {namespace_of(pod)}/{name_of(pod)}")
     return {node: sorted(addons) for node, addons in found.items()}

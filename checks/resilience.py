@@ -22,7 +22,7 @@ from checks.cron import CronError, describe_interval, min_interval
 from checks.dns import daemonset_can_run_on, dns_workloads
 from checks.etcd import join_names
 from checks.ingress_controllers import detect_controllers
-from checks.kernel import CFS_CVE, CFS_FIX_COMMIT, KernelVerdict, cfs_kernel_verdict
+from checks.kernel import CFS_CVE, CFS_FIX_COMMIT, KernelVerdict, cfs_kernel_verdict, has_cpu_limit
 from checks.podspec import env_value, has_env
 from checks.workload_ha import (
     desired_replicas,
@@ -85,7 +85,11 @@ SYSTEM_PRIORITY_CLASSES = frozenset({"system-cluster-critical", "system-node-cri
 
 def template_of(obj: Obj) -> tuple[dict[str, str], Obj]:
     """(pod template labels, pod template spec) of a Deployment/StatefulSet/DaemonSet."""
-    return template_labels(obj), ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+    return template_labels(obj), template_spec(obj)
+
+
+def template_spec(obj: Obj) -> Obj:
+    return ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
 
 
 def containers_of(spec: Obj) -> list[Obj]:
@@ -137,16 +141,26 @@ MONITORING_MARKERS = ("prometheus", "alertmanager", "thanos", "kube-state-metric
 
 def identifying_text(obj: Obj) -> str:
     """A workload's name and images, lower-cased, for recognising well-known components."""
-    _, spec = template_of(obj)
-    return " ".join([name_of(obj), *images_of(spec)]).lower()
+    return " ".join([name_of(obj), *images_of(template_spec(obj))]).lower()
 
 
 def without_exporters(obj: Obj) -> str:
     """Like `identifying_text`, minus the parts naming exporters and operators (node-exporter is
     not Prometheus, the prometheus-operator is not a Prometheus server)."""
-    _, spec = template_of(obj)
-    parts = [name_of(obj).lower(), *(image.lower() for image in images_of(spec))]
-    return " ".join(p for p in parts if not _matches_any(p, EXPORTER_ONLY))
+    name = name_of(obj).lower()
+    parts = [] if _matches_any(name, EXPORTER_ONLY) else [name]
+    for image in images_of(template_spec(obj)):
+        part = _image_unless_exporter(image)
+        if part is not None:
+            parts.append(part)
+    return " ".join(parts)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _image_unless_exporter(image: str) -> str | None:
+    # Per image: every workload is asked (twice), and a cluster runs a few hundred images.
+    lowered = image.lower()
+    return None if _matches_any(lowered, EXPORTER_ONLY) else lowered
 
 
 def addon_role(obj: Obj) -> str | None:
@@ -356,10 +370,6 @@ def _is_scoped(quota: Obj) -> bool:
 # -- RES-003: CPU-limited workloads on kernels with the CFS bug ------------------------------------
 
 
-def has_cpu_limit(spec: Obj) -> bool:
-    return any(((c.get("resources") or {}).get("limits") or {}).get("cpu") for c in containers_of(spec))
-
-
 def _node_verdicts(inv: Inventory) -> dict[str, KernelVerdict | None]:
     """Each node's CFS verdict; None for non-Linux nodes (no CFS scheduler to worry about)."""
     verdicts: dict[str, KernelVerdict | None] = {}
@@ -378,6 +388,25 @@ def _live_nodes(inv: Inventory, key: str, workload: Obj) -> set[str]:
         if (p.get("spec") or {}).get("nodeName")
         and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
     }
+
+
+def _nodes_by_kernel(
+    nodes: set[str], verdicts: dict[str, KernelVerdict | None]
+) -> tuple[list[str], list[str]]:
+    """(nodes whose kernel has the CFS bug, nodes whose kernel may have it or that were not
+    collected), each sorted; non-Linux nodes are in neither."""
+    affected, unclear = [], []
+    for node in sorted(nodes):
+        if node not in verdicts:
+            unclear.append(node)
+        elif (verdict := verdicts[node]) is not None and verdict.affected is not False:
+            (affected if verdict.affected else unclear).append(node)
+    return affected, unclear
+
+
+def _kernel_of(node: str, verdicts: dict[str, KernelVerdict | None]) -> str:
+    verdict = verdicts.get(node)
+    return f"{node}: {verdict.reason if verdict else 'node not collected'}"
 
 
 @check(
@@ -412,25 +441,20 @@ def cpu_limited_workloads_on_cfs_bug_kernels(inv: Inventory, ctx: Context) -> It
             continue  # nothing runs now: nothing is throttled
         evaluated += 1
         subject = inv.subject(key, workload)
-        affected = sorted(n for n in nodes if (v := verdicts.get(n)) is not None and v.affected is True)
-        unclear = sorted(n for n in nodes if n not in verdicts or ((v := verdicts[n]) and v.affected is None))
-        kernels = {
-            n: (v.reason if (v := verdicts.get(n)) else "node not collected") for n in affected + unclear
-        }
-        described = {n: f"{n}: {kernels[n]}" for n in kernels}
+        affected, unclear = _nodes_by_kernel(nodes, verdicts)
         evidence = {"nodes": len(nodes), "affected_nodes": affected[:10], "unclear_nodes": unclear[:10]}
         if affected:
             yield failed(
                 subject,
                 f"has a CPU limit and runs on {len(affected)} node(s) whose kernel throttles it early: "
-                + join_names(described[n] for n in affected),
+                + join_names(_kernel_of(n, verdicts) for n in affected),
                 **evidence,
             )
         elif unclear:
             yield warned(
                 subject,
                 f"has a CPU limit and runs on {len(unclear)} node(s) whose kernel may lack the fix: "
-                + join_names(described[n] for n in unclear),
+                + join_names(_kernel_of(n, verdicts) for n in unclear),
                 **evidence,
             )
         else:
@@ -955,7 +979,7 @@ def critical_addons_priority(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     for key, workload, role in critical_addons(inv, ("deployments", "daemonsets", "statefulsets"), dns):
         evaluated += 1
         subject = inv.subject(key, workload)
-        _, spec = template_of(workload)
+        spec = template_spec(workload)
         priority = spec.get("priorityClassName")
         evidence = {
             "role": role,
@@ -1030,7 +1054,7 @@ def aws_cni_external_snat(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         yield not_applicable(Subject.cluster(), "the AWS VPC CNI (kube-system/aws-node) is not installed")
         return
     subject = inv.subject("daemonsets", cni)
-    _, spec = template_of(cni)
+    spec = template_spec(cni)
     is_set, value = _env_setting(spec, EXTERNAL_SNAT)
     private, total = _nodes_without_public_ip(inv)
     evidence = {"externalsnat": value, "nodes_without_public_ip": private, "nodes": total}
@@ -1081,7 +1105,7 @@ LOG_SHIPPER_MARKERS = (
 
 
 def is_log_shipper(daemonset: Obj) -> bool:
-    _, spec = template_of(daemonset)
+    spec = template_spec(daemonset)
     return _matches_any(" ".join([name_of(daemonset), *images_of(spec)]).lower(), LOG_SHIPPER_MARKERS)
 
 
@@ -1121,7 +1145,7 @@ def log_shippers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         subject = inv.subject("daemonsets", daemonset)
         status = daemonset.get("status") or {}
         desired, ready = int(status.get("desiredNumberScheduled") or 0), int(status.get("numberReady") or 0)
-        _, spec = template_of(daemonset)
+        spec = template_spec(daemonset)
         eligible = [n for n in inv.items("nodes") if daemonset_can_run_on(spec, n)]
         evidence = {
             "desired": desired,

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from checks.kernel import KernelVerdict, cfs_kernel_verdict  # noqa: F401  (KernelVerdict re-exported)
+from checks.kernel import KernelVerdict, cfs_kernel_verdict, has_cpu_limit  # noqa: F401  (KernelVerdict re-exported)
 from k8saudit.inventory import Inventory, Obj, name_of, namespace_of
 from k8saudit.kinds import KINDS_BY_KEY
 from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
@@ -289,15 +289,25 @@ def kube_proxy_version(inv: Inventory, node_name: str) -> str | None:
     The node's `nodeInfo.kubeProxyVersion` cannot be used: the kubelet fills it with its own
     version (and leaves it empty from 1.31), whatever kube-proxy really runs.
     """
-    for pod in inv.pods_on_node(node_name):
-        if namespace_of(pod) != "kube-system":
+    return inv.derived(_kube_proxy_versions).get(node_name)
+
+
+def _kube_proxy_versions(inv: Inventory) -> dict[str, str]:
+    """Node name -> the first kube-proxy image tag among its kube-system pods: one walk over
+    kube-system instead of one over each node's pods."""
+    versions: dict[str, str] = {}
+    for pod in inv.in_namespace("pods", "kube-system"):
+        spec = pod.get("spec") or {}
+        node = spec.get("nodeName")
+        if not node or node in versions:
             continue
-        for container in (pod.get("spec") or {}).get("containers") or ():
+        for container in spec.get("containers") or ():
             image = str(container.get("image", ""))
             repository, _, tag = image.rpartition(":")
             if repository.rsplit("/", 1)[-1] == "kube-proxy" and parse_version(tag):
-                return tag
-    return None
+                versions[node] = tag
+                break
+    return versions
 
 
 @check(
@@ -535,15 +545,24 @@ def known_bad_versions(inv: Inventory, ctx: Context) -> Iterator[Finding]:
 
 
 # The kernel facts live in checks/kernel.py (shared with the resilience area's RES-003).
-def has_cpu_limit(pod: Obj) -> bool:
-    spec = pod.get("spec") or {}
-    return any(
-        ((c.get("resources") or {}).get("limits") or {}).get("cpu") for c in spec.get("containers") or ()
-    )
-
-
-def _running(pod: Obj) -> bool:
-    return (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+def _cpu_limited_pods(inv: Inventory) -> dict[str, list[str]]:
+    """Node name -> "namespace/name" of its running pods with a CPU limit, sorted: one pass over the
+    pods. Sibling pods share one containers list (k8saudit.siblings): each list is judged once,
+    keyed by id while the inventory holds it."""
+    limited_lists: dict[int, bool] = {}
+    by_node: dict[str, list[str]] = {}
+    for pod in inv.items("pods"):
+        spec = pod.get("spec") or {}
+        node = spec.get("nodeName")
+        if not node or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            continue
+        containers = spec.get("containers")
+        limited = limited_lists.get(id(containers))
+        if limited is None:
+            limited = limited_lists[id(containers)] = has_cpu_limit(spec)
+        if limited:
+            by_node.setdefault(node, []).append(f"{namespace_of(pod)}/{name_of(pod)}")
+    return {node: sorted(pods) for node, pods in by_node.items()}
 
 
 @check(
@@ -576,6 +595,7 @@ affinity:
     inputs=("nodes", "pods"),
 )
 def cfs_throttling_kernel(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    cpu_limited = _cpu_limited_pods(inv)
     for node in inv.items("nodes"):
         subject = inv.subject("nodes", node)
         info = node_info(node)
@@ -584,11 +604,7 @@ def cfs_throttling_kernel(inv: Inventory, ctx: Context) -> Iterator[Finding]:
             continue
         raw = info.get("kernelVersion", "")
         verdict = cfs_kernel_verdict(raw)
-        limited = sorted(
-            f"{namespace_of(p)}/{name_of(p)}"
-            for p in inv.pods_on_node(name_of(node))
-            if _running(p) and has_cpu_limit(p)
-        )
+        limited = cpu_limited.get(name_of(node), [])
         evidence = {"kernel": raw, "cpu_limited_pods": len(limited), "examples": limited[:5]}
         if verdict.version is None:
             yield unknown(subject, verdict.reason, **evidence)

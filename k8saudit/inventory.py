@@ -302,6 +302,19 @@ class Inventory:
 
     def top_owner(self, pod: Obj) -> tuple[str, Obj] | None:
         """The workload that ultimately controls a pod, as (inventory key, object)."""
+        references = meta(pod).get("ownerReferences")
+        if not references:
+            return None
+        # A function of the pod's ownerReferences alone, which sibling pods share
+        # (k8saudit.siblings): walked once per list. The list is kept with the answer, so that
+        # the id of a dropped list is never taken for another.
+        walked: dict[int, tuple[Any, tuple[str, Obj] | None]] = self.__dict__.setdefault("_top_owners", {})
+        known = walked.get(id(references))
+        if known is None or known[0] is not references:
+            known = walked[id(references)] = (references, self._walk_owners(pod))
+        return known[1]
+
+    def _walk_owners(self, pod: Obj) -> tuple[str, Obj] | None:
         current: tuple[str, Obj] = ("pods", pod)
         for _ in range(4):  # pod -> replicaset -> deployment, pod -> job -> cronjob
             ref = _controller_ref(current[1])
@@ -425,11 +438,20 @@ class Inventory:
 
     @cached_property
     def _pods_by_label(self) -> dict[tuple[str, str, str], list[Obj]]:
-        out: dict[tuple[str, str, str], list[Obj]] = defaultdict(list)
+        # Sibling pods share one labels dict (k8saudit.siblings): each dict is indexed once, with
+        # all its pods, instead of once per pod. Keyed by id: every dict is held by the inventory.
+        groups: dict[tuple[str, int], tuple[dict[str, str], list[Obj]]] = {}
         for pod in self.items("pods"):
-            namespace = namespace_of(pod)
-            for k, v in labels_of(pod).items():
-                out[(namespace, k, v)].append(pod)
+            labels = labels_of(pod)
+            place = (namespace_of(pod), id(labels))
+            group = groups.get(place)
+            if group is None:
+                group = groups[place] = (labels, [])
+            group[1].append(pod)
+        out: dict[tuple[str, str, str], list[Obj]] = defaultdict(list)
+        for (namespace, _), (labels, pods) in groups.items():
+            for k, v in labels.items():
+                out[(namespace, k, v)].extend(pods)
         return out
 
     # -- serialization ------------------------------------------------------------------------
