@@ -525,9 +525,10 @@ def ingress_guard(ingress: Obj) -> str:
 # -- templates, entry points, index ----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Template:
-    """One pod spec to judge: a workload's template or a bare pod."""
+    """One pod spec to judge: a workload's template or a bare pod. Read-only by convention (not
+    frozen: one is built per workload, and a frozen dataclass costs twice as much to build)."""
 
     key: str
     obj: Obj
@@ -539,8 +540,8 @@ class Template:
     containers: tuple[tuple[str, Obj], ...] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "ident", (self.key, namespace_of(self.obj), name_of(self.obj)))
-        object.__setattr__(self, "containers", tuple(containers_of(self.spec)))
+        self.ident = (self.key, namespace_of(self.obj), name_of(self.obj))
+        self.containers = tuple(containers_of(self.spec))
 
     @property
     def namespace(self) -> str:

@@ -32,7 +32,7 @@ from checks.workload_ha import (
     template_labels,
 )
 from k8saudit.inventory import Inventory, labels_of, name_of, namespace_of
-from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
+from k8saudit.model import Finding, Status, Subject, failed, not_applicable, passed, unknown, warned
 from k8saudit.redact import REDACTED
 from k8saudit.registry import Context, check
 
@@ -468,9 +468,8 @@ def cpu_limited_workloads_on_cfs_bug_kernels(inv: Inventory, ctx: Context) -> It
 # -- RES-004: replicas spread across nodes --------------------------------------------------------
 
 
-def _spread_finding(inv: Inventory, key: str, workload: Obj, pods_readable: bool) -> Finding:
+def _spread_finding(inv: Inventory, key: str, workload: Obj, replicas: int, pods_readable: bool) -> Finding:
     subject = inv.subject(key, workload)
-    replicas = desired_replicas(key, workload)
     hard, soft = spread_rules_by_strength(key, workload)
     pods = running_pods(inv, key, workload) if pods_readable else []
     nodes = sorted({str(p["spec"]["nodeName"]) for p in pods})
@@ -492,7 +491,14 @@ def _spread_finding(inv: Inventory, key: str, workload: Obj, pods_readable: bool
     if stacked:
         rules = join_names(hard) if hard else f"only soft spreading ({join_names(soft)})"
         return warned(subject, f"{where} despite {rules}", **evidence)
-    return passed(subject, f"{replicas} replicas spread by {join_names(hard + soft)}; {where}", **evidence)
+    # The common verdict, built directly: `passed(**evidence)` would copy the evidence.
+    return Finding(
+        "",
+        Status.PASS,
+        subject,
+        f"{replicas} replicas spread by {join_names(hard + soft)}; {where}",
+        evidence,
+    )
 
 
 @check(
@@ -531,10 +537,11 @@ def replicas_spread(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     evaluated = 0
     for key in ("deployments", "statefulsets"):
         for workload in inv.items(key):
-            if desired_replicas(key, workload) < 2 or workload_id(key, workload) in elsewhere:
+            replicas = desired_replicas(key, workload)
+            if replicas < 2 or workload_id(key, workload) in elsewhere:
                 continue
             evaluated += 1
-            yield _spread_finding(inv, key, workload, pods_readable)
+            yield _spread_finding(inv, key, workload, replicas, pods_readable)
     if not evaluated:
         yield not_applicable(
             Subject.cluster(),
@@ -556,9 +563,9 @@ class SelectorIndex:
     """
 
     def __init__(self, objects: Iterable[Obj], selector_of: Callable[[Obj], object]) -> None:
-        self._selector_of = selector_of
-        self._by_item: dict[tuple[str, str, str], list[Obj]] = defaultdict(list)
-        self._unindexed: dict[str, list[Obj]] = defaultdict(list)
+        # (object, its selector): the selector is worked out once, not once per template asking.
+        self._by_item: dict[tuple[str, str, str], list[tuple[Obj, dict]]] = defaultdict(list)
+        self._unindexed: dict[str, list[tuple[Obj, dict]]] = defaultdict(list)
         for obj in objects:
             selector = selector_of(obj)
             if not isinstance(selector, dict):
@@ -566,14 +573,14 @@ class SelectorIndex:
             match_labels = selector.get("matchLabels") or {}
             if match_labels:
                 key, value = min(match_labels.items())
-                self._by_item[(namespace_of(obj), key, str(value))].append(obj)
+                self._by_item[(namespace_of(obj), key, str(value))].append((obj, selector))
             else:
-                self._unindexed[namespace_of(obj)].append(obj)
+                self._unindexed[namespace_of(obj)].append((obj, selector))
 
     def selecting(self, namespace: str, labels: dict[str, str]) -> list[Obj]:
-        candidates = [o for k, v in labels.items() for o in self._by_item.get((namespace, k, str(v)), ())]
+        candidates = [c for k, v in labels.items() for c in self._by_item.get((namespace, k, str(v)), ())]
         candidates.extend(self._unindexed.get(namespace, ()))
-        return [o for o in candidates if label_selector_matches(self._selector_of(o), labels)]
+        return [obj for obj, selector in candidates if label_selector_matches(selector, labels)]
 
 
 def service_selector(service: Obj) -> object:
@@ -640,13 +647,10 @@ def readiness_probes(inv: Inventory, ctx: Context) -> Iterator[Finding]:
                 continue
             evaluated += 1
             subject = inv.subject(key, workload)
-            why = (
-                f"backs Service {join_names(name_of(s) for s in services)}"
-                if services
-                else "stateful (keeps data in volumes)"
-            )
+            names = [name_of(s) for s in services]
+            why = f"backs Service {join_names(names)}" if services else "stateful (keeps data in volumes)"
             missing = _missing_readiness(spec)
-            evidence = {"services": [name_of(s) for s in services], "stateful": stateful, "missing": missing}
+            evidence = {"services": names, "stateful": stateful, "missing": missing}
             if missing:
                 which = (
                     f"containers {join_names(missing)} have"
@@ -654,8 +658,10 @@ def readiness_probes(inv: Inventory, ctx: Context) -> Iterator[Finding]:
                     else f"container {missing[0]} has"
                 )
                 yield failed(subject, f"{why} but {which} no readiness probe", **evidence)
-            else:
-                yield passed(subject, f"{why}; serving containers have readiness probes", **evidence)
+            else:  # the common verdict, built directly: `passed(**evidence)` would copy the evidence
+                yield Finding(
+                    "", Status.PASS, subject, f"{why}; serving containers have readiness probes", evidence
+                )
     if not evaluated:
         yield not_applicable(Subject.cluster(), "no workload backs a Service or keeps state")
 

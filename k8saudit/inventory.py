@@ -174,6 +174,11 @@ class Inventory:
         self.served_api_versions: tuple[str, ...] = tuple(sorted(set(served_api_versions)))
         # key -> "namespace/name" -> apiVersion from the last-applied annotation (before redaction).
         self.applied_api_versions: dict[str, dict[str, str]] = applied_api_versions or {}
+        # Facts worked out on first use (see `_index`, `derived`, `subject`, `top_owner`).
+        self._indexes: dict[tuple[Callable[[list[Obj]], Any], str], Any] = {}
+        self._derived: dict[Callable[[Inventory], Any], Any] = {}
+        self._subjects: dict[int, tuple[Obj, str, Subject]] = {}
+        self._top_owners: dict[int, tuple[Any, tuple[str, Obj] | None]] = {}
 
     @classmethod
     def from_objects(
@@ -254,12 +259,11 @@ class Inventory:
         """The Subject naming `obj`: one per object, shared by the findings of every check about it
         (a frozen dataclass costs more to build than the lookup, and 300k+ are asked for at 100k
         pods). Kept with the object itself, so that the id of a temporary dict is never reused."""
-        subjects: dict[int, tuple[Obj, str, Subject]] = self.__dict__.setdefault("_subjects", {})
-        known = subjects.get(id(obj))
+        known = self._subjects.get(id(obj))
         if known is not None and known[0] is obj and known[1] == key:
             return known[2]
         subject = Subject(KINDS_BY_KEY[key].kind, namespace_of(obj), name_of(obj))
-        subjects[id(obj)] = (obj, key, subject)
+        self._subjects[id(obj)] = (obj, key, subject)
         return subject
 
     def applied_api_version(self, key: str, obj: Obj) -> str | None:
@@ -308,10 +312,9 @@ class Inventory:
         # A function of the pod's ownerReferences alone, which sibling pods share
         # (k8saudit.siblings): walked once per list. The list is kept with the answer, so that
         # the id of a dropped list is never taken for another.
-        walked: dict[int, tuple[Any, tuple[str, Obj] | None]] = self.__dict__.setdefault("_top_owners", {})
-        known = walked.get(id(references))
+        known = self._top_owners.get(id(references))
         if known is None or known[0] is not references:
-            known = walked[id(references)] = (references, self._walk_owners(pod))
+            known = self._top_owners[id(references)] = (references, self._walk_owners(pod))
         return known[1]
 
     def _walk_owners(self, pod: Obj) -> tuple[str, Obj] | None:
@@ -362,12 +365,14 @@ class Inventory:
         # Keyed by id: every list is held by the inventory, alive for the whole walk.
         owned: dict[int, bool] = {}
         for key in ("deployments", "daemonsets", "statefulsets", "cronjobs", "jobs", "replicasets", "pods"):
+            may_be_owned = key in ("replicasets", "jobs", "pods")
             for obj in self.items(key):
-                if key in ("replicasets", "jobs", "pods"):
+                if may_be_owned:
                     refs = id(meta(obj).get("ownerReferences"))
-                    if refs not in owned:
-                        owned[refs] = self._has_collected_controller(obj)
-                    if owned[refs]:
+                    is_owned = owned.get(refs)
+                    if is_owned is None:
+                        is_owned = owned[refs] = self._has_collected_controller(obj)
+                    if is_owned:
                         continue
                 spec = pod_spec_of(key, obj)
                 if spec is not None:
@@ -381,10 +386,9 @@ class Inventory:
         servers): without it each check pays a walk over every workload. `build` must be a pure
         function of the inventory, and callers must not change what it returns.
         """
-        cache: dict[Callable[[Inventory], Any], Any] = self.__dict__.setdefault("_derived", {})
-        if build not in cache:
-            cache[build] = build(self)
-        return cache[build]
+        if build not in self._derived:
+            self._derived[build] = build(self)
+        return self._derived[build]
 
     def _has_collected_controller(self, obj: Obj) -> bool:
         ref = _controller_ref(obj)
@@ -395,37 +399,23 @@ class Inventory:
 
     # -- indexes (lazy, built once) -----------------------------------------------------------
 
-    def _index(self, name: str, key: str, build: Any) -> Any:
-        cache = self.__dict__.setdefault("_indexes", {})
-        if (name, key) not in cache:
-            cache[(name, key)] = build(self.items(key))
-        return cache[(name, key)]
+    def _index(self, key: str, build: Callable[[list[Obj]], Any]) -> Any:
+        index = self._indexes.get((build, key))
+        if index is None:
+            index = self._indexes[(build, key)] = build(self.items(key))
+        return index
 
     def _by_name(self, key: str) -> dict[tuple[str, str], Obj]:
-        return self._index("name", key, lambda items: {(namespace_of(o), name_of(o)): o for o in items})
+        return self._index(key, _index_by_name)
 
     def _by_uid(self, key: str) -> dict[str, Obj]:
-        return self._index("uid", key, lambda items: {meta(o).get("uid"): o for o in items})
+        return self._index(key, _index_by_uid)
 
     def _by_namespace(self, key: str) -> dict[str, list[Obj]]:
-        def build(items: list[Obj]) -> dict[str, list[Obj]]:
-            out: dict[str, list[Obj]] = defaultdict(list)
-            for o in items:
-                out[namespace_of(o)].append(o)
-            return out
-
-        return self._index("namespace", key, build)
+        return self._index(key, _index_by_namespace)
 
     def _by_owner_uid(self, key: str) -> dict[str, list[Obj]]:
-        def build(items: list[Obj]) -> dict[str, list[Obj]]:
-            out: dict[str, list[Obj]] = defaultdict(list)
-            for o in items:
-                for ref in meta(o).get("ownerReferences") or ():
-                    if isinstance(ref, dict) and ref.get("uid"):
-                        out[ref["uid"]].append(o)
-            return out
-
-        return self._index("owner", key, build)
+        return self._index(key, _index_by_owner_uid)
 
     @cached_property
     def _pods_by_node(self) -> dict[str, list[Obj]]:
@@ -482,3 +472,30 @@ def _controller_ref(obj: Obj) -> dict[str, Any] | None:
         if isinstance(ref, dict) and ref.get("controller"):
             return ref
     return None
+
+
+# How `Inventory._index` builds each index from a kind's objects.
+
+
+def _index_by_name(items: list[Obj]) -> dict[tuple[str, str], Obj]:
+    return {(namespace_of(o), name_of(o)): o for o in items}
+
+
+def _index_by_uid(items: list[Obj]) -> dict[str, Obj]:
+    return {meta(o).get("uid"): o for o in items}
+
+
+def _index_by_namespace(items: list[Obj]) -> dict[str, list[Obj]]:
+    out: dict[str, list[Obj]] = defaultdict(list)
+    for o in items:
+        out[namespace_of(o)].append(o)
+    return out
+
+
+def _index_by_owner_uid(items: list[Obj]) -> dict[str, list[Obj]]:
+    out: dict[str, list[Obj]] = defaultdict(list)
+    for o in items:
+        for ref in meta(o).get("ownerReferences") or ():
+            if isinstance(ref, dict) and ref.get("uid"):
+                out[ref["uid"]].append(o)
+    return out
