@@ -1234,6 +1234,9 @@ def workload_ndots(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         yield not_applicable(Subject.cluster(), "no workload in the cluster")
 
 
+_INHERITED_NDOTS = f"inherits ndots:{DEFAULT_NDOTS}: each external name costs several search-path queries"
+
+
 def _ndots_finding(inv: Inventory, key: str, obj: Obj, spec: Obj) -> Finding:
     subject = inv.subject(key, obj)
     policy = spec.get("dnsPolicy") or "ClusterFirst"
@@ -1242,12 +1245,8 @@ def _ndots_finding(inv: Inventory, key: str, obj: Obj, spec: Obj) -> Finding:
     evidence = {"dnsPolicy": policy, "hostNetwork": host_network, "ndots": ndots}
     if policy in ("Default", "None") or (policy == "ClusterFirst" and host_network):
         return passed(subject, f"does not use the cluster search path (dnsPolicy {policy})", **evidence)
-    if ndots is None:
-        return warned(
-            subject,
-            f"inherits ndots:{DEFAULT_NDOTS}: each external name costs several search-path queries",
-            **evidence,
-        )
+    if ndots is None:  # the common verdict, built directly: `warned(**evidence)` would copy the evidence
+        return Finding("", Status.WARN, subject, _INHERITED_NDOTS, evidence)
     if ndots > 2:
         return warned(subject, f"sets ndots:{ndots}: external names still walk the search path", **evidence)
     return passed(subject, f"sets ndots:{ndots}", **evidence)

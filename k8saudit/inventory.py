@@ -179,6 +179,7 @@ class Inventory:
         self._derived: dict[Callable[[Inventory], Any], Any] = {}
         self._subjects: dict[int, tuple[Obj, str, Subject]] = {}
         self._top_owners: dict[int, tuple[Any, tuple[str, Obj] | None]] = {}
+        self._pods_through: dict[tuple[str, str], list[Obj]] = {}
 
     @classmethod
     def from_objects(
@@ -297,12 +298,26 @@ class Inventory:
         return self._by_owner_uid(key).get(uid, []) if uid else []
 
     def pods_of(self, key: str, workload: Obj) -> list[Obj]:
-        """The pods a workload (deployment, statefulset, daemonset, replicaset, job, cronjob) runs."""
+        """The pods a workload (deployment, statefulset, daemonset, replicaset, job, cronjob) runs.
+        Callers must not change the list."""
         if key == "deployments":
-            return [p for rs in self.owned_by("replicasets", workload) for p in self.owned_by("pods", rs)]
+            return self._grandchildren("replicasets", workload)
         if key == "cronjobs":
-            return [p for job in self.owned_by("jobs", workload) for p in self.owned_by("pods", job)]
+            return self._grandchildren("jobs", workload)
         return self.owned_by("pods", workload)
+
+    def _grandchildren(self, middle: str, workload: Obj) -> list[Obj]:
+        # Kept: the resilience checks ask for the pods of every Deployment, some twice.
+        uid = meta(workload).get("uid")
+        if not uid:
+            return []
+        pods = self._pods_through.get((middle, uid))
+        if pods is None:
+            children = self._by_owner_uid(middle).get(uid, ())
+            pods = self._pods_through[(middle, uid)] = [
+                p for child in children for p in self.owned_by("pods", child)
+            ]
+        return pods
 
     def top_owner(self, pod: Obj) -> tuple[str, Obj] | None:
         """The workload that ultimately controls a pod, as (inventory key, object)."""
