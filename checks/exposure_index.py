@@ -300,11 +300,12 @@ ADMIN_INTERFACES: tuple[AdminInterface, ...] = (
         auth=_docker_auth,
     ),
 )
-# Every (label, value) some interface is recognised by: most templates carry none of them, and
-# testing that once spares them a test per interface and label set.
+# Every (label, value) and signature port some interface is recognised by: most templates carry
+# none of them, and testing that once spares them a test per interface.
 _ADMIN_LABEL_ITEMS = frozenset(
     item for i in ADMIN_INTERFACES for labels in i.labels for item in labels.items()
 )
+_SIGNATURE_PORTS = frozenset(port for i in ADMIN_INTERFACES for port in i.signature_ports)
 
 
 # -- ingress controllers and node agents ----------------------------------------------------------
@@ -538,6 +539,7 @@ class Template:
     # exposure check, so kept.
     ident: tuple[str, str, str] = field(init=False, compare=False, repr=False)
     containers: tuple[tuple[str, Obj], ...] = field(init=False, compare=False, repr=False)
+    _subject: Subject | None = field(default=None, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.ident = (self.key, namespace_of(self.obj), name_of(self.obj))
@@ -548,7 +550,10 @@ class Template:
         return self.ident[1]
 
     def subject(self, inv: Inventory) -> Subject:
-        return inv.subject(self.key, self.obj)
+        # Kept: every exposure check asks for every template's.
+        if self._subject is None:
+            self._subject = inv.subject(self.key, self.obj)
+        return self._subject
 
 
 def template_labels(key: str, obj: Obj) -> dict[str, str]:
@@ -725,7 +730,7 @@ def match_admin_interface(template: Template, target_ports: set[int | str]) -> A
     # Asked for every exposed template against every interface: what depends on the container
     # alone (its image's matches, its ports) is worked out once, not once per interface.
     refs = [(container, _image_facts(str(container.get("image", "")))) for container in containers]
-    for number, interface in enumerate(ADMIN_INTERFACES):
+    for number, interface in enumerate(ADMIN_INTERFACES) if any(m for _, (_, m) in refs) else ():
         for container, (ref, matching) in refs:
             if number in matching and _required(interface, container, ref):
                 return _admin_match(interface, template, container, reachable, f"image {ref.path}")
@@ -742,7 +747,9 @@ def match_admin_interface(template: Template, target_ports: set[int | str]) -> A
     listening_on = [
         reachable[container_name(c)] | ports for c, ports in zip(containers, declared, strict=True)
     ]
-    for interface in ADMIN_INTERFACES:
+    for interface in (
+        ADMIN_INTERFACES if any(not _SIGNATURE_PORTS.isdisjoint(p) for p in listening_on) else ()
+    ):
         for container, ports in zip(containers, listening_on, strict=True):
             hit = ports.intersection(interface.signature_ports)
             if hit:

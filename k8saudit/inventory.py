@@ -353,7 +353,7 @@ class Inventory:
         namespace = namespace_of(service)
         index = self._pods_by_label
         candidates = min((index.get((namespace, k, v), []) for k, v in selector.items()), key=len)
-        return [p for p in candidates if selector_matches(selector, labels_of(p))]
+        return [pod for labels, pods in candidates if selector_matches(selector, labels) for pod in pods]
 
     def services_selecting(self, pod: Obj) -> list[Obj]:
         labels = labels_of(pod)
@@ -442,9 +442,11 @@ class Inventory:
         return out
 
     @cached_property
-    def _pods_by_label(self) -> dict[tuple[str, str, str], list[Obj]]:
-        # Sibling pods share one labels dict (k8saudit.siblings): each dict is indexed once, with
-        # all its pods, instead of once per pod. Keyed by id: every dict is held by the inventory.
+    def _pods_by_label(self) -> dict[tuple[str, str, str], list[tuple[dict[str, str], list[Obj]]]]:
+        """(namespace, label, value) -> (labels, the pods carrying that very dict) groups.
+
+        Sibling pods share one labels dict (k8saudit.siblings): each dict is indexed, and matched
+        against a selector, once for all its pods. Keyed by id: the inventory holds every dict."""
         groups: dict[tuple[str, int], tuple[dict[str, str], list[Obj]]] = {}
         for pod in self.items("pods"):
             labels = labels_of(pod)
@@ -453,10 +455,10 @@ class Inventory:
             if group is None:
                 group = groups[place] = (labels, [])
             group[1].append(pod)
-        out: dict[tuple[str, str, str], list[Obj]] = defaultdict(list)
-        for (namespace, _), (labels, pods) in groups.items():
-            for k, v in labels.items():
-                out[(namespace, k, v)].extend(pods)
+        out: dict[tuple[str, str, str], list[tuple[dict[str, str], list[Obj]]]] = defaultdict(list)
+        for (namespace, _), group in groups.items():
+            for k, v in group[0].items():
+                out[(namespace, k, v)].append(group)
         return out
 
     # -- serialization ------------------------------------------------------------------------
