@@ -460,12 +460,11 @@ def host_namespace_problems(template: Template, ctx: Context) -> list[tuple[dict
 
 
 def host_path_problems(template: Template, ctx: Context) -> list[tuple[dict[str, Any], str]]:
+    sensitive = [m for m in host_mounts(template.spec) if m.why is not None]
+    if not sensitive:
+        return []
     by_name = {container_name(c): c for _, c in template.containers}
-    return [
-        (by_name.get(m.container, {}), f"{m.describe()}: {m.why}")
-        for m in host_mounts(template.spec)
-        if m.why is not None
-    ]
+    return [(by_name.get(m.container, {}), f"{m.describe()}: {m.why}") for m in sensitive]
 
 
 @check(

@@ -302,6 +302,8 @@ def host_mounts(spec: Obj) -> list[HostMount]:
         host = volume.get("hostPath")
         if isinstance(host, dict) and host.get("path"):
             host_paths[volume.get("name")] = str(host["path"])
+    if not host_paths:
+        return []
     mounts = []
     for _, container in containers_of(spec):
         for mount in dicts(container.get("volumeMounts")):

@@ -137,6 +137,7 @@ INGRESS_MARKERS = (
 )
 EXPORTER_ONLY = ("exporter", "prometheus-adapter", "prometheus-operator", "config-reloader")
 MONITORING_MARKERS = ("prometheus", "alertmanager", "thanos", "kube-state-metrics", "vmagent", "vmalert")
+_EDGE_MARKERS = DNS_MARKERS + INGRESS_MARKERS
 
 
 def identifying_text(obj: Obj) -> str:
@@ -166,10 +167,11 @@ def _image_unless_exporter(image: str) -> str | None:
 def addon_role(obj: Obj) -> str | None:
     """Why a workload is a critical add-on ("DNS", "ingress controller", …), or None."""
     text = identifying_text(obj)
-    if _matches_any(text, DNS_MARKERS) and "autoscaler" not in text:  # the DNS autoscaler is not DNS
-        return "DNS"
-    if _matches_any(text, INGRESS_MARKERS):
-        return "ingress controller"
+    if _matches_any(text, _EDGE_MARKERS):  # most workloads are neither: one search tells
+        if _matches_any(text, DNS_MARKERS) and "autoscaler" not in text:  # the DNS autoscaler is not DNS
+            return "DNS"
+        if _matches_any(text, INGRESS_MARKERS):
+            return "ingress controller"
     if namespace_of(obj) == "kube-system":
         return "kube-system add-on"
     if _matches_any(without_exporters(obj), MONITORING_MARKERS):
@@ -1192,6 +1194,7 @@ METRICS_MARKERS = (
 )
 ALERTING_MARKERS = ("alertmanager", "vmalert")
 SAAS_AGENTS = ("datadog", "newrelic", "dynatrace", "sysdig", "instana", "splunk-otel")
+_MONITORING_COMPONENT_MARKERS = ALERTING_MARKERS + SAAS_AGENTS + METRICS_MARKERS
 OPERATOR_CRDS = {
     "prometheuses.monitoring.coreos.com": "Prometheus",
     "alertmanagers.monitoring.coreos.com": "Alertmanager",
@@ -1208,13 +1211,14 @@ def _monitoring_components(inv: Inventory) -> tuple[list[str], list[str]]:
     for key in ("deployments", "statefulsets", "daemonsets"):
         for workload in inv.items(key):
             text = without_exporters(workload)
-            if _matches_any(text, ALERTING_MARKERS):
+            mentions = _matches_any(text, _MONITORING_COMPONENT_MARKERS)  # most mention none: one search
+            if mentions and _matches_any(text, ALERTING_MARKERS):
                 alerting.append(_label(inv, key, workload))
-            elif _matches_any(text, SAAS_AGENTS):
+            elif mentions and _matches_any(text, SAAS_AGENTS):
                 label = _label(inv, key, workload)
                 metrics.append(label)
                 alerting.append(label)  # the vendor's platform evaluates the alerts
-            elif _matches_any(text, METRICS_MARKERS) or namespace_of(workload) == "gmp-system":
+            elif (mentions and _matches_any(text, METRICS_MARKERS)) or namespace_of(workload) == "gmp-system":
                 metrics.append(_label(inv, key, workload))  # gmp-system: GKE's managed Prometheus collectors
     return metrics, alerting
 

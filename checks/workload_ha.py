@@ -49,11 +49,15 @@ def label_selector_matches(selector: Obj | None, labels: dict[str, str]) -> bool
     if not isinstance(selector, dict):
         return False
     match_labels = selector.get("matchLabels") or {}
-    if any(labels.get(k) != v for k, v in match_labels.items()):
+    # The items test runs in C and settles the usual case (every label there with its value);
+    # the item-by-item one decides the rest, where a null value also matches a missing label.
+    if not match_labels.items() <= labels.items() and any(
+        labels.get(k) != v for k, v in match_labels.items()
+    ):
         return False
-    return all(
-        isinstance(expr, dict) and _expression_matches(expr, labels)
-        for expr in selector.get("matchExpressions") or []
+    expressions = selector.get("matchExpressions")
+    return not expressions or all(
+        isinstance(expr, dict) and _expression_matches(expr, labels) for expr in expressions
     )
 
 
@@ -117,10 +121,12 @@ def spread_rules_by_strength(key: str, obj: Obj) -> tuple[list[str], list[str]]:
     anti-affinity and ScheduleAnyway constraints only bias the scheduler.
     """
     spec = pod_spec_of(key, obj) or {}
-    labels = template_labels(obj)
     hard: list[str] = []
     soft: list[str] = []
     anti = ((spec.get("affinity") or {}).get("podAntiAffinity")) or {}
+    if not anti and not spec.get("topologySpreadConstraints"):
+        return hard, soft
+    labels = template_labels(obj)
     for term in anti.get("requiredDuringSchedulingIgnoredDuringExecution") or []:
         if _applies_to_own_pods(term, labels):
             hard.append(f"required anti-affinity on {term['topologyKey']}")

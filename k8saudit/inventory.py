@@ -153,7 +153,9 @@ def malformed(obj: object) -> str | None:
 
 
 def selector_matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
-    return all(labels.get(k) == v for k, v in selector.items())
+    # The items test runs in C and settles the usual case; the item-by-item one decides the rest
+    # (a null value in the selector also matches a missing label there).
+    return selector.items() <= labels.items() or all(labels.get(k) == v for k, v in selector.items())
 
 
 class Inventory:
