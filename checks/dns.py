@@ -39,7 +39,17 @@ from checks.workload_ha import (
     template_labels,
 )
 from k8saudit.inventory import Inventory, labels_of, name_of, namespace_of
-from k8saudit.model import Finding, Status, Subject, failed, not_applicable, passed, unknown, warned
+from k8saudit.model import (
+    Finding,
+    Status,
+    Subject,
+    failed,
+    judged,
+    not_applicable,
+    passed,
+    unknown,
+    warned,
+)
 from k8saudit.redact import REDACTED, pod_spec_of
 from k8saudit.registry import Context, check
 
@@ -1245,8 +1255,8 @@ def _ndots_finding(inv: Inventory, key: str, obj: Obj, spec: Obj) -> Finding:
     evidence = {"dnsPolicy": policy, "hostNetwork": host_network, "ndots": ndots}
     if policy in ("Default", "None") or (policy == "ClusterFirst" and host_network):
         return passed(subject, f"does not use the cluster search path (dnsPolicy {policy})", **evidence)
-    if ndots is None:  # the common verdict, built directly: `warned(**evidence)` would copy the evidence
-        return Finding("", Status.WARN, subject, _INHERITED_NDOTS, evidence)
+    if ndots is None:
+        return judged(Status.WARN, subject, _INHERITED_NDOTS, evidence)
     if ndots > 2:
         return warned(subject, f"sets ndots:{ndots}: external names still walk the search path", **evidence)
     return passed(subject, f"sets ndots:{ndots}", **evidence)

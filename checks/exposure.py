@@ -44,7 +44,17 @@ from checks.podspec import (
 from checks.rbac import service_account_rights
 from checks.rbac_index import RbacIndex
 from k8saudit.inventory import Inventory
-from k8saudit.model import Finding, Status, Subject, failed, not_applicable, passed, unknown, warned
+from k8saudit.model import (
+    Finding,
+    Status,
+    Subject,
+    failed,
+    judged,
+    not_applicable,
+    passed,
+    unknown,
+    warned,
+)
 from k8saudit.registry import Context, check
 
 POD_SECURITY_STANDARDS = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
@@ -436,8 +446,8 @@ def _workload_findings(
                 f"recognised node agent {agent_verdict}: {'; '.join(agents)} (listed by EXP-009)",
                 **evidence,
             )
-        else:  # the common verdict, built directly: `passed(**evidence)` would copy the evidence
-            yield Finding("", Status.PASS, subject, clean, evidence)
+        else:
+            yield judged(Status.PASS, subject, clean, evidence)
     yield from templates_unread(inv)
 
 
@@ -644,9 +654,8 @@ def root_containers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
                 + "; ".join(root_agents + esc_agents),
                 **evidence,
             )
-        else:  # the common verdict, built directly: `passed(**evidence)` would copy the evidence
-            yield Finding(
-                "",
+        else:
+            yield judged(
                 Status.PASS,
                 subject,
                 "every container runs as non-root without privilege escalation",

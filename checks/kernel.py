@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from k8saudit.releases import Version
 
@@ -72,7 +73,7 @@ def cfs_throttling_bug(kernel_version: str) -> bool:
     return cfs_kernel_verdict(kernel_version).affected is True
 
 
-def has_cpu_limit(spec: dict) -> bool:
+def has_cpu_limit(spec: dict[str, Any]) -> bool:
     """Whether a pod spec gives any of its regular containers a CPU limit (what CFS throttles)."""
     containers = spec.get("containers")
     return isinstance(containers, list) and any(

@@ -174,7 +174,9 @@ def _critical_addons_by_node(inv: Inventory) -> dict[str, list[str]]:
             id(metadata.get("ownerReferences")),
             priority if isinstance(priority, str) else None,
         )
-        role = roles[parts] if parts in roles else roles.setdefault(parts, critical_addon_role(pod))
+        if parts not in roles:
+            roles[parts] = critical_addon_role(pod)
+        role = roles[parts]
         if role:
             found.setdefault(node, []).append(f"{role}: {namespace_of(pod)}/{name_of(pod)}")
     return {node: sorted(addons) for node, addons in found.items()}

@@ -32,7 +32,17 @@ from checks.workload_ha import (
     template_labels,
 )
 from k8saudit.inventory import Inventory, labels_of, name_of, namespace_of
-from k8saudit.model import Finding, Status, Subject, failed, not_applicable, passed, unknown, warned
+from k8saudit.model import (
+    Finding,
+    Status,
+    Subject,
+    failed,
+    judged,
+    not_applicable,
+    passed,
+    unknown,
+    warned,
+)
 from k8saudit.redact import REDACTED
 from k8saudit.registry import Context, check
 
@@ -493,13 +503,8 @@ def _spread_finding(inv: Inventory, key: str, workload: Obj, replicas: int, pods
     if stacked:
         rules = join_names(hard) if hard else f"only soft spreading ({join_names(soft)})"
         return warned(subject, f"{where} despite {rules}", **evidence)
-    # The common verdict, built directly: `passed(**evidence)` would copy the evidence.
-    return Finding(
-        "",
-        Status.PASS,
-        subject,
-        f"{replicas} replicas spread by {join_names(hard + soft)}; {where}",
-        evidence,
+    return judged(
+        Status.PASS, subject, f"{replicas} replicas spread by {join_names(hard + soft)}; {where}", evidence
     )
 
 
@@ -660,9 +665,9 @@ def readiness_probes(inv: Inventory, ctx: Context) -> Iterator[Finding]:
                     else f"container {missing[0]} has"
                 )
                 yield failed(subject, f"{why} but {which} no readiness probe", **evidence)
-            else:  # the common verdict, built directly: `passed(**evidence)` would copy the evidence
-                yield Finding(
-                    "", Status.PASS, subject, f"{why}; serving containers have readiness probes", evidence
+            else:
+                yield judged(
+                    Status.PASS, subject, f"{why}; serving containers have readiness probes", evidence
                 )
     if not evaluated:
         yield not_applicable(Subject.cluster(), "no workload backs a Service or keeps state")

@@ -260,8 +260,8 @@ class Inventory:
 
     def subject(self, key: str, obj: Obj) -> Subject:
         """The Subject naming `obj`: one per object, shared by the findings of every check about it
-        (a frozen dataclass costs more to build than the lookup, and 300k+ are asked for at 100k
-        pods). Kept with the object itself, so that the id of a temporary dict is never reused."""
+        (building one costs more than the lookup, and 300k+ are asked for at 100k pods). Kept
+        with the object itself, so that the id of a temporary dict is never reused."""
         known = self._subjects.get(id(obj))
         if known is not None and known[0] is obj and known[1] == key:
             return known[2]

@@ -127,6 +127,12 @@ class Finding:
         )
 
 
+def judged(status: Status, subject: Subject, message: str, evidence: dict[str, Any]) -> Finding:
+    """A finding whose evidence is already built as a dict, kept as it is (`passed(**evidence)`
+    and kin copy it): for the common verdict of checks that judge every workload."""
+    return Finding("", status, subject, message, evidence)
+
+
 def passed(subject: Subject, message: str, **evidence: Any) -> Finding:
     return Finding("", Status.PASS, subject, message, evidence)
 
