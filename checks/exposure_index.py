@@ -39,7 +39,6 @@ from k8saudit.inventory import (
     Inventory,
     annotations_of,
     labels_of,
-    meta,
     name_of,
     namespace_of,
     selector_matches,
@@ -637,15 +636,8 @@ class ExposureIndex:
         if not isinstance(selector, dict) or not selector:
             return []
         found: dict[tuple[str, str, str], Template] = {}
-        followed: set[int] = set()  # ownerReferences lists already traced to their workload
         for pod in self.inv.pods_selected_by(service):
-            # Sibling pods share one list (k8saudit.siblings), and so their workload: one is enough.
-            references = id(meta(pod).get("ownerReferences"))
-            if references in followed:
-                continue
             owner = self.inv.top_owner(pod)
-            if owner is not None:
-                followed.add(references)
             key, obj = owner if owner is not None else ("pods", pod)
             template = self._by_ident.get((key, namespace_of(obj), name_of(obj)))
             if template is not None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from k8saudit.releases import Version
 
@@ -71,11 +70,3 @@ def cfs_throttling_bug(kernel_version: str) -> bool:
     number cannot tell, and unparseable versions, are not called affected: callers that must tell
     "unknown" apart use `cfs_kernel_verdict`."""
     return cfs_kernel_verdict(kernel_version).affected is True
-
-
-def has_cpu_limit(spec: dict[str, Any]) -> bool:
-    """Whether a pod spec gives any of its regular containers a CPU limit (what CFS throttles)."""
-    containers = spec.get("containers")
-    return isinstance(containers, list) and any(
-        ((c.get("resources") or {}).get("limits") or {}).get("cpu") for c in containers if isinstance(c, dict)
-    )

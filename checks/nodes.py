@@ -157,26 +157,11 @@ def critical_addons_on(inv: Inventory, node: Obj) -> list[str]:
 def _critical_addons_by_node(inv: Inventory) -> dict[str, list[str]]:
     """Node name -> its critical add-ons, sorted: every pod judged once for all the node checks."""
     found: dict[str, list[str]] = {}
-    # The role is a function of the labels, containers, owner references and priority class,
-    # and sibling pods share the first three (k8saudit.siblings): judged once per combination.
-    # Keyed by ids: the inventory holds every one of those objects for the whole walk.
-    roles: dict[tuple[int, int, int, str | None], str | None] = {}
     for pod in inv.items("pods"):
-        spec = pod.get("spec") or {}
-        node = spec.get("nodeName")
+        node = (pod.get("spec") or {}).get("nodeName")
         if not node or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             continue
-        metadata = meta(pod)
-        priority = spec.get("priorityClassName")
-        parts = (
-            id(metadata.get("labels")),
-            id(spec.get("containers")),
-            id(metadata.get("ownerReferences")),
-            priority if isinstance(priority, str) else None,
-        )
-        if parts not in roles:
-            roles[parts] = critical_addon_role(pod)
-        role = roles[parts]
+        role = critical_addon_role(pod)
         if role:
             found.setdefault(node, []).append(f"{role}: {namespace_of(pod)}/{name_of(pod)}")
     return {node: sorted(addons) for node, addons in found.items()}

@@ -40,6 +40,15 @@ def container_name(container: Obj) -> str:
     return str(container.get("name", "?"))
 
 
+def has_cpu_limit(spec: Obj) -> bool:
+    """Whether a pod spec gives any of its regular containers a CPU limit (what CFS throttles;
+    VER-007 and RES-003 ask)."""
+    containers = spec.get("containers")
+    return isinstance(containers, list) and any(
+        ((c.get("resources") or {}).get("limits") or {}).get("cpu") for c in containers if isinstance(c, dict)
+    )
+
+
 # -- images -------------------------------------------------------------------------------------
 
 

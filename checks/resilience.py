@@ -22,8 +22,8 @@ from checks.cron import CronError, describe_interval, min_interval
 from checks.dns import daemonset_can_run_on, dns_workloads
 from checks.etcd import join_names
 from checks.ingress_controllers import detect_controllers
-from checks.kernel import CFS_CVE, CFS_FIX_COMMIT, KernelVerdict, cfs_kernel_verdict, has_cpu_limit
-from checks.podspec import env_value, has_env
+from checks.kernel import CFS_CVE, CFS_FIX_COMMIT, KernelVerdict, cfs_kernel_verdict
+from checks.podspec import env_value, has_cpu_limit, has_env
 from checks.workload_ha import (
     desired_replicas,
     label_selector_matches,

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from checks.kernel import KernelVerdict, cfs_kernel_verdict, has_cpu_limit  # noqa: F401  (KernelVerdict re-exported)
+from checks.kernel import KernelVerdict, cfs_kernel_verdict  # noqa: F401  (KernelVerdict re-exported)
+from checks.podspec import has_cpu_limit
 from k8saudit.inventory import Inventory, Obj, name_of, namespace_of
 from k8saudit.kinds import KINDS_BY_KEY
 from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from k8saudit.inventory import Inventory, labels_of, name_of, namespace_of
+from k8saudit.inventory import Inventory, labels_of, name_of, namespace_of, selector_matches
 from k8saudit.model import Finding, failed, passed, warned
 from k8saudit.redact import pod_spec_of
 
@@ -48,12 +48,7 @@ def label_selector_matches(selector: Obj | None, labels: dict[str, str]) -> bool
     a missing (None) selector selects nothing."""
     if not isinstance(selector, dict):
         return False
-    match_labels = selector.get("matchLabels") or {}
-    # The items test runs in C and settles the usual case (every label there with its value);
-    # the item-by-item one decides the rest, where a null value also matches a missing label.
-    if not match_labels.items() <= labels.items() and any(
-        labels.get(k) != v for k, v in match_labels.items()
-    ):
+    if not selector_matches(selector.get("matchLabels") or {}, labels):
         return False
     expressions = selector.get("matchExpressions")
     return not expressions or all(
