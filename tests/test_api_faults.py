@@ -129,6 +129,12 @@ FAULTS: dict[str, tuple[Callable[[ReplayServer], object], dict[str, Any], str, s
         "clusterroles",
         "not valid JSON",
     ),
+    "a body labelled gzip that is not, every time": (
+        lambda s: s.corrupt("/api/v1/services", times=None, mode="gzip"),
+        {},
+        "services",
+        "cannot be decoded",
+    ),
     "401 that a fresh credential does not cure": (
         lambda s: s.fail("/api/v1/services", 401, times=None),
         {},
@@ -159,8 +165,9 @@ async def test_a_persistent_fault_costs_one_kind_and_is_reported(
         lambda s: s.fail("/api/v1/services", 429, times=3, retry_after=0),
         lambda s: s.drop("/apis/rbac.authorization.k8s.io/v1/clusterroles", times=2, continued_only=True),
         lambda s: s.corrupt("/apis/rbac.authorization.k8s.io/v1/clusterroles", mode="invalid", times=2),
+        lambda s: s.corrupt("/apis/rbac.authorization.k8s.io/v1/clusterroles", mode="gzip", times=2),
     ],
-    ids=["503 burst", "429 burst", "drops on page 2", "invalid JSON twice"],
+    ids=["503 burst", "429 burst", "drops on page 2", "invalid JSON twice", "broken gzip twice"],
 )
 async def test_a_burst_of_faults_heals_without_loss(
     replay_server: ReplayServer, tmp_path: Path, inject

@@ -716,11 +716,12 @@ class ReplayServer:
         identity: str | None = None,
         continued_only: bool = False,
     ) -> Fault:
-        """200 with a body that is truncated JSON (``mode="truncated"``) or not JSON at all
-        (``mode="invalid"``); Content-Length matches what is sent. ``continued_only``: only pages
-        after the first."""
-        if mode not in ("truncated", "invalid"):
-            raise ValueError("mode must be 'truncated' or 'invalid'")
+        """200 with a body that is truncated JSON (``mode="truncated"``), not JSON at all
+        (``mode="invalid"``) or labelled ``Content-Encoding: gzip`` without being gzip
+        (``mode="gzip"``: a broken compressing proxy); Content-Length matches what is sent.
+        ``continued_only``: only pages after the first."""
+        if mode not in ("truncated", "invalid", "gzip"):
+            raise ValueError("mode must be 'truncated', 'invalid' or 'gzip'")
         return self._faults.add(
             Fault("corrupt", path, identity=identity, times=times, mode=mode, continued_only=continued_only)
         )
@@ -972,7 +973,9 @@ class ReplayServer:
             ("Date", formatdate(usegmt=True)),
             *response.headers,
         ]
-        if fault is not None and fault.kind == "corrupt":
+        if fault is not None and fault.kind == "corrupt" and fault.mode == "gzip":
+            headers.append(("Content-Encoding", "gzip"))
+        elif fault is not None and fault.kind == "corrupt":
             body = (
                 body[: max(1, len(body) // 2)]
                 if fault.mode == "truncated"
