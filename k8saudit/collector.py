@@ -7,8 +7,9 @@
 - Bounded concurrency; retries with exponential backoff on 429/5xx, dropped connections and
   broken bodies, honouring `Retry-After`; a per-request timeout and an overall deadline. When the
   deadline strikes, unfinished kinds are marked `error` and the scan still ends with a report.
-- Every item is redacted the moment its page is parsed (see `k8saudit.redact`); Secrets are
-  requested as metadata only, so their values never reach this process.
+- Pages are decoded against each kind's schema (`k8saudit.listpage`: managedFields is never
+  built) and every item is redacted the moment its page is parsed (see `k8saudit.redact`);
+  Secrets are requested as metadata only, so their values never reach this process.
 - A 403 on one kind is a coverage gap, never the end of the scan; objects of the wrong shape (a
   broken proxy) make their kind an `error`, never a partial list that checks would pass on.
 - The per-request timeout bounds a whole answer, not each read; discovery and the rules review
@@ -42,6 +43,7 @@ from k8saudit.inventory import (
     malformed,
 )
 from k8saudit.kinds import KINDS, GroupVersion, ResourceKind
+from k8saudit.listpage import ListPage, decode_list_page
 from k8saudit.redact import redact
 from k8saudit.report import CollectionInfo, utcnow
 from k8saudit.siblings import SIBLING_KINDS, share_with
@@ -316,7 +318,7 @@ class Collector:
 
     async def _paginate(self, state: _KindState, path: str) -> tuple[str, str]:
         headers = {"Accept": METADATA_ONLY_ACCEPT if state.kind.metadata_only else JSON_ACCEPT}
-        ahead = _ReadAhead(self, path, headers)
+        ahead = _ReadAhead(self, path, headers, state.kind.key)
         try:
             return await self._read_pages(state, ahead)
         finally:
@@ -346,11 +348,11 @@ class Collector:
                 )
             if status != 200:
                 return _failure_coverage(status, response)
-            body = _json(response)
+            body, shape_checked = _list_page(response, kind.key)
             page_items = body.get("items") if isinstance(body, dict) else None
             if not isinstance(page_items, list):
                 return ERROR, f"page {state.pages + 1} is not a {kind.kind} list"
-            self._keep(state, page_items)
+            self._keep(state, page_items, shape_checked)
             _release(response)
             state.pages += 1
             self._emit(PageReceived(kind.key, state.pages, len(state.items)))
@@ -366,11 +368,11 @@ class Collector:
                 )
 
     @staticmethod
-    def _keep(state: _KindState, page_items: list[Any]) -> None:
+    def _keep(state: _KindState, page_items: list[Any], shape_checked: bool) -> None:
         key, metadata_only = state.kind.key, state.kind.metadata_only
         share = key in SIBLING_KINDS
         for item in page_items:
-            problem = malformed(item)
+            problem = None if shape_checked else malformed(item)
             if problem:  # a broken proxy or server: kept out of the indexes, and the kind flagged
                 state.malformed += 1
                 state.malformed_reason = state.malformed_reason or problem
@@ -390,12 +392,13 @@ class Collector:
         path: str,
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
-        need_json: bool = False,
+        parse: Callable[[httpx.Response], object] | None = None,
         max_retries: int | None = None,
         on_body: Callable[[httpx.Response], Awaitable[None]] | None = None,
     ) -> httpx.Response:
         """GET with retries. A retryable status that persists is returned (the caller reports the
-        server's own message); a transport failure that persists raises _RequestFailed."""
+        server's own message); a transport failure that persists raises _RequestFailed. With
+        `parse`, a 200 whose body it cannot parse (None) is retried too (a cut-off answer)."""
         retries = self.settings.max_retries if max_retries is None else max_retries
         attempt = 0
         while True:
@@ -410,7 +413,7 @@ class Collector:
                 if response.status_code in RETRYABLE_STATUS:
                     problem = f"HTTP {response.status_code}"
                     delay = _retry_after(response)
-                elif need_json and response.status_code == 200 and _json(response) is None:
+                elif parse is not None and response.status_code == 200 and parse(response) is None:
                     problem, delay = "the response body is not valid JSON (truncated?)", None
                 else:
                     return response
@@ -489,10 +492,11 @@ class _ReadAhead:
     # connection (measured: 4); the parse that follows would otherwise hold it back.
     _TURNS_TO_SEND = 6
 
-    def __init__(self, collector: Collector, path: str, headers: dict[str, str]) -> None:
+    def __init__(self, collector: Collector, path: str, headers: dict[str, str], key: str) -> None:
         self._collector = collector
         self._path = path
         self._headers = headers
+        self._key = key
         self._pages: dict[str, asyncio.Task[httpx.Response]] = {}
 
     async def get(self, params: dict[str, str]) -> httpx.Response:
@@ -505,7 +509,10 @@ class _ReadAhead:
 
     def _fetch(self, params: dict[str, str]) -> Awaitable[httpx.Response]:
         collector = self._collector
-        return collector._get(self._path, params, self._headers, need_json=True, on_body=self._request_next)
+        return collector._get(self._path, params, self._headers, parse=self._body, on_body=self._request_next)
+
+    def _body(self, response: httpx.Response) -> object:
+        return _list_page(response, self._key).body
 
     async def _request_next(self, response: httpx.Response) -> None:
         token = _peek_continue(response.content)
@@ -554,7 +561,16 @@ def _json(response: httpx.Response) -> Any:
     return cached
 
 
+def _list_page(response: httpx.Response, key: str) -> ListPage:
+    """A page of inventory kind `key`, parsed once and cached on the response."""
+    page = response.extensions.get(_PAGE)
+    if page is None:
+        page = response.extensions[_PAGE] = decode_list_page(response.content, key)
+    return page
+
+
 _MISSING = object()
+_PAGE = "k8saudit_page"
 _ATTEMPTS = "k8saudit_attempts"
 _DEADLINE_MARK = "overall deadline"
 _T = TypeVar("_T")
@@ -575,7 +591,7 @@ def _release(response: httpx.Response) -> None:
     """Free a page's bytes now. An httpx response and its stream refer to each other: a cycle
     only the cyclic GC breaks, and it is paused during a scan (k8saudit.heap), so without this
     every page read (~800 MB for a 100k-pod cluster) would stay in memory until the scan ends."""
-    response.extensions.pop("k8saudit_json", None)
+    response.extensions.pop(_PAGE, None)
     response.stream = httpx.ByteStream(b"")
 
 

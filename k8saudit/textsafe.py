@@ -65,26 +65,36 @@ def safe_json(document: bytes) -> bytes:
     return _UNSAFE_JSON_BYTES.sub(_json_escape, document)
 
 
-# orjson writes at most 254 levels of nesting. Cluster objects never come close, but a server
-# can send anything (a CRD schema nested 300 deep): such parts are cut here, when written.
+# orjson writes at most 254 levels of nesting and integers of at most 64 bits. Cluster objects
+# never come close, but a server can send anything (a CRD schema nested 300 deep, a 30-digit
+# replica count, which the collector's schema decoder keeps as a Python int): such parts are
+# fitted here, when written.
 MAX_DEPTH = 200
 CLIPPED = "<k8saudit: nested deeper than 200 levels, not kept>"
+_INT64_MIN, _UINT64_MAX = -(2**63), 2**64 - 1
 
 
 def dump_json(value: Any, option: int = 0) -> bytes:
-    """orjson.dumps, cutting what is nested deeper than MAX_DEPTH instead of failing on it."""
+    """orjson.dumps, fitting what it cannot write (see `writable`) instead of failing on it."""
     try:
         return orjson.dumps(value, option=option)
     except orjson.JSONEncodeError as exc:
-        if "ecursion" not in str(exc):
+        if "ecursion" not in str(exc) and "64-bit" not in str(exc):
             raise
-        return orjson.dumps(clip_depth(value, MAX_DEPTH), option=option)
+    return orjson.dumps(writable(value, MAX_DEPTH), option=option)
 
 
-def clip_depth(value: Any, levels: int) -> Any:
-    """A copy of `value` with the containers nested more than `levels` deep replaced by CLIPPED."""
+def writable(value: Any, levels: int) -> Any:
+    """A copy of `value` with the containers nested more than `levels` deep replaced by CLIPPED,
+    and integers beyond 64 bits by the float a JSON reader would make of them (their digits if
+    no float holds them)."""
     if isinstance(value, dict):
-        return CLIPPED if levels <= 0 else {k: clip_depth(v, levels - 1) for k, v in value.items()}
+        return CLIPPED if levels <= 0 else {k: writable(v, levels - 1) for k, v in value.items()}
     if isinstance(value, list):
-        return CLIPPED if levels <= 0 else [clip_depth(v, levels - 1) for v in value]
+        return CLIPPED if levels <= 0 else [writable(v, levels - 1) for v in value]
+    if type(value) is int and not _INT64_MIN <= value <= _UINT64_MAX:
+        try:
+            return float(value)
+        except OverflowError:
+            return str(value)
     return value
