@@ -7,7 +7,7 @@
 - Bounded concurrency; retries with exponential backoff on 429/5xx, dropped connections and
   broken bodies, honouring `Retry-After`; a per-request timeout and an overall deadline. When the
   deadline strikes, unfinished kinds are marked `error` and the scan still ends with a report.
-- Pages are decoded against each kind's schema (`k8saudit.listpage`: managedFields is never
+- Pages are decoded against each kind's schema (`k8saudit.schema`: managedFields is never
   built) and every item is redacted the moment its page is parsed (see `k8saudit.redact`);
   Secrets are requested as metadata only, so their values never reach this process.
 - A 403 on one kind is a coverage gap, never the end of the scan; objects of the wrong shape (a
@@ -43,9 +43,9 @@ from k8saudit.inventory import (
     malformed,
 )
 from k8saudit.kinds import KINDS, GroupVersion, ResourceKind
-from k8saudit.listpage import ListPage, decode_list_page
 from k8saudit.redact import redact
 from k8saudit.report import CollectionInfo, utcnow
+from k8saudit.schema import ListPage, decode_list_page
 from k8saudit.siblings import SIBLING_KINDS, share_with
 
 METADATA_ONLY_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"

@@ -471,10 +471,11 @@ class Inventory:
 
     def stored(self) -> tuple[dict[str, Iterable[Obj]], dict[str, Any]]:
         """What a snapshot writes: each kind's objects as `siblings.stored` gives them (lazily, so
-        that a writer can stream them) and the rest of the inventory, sharing tables included."""
+        that a writer can stream them) and the rest of the inventory, sharing tables included.
+        Kinds in the order of `KINDS`, as the snapshot loader gives them back."""
         objects: dict[str, Iterable[Obj]] = {}
         sharing: dict[str, Any] = {}
-        for key, items in self.objects.items():
+        for key, items in sorted(self.objects.items(), key=_kind_order):
             table = siblings.table(items) if key in siblings.SIBLING_KINDS else None
             objects[key] = siblings.stored(items, table) if table else items
             if table:
@@ -484,6 +485,13 @@ class Inventory:
             "served_api_versions": list(self.served_api_versions),
             "applied_api_versions": self.applied_api_versions,
         }
+
+
+_KIND_RANK = {kind.key: rank for rank, kind in enumerate(KINDS)}
+
+
+def _kind_order(entry: tuple[str, Any]) -> int:
+    return _KIND_RANK.get(entry[0], len(_KIND_RANK))
 
 
 def _controller_ref(obj: Obj) -> dict[str, Any] | None:

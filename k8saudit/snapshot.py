@@ -19,19 +19,22 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypedDict
 
+import msgspec
 import orjson
 
 from k8saudit import __version__, heap, siblings
 from k8saudit.errors import SnapshotError
 from k8saudit.inventory import ClusterIdentity, Coverage, Inventory, malformed
-from k8saudit.kinds import KINDS_BY_KEY
+from k8saudit.kinds import KINDS, KINDS_BY_KEY
 from k8saudit.model import Finding
 from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
 from k8saudit.report import CollectionInfo, Report, evaluate, reevaluate_or_reuse
+from k8saudit.schema import SCHEMA_REFUSALS, TOP_LEVEL_FIELDS, item_schema
 from k8saudit.textsafe import dump_json
 from k8saudit.waivers import WaiverPolicy, WaiverSummary
 
@@ -331,21 +334,76 @@ def _loads(box: list[bytes], source: Path | str, max_bytes: int) -> Snapshot:
         raw = _gunzip(raw, Path(str(source)), max_bytes)
     if not raw.strip():
         raise SnapshotError(f"{source} is empty")
-    try:
-        data = orjson.loads(raw)
-        del raw
-    except orjson.JSONDecodeError as exc:
-        problem = "truncated" if "EOF" in str(exc) or "end of" in str(exc).lower() else "corrupt"
-        raise SnapshotError(f"{source} is {problem}: not valid JSON ({_short(exc)})") from None
+    data, shape_checked = _parse(raw, source)
+    del raw
     _check_format(data, source)
     try:
-        loaded = _from_dict(data, max_bytes)
+        loaded = _from_dict(data, max_bytes, shape_checked)
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise SnapshotError(f"{source} is not a valid k8saudit snapshot: {_describe(exc)}") from None
     finally:
         heap.settle()  # the inventory stays for the whole session: later collections skip it
     _check_depth(data, source)
     return loaded
+
+
+def _parse(raw: bytes, source: Path | str) -> tuple[Any, bool]:
+    """The document, and whether its built-in kinds' objects were shape-checked on the way
+    (by their schemas, `k8saudit.schema`); the generic parser decides what the schema refuses."""
+    try:
+        document = _document_decoder().decode(raw)
+    except SCHEMA_REFUSALS:
+        pass
+    else:
+        objects = document.get("inventory", {}).get("objects")
+        if isinstance(objects, msgspec.Struct):
+            values = msgspec.structs.astuple(objects)
+            document["inventory"]["objects"] = {
+                key: value
+                for key, value in zip(_KIND_KEYS, values, strict=True)
+                if value is not msgspec.UNSET
+            }
+        return document, True
+    try:
+        return orjson.loads(raw), False
+    except orjson.JSONDecodeError as exc:
+        problem = "truncated" if "EOF" in str(exc) or "end of" in str(exc).lower() else "corrupt"
+        raise SnapshotError(f"{source} is {problem}: not valid JSON ({_short(exc)})") from None
+
+
+_KIND_KEYS = tuple(kind.key for kind in KINDS)
+
+
+@cache
+def _document_decoder() -> msgspec.json.Decoder[Any]:
+    """A snapshot: its inventory's objects by their kinds' schemas (custom kinds as they are),
+    every other part as the generic parser reads it. Objects of a kind this k8saudit does not
+    know are refused (forbid_unknown_fields): the generic parser reads them and `_from_dict`
+    notes them."""
+    objects = msgspec.defstruct(
+        "SnapshotObjects",
+        [
+            (f"kind{n}", list[item_schema(key)] if key in TOP_LEVEL_FIELDS else Any, msgspec.UNSET)
+            for n, key in enumerate(_KIND_KEYS)
+        ],
+        rename={f"kind{n}": key for n, key in enumerate(_KIND_KEYS)},
+        forbid_unknown_fields=True,
+    )
+    inventory = TypedDict(  # type: ignore[operator]
+        "SnapshotInventory",
+        {"objects": objects, **dict.fromkeys(_INVENTORY_PARTS, Any)},
+        total=False,
+    )
+    document = TypedDict("Snapshot", {"inventory": inventory, **dict.fromkeys(_PARTS, Any)}, total=False)  # type: ignore[operator]
+    return msgspec.json.Decoder(document)
+
+
+# What the loader reads besides the inventory's objects (and what it writes, read or not).
+_INVENTORY_PARTS = ("same_as_previous", "served_api_versions", "applied_api_versions")
+_PARTS = (
+    "format", "tool", "cluster", "collection", "coverage", "calendar", "findings", "scores", "waivers",
+    "evaluation",
+)  # fmt: skip
 
 
 def _check_format(data: object, source: Path | str) -> None:
@@ -362,13 +420,13 @@ def _check_format(data: object, source: Path | str) -> None:
         )
 
 
-def _from_dict(data: dict[str, Any], max_bytes: int) -> Snapshot:
+def _from_dict(data: dict[str, Any], max_bytes: int, shape_checked: bool = False) -> Snapshot:
     inv_data = _mapping(data["inventory"], "inventory")
     objects = _mapping(inv_data["objects"], "inventory.objects")
     for key, items in objects.items():
         if not isinstance(items, list):
             raise TypeError(f"inventory.objects.{key} is not a list of objects")
-        for index, obj in enumerate(items):
+        for index, obj in enumerate(() if shape_checked and key in TOP_LEVEL_FIELDS else items):
             problem = malformed(obj)
             if problem:
                 raise TypeError(f"inventory.objects.{key}[{index}] {problem}")

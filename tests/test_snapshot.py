@@ -69,7 +69,11 @@ def bad_files(tmp_path: Path, report) -> dict[str, tuple[bytes, str]]:
         "list": (b"[1, 2, 3]", "is not a k8saudit snapshot"),
         "future": (orjson.dumps(future), "newer than this k8saudit"),
         "missing-field": (orjson.dumps(broken), "missing field 'objects'"),
-        "huge-number": (good.replace(b'"count":', b'"count":1' + b"0" * 400 + b',"x":', 1), "not valid JSON"),
+        "huge-number": (good.replace(b'"count":', b'"count":1' + b"0" * 400 + b',"x":', 1), "bad count"),
+        "integer past 64 bits in an object": (
+            good.replace(b'"metadata":{', b'"metadata":{"generation":' + b"9" * 30 + b",", 1),
+            "Integer exceeds 64-bit range",
+        ),
         "deep": (
             b'{"format": "k8saudit.snapshot/1", "inventory": ' + b"[" * 100000 + b"]" * 100000 + b"}",
             "not",

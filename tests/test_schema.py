@@ -6,14 +6,17 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from k8saudit import snapshot
+from k8saudit.cli import demo_snapshot_path
 from k8saudit.inventory import malformed
 from k8saudit.kinds import KINDS
-from k8saudit.listpage import METADATA_FIELDS, TOP_LEVEL_FIELDS, decode_list_page
+from k8saudit.schema import METADATA_FIELDS, TOP_LEVEL_FIELDS, decode_list_page
 from k8saudit.textsafe import dump_json
 from tests.replay.generate import generate_cluster
 from tests.replay.recorded import load_recordings
@@ -181,3 +184,20 @@ def test_the_schema_only_ever_takes_the_fast_path_to_the_same_answer(page_items:
         return
     assert [malformed(item) for item in result.body["items"]] == [None] * len(page_items)
     assert result.body["items"] == as_typed(generic["items"], key)
+
+
+class _Refusing:
+    def decode(self, raw: bytes) -> None:
+        raise msgspec.ValidationError("refused, so that the generic parser reads the file")
+
+
+def test_a_snapshot_loads_the_same_by_the_schema_and_by_the_generic_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = demo_snapshot_path()
+    fast = snapshot.load(path)
+    monkeypatch.setattr(snapshot, "_document_decoder", _Refusing)
+    generic = snapshot.load(path)
+    assert fast.inventory.objects == generic.inventory.objects
+    assert [f.to_dict() for f in fast.findings] == [f.to_dict() for f in generic.findings]
+    assert snapshot.dumps(fast.report()) == snapshot.dumps(generic.report()), "kinds written in one order"

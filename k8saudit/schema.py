@@ -1,4 +1,5 @@
-"""Decoding a list page: each kind's known fields, without ever building `managedFields`.
+"""Each built-in kind's fields as a msgspec schema: list pages and snapshots decoded in C,
+without ever building `managedFields`, and without a per-item shape test.
 
 Two fifths of what a server sends for a pod is `metadata.managedFields`, which redaction drops
 at once. Parsed generically, it is built as Python objects only to be freed again: most of the
@@ -9,13 +10,14 @@ lost.
 
 The schema also encodes the shape `inventory.malformed` demands (an object per item, string
 name/namespace/uid, maps of strings for labels and annotations, a list of objects for owner
-references), so a page it accepts needs no per-item shape test. A page it rejects, for any
-reason, is parsed again by orjson, the generic parser, and judged item by item as before: the
-schema never changes which objects are kept or flagged. Two differences remain on the fast
-path, both about what no real API server sends: a field outside the Kubernetes type is not
-kept, and an integer past 64 bits stays an int where orjson reads a float (the snapshot writer,
-`textsafe.dump_json`, writes it as that float). Custom resources, whose fields are not ours to
-name, always take the generic parser.
+references), so what it accepts needs no per-item shape test: not in a list page, not in a
+snapshot's inventory. What it rejects, for any reason, is parsed again by orjson, the generic
+parser, and judged item by item as before: the schema never changes which objects are kept or
+flagged. Two differences remain on the fast path, both about what no real API server sends and
+k8saudit never writes: a field outside the Kubernetes type is not kept, and an integer past 64
+bits stays an int where orjson reads a float (the snapshot writer, `textsafe.dump_json`, writes
+it as that float; the snapshot loader refuses a file holding one). Custom resources, whose
+fields are not ours to name, always take the generic parser.
 """
 
 from __future__ import annotations
@@ -88,16 +90,21 @@ TOP_LEVEL_FIELDS: dict[str, tuple[str, ...]] = {
     "customresourcedefinitions": _SPEC_STATUS,
 }
 
-# Not decodable by the schema, yet perhaps by orjson: the generic parser then decides.
-_SCHEMA_REFUSALS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+# Not decodable by a schema, yet perhaps by orjson: the generic parser then decides.
+SCHEMA_REFUSALS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+
+
+@cache
+def item_schema(key: str) -> Any:
+    """The schema of one object of built-in inventory kind `key` (a TypedDict)."""
+    fields: dict[str, Any] = {"apiVersion": Any, "kind": Any, "metadata": _Metadata | None}
+    fields.update(dict.fromkeys(TOP_LEVEL_FIELDS[key], Any))
+    return TypedDict(f"Item_{key}", fields, total=False)  # type: ignore[operator]
 
 
 @cache
 def _decoder(key: str) -> msgspec.json.Decoder[Any]:
-    fields: dict[str, Any] = {"apiVersion": Any, "kind": Any, "metadata": _Metadata | None}
-    fields.update(dict.fromkeys(TOP_LEVEL_FIELDS[key], Any))
-    item = TypedDict(f"Item_{key}", fields, total=False)  # type: ignore[misc]
-    page_fields = {"apiVersion": Any, "kind": Any, "metadata": Any, "items": list[item]}  # type: ignore[valid-type]
+    page_fields = {"apiVersion": Any, "kind": Any, "metadata": Any, "items": list[item_schema(key)]}
     return msgspec.json.Decoder(TypedDict(f"Page_{key}", page_fields, total=False))  # type: ignore[operator]
 
 
@@ -107,7 +114,7 @@ def decode_list_page(raw: bytes, key: str) -> ListPage:
     if key in TOP_LEVEL_FIELDS:
         try:
             return ListPage(_decoder(key).decode(raw), True)
-        except _SCHEMA_REFUSALS:
+        except SCHEMA_REFUSALS:
             pass
     try:
         return ListPage(orjson.loads(raw), False)
