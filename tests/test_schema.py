@@ -20,6 +20,7 @@ from k8saudit.schema import METADATA_FIELDS, TOP_LEVEL_FIELDS, decode_list_page
 from k8saudit.textsafe import dump_json
 from tests.replay.generate import generate_cluster
 from tests.replay.recorded import load_recordings
+from tests.strategies import json_scalars, json_values
 
 BUILT_IN = [k.key for k in KINDS if not k.custom]
 
@@ -138,29 +139,16 @@ def test_an_integer_past_64_bits_is_written_as_a_json_reader_would_read_it() -> 
     assert orjson.loads(dump_json({"n": 10**400})) == {"n": str(10**400)}
 
 
-json_scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-(2**63), 2**64 - 1),
-    st.floats(allow_nan=False),
-    st.text(max_size=8),
-)
-json_values = st.recursive(
-    json_scalars,
-    lambda children: st.one_of(
-        st.lists(children, max_size=3), st.dictionaries(st.text(max_size=6), children, max_size=3)
-    ),
-    max_leaves=12,
-)
+small_json = json_values(max_leaves=12)
 metadata_keys = st.sampled_from(
     ["name", "namespace", "uid", "labels", "annotations", "ownerReferences", "managedFields", "generation"]
 )
 metadatas = st.one_of(
-    json_values,
+    small_json,
     st.dictionaries(
         metadata_keys,
         st.one_of(
-            json_values,
+            small_json,
             st.dictionaries(st.text(max_size=4), st.text(max_size=4), max_size=2),
             st.lists(st.dictionaries(st.text(max_size=4), json_scalars, max_size=2), max_size=2),
         ),
@@ -168,8 +156,8 @@ metadatas = st.one_of(
     ),
 )
 items = st.one_of(
-    json_values,
-    st.fixed_dictionaries({"metadata": metadatas}, optional={"spec": json_values, "status": json_values}),
+    small_json,
+    st.fixed_dictionaries({"metadata": metadatas}, optional={"spec": small_json, "status": small_json}),
 )
 
 

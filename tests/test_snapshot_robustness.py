@@ -31,6 +31,7 @@ from k8saudit.errors import SnapshotError
 from k8saudit.render import render_text, report_dict
 from k8saudit.textsafe import CLIPPED, safe_json
 from tests.demo import build_report
+from tests.strategies import json_values
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -220,20 +221,6 @@ def must_load_or_fail_cleanly(raw: bytes) -> None:
     snapshot.dumps(loaded.report())  # and it saves again
 
 
-json_scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(2**63), max_value=2**64 - 1),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=30),
-)
-json_values = st.recursive(
-    json_scalars,
-    lambda children: st.one_of(
-        st.lists(children, max_size=5), st.dictionaries(st.text(max_size=12), children, max_size=5)
-    ),
-    max_leaves=30,
-)
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -245,7 +232,7 @@ def test_random_bytes(raw: bytes) -> None:
 
 
 @FUZZ
-@given(json_values)
+@given(json_values())
 def test_random_json(value: Any) -> None:
     must_load_or_fail_cleanly(orjson.dumps(value))
     if isinstance(value, dict):
@@ -313,7 +300,7 @@ def test_mutated_demo_snapshots(demo_document, demo_paths, data) -> None:
     for _ in range(data.draw(st.integers(1, 3), label="mutations")):
         path = data.draw(st.sampled_from(demo_paths), label="path")
         try:
-            mutate(document, path, data.draw(st.sampled_from(MUTATIONS)), data.draw(json_values))
+            mutate(document, path, data.draw(st.sampled_from(MUTATIONS)), data.draw(json_values()))
         except (KeyError, IndexError, TypeError):
             assume(False)  # an earlier mutation removed or retyped this path's parent
     must_load_or_fail_cleanly(serialize(document))
