@@ -421,12 +421,8 @@ class Collector:
                 problem, delay, cause = describe_transport_error(exc, self.connection.server), None, exc
                 response = None
             except httpx.DecodingError as exc:  # a body that says gzip and is not (a broken proxy)
-                problem, delay, cause, response = (
-                    f"the response body cannot be decoded: {exc}",
-                    None,
-                    exc,
-                    None,
-                )
+                problem, delay, cause = f"the response body cannot be decoded: {exc}", None, exc
+                response = None
             if delay is None:
                 delay = min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2**attempt)
                 delay *= 0.5 + random.random() / 2  # jitter: many kinds must not retry in lockstep
