@@ -9,10 +9,12 @@ names, uids, labels, owner references and node assignment changed:
   ``cluster-admin`` with a ClusterRoleBinding (recorded ``shop-deployer-admin``);
 - Deployments (recorded ``web`` and ``coredns``) -> ReplicaSets (built as kube-controller-manager
   writes them) -> Pods (recorded pod defaults on the Deployment's pod template), each with a
-  Service selecting it and a ConfigMap.
+  Service selecting it and a ConfigMap. Each pod also gets what a real server adds and the
+  recorded pod lacks: its own service-account token volume (mounted in every container) and,
+  once scheduled, its own IPs, start time, condition times and container IDs.
 
 Output is deterministic for a seed. Sub-structures that are identical for many objects (container
-lists, pod status, managedFields of one ReplicaSet's pods) are shared between the generated
+fields, tolerations, labels, managedFields of one ReplicaSet's pods) are shared between the generated
 dicts, which keeps 100k pods cheap: treat the result as read-only (``ReplayServer`` serializes it
 on load; use ``copy.deepcopy`` before editing one object).
 """
@@ -24,6 +26,7 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .recorded import Recordings, load_recordings
@@ -127,6 +130,9 @@ class _Ids:
             chars.append(_SAFE_ALPHABET[(n & 31) % len(_SAFE_ALPHABET)])
             n >>= 5
         return "".join(chars)
+
+    def hex(self, digits: int) -> str:
+        return f"{self._rng.getrandbits(4 * digits):0{digits}x}"
 
     def choice(self, seq):
         return self._rng.choice(seq)
@@ -412,13 +418,15 @@ def _workload(
             "resourceVersion": ids.rv(),
             "uid": ids.uid(),
         }
-        spec = dict(pod_spec_base)
+        spec = _with_token_volume(pod_spec_base, f"kube-api-access-{ids.suffix(5)}")
         node = pick_node(first_pod + k)
         if node is None:
             spec.pop("nodeName", None)
+            status = pod_status
         else:
             spec["nodeName"] = node
-        out[PODS].append({"metadata": meta, "spec": spec, "status": pod_status})
+            status = _running_status(pod_status, ids, node, first_pod + k)
+        out[PODS].append({"metadata": meta, "spec": spec, "status": status})
 
     svc_template = t.service_lb if variant == 2 else t.service_cluster_ip
     index = len(out[SERVICES])
@@ -433,6 +441,69 @@ def _workload(
 
     cm_meta = _meta(t.configmap, ids, f"{name}-config", ns)
     out[CONFIGMAPS].append({"data": {"Corefile": t.configmap["data"]["Corefile"]}, "metadata": cm_meta})
+
+
+# What the ServiceAccount admission plugin adds to every pod (Kubernetes >= 1.22): a projected
+# token volume with a random name, mounted in each container. The recorded pod lacks it, but
+# real pods carry it, and it makes sibling pods' containers differ.
+_TOKEN_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
+_TOKEN_PROJECTION = {
+    "defaultMode": 420,
+    "sources": [
+        {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+        {"configMap": {"items": [{"key": "ca.crt", "path": "ca.crt"}], "name": "kube-root-ca.crt"}},
+        {
+            "downwardAPI": {
+                "items": [
+                    {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}, "path": "namespace"}
+                ]
+            }
+        },
+    ],
+}
+_POD_CONDITIONS = ("Initialized", "Ready", "ContainersReady", "PodScheduled")
+_EPOCH = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def _with_token_volume(spec: dict[str, Any], volume: str) -> dict[str, Any]:
+    mount = {"mountPath": _TOKEN_MOUNT_PATH, "name": volume, "readOnly": True}
+    return dict(
+        spec,
+        containers=[dict(c, volumeMounts=[*c.get("volumeMounts", ()), mount]) for c in spec["containers"]],
+        volumes=[*spec.get("volumes", ()), {"name": volume, "projected": _TOKEN_PROJECTION}],
+    )
+
+
+def _running_status(base: dict[str, Any], ids: _Ids, node: str, n: int) -> dict[str, Any]:
+    """A running pod's status as the kubelet reports it: its own addresses, start time,
+    condition times and container IDs (what makes sibling pods' statuses differ)."""
+    started = (_EPOCH + timedelta(seconds=37 * n)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    pod_ip = f"10.{128 + n // 65536 % 128}.{n // 256 % 256}.{n % 256}"
+    return dict(
+        base,
+        conditions=[
+            {"lastProbeTime": None, "lastTransitionTime": started, "status": "True", "type": kind}
+            for kind in _POD_CONDITIONS
+        ],
+        containerStatuses=[
+            dict(
+                status,
+                containerID=f"containerd://{ids.hex(64)}",
+                started=True,
+                state={"running": {"startedAt": started}},
+            )
+            for status in base["containerStatuses"]
+        ],
+        hostIP=_node_ip(node),
+        podIP=pod_ip,
+        podIPs=[{"ip": pod_ip}],
+        startTime=started,
+    )
+
+
+def _node_ip(node: str) -> str:
+    """ip-10-1-0-4.eu-central-1.compute.internal -> 10.1.0.4"""
+    return node.split(".", 1)[0].removeprefix("ip-").replace("-", ".")
 
 
 def _rs_managed_fields(dep_meta: dict[str, Any], label_key: str, deployment: dict[str, Any]):
