@@ -205,8 +205,9 @@ async def test_sibling_pods_share_equal_parts_and_read_the_same(
     first, second = pods[0], pods[1]  # the first two replicas of one ReplicaSet
     assert first["metadata"]["ownerReferences"] == second["metadata"]["ownerReferences"]
     assert first["spec"]["tolerations"] is second["spec"]["tolerations"]
-    # Each replica mounts its own token volume: the containers differ.
+    # Each replica mounts its own token volume: the containers differ, their equal fields do not.
     assert first["spec"]["containers"] is not second["spec"]["containers"]
+    assert first["spec"]["containers"][0]["resources"] is second["spec"]["containers"][0]["resources"]
     assert first["metadata"]["name"] != second["metadata"]["name"]
     # Sharing changes nothing a reader can see: the same data as the server's, redacted.
     served = replay_server.objects("", "v1", "pods")

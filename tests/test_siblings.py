@@ -14,6 +14,7 @@ from k8saudit.errors import SnapshotError
 from k8saudit.report import CollectionInfo, evaluate, utcnow
 from k8saudit.siblings import share_with
 from tests import factories as f
+from tests.replay.generate import generate_cluster
 
 
 def replicas(count: int, *, shared: bool = True) -> list[dict[str, Any]]:
@@ -137,3 +138,25 @@ def test_sharing_cannot_make_a_small_file_stand_for_more_than_the_size_limit(tmp
         SnapshotError, match="shared parts, written out, pass the size limit; raise --max-snapshot-size"
     ):
         snapshot.load(path, max_bytes=300 * part)
+
+
+def test_sibling_pods_share_the_equal_fields_of_entries_that_differ() -> None:
+    """Real sibling pods differ inside their containers (each mounts its own token volume,
+    `kube-api-access-<random>`) and container statuses (container IDs): the other fields of
+    those entries are still one copy for all of them."""
+    cluster = generate_cluster(nodes=2, pods=3, pods_per_deployment=3, seed=2)
+    pods = orjson.loads(orjson.dumps(cluster[("", "v1", "pods")]))  # no object shared yet
+    expected = orjson.loads(orjson.dumps(pods))
+    for previous, item in itertools.pairwise(pods):
+        share_with(previous, item)
+    assert pods == expected, "sharing never changes a value"
+    first, last = pods[0], pods[2]
+    assert first["spec"]["containers"] is not last["spec"]["containers"]
+    assert first["spec"]["containers"][0]["env"] is last["spec"]["containers"][0]["env"]
+    assert first["spec"]["containers"][0]["resources"] is last["spec"]["containers"][0]["resources"]
+    assert first["spec"]["volumes"][0]["projected"] is last["spec"]["volumes"][0]["projected"]
+    assert (
+        first["status"]["containerStatuses"][0]["state"]
+        is not last["status"]["containerStatuses"][0]["state"]
+    )
+    assert first["spec"]["tolerations"] is last["spec"]["tolerations"]
