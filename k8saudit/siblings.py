@@ -30,42 +30,42 @@ _CONTAINERS = (dict, list)
 Place = tuple[str, str]  # (section, key): ("spec", "containers")
 
 
-# Lists whose entries differ between sibling pods in one field, their other fields equal: each
-# container mounts the pod's own token volume (`kube-api-access-<random>`), the volume carries
-# that name, each container status has its own container ID and start time.
+# Lists whose entries differ between sibling pods in a field or two, their other fields equal:
+# each container mounts the pod's own token volume (`kube-api-access-<random>`), the volume
+# carries that name, container statuses and conditions have their own IDs and times.
 _ENTRY_LISTS = frozenset(
-    {"containers", "initContainers", "volumes", "containerStatuses", "initContainerStatuses"}
+    {"containers", "initContainers", "volumes", "containerStatuses", "initContainerStatuses", "conditions"}
 )
 
 
 def share_with(previous: Obj, item: Obj) -> None:
     """Let `item` use `previous`'s copy of each part of its metadata, spec and status that is
-    equal in both; in the lists of `_ENTRY_LISTS` that are not equal as a whole, of each entry's
-    equal fields. The comparisons run in C (`==` on dicts and lists) and stop at the first
-    difference."""
+    equal in both, strings included; in the lists of `_ENTRY_LISTS` that are not equal as a
+    whole, of each entry's equal fields. The comparisons run in C (`==` on dicts and lists) and
+    stop at the first difference."""
     for section in _SECTIONS:
         mine, theirs = item.get(section), previous.get(section)
-        if type(mine) is not dict or type(theirs) is not dict:
-            continue
-        for key, value in mine.items():
-            if value and type(value) in _CONTAINERS:
-                other = theirs.get(key)
-                if other is value:
-                    continue
-                if other == value:
-                    mine[key] = other  # an existing key: safe while iterating
-                elif key in _ENTRY_LISTS and type(value) is list and type(other) is list:
-                    _share_entry_fields(other, value)
+        if type(mine) is dict and type(theirs) is dict:
+            _share_fields(theirs, mine, descend=True)
 
 
-def _share_entry_fields(previous: list[Any], entries: list[Any]) -> None:
-    for entry, match in zip(entries, previous, strict=False):  # entries past the shorter list: none
-        if type(entry) is dict and type(match) is dict:
-            for key, value in entry.items():
-                if value and type(value) in _CONTAINERS:
-                    other = match.get(key)
-                    if other is not value and other == value:
-                        entry[key] = other
+def _share_fields(theirs: Obj, mine: Obj, descend: bool) -> None:
+    for key, value in mine.items():
+        kind = type(value)
+        if kind is str:  # a pod's scalars repeat its sibling's ("Running", node and image names)
+            other = theirs.get(key)
+            if other == value and other is not value:
+                mine[key] = other  # an existing key: safe while iterating
+        elif value and kind in _CONTAINERS:
+            other = theirs.get(key)
+            if other is value:
+                continue
+            if other == value:
+                mine[key] = other
+            elif descend and key in _ENTRY_LISTS and kind is list and type(other) is list:
+                for entry, match in zip(value, other, strict=False):  # entries past the shorter: none
+                    if type(entry) is dict and type(match) is dict:
+                        _share_fields(match, entry, descend=False)
 
 
 @dataclass(slots=True)

@@ -142,8 +142,8 @@ def test_sharing_cannot_make_a_small_file_stand_for_more_than_the_size_limit(tmp
 
 def test_sibling_pods_share_the_equal_fields_of_entries_that_differ() -> None:
     """Real sibling pods differ inside their containers (each mounts its own token volume,
-    `kube-api-access-<random>`) and container statuses (container IDs): the other fields of
-    those entries are still one copy for all of them."""
+    `kube-api-access-<random>`), container statuses (container IDs) and conditions (times): the
+    other fields of those entries, and their equal strings, are still one copy for all of them."""
     cluster = generate_cluster(nodes=2, pods=3, pods_per_deployment=3, seed=2)
     pods = orjson.loads(orjson.dumps(cluster[("", "v1", "pods")]))  # no object shared yet
     expected = orjson.loads(orjson.dumps(pods))
@@ -160,3 +160,6 @@ def test_sibling_pods_share_the_equal_fields_of_entries_that_differ() -> None:
         is not last["status"]["containerStatuses"][0]["state"]
     )
     assert first["spec"]["tolerations"] is last["spec"]["tolerations"]
+    assert first["status"]["phase"] is last["status"]["phase"], "equal strings: one copy"
+    assert first["status"]["conditions"][1]["type"] is last["status"]["conditions"][1]["type"]
+    assert first["status"]["startTime"] != last["status"]["startTime"]
