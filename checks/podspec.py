@@ -40,13 +40,27 @@ def container_name(container: Obj) -> str:
     return str(container.get("name", "?"))
 
 
-def has_cpu_limit(spec: Obj) -> bool:
+def has_cpu_limit(spec: Obj, judged: dict[int, bool] | None = None) -> bool:
     """Whether a pod spec gives any of its regular containers a CPU limit (what CFS throttles;
-    VER-007 and RES-003 ask)."""
+    VER-007 and RES-003 ask). `judged`, kept across calls while the inventory is alive, holds the
+    answer per `resources` object: sibling pods share theirs (k8saudit.siblings)."""
     containers = spec.get("containers")
-    return isinstance(containers, list) and any(
-        ((c.get("resources") or {}).get("limits") or {}).get("cpu") for c in containers if isinstance(c, dict)
-    )
+    if not isinstance(containers, list):
+        return False
+    for container in containers:
+        resources = container.get("resources") if isinstance(container, dict) else None
+        if judged is None:
+            limited = _cpu_limit_in(resources)
+        elif (limited := judged.get(id(resources))) is None:
+            limited = judged[id(resources)] = _cpu_limit_in(resources)
+        if limited:
+            return True
+    return False
+
+
+def _cpu_limit_in(resources: object) -> bool:
+    limits = resources.get("limits") if isinstance(resources, dict) else None
+    return isinstance(limits, dict) and bool(limits.get("cpu"))
 
 
 # -- images -------------------------------------------------------------------------------------

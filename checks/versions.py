@@ -548,20 +548,15 @@ def known_bad_versions(inv: Inventory, ctx: Context) -> Iterator[Finding]:
 # The kernel facts live in checks/kernel.py (shared with the resilience area's RES-003).
 def _cpu_limited_pods(inv: Inventory) -> dict[str, list[str]]:
     """Node name -> "namespace/name" of its running pods with a CPU limit, sorted: one pass over the
-    pods. Sibling pods share one containers list (k8saudit.siblings): each list is judged once,
-    keyed by id while the inventory holds it."""
-    limited_lists: dict[int, bool] = {}
+    pods, each shared `resources` judged once."""
+    judged: dict[int, bool] = {}
     by_node: dict[str, list[str]] = {}
     for pod in inv.items("pods"):
         spec = pod.get("spec") or {}
         node = spec.get("nodeName")
         if not node or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             continue
-        containers = spec.get("containers")
-        limited = limited_lists.get(id(containers))
-        if limited is None:
-            limited = limited_lists[id(containers)] = has_cpu_limit(spec)
-        if limited:
+        if has_cpu_limit(spec, judged):
             by_node.setdefault(node, []).append(f"{namespace_of(pod)}/{name_of(pod)}")
     return {node: sorted(pods) for node, pods in by_node.items()}
 
