@@ -14,6 +14,7 @@ change what they read.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,10 @@ SIBLING_KINDS = frozenset({"pods"})
 _SECTIONS = ("metadata", "spec", "status")
 _CONTAINERS = (dict, list)
 
-Place = tuple[str, str]  # (section, key): ("spec", "containers")
+# Where a shared part sits: (section, key), ("spec", "tolerations"), or (section, key, index,
+# field) in a list of `_ENTRY_LISTS`, ("spec", "containers", 0, "env"). Written "spec.tolerations"
+# and "spec.containers[0].env".
+Place = tuple[str, str] | tuple[str, str, int, str]
 
 
 # Lists whose entries differ between sibling pods in a field or two, their other fields equal:
@@ -81,7 +85,7 @@ class SharingTable:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "patterns": [[f"{section}.{key}" for section, key in places] for places in self.patterns],
+            "patterns": [[_text(place) for place in places] for places in self.patterns],
             "items": self.marks,
         }
 
@@ -99,13 +103,25 @@ def table(items: list[Obj]) -> SharingTable:
 
 
 def _same_places(previous: Obj, item: Obj) -> tuple[Place, ...]:
-    places = []
+    places: list[Place] = []
     for section in _SECTIONS:
         mine, theirs = item.get(section), previous.get(section)
-        if type(mine) is dict and type(theirs) is dict:
-            for key, value in mine.items():
-                if type(value) in _CONTAINERS and theirs.get(key) is value:
-                    places.append((section, key))
+        if type(mine) is not dict or type(theirs) is not dict:
+            continue
+        for key, value in mine.items():
+            if type(value) not in _CONTAINERS or "[" in key:  # "[": read back as an entry's place
+                continue
+            other = theirs.get(key)
+            if other is value:
+                places.append((section, key))
+            elif key in _ENTRY_LISTS and type(value) is list and type(other) is list:
+                for index, (entry, match) in enumerate(zip(value, other, strict=False)):
+                    if type(entry) is dict and type(match) is dict:
+                        places.extend(
+                            (section, key, index, field)
+                            for field, part in entry.items()
+                            if type(part) in _CONTAINERS and match.get(field) is part and field.isalnum()
+                        )
     return tuple(places)
 
 
@@ -117,11 +133,21 @@ def stored(items: list[Obj], sharing: SharingTable) -> Iterator[Obj]:
             yield item
             continue
         copy = dict(item)
-        for section, key in sharing.patterns[mark - 1]:
-            if copy[section] is item[section]:
-                copy[section] = dict(item[section])
-            copy[section][key] = None
+        for place in sharing.patterns[mark - 1]:
+            section = copy[place[0]] = _own(copy[place[0]], item[place[0]])
+            if len(place) == 2:
+                section[place[1]] = None
+                continue
+            _, key, index, field = place
+            entries = section[key] = _own(section[key], item[place[0]][key])
+            entry = entries[index] = _own(entries[index], item[place[0]][key][index])
+            entry[field] = None
         yield copy
+
+
+def _own(current: Any, original: Any) -> Any:
+    """`current`, copied first if it is still the item's own `original` (never changed)."""
+    return original.copy() if current is original else current
 
 
 def restore(items: list[Obj], data: object, budget: int) -> int:
@@ -130,6 +156,7 @@ def restore(items: list[Obj], data: object, budget: int) -> int:
     raises ValueError if they pass `budget` (a few KB of table repeating a big part in every pod
     would make the checks walk far more than the file holds) or if the table does not fit."""
     patterns, marks = _parse(data, len(items))
+    grouped = [_by_holder(places) for places in patterns]
     weights: dict[int, int] = {}  # id of a shared part -> its size as JSON, computed once
     expanded = 0
     for index, mark in enumerate(marks):
@@ -138,21 +165,34 @@ def restore(items: list[Obj], data: object, budget: int) -> int:
         if index == 0:
             raise ValueError("the first item cannot repeat a previous one")
         previous, item = items[index - 1], items[index]
-        for section, key in patterns[mark - 1]:
-            mine, theirs = item.get(section), previous.get(section)
-            if type(mine) is not dict or type(theirs) is not dict or mine.get(key, 0) is not None:
-                raise ValueError(f"item {index} has no null {_named(section, key)} to restore")
-            value = theirs.get(key)
-            if type(value) not in _CONTAINERS:
-                raise ValueError(f"item {index - 1} has no {_named(section, key)} to share")
-            mine[key] = value
-            weight = weights.get(id(value))
-            if weight is None:
-                weight = weights[id(value)] = len(orjson.dumps(value))
-            expanded += weight
+        for path, keys in grouped[mark - 1]:
+            mine, theirs = _holder(item, path), _holder(previous, path)
+            for key in keys:
+                if mine is None or mine.get(key, 0) is not None:
+                    raise ValueError(f"item {index} has no null {_named((*path, key))} to restore")
+                value = theirs.get(key) if theirs is not None else None
+                if type(value) not in _CONTAINERS:
+                    raise ValueError(f"item {index - 1} has no {_named((*path, key))} to share")
+                mine[key] = value
+                weight = weights.get(id(value))
+                if weight is None:
+                    weight = weights[id(value)] = len(orjson.dumps(value))
+                expanded += weight
         if expanded > budget:
             raise ValueError("its shared parts, written out, pass the size limit; raise --max-snapshot-size")
     return expanded
+
+
+# Where the dict holding a place's last key sits: (section,) or (section, key, index).
+HolderPath = tuple[str] | tuple[str, str, int]
+
+
+def _by_holder(places: tuple[Place, ...]) -> list[tuple[HolderPath, list[str]]]:
+    """A pattern's places grouped by the dict that holds them: each is found once per item."""
+    groups: dict[HolderPath, list[str]] = {}
+    for place in places:
+        groups.setdefault(place[:-1], []).append(place[-1])  # type: ignore[index]
+    return list(groups.items())
 
 
 def _parse(data: object, count: int) -> tuple[list[tuple[Place, ...]], list[int]]:
@@ -174,13 +214,32 @@ def _strings(value: object) -> list[str]:
     return value
 
 
-def _named(section: str, key: str) -> str:
+def _holder(obj: Obj, path: HolderPath) -> Obj | None:
+    """The dict at `path` in `obj`, or None if `obj` has no such dict."""
+    node: Any = obj.get(path[0])
+    if len(path) == 3:
+        entries = node.get(path[1]) if type(node) is dict else None
+        node = entries[path[2]] if type(entries) is list and path[2] < len(entries) else None
+    return node if type(node) is dict else None
+
+
+def _text(place: Place) -> str:
+    return f"{place[0]}.{place[1]}" if len(place) == 2 else f"{place[0]}.{place[1]}[{place[2]}].{place[3]}"
+
+
+def _named(place: Place) -> str:
     """A place for an error message: the key comes from the file, so it is quoted and clipped."""
-    return f"{section}.{key[:40]!r}"
+    return f"{place[0]}.{place[1][:40]!r}" + (f"[{place[2]}].{place[3][:40]!r}" if len(place) == 4 else "")
+
+
+_ENTRY_PLACE = re.compile(r"(\w+)\.(\w+)\[(\d{1,6})\]\.([A-Za-z0-9]+)")
 
 
 def _place(name: str) -> Place:
+    entry = _ENTRY_PLACE.fullmatch(name)
+    if entry and entry[1] in _SECTIONS and entry[2] in _ENTRY_LISTS:
+        return entry[1], entry[2], int(entry[3]), entry[4]
     section, _, key = name.partition(".")
-    if section not in _SECTIONS or not key:
+    if section not in _SECTIONS or not key or "[" in key:
         raise ValueError(f"a sharing table names {name[:40]!r}, not a part of an object")
     return section, key

@@ -11,6 +11,7 @@ import pytest
 
 from k8saudit import snapshot
 from k8saudit.errors import SnapshotError
+from k8saudit.redact import redact
 from k8saudit.report import CollectionInfo, evaluate, utcnow
 from k8saudit.siblings import share_with
 from tests import factories as f
@@ -81,7 +82,19 @@ def broken_tables() -> dict[str, tuple[Any, str]]:
         "a place that holds data": ({"patterns": [["spec.tolerations"]], "items": [0, 1, 0]}, "no null"),
         "a huge hostile key": (
             {"patterns": [["spec.\x1b[2J" + "k" * 10_000]], "items": [0, 1, 0]},
+            "not a part of an object",  # "[" belongs to an entry's place only
+        ),
+        "a huge key that is no part": (
+            {"patterns": [["spec." + "k" * 10_000]], "items": [0, 1, 0]},
             "no null",
+        ),
+        "an entry of a list that has none": (
+            {"patterns": [["spec.containers[7].env"]], "items": [0, 1, 0]},
+            "no null",
+        ),
+        "an entry place in another list": (
+            {"patterns": [["spec.tolerations[0].key"]], "items": [0, 1, 0]},
+            "not a part of an object",
         ),
     }
 
@@ -163,3 +176,39 @@ def test_sibling_pods_share_the_equal_fields_of_entries_that_differ() -> None:
     assert first["status"]["phase"] is last["status"]["phase"], "equal strings: one copy"
     assert first["status"]["conditions"][1]["type"] is last["status"]["conditions"][1]["type"]
     assert first["status"]["startTime"] != last["status"]["startTime"]
+
+
+def test_shared_parts_of_entries_are_written_once_and_come_back_shared(tmp_path: Path) -> None:
+    cluster = generate_cluster(nodes=2, pods=6, pods_per_deployment=3, seed=4)
+    pods = orjson.loads(orjson.dumps(cluster[("", "v1", "pods")]))
+    for pod in pods:
+        redact("pods", pod)  # as collected
+    expected = orjson.loads(orjson.dumps(pods))
+    for previous, item in itertools.pairwise(pods):
+        share_with(previous, item)
+    report = evaluate(
+        f.make_inventory(pods=pods, nodes=[f.node("node-1")]), CollectionInfo(utcnow(), utcnow())
+    )
+    path = snapshot.save(report, tmp_path / "s.json")
+    assert pods == expected, "writing leaves the inventory as it was"
+
+    document = orjson.loads(path.read_bytes())
+    assert document["format"] == "k8saudit.snapshot/3"
+    second = document["inventory"]["objects"]["pods"][1]
+    assert second["spec"]["containers"][0]["env"] is None
+    assert second["spec"]["containers"][0]["volumeMounts"], "its own token mount is written"
+    assert second["spec"]["volumes"][0]["projected"] is None
+    places = {
+        place
+        for pattern in document["inventory"]["same_as_previous"]["pods"]["patterns"]
+        for place in pattern
+    }
+    assert {"spec.containers[0].env", "spec.volumes[0].projected", "spec.tolerations"} <= places
+
+    again = snapshot.load(path).inventory.items("pods")
+    assert again == expected
+    assert again[1]["spec"]["containers"][0]["env"] is again[0]["spec"]["containers"][0]["env"]
+    assert again[1]["spec"]["volumes"][0]["projected"] is again[0]["spec"]["volumes"][0]["projected"]
+    assert snapshot.dumps(snapshot.load(path).report()) == snapshot.dumps(report), (
+        "saved again: the same file"
+    )
