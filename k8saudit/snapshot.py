@@ -30,7 +30,7 @@ from k8saudit import __version__, heap, siblings
 from k8saudit.errors import SnapshotError
 from k8saudit.inventory import ClusterIdentity, Coverage, Inventory, malformed
 from k8saudit.kinds import KINDS, KINDS_BY_KEY
-from k8saudit.model import Finding
+from k8saudit.model import Finding, Status, Subject
 from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
 from k8saudit.report import CollectionInfo, Report, evaluate, reevaluate_or_reuse
@@ -39,7 +39,9 @@ from k8saudit.textsafe import dump_json
 from k8saudit.waivers import WaiverPolicy, WaiverSummary
 
 FORMAT_NAME = "k8saudit.snapshot"
-FORMAT_VERSION = 3  # 2: sibling pods' shared parts written once (k8saudit.siblings); 3: and their entries' parts
+FORMAT_VERSION = (
+    3  # 2: sibling pods' shared parts written once (k8saudit.siblings); 3: and their entries' parts
+)
 FORMAT = f"{FORMAT_NAME}/{FORMAT_VERSION}"
 DEFAULT_MAX_BYTES = 2 * 1024**3  # decompressed; raise with --max-snapshot-size
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -394,8 +396,39 @@ def _document_decoder() -> msgspec.json.Decoder[Any]:
         {"objects": objects, **dict.fromkeys(_INVENTORY_PARTS, Any)},
         total=False,
     )
-    document = TypedDict("Snapshot", {"inventory": inventory, **dict.fromkeys(_PARTS, Any)}, total=False)  # type: ignore[operator]
+    parts = {**dict.fromkeys(_PARTS, Any), "inventory": inventory, "findings": list[_StoredFinding]}
+    document = TypedDict("Snapshot", parts, total=False)  # type: ignore[operator]
     return msgspec.json.Decoder(document)
+
+
+class _StoredSubject(msgspec.Struct, gc=False):
+    kind: str
+    namespace: str = ""
+    name: str = ""
+
+
+class _StoredFinding(msgspec.Struct, gc=False):
+    """A finding as `Finding.to_dict` writes it, built in C. One that does not fit (another type,
+    a status this version lacks) sends the file to the generic parser and `Finding.from_dict`,
+    which reads it as leniently as ever or names the problem."""
+
+    check_id: str
+    status: Status
+    subject: _StoredSubject
+    message: str = ""
+    evidence: dict[str, Any] = {}
+    waiver: dict[str, Any] | None = None
+
+    def as_finding(self) -> Finding:
+        subject = self.subject
+        return Finding(
+            self.check_id,
+            self.status,
+            Subject(subject.kind, subject.namespace, subject.name),
+            self.message,
+            self.evidence,
+            self.waiver,
+        )
 
 
 # What the loader reads besides the inventory's objects (and what it writes, read or not).
@@ -454,8 +487,12 @@ def _from_dict(data: dict[str, Any], max_bytes: int, shape_checked: bool = False
     findings = data.get("findings") or []
     if not isinstance(findings, list):
         raise TypeError("findings is not a list")
-    for i, finding in enumerate(findings):  # in place: each parsed dict is freed once converted
-        findings[i] = Finding.from_dict(_mapping(finding, "finding"))
+    for i, finding in enumerate(findings):  # in place: each parsed one is freed once converted
+        findings[i] = (
+            finding.as_finding()
+            if type(finding) is _StoredFinding
+            else Finding.from_dict(_mapping(finding, "finding"))
+        )
     calendar_data = data.get("calendar")
     calendar = (
         ReleaseCalendar.from_dict(calendar_data)

@@ -34,6 +34,27 @@ def test_round_trip_gives_the_same_report(tmp_path: Path, report, name: str) -> 
     assert loaded.report(as_recorded=True).as_recorded
 
 
+def test_findings_off_the_fast_schema_load_as_leniently_as_ever(tmp_path: Path, report) -> None:
+    """Recorded findings are built in C when they fit the shape k8saudit writes; one that does not
+    (a number for a check id, a null message, a waiver that is no object) sends the file to the
+    generic reader, which reads every finding as before."""
+    document = orjson.loads(snapshot.dumps(report))
+    fast = snapshot.load(_written(tmp_path / "fast.json", document)).findings
+    assert [f.to_dict() for f in fast] == [f.to_dict() for f in report.findings]
+    document["findings"][0].update(check_id=7, message=None, waiver="x")
+    lenient = snapshot.load(_written(tmp_path / "lenient.json", document)).findings
+    assert (lenient[0].check_id, lenient[0].message, lenient[0].waiver) == ("7", "None", None)
+    assert [f.to_dict() for f in lenient[1:]] == [f.to_dict() for f in fast[1:]]
+    document["findings"][1]["status"] = "maybe"
+    with pytest.raises(SnapshotError, match="not a valid k8saudit snapshot: 'maybe' is not a valid Status"):
+        snapshot.load(_written(tmp_path / "bad.json", document))
+
+
+def _written(path: Path, document: dict) -> Path:
+    path.write_bytes(orjson.dumps(document))
+    return path
+
+
 def test_gzip_is_detected_by_content_not_name(tmp_path: Path, report) -> None:
     path = tmp_path / "renamed.json"
     path.write_bytes(gzip.compress(snapshot.dumps(report)))
