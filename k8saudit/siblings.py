@@ -40,6 +40,9 @@ Place = tuple[str, str] | tuple[str, str, int, str]
 _ENTRY_LISTS = frozenset(
     {"containers", "initContainers", "volumes", "containerStatuses", "initContainerStatuses", "conditions"}
 )
+# Those whose entries hold shared objects, not only strings (a table names places of objects; a
+# status entry's objects are its own: its state and times).
+_ENTRY_PLACE_LISTS = frozenset({"containers", "initContainers", "volumes"})
 
 
 def share_with(previous: Obj, item: Obj) -> None:
@@ -70,6 +73,41 @@ def _share_fields(theirs: Obj, mine: Obj, descend: bool) -> None:
                 for entry, match in zip(value, other, strict=False):  # entries past the shorter: none
                     if type(entry) is dict and type(match) is dict:
                         _share_fields(match, entry, descend=False)
+
+
+def share_templates(objects: dict[str, list[Obj]]) -> None:
+    """Let each ReplicaSet whose pod spec equals its Deployment's use the Deployment's copy: the
+    Deployment controller copied it there (older ReplicaSets keep their older specs, and their
+    own copies). A pod spec is most of either object. Also invisible, also compared in C."""
+    specs: dict[str, Obj] = {}
+    for deployment in objects.get("deployments", ()):
+        uid, spec = _uid(deployment), _template_spec(deployment)
+        if uid and spec is not None:
+            specs[uid] = spec
+    for replicaset in objects.get("replicasets", ()) if specs else ():
+        spec = _template_spec(replicaset)
+        theirs = specs.get(_controller_uid(replicaset, "Deployment"))
+        if spec is not None and theirs is not None and spec is not theirs and spec == theirs:
+            replicaset["spec"]["template"]["spec"] = theirs
+
+
+def _uid(obj: Obj) -> str:
+    uid = (obj.get("metadata") or {}).get("uid")
+    return uid if isinstance(uid, str) else ""
+
+
+def _template_spec(obj: Obj) -> Obj | None:
+    template = obj.get("spec", {}).get("template") if type(obj.get("spec")) is dict else None
+    spec = template.get("spec") if type(template) is dict else None
+    return spec if type(spec) is dict else None
+
+
+def _controller_uid(obj: Obj, kind: str) -> str:
+    for reference in (obj.get("metadata") or {}).get("ownerReferences") or ():
+        if type(reference) is dict and reference.get("controller") is True and reference.get("kind") == kind:
+            uid = reference.get("uid")
+            return uid if isinstance(uid, str) else ""
+    return ""
 
 
 @dataclass(slots=True)
@@ -109,19 +147,18 @@ def _same_places(previous: Obj, item: Obj) -> tuple[Place, ...]:
         if type(mine) is not dict or type(theirs) is not dict:
             continue
         for key, value in mine.items():
-            if type(value) not in _CONTAINERS or "[" in key:  # "[": read back as an entry's place
+            if type(value) not in _CONTAINERS:
                 continue
             other = theirs.get(key)
             if other is value:
-                places.append((section, key))
-            elif key in _ENTRY_LISTS and type(value) is list and type(other) is list:
+                if "[" not in key:  # "[" would read back as an entry's place
+                    places.append((section, key))
+            elif key in _ENTRY_PLACE_LISTS and type(value) is list and type(other) is list:
                 for index, (entry, match) in enumerate(zip(value, other, strict=False)):
                     if type(entry) is dict and type(match) is dict:
-                        places.extend(
-                            (section, key, index, field)
-                            for field, part in entry.items()
-                            if type(part) in _CONTAINERS and match.get(field) is part and field.isalnum()
-                        )
+                        for field, part in entry.items():
+                            if type(part) in _CONTAINERS and match.get(field) is part and field.isalnum():
+                                places.append((section, key, index, field))
     return tuple(places)
 
 
@@ -237,7 +274,7 @@ _ENTRY_PLACE = re.compile(r"(\w+)\.(\w+)\[(\d{1,6})\]\.([A-Za-z0-9]+)")
 
 def _place(name: str) -> Place:
     entry = _ENTRY_PLACE.fullmatch(name)
-    if entry and entry[1] in _SECTIONS and entry[2] in _ENTRY_LISTS:
+    if entry and entry[1] in _SECTIONS and entry[2] in _ENTRY_PLACE_LISTS:
         return entry[1], entry[2], int(entry[3]), entry[4]
     section, _, key = name.partition(".")
     if section not in _SECTIONS or not key or "[" in key:

@@ -13,7 +13,7 @@ from k8saudit import snapshot
 from k8saudit.errors import SnapshotError
 from k8saudit.redact import redact
 from k8saudit.report import CollectionInfo, evaluate, utcnow
-from k8saudit.siblings import share_with
+from k8saudit.siblings import share_templates, share_with
 from tests import factories as f
 from tests.replay.generate import generate_cluster
 
@@ -212,3 +212,34 @@ def test_shared_parts_of_entries_are_written_once_and_come_back_shared(tmp_path:
     assert snapshot.dumps(snapshot.load(path).report()) == snapshot.dumps(report), (
         "saved again: the same file"
     )
+
+
+def test_a_replicaset_uses_its_deployments_pod_spec_and_an_older_one_keeps_its_own(tmp_path: Path) -> None:
+    cluster = generate_cluster(nodes=2, pods=6, pods_per_deployment=3, seed=5)
+    deployments = orjson.loads(orjson.dumps(cluster[("apps", "v1", "deployments")]))
+    replicasets = orjson.loads(orjson.dumps(cluster[("apps", "v1", "replicasets")]))
+    older = orjson.loads(orjson.dumps(replicasets[0]))  # the same Deployment's previous rollout
+    older["metadata"].update(name="older", uid="older-uid")
+    older["spec"]["template"]["spec"]["containers"][0]["image"] = "ghcr.io/example/web:2.4.0"
+    replicasets.append(older)
+    objects = {"deployments": deployments, "replicasets": replicasets}
+    for key, items in objects.items():
+        for item in items:
+            redact(key, item)  # as collected
+    expected = orjson.loads(orjson.dumps(objects))
+
+    share_templates(objects)
+    assert objects == expected, "sharing never changes a value"
+    pod_spec = [d["spec"]["template"]["spec"] for d in deployments]
+    assert [r["spec"]["template"]["spec"] is pod_spec[i] for i, r in enumerate(replicasets[:2])] == [
+        True,
+        True,
+    ]
+    assert older["spec"]["template"]["spec"] is not pod_spec[0]
+
+    inventory = f.make_inventory(deployments=deployments, replicasets=replicasets, nodes=[f.node("node-1")])
+    path = snapshot.save(evaluate(inventory, CollectionInfo(utcnow(), utcnow())), tmp_path / "s.json")
+    loaded = snapshot.load(path).inventory
+    again = loaded.items("replicasets")
+    assert again[0]["spec"]["template"]["spec"] is loaded.items("deployments")[0]["spec"]["template"]["spec"]
+    assert {"deployments": loaded.items("deployments"), "replicasets": again} == expected
