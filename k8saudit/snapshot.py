@@ -135,9 +135,9 @@ def dumps(report: Report) -> bytes:
     return b"".join(dump_chunks(report))
 
 
-# Objects or findings serialized at a time: a few MB of JSON, never the whole document (which is
+# Objects or findings serialized at a time: about a MB of JSON, never the whole document (which is
 # ~400 MB for a 100k-pod cluster, on top of the report it describes).
-_SLICE = 5_000
+_SLICE = 1_000
 
 
 def dump_chunks(report: Report) -> Iterator[bytes]:
@@ -472,6 +472,7 @@ def _from_dict(data: dict[str, Any], max_bytes: int, shape_checked: bool = False
     unknown = sorted((set(objects) | set(coverage)) - set(KINDS_BY_KEY))
     objects = {k: v for k, v in objects.items() if k in KINDS_BY_KEY}
     _restore_shared_parts(objects, inv_data.get("same_as_previous") or {}, max_bytes)
+    siblings.share_templates(objects)  # not written: found again as the collector found it
     coverage = {k: v for k, v in coverage.items() if k in KINDS_BY_KEY}
     applied = _mapping(inv_data.get("applied_api_versions") or {}, "applied_api_versions")
     served = inv_data.get("served_api_versions") or []
