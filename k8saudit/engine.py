@@ -47,8 +47,10 @@ def run_check(meta: CheckMeta, inventory: Inventory, context: Context) -> list[F
         return [
             Finding(meta.id, Status.ERROR, Subject.cluster(), f"check failed: {type(exc).__name__}: {exc}")
         ]
+    messages: dict[str, str] = {}  # one copy of each text: a check often says the same of many subjects
     for finding in results:
         finding.check_id = meta.id
+        finding.message = messages.setdefault(finding.message, finding.message)
     results.sort(key=_order)
     return results
 
