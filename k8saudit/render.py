@@ -7,6 +7,7 @@ controls in object names or messages are shown, never obeyed by the terminal.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from k8saudit import __version__
@@ -165,66 +166,74 @@ def header_lines(report: Report) -> list[str]:
 
 
 def render_text(report: Report) -> str:
+    return "".join(text_lines(report))
+
+
+def text_lines(report: Report) -> Iterator[str]:
+    """The text report line by line, each ending in a newline: a big cluster's report is tens of
+    MB, which a writer can pass on as it comes instead of holding it whole (and twice, joined)."""
+    for line in _text_lines(report):
+        yield line + "\n"
+
+
+def _text_lines(report: Report) -> Iterator[str]:
     scores = report.scores
-    lines = header_lines(report)
-    lines.append("")
-    lines.append(f"Overall: {scores.grade}  {_score(scores.overall).strip()}/100")
+    yield from header_lines(report)
+    yield ""
+    yield f"Overall: {scores.grade}  {_score(scores.overall).strip()}/100"
     for area in AREAS:
         a = scores.areas[area]
-        lines.append(f"  {area:<11} {a.grade}  {_score(a.score)}  {_bar(a.score)}")
+        yield f"  {area:<11} {a.grade}  {_score(a.score)}  {_bar(a.score)}"
 
     gaps = report.coverage_gaps
     if gaps:
-        lines.append("")
-        lines.append(f"Coverage gaps ({len(gaps)} kinds could not be read; their checks are 'unknown'):")
+        yield ""
+        yield f"Coverage gaps ({len(gaps)} kinds could not be read; their checks are 'unknown'):"
         for key, cov in gaps.items():
-            lines.append(f"  {KINDS_BY_KEY[key].kind:<32} {cov.state:<10} {safe_text(cov.message, 200)}")
+            yield f"  {KINDS_BY_KEY[key].kind:<32} {cov.state:<10} {safe_text(cov.message, 200)}"
 
     fixes = scores.top_fixes(5)
     if fixes:
-        lines.append("")
-        lines.append("Top fixes (points gained):")
+        yield ""
+        yield "Top fixes (points gained):"
         for check_id, points, count in fixes:
             title = report.checks[check_id].title
-            lines.append(
-                f"  +{points:5.1f}  {check_id:<9} {title} ({count} subject{'s' if count != 1 else ''})"
-            )
+            yield f"  +{points:5.1f}  {check_id:<9} {title} ({count} subject{'s' if count != 1 else ''})"
 
     problems = sorted_problems(report)
     # Informational checks weigh nothing in the score and can name every workload: fold them.
     scored = [f for f in problems if _severity(report, f) is not Severity.INFO]
-    lines.append("")
-    lines.append(f"Findings to fix ({len(scored)}):" if scored else "No failing findings.")
+    yield ""
+    yield f"Findings to fix ({len(scored)}):" if scored else "No failing findings."
     for f in scored:
         subject, message = safe_text(f.subject, 120), safe_text(f.message, 600)
         severity = _severity(report, f).value.upper()
-        lines.append(f"  {severity:<8} {f.status.value:<4} {f.check_id:<9} {subject}: {message}")
+        yield f"  {severity:<8} {f.status.value:<4} {f.check_id:<9} {subject}: {message}"
     informational = Counter(f.check_id for f in problems if _severity(report, f) is Severity.INFO)
     if informational:
-        lines.append("")
-        lines.append("Informational (not scored; see --format json or the UI for the subjects):")
+        yield ""
+        yield "Informational (not scored; see --format json or the UI for the subjects):"
         for check_id, count in sorted(informational.items()):
             meta = report.checks.get(check_id)  # a recorded finding may name a check not in this version
             title = meta.title if meta else "a check this version of k8saudit does not have"
-            lines.append(f"  {check_id:<9} {count:>5} subject(s): {title}")
+            yield f"  {check_id:<9} {count:>5} subject(s): {title}"
 
     counts = {s: sum(1 for f in report.findings if f.status is s) for s in (Status.UNKNOWN, Status.ERROR)}
     if counts[Status.UNKNOWN] or counts[Status.ERROR]:
-        lines.append("")
+        yield ""
         unknown, errors = counts[Status.UNKNOWN], counts[Status.ERROR]
-        lines.append(f"Not scored: {unknown} unknown (inputs unreadable), {errors} check errors.")
+        yield f"Not scored: {unknown} unknown (inputs unreadable), {errors} check errors."
         for status, label in ((Status.UNKNOWN, "Unknown"), (Status.ERROR, "Errors")):
             ids = sorted({f.check_id for f in report.findings if f.status is status})
             if ids:
-                lines.append(f"  {label}: {', '.join(ids)}")
-    lines += waiver_lines(report)
-    lines.append("")
-    lines.append(waiver_source_line(report))
+                yield f"  {label}: {', '.join(ids)}"
+    yield from waiver_lines(report)
+    yield ""
+    yield waiver_source_line(report)
     for note in report.collection.notes:
-        lines.append(f"Note: {safe_text(note, 300)}")
+        yield f"Note: {safe_text(note, 300)}"
     age = report.calendar_age_days()
-    lines.append(f"Release calendar as of {report.calendar.as_of.isoformat()} ({age} days old).")
-    return "\n".join(lines) + "\n"
+    yield f"Release calendar as of {report.calendar.as_of.isoformat()} ({age} days old)."
 
 
 def waiver_source_line(report: Report) -> str:
