@@ -39,9 +39,8 @@ from k8saudit.textsafe import dump_json
 from k8saudit.waivers import WaiverPolicy, WaiverSummary
 
 FORMAT_NAME = "k8saudit.snapshot"
-FORMAT_VERSION = (
-    3  # 2: sibling pods' shared parts written once (k8saudit.siblings); 3: and their entries' parts
-)
+# 2: sibling pods' shared parts written once (k8saudit.siblings); 3: their entries' parts too.
+FORMAT_VERSION = 3
 FORMAT = f"{FORMAT_NAME}/{FORMAT_VERSION}"
 DEFAULT_MAX_BYTES = 2 * 1024**3  # decompressed; raise with --max-snapshot-size
 _GZIP_MAGIC = b"\x1f\x8b"

@@ -14,9 +14,9 @@ names, uids, labels, owner references and node assignment changed:
   once scheduled, its own IPs, start time, condition times and container IDs.
 
 Output is deterministic for a seed. Sub-structures that are identical for many objects (container
-fields, tolerations, labels, managedFields of one ReplicaSet's pods) are shared between the generated
-dicts, which keeps 100k pods cheap: treat the result as read-only (``ReplayServer`` serializes it
-on load; use ``copy.deepcopy`` before editing one object).
+fields, tolerations, labels, managedFields of one ReplicaSet's pods) are shared between the
+generated dicts, which keeps 100k pods cheap: treat the result as read-only (``ReplayServer``
+serializes it on load; use ``copy.deepcopy`` before editing one object).
 """
 
 from __future__ import annotations
