@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from k8saudit import __version__
+from k8saudit import __version__, heap
 from k8saudit.engine import run_checks
 from k8saudit.inventory import Inventory
 from k8saudit.model import Finding
@@ -198,7 +198,10 @@ def reevaluate_or_reuse(
     if not recorded_fingerprint or recorded_fingerprint != fingerprint:
         return evaluate(inventory, collection, config, calendar, waivers=waivers, today=today)
     # Fresh copies without the waiver marks of then: the recorded ones stay as they were saved.
-    findings = [Finding(f.check_id, f.status, f.subject, f.message, f.evidence) for f in recorded_findings]
+    with heap.gc_paused():
+        findings = [
+            Finding(f.check_id, f.status, f.subject, f.message, f.evidence) for f in recorded_findings
+        ]
     return _waived_and_scored(
         inventory, collection, findings, checks, calendar, config, waivers, today, fingerprint
     )
@@ -215,8 +218,12 @@ def _waived_and_scored(
     today: date | None,
     fingerprint: str,
 ) -> Report:
-    summary = apply_waivers(findings, inventory, waivers or WaiverPolicy(), today or utcnow().date(), checks)
-    scores = score(findings, checks, config.area_weights)
+    with heap.gc_paused():  # waiver marks and scores for 300k+ findings: acyclic (k8saudit.heap)
+        summary = apply_waivers(
+            findings, inventory, waivers or WaiverPolicy(), today or utcnow().date(), checks
+        )
+        scores = score(findings, checks, config.area_weights)
+        heap.settle()  # they live as long as the report
     return Report(inventory, collection, findings, scores, checks, calendar, False, summary, fingerprint)
 
 

@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from k8saudit import heap
 from k8saudit.model import Finding, Severity, Status, Subject
 from k8saudit.report import Report
 
@@ -102,6 +103,11 @@ class FindingsIndex:
     """
 
     def __init__(self, report: Report) -> None:
+        with heap.gc_paused():  # hundreds of thousands of acyclic entries (k8saudit.heap)
+            self._build(report)
+            heap.settle()  # the index lives as long as the report
+
+    def _build(self, report: Report) -> None:
         self.report = report
         self.findings: list[Finding] = report.findings
         findings = self.findings
