@@ -198,13 +198,13 @@ def reevaluate_or_reuse(
     if not recorded_fingerprint or recorded_fingerprint != fingerprint:
         return evaluate(inventory, collection, config, calendar, waivers=waivers, today=today)
     # Fresh copies without the waiver marks of then: the recorded ones stay as they were saved.
-    with heap.gc_paused():
+    with heap.gc_paused():  # one pause for the copies, their waivers and scores (k8saudit.heap)
         findings = [
             Finding(f.check_id, f.status, f.subject, f.message, f.evidence) for f in recorded_findings
         ]
-    return _waived_and_scored(
-        inventory, collection, findings, checks, calendar, config, waivers, today, fingerprint
-    )
+        return _waived_and_scored(
+            inventory, collection, findings, checks, calendar, config, waivers, today, fingerprint
+        )
 
 
 def _waived_and_scored(
