@@ -270,7 +270,14 @@ async def test_a_waiver_written_while_the_probe_runs_keeps_both(
     """The waivers are applied again (a new report) while the probe waits for its answer: the
     answer is attached to the report shown by then, and the waiver stays."""
     report = demo_with_targets(admin_ui, "/gate", "/basic")
-    app = make_app(report=report, debounce_s=0.0, waivers=WaiverOptions(str(tmp_path / "waivers.toml")))
+    # The probe must still wait when the waiver lands: the default 3 s timeout is shorter than the
+    # steps below take on a slow machine (it then answers "timed out" first).
+    app = make_app(
+        report=report,
+        debounce_s=0.0,
+        waivers=WaiverOptions(str(tmp_path / "waivers.toml")),
+        probe_settings=ProbeSettings(timeout_s=60),
+    )
     async with app.run_test(size=SIZE) as pilot:
         screen = await findings_cursor_on(pilot, app, "EXP-001", "weave-scope-app")
         weave = screen.highlighted
