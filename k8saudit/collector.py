@@ -41,12 +41,13 @@ from k8saudit.inventory import (
     Coverage,
     Inventory,
     malformed,
+    share_pod_templates,
 )
 from k8saudit.kinds import KINDS, GroupVersion, ResourceKind
 from k8saudit.redact import redact
 from k8saudit.report import CollectionInfo, utcnow
 from k8saudit.schema import ListPage, decode_list_page
-from k8saudit.siblings import SIBLING_KINDS, share_templates, share_with
+from k8saudit.siblings import SIBLING_KINDS, share_with
 
 METADATA_ONLY_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 JSON_ACCEPT = "application/json"
@@ -148,7 +149,7 @@ class Collector:
                 served, resources = await self._discover()
                 coverage = await self._list_all(served, resources)
                 self_rules = await self._self_rules()
-            share_templates({key: state.items for key, state in self._states.items()})
+            share_pod_templates({key: state.items for key, state in self._states.items()})
             heap.settle()
         inventory = Inventory(
             objects={key: state.items for key, state in self._states.items()},

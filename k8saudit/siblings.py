@@ -8,7 +8,8 @@ pod's own token volume. One copy serves them all:
   equal fields of its containers, volumes and statuses (collection);
 - on disk, `table`/`stored` write such a part once and `null` where a later sibling repeats it,
   with a table naming those places, and `restore` puts the shared copy back (snapshots);
-- `share_templates` lets a ReplicaSet use its Deployment's pod spec (collection and loading).
+- `inventory.share_pod_templates` lets a ReplicaSet use its Deployment's pod spec (collection
+  and loading).
 
 Sharing is invisible because the inventory is read-only once collected or loaded: checks never
 change what they read.
@@ -75,42 +76,6 @@ def _share_fields(theirs: Obj, mine: Obj, descend: bool) -> None:
                 for entry, match in zip(value, other, strict=False):  # entries past the shorter: none
                     if type(entry) is dict and type(match) is dict:
                         _share_fields(match, entry, descend=False)
-
-
-def share_templates(objects: dict[str, list[Obj]]) -> None:
-    """Let each ReplicaSet whose pod spec equals its Deployment's use the Deployment's copy: the
-    Deployment controller copied it there (older ReplicaSets keep their older specs, and their
-    own copies). A pod spec is most of either object; the comparison runs in C."""
-    specs: dict[str, Obj] = {}
-    for deployment in objects.get("deployments", ()):
-        uid, spec = _uid(deployment), _template_spec(deployment)
-        if uid and spec is not None:
-            specs[uid] = spec
-    for replicaset in objects.get("replicasets", ()) if specs else ():
-        spec = _template_spec(replicaset)
-        theirs = specs.get(_controller_uid(replicaset, "Deployment"))
-        if spec is not None and theirs is not None and spec is not theirs and spec == theirs:
-            replicaset["spec"]["template"]["spec"] = theirs
-
-
-def _uid(obj: Obj) -> str:
-    uid = (obj.get("metadata") or {}).get("uid")
-    return uid if isinstance(uid, str) else ""
-
-
-def _template_spec(obj: Obj) -> Obj | None:
-    spec = obj.get("spec")
-    template = spec.get("template") if type(spec) is dict else None
-    spec = template.get("spec") if type(template) is dict else None
-    return spec if type(spec) is dict else None
-
-
-def _controller_uid(obj: Obj, kind: str) -> str:
-    for reference in (obj.get("metadata") or {}).get("ownerReferences") or ():
-        if type(reference) is dict and reference.get("controller") is True and reference.get("kind") == kind:
-            uid = reference.get("uid")
-            return uid if isinstance(uid, str) else ""
-    return ""
 
 
 @dataclass(slots=True)

@@ -28,7 +28,7 @@ import orjson
 
 from k8saudit import __version__, heap, siblings
 from k8saudit.errors import SnapshotError
-from k8saudit.inventory import ClusterIdentity, Coverage, Inventory, malformed
+from k8saudit.inventory import ClusterIdentity, Coverage, Inventory, malformed, share_pod_templates
 from k8saudit.kinds import KINDS, KINDS_BY_KEY
 from k8saudit.model import Finding, Status, Subject
 from k8saudit.registry import Config
@@ -471,7 +471,7 @@ def _from_dict(data: dict[str, Any], max_bytes: int, shape_checked: bool = False
     unknown = sorted((set(objects) | set(coverage)) - set(KINDS_BY_KEY))
     objects = {k: v for k, v in objects.items() if k in KINDS_BY_KEY}
     _restore_shared_parts(objects, inv_data.get("same_as_previous") or {}, max_bytes)
-    siblings.share_templates(objects)  # not written: found again as the collector found it
+    share_pod_templates(objects)  # not written: found again as the collector found it
     coverage = {k: v for k, v in coverage.items() if k in KINDS_BY_KEY}
     applied = _mapping(inv_data.get("applied_api_versions") or {}, "applied_api_versions")
     served = inv_data.get("served_api_versions") or []

@@ -11,9 +11,10 @@ import pytest
 
 from k8saudit import snapshot
 from k8saudit.errors import SnapshotError
+from k8saudit.inventory import share_pod_templates
 from k8saudit.redact import redact
 from k8saudit.report import CollectionInfo, evaluate, utcnow
-from k8saudit.siblings import share_templates, share_with
+from k8saudit.siblings import share_with
 from tests import factories as f
 from tests.replay.generate import generate_cluster
 
@@ -228,7 +229,7 @@ def test_a_replicaset_uses_its_deployments_pod_spec_and_an_older_one_keeps_its_o
             redact(key, item)  # as collected
     expected = orjson.loads(orjson.dumps(objects))
 
-    share_templates(objects)
+    share_pod_templates(objects)
     assert objects == expected, "sharing never changes a value"
     pod_spec = [d["spec"]["template"]["spec"] for d in deployments]
     assert [r["spec"]["template"]["spec"] is pod_spec[i] for i, r in enumerate(replicasets[:2])] == [
