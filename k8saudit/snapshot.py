@@ -15,7 +15,6 @@ import os
 import re
 import socket
 import tempfile
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -25,6 +24,7 @@ from typing import Any, BinaryIO, TypedDict
 
 import msgspec
 import orjson
+from isal import isal_zlib
 
 from k8saudit import __version__, heap, siblings
 from k8saudit.errors import SnapshotError
@@ -164,9 +164,9 @@ def _json_list(items: Iterable[Any], encode: Callable[[Any], Any] | None = None)
     yield b"]"
 
 
-# zlib level 3: level 6 took 2.6 s of CPU on a 100k-pod snapshot (380 MB of JSON) for 16 MB,
-# level 3 takes 1.0 s for 20 MB; loading is as fast either way.
-GZIP_LEVEL = 3
+# ISA-L level 1: on a 100k-pod snapshot (440 MB of JSON) it takes 0.25 s for 30 MB, where zlib's
+# level 3 took 1.5 s for 32 MB (and its level 6, 2.6 s for a 16 MB snapshot of exact-copy pods).
+GZIP_LEVEL = 1
 
 
 def save(report: Report, path: str | os.PathLike[str]) -> Path:
@@ -180,7 +180,7 @@ def save(report: Report, path: str | os.PathLike[str]) -> Path:
 
 
 def _gzipped(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # gzip framing, mtime 0
+    compressor = isal_zlib.compressobj(GZIP_LEVEL, isal_zlib.DEFLATED, 31)  # gzip framing, mtime 0
     for chunk in chunks:
         yield compressor.compress(chunk)
     yield compressor.flush()
@@ -288,30 +288,27 @@ def _read_bytes(source: Path, max_bytes: int) -> bytes:
         return _gunzip_stream(handle, source, max_bytes)
 
 
-_CHUNK = 1 << 20
-
-
 def _gunzip_stream(handle: BinaryIO, source: Path, max_bytes: int) -> bytes:
-    """Inflate chunk by chunk, stopping as soon as the output passes `max_bytes`: neither a gzip
-    bomb nor a huge compressed file is ever held in memory whole."""
-    decompressor = zlib.decompressobj(wbits=31)
-    out: list[bytes] = []
-    size = 0
-    while not decompressor.eof:
-        chunk = decompressor.unconsumed_tail or handle.read(_CHUNK)
-        if not chunk:
-            raise SnapshotError(f"{source} is truncated: the gzip stream ends early")
-        try:
-            piece = decompressor.decompress(chunk, max_bytes + 1 - size)
-        except zlib.error:
-            raise SnapshotError(f"{source} is not a valid snapshot: corrupt gzip data") from None
-        size += len(piece)
-        if size > max_bytes:
-            raise SnapshotError(_too_big(source, max_bytes))
-        out.append(piece)
-    if decompressor.unused_data or handle.read(1):
+    """Inflate at most `max_bytes`: a gzip bomb stops there, and a compressed file larger than
+    what it may inflate to is refused before it is read whole.
+
+    In one call, into one growing buffer: pieces joined at the end would hold the document twice
+    (~900 MB at 100k pods), and ISA-L inflates it in half the time zlib takes (0.45 s vs 0.95 s)."""
+    packed = handle.read(max_bytes + 1)
+    if len(packed) > max_bytes:
+        raise SnapshotError(_too_big(source, max_bytes))
+    decompressor = isal_zlib.decompressobj(wbits=31)
+    try:
+        document = decompressor.decompress(packed, max_bytes + 1)
+    except isal_zlib.error:
+        raise SnapshotError(f"{source} is not a valid snapshot: corrupt gzip data") from None
+    if len(document) > max_bytes:
+        raise SnapshotError(_too_big(source, max_bytes))
+    if not decompressor.eof:
+        raise SnapshotError(f"{source} is truncated: the gzip stream ends early")
+    if decompressor.unused_data:
         raise SnapshotError(f"{source} is not a valid snapshot: trailing data after the gzip stream")
-    return b"".join(out)
+    return document
 
 
 def _gunzip(data: bytes, source: Path, max_bytes: int) -> bytes:

@@ -61,6 +61,12 @@ def test_gzip_is_detected_by_content_not_name(tmp_path: Path, report) -> None:
     assert snapshot.load(path).inventory.cluster.context == "shop-prod"
 
 
+def test_a_gzipped_snapshot_is_plain_gzip(tmp_path: Path, report) -> None:
+    """Written by ISA-L for speed, read back by any gzip: `zcat s.json.gz | jq` keeps working."""
+    path = snapshot.save(report, tmp_path / "s.json.gz")
+    assert gzip.decompress(path.read_bytes()) == snapshot.dumps(report)
+
+
 def test_failed_save_keeps_the_previous_file(tmp_path: Path, report, monkeypatch) -> None:
     path = snapshot.save(report, tmp_path / "s.json")
     before = path.read_bytes()

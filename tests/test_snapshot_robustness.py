@@ -197,6 +197,10 @@ def test_uncompressed_size_cap_and_trailing_garbage(tmp_path: Path, report) -> N
     with pytest.raises(SnapshotError, match="larger than"):
         snapshot.load(path, max_bytes=len(data) - 1)
     assert snapshot.load(path, max_bytes=len(data)).inventory.cluster.context == "shop-prod"
+    packed = tmp_path / "s.json.gz"
+    packed.write_bytes(gzip.compress(data))
+    with pytest.raises(SnapshotError, match="larger than"):  # refused before it is read whole
+        snapshot.load(packed, max_bytes=packed.stat().st_size - 1)
     twice = tmp_path / "twice.json.gz"
     twice.write_bytes(gzip.compress(data) + b"garbage after the stream")
     with pytest.raises(SnapshotError, match="trailing data"):
