@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from k8saudit import heap
 from k8saudit.model import Finding, Severity, Status, Subject
@@ -129,11 +130,7 @@ class FindingsIndex:
             f"{r.search_prefix} {subject} {f.message}".lower()
             for r, subject, f in zip(rows, self.subject_text, findings, strict=True)
         ]
-        self.by_check: dict[str, list[int]] = defaultdict(list)
-        self.by_subject: dict[Subject, list[int]] = defaultdict(list)
-        for i, finding in enumerate(findings):
-            self.by_check[finding.check_id].append(i)
-            self.by_subject[finding.subject].append(i)
+        self._rows = rows  # for the default order
         self._orders: dict[str, tuple[list[int], list[int]]] = {}
         self._last: tuple[FindingFilter, list[int]] | None = None
 
@@ -160,20 +157,42 @@ class FindingsIndex:
 
     # -- sorting ----------------------------------------------------------------------------------
 
+    @cached_property
+    def by_check(self) -> dict[str, list[int]]:
+        """Indices of each check's findings. Built when first asked (a details screen), not with
+        the index: at 100k pods each of these maps costs ~0.1 s of opening the report."""
+        by_check: dict[str, list[int]] = defaultdict(list)
+        for i, finding in enumerate(self.findings):
+            by_check[finding.check_id].append(i)
+        return by_check
+
+    @cached_property
+    def by_subject(self) -> dict[Subject, list[int]]:
+        by_subject: dict[Subject, list[int]] = defaultdict(list)
+        for i, finding in enumerate(self.findings):
+            by_subject[finding.subject].append(i)
+        return by_subject
+
     def _default_order(self) -> list[int]:
-        """Failing first, then the worst severity, the most points, check id, subject."""
+        """Failing first, then the worst severity, the most points, check id, subject.
+
+        All but the subject are shared by the findings of one check with one status (one
+        `_SharedColumns`): those groups (a few hundred) are ordered, and only the subjects
+        within each are compared. Half the time of sorting 337k five-part keys."""
         status_rank = {s.value: s.rank for s in Status}
-        keys = list(
-            zip(
-                [status_rank[s] for s in self.status],
-                self.severity_rank,
-                [-p for p in self.points],
-                [f.check_id for f in self.findings],
-                self.subject_text,
-                strict=True,
-            )
-        )
-        return sorted(range(len(keys)), key=keys.__getitem__)
+        group_key: dict[int, tuple[int, int, float, str]] = {}  # by id: the rows hold each
+        groups: dict[tuple[int, int, float, str], list[int]] = defaultdict(list)
+        for i, row in enumerate(self._rows):
+            key = group_key.get(id(row))
+            if key is None:
+                check_id = self.findings[i].check_id
+                key = group_key[id(row)] = (status_rank[row.status], row.severity_rank, -row.points, check_id)
+            groups[key].append(i)
+        subject_text = self.subject_text
+        ordered: list[int] = []
+        for key in sorted(groups):
+            ordered.extend(sorted(groups[key], key=subject_text.__getitem__))
+        return ordered
 
     def _column_values(self, column: str) -> list[object]:
         findings = self.findings

@@ -96,6 +96,23 @@ def test_filters_match_brute_force_on_50k_findings() -> None:
     shown = index.select(FindingFilter(status=PROBLEMS), SortOrder())
     keys = [(index.findings[i].status.rank, index.severity[i].rank, -index.points[i]) for i in shown]
     assert keys == sorted(keys)
+    # the whole default order, ties included, is the obvious five-part sort (stable)
+    obvious = sorted(
+        range(len(index)),
+        key=lambda i: (
+            index.findings[i].status.rank,
+            index.severity_rank[i],
+            -index.points[i],
+            index.findings[i].check_id,
+            index.subject_text[i],
+        ),
+    )
+    assert index.order("status")[0] == obvious
+    check_id, subject = index.findings[7].check_id, index.findings[7].subject
+    assert sorted(index.subjects_of(check_id)) == [
+        i for i, f in enumerate(index.findings) if f.check_id == check_id
+    ]
+    assert sorted(index.naming(subject)) == [i for i, f in enumerate(index.findings) if f.subject == subject]
     by_subject = index.select(FindingFilter(text="team-001"), SortOrder("subject", descending=True))
     subjects = [index.subject_text[i].lower() for i in by_subject]
     assert subjects == sorted(subjects, reverse=True)
