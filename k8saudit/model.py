@@ -98,6 +98,10 @@ class Finding:
     def waived(self) -> bool:
         return self.waiver is not None
 
+    def unwaived(self) -> Finding:
+        """A copy without the waiver mark (the evidence is shared: findings never change it)."""
+        return Finding(self.check_id, self.status, self.subject, self.message, self.evidence)
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "check_id": self.check_id,

@@ -8,11 +8,12 @@ place they take effect, so scan, report, diff, TUI and fleet agree) and scores t
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -177,10 +178,16 @@ def evaluate(
     )
 
 
+class RecordedFinding(Protocol):
+    """A finding as a snapshot recorded it (a `Finding`, or the loader's decoded form)."""
+
+    def unwaived(self) -> Finding: ...
+
+
 def reevaluate_or_reuse(
     inventory: Inventory,
     collection: CollectionInfo,
-    recorded_findings: list[Finding],
+    recorded_findings: Sequence[RecordedFinding],
     recorded_fingerprint: str,
     config: Config | None = None,
     calendar: ReleaseCalendar | None = None,
@@ -199,9 +206,7 @@ def reevaluate_or_reuse(
         return evaluate(inventory, collection, config, calendar, waivers=waivers, today=today)
     # Fresh copies without the waiver marks of then: the recorded ones stay as they were saved.
     with heap.gc_paused():  # one pause for the copies, their waivers and scores (k8saudit.heap)
-        findings = [
-            Finding(f.check_id, f.status, f.subject, f.message, f.evidence) for f in recorded_findings
-        ]
+        findings = [f.unwaived() for f in recorded_findings]
         return _waived_and_scored(
             inventory, collection, findings, checks, calendar, config, waivers, today, fingerprint
         )

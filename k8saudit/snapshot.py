@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any, BinaryIO, TypedDict
+from typing import Any, BinaryIO, TypedDict, cast
 
 import msgspec
 import orjson
@@ -52,18 +52,30 @@ class Snapshot:
 
     inventory: Inventory
     collection: CollectionInfo
-    findings: list[Finding]  # as recorded when the snapshot was written
+    # The findings as recorded when the snapshot was written. Those decoded in C stay in that
+    # form until `findings` is read: opening a snapshot whose findings are reused builds each
+    # finding once, afresh without its waiver mark (`report`), instead of twice.
+    recorded: list[Finding | _StoredFinding]
     calendar: ReleaseCalendar
     path: Path | None = None
     waivers: WaiverSummary | None = None  # what the waivers did when it was written
     fingerprint: str = ""  # of the code and settings that produced `findings` (report.py)
 
     @property
+    def findings(self) -> list[Finding]:
+        """The recorded findings, with the waiver marks they were saved with."""
+        recorded = self.recorded
+        for i, finding in enumerate(recorded):  # in place: each decoded one is freed once converted
+            if type(finding) is _StoredFinding:
+                recorded[i] = finding.as_finding()
+        return cast("list[Finding]", recorded)
+
+    @property
     def tool_version(self) -> str:
         return self.collection.tool_version
 
     def __repr__(self) -> str:  # short, as Report's: never the whole inventory
-        return f"<Snapshot {str(self.path)!r}: {len(self.findings)} findings>"
+        return f"<Snapshot {str(self.path)!r}: {len(self.recorded)} findings>"
 
     def report(
         self,
@@ -92,7 +104,7 @@ class Snapshot:
         return reevaluate_or_reuse(
             self.inventory,
             self.collection,
-            self.findings,
+            self.recorded,
             self.fingerprint,
             config,
             calendar or self.calendar,
@@ -426,6 +438,17 @@ class _StoredFinding(msgspec.Struct, gc=False):
             self.waiver,
         )
 
+    def unwaived(self) -> Finding:
+        """As `Finding.unwaived`: the finding without its recorded waiver mark."""
+        subject = self.subject
+        return Finding(
+            self.check_id,
+            self.status,
+            Subject(subject.kind, subject.namespace, subject.name),
+            self.message,
+            self.evidence,
+        )
+
 
 # What the loader reads besides the inventory's objects (and what it writes, read or not).
 _INVENTORY_PARTS = ("same_as_previous", "served_api_versions", "applied_api_versions")
@@ -484,12 +507,9 @@ def _from_dict(data: dict[str, Any], max_bytes: int, shape_checked: bool = False
     findings = data.get("findings") or []
     if not isinstance(findings, list):
         raise TypeError("findings is not a list")
-    for i, finding in enumerate(findings):  # in place: each parsed one is freed once converted
-        findings[i] = (
-            finding.as_finding()
-            if type(finding) is _StoredFinding
-            else Finding.from_dict(_mapping(finding, "finding"))
-        )
+    if not shape_checked:  # read by the generic parser: checked and converted now, leniently
+        for i, finding in enumerate(findings):  # in place: each parsed one is freed once converted
+            findings[i] = Finding.from_dict(_mapping(finding, "finding"))
     calendar_data = data.get("calendar")
     calendar = (
         ReleaseCalendar.from_dict(calendar_data)

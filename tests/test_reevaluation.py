@@ -79,3 +79,16 @@ def test_waivers_are_those_of_today_even_when_findings_are_reused(saved: Path, t
     assert not any(f.waived for f in today.findings if f.key == problem.key)
     assert problem.waiver is not None, "the recorded findings keep what they were saved with"
     assert snapshot.report(as_recorded=True).findings[snapshot.findings.index(problem)].waived
+
+
+def test_reused_findings_drop_the_waiver_marks_they_were_saved_with(saved: Path) -> None:
+    """Straight from the loader's decoded form (the recorded findings never read as Findings)."""
+    data = orjson.loads(saved.read_bytes())
+    marked = next(i for i, f in enumerate(data["findings"]) if f["status"] in ("fail", "warn"))
+    data["findings"][marked]["waiver"] = {"source": "file", "reason": "accepted then"}
+    saved.write_bytes(orjson.dumps(data))
+    snapshot = load(saved)
+    today = snapshot.report(waivers=WaiverPolicy(), today=date(2026, 11, 21))
+    assert not today.findings[marked].waived
+    assert [f.key for f in today.findings] == [f.key for f in snapshot.findings]
+    assert snapshot.findings[marked].waiver == {"source": "file", "reason": "accepted then"}
