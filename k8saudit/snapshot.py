@@ -555,8 +555,8 @@ def _check_depth(data: dict[str, Any], source: Path | str) -> None:
     try:
         for key in ("cluster", "coverage", "collection", "calendar", "waivers"):
             orjson.dumps(data.get(key))
-        # The findings are Finding objects by now: only their evidence and waiver can nest, and
-        # encoding just those, at the depth they have in the file, is 10× faster than the whole.
+        # The findings are decoded structs or Findings by now: only their evidence and waiver can
+        # nest, and encoding just those, at the depth they have in the file, is 10× faster.
         orjson.dumps([[finding.evidence, finding.waiver] for finding in data.get("findings") or ()])
         # The inventory's objects were checked as they were read (_from_dict).
         orjson.dumps({k: v for k, v in data["inventory"].items() if k != "objects"})
