@@ -455,8 +455,8 @@ class Inventory:
     @cached_property
     def _pod_indexes(self) -> _PodIndexes:
         """The pods by owner uid, by node and by labels dict, built in one walk: at 100k pods a
-        walk costs mostly the reading of every pod's dicts from memory, so three walks cost
-        nearly three times one (0.27 s against 0.17 s)."""
+        walk costs mostly the reading of every pod's dicts from memory: three walks took
+        0.32-0.47 s, this one takes 0.26-0.29 s."""
         by_owner_uid: dict[str, list[Obj]] = defaultdict(list)
         by_node: dict[str, list[Obj]] = defaultdict(list)
         # Keyed by (namespace, id(labels)): the inventory holds every labels dict.

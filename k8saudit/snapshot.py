@@ -428,15 +428,9 @@ class _StoredFinding(msgspec.Struct, gc=False):
     waiver: dict[str, Any] | None = None
 
     def as_finding(self) -> Finding:
-        subject = self.subject
-        return Finding(
-            self.check_id,
-            self.status,
-            Subject(subject.kind, subject.namespace, subject.name),
-            self.message,
-            self.evidence,
-            self.waiver,
-        )
+        finding = self.unwaived()
+        finding.waiver = self.waiver
+        return finding
 
     def unwaived(self) -> Finding:
         """As `Finding.unwaived`: the finding without its recorded waiver mark."""
