@@ -16,7 +16,7 @@ import re
 import socket
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -60,14 +60,17 @@ class Snapshot:
     path: Path | None = None
     waivers: WaiverSummary | None = None  # what the waivers did when it was written
     fingerprint: str = ""  # of the code and settings that produced `findings` (report.py)
+    _converted: bool = field(default=False, init=False, repr=False)
 
     @property
     def findings(self) -> list[Finding]:
         """The recorded findings, with the waiver marks they were saved with."""
         recorded = self.recorded
-        for i, finding in enumerate(recorded):  # in place: each decoded one is freed once converted
-            if type(finding) is _StoredFinding:
-                recorded[i] = finding.as_finding()
+        if not self._converted:  # once: 337k findings at 100k pods
+            for i, finding in enumerate(recorded):  # in place: each decoded one is freed once converted
+                if type(finding) is _StoredFinding:
+                    recorded[i] = finding.as_finding()
+            self._converted = True
         return cast("list[Finding]", recorded)
 
     @property
