@@ -322,13 +322,11 @@ def _add_manifests_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _print_report(report: Report, fmt: str) -> None:
-    from k8saudit.export import render
-    from k8saudit.render import text_lines
+    from k8saudit.export import chunks
 
-    if fmt == "text":  # written as it is made: a big cluster's report is never held whole
-        sys.stdout.writelines(text_lines(report))
-    else:
-        sys.stdout.write(render(report, fmt))
+    sys.stdout.flush()  # what was written before comes first
+    sys.stdout.buffer.writelines(chunks(report, fmt))  # as it is made: never held whole
+    sys.stdout.buffer.flush()
 
 
 def _print_json(data: object) -> None:

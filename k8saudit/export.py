@@ -9,8 +9,9 @@ obeyed, and XML never receives a character XML 1.0 forbids.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -20,10 +21,10 @@ from k8saudit.inventory import KINDS_BY_KEY
 from k8saudit.model import Finding, Severity, Status, Subject
 from k8saudit.registry import AREAS
 from k8saudit.render import (
-    render_text,
     report_dict,
     severity_of,
     sorted_problems,
+    text_lines,
     version_notice,
     waived_findings,
     waiver_line,
@@ -37,21 +38,94 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
 
 
-def render(report: Report, fmt: str) -> str:
-    """The report in `fmt` (one of FORMATS), ready to write."""
-    renderers: dict[str, Callable[[Report], str]] = {
-        "text": render_text,
-        "json": lambda r: _json(report_dict(r)),
-        "markdown": render_markdown,
-        "sarif": lambda r: _json(sarif_log(r)),
-        "junit": render_junit,
+def chunks(report: Report, fmt: str) -> Iterator[bytes]:
+    """The report in `fmt` (one of FORMATS), UTF-8, in pieces as they are made: at 100k pods a
+    report is hundreds of MB of JSON, which a writer passes on as it comes instead of holding it
+    whole (with the dicts it is made from)."""
+    writers: dict[str, Callable[[Report], Iterator[bytes]]] = {
+        "text": lambda r: _encoded(text_lines(r)),
+        "json": lambda r: json_chunks(report_dict(r, findings=Streamed)),
+        "markdown": lambda r: _encoded(markdown_lines(r)),
+        "sarif": lambda r: json_chunks(sarif_log(r, results=Streamed)),
+        "junit": junit_chunks,
     }
-    return renderers[fmt](report)
+    return writers[fmt](report)
 
 
-def _json(data: Any) -> str:
-    """Indented JSON, inert in a terminal (`safe_json`), whatever the nesting (`dump_json`)."""
-    return safe_json(dump_json(data, option=orjson.OPT_INDENT_2)).decode() + "\n"
+def render(report: Report, fmt: str) -> str:
+    """The whole report in `fmt`, as one string."""
+    return b"".join(chunks(report, fmt)).decode()
+
+
+def _encoded(lines: Iterable[str]) -> Iterator[bytes]:
+    return (line.encode() for line in lines)
+
+
+class Streamed:
+    """A list that `json_chunks` writes item by item, each as it is made. The items are plain
+    JSON values (no Streamed inside)."""
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self.items = items
+
+
+def json_chunks(value: Any) -> Iterator[bytes]:
+    """`value` as indented JSON, inert in a terminal (`safe_json`) whatever the nesting
+    (`dump_json`), ending in a newline: the bytes orjson's OPT_INDENT_2 would write for it, with
+    the `Streamed` lists in it written one item at a time."""
+    yield from _json_parts(value, 0)
+    yield b"\n"
+
+
+def _json_parts(value: Any, depth: int) -> Iterator[bytes]:
+    if isinstance(value, Streamed):  # plain items: nothing streamed to look for inside them
+        yield from _json_container(b"[", b"]", ((b"", item) for item in value.items), depth, _whole)
+    elif isinstance(value, dict) and _holds_stream(value):
+        keyed = ((safe_json(orjson.dumps(key)) + b": ", item) for key, item in value.items())
+        yield from _json_container(b"{", b"}", keyed, depth, _json_parts)
+    elif isinstance(value, list) and _holds_stream(value):
+        yield from _json_container(b"[", b"]", ((b"", item) for item in value), depth, _json_parts)
+    else:
+        yield from _whole(value, depth)
+
+
+def _json_container(
+    opening: bytes,
+    closing: bytes,
+    entries: Iterable[tuple[bytes, Any]],
+    depth: int,
+    write: Callable[[Any, int], Iterator[bytes]],
+) -> Iterator[bytes]:
+    """`{`/`[`, each entry on its own line one level in (`"key": ` before it in a dict), the
+    closing bracket back at `depth`; `{}`/`[]` when empty, as orjson writes them."""
+    inner = b"\n" + b"  " * (depth + 1)
+    empty = True
+    for prefix, item in entries:
+        yield (opening if empty else b",") + inner + prefix
+        empty = False
+        yield from write(item, depth + 1)
+    yield opening + closing if empty else b"\n" + b"  " * depth + closing
+
+
+def _whole(value: Any, depth: int) -> Iterator[bytes]:
+    yield _indented(value, depth)
+
+
+def _indented(value: Any, depth: int) -> bytes:
+    """`value` written whole, its lines after the first indented to sit at `depth` (a newline is
+    always structure: inside JSON strings it is escaped)."""
+    written = safe_json(dump_json(value, option=orjson.OPT_INDENT_2))
+    return written.replace(b"\n", b"\n" + b"  " * depth) if depth else written
+
+
+def _holds_stream(value: Any) -> bool:
+    if isinstance(value, Streamed):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_stream(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_stream(item) for item in value)
+    return False
 
 
 def subject_path(subject: Subject) -> str:
@@ -76,9 +150,20 @@ def _score(value: float | None) -> str:
 
 
 def render_markdown(report: Report) -> str:
+    return "".join(markdown_lines(report))
+
+
+def markdown_lines(report: Report) -> Iterator[str]:
+    """The Markdown report line by line, each ending in a newline (a big cluster's table of
+    findings to fix is made as it is written)."""
+    for line in _markdown_lines(report):
+        yield line + "\n"
+
+
+def _markdown_lines(report: Report) -> Iterator[str]:
     inv, scores, collection = report.inventory, report.scores, report.collection
     cluster = inv.cluster
-    lines = [
+    yield from [
         f"# k8saudit report: {_md(cluster.context, 120)}",
         "",
         "| | |",
@@ -91,37 +176,37 @@ def render_markdown(report: Report) -> str:
     ]
     notice = version_notice(report)
     if notice:
-        lines += ["", f"> {_md(notice)}"]
+        yield from ["", f"> {_md(notice)}"]
     if report.as_recorded:
-        lines += ["", "> Findings as recorded in the snapshot (not re-evaluated)."]
-    lines += ["", "## Scores", "", "| Area | Grade | Score |", "|---|---|---|"]
-    lines += [f"| {a} | {scores.areas[a].grade} | {_score(scores.areas[a].score)} |" for a in AREAS]
+        yield from ["", "> Findings as recorded in the snapshot (not re-evaluated)."]
+    yield from ["", "## Scores", "", "| Area | Grade | Score |", "|---|---|---|"]
+    yield from (f"| {a} | {scores.areas[a].grade} | {_score(scores.areas[a].score)} |" for a in AREAS)
     fixes = scores.top_fixes(10)
     if fixes:
-        lines += ["", "## Top fixes", "", "| Points | Check | Title | Subjects |", "|---|---|---|---|"]
+        yield from ["", "## Top fixes", "", "| Points | Check | Title | Subjects |", "|---|---|---|---|"]
         for check_id, points, count in fixes:
-            lines.append(f"| +{points:.1f} | {check_id} | {_md(report.checks[check_id].title)} | {count} |")
+            yield f"| +{points:.1f} | {check_id} | {_md(report.checks[check_id].title)} | {count} |"
     problems = sorted_problems(report)
-    lines += ["", f"## Findings to fix ({len(problems)})", ""]
+    yield from ["", f"## Findings to fix ({len(problems)})", ""]
     if problems:
-        lines += ["| Severity | Status | Check | Subject | Message |", "|---|---|---|---|---|"]
-        lines += [
+        yield from ["| Severity | Status | Check | Subject | Message |", "|---|---|---|---|---|"]
+        yield from (
             f"| {severity_of(report, f)} | {f.status.value} | {f.check_id} | {_md(f.subject, 160)} "
             f"| {_md(f.message, 400)} |"
             for f in problems
-        ]
+        )
     else:
-        lines.append("No failing findings.")
-    lines += _markdown_waivers(report)
+        yield "No failing findings."
+    yield from _markdown_waivers(report)
     gaps = report.coverage_gaps
     if gaps:
-        lines += ["", f"## Coverage gaps ({len(gaps)})", "", "| Kind | State | Message |", "|---|---|---|"]
+        yield from ["", f"## Coverage gaps ({len(gaps)})", "", "| Kind | State | Message |", "|---|---|---|"]
         for key, cov in gaps.items():
             kind = KINDS_BY_KEY[key].kind if key in KINDS_BY_KEY else key
-            lines.append(f"| {_md(kind)} | {cov.state} | {_md(cov.message)} |")
+            yield f"| {_md(kind)} | {cov.state} | {_md(cov.message)} |"
     if collection.notes:
-        lines += ["", "## Notes", ""] + [f"- {_md(note)}" for note in collection.notes]
-    return "\n".join(lines) + "\n"
+        yield from ["", "## Notes", ""]
+        yield from (f"- {_md(note)}" for note in collection.notes)
 
 
 def _markdown_waivers(report: Report) -> list[str]:
@@ -184,20 +269,21 @@ _SECURITY_SEVERITY = {
 }
 
 
-def sarif_log(report: Report) -> dict[str, Any]:
+def sarif_log(report: Report, results: Callable[[Iterator[Any]], Any] = list) -> dict[str, Any]:
     """A SARIF 2.1.0 log: one run, every check a rule, every fail/warn finding a result.
 
     Waived findings are results with an accepted external suppression (dashboards hide them and
     show the justification). Subjects are logical locations: a cluster has no source file.
+    `results` makes the value of the results, as `report_dict`'s `findings` does.
     """
     rule_ids = list(report.checks)
     rule_index = {cid: i for i, cid in enumerate(rule_ids)}
     context = report.inventory.cluster.context
-    results = [
+    problems = (
         _sarif_result(report, f, rule_index.get(f.check_id), context)
         for f in report.findings
         if f.status.is_problem
-    ]
+    )
     collection = report.collection
     return {
         "$schema": SARIF_SCHEMA,
@@ -221,7 +307,7 @@ def sarif_log(report: Report) -> dict[str, Any]:
                         "endTimeUtc": _utc(collection.finished_at),
                     }
                 ],
-                "results": results,
+                "results": results(problems),
                 "properties": {
                     "cluster": {
                         "context": safe_text(context, 200),
@@ -316,72 +402,122 @@ def _fingerprint(context: str, finding: Finding) -> str:
 
 
 def render_junit(report: Report) -> str:
-    """One testsuite per area, one testcase per finding (check × subject).
+    return b"".join(junit_chunks(report)).decode()
+
+
+_JUNIT_COUNTS = ("tests", "failures", "errors", "skipped")
+
+
+def junit_chunks(report: Report) -> Iterator[bytes]:
+    """One testsuite per area, one testcase per finding (check × subject), written case by case.
 
     fail/warn -> <failure>; error -> <error>; unknown, not-applicable and waived -> <skipped>
     (a waived finding is an accepted risk, so it must not fail the CI job).
     """
     context = safe_text(report.inventory.cluster.context, 200)
     timestamp = report.collection.finished_at.strftime("%Y-%m-%dT%H:%M:%S")
-    root = ET.Element("testsuites", name=f"k8saudit {context}")
-    totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
     by_area: dict[str, list[Finding]] = {area: [] for area in AREAS}
     for finding in report.findings:
         meta = report.checks.get(finding.check_id)
         by_area.setdefault(meta.area if meta else "unknown", []).append(finding)
-    for area, findings in by_area.items():
-        if not findings:
-            continue
-        suite = ET.SubElement(
-            root, "testsuite", name=f"k8saudit.{area}", hostname=context, timestamp=timestamp
-        )
+    # The counts are attributes of the opening tags: worked out before anything is written.
+    counts = {area: _junit_counts(findings) for area, findings in by_area.items() if findings}
+    root = ET.Element("testsuites", name=f"k8saudit {context}")
+    for key in _JUNIT_COUNTS:
+        root.set(key, str(sum(area_counts[key] for area_counts in counts.values())))
+    root.set("time", f"{report.collection.duration_s:.3f}")
+    yield b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    if not counts:
+        yield ET.tostring(root, encoding="utf-8", xml_declaration=False) + b"\n"
+        return
+    yield _opening_tag(root) + b"\n"
+    for area, area_counts in counts.items():
+        suite = ET.Element("testsuite", name=f"k8saudit.{area}", hostname=context, timestamp=timestamp)
+        for key in _JUNIT_COUNTS:
+            suite.set(key, str(area_counts[key]))
+        suite.set("time", "0")
+        yield b"  " + _opening_tag(suite) + b"\n"
+        properties = ET.Element("properties")
         area_score = report.scores.areas.get(area)
-        properties = ET.SubElement(suite, "properties")
         if area_score is not None:
             ET.SubElement(properties, "property", name="score", value=_score(area_score.score))
             ET.SubElement(properties, "property", name="grade", value=area_score.grade)
-        counts = dict.fromkeys(totals, 0)
-        for finding in findings:
-            outcome = _junit_case(suite, report, finding, area)
-            counts["tests"] += 1
-            if outcome:
-                counts[outcome] += 1
-        for key, value in counts.items():
-            suite.set(key, str(value))
-            totals[key] += value
-        suite.set("time", "0")
-    for key, value in totals.items():
-        root.set(key, str(value))
-    root.set("time", f"{report.collection.duration_s:.3f}")
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+        cases = (_junit_case(report, finding, area) for finding in by_area[area])
+        yield from _junit_elements(itertools.chain([properties], cases))
+        yield b"  </testsuite>\n"
+    yield b"</testsuites>\n"
 
 
-def _junit_case(suite: ET.Element, report: Report, finding: Finding, area: str) -> str | None:
+def _opening_tag(element: ET.Element) -> bytes:
+    written = ET.tostring(element, encoding="utf-8", xml_declaration=False, short_empty_elements=False)
+    return written[: -len(f"</{element.tag}>")]
+
+
+_BATCH = 1024  # elements written per call: ElementTree's set-up costs as much as a few elements
+
+
+def _junit_elements(elements: Iterable[ET.Element]) -> Iterator[bytes]:
+    """The elements of a testsuite, indented as `ET.indent` indents a whole document, a batch at
+    a time: each batch is the children of a stand-in testsuite, whose own tags are cut off."""
+    batch = ET.Element("batch")
+    for element in elements:
+        batch.append(element)
+        if len(batch) == _BATCH:
+            yield _batch_body(batch)
+            batch = ET.Element("batch")
+    if len(batch):
+        yield _batch_body(batch)
+
+
+def _batch_body(batch: ET.Element) -> bytes:
+    ET.indent(batch, level=1)  # "\n" + 4 spaces before each child, "\n" + 2 after the last
+    written = ET.tostring(batch, encoding="utf-8", xml_declaration=False)
+    return written[len(b"<batch>\n") : -len(b"  </batch>")]
+
+
+def _junit_counts(findings: list[Finding]) -> dict[str, int]:
+    counts = dict.fromkeys(_JUNIT_COUNTS, 0)
+    counts["tests"] = len(findings)
+    for finding in findings:
+        outcome = _junit_outcome(finding)
+        if outcome:
+            counts[outcome] += 1
+    return counts
+
+
+def _junit_outcome(finding: Finding) -> str | None:
+    if finding.waiver:
+        return "skipped"
+    if finding.status.is_problem:
+        return "failures"
+    if finding.status is Status.ERROR:
+        return "errors"
+    if finding.status in (Status.UNKNOWN, Status.NOT_APPLICABLE):
+        return "skipped"
+    return None
+
+
+def _junit_case(report: Report, finding: Finding, area: str) -> ET.Element:
     meta = report.checks.get(finding.check_id)
     title = meta.title if meta else finding.check_id
-    case = ET.SubElement(
-        suite,
+    case = ET.Element(
         "testcase",
         classname=f"k8saudit.{area}.{finding.check_id}",
         name=safe_text(finding.subject, 300),
         time="0",
     )
     message = safe_text(finding.message, 1000)
-    if finding.waiver:
+    outcome = _junit_outcome(finding)
+    if outcome == "skipped" and finding.waiver:
         ET.SubElement(case, "skipped", message=f"waived: {safe_text(waiver_line(finding.waiver), 500)}")
-        return "skipped"
-    if finding.status.is_problem:
+    elif outcome == "failures":
         failure = ET.SubElement(
             case, "failure", message=message, type=f"{severity_of(report, finding)}-{finding.status.value}"
         )
         remediation = meta.remediation if meta else ""
         failure.text = f"{finding.check_id} {title}\n{message}\n\nRemediation:\n{remediation}"
-        return "failures"
-    if finding.status is Status.ERROR:
+    elif outcome == "errors":
         ET.SubElement(case, "error", message=message, type="check-error")
-        return "errors"
-    if finding.status in (Status.UNKNOWN, Status.NOT_APPLICABLE):
+    elif outcome == "skipped":
         ET.SubElement(case, "skipped", message=f"{finding.status.value}: {message}")
-        return "skipped"
-    return None
+    return case

@@ -7,7 +7,7 @@ controls in object names or messages are shown, never obeyed by the terminal.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from k8saudit import __version__
@@ -245,8 +245,10 @@ def waiver_source_line(report: Report) -> str:
     return f"Waivers: {source}; {annotations}; expiry judged as of {summary.as_of or 'today'}."
 
 
-def report_dict(report: Report) -> dict[str, Any]:
-    """The JSON report: stable keys, documented in the README (schema k8saudit.report/1)."""
+def report_dict(report: Report, findings: Callable[[Iterator[Any]], Any] = list) -> dict[str, Any]:
+    """The JSON report: stable keys, documented in the README (schema k8saudit.report/1).
+    `findings` makes the findings' value of their dicts, made as it asks for them (a list by
+    default; `export.Streamed` for a writer that passes each on as it comes)."""
     inv = report.inventory
     scores = report.scores
     return {
@@ -267,7 +269,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             {"check_id": cid, "points": round(points, 2), "subjects": count}
             for cid, points, count in scores.top_fixes(20)
         ],
-        "findings": [
+        "findings": findings(
             {
                 **f.to_dict(),
                 "severity": report.checks[f.check_id].severity.value if f.check_id in report.checks else None,
@@ -275,7 +277,7 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "points": round(scores.points_for(f), 3),
             }
             for f in report.findings
-        ],
+        ),
         "waivers": report.waivers.to_dict(),
         "checks": {cid: meta.to_dict() for cid, meta in report.checks.items()},
     }

@@ -21,24 +21,23 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TypeVar
 
-import orjson
 from textual.message import Message
 
 from k8saudit.collector import CollectorSettings, ProgressEvent
 from k8saudit.connection import list_contexts
 from k8saudit.diff import diff_reports
 from k8saudit.errors import K8sAuditError
+from k8saudit.export import chunks
 from k8saudit.fleet import load_fleet
 from k8saudit.model import Finding
 from k8saudit.policy import Policy, append_waiver, load_policy, writable_policy_path
 from k8saudit.probe import ProbeRun, ProbeSettings
 from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
-from k8saudit.render import report_dict
 from k8saudit.report import Report, rewaive, utcnow, with_probe_results
 from k8saudit.scan import probe_finding, scan_cluster, ui_origin
 from k8saudit.snapshot import load, save, write_atomically
-from k8saudit.textsafe import dump_json, safe_json, safe_text
+from k8saudit.textsafe import safe_text
 from k8saudit.waivers import Waiver, WaiverPolicy
 from screens.findings_index import FindingsIndex
 from screens.messages import (
@@ -234,11 +233,10 @@ def save_snapshot(report: Report, path: Path, post: Post) -> None:
 
 
 def export_report(report: Report, path: Path, post: Post) -> None:
-    """The JSON report (`k8saudit.render.report_dict`), written atomically like a snapshot."""
+    """The JSON report (`k8saudit.render.report_dict`), written atomically like a snapshot, as
+    it is made (as the CLI writes it)."""
     try:
-        # like the CLI's JSON: inert in a terminal, whatever the nesting
-        data = safe_json(dump_json(report_dict(report), option=orjson.OPT_INDENT_2)) + b"\n"
-        write_atomically(path, data)
+        write_atomically(path, chunks(report, "json"))
     except Exception as exc:
         post(WriteFailed(path, _reason(exc)))
     else:

@@ -11,13 +11,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import jsonschema
+import orjson
 import pytest
 
 from k8saudit import __version__, snapshot
 from k8saudit.cli import demo_snapshot_path, main
-from k8saudit.export import render, render_junit, render_markdown, sarif_log
+from k8saudit.export import Streamed, chunks, json_chunks, render, render_junit, render_markdown, sarif_log
 from k8saudit.render import report_dict, waived_findings
 from k8saudit.report import CollectionInfo, Report, evaluate
+from k8saudit.textsafe import dump_json, safe_json
 from k8saudit.waivers import ANNOTATION_REASON, ANNOTATION_WAIVE, Waiver, WaiverPolicy
 from tests import factories as f
 from tests.check_subset import only_checks
@@ -375,3 +377,49 @@ def test_text_report_lists_waived_expired_and_unused(report: Report) -> None:
     assert "Unused waivers (1, waive nothing):\n  VER-*     any subject: matches no failing finding\n" in text
     assert "Waivers: no waivers file; annotation waivers honoured; expiry judged as of 2026-03-01." in text
     assert "\x1b" not in text
+
+
+# -- streaming ------------------------------------------------------------------------------------
+
+
+def _whole_json(data: object) -> bytes:
+    return safe_json(dump_json(data, option=orjson.OPT_INDENT_2)) + b"\n"
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        {"a": 1, "items": [], "b": {"c": [1, {"d": "e"}]}},
+        {"runs": [{"tool": {"x": []}, "results": [{"k": [1, 2]}, {}, []], "after": {}}], "end": None},
+        {"items": [{"nested": {"deep": [{"x": "line\nbreak \u001b[31m"}]}}]},
+        {"empty": {}, "items": ["a"]},
+        [{"items": [1]}, 2],
+    ],
+)
+def test_streamed_json_is_byte_for_byte_the_whole_document(shape: object) -> None:
+    def streamed(value: object) -> object:
+        if isinstance(value, dict):
+            return {
+                k: Streamed(iter(v)) if k in ("items", "results") else streamed(v) for k, v in value.items()
+            }
+        return [streamed(v) for v in value] if isinstance(value, list) else value
+
+    assert b"".join(json_chunks(streamed(shape))) == _whole_json(shape)
+
+
+def test_json_and_sarif_are_written_a_finding_at_a_time(report: Report) -> None:
+    pieces = list(chunks(report, "json"))
+    assert len(pieces) > len(report.findings), "one piece (at least) per finding, never the whole"
+    assert b"".join(pieces) == _whole_json(report_dict(report))
+    assert b"".join(chunks(report, "sarif")) == _whole_json(sarif_log(report))
+
+
+def test_junit_is_indented_as_a_whole_document_would_be(report: Report) -> None:
+    written = render_junit(report)
+    pieces = list(chunks(report, "junit"))
+    assert len(pieces) > len(report.findings)
+    root = ET.fromstring(written.encode())
+    ET.indent(root)
+    assert (
+        written == '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    )
