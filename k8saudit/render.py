@@ -247,8 +247,8 @@ def waiver_source_line(report: Report) -> str:
 
 def report_dict(report: Report, findings: Callable[[Iterator[Any]], Any] = list) -> dict[str, Any]:
     """The JSON report: stable keys, documented in the README (schema k8saudit.report/1).
-    `findings` makes the findings' value of their dicts, made as it asks for them (a list by
-    default; `export.Streamed` for a writer that passes each on as it comes)."""
+    `findings` receives the findings' dicts, each made when it asks for it, and returns what is
+    written: a list by default; `export.Streamed` for a writer that passes each on as it comes."""
     inv = report.inventory
     scores = report.scores
     return {
