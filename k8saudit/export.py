@@ -149,10 +149,6 @@ def _score(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}"
 
 
-def render_markdown(report: Report) -> str:
-    return "".join(markdown_lines(report))
-
-
 def markdown_lines(report: Report) -> Iterator[str]:
     """The Markdown report line by line, each ending in a newline (a big cluster's table of
     findings to fix is made as it is written)."""
@@ -399,10 +395,6 @@ def _fingerprint(context: str, finding: Finding) -> str:
 
 
 # -- JUnit XML ----------------------------------------------------------------------------------
-
-
-def render_junit(report: Report) -> str:
-    return b"".join(junit_chunks(report)).decode()
 
 
 _JUNIT_COUNTS = ("tests", "failures", "errors", "skipped")

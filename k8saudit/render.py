@@ -165,10 +165,6 @@ def header_lines(report: Report) -> list[str]:
     return lines
 
 
-def render_text(report: Report) -> str:
-    return "".join(text_lines(report))
-
-
 def text_lines(report: Report) -> Iterator[str]:
     """The text report line by line, each ending in a newline: a big cluster's report is tens of
     MB, which a writer can pass on as it comes instead of holding it whole (and twice, joined)."""

@@ -16,7 +16,7 @@ import pytest
 
 from k8saudit import __version__, export, snapshot
 from k8saudit.cli import demo_snapshot_path, main
-from k8saudit.export import Streamed, chunks, json_chunks, render, render_junit, render_markdown, sarif_log
+from k8saudit.export import Streamed, chunks, json_chunks, render, sarif_log
 from k8saudit.render import report_dict, waived_findings
 from k8saudit.report import CollectionInfo, Report, evaluate
 from k8saudit.textsafe import dump_json, safe_json
@@ -147,7 +147,7 @@ def unescaped_pipes(line: str) -> int:
 
 
 def test_markdown_escapes_every_cluster_string(report: Report) -> None:
-    md = render_markdown(report)
+    md = render(report, "markdown")
     assert "\x1b" not in md and "\x07" not in md and "\u202e" not in md
     assert not re.search(r"(?<!\\)<img", md) and "**bold**" not in md
     assert r"\<img" in md and r"\*\*bold\*\*" in md and r"\x1b" in md and r"\u202e" in md
@@ -330,7 +330,7 @@ def test_sarif_levels_follow_severity(report: Report) -> None:
 
 
 def test_junit_parses_and_counts_every_finding(report: Report) -> None:
-    root = ET.fromstring(render_junit(report).encode())
+    root = ET.fromstring(render(report, "junit").encode())
     cases = root.findall("./testsuite/testcase")
     assert len(cases) == len(report.findings) == int(root.get("tests", "-1"))
     problems = [x for x in report.findings if x.status.is_problem and not x.waived]
@@ -364,9 +364,7 @@ def test_every_format_through_the_cli(tmp_path: Path, capsys) -> None:
 
 
 def test_text_report_lists_waived_expired_and_unused(report: Report) -> None:
-    from k8saudit.render import render_text
-
-    text = render_text(report)
+    text = render(report, "text")
     waived = text.split("Waived (1 finding, excluded from the score):\n", 1)[1]
     assert waived.startswith("  CRITICAL fail RBAC-001  ClusterRoleBinding argo-admin: GitOps mallory\\x1b")
     assert "waived by annotation on ClusterRoleBinding argo-admin" in waived
@@ -416,7 +414,7 @@ def test_json_and_sarif_are_written_a_finding_at_a_time(report: Report) -> None:
 
 def test_junit_is_indented_as_a_whole_document_would_be(report: Report, monkeypatch) -> None:
     monkeypatch.setattr(export, "_BATCH", 2)  # test cases are written two at a time
-    written = render_junit(report)
+    written = render(report, "junit")
     pieces = list(chunks(report, "junit"))
     assert len(pieces) > len(report.findings) / 2
     root = ET.fromstring(written.encode())

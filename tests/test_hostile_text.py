@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 
 from k8saudit.cli import build_parser, main
+from k8saudit.export import render
 from k8saudit.inventory import Inventory
 from k8saudit.model import Status
-from k8saudit.render import render_text, report_dict
+from k8saudit.render import report_dict
 from k8saudit.report import CollectionInfo, evaluate
 from k8saudit.textsafe import is_safe
 from tests import factories as f
@@ -199,7 +200,7 @@ def test_checks_survive_hostile_text_in_every_object() -> None:
     errors = [x for x in report.findings if x.status is Status.ERROR]
     assert not errors, [(x.check_id, x.message) for x in errors]
     assert len({x.check_id for x in report.findings}) > len(report.checks) // 2, "the checks did run"
-    text = render_text(report)
+    text = render(report, "text")
     assert all(is_safe(line) for line in text.splitlines())
     assert_inert("render_text", text)
     json.dumps(report_dict(report))  # serializable, whatever the text
@@ -210,7 +211,7 @@ def test_safe_text_is_linear_and_clipped(size: int) -> None:
     from k8saudit.textsafe import safe_markdown, safe_text
 
     hostile = (HOSTILE * (size // len(HOSTILE) + 1))[:size]
-    for render in (safe_text, safe_markdown):
-        shown = render(hostile)
+    for make_safe in (safe_text, safe_markdown):
+        shown = make_safe(hostile)
         assert is_safe(shown) and len(shown) < 20_000
-        assert_inert(render.__name__, shown)
+        assert_inert(make_safe.__name__, shown)

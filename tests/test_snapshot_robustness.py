@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 
 from k8saudit import snapshot
 from k8saudit.errors import SnapshotError
-from k8saudit.render import render_text, report_dict
+from k8saudit.export import render
+from k8saudit.render import report_dict
 from k8saudit.textsafe import CLIPPED, safe_json
 from tests.demo import build_report
 from tests.strategies import json_values
@@ -220,7 +221,7 @@ def must_load_or_fail_cleanly(raw: bytes) -> None:
         return
     for as_recorded in (False, True):
         report = loaded.report(as_recorded=as_recorded)
-        render_text(report)
+        render(report, "text")
         safe_json(orjson.dumps(report_dict(report)))
     snapshot.dumps(loaded.report())  # and it saves again
 
@@ -379,5 +380,5 @@ def test_recorded_informational_finding_of_an_unknown_check_renders(demo_documen
     problem = next(f for f in document["findings"] if f["status"] == "fail")
     problem["check_id"] = "None"
     report = snapshot.loads(orjson.dumps(document), "fuzz.json").report(as_recorded=True)
-    text = render_text(report)
+    text = render(report, "text")
     assert "None" in text and "a check this version of k8saudit does not have" in text
