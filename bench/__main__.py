@@ -107,11 +107,9 @@ def measure_size(
         ]
         if kubectl:
             plan.append(("kubectl", {**base, "kubectl": kubectl}))
-        for name, config in plan:
-            if name in skip:
-                continue
-            print(f"   {name} ...", file=sys.stderr, flush=True)
-            rows[name] = contender(workdir, name, config, repeat).to_dict()
+        plan = [(name, config) for name, config in plan if name not in skip]
+        for name, measurement in in_rounds(workdir, plan, repeat).items():
+            rows[name] = measurement.to_dict()
         if "scan" not in skip:
             print("   scan ...", file=sys.stderr, flush=True)
             rows["scan"] = full_scan(workdir, served).to_dict()
@@ -141,14 +139,41 @@ def contender(
     The fastest, not the median: the machine may be shared, and other work only ever adds time.
     """
     label = label or name
-    config_path = workdir / f"{label}.config.json"
-    config_path.write_bytes(orjson.dumps(config))
-    runs = [
-        run_child(label, python_command("-m", "bench.child", name, str(config_path)))
-        for _ in range(max(1, repeat))
-    ]
+    config_path = _write_config(workdir, label, config)
+    return fastest([_run(name, label, config_path) for _ in range(max(1, repeat))])
+
+
+def in_rounds(workdir: Path, plan: list[tuple[str, dict[str, Any]]], repeat: int) -> dict[str, Measurement]:
+    """The collection contenders, each once per round, `repeat` rounds; the fastest run of each.
+
+    Interleaved, not one contender's runs back to back: the machine's speed drifts by 10-20%
+    over minutes, and the ratios compare contenders, so each round puts them all under the same
+    conditions (the table also shows the Collector ÷ bare loop ratio of the worst round)."""
+    paths = {name: _write_config(workdir, name, config) for name, config in plan}
+    runs: dict[str, list[Measurement]] = {name: [] for name, _ in plan}
+    for round_number in range(1, max(1, repeat) + 1):
+        for name, path in paths.items():
+            print(f"   {name} (round {round_number} of {max(1, repeat)}) ...", file=sys.stderr, flush=True)
+            runs[name].append(_run(name, name, path))
+    return {name: fastest(measurements) for name, measurements in runs.items()}
+
+
+def fastest(runs: list[Measurement]) -> Measurement:
+    """The fastest successful run (else the last failure), with every run's seconds."""
     good = [r for r in runs if r.ok]
-    return min(good, key=lambda r: r.seconds) if good else runs[-1]
+    best = min(good, key=lambda r: r.seconds) if good else runs[-1]
+    best.runs = [r.seconds if r.ok else None for r in runs]
+    return best
+
+
+def _write_config(workdir: Path, label: str, config: dict[str, Any]) -> Path:
+    path = workdir / f"{label}.config.json"
+    path.write_bytes(orjson.dumps(config))
+    return path
+
+
+def _run(name: str, label: str, config_path: Path) -> Measurement:
+    return run_child(label, python_command("-m", "bench.child", name, str(config_path)))
 
 
 def full_scan(workdir: Path, served: Served) -> Measurement:

@@ -26,6 +26,9 @@ class Measurement:
     peak_rss_mb: float
     result: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    # Every run's `seconds` when this is the fastest of several, in the order they ran (a failed
+    # run as None): how far apart the runs were, and which ran in the same round as which.
+    runs: list[float | None] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -39,6 +42,7 @@ class Measurement:
             "peak_rss_mb": round(self.peak_rss_mb, 1),
             "result": self.result,
             "error": self.error,
+            "runs": [None if r is None else round(r, 4) for r in self.runs],
         }
 
 

@@ -63,6 +63,20 @@ def _ratio(top: Value, bottom: Value) -> Value:
     return value
 
 
+def _worst_round(top: str, bottom: str) -> Value:
+    """The highest `top` ÷ `bottom` of runs made in the same round (`bench.__main__.in_rounds`)."""
+
+    def value(row: Row) -> float | None:
+        a, b = _measure(row, top), _measure(row, bottom)
+        if a is None or b is None:
+            return None
+        pairs = zip(a.get("runs") or [a["seconds"]], b.get("runs") or [b["seconds"]], strict=False)
+        ratios = [x / y for x, y in pairs if x is not None and y]
+        return max(ratios, default=None)
+
+    return value
+
+
 def _size_mb(kind: str) -> Value:
     def value(row: Row) -> float | None:
         m = _measure(row, "offline")
@@ -115,6 +129,7 @@ ROWS: list[tuple[str, Value | None, str, bool]] = [
     *[(f"  {label}", _rss(name), "MB", True) for name, label in COLLECTION],
     ("Ratios (time)", None, "", False),
     ("  Collector ÷ bare httpx (target ≤ 1.25)", _ratio(COLLECTOR, _seconds("bare-httpx")), "x", False),
+    ("  Collector ÷ bare httpx, worst round", _worst_round("collector", "bare-httpx"), "x", False),
     ("  kubernetes client ÷ Collector (target ≥ 10)", _ratio(CLIENT, COLLECTOR), "x", False),
     ("  kubectl ÷ Collector (target > 1)", _ratio(_seconds("kubectl"), COLLECTOR), "x", False),
     ("Offline, same inventory", None, "", False),
