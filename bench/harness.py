@@ -23,7 +23,7 @@ class Measurement:
     name: str
     seconds: float  # the work as timed by the child (imports excluded), else the process wall time
     process_seconds: float  # the whole child process, interpreter start-up included
-    peak_rss_mb: float
+    peak_rss_mb: float  # MiB (the field name predates the table's binary units)
     result: dict[str, Any] = field(default_factory=dict)
     error: str = ""
     # Every run's `seconds` when this is the fastest of several, in the order they ran (a failed

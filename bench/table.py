@@ -109,8 +109,8 @@ def _fmt(value: float | None, unit: str) -> str:
         return "—"
     if unit == "s":
         return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
-    if unit == "MB":
-        return f"{value:,.0f} MB" if value >= 10 else f"{value:.1f} MB"
+    if unit == "MiB":  # binary units, as ru_maxrss and the targets' memory figures are read
+        return f"{value:,.0f} MiB" if value >= 10 else f"{value:.1f} MiB"
     if unit == "ms":
         return f"{value:,.0f} ms"
     if unit == "x":
@@ -126,7 +126,7 @@ ROWS: list[tuple[str, Value | None, str, bool]] = [
     ("Collection: wall time", None, "", False),
     *[(f"  {label}", _seconds(name, name == "scan"), "s", True) for name, label in COLLECTION],
     ("Collection: peak RSS of the process", None, "", False),
-    *[(f"  {label}", _rss(name), "MB", True) for name, label in COLLECTION],
+    *[(f"  {label}", _rss(name), "MiB", True) for name, label in COLLECTION],
     ("Ratios (time)", None, "", False),
     ("  Collector ÷ bare httpx (target ≤ 1.25)", _ratio(COLLECTOR, _seconds("bare-httpx")), "x", False),
     ("  Collector ÷ bare httpx, worst round", _worst_round("collector", "bare-httpx"), "x", False),
@@ -140,23 +140,23 @@ ROWS: list[tuple[str, Value | None, str, bool]] = [
     ("  checks + scoring (target < 5 s at 100k)", _sum(_step("checks"), _step("scoring")), "s", True),
     ("  snapshot save .json", _step("save_plain"), "s", True),
     ("  snapshot save .json.gz", _step("save_gzip"), "s", True),
-    ("  snapshot size .json", _size_mb("plain"), "MB", True),
-    ("  snapshot size .json.gz (target < 150 MB)", _size_mb("gzip"), "MB", True),
-    ("  peak RSS, checks + scoring + saves", _rss("offline"), "MB", True),
+    ("  snapshot size .json", _size_mb("plain"), "MiB", True),
+    ("  snapshot size .json.gz (target < 150 MB)", _size_mb("gzip"), "MiB", True),
+    ("  peak RSS, checks + scoring + saves", _rss("offline"), "MiB", True),
     ("Opening a snapshot (fresh process each)", None, "", False),
     ("  load .json", _seconds("load-plain"), "s", True),
     ("  load .json.gz (target < 5 s)", _seconds("load-gzip"), "s", True),
-    ("  peak RSS, load .json.gz", _rss("load-gzip"), "MB", True),
+    ("  peak RSS, load .json.gz", _rss("load-gzip"), "MiB", True),
     ("Terminal UI: k8saudit open on the .json.gz (Pilot, headless)", None, "", False),
     ("  to the overview, interactive (target < 8 s)", _seconds("tui"), "s", True),
     ("  findings in the table", _tui("findings"), "", False),
     ("  filter keystroke, median (target < 150 ms)", _tui("keystroke_median_ms"), "ms", True),
     ("  filter keystroke, slowest", _tui("keystroke_max_ms"), "ms", True),
-    ("  peak RSS of the UI process", _rss("tui"), "MB", True),
+    ("  peak RSS of the UI process", _rss("tui"), "MiB", True),
     ("  snapshot from another k8saudit version (checks re-run)", None, "", False),
     ("    to the overview, interactive", _seconds("tui-other-version"), "s", True),
     ("    filter keystroke, median", _tui("keystroke_median_ms", "tui-other-version"), "ms", True),
-    ("    peak RSS of the UI process", _rss("tui-other-version"), "MB", True),
+    ("    peak RSS of the UI process", _rss("tui-other-version"), "MiB", True),
 ]  # fmt: skip
 
 
@@ -182,7 +182,7 @@ def render(results: dict[str, Any]) -> str:
     lines.insert(1, "-" * len(lines[0]))
     m, s = results["machine"], results["settings"]
     title = (
-        f"k8saudit benchmark: {m['cpus']} CPUs, {m['memory_gb']} GB RAM, Python {m['python']}; "
+        f"k8saudit benchmark: {m['cpus']} CPUs, {m['memory_gb']} GiB RAM, Python {m['python']}; "
         f"page size {s['page_size']}, concurrency {s['concurrency']}, fastest of {s['repeat']} run(s); "
         f"server gzip {'on' if s.get('server_gzip', True) else 'off'}"
     )
