@@ -151,9 +151,10 @@ def in_rounds(workdir: Path, plan: list[tuple[str, dict[str, Any]]], repeat: int
     conditions (the table also shows the Collector ÷ bare loop ratio of the worst round)."""
     paths = {name: _write_config(workdir, name, config) for name, config in plan}
     runs: dict[str, list[Measurement]] = {name: [] for name, _ in plan}
-    for round_number in range(1, max(1, repeat) + 1):
+    rounds = max(1, repeat)
+    for round_number in range(1, rounds + 1):
         for name, path in paths.items():
-            print(f"   {name} (round {round_number} of {max(1, repeat)}) ...", file=sys.stderr, flush=True)
+            print(f"   {name} (round {round_number} of {rounds}) ...", file=sys.stderr, flush=True)
             runs[name].append(_run(name, name, path))
     return {name: fastest(measurements) for name, measurements in runs.items()}
 
