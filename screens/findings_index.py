@@ -13,10 +13,13 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import TypeVar
 
 from k8saudit import heap
 from k8saudit.model import Finding, Severity, Status, Subject
 from k8saudit.report import Report
+
+_K = TypeVar("_K")
 
 PROBLEMS = "problems"  # the status filter value for "fail or warn"
 CLUSTER_SCOPED = "(cluster-scoped)"  # the namespace filter value for findings without one
@@ -161,17 +164,11 @@ class FindingsIndex:
     def by_check(self) -> dict[str, list[int]]:
         """Indices of each check's findings. Built when first asked (a details screen), not with
         the index: at 100k pods each of these maps costs ~0.1 s of opening the report."""
-        by_check: dict[str, list[int]] = defaultdict(list)
-        for i, finding in enumerate(self.findings):
-            by_check[finding.check_id].append(i)
-        return by_check
+        return _positions([finding.check_id for finding in self.findings])
 
     @cached_property
     def by_subject(self) -> dict[Subject, list[int]]:
-        by_subject: dict[Subject, list[int]] = defaultdict(list)
-        for i, finding in enumerate(self.findings):
-            by_subject[finding.subject].append(i)
-        return by_subject
+        return _positions([finding.subject for finding in self.findings])
 
     def _default_order(self) -> list[int]:
         """Failing first, then the worst severity, the most points, check id, subject.
@@ -282,6 +279,14 @@ class FindingsIndex:
         """Every finding about `subject`, failing first."""
         _, inverse = self.order("status")
         return sorted(self.by_subject.get(subject, []), key=inverse.__getitem__)
+
+
+def _positions(keys: list[_K]) -> dict[_K, list[int]]:
+    """Each key's positions in `keys`, in order."""
+    positions: dict[_K, list[int]] = defaultdict(list)
+    for i, key in enumerate(keys):
+        positions[key].append(i)
+    return positions
 
 
 def _inverse(order: list[int]) -> list[int]:
