@@ -16,7 +16,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from k8saudit.inventory import Inventory, Obj, annotations_of, labels_of, meta, name_of, namespace_of
+from k8saudit.inventory import (
+    FINISHED_PHASES,
+    Inventory,
+    Obj,
+    annotations_of,
+    labels_of,
+    meta,
+    name_of,
+    namespace_of,
+)
 from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
 from k8saudit.registry import Context, check
 
@@ -157,9 +166,8 @@ def critical_addons_on(inv: Inventory, node: Obj) -> list[str]:
 def _critical_addons_by_node(inv: Inventory) -> dict[str, list[str]]:
     """Node name -> its critical add-ons, sorted: every pod judged once for all the node checks."""
     found: dict[str, list[str]] = {}
-    for pod in inv.items("pods"):
-        node = (pod.get("spec") or {}).get("nodeName")
-        if not node or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+    for pod, node, phase in inv.placed_pods():
+        if phase in FINISHED_PHASES:
             continue
         role = critical_addon_role(pod)
         if role:
@@ -532,7 +540,7 @@ def ordinary_pods_on(inv: Inventory, node: Obj) -> list[str]:
             continue
         if "kubernetes.io/config.mirror" in annotations_of(pod):
             continue
-        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+        if (pod.get("status") or {}).get("phase") in FINISHED_PHASES:
             continue
         found.append(f"{namespace_of(pod)}/{name_of(pod)}")
     return sorted(found)

@@ -31,7 +31,7 @@ from checks.workload_ha import (
     spread_rules_by_strength,
     template_labels,
 )
-from k8saudit.inventory import Inventory, labels_of, name_of, namespace_of
+from k8saudit.inventory import FINISHED_PHASES, Inventory, Placement, labels_of, name_of, namespace_of
 from k8saudit.model import (
     Finding,
     Status,
@@ -110,12 +110,10 @@ def images_of(spec: Obj) -> list[str]:
     return [str(c.get("image", "")) for c in containers_of(spec)]
 
 
-def running_pods(inv: Inventory, key: str, workload: Obj) -> list[Obj]:
+def running_pods(inv: Inventory, key: str, workload: Obj) -> list[Placement]:
+    """(pod, node, phase) of the workload's pods running or about to run on a node."""
     return [
-        p
-        for p in inv.pods_of(key, workload)
-        if (p.get("status") or {}).get("phase") in ("Running", "Pending")
-        and (p.get("spec") or {}).get("nodeName")
+        entry for entry in inv.placements(inv.pods_of(key, workload)) if entry[2] in ("Running", "Pending")
     ]
 
 
@@ -413,12 +411,7 @@ def _node_verdicts(inv: Inventory) -> dict[str, KernelVerdict | None]:
 
 def _live_nodes(inv: Inventory, key: str, workload: Obj) -> set[str]:
     pods = [workload] if key == "pods" else inv.pods_of(key, workload)
-    return {
-        str(p["spec"]["nodeName"])
-        for p in pods
-        if (p.get("spec") or {}).get("nodeName")
-        and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
-    }
+    return {node for _, node, phase in inv.placements(pods) if phase not in FINISHED_PHASES}
 
 
 def _nodes_by_kernel(
@@ -503,7 +496,7 @@ def _spread_finding(inv: Inventory, key: str, workload: Obj, replicas: int, pods
     subject = inv.subject(key, workload)
     hard, soft = spread_rules_by_strength(key, workload)
     pods = running_pods(inv, key, workload) if pods_readable else []
-    nodes = sorted({str(p["spec"]["nodeName"]) for p in pods})
+    nodes = sorted({node for _, node, _ in pods})
     evidence: dict[str, Any] = {"replicas": replicas, "rules": hard + soft, "nodes": nodes[:20]}
     stacked = len(nodes) == 1 and len(pods) >= 2
     if stacked:

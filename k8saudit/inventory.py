@@ -27,6 +27,11 @@ COVERAGE_STATES = (OK, FORBIDDEN, NOT_SERVED, ERROR)
 Obj = dict[str, Any]
 _T = TypeVar("_T")
 
+# Pod phases after which a pod no longer holds its node's resources.
+FINISHED_PHASES = frozenset({"Succeeded", "Failed"})
+# (pod, the node it is bound to, its status.phase as found): see `Inventory.placements`.
+Placement = tuple[Obj, str, Any]
+
 KINDS_BY_KIND: dict[str, ResourceKind] = {k.kind: k for k in KINDS}
 
 
@@ -294,6 +299,21 @@ class Inventory:
     def pods_on_node(self, node_name: str) -> list[Obj]:
         return self._pods_by_node.get(node_name, [])
 
+    def placements(self, pods: Iterable[Obj]) -> Iterator[Placement]:
+        """(pod, node, phase) for each of `pods` (this inventory's) that is bound to a node.
+
+        Worked out in the one pod walk: the placement checks ask it of every workload's pods,
+        and reading two nested fields of each pod again cost them 0.1-0.2 s each at 100k pods."""
+        placed = self._pod_indexes.placed
+        for pod in pods:
+            entry = placed.get(id(pod))
+            if entry is not None and entry[0] is pod:
+                yield entry
+
+    def placed_pods(self) -> Iterable[Placement]:
+        """(pod, node, phase) of every pod bound to a node, in the pods' order."""
+        return self._pod_indexes.placed.values()
+
     def owned_by(self, key: str, owner: Obj) -> list[Obj]:
         """Objects of kind `key` whose ownerReferences name `owner` (by uid)."""
         uid = meta(owner).get("uid")
@@ -461,6 +481,8 @@ class Inventory:
         by_node: dict[str, list[Obj]] = defaultdict(list)
         # Keyed by (namespace, id(labels)): the inventory holds every labels dict.
         label_groups: dict[tuple[str, int], tuple[dict[str, str], list[Obj]]] = {}
+        # Keyed by id(pod), the pod kept in the entry: the inventory holds every pod.
+        placed: dict[int, Placement] = {}
         for pod in self.items("pods"):
             for ref in meta(pod).get("ownerReferences") or ():
                 if isinstance(ref, dict) and ref.get("uid"):
@@ -468,13 +490,15 @@ class Inventory:
             node = (pod.get("spec") or {}).get("nodeName")
             if node:
                 by_node[node].append(pod)
+                phase = (pod.get("status") or {}).get("phase")
+                placed[id(pod)] = (pod, node if type(node) is str else str(node), phase)
             labels = labels_of(pod)
             place = (namespace_of(pod), id(labels))
             group = label_groups.get(place)
             if group is None:
                 group = label_groups[place] = (labels, [])
             group[1].append(pod)
-        return _PodIndexes(by_owner_uid, by_node, label_groups)
+        return _PodIndexes(by_owner_uid, by_node, label_groups, placed)
 
     # -- serialization ------------------------------------------------------------------------
 
@@ -504,6 +528,7 @@ class _PodIndexes(NamedTuple):
     by_owner_uid: dict[str, list[Obj]]
     by_node: dict[str, list[Obj]]
     label_groups: dict[tuple[str, int], tuple[dict[str, str], list[Obj]]]
+    placed: dict[int, Placement]
 
 
 _KIND_RANK = {kind.key: rank for rank, kind in enumerate(KINDS)}
