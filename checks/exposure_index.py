@@ -611,7 +611,9 @@ class ExposureIndex:
         self.templates: list[Template] = [
             Template(key, obj, spec, template_labels(key, obj)) for key, obj, spec in inv.pod_templates()
         ]
-        self._by_ident = {t.ident: t for t in self.templates}
+        # By the workload or pod object (its id; the inventory holds every object): the Services'
+        # pods find their template without building a name tuple per pod.
+        self._by_object = {id(t.obj): t for t in self.templates}
         self._by_label: dict[tuple[str, str, str], list[Template]] = defaultdict(list)
         for template in self.templates:
             for k, v in template.labels.items():
@@ -638,9 +640,9 @@ class ExposureIndex:
         found: dict[tuple[str, str, str], Template] = {}
         for pod in self.inv.pods_selected_by(service):
             owner = self.inv.top_owner(pod)
-            key, obj = owner if owner is not None else ("pods", pod)
-            template = self._by_ident.get((key, namespace_of(obj), name_of(obj)))
-            if template is not None:
+            obj = owner[1] if owner is not None else pod
+            template = self._by_object.get(id(obj))
+            if template is not None and template.obj is obj:
                 found.setdefault(template.ident, template)
         namespace = namespace_of(service)
         candidates = min(

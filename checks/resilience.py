@@ -112,9 +112,7 @@ def images_of(spec: Obj) -> list[str]:
 
 def running_pods(inv: Inventory, key: str, workload: Obj) -> list[Placement]:
     """(pod, node, phase) of the workload's pods running or about to run on a node."""
-    return [
-        entry for entry in inv.placements(inv.pods_of(key, workload)) if entry[2] in ("Running", "Pending")
-    ]
+    return [entry for entry in inv.placements_of(key, workload) if entry[2] in ("Running", "Pending")]
 
 
 def _matches_any(text: str, markers: tuple[str, ...]) -> bool:
@@ -410,8 +408,7 @@ def _node_verdicts(inv: Inventory) -> dict[str, KernelVerdict | None]:
 
 
 def _live_nodes(inv: Inventory, key: str, workload: Obj) -> set[str]:
-    pods = [workload] if key == "pods" else inv.pods_of(key, workload)
-    return {node for _, node, phase in inv.placements(pods) if phase not in FINISHED_PHASES}
+    return {node for _, node, phase in inv.placements_of(key, workload) if phase not in FINISHED_PHASES}
 
 
 def _nodes_by_kernel(
@@ -597,9 +594,17 @@ class SelectorIndex:
                 self._unindexed[namespace_of(obj)].append((obj, selector))
 
     def selecting(self, namespace: str, labels: dict[str, str]) -> list[Obj]:
-        candidates = [c for k, v in labels.items() for c in self._by_item.get((namespace, k, str(v)), ())]
-        candidates.extend(self._unindexed.get(namespace, ()))
-        return [obj for obj, selector in candidates if label_selector_matches(selector, labels)]
+        # One loop, no candidate list: asked for every workload of the cluster.
+        by_item = self._by_item
+        found = []
+        for k, v in labels.items():
+            for obj, selector in by_item.get((namespace, k, v if type(v) is str else str(v)), ()):
+                if label_selector_matches(selector, labels):
+                    found.append(obj)
+        for obj, selector in self._unindexed.get(namespace, ()):
+            if label_selector_matches(selector, labels):
+                found.append(obj)
+        return found
 
 
 def service_selector(service: Obj) -> object:

@@ -152,7 +152,7 @@ def spread_rules(key: str, obj: Obj) -> list[str]:
 def pods_per_node(inv: Inventory, key: str, obj: Obj) -> Counter[str]:
     """Running pods of a workload by node name (pending pods without a node are left out)."""
     placement: Counter[str] = Counter()
-    for _, node, phase in inv.placements(inv.pods_of(key, obj)):
+    for _, node, phase in inv.placements_of(key, obj):
         if phase not in FINISHED_PHASES:
             placement[node] += 1
     return placement

@@ -51,7 +51,6 @@ def test_pods_by_node_and_owner_chain() -> None:
     assert inv.top_owner(inv.get("pods", "shop", "db-0")) is None
 
 
-
 def test_placements_give_node_and_phase_of_bound_pods_only() -> None:
     pending = f.pod("queued", "shop", node_name=None, phase="Pending")
     done = f.pod("batch", "shop", node_name="n1", phase="Succeeded")
@@ -59,9 +58,14 @@ def test_placements_give_node_and_phase_of_bound_pods_only() -> None:
     placed = [(p["metadata"]["name"], node, phase) for p, node, phase in inv.placed_pods()]
     assert placed == [("web", "n0", "Running"), ("batch", "n1", "Succeeded")]
     web = inv.get("pods", "shop", "web")
-    assert [node for _, node, _ in inv.placements([pending, web])] == ["n0"]
+    assert [node for _, node, _ in inv.placements_of("pods", web)] == ["n0"]
+    assert inv.placements_of("pods", pending) == []
     # A pod that is not the inventory's (an equal copy) is not taken for the one that is.
-    assert list(inv.placements([dict(web)])) == []
+    assert inv.placements_of("pods", dict(web)) == []
+    shop_inv = shop()
+    deployment = shop_inv.get("deployments", "shop", "web")
+    assert sorted(node for _, node, _ in shop_inv.placements_of("deployments", deployment)) == ["n0", "n1"]
+
 
 def test_services_and_selectors() -> None:
     inv = shop()
