@@ -272,7 +272,7 @@ def public_load_balancers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
             "guard": entry.guard or None,
         }
         if entry.guard:
-            yield passed(subject, f"not public: {entry.guard}", **evidence)
+            yield judged(Status.PASS, subject, f"not public: {entry.guard}", evidence)
         elif (
             entry.backends
             and all(_is_ingress_controller(t) for t in entry.backends)
@@ -638,10 +638,11 @@ def root_containers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
             template,
         )
         if root_offending:
-            yield failed(
+            yield judged(
+                Status.FAIL,
                 subject,
                 f"may run as root: {'; '.join(root_offending)}{_exposed_suffix(idx, template)}",
-                **evidence,
+                evidence,
             )
         elif esc_offending:
             yield warned(
@@ -753,10 +754,11 @@ def exposed_tokens(inv: Inventory, ctx: Context) -> Iterator[Finding]:
                 **evidence,
             )
         else:
-            yield warned(
+            yield judged(
+                Status.WARN,
                 subject,
                 f"{prefix}; it holds no rights beyond discovery today, so switch automounting off",
-                **evidence,
+                evidence,
             )
     if not evaluated:
         yield passed(

@@ -26,7 +26,7 @@ from k8saudit.inventory import (
     name_of,
     namespace_of,
 )
-from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
+from k8saudit.model import Finding, Status, Subject, failed, judged, not_applicable, passed, unknown, warned
 from k8saudit.registry import Context, check
 
 INSTANCE_TYPE_LABELS = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
@@ -376,7 +376,7 @@ def node_conditions(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         if problems:
             yield failed(subject, f"node {' and '.join(problems)}", **evidence)
         else:
-            yield passed(subject, "node is Ready with no pressure condition", **evidence)
+            yield judged(Status.PASS, subject, "node is Ready with no pressure condition", evidence)
 
 
 # -- NODE-005: operating system support ----------------------------------------------------------
@@ -477,7 +477,9 @@ def os_support_finding(subject: Subject, os_image: str, today: date, warn_days: 
                 **evidence,
             )
         final = release.extended_until or release.end_of_support
-        return failed(subject, f"{release.name} reached end of life on {final.isoformat()}", **evidence)
+        return judged(
+            Status.FAIL, subject, f"{release.name} reached end of life on {final.isoformat()}", evidence
+        )
     days_left = (release.end_of_support - today).days
     if days_left <= warn_days:
         return warned(

@@ -465,11 +465,12 @@ def cpu_limited_workloads_on_cfs_bug_kernels(inv: Inventory, ctx: Context) -> It
         affected, unclear = _nodes_by_kernel(nodes, verdicts)
         evidence = {"nodes": len(nodes), "affected_nodes": affected[:10], "unclear_nodes": unclear[:10]}
         if affected:
-            yield failed(
+            yield judged(
+                Status.FAIL,
                 subject,
                 f"has a CPU limit and runs on {len(affected)} node(s) whose kernel throttles it early: "
                 + join_names(_kernel_of(n, verdicts) for n in affected),
-                **evidence,
+                evidence,
             )
         elif unclear:
             yield warned(
@@ -503,11 +504,12 @@ def _spread_finding(inv: Inventory, key: str, workload: Obj, replicas: int, pods
     else:
         where = "no running pods" if pods_readable else "placement not visible"
     if not hard and not soft:
-        return failed(
+        return judged(
+            Status.FAIL,
             subject,
             f"{replicas} replicas without pod anti-affinity or topology spread, so one node failure can "
             f"take them all ({where})",
-            **evidence,
+            evidence,
         )
     if stacked:
         rules = join_names(hard) if hard else f"only soft spreading ({join_names(soft)})"
@@ -681,7 +683,7 @@ def readiness_probes(inv: Inventory, ctx: Context) -> Iterator[Finding]:
                     if len(missing) > 1
                     else f"container {missing[0]} has"
                 )
-                yield failed(subject, f"{why} but {which} no readiness probe", **evidence)
+                yield judged(Status.FAIL, subject, f"{why} but {which} no readiness probe", evidence)
             else:
                 yield judged(
                     Status.PASS, subject, f"{why}; serving containers have readiness probes", evidence
@@ -745,11 +747,12 @@ def critical_addons_have_pdbs(inv: Inventory, ctx: Context) -> Iterator[Finding]
                 **evidence,
             )
         else:
-            yield failed(
+            yield judged(
+                Status.FAIL,
                 subject,
                 f"{role} with {replicas} replicas and no PodDisruptionBudget: "
                 "a drain may evict them all at once",
-                **evidence,
+                evidence,
             )
     if not evaluated:
         yield not_applicable(
@@ -1017,7 +1020,7 @@ def critical_addons_priority(inv: Inventory, ctx: Context) -> Iterator[Finding]:
             "priority": values.get(priority) if priority else 0,
         }
         if priority in SYSTEM_PRIORITY_CLASSES:
-            yield passed(subject, f"{role} runs as {priority}", **evidence)
+            yield judged(Status.PASS, subject, f"{role} runs as {priority}", evidence)
         elif priority and role in ("ingress controller", "monitoring"):
             yield passed(subject, f"{role} runs with priority class {priority}", **evidence)
         elif priority:

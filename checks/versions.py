@@ -17,7 +17,7 @@ from checks.kernel import KernelVerdict, cfs_kernel_verdict  # noqa: F401  (Kern
 from checks.podspec import has_cpu_limit
 from k8saudit.inventory import FINISHED_PHASES, Inventory, Obj, name_of, namespace_of
 from k8saudit.kinds import KINDS_BY_KEY
-from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
+from k8saudit.model import Finding, Status, Subject, failed, judged, not_applicable, passed, unknown, warned
 from k8saudit.registry import Context, check
 from k8saudit.releases import MinorRelease, ReleaseCalendar, Version, format_version, parse_version
 
@@ -275,11 +275,12 @@ def _skew_finding(subject: Subject, component: str, raw: str, apiserver: Version
             **evidence,
         )
     if lag == allowed:
-        return warned(
+        return judged(
+            Status.WARN,
             subject,
             f"{component} {raw} is at the policy's limit ({lag} minors behind): "
             "upgrade nodes before the next control-plane upgrade",
-            **evidence,
+            evidence,
         )
     return passed(subject, f"{component} {raw} is within the skew policy", **evidence)
 
@@ -506,7 +507,7 @@ def _known_issue_finding(subject: Subject, component: str, raw: str) -> Finding:
         return passed(subject, f"{component} {raw} has none of the known defects k8saudit tracks", **evidence)
     listed = "; ".join(f"{i.id}: {i.summary}" for i in issues)
     if any(i.grave for i in issues):
-        return failed(subject, f"{component} {raw} is affected by {listed}", **evidence)
+        return judged(Status.FAIL, subject, f"{component} {raw} is affected by {listed}", evidence)
     return warned(subject, f"{component} {raw} is affected by {listed}", **evidence)
 
 
@@ -605,11 +606,12 @@ def cfs_throttling_kernel(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         elif verdict.affected is False:
             yield passed(subject, verdict.reason, **evidence)
         elif verdict.affected is True and limited:
-            yield failed(
+            yield judged(
+                Status.FAIL,
                 subject,
                 f"{verdict.reason}; the CPU-limited pods on this node ({len(limited)}) are throttled "
                 "below their limits",
-                **evidence,
+                evidence,
             )
         elif verdict.affected is True:
             yield warned(
@@ -704,11 +706,12 @@ def runtime_finding(subject: Subject, node: Obj, ctx: Context) -> Finding:
     if scheme == "docker":
         kubelet = parse_version(info.get("kubeletVersion", ""))
         if kubelet is not None and kubelet[:2] < DOCKERSHIM_REMOVED:
-            return failed(
+            return judged(
+                Status.FAIL,
                 subject,
                 f"{label} through dockershim, deprecated in 1.20 and removed in 1.24: "
                 "this node cannot be upgraded past 1.23 without changing its runtime",
-                **evidence,
+                evidence,
             )
         if version[:2] < DOCKER_ENGINE_SUPPORTED_FROM:
             return failed(
