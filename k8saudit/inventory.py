@@ -187,7 +187,7 @@ class Inventory:
         self._subjects: dict[int, tuple[Obj, str, Subject]] = {}
         self._top_owners: dict[int, tuple[Any, tuple[str, Obj] | None]] = {}
         self._pods_through: dict[tuple[str, str], list[Obj]] = {}
-        self._placements_of: dict[int, tuple[Obj, list[Placement]]] = {}
+        self._placements_of: dict[int, tuple[Obj, str, list[Placement]]] = {}
 
     @classmethod
     def from_objects(
@@ -308,15 +308,15 @@ class Inventory:
         workload, and reading two nested fields of each pod again cost each of them 0.1-0.2 s at
         100k pods."""
         known = self._placements_of.get(id(workload))
-        if known is not None and known[0] is workload:
-            return known[1]
+        if known is not None and known[0] is workload and known[1] == key:
+            return known[2]
         placed = self._pod_indexes.placed
         found = []
         for pod in [workload] if key == "pods" else self.pods_of(key, workload):
             entry = placed.get(id(pod))
             if entry is not None and entry[0] is pod:
                 found.append(entry)
-        self._placements_of[id(workload)] = (workload, found)
+        self._placements_of[id(workload)] = (workload, key, found)
         return found
 
     def placed_pods(self) -> Iterable[Placement]:

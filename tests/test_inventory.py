@@ -65,6 +65,7 @@ def test_placements_give_node_and_phase_of_bound_pods_only() -> None:
     shop_inv = shop()
     deployment = shop_inv.get("deployments", "shop", "web")
     assert sorted(node for _, node, _ in shop_inv.placements_of("deployments", deployment)) == ["n0", "n1"]
+    assert shop_inv.placements_of("statefulsets", deployment) == [], "asked as another kind: that kind's"
 
 
 def test_services_and_selectors() -> None:
