@@ -44,10 +44,10 @@ from k8saudit.inventory import (
     share_pod_templates,
 )
 from k8saudit.kinds import KINDS, GroupVersion, ResourceKind
-from k8saudit.redact import redact
+from k8saudit.redact import redact, redact_pod_spec_part
 from k8saudit.report import CollectionInfo, utcnow
-from k8saudit.schema import ListPage, decode_list_page
-from k8saudit.siblings import SIBLING_KINDS, share_with
+from k8saudit.schema import SCHEMA_REFUSALS, ListPage, decode_list_page
+from k8saudit.siblings import SIBLING_KINDS, SpecSharing, share_with
 
 METADATA_ONLY_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 JSON_ACCEPT = "application/json"
@@ -115,6 +115,15 @@ class _KindState:
     api_version: str = ""
     malformed: int = 0
     malformed_reason: str = ""
+    specs: SpecSharing = field(default_factory=lambda: SpecSharing(redact_pod_spec_part))
+
+    def restart(self) -> None:
+        """Forget what was read: the list is read again from its first page."""
+        self.items.clear()
+        self.applied.clear()
+        self.pages = 0
+        self.malformed = 0
+        self.specs.reset()
 
 
 class Collector:
@@ -338,10 +347,7 @@ class Collector:
             status = response.status_code
             if status == 410 and token and not restarted:
                 restarted, token = True, None  # the continue token expired: start over, once
-                state.items.clear()
-                state.applied.clear()
-                state.pages = 0
-                state.malformed = 0
+                state.restart()
                 continue
             if status == 410 and token:
                 return ERROR, (
@@ -350,11 +356,10 @@ class Collector:
                 )
             if status != 200:
                 return _failure_coverage(status, response)
-            body, shape_checked = _list_page(response, kind.key)
-            page_items = body.get("items") if isinstance(body, dict) else None
-            if not isinstance(page_items, list):
-                return ERROR, f"page {state.pages + 1} is not a {kind.kind} list"
-            self._keep(state, page_items, shape_checked)
+            body = self._keep_page(state, response)
+            if body is None:
+                what = "valid JSON" if _json(response) is None else f"a {kind.kind} list"
+                return ERROR, f"page {state.pages + 1} is not {what}"
             _release(response)
             state.pages += 1
             self._emit(PageReceived(kind.key, state.pages, len(state.items)))
@@ -370,21 +375,45 @@ class Collector:
                 )
 
     @staticmethod
-    def _keep(state: _KindState, page_items: list[Any], shape_checked: bool) -> None:
+    def _keep_page(state: _KindState, response: httpx.Response) -> dict[str, Any] | None:
+        """Keep the items of a list page; its body, or None if it is not a list."""
+        page = _list_page(response, state.kind.key)
+        page_items = _items(page.body)
+        specs = None
+        if page.raw_specs and page_items:
+            try:
+                specs = [state.specs.build(item["spec"]) if item.get("spec") else None for item in page_items]
+            except SCHEMA_REFUSALS:  # a value in a spec that msgspec refuses: the generic parser judges
+                page = ListPage(_json(response), False)
+                page_items = _items(page.body)
+        if page_items is None:
+            return None
+        Collector._keep(state, page_items, page.shape_checked, specs)
+        return page.body
+
+    @staticmethod
+    def _keep(
+        state: _KindState, page_items: list[Any], shape_checked: bool, specs: list[Any] | None = None
+    ) -> None:
+        """Keep checked, redacted items; `specs`, if given, are their pod specs, built (and
+        redacted) by `SpecSharing` from the raw JSON the page left in their place."""
         key, metadata_only = state.kind.key, state.kind.metadata_only
         share = key in SIBLING_KINDS
-        for item in page_items:
+        to_share = ("metadata", "status") if specs is not None else ("metadata", "spec", "status")
+        for index, item in enumerate(page_items):
             problem = None if shape_checked else malformed(item)
             if problem:  # a broken proxy or server: kept out of the indexes, and the kind flagged
                 state.malformed += 1
                 state.malformed_reason = state.malformed_reason or problem
                 continue
-            applied = redact(key, item, metadata_only)
+            if specs is not None and specs[index] is not None:
+                item["spec"] = specs[index]
+            applied = redact(key, item, metadata_only, spec_redacted=specs is not None)
             if applied:
                 meta = item.get("metadata") or {}
                 state.applied[f"{meta.get('namespace', '')}/{meta.get('name', '')}"] = applied
             if share and state.items:
-                share_with(state.items[-1], item)
+                share_with(state.items[-1], item, to_share)
             state.items.append(item)
 
     # -- one request, with retries ------------------------------------------------------------
@@ -563,7 +592,9 @@ def _list_page(response: httpx.Response, key: str) -> ListPage:
     """A page of inventory kind `key`, parsed once and cached on the response."""
     page = response.extensions.get(_PAGE)
     if page is None:
-        page = response.extensions[_PAGE] = decode_list_page(response.content, key)
+        page = response.extensions[_PAGE] = decode_list_page(
+            response.content, key, raw_specs=key in SIBLING_KINDS
+        )
     return page
 
 
@@ -572,6 +603,12 @@ _PAGE = "k8saudit_page"
 _ATTEMPTS = "k8saudit_attempts"
 _DEADLINE_MARK = "overall deadline"
 _T = TypeVar("_T")
+
+
+def _items(body: object) -> list[Any] | None:
+    """The items of a list page, or None if it has none where they belong."""
+    items = body.get("items") if isinstance(body, dict) else None
+    return items if isinstance(items, list) else None
 
 
 def _continue_token(body: dict[str, Any]) -> str | None:

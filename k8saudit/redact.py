@@ -92,8 +92,11 @@ def pod_spec_of(key: str, obj: dict[str, Any]) -> dict[str, Any] | None:
     return node if isinstance(node, dict) else None
 
 
-def redact(key: str, obj: dict[str, Any], metadata_only: bool = False) -> str | None:
-    """Redact `obj` (an item of inventory kind `key`) in place.
+def redact(
+    key: str, obj: dict[str, Any], metadata_only: bool = False, spec_redacted: bool = False
+) -> str | None:
+    """Redact `obj` (an item of inventory kind `key`) in place; with `spec_redacted`, all but its
+    pod spec, which was redacted part by part as it was built (`redact_pod_spec_part`).
 
     Returns the `apiVersion` recorded in the last-applied annotation, if there was one.
     """
@@ -112,7 +115,7 @@ def redact(key: str, obj: dict[str, Any], metadata_only: bool = False) -> str | 
     if key == "configmaps":
         _redact_configmap(obj)
         return applied_api_version
-    spec = pod_spec_of(key, obj)
+    spec = None if spec_redacted else pod_spec_of(key, obj)
     if spec is not None:
         redact_pod_spec(spec)
     return applied_api_version
@@ -129,8 +132,12 @@ def _applied_api_version(raw: object) -> str | None:
     return version if isinstance(version, str) and len(version) < 100 else None
 
 
+_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
+_CONTAINER_FIELDS = ("env", "command", "args")
+
+
 def redact_pod_spec(spec: dict[str, Any]) -> None:
-    for field in ("containers", "initContainers", "ephemeralContainers"):
+    for field in _CONTAINER_LISTS:
         containers = spec.get(field)
         if not isinstance(containers, list):
             continue
@@ -139,16 +146,33 @@ def redact_pod_spec(spec: dict[str, Any]) -> None:
                 _redact_container(container)
 
 
+def redact_pod_spec_part(key: str, field: str | None, value: Any) -> Any:
+    """A part of a pod spec decoded on its own (`siblings.SpecSharing`), redacted as
+    `redact_pod_spec` redacts it in a whole spec: `spec[key]` when `field` is None, else `field`
+    of one entry of the list `spec[key]`."""
+    if key not in _CONTAINER_LISTS:
+        return value
+    if field is None:
+        redact_pod_spec({key: value})
+        return value
+    return _redacted_container_field(field, value)
+
+
 def _redact_container(container: dict[str, Any]) -> None:
-    env = container.get("env")
-    if isinstance(env, list):
-        for var in env:
+    for field in _CONTAINER_FIELDS:
+        if field in container:
+            container[field] = _redacted_container_field(field, container[field])
+
+
+def _redacted_container_field(field: str, value: Any) -> Any:
+    if not isinstance(value, list):
+        return value
+    if field == "env":
+        for var in value:
             if isinstance(var, dict) and "value" in var and var.get("name") not in ENV_VALUES_KEPT:
                 var["value"] = REDACTED
-    for field in ("command", "args"):
-        words = container.get(field)
-        if isinstance(words, list):
-            container[field] = _redact_words(words)
+        return value
+    return _redact_words(value) if field in ("command", "args") else value
 
 
 def _is_secret_flag(name: str) -> bool:

@@ -32,6 +32,7 @@ import orjson
 class ListPage(NamedTuple):
     body: Any  # the parsed document, None if it is not JSON
     shape_checked: bool  # every item already has the shape `inventory.malformed` wants
+    raw_specs: bool = False  # each item's spec is its fields' raw JSON, for `siblings.SpecSharing`
 
 
 # ObjectMeta, less managedFields. Typed where `malformed` has a rule; Any elsewhere, as the
@@ -95,25 +96,31 @@ SCHEMA_REFUSALS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
 @cache
-def item_schema(key: str) -> Any:
-    """The schema of one object of built-in inventory kind `key` (a TypedDict)."""
+def item_schema(key: str, raw_spec: bool = False) -> Any:
+    """The schema of one object of built-in inventory kind `key` (a TypedDict); with `raw_spec`,
+    its spec is left as a map of each field to its raw JSON (slices of the page, not copies)."""
     fields: dict[str, Any] = {"apiVersion": Any, "kind": Any, "metadata": _Metadata | None}
     fields.update(dict.fromkeys(TOP_LEVEL_FIELDS[key], Any))
-    return TypedDict(f"Item_{key}", fields, total=False)  # type: ignore[operator]
+    if raw_spec and "spec" in fields:
+        fields["spec"] = dict[str, msgspec.Raw] | None
+    return TypedDict(f"Item_{key}{'_raw_spec' * raw_spec}", fields, total=False)  # type: ignore[operator]
 
 
 @cache
-def _decoder(key: str) -> msgspec.json.Decoder[Any]:
-    page_fields = {"apiVersion": Any, "kind": Any, "metadata": Any, "items": list[item_schema(key)]}
+def _decoder(key: str, raw_specs: bool = False) -> msgspec.json.Decoder[Any]:
+    items = list[item_schema(key, raw_specs)]  # type: ignore[misc]
+    page_fields = {"apiVersion": Any, "kind": Any, "metadata": Any, "items": items}
     return msgspec.json.Decoder(TypedDict(f"Page_{key}", page_fields, total=False))  # type: ignore[operator]
 
 
-def decode_list_page(raw: bytes, key: str) -> ListPage:
+def decode_list_page(raw: bytes, key: str, raw_specs: bool = False) -> ListPage:
     """The page of inventory kind `key` in `raw`: by the kind's schema when it has one and the
-    page fits it, else by the generic parser."""
+    page fits it, else by the generic parser. With `raw_specs` (a kind whose objects have a
+    spec), the schema leaves each spec's fields as raw JSON, for `siblings.SpecSharing` to build;
+    a page off the schema is the generic parser's, specs and all."""
     if key in TOP_LEVEL_FIELDS:
         try:
-            return ListPage(_decoder(key).decode(raw), True)
+            return ListPage(_decoder(key, raw_specs).decode(raw), True, raw_specs)
         except SCHEMA_REFUSALS:
             pass
     try:

@@ -4,21 +4,23 @@ generic parser's answer itself; never a third one."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgspec
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from k8saudit import schema, snapshot
+from k8saudit import schema, siblings, snapshot
 from k8saudit.cli import demo_snapshot_path
-from k8saudit.collector import Collector, CollectorSettings
+from k8saudit.collector import Collector, CollectorSettings, _KindState
 from k8saudit.connection import connect
 from k8saudit.inventory import Inventory, malformed
-from k8saudit.kinds import KINDS
+from k8saudit.kinds import KINDS, kind
 from k8saudit.schema import METADATA_FIELDS, TOP_LEVEL_FIELDS, decode_list_page
 from k8saudit.textsafe import dump_json
 from tests.replay import ReplayServer
@@ -178,6 +180,21 @@ def test_the_schema_only_ever_takes_the_fast_path_to_the_same_answer(page_items:
     assert result.body["items"] == as_typed(generic["items"], key)
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(items, max_size=4))
+def test_pod_specs_left_raw_and_built_are_the_schemas_answer(page_items: list[Any]) -> None:
+    raw = orjson.dumps({"items": page_items})
+    page = decode_list_page(raw, "pods", raw_specs=True)
+    if not page.shape_checked:
+        assert page.body == orjson.loads(raw) and not page.raw_specs
+        return
+    keep_as_decoded = siblings.SpecSharing(lambda key, field, value: value)
+    for item in page.body["items"]:
+        if item.get("spec"):
+            item["spec"] = keep_as_decoded.build(item["spec"])
+    assert page.body == decode_list_page(raw, "pods").body
+
+
 class _Refusing:
     def decode(self, raw: bytes) -> None:
         raise msgspec.ValidationError("refused, so that the generic parser reads the file")
@@ -201,21 +218,61 @@ def test_secret_values_a_server_sends_anyway_are_never_built() -> None:
     assert result.shape_checked and result.body["items"] == [{"metadata": {"name": "db"}}]
 
 
-async def test_a_scan_collects_the_same_inventory_by_schema_and_by_the_generic_parser(
-    replay_server: ReplayServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The recorded cluster plus generated workloads, read through a real server with paging."""
-    replay_server.load(generate_cluster(nodes=4, pods=90, seed=9).collections)
+def collector_of(
+    replay_server: ReplayServer, tmp_path: Path, pods: int, seed: int
+) -> Callable[[], Awaitable[Inventory]]:
+    """A scan, pages of 20, of the recorded cluster plus generated workloads on a real server."""
+    replay_server.load(generate_cluster(nodes=4, pods=pods, seed=seed).collections)
     kubeconfig = str(replay_server.write_kubeconfig(tmp_path / "k"))
 
     async def collect() -> Inventory:
         inventory, _ = await Collector(connect(kubeconfig), CollectorSettings(page_size=20)).collect()
         return inventory
 
+    return collect
+
+
+async def test_a_scan_collects_the_same_inventory_by_schema_and_by_the_generic_parser(
+    replay_server: ReplayServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recorded cluster plus generated workloads, read through a real server with paging."""
+    collect = collector_of(replay_server, tmp_path, pods=90, seed=9)
     fast = await collect()
-    monkeypatch.setattr(schema, "_decoder", lambda key: _Refusing())
+    monkeypatch.setattr(schema, "_decoder", lambda key, raw_specs=False: _Refusing())
     generic = await collect()
     assert len(fast.items("pods")) >= 90 and fast.objects == generic.objects
     outcome = {key: (c.state, c.count, c.pages, c.message) for key, c in fast.coverage.items()}
     assert outcome == {key: (c.state, c.count, c.pages, c.message) for key, c in generic.coverage.items()}
     assert fast.applied_api_versions == generic.applied_api_versions
+
+
+async def test_a_pod_spec_value_msgspec_refuses_sends_its_page_to_the_generic_parser(
+    replay_server: ReplayServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pod specs are built from raw JSON after the page's syntax check (`siblings.SpecSharing`):
+    a value refused there has the generic parser read that page, and nothing is lost."""
+    collect = collector_of(replay_server, tmp_path, pods=60, seed=11)
+    expected = await collect()
+    refusals = []
+
+    def refuse_once(raw: msgspec.Raw) -> Any:
+        if not refusals:
+            refusals.append(bytes(raw))
+            raise msgspec.ValidationError("refused once")
+        return msgspec.json.decode(raw)
+
+    monkeypatch.setattr(siblings, "_decode", refuse_once)
+    inventory = await collect()
+    assert refusals and inventory.coverage["pods"].state == "ok"
+    assert inventory.objects == expected.objects
+
+
+def test_a_pod_page_no_parser_here_reads_is_an_error_not_a_crash() -> None:
+    """A number past a float's range passes the page's syntax check and no parser reads it."""
+    state = _KindState(kind("pods"))
+    raw = b'{"metadata":{},"items":[{"metadata":{"name":"a"},"spec":{"priority":1e400}}]}'
+    assert Collector._keep_page(state, httpx.Response(200, content=raw)) is None
+    assert state.items == []
+    fine = b'{"metadata":{},"items":[{"metadata":{"name":"a"},"spec":{"priority":1}}]}'
+    assert Collector._keep_page(state, httpx.Response(200, content=fine)) is not None
+    assert state.items == [{"metadata": {"name": "a"}, "spec": {"priority": 1}}]

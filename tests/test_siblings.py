@@ -6,15 +6,17 @@ import itertools
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 
 from k8saudit import snapshot
 from k8saudit.errors import SnapshotError
 from k8saudit.inventory import share_pod_templates
-from k8saudit.redact import redact
+from k8saudit.redact import REDACTED, redact, redact_pod_spec_part
 from k8saudit.report import CollectionInfo, evaluate, utcnow
-from k8saudit.siblings import share_with
+from k8saudit.schema import decode_list_page
+from k8saudit.siblings import SpecSharing, share_with
 from tests import factories as f
 from tests.replay.generate import generate_cluster
 
@@ -244,3 +246,81 @@ def test_a_replicaset_uses_its_deployments_pod_spec_and_an_older_one_keeps_its_o
     again = loaded.items("replicasets")
     assert again[0]["spec"]["template"]["spec"] is loaded.items("deployments")[0]["spec"]["template"]["spec"]
     assert {"deployments": loaded.items("deployments"), "replicasets": again} == expected
+
+
+def built_specs(pods: list[dict[str, Any]]) -> list[Any]:
+    """The pods' specs as the collector builds them from a page decoded with raw specs."""
+    page = decode_list_page(orjson.dumps({"items": pods}), "pods", raw_specs=True)
+    assert page.raw_specs and page.shape_checked
+    sharing = SpecSharing(redact_pod_spec_part)
+    return [sharing.build(item["spec"]) for item in page.body["items"]]
+
+
+def test_specs_built_from_raw_fields_are_the_specs_decoded_redacted_and_shared() -> None:
+    cluster = generate_cluster(nodes=3, pods=24, pods_per_deployment=4, seed=7)
+    pods = cluster[("", "v1", "pods")]
+    expected = orjson.loads(orjson.dumps(pods))
+    for pod in expected:
+        redact("pods", pod)
+    for previous, item in itertools.pairwise(expected):
+        share_with(previous, item)
+    specs = built_specs(pods)
+    assert specs == [pod["spec"] for pod in expected]
+
+    def shared_places(pairs: Any) -> set[tuple[int, str, int, str]]:
+        """Where a spec holds its predecessor's very object (a field, or an entry's field)."""
+        places = set()
+        for index, (before, spec) in enumerate(pairs):
+            for key, value in spec.items():
+                if isinstance(value, (dict, list)) and value and before.get(key) is value:
+                    places.add((index, key, -1, ""))
+                if key in ("containers", "volumes") and isinstance(value, list):
+                    for at, entry in enumerate(value[: len(before.get(key) or [])]):
+                        for name, part in entry.items():
+                            if isinstance(part, (dict, list)) and before[key][at].get(name) is part:
+                                places.add((index, key, at, name))
+        return places
+
+    wanted = shared_places(itertools.pairwise(pod["spec"] for pod in expected))
+    assert any(place[2] >= 0 for place in wanted) and any(place[2] < 0 for place in wanted)
+    assert wanted <= shared_places(itertools.pairwise(specs)), "at least what share_with shares"
+
+
+def test_a_secret_in_the_one_part_where_a_sibling_differs_is_redacted() -> None:
+    """Only what differs from the previous pod is decoded: it is redacted there, in every list
+    of containers, whether the list is built entry by entry or whole."""
+    canary = "CANARY-s3cr3t-9c2e"
+
+    def sibling(index: int, env_value: str = "plain", **spec: Any) -> dict[str, Any]:
+        app = f.container("app", env=[{"name": "MODE", "value": env_value}], args=["--port=80"])
+        return f.pod(f"web-{index}", "shop", containers=[app], spec=spec)
+
+    secret_args = {"args": ["--api-key", canary, "--db-password=" + canary]}
+    pods = [
+        sibling(0),
+        sibling(1, env_value=canary),
+        sibling(2, initContainers=[f.container("init", env=[{"name": "TOKEN", "value": canary}])]),
+        sibling(3, ephemeralContainers=[f.container("debug", **secret_args)]),
+        sibling(4, initContainers=["not an object", f.container("init", **secret_args)]),
+        sibling(5),
+    ]
+    specs = built_specs(pods)
+    text = orjson.dumps(specs).decode()
+    assert canary not in text
+    assert text.count(REDACTED) >= 6
+    whole = orjson.loads(orjson.dumps(pods))
+    for pod in whole:
+        redact("pods", pod)
+    assert specs == [pod["spec"] for pod in whole], "the same redaction as a whole spec's"
+    assert specs[5]["containers"][0]["env"] is specs[4]["containers"][0]["env"], "equal bytes: shared"
+
+
+def test_a_spec_value_msgspec_refuses_leaves_no_previous_pod_behind() -> None:
+    raws = decode_list_page(b'{"items":[{"spec":{"a":[1],"b":1e400}},{"spec":{"a":[1]}}]}', "pods", True)
+    first, second = (item["spec"] for item in raws.body["items"])
+    sharing = SpecSharing(redact_pod_spec_part)
+    with pytest.raises(msgspec.ValidationError):
+        sharing.build(first)
+    built = sharing.build(second)
+    assert built == {"a": [1]}
+    assert sharing.build(second)["a"] is built["a"], "the next spec is built against this one"
