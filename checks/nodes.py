@@ -169,9 +169,7 @@ def critical_addons_on(inv: Inventory, node: Obj) -> list[str]:
 def _critical_addons_by_node(inv: Inventory) -> dict[str, list[str]]:
     """Node name -> its critical add-ons, sorted: every pod judged once for all the node checks."""
     found: dict[str, list[str]] = {}
-    for pod, node, phase in inv.placed_pods():
-        if phase in FINISHED_PHASES:
-            continue
+    for pod, node, _ in inv.live_placements():
         role = critical_addon_role(pod)
         if role:
             found.setdefault(node, []).append(f"{role}: {namespace_of(pod)}/{name_of(pod)}")

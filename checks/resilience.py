@@ -31,7 +31,7 @@ from checks.workload_ha import (
     spread_rules_by_strength,
     template_labels,
 )
-from k8saudit.inventory import FINISHED_PHASES, Inventory, Placement, labels_of, name_of, namespace_of
+from k8saudit.inventory import Inventory, Placement, labels_of, name_of, namespace_of
 from k8saudit.model import (
     Finding,
     Status,
@@ -112,7 +112,7 @@ def images_of(spec: Obj) -> list[str]:
 
 def running_pods(inv: Inventory, key: str, workload: Obj) -> list[Placement]:
     """(pod, node, phase) of the workload's pods running or about to run on a node."""
-    return [entry for entry in inv.placements_of(key, workload) if entry[2] in ("Running", "Pending")]
+    return [entry for entry in inv.live_placements_of(key, workload) if entry[2] in ("Running", "Pending")]
 
 
 def _matches_any(text: str, markers: tuple[str, ...]) -> bool:
@@ -408,7 +408,7 @@ def _node_verdicts(inv: Inventory) -> dict[str, KernelVerdict | None]:
 
 
 def _live_nodes(inv: Inventory, key: str, workload: Obj) -> set[str]:
-    return {node for _, node, phase in inv.placements_of(key, workload) if phase not in FINISHED_PHASES}
+    return {node for _, node, _ in inv.live_placements_of(key, workload)}
 
 
 def _nodes_by_kernel(

@@ -15,7 +15,7 @@ from datetime import date
 
 from checks.kernel import KernelVerdict, cfs_kernel_verdict  # noqa: F401  (KernelVerdict re-exported)
 from checks.podspec import has_cpu_limit
-from k8saudit.inventory import FINISHED_PHASES, Inventory, Obj, name_of, namespace_of
+from k8saudit.inventory import Inventory, Obj, name_of, namespace_of
 from k8saudit.kinds import KINDS_BY_KEY
 from k8saudit.model import Finding, Status, Subject, failed, judged, not_applicable, passed, unknown, warned
 from k8saudit.registry import Context, check
@@ -552,9 +552,7 @@ def _cpu_limited_pods(inv: Inventory) -> dict[str, list[str]]:
     pods, each shared `resources` judged once."""
     judged: dict[int, bool] = {}
     by_node: dict[str, list[str]] = {}
-    for pod, node, phase in inv.placed_pods():
-        if phase in FINISHED_PHASES:
-            continue
+    for pod, node, _ in inv.live_placements():
         if has_cpu_limit(pod["spec"], judged):  # a pod bound to a node has a spec
             by_node.setdefault(node, []).append(f"{namespace_of(pod)}/{name_of(pod)}")
     return {node: sorted(pods) for node, pods in by_node.items()}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from k8saudit.inventory import FINISHED_PHASES, Inventory, labels_of, name_of, namespace_of, selector_matches
+from k8saudit.inventory import Inventory, labels_of, name_of, namespace_of, selector_matches
 from k8saudit.model import Finding, failed, passed, warned
 from k8saudit.redact import pod_spec_of
 
@@ -152,9 +152,8 @@ def spread_rules(key: str, obj: Obj) -> list[str]:
 def pods_per_node(inv: Inventory, key: str, obj: Obj) -> Counter[str]:
     """Running pods of a workload by node name (pending pods without a node are left out)."""
     placement: Counter[str] = Counter()
-    for _, node, phase in inv.placements_of(key, obj):
-        if phase not in FINISHED_PHASES:
-            placement[node] += 1
+    for _, node, _ in inv.live_placements_of(key, obj):
+        placement[node] += 1
     return placement
 
 

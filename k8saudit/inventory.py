@@ -29,7 +29,8 @@ _T = TypeVar("_T")
 
 # Pod phases after which a pod no longer holds its node's resources.
 FINISHED_PHASES = frozenset({"Succeeded", "Failed"})
-# (pod, the node it is bound to, its status.phase as found): see `Inventory.placements_of`.
+# (pod, the node it is bound to, its status.phase as found) of a pod bound to a node and not
+# finished: see `Inventory.live_placements_of`.
 Placement = tuple[Obj, str, Any]
 
 KINDS_BY_KIND: dict[str, ResourceKind] = {k.kind: k for k in KINDS}
@@ -187,7 +188,7 @@ class Inventory:
         self._subjects: dict[int, tuple[Obj, str, Subject]] = {}
         self._top_owners: dict[int, tuple[Any, tuple[str, Obj] | None]] = {}
         self._pods_through: dict[tuple[str, str], list[Obj]] = {}
-        self._placements_of: dict[int, tuple[Obj, str, list[Placement]]] = {}
+        self._live_placements_of: dict[int, tuple[Obj, str, list[Placement]]] = {}
 
     @classmethod
     def from_objects(
@@ -300,14 +301,14 @@ class Inventory:
     def pods_on_node(self, node_name: str) -> list[Obj]:
         return self._pods_by_node.get(node_name, [])
 
-    def placements_of(self, key: str, workload: Obj) -> list[Placement]:
+    def live_placements_of(self, key: str, workload: Obj) -> list[Placement]:
         """(pod, node, phase) of each pod of a workload (or of a bare pod itself) that is bound to
-        a node. Callers must not change the list.
+        a node and not finished (`FINISHED_PHASES`). Callers must not change the list.
 
         From the one pod walk, and kept per workload: the placement checks ask it of every
         workload, and reading two nested fields of each pod again cost each of them 0.1-0.2 s at
         100k pods."""
-        known = self._placements_of.get(id(workload))
+        known = self._live_placements_of.get(id(workload))
         if known is not None and known[0] is workload and known[1] == key:
             return known[2]
         placed = self._pod_indexes.placed
@@ -316,11 +317,11 @@ class Inventory:
             entry = placed.get(id(pod))
             if entry is not None and entry[0] is pod:
                 found.append(entry)
-        self._placements_of[id(workload)] = (workload, key, found)
+        self._live_placements_of[id(workload)] = (workload, key, found)
         return found
 
-    def placed_pods(self) -> Iterable[Placement]:
-        """(pod, node, phase) of every pod bound to a node, in the pods' order."""
+    def live_placements(self) -> Iterable[Placement]:
+        """(pod, node, phase) of every pod bound to a node and not finished, in the pods' order."""
         return self._pod_indexes.placed.values()
 
     def owned_by(self, key: str, owner: Obj) -> list[Obj]:
@@ -499,11 +500,15 @@ class Inventory:
             for ref in meta(pod).get("ownerReferences") or ():
                 if isinstance(ref, dict) and ref.get("uid"):
                     by_owner_uid[ref["uid"]].append(pod)
-            node = (pod.get("spec") or {}).get("nodeName")
+            spec = pod.get("spec")
+            node = spec.get("nodeName") if type(spec) is dict else None  # a file may hold any shape
             if node:
+                node = node if type(node) is str else str(node)
                 by_node[node].append(pod)
-                phase = (pod.get("status") or {}).get("phase")
-                placed[id(pod)] = (pod, node if type(node) is str else str(node), phase)
+                status = pod.get("status")
+                phase = status.get("phase") if type(status) is dict else None
+                if not (type(phase) is str and phase in FINISHED_PHASES):  # finished: holds nothing there
+                    placed[id(pod)] = (pod, node, phase)
             labels = labels_of(pod)
             place = (namespace_of(pod), id(labels))
             group = label_groups.get(place)

@@ -51,21 +51,49 @@ def test_pods_by_node_and_owner_chain() -> None:
     assert inv.top_owner(inv.get("pods", "shop", "db-0")) is None
 
 
-def test_placements_give_node_and_phase_of_bound_pods_only() -> None:
+def test_live_placements_give_node_and_phase_of_bound_unfinished_pods_only() -> None:
     pending = f.pod("queued", "shop", node_name=None, phase="Pending")
     done = f.pod("batch", "shop", node_name="n1", phase="Succeeded")
-    inv = f.make_inventory(pods=[f.pod("web", "shop", node_name="n0"), pending, done], nodes=[f.node("n0")])
-    placed = [(p["metadata"]["name"], node, phase) for p, node, phase in inv.placed_pods()]
-    assert placed == [("web", "n0", "Running"), ("batch", "n1", "Succeeded")]
+    failed = f.pod("crashed", "shop", node_name="n1", phase="Failed")
+    starting = f.pod("starting", "shop", node_name="n1", phase="Pending")
+    pods = [f.pod("web", "shop", node_name="n0"), pending, done, failed, starting]
+    inv = f.make_inventory(pods=pods, nodes=[f.node("n0")])
+    placed = [(p["metadata"]["name"], node, phase) for p, node, phase in inv.live_placements()]
+    assert placed == [("web", "n0", "Running"), ("starting", "n1", "Pending")]
+    assert [p["metadata"]["name"] for p in inv.pods_on_node("n1")] == ["batch", "crashed", "starting"]
     web = inv.get("pods", "shop", "web")
-    assert [node for _, node, _ in inv.placements_of("pods", web)] == ["n0"]
-    assert inv.placements_of("pods", pending) == []
+    assert [node for _, node, _ in inv.live_placements_of("pods", web)] == ["n0"]
+    assert inv.live_placements_of("pods", pending) == []
+    assert inv.live_placements_of("pods", inv.get("pods", "shop", "batch")) == []
     # A pod that is not the inventory's (an equal copy) is not taken for the one that is.
-    assert inv.placements_of("pods", dict(web)) == []
+    assert inv.live_placements_of("pods", dict(web)) == []
     shop_inv = shop()
     deployment = shop_inv.get("deployments", "shop", "web")
-    assert sorted(node for _, node, _ in shop_inv.placements_of("deployments", deployment)) == ["n0", "n1"]
-    assert shop_inv.placements_of("statefulsets", deployment) == [], "asked as another kind: that kind's"
+    assert sorted(node for _, node, _ in shop_inv.live_placements_of("deployments", deployment)) == [
+        "n0",
+        "n1",
+    ]
+    assert shop_inv.live_placements_of("statefulsets", deployment) == [], "asked as another kind: that kind's"
+
+
+def test_the_pod_walk_takes_any_shape_a_file_may_hold() -> None:
+    """An API server never sends these; a hand-edited snapshot may, and one such pod must not
+    make every check that reads the pod indexes fail."""
+    odd = {
+        "spec a list": {"spec": [1]},
+        "status a string": {"status": "x"},
+        "phase a list": {"status": {"phase": ["Running"]}},
+        "node name a list": {"spec": {"nodeName": ["n0"]}},
+    }
+    pods = [{**f.pod(name.replace(" ", "-"), "shop", node_name="n0"), **parts} for name, parts in odd.items()]
+    inv = f.make_inventory(pods=pods, nodes=[f.node("n0")])
+    placed = {(p["metadata"]["name"], node, str(phase)) for p, node, phase in inv.live_placements()}
+    assert placed == {
+        ("status-a-string", "n0", "None"),
+        ("phase-a-list", "n0", "['Running']"),
+        ("node-name-a-list", "['n0']", "Running"),
+    }
+    assert [p["metadata"]["name"] for p in inv.pods_on_node("n0")] == ["status-a-string", "phase-a-list"]
 
 
 def test_services_and_selectors() -> None:
