@@ -8,8 +8,10 @@
   broken bodies, honouring `Retry-After`; a per-request timeout and an overall deadline. When the
   deadline strikes, unfinished kinds are marked `error` and the scan still ends with a report.
 - Pages are decoded against each kind's schema (`k8saudit.schema`: managedFields is never
-  built) and every item is redacted the moment its page is parsed (see `k8saudit.redact`);
-  Secrets are requested as metadata only, so their values never reach this process.
+  built) and every item is redacted the moment its page is parsed (see `k8saudit.redact`); a
+  pod's spec is built from its fields' raw JSON, decoding and redacting only what differs from
+  the previous pod (`siblings.SpecSharing`). Secrets are requested as metadata only, so their
+  values never reach this process.
 - A 403 on one kind is a coverage gap, never the end of the scan; objects of the wrong shape (a
   broken proxy) make their kind an `error`, never a partial list that checks would pass on.
 - The per-request timeout bounds a whole answer, not each read; discovery and the rules review
