@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from k8saudit.inventory import Inventory, labels_of, name_of, namespace_of
+from k8saudit.inventory import Inventory, label_selector_matches, labels_of, name_of, namespace_of
 
 Obj = dict[str, Any]
 
@@ -222,34 +222,6 @@ def is_wildcard_rule(rule: Obj) -> bool:
         and "*" in strings(rule.get("apiGroups"))
         and not strings(rule.get("resourceNames"))
     )
-
-
-def label_selector_matches(selector: Obj, labels: dict[str, str]) -> bool:
-    """A metav1.LabelSelector (matchLabels and matchExpressions). An empty selector matches all."""
-    if not isinstance(selector, dict):
-        return False
-    match_labels = selector.get("matchLabels") or {}
-    if not isinstance(match_labels, dict):
-        return False
-    if any(labels.get(k) != v for k, v in match_labels.items()):
-        return False
-    for expression in selector.get("matchExpressions") or ():
-        if not isinstance(expression, dict):
-            return False
-        key, operator = expression.get("key"), expression.get("operator")
-        values = strings(expression.get("values"))
-        present = key in labels
-        if operator == "In" and not (present and labels[key] in values):
-            return False
-        if operator == "NotIn" and present and labels[key] in values:
-            return False
-        if operator == "Exists" and not present:
-            return False
-        if operator == "DoesNotExist" and present:
-            return False
-        if operator not in ("In", "NotIn", "Exists", "DoesNotExist"):
-            return False
-    return True
 
 
 # -- escalation primitives ----------------------------------------------------------------------

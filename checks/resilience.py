@@ -26,12 +26,11 @@ from checks.kernel import CFS_CVE, CFS_FIX_COMMIT, KernelVerdict, cfs_kernel_ver
 from checks.podspec import env_value, has_cpu_limit, has_env
 from checks.workload_ha import (
     desired_replicas,
-    label_selector_matches,
     pdb_allowed_disruptions,
     spread_rules_by_strength,
     template_labels,
 )
-from k8saudit.inventory import Inventory, Placement, labels_of, name_of, namespace_of
+from k8saudit.inventory import Inventory, Placement, label_selector_matches, labels_of, name_of, namespace_of
 from k8saudit.model import (
     Finding,
     Status,

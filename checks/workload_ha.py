@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from k8saudit.inventory import Inventory, labels_of, name_of, namespace_of, selector_matches
+from k8saudit.inventory import Inventory, label_selector_matches, labels_of, name_of, namespace_of
 from k8saudit.model import Finding, failed, passed, warned
 from k8saudit.redact import pod_spec_of
 
@@ -26,34 +26,6 @@ def template_labels(obj: Obj) -> dict[str, str]:
     template = (obj.get("spec") or {}).get("template") or {}
     labels = (template.get("metadata") or {}).get("labels")
     return labels if isinstance(labels, dict) else {}
-
-
-def _expression_matches(expr: Obj, labels: dict[str, str]) -> bool:
-    key = expr.get("key")
-    operator = expr.get("operator")
-    values = expr.get("values") or []
-    if operator == "In":
-        return key in labels and labels[key] in values
-    if operator == "NotIn":
-        return key not in labels or labels[key] not in values
-    if operator == "Exists":
-        return key in labels
-    if operator == "DoesNotExist":
-        return key not in labels
-    return False
-
-
-def label_selector_matches(selector: Obj | None, labels: dict[str, str]) -> bool:
-    """A metav1.LabelSelector against labels. An empty selector selects everything (policy/v1);
-    a missing (None) selector selects nothing."""
-    if not isinstance(selector, dict):
-        return False
-    if not selector_matches(selector.get("matchLabels") or {}, labels):
-        return False
-    expressions = selector.get("matchExpressions")
-    return not expressions or all(
-        isinstance(expr, dict) and _expression_matches(expr, labels) for expr in expressions
-    )
 
 
 def covering_pdbs(inv: Inventory, namespace: str, labels: dict[str, str]) -> list[Obj]:

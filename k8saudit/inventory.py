@@ -164,6 +164,36 @@ def selector_matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return selector.items() <= labels.items() or all(labels.get(k) == v for k, v in selector.items())
 
 
+def label_selector_matches(selector: object, labels: dict[str, str]) -> bool:
+    """A metav1.LabelSelector (matchLabels and matchExpressions) against labels. An empty
+    selector selects everything (policy/v1); a missing (None) or malformed one, nothing."""
+    if not isinstance(selector, dict):
+        return False
+    match_labels = selector.get("matchLabels") or {}
+    if not isinstance(match_labels, dict) or not selector_matches(match_labels, labels):
+        return False
+    expressions = selector.get("matchExpressions") or ()
+    return isinstance(expressions, list | tuple) and all(
+        isinstance(expression, dict) and _expression_matches(expression, labels) for expression in expressions
+    )
+
+
+def _expression_matches(expression: Obj, labels: dict[str, str]) -> bool:
+    key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values")
+    if not isinstance(key, str):
+        return False
+    if operator == "Exists":
+        return key in labels
+    if operator == "DoesNotExist":
+        return key not in labels
+    listed = [value for value in values if isinstance(value, str)] if isinstance(values, list) else []
+    if operator == "In":
+        return key in labels and labels[key] in listed
+    if operator == "NotIn":
+        return key not in labels or labels[key] not in listed
+    return False  # an operator this version does not know: select nothing rather than guess
+
+
 class Inventory:
     """Objects by inventory key (see `k8saudit.kinds`), with coverage and cluster identity."""
 

@@ -13,12 +13,11 @@ from checks.rbac_index import (
     Principal,
     RbacIndex,
     RoleKey,
-    label_selector_matches,
     resource_matches,
     rule_allows,
 )
 from k8saudit.engine import run_check
-from k8saudit.inventory import FORBIDDEN, Inventory
+from k8saudit.inventory import FORBIDDEN, Inventory, label_selector_matches
 from k8saudit.model import Status
 from k8saudit.registry import Config, Context, load_checks
 from tests import factories as f

@@ -7,9 +7,9 @@ from datetime import datetime
 import pytest
 
 from checks.resilience import SelectorIndex, addon_role, pdb_selector
-from checks.workload_ha import label_selector_matches, pdb_allowed_disruptions, spread_rules_by_strength
+from checks.workload_ha import pdb_allowed_disruptions, spread_rules_by_strength
 from k8saudit.engine import run_check
-from k8saudit.inventory import FORBIDDEN
+from k8saudit.inventory import FORBIDDEN, label_selector_matches
 from k8saudit.model import Status
 from k8saudit.redact import REDACTED
 from k8saudit.registry import Context, load_checks
@@ -57,6 +57,18 @@ def by_name(findings) -> dict[str, object]:
         ({"matchExpressions": [{"key": "app", "operator": "Exists"}]}, {"app": ""}, True),
         ({"matchExpressions": [{"key": "app", "operator": "DoesNotExist"}]}, {"app": "x"}, False),
         ({"matchExpressions": [{"key": "app", "operator": "Gt", "values": ["1"]}]}, {"app": "2"}, False),
+        # Shapes a file may hold and a server never sends: one implementation judges them for
+        # every check (PDBs, spread rules, network policies, RBAC aggregation).
+        ({"matchExpressions": [{"key": "app", "operator": "In", "values": "webapp"}]}, {"app": "web"}, False),
+        (
+            {"matchExpressions": [{"key": "app", "operator": "In", "values": [1, "web"]}]},
+            {"app": "web"},
+            True,
+        ),
+        ({"matchExpressions": [{"key": ["app"], "operator": "Exists"}]}, {"app": "web"}, False),
+        ({"matchExpressions": {"key": "app", "operator": "Exists"}}, {"app": "web"}, False),
+        ({"matchExpressions": ["app"]}, {"app": "web"}, False),
+        ({"matchLabels": ["app"]}, {"app": "web"}, False),
     ],
 )
 def test_label_selector_matches(selector, labels, matches: bool) -> None:
