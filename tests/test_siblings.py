@@ -318,9 +318,16 @@ def test_a_secret_in_the_one_part_where_a_sibling_differs_is_redacted() -> None:
 def test_a_spec_value_msgspec_refuses_leaves_no_previous_pod_behind() -> None:
     raws = decode_list_page(b'{"items":[{"spec":{"a":[1],"b":1e400}},{"spec":{"a":[1]}}]}', "pods", True)
     first, second = (item["spec"] for item in raws.body["items"])
-    sharing = SpecSharing(redact_pod_spec_part)
+    decoded: list[str] = []
+
+    def fresh(key: str, field: str | None, value: Any) -> Any:
+        decoded.append(key)
+        return value
+
+    sharing = SpecSharing(fresh)
     with pytest.raises(msgspec.ValidationError):
         sharing.build(first)
+    assert decoded == ["a"]
     built = sharing.build(second)
-    assert built == {"a": [1]}
-    assert sharing.build(second)["a"] is built["a"], "the next spec is built against this one"
+    assert built == {"a": [1]} and decoded == ["a", "a"], "decoded anew: nothing kept of the refused one"
+    assert sharing.build(second)["a"] is built["a"] and decoded == ["a", "a"], "built against the last"
