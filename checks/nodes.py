@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from datetime import date
 
 from k8saudit.inventory import (
-    FINISHED_PHASES,
     Inventory,
     Obj,
     annotations_of,
+    finished,
     labels_of,
     meta,
     name_of,
     namespace_of,
+    phase_of,
 )
 from k8saudit.model import Finding, Status, Subject, failed, judged, not_applicable, passed, unknown, warned
 from k8saudit.registry import Context, check
@@ -543,7 +544,7 @@ def ordinary_pods_on(inv: Inventory, node: Obj) -> list[str]:
             continue
         if "kubernetes.io/config.mirror" in annotations_of(pod):
             continue
-        if (pod.get("status") or {}).get("phase") in FINISHED_PHASES:
+        if finished(phase_of(pod)):
             continue
         found.append(f"{namespace_of(pod)}/{name_of(pod)}")
     return sorted(found)

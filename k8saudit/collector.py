@@ -49,7 +49,7 @@ from k8saudit.kinds import KINDS, GroupVersion, ResourceKind
 from k8saudit.redact import redact, redact_pod_spec_part
 from k8saudit.report import CollectionInfo, utcnow
 from k8saudit.schema import SCHEMA_REFUSALS, ListPage, decode_list_page
-from k8saudit.siblings import SIBLING_KINDS, SpecSharing, share_with
+from k8saudit.siblings import BESIDE_BUILT_SPEC, SECTIONS, SIBLING_KINDS, SpecSharing, share_with
 
 METADATA_ONLY_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 JSON_ACCEPT = "application/json"
@@ -401,7 +401,7 @@ class Collector:
         redacted) by `SpecSharing` from the raw JSON the page left in their place."""
         key, metadata_only = state.kind.key, state.kind.metadata_only
         share = key in SIBLING_KINDS
-        to_share = ("metadata", "status") if specs is not None else ("metadata", "spec", "status")
+        to_share = SECTIONS if specs is None else BESIDE_BUILT_SPEC
         for index, item in enumerate(page_items):
             problem = None if shape_checked else malformed(item)
             if problem:  # a broken proxy or server: kept out of the indexes, and the kind flagged

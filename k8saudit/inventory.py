@@ -29,6 +29,19 @@ _T = TypeVar("_T")
 
 # Pod phases after which a pod no longer holds its node's resources.
 FINISHED_PHASES = frozenset({"Succeeded", "Failed"})
+
+
+def phase_of(pod: Obj) -> Any:
+    """A pod's status.phase as found: None without one, and whatever a file holds there."""
+    status = pod.get("status")
+    return status.get("phase") if type(status) is dict else None
+
+
+def finished(phase: object) -> bool:
+    """Whether a pod in `phase` (`phase_of`) is done and holds nothing on its node any more."""
+    return type(phase) is str and phase in FINISHED_PHASES
+
+
 # (pod, the node it is bound to, its status.phase as found) of a pod bound to a node and not
 # finished: see `Inventory.live_placements_of`.
 Placement = tuple[Obj, str, Any]
@@ -333,7 +346,7 @@ class Inventory:
 
     def live_placements_of(self, key: str, workload: Obj) -> list[Placement]:
         """(pod, node, phase) of each pod of a workload (or of a bare pod itself) that is bound to
-        a node and not finished (`FINISHED_PHASES`). Callers must not change the list.
+        a node and not `finished`. Callers must not change the list.
 
         From the one pod walk, and kept per workload: the placement checks ask it of every
         workload, and reading two nested fields of each pod again cost each of them 0.1-0.2 s at
@@ -535,9 +548,8 @@ class Inventory:
             if node:
                 node = node if type(node) is str else str(node)
                 by_node[node].append(pod)
-                status = pod.get("status")
-                phase = status.get("phase") if type(status) is dict else None
-                if not (type(phase) is str and phase in FINISHED_PHASES):  # finished: holds nothing there
+                phase = phase_of(pod)
+                if not finished(phase):
                     placed[id(pod)] = (pod, node, phase)
             labels = labels_of(pod)
             place = (namespace_of(pod), id(labels))

@@ -31,7 +31,9 @@ Obj = dict[str, Any]
 
 # Kinds whose neighbours are replicas of each other: the pods of a ReplicaSet, DaemonSet, Job.
 SIBLING_KINDS = frozenset({"pods"})
-_SECTIONS = ("metadata", "spec", "status")
+SECTIONS = ("metadata", "spec", "status")
+# What `share_with` is left to share of a pod whose spec `SpecSharing` built.
+BESIDE_BUILT_SPEC = ("metadata", "status")
 _CONTAINERS = (dict, list)
 
 # Where a shared part sits: (section, key), ("spec", "tolerations"), or (section, key, index,
@@ -51,7 +53,7 @@ _ENTRY_LISTS = frozenset(
 _ENTRY_PLACE_LISTS = frozenset({"containers", "initContainers", "volumes"})
 
 
-def share_with(previous: Obj, item: Obj, sections: tuple[str, ...] = _SECTIONS) -> None:
+def share_with(previous: Obj, item: Obj, sections: tuple[str, ...] = SECTIONS) -> None:
     """Let `item` use `previous`'s copy of each part of its `sections` that is equal in both,
     strings included; in the lists of `_ENTRY_LISTS` that are not equal as a whole, of each
     entry's equal fields. The comparisons run in C (`==` on dicts and lists) and stop at the
@@ -196,7 +198,7 @@ def table(items: list[Obj]) -> SharingTable:
 
 def _same_places(previous: Obj, item: Obj) -> tuple[Place, ...]:
     places: list[Place] = []
-    for section in _SECTIONS:
+    for section in SECTIONS:
         mine, theirs = item.get(section), previous.get(section)
         if type(mine) is not dict or type(theirs) is not dict:
             continue
@@ -328,9 +330,9 @@ _ENTRY_PLACE = re.compile(r"(\w+)\.(\w+)\[(\d{1,6})\]\.([A-Za-z0-9]+)")
 
 def _place(name: str) -> Place:
     entry = _ENTRY_PLACE.fullmatch(name)
-    if entry and entry[1] in _SECTIONS and entry[2] in _ENTRY_PLACE_LISTS:
+    if entry and entry[1] in SECTIONS and entry[2] in _ENTRY_PLACE_LISTS:
         return entry[1], entry[2], int(entry[3]), entry[4]
     section, _, key = name.partition(".")
-    if section not in _SECTIONS or not key or "[" in key:
+    if section not in SECTIONS or not key or "[" in key:
         raise ValueError(f"a sharing table names {name[:40]!r}, not a part of an object")
     return section, key
