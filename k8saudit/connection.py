@@ -20,13 +20,14 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
+from isal import isal_zlib
 
 from k8saudit.errors import ConnectionFailure
 
@@ -158,14 +159,16 @@ class Connection:
 
     def client(self, timeout: httpx.Timeout, max_connections: int = 16) -> httpx.AsyncClient:
         install_log_scrubber()
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        transport = httpx.AsyncHTTPTransport(
+            verify=self.ssl_context, limits=limits, proxy=self.proxy, trust_env=False
+        )
         return httpx.AsyncClient(
             base_url=self.server,
-            verify=self.ssl_context,
             auth=self.auth,
             timeout=timeout,
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            proxy=self.proxy,
-            headers={"User-Agent": "k8saudit (read-only audit)"},
+            transport=GunzipWithIsal(transport),
+            headers={"User-Agent": "k8saudit (read-only audit)", "Accept-Encoding": "gzip"},
             follow_redirects=False,
             trust_env=False,
             event_hooks={"request": [self._set_tls_server_name]} if self.tls_server_name else None,
@@ -330,6 +333,49 @@ _SCRUBBED_LOGGERS = (
     "hpack",
     "kubernetes",
 )
+
+
+class GunzipWithIsal(httpx.AsyncBaseTransport):
+    """Inflates gzip answers with ISA-L instead of httpx's zlib decoder. kube-apiserver gzips
+    every list page over 128 KiB; at 100k pods that is 602 MiB to inflate, which takes zlib
+    0.55 s and ISA-L 0.24 s (`python -m bench.inflate`). Other encodings pass through to httpx."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if response.headers.get("content-encoding", "").strip().lower() != "gzip":
+            return response
+        headers = [(name, value) for name, value in response.headers.raw if name.lower() not in _ENCODED]
+        stream = _Inflated(response.stream)  # type: ignore[arg-type]
+        return httpx.Response(
+            response.status_code, headers=headers, stream=stream, extensions=response.extensions
+        )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+# The headers that describe the gzipped bytes, not the inflated ones handed on.
+_ENCODED = frozenset({b"content-encoding", b"content-length"})
+
+
+class _Inflated(httpx.AsyncByteStream):
+    def __init__(self, gzipped: httpx.AsyncByteStream) -> None:
+        self._gzipped = gzipped
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        inflater = isal_zlib.decompressobj(wbits=31)  # gzip framing
+        try:
+            async for chunk in self._gzipped:
+                yield inflater.decompress(chunk)
+            yield inflater.flush()
+        except isal_zlib.error as exc:  # labelled gzip and is not: a broken proxy
+            raise httpx.DecodingError(f"the body is labelled gzip but is not: {exc}") from exc
+
+    async def aclose(self) -> None:
+        await self._gzipped.aclose()
 
 
 def scrub_credentials(text: str) -> str:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
+import httpx
 import pytest
 
 from k8saudit.collector import Collector
-from k8saudit.connection import IN_CLUSTER, connect, list_contexts
+from k8saudit.connection import IN_CLUSTER, GunzipWithIsal, connect, list_contexts
 from k8saudit.errors import ConnectionFailure
 from k8saudit.inventory import OK
 from tests.replay import ReplayServer
+from tests.replay.generate import generate_cluster
 from tests.replay.kubeconfig import write_kubeconfig
 
 
@@ -115,3 +118,46 @@ async def test_insecure_connection_is_a_finding(replay_server: ReplayServer, tmp
     ).collect()
     [finding] = [f for f in evaluate(inventory, collection).findings if f.check_id == "EXP-010"]
     assert finding.status.value == "fail" and "insecure-skip-tls-verify" in finding.message
+
+
+def _served(body: bytes, encoding: str | None, seen: list[httpx.Request]) -> httpx.AsyncClient:
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        headers = {"Content-Encoding": encoding} if encoding else {}
+        return httpx.Response(200, headers=headers, stream=httpx.ByteStream(body))  # as sent: not decoded
+
+    return httpx.AsyncClient(transport=GunzipWithIsal(httpx.MockTransport(answer)), base_url="https://k")
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding"),
+    [(gzip.compress(b'{"items":[]}' * 50_000), "gzip"), (gzip.compress(b"{}"), " GZIP "), (b"{}", None)],
+    ids=["large gzip", "gzip in odd case", "identity"],
+)
+async def test_gzip_answers_are_inflated_and_others_passed_through(body: bytes, encoding: str | None) -> None:
+    seen: list[httpx.Request] = []
+    async with _served(body, encoding, seen) as client:
+        response = await client.get("/api/v1/pods")
+    assert response.content == (gzip.decompress(body) if encoding else body)
+    assert "content-encoding" not in response.headers
+    assert len(seen) == 1
+
+
+async def test_a_body_labelled_gzip_that_is_not_is_a_decoding_error() -> None:
+    async with _served(b"not gzip at all", "gzip", []) as client:
+        with pytest.raises(httpx.DecodingError, match="labelled gzip but is not"):
+            await client.get("/api/v1/pods")
+
+
+async def test_a_large_list_from_the_server_arrives_inflated(
+    replay_server: ReplayServer, tmp_path: Path
+) -> None:
+    """The replay server gzips answers over 128 KiB, as kube-apiserver does; the client asks
+    for gzip only, the one encoding kube-apiserver speaks, and hands on the inflated JSON."""
+    replay_server.load(generate_cluster(nodes=3, pods=300, seed=1).collections, replace=True)
+    kubeconfig = replay_server.write_kubeconfig(tmp_path / "k")
+    async with connect(str(kubeconfig)).client(httpx.Timeout(10)) as client:
+        response = await client.get("/api/v1/pods", headers={"Accept": "application/json"})
+    assert response.request.headers["accept-encoding"] == "gzip"
+    assert "content-encoding" not in response.headers  # inflated on the way in
+    assert len(response.json()["items"]) == 300
