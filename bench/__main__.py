@@ -10,6 +10,7 @@ saved and measured offline (checks, scoring, snapshot save/load).
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -72,8 +73,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def machine() -> dict[str, Any]:
-    import os
-
     mem_kb = 0
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
@@ -96,7 +95,7 @@ def measure_size(
     workdir = OUT / size.label
     workdir.mkdir(parents=True, exist_ok=True)
     rows: dict[str, Any] = {"pods": size.pods, "nodes": size.nodes}
-    with served_cluster(size, workdir, gzip) as (served, _proc):
+    with served_cluster(size, workdir, gzip) as (served, server):
         base = {"served": served.to_dict(), "page_size": PAGE_SIZE, "concurrency": CONCURRENCY}
         contender(workdir, "bare-httpx", base, 1)  # warm-up: the server's caches, the page cache
         inventory_snapshot = workdir / "inventory.json.gz"
@@ -108,7 +107,7 @@ def measure_size(
         if kubectl:
             plan.append(("kubectl", {**base, "kubectl": kubectl}))
         plan = [(name, config) for name, config in plan if name not in skip]
-        for name, measurement in in_rounds(workdir, plan, repeat).items():
+        for name, measurement in in_rounds(workdir, plan, repeat, server.pid).items():
             rows[name] = measurement.to_dict()
         if "scan" not in skip:
             print("   scan ...", file=sys.stderr, flush=True)
@@ -143,20 +142,38 @@ def contender(
     return fastest([_run(name, label, config_path) for _ in range(max(1, repeat))])
 
 
-def in_rounds(workdir: Path, plan: list[tuple[str, dict[str, Any]]], repeat: int) -> dict[str, Measurement]:
+def in_rounds(
+    workdir: Path, plan: list[tuple[str, dict[str, Any]]], repeat: int, server_pid: int
+) -> dict[str, Measurement]:
     """The collection contenders, each once per round, `repeat` rounds; the fastest run of each.
 
     Interleaved, not one contender's runs back to back: the machine's speed drifts by 10-20%
     over minutes, and the ratios compare contenders, so each round puts them all under the same
-    conditions (the table also shows the Collector ÷ bare loop ratio of the worst round)."""
+    conditions (the table also shows the Collector ÷ bare loop ratio of the worst round). Each
+    run also records the CPU time the API server spent while it ran (`server_cpu_seconds`): on a
+    machine with few cores the server and the contender share them."""
     paths = {name: _write_config(workdir, name, config) for name, config in plan}
     runs: dict[str, list[Measurement]] = {name: [] for name, _ in plan}
     rounds = max(1, repeat)
     for round_number in range(1, rounds + 1):
         for name, path in paths.items():
             print(f"   {name} (round {round_number} of {rounds}) ...", file=sys.stderr, flush=True)
-            runs[name].append(_run(name, name, path))
+            server_before = process_cpu_seconds(server_pid)
+            measurement = _run(name, name, path)
+            server_after = process_cpu_seconds(server_pid)
+            if server_before is not None and server_after is not None:
+                measurement.result["server_cpu_seconds"] = server_after - server_before
+            runs[name].append(measurement)
     return {name: fastest(measurements) for name, measurements in runs.items()}
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process `pid` so far (Linux /proc), None where unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def fastest(runs: list[Measurement]) -> Measurement:

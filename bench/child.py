@@ -1,7 +1,9 @@
 """One measured contender, run as `python -m bench.child NAME CONFIG.json` in its own process.
 
 The parent measures the process's peak RSS (os.wait4); the child times its own work (after its
-imports) and prints one JSON line: {"seconds": ..., ...}. Contenders:
+imports) and prints one JSON line: {"seconds": ..., ...}. The collection contenders also give the
+CPU time their work took (`cpu_seconds`: every thread of the process; kubectl's own process).
+Contenders:
 
 - `collector`: k8saudit's Collector (discovery, concurrent paginated lists, parse, redact, keep).
 - `bare-httpx`: the lower bound: the same list pages with the same page size, concurrency, client
@@ -21,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import resource
 import ssl
 import subprocess
 import sys
@@ -44,11 +47,11 @@ def collector(config: dict[str, Any]) -> dict[str, Any]:
 
     settings = CollectorSettings(concurrency=config["concurrency"], page_size=config["page_size"])
     connection = connect(config["served"]["kubeconfig"], None)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     inventory, collection = asyncio.run(Collector(connection, settings).collect())
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     objects = sum(len(items) for items in inventory.objects.values())
-    result = {"seconds": seconds, "objects": objects}
+    result = {"seconds": seconds, "cpu_seconds": cpu_seconds, "objects": objects}
     if config.get("save_inventory"):
         result["saved"] = _save_inventory(inventory, collection, Path(config["save_inventory"]))
     return result
@@ -95,9 +98,10 @@ def bare_httpx(config: dict[str, Any]) -> dict[str, Any]:
             gate = asyncio.Semaphore(concurrency)
             await asyncio.gather(*(list_kind(client, gate, t) for t in served.targets))
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     asyncio.run(run())
-    return {"seconds": time.perf_counter() - started, **counters}
+    cpu_seconds = time.process_time() - cpu_started
+    return {"seconds": time.perf_counter() - started, "cpu_seconds": cpu_seconds, **counters}
 
 
 # Official client: API class per group (the kinds this benchmark lists).
@@ -153,11 +157,12 @@ def kubernetes_client(config: dict[str, Any]) -> dict[str, Any]:
             if not token:
                 return kept
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(config["concurrency"]) as pool:
         results = list(pool.map(list_all, calls))
-    seconds = time.perf_counter() - started
-    return {"seconds": seconds, "objects": sum(len(r) for r in results), "skipped": skipped}
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    objects = sum(len(r) for r in results)
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "objects": objects, "skipped": skipped}
 
 
 def kubectl(config: dict[str, Any]) -> dict[str, Any]:
@@ -167,13 +172,23 @@ def kubectl(config: dict[str, Any]) -> dict[str, Any]:
         command = [config["kubectl"], "get", kinds, "-A", "-o", "json"]
         command += [f"--chunk-size={config['page_size']}", f"--kubeconfig={served.kubeconfig}"]
         command += [f"--cache-dir={cache}"]  # a cold discovery cache, like every other contender
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), _children_cpu()
         done = subprocess.run(command, capture_output=True, check=False)
-        seconds = time.perf_counter() - started
+        seconds, cpu_seconds = time.perf_counter() - started, _children_cpu() - cpu_started
     if done.returncode != 0:
         raise RuntimeError(f"kubectl failed: {done.stderr.decode(errors='replace').strip()[:300]}")
     objects = len(orjson.loads(done.stdout).get("items") or [])
-    return {"seconds": seconds, "objects": objects, "output_bytes": len(done.stdout)}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "objects": objects,
+        "output_bytes": len(done.stdout),
+    }
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def offline(config: dict[str, Any]) -> dict[str, Any]:

@@ -39,6 +39,14 @@ def _rss(name: str) -> Value:
     return value
 
 
+def _result(name: str, field: str) -> Value:
+    def value(row: Row) -> float | None:
+        m = _measure(row, name)
+        return None if m is None else m["result"].get(field)
+
+    return value
+
+
 def _step(step: str) -> Value:
     def value(row: Row) -> float | None:
         m = _measure(row, "offline")
@@ -86,24 +94,6 @@ def _size_mb(kind: str) -> Value:
     return value
 
 
-def _tui(field: str, name: str = "tui") -> Value:
-    def value(row: Row) -> float | None:
-        m = _measure(row, name)
-        return None if m is None else m["result"].get(field)
-
-    return value
-
-
-def _findings(row: Row) -> float | None:
-    m = _measure(row, "offline")
-    return None if m is None else m["result"].get("findings")
-
-
-def _objects(row: Row) -> float | None:
-    m = _measure(row, "collector")
-    return None if m is None else m["result"].get("objects")
-
-
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
@@ -127,14 +117,29 @@ ROWS: list[tuple[str, Value | None, str, bool]] = [
     *[(f"  {label}", _seconds(name, name == "scan"), "s", True) for name, label in COLLECTION],
     ("Collection: peak RSS of the process", None, "", False),
     *[(f"  {label}", _rss(name), "MiB", True) for name, label in COLLECTION],
+    ("Collection: CPU time of the work (every thread), then the API server's meanwhile", None, "", False),
+    *[
+        row
+        for name, label in COLLECTION[:4]
+        for row in (
+            (f"  {label}", _result(name, "cpu_seconds"), "s", True),
+            ("    the API server, same run", _result(name, "server_cpu_seconds"), "s", False),
+        )
+    ],
     ("Ratios (time)", None, "", False),
     ("  Collector ÷ bare httpx (target ≤ 1.25)", _ratio(COLLECTOR, _seconds("bare-httpx")), "x", False),
     ("  Collector ÷ bare httpx, worst round", _worst_round("collector", "bare-httpx"), "x", False),
+    (
+        "  Collector's CPU time ÷ bare httpx wall time",
+        _ratio(_result("collector", "cpu_seconds"), _seconds("bare-httpx")),
+        "x",
+        False,
+    ),
     ("  kubernetes client ÷ Collector (target ≥ 10)", _ratio(CLIENT, COLLECTOR), "x", False),
     ("  kubectl ÷ Collector (target > 1)", _ratio(_seconds("kubectl"), COLLECTOR), "x", False),
     ("Offline, same inventory", None, "", False),
-    ("  objects collected", _objects, "", False),
-    ("  findings", _findings, "", False),
+    ("  objects collected", _result("collector", "objects"), "", False),
+    ("  findings", _result("offline", "findings"), "", False),
     ("  check evaluation", _step("checks"), "s", True),
     ("  scoring", _step("scoring"), "s", True),
     ("  checks + scoring (target < 5 s at 100k)", _sum(_step("checks"), _step("scoring")), "s", True),
@@ -149,13 +154,13 @@ ROWS: list[tuple[str, Value | None, str, bool]] = [
     ("  peak RSS, load .json.gz", _rss("load-gzip"), "MiB", True),
     ("Terminal UI: k8saudit open on the .json.gz (Pilot, headless)", None, "", False),
     ("  to the overview, interactive (target < 8 s)", _seconds("tui"), "s", True),
-    ("  findings in the table", _tui("findings"), "", False),
-    ("  filter keystroke, median (target < 150 ms)", _tui("keystroke_median_ms"), "ms", True),
-    ("  filter keystroke, slowest", _tui("keystroke_max_ms"), "ms", True),
+    ("  findings in the table", _result("tui", "findings"), "", False),
+    ("  filter keystroke, median (target < 150 ms)", _result("tui", "keystroke_median_ms"), "ms", True),
+    ("  filter keystroke, slowest", _result("tui", "keystroke_max_ms"), "ms", True),
     ("  peak RSS of the UI process", _rss("tui"), "MiB", True),
     ("  snapshot from another k8saudit version (checks re-run)", None, "", False),
     ("    to the overview, interactive", _seconds("tui-other-version"), "s", True),
-    ("    filter keystroke, median", _tui("keystroke_median_ms", "tui-other-version"), "ms", True),
+    ("    filter keystroke, median", _result("tui-other-version", "keystroke_median_ms"), "ms", True),
     ("    peak RSS of the UI process", _rss("tui-other-version"), "MiB", True),
 ]  # fmt: skip
 
