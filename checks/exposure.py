@@ -45,6 +45,7 @@ from checks.rbac import service_account_rights
 from checks.rbac_index import RbacIndex
 from k8saudit.inventory import Inventory
 from k8saudit.model import (
+    NO_ITEMS,
     Finding,
     Status,
     Subject,
@@ -268,7 +269,7 @@ def public_load_balancers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         )
         evidence = {
             "ports": ports,
-            "addresses": sorted({p["host"] for p in entry.probe}),
+            "addresses": sorted({p["host"] for p in entry.probe}) or NO_ITEMS,
             "guard": entry.guard or None,
         }
         if entry.guard:
@@ -413,15 +414,16 @@ def _dashboard_finding(
 def _split_by_agent(
     template: Template, ctx: Context, items: list[tuple[dict[str, Any], str]]
 ) -> tuple[list[str], list[str]]:
-    """(offending, node-agent) descriptions from (container, description) pairs."""
+    """(offending, node-agent) descriptions from (container, description) pairs; `NO_ITEMS`
+    for none (most templates, each with a finding per check that keeps both lists)."""
+    if not items:
+        return NO_ITEMS, NO_ITEMS
     offending: list[str] = []
     agents: list[str] = []
-    if not items:
-        return offending, agents
     for container, text in items:
         agent = agent_of(template, container, ctx)
         (agents if agent else offending).append(f"{text} [{agent}]" if agent else text)
-    return offending, agents
+    return offending or NO_ITEMS, agents or NO_ITEMS
 
 
 Problems = Callable[[Template, Context], list[tuple[dict[str, Any], str]]]
@@ -632,7 +634,7 @@ def root_containers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
             {
                 "root": root_offending,
                 "privilege_escalation": esc_offending,
-                "node_agent_findings": root_agents + esc_agents,
+                "node_agent_findings": (root_agents + esc_agents) or NO_ITEMS,
             },
             idx,
             template,
@@ -745,7 +747,7 @@ def exposed_tokens(inv: Inventory, ctx: Context) -> Iterator[Finding]:
             yield warned(subject, f"{prefix}; its rights are unknown (RBAC could not be read)", **evidence)
             continue
         rights = service_account_rights(rbac, template.namespace, _service_account_of(template.spec))
-        evidence["rights"] = rights
+        evidence["rights"] = rights or NO_ITEMS
         if rights:
             yield failed(
                 subject,

@@ -32,6 +32,7 @@ from checks.workload_ha import (
 )
 from k8saudit.inventory import Inventory, Placement, label_selector_matches, labels_of, name_of, namespace_of
 from k8saudit.model import (
+    NO_ITEMS,
     Finding,
     Status,
     Subject,
@@ -462,7 +463,11 @@ def cpu_limited_workloads_on_cfs_bug_kernels(inv: Inventory, ctx: Context) -> It
         evaluated += 1
         subject = inv.subject(key, workload)
         affected, unclear = _nodes_by_kernel(nodes, verdicts)
-        evidence = {"nodes": len(nodes), "affected_nodes": affected[:10], "unclear_nodes": unclear[:10]}
+        evidence = {
+            "nodes": len(nodes),
+            "affected_nodes": affected[:10] or NO_ITEMS,
+            "unclear_nodes": unclear[:10] or NO_ITEMS,
+        }
         if affected:
             yield judged(
                 Status.FAIL,
@@ -494,7 +499,7 @@ def _spread_finding(inv: Inventory, key: str, workload: Obj, replicas: int, pods
     hard, soft = spread_rules_by_strength(key, workload)
     pods = running_pods(inv, key, workload) if pods_readable else []
     nodes = sorted({node for _, node, _ in pods})
-    evidence: dict[str, Any] = {"replicas": replicas, "rules": hard + soft, "nodes": nodes[:20]}
+    evidence: dict[str, Any] = {"replicas": replicas, "rules": (hard + soft) or NO_ITEMS, "nodes": nodes[:20]}
     stacked = len(nodes) == 1 and len(pods) >= 2
     if stacked:
         where = f"{'both' if len(pods) == 2 else f'all {len(pods)}'} running pods are on node {nodes[0]}"
@@ -675,7 +680,7 @@ def readiness_probes(inv: Inventory, ctx: Context) -> Iterator[Finding]:
             names = [name_of(s) for s in services]
             why = f"backs Service {join_names(names)}" if services else "stateful (keeps data in volumes)"
             missing = _missing_readiness(spec)
-            evidence = {"services": names, "stateful": stateful, "missing": missing}
+            evidence = {"services": names, "stateful": stateful, "missing": missing or NO_ITEMS}
             if missing:
                 which = (
                     f"containers {join_names(missing)} have"
@@ -731,7 +736,7 @@ def critical_addons_have_pdbs(inv: Inventory, ctx: Context) -> Iterator[Finding]
             continue
         labels, _ = template_of(workload)
         budgets = index.selecting(namespace_of(workload), labels)
-        evidence = {"role": role, "replicas": replicas, "pdbs": [name_of(b) for b in budgets]}
+        evidence = {"role": role, "replicas": replicas, "pdbs": [name_of(b) for b in budgets] or NO_ITEMS}
         if budgets:
             yield passed(
                 subject, f"{role} covered by PodDisruptionBudget {join_names(evidence['pdbs'])}", **evidence

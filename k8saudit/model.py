@@ -78,6 +78,24 @@ class Subject(NamedTuple):
         return cls(str(data["kind"]), str(data.get("namespace", "")), str(data.get("name", "")))
 
 
+class _NoItems(list[Any]):
+    """An empty list that refuses to change: the one `NO_ITEMS` every finding's evidence may
+    hold for "none" (`evidence["findings"] = offending or NO_ITEMS`). Equal to `[]`, and written
+    and read back as `[]`. At 100k pods, checks made 367,777 empty lists, one per finding, and
+    kept them with their findings: 20 MiB of a scan's peak."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("NO_ITEMS is shared by every finding: build a list of your own to change")
+
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+
+
+NO_ITEMS: list[Any] = _NoItems()
+
+
 @dataclass(slots=True)
 class Finding:
     """One verdict of one check on one subject. `evidence` is small plain JSON data."""

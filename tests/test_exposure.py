@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 
 from checks.exposure_index import ExposureIndex, load_balancer_guard
@@ -21,7 +22,7 @@ from checks.podspec import (
 )
 from k8saudit.engine import run_check
 from k8saudit.inventory import FORBIDDEN, Inventory
-from k8saudit.model import Status
+from k8saudit.model import NO_ITEMS, Status
 from k8saudit.registry import Context, load_checks
 from tests import factories as f
 from tests.check_fixtures.exposure import dashboard, hardened, kube_proxy, workload
@@ -70,6 +71,34 @@ def test_privilege_escalation_defaults_to_allowed() -> None:
     found = results("EXP-007", inv)
     assert found["Deployment shop/default-ape"][0] is Status.WARN  # non-root, but may escalate
     assert found["Deployment shop/no-ape"][0] is Status.PASS
+
+
+def test_clean_workloads_share_one_empty_list_no_check_can_change() -> None:
+    """A clean template's EXP-004..007 findings hold `NO_ITEMS` for their empty lists (one per
+    finding cost 20 MiB at 100k pods): equal to [], saved as [], and it refuses changes."""
+    inv = f.make_inventory(
+        deployments=[workload("clean", "shop", hardened("app", "registry.example.com/app:1"))]
+    )
+    findings = [
+        x
+        for check_id in ("EXP-004", "EXP-005", "EXP-006", "EXP-007")
+        for x in run_check(CHECKS[check_id], inv, CONTEXT)
+    ]
+    assert [x.status for x in findings] == [Status.PASS] * 4
+    empties = [
+        value for x in findings for value in x.evidence.values() if isinstance(value, list) and not value
+    ]
+    assert len(empties) == 9 and all(value is NO_ITEMS for value in empties)  # EXP-007 has three
+    assert NO_ITEMS == [] and orjson.loads(orjson.dumps(findings[0].to_dict()))["evidence"]["findings"] == []
+    for change in (
+        lambda x: x.append(1),
+        lambda x: x.extend([1]),
+        lambda x: x.__iadd__([1]),
+        lambda x: x.insert(0, 1),
+    ):
+        with pytest.raises(TypeError, match="shared by every finding"):
+            change(NO_ITEMS)
+    assert NO_ITEMS == []
 
 
 def test_init_containers_count_and_windows_pods_do_not() -> None:
