@@ -32,13 +32,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from bench.cluster import ListTarget, Served
 
 _CONTINUE = re.compile(rb'"continue":"([^"]*)"')
+_T = TypeVar("_T")
 
 
 def collector(config: dict[str, Any]) -> dict[str, Any]:
@@ -47,9 +48,9 @@ def collector(config: dict[str, Any]) -> dict[str, Any]:
 
     settings = CollectorSettings(concurrency=config["concurrency"], page_size=config["page_size"])
     connection = connect(config["served"]["kubeconfig"], None)
-    started, cpu_started = time.perf_counter(), time.process_time()
-    inventory, collection = asyncio.run(Collector(connection, settings).collect())
-    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    (inventory, collection), seconds, cpu_seconds = _clocked(
+        lambda: asyncio.run(Collector(connection, settings).collect())
+    )
     objects = sum(len(items) for items in inventory.objects.values())
     result = {"seconds": seconds, "cpu_seconds": cpu_seconds, "objects": objects}
     if config.get("save_inventory"):
@@ -98,10 +99,8 @@ def bare_httpx(config: dict[str, Any]) -> dict[str, Any]:
             gate = asyncio.Semaphore(concurrency)
             await asyncio.gather(*(list_kind(client, gate, t) for t in served.targets))
 
-    started, cpu_started = time.perf_counter(), time.process_time()
-    asyncio.run(run())
-    cpu_seconds = time.process_time() - cpu_started
-    return {"seconds": time.perf_counter() - started, "cpu_seconds": cpu_seconds, **counters}
+    _, seconds, cpu_seconds = _clocked(lambda: asyncio.run(run()))
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, **counters}
 
 
 # Official client: API class per group (the kinds this benchmark lists).
@@ -157,10 +156,8 @@ def kubernetes_client(config: dict[str, Any]) -> dict[str, Any]:
             if not token:
                 return kept
 
-    started, cpu_started = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(config["concurrency"]) as pool:
-        results = list(pool.map(list_all, calls))
-    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+        results, seconds, cpu_seconds = _clocked(lambda: list(pool.map(list_all, calls)))
     objects = sum(len(r) for r in results)
     return {"seconds": seconds, "cpu_seconds": cpu_seconds, "objects": objects, "skipped": skipped}
 
@@ -172,9 +169,9 @@ def kubectl(config: dict[str, Any]) -> dict[str, Any]:
         command = [config["kubectl"], "get", kinds, "-A", "-o", "json"]
         command += [f"--chunk-size={config['page_size']}", f"--kubeconfig={served.kubeconfig}"]
         command += [f"--cache-dir={cache}"]  # a cold discovery cache, like every other contender
-        started, cpu_started = time.perf_counter(), _children_cpu()
-        done = subprocess.run(command, capture_output=True, check=False)
-        seconds, cpu_seconds = time.perf_counter() - started, _children_cpu() - cpu_started
+        done, seconds, cpu_seconds = _clocked(
+            lambda: subprocess.run(command, capture_output=True, check=False), cpu_clock=_children_cpu
+        )
     if done.returncode != 0:
         raise RuntimeError(f"kubectl failed: {done.stderr.decode(errors='replace').strip()[:300]}")
     objects = len(orjson.loads(done.stdout).get("items") or [])
@@ -186,7 +183,18 @@ def kubectl(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _clocked(
+    work: Callable[[], _T], cpu_clock: Callable[[], float] = time.process_time
+) -> tuple[_T, float, float]:
+    """`work()`'s value, the wall time it took and the CPU time (by default this process's,
+    every thread)."""
+    started, cpu_started = time.perf_counter(), cpu_clock()
+    value = work()
+    return value, time.perf_counter() - started, cpu_clock() - cpu_started
+
+
 def _children_cpu() -> float:
+    """The CPU time of this process's finished children (kubectl)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
@@ -207,9 +215,7 @@ def offline(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _timed(timings: dict[str, float], name: str, work: Callable[[], Any]) -> Any:
-    started = time.perf_counter()
-    value = work()
-    timings[name] = time.perf_counter() - started
+    value, timings[name], _ = _clocked(work)
     return value
 
 

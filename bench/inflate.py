@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import orjson
 from isal import isal_zlib
 
 from bench.cluster import Served, served_cluster
@@ -40,7 +41,7 @@ def gzipped_pages(served: Served, page_size: int = 500) -> list[bytes]:
                 body = zlib.decompress(raw, _GZIP_FRAMING) if gzipped else raw
                 if gzipped:
                     pages.append(raw)
-                token = httpx.Response(200, content=body).json()["metadata"].get("continue")
+                token = orjson.loads(body)["metadata"].get("continue")
                 if not token:
                     break
                 params = {"limit": str(page_size), "continue": token}
