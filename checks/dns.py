@@ -47,6 +47,7 @@ from k8saudit.model import (
     judged,
     not_applicable,
     passed,
+    shared_evidence,
     unknown,
     warned,
 )
@@ -1245,6 +1246,8 @@ def workload_ndots(inv: Inventory, ctx: Context) -> Iterator[Finding]:
 
 
 _INHERITED_NDOTS = f"inherits ndots:{DEFAULT_NDOTS}: each external name costs several search-path queries"
+# Most workloads' evidence, word for word: one dict for them all.
+_ALL_DEFAULTS = shared_evidence(dnsPolicy="ClusterFirst", hostNetwork=False, ndots=None)
 
 
 def _ndots_finding(inv: Inventory, key: str, obj: Obj, spec: Obj) -> Finding:
@@ -1253,6 +1256,8 @@ def _ndots_finding(inv: Inventory, key: str, obj: Obj, spec: Obj) -> Finding:
     host_network = bool(spec.get("hostNetwork"))
     ndots = _ndots(spec)
     evidence = {"dnsPolicy": policy, "hostNetwork": host_network, "ndots": ndots}
+    if evidence == _ALL_DEFAULTS:
+        evidence = _ALL_DEFAULTS
     if policy in ("Default", "None") or (policy == "ClusterFirst" and host_network):
         return passed(subject, f"does not use the cluster search path (dnsPolicy {policy})", **evidence)
     if ndots is None:

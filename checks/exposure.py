@@ -53,6 +53,7 @@ from k8saudit.model import (
     judged,
     not_applicable,
     passed,
+    shared_evidence,
     unknown,
     warned,
 )
@@ -98,11 +99,17 @@ def template_agent(template: Template, ctx: Context) -> str | None:
     return None
 
 
-def with_exposure(evidence: dict[str, Any], idx: ExposureIndex, template: Template) -> dict[str, Any]:
-    """`evidence`, with the entry points that expose the template added when there are any."""
+def with_exposure(
+    evidence: dict[str, Any], idx: ExposureIndex, template: Template, clean: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """`evidence`, with the entry points that expose the template added when there are any.
+    Given `clean` (the same keys, every value empty, one shared dict), an unexposed template
+    whose lists are all empty gets that instead: most templates, each with a finding per check."""
     entries = idx.exposed.get(template.ident)
     if entries:
         evidence["exposed_by"] = [e.describe() for e in entries]
+    elif clean is not None and not any(evidence.values()):
+        return clean
     return evidence
 
 
@@ -428,6 +435,10 @@ def _split_by_agent(
 
 Problems = Callable[[Template, Context], list[tuple[dict[str, Any], str]]]
 
+# The evidence of a clean, unexposed template (EXP-004..006, EXP-007): one dict for them all.
+_NOTHING_FOUND = shared_evidence(findings=NO_ITEMS, node_agent_findings=NO_ITEMS)
+_NO_ROOT = shared_evidence(root=NO_ITEMS, privilege_escalation=NO_ITEMS, node_agent_findings=NO_ITEMS)
+
 
 def _workload_findings(
     inv: Inventory, ctx: Context, problems: Problems, verdict: str, agent_verdict: str, clean: str
@@ -437,7 +448,9 @@ def _workload_findings(
     for template in idx.templates:
         subject = template.subject(inv)
         offending, agents = _split_by_agent(template, ctx, problems(template, ctx))
-        evidence = with_exposure({"findings": offending, "node_agent_findings": agents}, idx, template)
+        evidence = with_exposure(
+            {"findings": offending, "node_agent_findings": agents}, idx, template, _NOTHING_FOUND
+        )
         if offending:
             yield failed(
                 subject, f"{verdict}: {'; '.join(offending)}{_exposed_suffix(idx, template)}", **evidence
@@ -638,6 +651,7 @@ def root_containers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
             },
             idx,
             template,
+            _NO_ROOT,
         )
         if root_offending:
             yield judged(

@@ -4,6 +4,8 @@ interfaces and their authentication are recognised, and node agents."""
 
 from __future__ import annotations
 
+import copy
+import pickle
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,6 +101,37 @@ def test_clean_workloads_share_one_empty_list_no_check_can_change() -> None:
         with pytest.raises(TypeError, match="shared by every finding"):
             change(NO_ITEMS)
     assert NO_ITEMS == []
+
+
+def test_clean_unexposed_workloads_share_one_evidence_dict_no_code_can_change() -> None:
+    """Two clean, unexposed templates' EXP-004..007 findings hold one evidence dict per check
+    (one each cost 20 MiB at 100k pods); an exposed one gets its own, naming what exposes it. The
+    shared dict is equal to the plain one, saved as it, refuses changes, and copies as itself."""
+    clean = [workload(name, "shop", hardened("app", "registry.example.com/app:1")) for name in ("a", "b")]
+    exposed = workload("c", "shop", hardened("app", "registry.example.com/app:1"))
+    service = f.service("c", "shop", selector={"app": "c"}, type="LoadBalancer")
+    inv = f.make_inventory(deployments=[*clean, exposed], services=[service])
+    for check_id in ("EXP-004", "EXP-005", "EXP-006", "EXP-007"):
+        found = {str(x.subject): x for x in run_check(CHECKS[check_id], inv, CONTEXT)}
+        a, b, c = (found[f"Deployment shop/{name}"] for name in "abc")
+        assert a.evidence is b.evidence and a.evidence is not c.evidence, check_id
+        assert "exposed_by" in c.evidence and "exposed_by" not in a.evidence
+        assert a.evidence == {key: [] for key in a.evidence}
+    shared = a.evidence
+    assert orjson.loads(orjson.dumps(a.to_dict()))["evidence"] == dict(shared)
+    assert copy.copy(shared) is shared and copy.deepcopy(shared) is shared
+    assert pickle.loads(pickle.dumps(shared)) == shared
+    for change in (
+        lambda x: x.__setitem__("root", 1),
+        lambda x: x.update(root=1),
+        lambda x: x.pop("root"),
+        lambda x: x.setdefault("new", 1),
+        lambda x: x.__ior__({"new": 1}),
+        lambda x: x.clear(),
+    ):
+        with pytest.raises(TypeError, match="shared by many findings"):
+            change(shared)
+    assert dict(shared) == {"root": [], "privilege_escalation": [], "node_agent_findings": []}
 
 
 def test_init_containers_count_and_windows_pods_do_not() -> None:
