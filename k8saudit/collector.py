@@ -49,7 +49,14 @@ from k8saudit.kinds import KINDS, GroupVersion, ResourceKind
 from k8saudit.redact import redact, redact_pod_spec_part
 from k8saudit.report import CollectionInfo, utcnow
 from k8saudit.schema import SCHEMA_REFUSALS, ListPage, decode_list_page
-from k8saudit.siblings import BESIDE_BUILT_SPEC, SECTIONS, SIBLING_KINDS, SpecSharing, share_with
+from k8saudit.siblings import (
+    BESIDE_BUILT_SPEC,
+    RAW_SPEC_KINDS,
+    SECTIONS,
+    SIBLING_KINDS,
+    SpecSharing,
+    share_with,
+)
 
 METADATA_ONLY_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 JSON_ACCEPT = "application/json"
@@ -595,7 +602,7 @@ def _list_page(response: httpx.Response, key: str) -> ListPage:
     page = response.extensions.get(_PAGE)
     if page is None:
         page = response.extensions[_PAGE] = decode_list_page(
-            response.content, key, raw_specs=key in SIBLING_KINDS
+            response.content, key, raw_specs=key in RAW_SPEC_KINDS
         )
     return page
 

@@ -2,7 +2,9 @@
 
 Neighbours in a pod list are usually siblings (they sort together by name), with equal
 tolerations, labels and owner references, and containers that differ only in the mount of each
-pod's own token volume. One copy serves them all:
+pod's own token volume. Neighbours in a list of Services (one namespace's) or Nodes (one pool's)
+are alike too: the same type, IP families and ports; the same labels, taints, capacity and
+versions. One copy serves them all:
 
 - in memory, `share_with` lets a pod use its predecessor's copy of each equal part, down to the
   equal fields of its containers, volumes and statuses, and `SpecSharing` builds each pod spec
@@ -29,8 +31,11 @@ import orjson
 
 Obj = dict[str, Any]
 
-# Kinds whose neighbours are replicas of each other: the pods of a ReplicaSet, DaemonSet, Job.
-SIBLING_KINDS = frozenset({"pods"})
+# Kinds whose neighbours share many parts: pods (the replicas of a ReplicaSet, DaemonSet, Job),
+# services and nodes (at 100k pods, 35 and 11 MiB less for 0.1 and 0.02 s of comparing).
+SIBLING_KINDS = frozenset({"pods", "services", "nodes"})
+# Of those, kinds whose spec is a pod spec, built by `SpecSharing` from the raw JSON of its fields.
+RAW_SPEC_KINDS = frozenset({"pods"})
 SECTIONS = ("metadata", "spec", "status")
 # What `share_with` is left to share of a pod whose spec `SpecSharing` built.
 BESIDE_BUILT_SPEC = ("metadata", "status")

@@ -11,10 +11,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from k8saudit import heap
+from k8saudit import heap, snapshot
 from k8saudit.collector import Collector, CollectorSettings, PageReceived, _peek_continue
 from k8saudit.connection import connect
 from k8saudit.redact import redact
+from k8saudit.report import evaluate
 from tests.replay import ReplayServer, generate_cluster
 
 PODS = "/api/v1/pods"
@@ -214,3 +215,37 @@ async def test_sibling_pods_share_equal_parts_and_read_the_same(
     for pod in served:
         redact("pods", pod)
     assert pods == served
+
+
+async def test_neighbouring_services_and_nodes_share_equal_parts_collected_and_saved(
+    replay_server: ReplayServer, tmp_path: Path
+) -> None:
+    """Services of one namespace and nodes of one pool are alike: the collector keeps one copy
+    of each part neighbours have equal (across pages too), a snapshot writes it once, and it
+    comes back shared. Nothing a reader sees changes."""
+    cluster = generate_cluster(nodes=4, pods=12, pods_per_deployment=3, seed=6)
+    replay_server.load(cluster.collections, replace=True)
+    settings = CollectorSettings(page_size=1)  # every neighbour on another page
+    inventory, collection = await Collector(
+        connect(str(replay_server.write_kubeconfig(tmp_path / "k"))), settings
+    ).collect()
+    services, nodes = inventory.items("services"), inventory.items("nodes")
+    assert len(services) == 4 and len(nodes) == 4
+    assert services[0]["spec"]["ports"] is services[1]["spec"]["ports"]  # both DNS ports
+    assert services[0]["spec"]["ipFamilies"] is services[1]["spec"]["ipFamilies"]
+    assert services[0]["spec"]["selector"] is not services[1]["spec"]["selector"]
+    assert nodes[1]["status"]["capacity"] is nodes[2]["status"]["capacity"]
+    assert nodes[1]["status"]["nodeInfo"] is not nodes[2]["status"]["nodeInfo"]  # bootID, machineID
+    assert nodes[1]["metadata"]["creationTimestamp"] is nodes[2]["metadata"]["creationTimestamp"]
+    for key, kind in (("services", "services"), ("nodes", "nodes")):
+        served = replay_server.objects("", "v1", kind)
+        for item in served:
+            redact(key, item)
+        assert inventory.items(key) == served
+
+    path = snapshot.save(evaluate(inventory, collection), tmp_path / "s.json")
+    tables = orjson.loads(path.read_bytes())["inventory"]["same_as_previous"]
+    assert {"pods", "services", "nodes"} <= set(tables)
+    loaded = snapshot.load(path).inventory
+    assert loaded.items("services") == services and loaded.items("nodes") == nodes
+    assert loaded.items("services")[0]["spec"]["ports"] is loaded.items("services")[1]["spec"]["ports"]
