@@ -157,6 +157,7 @@ ROWS: list[tuple[str, Value | None, str, bool]] = [
     ("  findings in the table", _result("tui", "findings"), "", False),
     ("  filter keystroke, median (target < 150 ms)", _result("tui", "keystroke_median_ms"), "ms", True),
     ("  filter keystroke, slowest", _result("tui", "keystroke_max_ms"), "ms", True),
+    ("  filter keystroke to its frame, median", _result("tui", "keystroke_on_screen_median_ms"), "ms", True),
     ("  peak RSS of the UI process", _rss("tui"), "MiB", True),
     ("  snapshot from another k8saudit version (checks re-run)", None, "", False),
     ("    to the overview, interactive", _seconds("tui-other-version"), "s", True),
