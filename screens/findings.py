@@ -2,7 +2,9 @@
 
 Filters (text, severity, status, area, namespace, waived) and sorting run over the precomputed
 `FindingsIndex`; the table only ever renders the rows on screen, so 50 000 findings scroll and
-filter like 50. Text filtering is debounced: typing a word runs one filter, not one per key.
+filter like 50. Text filtering is debounced on both edges: a key typed after a pause filters at
+once, and the keys of a burst are gathered into one run after the last of them, so a word typed
+fast runs the filter twice, not once per key.
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ class FindingsScreen(AuditScreen):
         self.sort = SortOrder()
         self.rows_shown: list[int] = []
         self._debounce: Timer | None = None
+        self._filtered_at = float("-inf")  # when the last filter run ended (the app's monotonic clock)
 
     def crumbs(self) -> list[str]:
         return ["Findings"]
@@ -180,6 +183,7 @@ class FindingsScreen(AuditScreen):
         self.table.set_source(FindingRows(self.index, self.rows_shown), cursor=cursor)
         self.table.set_sort(self.sort.column, self.sort.descending)
         self._show_count()
+        self._filtered_at = self.audit_app.monotonic()
 
     def _show_count(self) -> None:
         shown, total = len(self.rows_shown), len(self.index)
@@ -209,7 +213,12 @@ class FindingsScreen(AuditScreen):
         self.filter = FindingFilter(**{**self._filter_fields(), "text": event.value})
         if self._debounce is not None:
             self._debounce.stop()
-        self._debounce = self.set_timer(self.audit_app.debounce_s, self._apply)
+            self._debounce = None
+        wait = self.audit_app.debounce_s
+        if self.audit_app.monotonic() - self._filtered_at >= wait:
+            self._apply()  # the first key after a pause: answered at once
+        else:  # typed right after a run: gathered with the keys that follow
+            self._debounce = self.set_timer(wait, self._apply)
 
     @on(Input.Submitted, "#filter-text")
     def _text_submitted(self) -> None:

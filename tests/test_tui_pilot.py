@@ -294,11 +294,30 @@ async def test_text_filter_is_debounced_and_narrows() -> None:
         screen = app.screen
         before = list(screen.rows_shown)
         await pilot.press("slash", *"replica")
-        assert screen.rows_shown == before  # typing alone has not re-filtered yet
+        assert screen.rows_shown == before  # typed right after the screen's own run: gathered
         await pilot.press("enter")  # enter applies at once
         assert screen.rows_shown != before
         assert all("replica" in screen.index.search_key[i] for i in screen.rows_shown)
         assert len(screen.rows_shown) == 3
+
+
+async def test_a_key_after_a_pause_filters_at_once_and_a_burst_after_it_waits() -> None:
+    now = [1000.0]
+    app = make_app(report=sample_report(), debounce_s=0.15, monotonic=lambda: now[0])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f", "slash")
+        screen = app.screen
+        everything = list(screen.rows_shown)
+        now[0] += 1  # a pause, longer than the debounce
+        await pilot.press("x")
+        after_x = list(screen.rows_shown)
+        assert after_x != everything, "the first key after a pause is answered at once"
+        assert len(after_x) == 1 and "x" in screen.index.search_key[after_x[0]]
+        await pilot.press("backspace", *"replica")  # the clock stands still: within the debounce
+        assert screen.rows_shown == after_x, "a burst waits for its last key"
+        await pilot.pause(0.4)  # the debounce timer (real time) fires once after the burst
+        assert len(screen.rows_shown) == 3
+        assert all("replica" in screen.index.search_key[i] for i in screen.rows_shown)
 
 
 @pytest.mark.parametrize("key", ["n", "a"])
