@@ -204,7 +204,7 @@ def full_scan(workdir: Path, served: Served) -> Measurement:
     measurement = run_child("scan", command)
     if output.exists():
         measurement.result = {"snapshot_bytes": output.stat().st_size}
-    return measurement
+    return fastest([measurement])  # run once: `runs` records that one run, as for the others
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ class Measurement:
     name: str
     seconds: float  # the work as timed by the child (imports excluded), else the process wall time
     process_seconds: float  # the whole child process, interpreter start-up included
-    peak_rss_mb: float  # MiB (the field name predates the table's binary units)
+    peak_rss_mib: float  # the child's ru_maxrss, in MiB
     result: dict[str, Any] = field(default_factory=dict)
     error: str = ""
     # Every run's `seconds` when this is the fastest of several, in the order they ran (a failed
@@ -39,7 +39,7 @@ class Measurement:
             "name": self.name,
             "seconds": round(self.seconds, 4),
             "process_seconds": round(self.process_seconds, 4),
-            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "peak_rss_mib": round(self.peak_rss_mib, 1),
             "result": self.result,
             "error": self.error,
             "runs": [None if r is None else round(r, 4) for r in self.runs],
@@ -72,11 +72,11 @@ def run_child(name: str, command: list[str], timeout: float = 1800) -> Measureme
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
-    peak_mb = usage.ru_maxrss / 1024  # Linux: KiB
+    peak_mib = usage.ru_maxrss / 1024  # Linux: KiB
     if proc.returncode != 0:
         lines = stderr.decode(errors="replace").strip().splitlines()
         reason = "timed out" if wall >= timeout else (lines[-1] if lines else f"exit code {proc.returncode}")
-        return Measurement(name, wall, wall, peak_mb, error=reason[:300])
+        return Measurement(name, wall, wall, peak_mib, error=reason[:300])
     result: dict[str, Any] = {}
     lines = stdout.decode(errors="replace").strip().splitlines()
     if lines:
@@ -85,4 +85,4 @@ def run_child(name: str, command: list[str], timeout: float = 1800) -> Measureme
             result = parsed if isinstance(parsed, dict) else {}
         except orjson.JSONDecodeError:
             result = {}
-    return Measurement(name, float(result.get("seconds", wall)), wall, peak_mb, result)
+    return Measurement(name, float(result.get("seconds", wall)), wall, peak_mib, result)

@@ -34,7 +34,7 @@ def _seconds(name: str, whole_process: bool = False) -> Value:
 def _rss(name: str) -> Value:
     def value(row: Row) -> float | None:
         m = _measure(row, name)
-        return None if m is None else m["peak_rss_mb"]
+        return None if m is None else m["peak_rss_mib"]
 
     return value
 
