@@ -105,7 +105,7 @@ def test_clean_workloads_share_one_empty_list_no_check_can_change() -> None:
 
 def test_clean_unexposed_workloads_share_one_evidence_dict_no_code_can_change() -> None:
     """Two clean, unexposed templates' EXP-004..007 findings hold one evidence dict per check
-    (one each cost 20 MiB at 100k pods); an exposed one gets its own, naming what exposes it. The
+    (one each cost about 14 MiB at 100k pods); an exposed one gets its own, naming what exposes it. The
     shared dict is equal to the plain one, saved as it, refuses changes, and copies as itself."""
     clean = [workload(name, "shop", hardened("app", "registry.example.com/app:1")) for name in ("a", "b")]
     exposed = workload("c", "shop", hardened("app", "registry.example.com/app:1"))
