@@ -78,46 +78,50 @@ class Subject(NamedTuple):
         return cls(str(data["kind"]), str(data.get("namespace", "")), str(data.get("name", "")))
 
 
-class _NoItems(list[Any]):
+class _Shared:
+    """What many findings hold as one object: it refuses changes (`_refusal` says why), and is
+    its own copy."""
+
+    __slots__ = ()
+    _refusal = ""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(self._refusal)
+
+    def __copy__(self) -> Any:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        return self
+
+
+class _NoItems(_Shared, list[Any]):
     """An empty list that refuses to change: the one `NO_ITEMS` every finding's evidence may
     hold for "none" (`evidence["findings"] = offending or NO_ITEMS`). Equal to `[]`, and written
     and read back as `[]`. At 100k pods, checks made 367,777 empty lists, one per finding, and
     kept them with their findings: 20 MiB of a scan's peak."""
 
     __slots__ = ()
-
-    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError("NO_ITEMS is shared by every finding: build a list of your own to change")
-
-    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
-    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    _refusal = "NO_ITEMS is shared by every finding: build a list of your own to change"
+    append = extend = insert = remove = pop = clear = sort = reverse = _Shared._refuse
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _Shared._refuse
 
 
 NO_ITEMS: list[Any] = _NoItems()
 
 
-class _SharedEvidence(dict[str, Any]):
+class _SharedEvidence(_Shared, dict[str, Any]):
     """Evidence that refuses to change: one module-level constant (`shared_evidence`) that many
     findings hold, for a verdict most subjects share word for word (a clean workload's). Equal
     to the plain dict, and written and read back as one. At 100k pods, EXP-004..007 and DNS-014
     built 150,000 such dicts alike, one per finding: 25 MiB of a scan's peak."""
 
     __slots__ = ()
+    _refusal = "this evidence is shared by many findings: change a copy (dict(evidence))"
+    __setitem__ = __delitem__ = __ior__ = _Shared._refuse
+    pop = popitem = clear = update = setdefault = _Shared._refuse
 
-    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError("this evidence is shared by many findings: change a copy (dict(evidence))")
-
-    __setitem__ = __delitem__ = __ior__ = _refuse
-    pop = popitem = clear = update = setdefault = _refuse
-
-    # It never changes, so it is its own copy; pickling rebuilds it without setting items.
-    def __copy__(self) -> _SharedEvidence:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> _SharedEvidence:
-        return self
-
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __reduce__(self) -> tuple[Any, ...]:  # pickling rebuilds it without setting items
         return _SharedEvidence, (dict(self),)
 
 
