@@ -410,7 +410,7 @@ class Collector:
         share = key in SIBLING_KINDS
         to_share = SECTIONS if specs is None else BESIDE_BUILT_SPEC
         for index, item in enumerate(page_items):
-            problem = None if shape_checked else malformed(item)
+            problem = None if shape_checked else malformed(item, key)
             if problem:  # a broken proxy or server: kept out of the indexes, and the kind flagged
                 state.malformed += 1
                 state.malformed_reason = state.malformed_reason or problem

@@ -17,6 +17,7 @@ from k8saudit.kinds import KINDS, KINDS_BY_KEY, ResourceKind
 from k8saudit.model import Subject
 from k8saudit.provider import Provider, detect_provider
 from k8saudit.redact import pod_spec_of
+from k8saudit.schema import shape_problem
 
 OK = "ok"
 FORBIDDEN = "forbidden"
@@ -110,6 +111,33 @@ class ClusterIdentity:
         )
 
 
+def as_object(value: object) -> Obj:
+    """`value` where the Kubernetes type has an object, else an empty one. The boundary checks
+    only the top-level fields (`malformed`); deeper down, a file or a broken server may put
+    anything, and a check must then judge that one object as lacking the field, not fail for
+    the whole cluster."""
+    return value if isinstance(value, dict) else {}
+
+
+def dicts(value: object) -> list[Obj]:
+    """The objects of `value` where the Kubernetes type has a list of objects (see `as_object`)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def as_list(value: object) -> list[Any]:
+    """`value` where the Kubernetes type has a list (of strings: verbs, hosts), else an empty one."""
+    return value if isinstance(value, list) else []
+
+
+def as_count(value: object, default: int = 0) -> int:
+    """An integer field (replicas, ready counts) as an int, else `default` (see `as_object`)."""
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():  # False for inf and nan
+        return int(value)
+    return default
+
+
 # These four run millions of times per scan of a large cluster: kept to one call each.
 
 
@@ -141,28 +169,33 @@ def annotations_of(obj: Obj) -> dict[str, str]:
     return annotations if isinstance(annotations, dict) else {}
 
 
-def malformed(obj: object) -> str | None:
-    """Why `obj` breaks the shape the inventory's indexes rely on, or None.
+def malformed(obj: object, key: str) -> str | None:
+    """Why `obj`, an object of inventory kind `key`, breaks the shape the inventory's indexes and
+    the checks rely on, or None.
 
     The API server guarantees this shape; a snapshot file or a broken proxy may not. Checked once
     per object where data enters (collector, snapshot loader), so the indexes and every check can
-    use `metadata` without re-checking it."""
+    use `metadata` without re-checking it, and read `spec`, `status`, `rules`... as the dicts and
+    lists the Kubernetes types make them (`schema.shape_problem`)."""
     if not isinstance(obj, dict):
         return "is not an object"
     metadata = obj.get("metadata")
-    if metadata is None:
-        return None
+    problem = None if metadata is None else _metadata_problem(metadata)
+    return problem or shape_problem(key, obj)
+
+
+def _metadata_problem(metadata: object) -> str | None:
     if not isinstance(metadata, dict):
         return "metadata is not an object"
-    for key in ("name", "namespace", "uid"):
-        if not isinstance(metadata.get(key, ""), str | None):
-            return f"metadata.{key} is not a string"
-    for key in ("labels", "annotations"):
-        values = metadata.get(key)
+    for part in ("name", "namespace", "uid"):
+        if not isinstance(metadata.get(part, ""), str | None):
+            return f"metadata.{part} is not a string"
+    for part in ("labels", "annotations"):
+        values = metadata.get(part)
         if values is not None and not (
             isinstance(values, dict) and all(isinstance(v, str) for v in values.values())
         ):
-            return f"metadata.{key} is not a map of strings"
+            return f"metadata.{part} is not a map of strings"
     references = metadata.get("ownerReferences")
     if references is not None and not (
         isinstance(references, list) and all(isinstance(r, dict) for r in references)
@@ -427,7 +460,10 @@ class Inventory:
             return []
         namespace = namespace_of(service)
         index = self._pods_by_label
-        candidates = min((index.get((namespace, k, v), []) for k, v in selector.items()), key=len)
+        try:
+            candidates = min((index.get((namespace, k, v), []) for k, v in selector.items()), key=len)
+        except TypeError:  # a value that is not a string (a list) selects nothing
+            return []
         return [pod for labels, pods in candidates if selector_matches(selector, labels) for pod in pods]
 
     def services_selecting(self, pod: Obj) -> list[Obj]:

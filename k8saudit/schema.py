@@ -55,22 +55,41 @@ class _Metadata(TypedDict, total=False):
 
 
 METADATA_FIELDS = frozenset(_Metadata.__annotations__)
-_SPEC_STATUS = ("spec", "status")
+
+# What a top-level field must be when present and not null, by its Kubernetes type; None: any
+# JSON (scalars, which checks read leniently). Checks read these as dicts and lists, so one of
+# another type would make a check fail as a whole rather than judge that object.
+OBJECT, OBJECTS, STRING_MAP = "an object", "a list of objects", "a map of strings"
+_SHAPE_TYPES: dict[str | None, Any] = {
+    OBJECT: dict[str, Any] | None,
+    OBJECTS: list[dict[str, Any]] | None,
+    STRING_MAP: dict[str, str] | None,
+    None: Any,
+}
+_SPEC_STATUS = {"spec": OBJECT, "status": OBJECT}
+_SPEC = {"spec": OBJECT}
+_RULES = {"rules": OBJECTS}
+_BINDING = {"subjects": OBJECTS, "roleRef": OBJECT}
+_WEBHOOKS = {"webhooks": OBJECTS}
 
 # The top-level fields of each built-in kind's type, besides apiVersion, kind and metadata.
-TOP_LEVEL_FIELDS: dict[str, tuple[str, ...]] = {
+TOP_LEVEL_FIELDS: dict[str, dict[str, str | None]] = {
     "nodes": _SPEC_STATUS,
     "namespaces": _SPEC_STATUS,
     "pods": _SPEC_STATUS,
     "services": _SPEC_STATUS,
-    "endpoints": ("subsets",),
-    "configmaps": ("data", "binaryData", "immutable"),
-    "serviceaccounts": ("secrets", "imagePullSecrets", "automountServiceAccountToken"),
+    "endpoints": {"subsets": OBJECTS},
+    "configmaps": {"data": STRING_MAP, "binaryData": STRING_MAP, "immutable": None},
+    "serviceaccounts": {
+        "secrets": OBJECTS,
+        "imagePullSecrets": OBJECTS,
+        "automountServiceAccountToken": None,
+    },
     # Listed as PartialObjectMetadata; were a server to send the values anyway, they are skipped
     # here, unbuilt, before redaction drops them again.
-    "secrets": (),
+    "secrets": {},
     "resourcequotas": _SPEC_STATUS,
-    "limitranges": ("spec",),
+    "limitranges": _SPEC,
     "deployments": _SPEC_STATUS,
     "daemonsets": _SPEC_STATUS,
     "statefulsets": _SPEC_STATUS,
@@ -78,18 +97,40 @@ TOP_LEVEL_FIELDS: dict[str, tuple[str, ...]] = {
     "jobs": _SPEC_STATUS,
     "cronjobs": _SPEC_STATUS,
     "ingresses": _SPEC_STATUS,
-    "ingressclasses": ("spec",),
+    "ingressclasses": _SPEC,
     "networkpolicies": _SPEC_STATUS,
     "poddisruptionbudgets": _SPEC_STATUS,
-    "priorityclasses": ("value", "globalDefault", "description", "preemptionPolicy"),
-    "clusterroles": ("rules", "aggregationRule"),
-    "clusterrolebindings": ("subjects", "roleRef"),
-    "roles": ("rules",),
-    "rolebindings": ("subjects", "roleRef"),
-    "validatingwebhookconfigurations": ("webhooks",),
-    "mutatingwebhookconfigurations": ("webhooks",),
+    "priorityclasses": dict.fromkeys(("value", "globalDefault", "description", "preemptionPolicy")),
+    "clusterroles": {**_RULES, "aggregationRule": OBJECT},
+    "clusterrolebindings": _BINDING,
+    "roles": _RULES,
+    "rolebindings": _BINDING,
+    "validatingwebhookconfigurations": _WEBHOOKS,
+    "mutatingwebhookconfigurations": _WEBHOOKS,
     "customresourcedefinitions": _SPEC_STATUS,
 }
+# Custom resources: their fields are the CRD's, but by convention spec and status are objects,
+# and the checks of the ones k8saudit reads rely on it.
+CUSTOM_FIELDS: dict[str, str | None] = _SPEC_STATUS
+
+
+def shape_problem(key: str, obj: dict[str, Any]) -> str | None:
+    """Which top-level field of `obj`, an object of inventory kind `key`, is not of its
+    Kubernetes type (the generic parser's side of what the schema checks), or None."""
+    for field, shape in TOP_LEVEL_FIELDS.get(key, CUSTOM_FIELDS).items():
+        value = obj.get(field)
+        if value is None or shape is None:
+            continue
+        if shape == OBJECT:
+            fits = isinstance(value, dict)
+        elif shape == OBJECTS:
+            fits = isinstance(value, list) and all(isinstance(entry, dict) for entry in value)
+        else:
+            fits = isinstance(value, dict) and all(isinstance(entry, str) for entry in value.values())
+        if not fits:
+            return f"{field} is not {shape}"
+    return None
+
 
 # Not decodable by a schema, yet perhaps by orjson: the generic parser then decides.
 SCHEMA_REFUSALS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
@@ -100,7 +141,7 @@ def item_schema(key: str, raw_spec: bool = False) -> Any:
     """The schema of one object of built-in inventory kind `key` (a TypedDict); with `raw_spec`,
     its spec is left as a map of each field to its raw JSON (slices of the page, not copies)."""
     fields: dict[str, Any] = {"apiVersion": Any, "kind": Any, "metadata": _Metadata | None}
-    fields.update(dict.fromkeys(TOP_LEVEL_FIELDS[key], Any))
+    fields.update({name: _SHAPE_TYPES[shape] for name, shape in TOP_LEVEL_FIELDS[key].items()})
     if raw_spec and "spec" in fields:
         fields["spec"] = dict[str, msgspec.Raw] | None
     return TypedDict(f"Item_{key}{'_raw_spec' * raw_spec}", fields, total=False)  # type: ignore[operator]

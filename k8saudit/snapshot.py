@@ -476,7 +476,7 @@ def _from_dict(data: dict[str, Any], max_bytes: int, shape_checked: bool = False
         if not isinstance(items, list):
             raise TypeError(f"inventory.objects.{key} is not a list of objects")
         for index, obj in enumerate(() if shape_checked and key in TOP_LEVEL_FIELDS else items):
-            problem = malformed(obj)
+            problem = malformed(obj, key)
             if problem:
                 raise TypeError(f"inventory.objects.{key}[{index}] {problem}")
         orjson.dumps(items)  # the depth guard (see _check_depth), before shared parts are restored

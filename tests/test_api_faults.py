@@ -389,17 +389,59 @@ def test_asyncio_loop_is_left_clean() -> None:
     assert asyncio.run(run()) == set()
 
 
-async def test_malformed_objects_make_their_kind_untrusted(
-    replay_server: ReplayServer, tmp_path: Path
-) -> None:
-    """A broken proxy answering with objects of the wrong shape: that kind is an error, not a
-    partial list checks would pass on; everything else is read."""
-    kubeconfig = replay_server.write_kubeconfig(tmp_path / "k")
-    clean = await baseline(replay_server, kubeconfig)
+def _pod_with_a_list_for_labels() -> dict[str, Any]:
     bad = f.pod("bad", "shop", labels={"app": "web"})
     bad["metadata"]["labels"] = {"app": ["not", "a", "string"]}
-    replay_server.add_objects("", "v1", "pods", [bad])
+    return bad
+
+
+@pytest.mark.parametrize(
+    ("where", "key", "bad", "reason"),
+    [
+        (
+            ("", "v1", "pods"),
+            "pods",
+            _pod_with_a_list_for_labels,
+            "1 Pod object(s) in the answer are malformed (metadata.labels is not a map of strings)",
+        ),
+        (
+            ("", "v1", "services"),
+            "services",
+            lambda: {**f.service("web", "shop"), "spec": ["ClusterIP"]},
+            "1 Service object(s) in the answer are malformed (spec is not an object)",
+        ),
+        (
+            ("rbac.authorization.k8s.io", "v1", "clusterroles"),
+            "clusterroles",
+            lambda: {**f.clusterrole("odd", []), "rules": True},
+            "1 ClusterRole object(s) in the answer are malformed (rules is not a list of objects)",
+        ),
+        (
+            ("velero.io", "v1", "backups"),
+            "velero.backups",
+            lambda: {**f.custom_resource("Backup", "nightly", "velero"), "status": "Completed"},
+            "1 Backup object(s) in the answer are malformed (status is not an object)",
+        ),
+    ],
+    ids=["labels", "spec", "rules", "custom status"],
+)
+async def test_malformed_objects_make_their_kind_untrusted(
+    replay_server: ReplayServer,
+    tmp_path: Path,
+    where: tuple[str, str, str],
+    key: str,
+    bad: Callable[[], dict[str, Any]],
+    reason: str,
+) -> None:
+    """A broken proxy answering with objects of the wrong shape (metadata, or a field the checks
+    read as a dict or list): that kind is an error, not a partial list checks would pass on, nor
+    one that makes them fail as a whole; everything else is read."""
+    group, version, resource = where
+    if group == "velero.io":  # a custom resource: installed before the clean scan
+        replay_server.serve_group(group, version, [{"name": resource, "kind": "Backup", "namespaced": True}])
+    kubeconfig = replay_server.write_kubeconfig(tmp_path / "k")
+    clean = await baseline(replay_server, kubeconfig)
+    replay_server.add_objects(*where, [bad()])
     inventory, collection = await collect(replay_server, kubeconfig)
-    message = inventory.coverage["pods"].message
-    assert "1 Pod object(s) in the answer are malformed (metadata.labels is not a map of strings)" in message
-    assert_only_lost(inventory, collection, clean, {"pods"})
+    assert reason in inventory.coverage[key].message
+    assert_only_lost(inventory, collection, clean, {key})

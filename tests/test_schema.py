@@ -106,7 +106,7 @@ def test_a_page_off_the_schema_is_the_generic_parsers_to_judge(metadata: object)
     result = decode_list_page(raw, "pods")
     assert not result.shape_checked
     assert result.body == orjson.loads(raw)  # managedFields and all: redaction drops them as before
-    assert malformed(result.body["items"][1]) is not None
+    assert malformed(result.body["items"][1], "pods") is not None
 
 
 def test_custom_resources_keep_every_field() -> None:
@@ -161,9 +161,19 @@ metadatas = st.one_of(
         max_size=6,
     ),
 )
+# A top-level field: any JSON, or the shapes the Kubernetes types give them (objects, lists of
+# objects, maps of strings), so that both sides of each field's rule are drawn.
+fields = st.one_of(
+    small_json,
+    st.dictionaries(st.text(max_size=4), st.text(max_size=4), max_size=2),
+    st.lists(st.dictionaries(st.text(max_size=4), json_scalars, max_size=2), max_size=2),
+)
 items = st.one_of(
     small_json,
-    st.fixed_dictionaries({"metadata": metadatas}, optional={"spec": small_json, "status": small_json}),
+    st.fixed_dictionaries(
+        {"metadata": metadatas},
+        optional=dict.fromkeys(("spec", "status", "data", "rules", "subjects", "roleRef", "subsets"), fields),
+    ),
 )
 
 
@@ -176,7 +186,7 @@ def test_the_schema_only_ever_takes_the_fast_path_to_the_same_answer(page_items:
     if not result.shape_checked:
         assert result.body == generic
         return
-    assert [malformed(item) for item in result.body["items"]] == [None] * len(page_items)
+    assert [malformed(item, key) for item in result.body["items"]] == [None] * len(page_items)
     assert result.body["items"] == as_typed(generic["items"], key)
 
 
