@@ -38,7 +38,7 @@ from checks.workload_ha import (
     spread_finding,
     template_labels,
 )
-from k8saudit.inventory import Inventory, labels_of, name_of, namespace_of
+from k8saudit.inventory import Inventory, as_list, as_object, dicts, labels_of, name_of, namespace_of
 from k8saudit.model import (
     Finding,
     Status,
@@ -175,8 +175,8 @@ def _dns_workloads(inv: Inventory) -> list[DnsWorkload]:
             labels = template_labels(obj)
             if namespace_of(obj) not in DNS_NAMESPACES and labels.get(KUBE_DNS_LABEL[0]) != KUBE_DNS_LABEL[1]:
                 continue
-            for container in (pod_spec_of(key, obj) or {}).get("containers") or []:
-                server = _server_of(str(container.get("image", ""))) if isinstance(container, dict) else None
+            for container in dicts((pod_spec_of(key, obj) or {}).get("containers")):
+                server = _server_of(str(container.get("image", "")))
                 if server:
                     found.append(DnsWorkload(key, obj, server, container))
                     break
@@ -443,6 +443,7 @@ def dns_priority(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     for workload in workloads:
         subject = inv.subject(workload.key, workload.obj)
         priority = workload.spec.get("priorityClassName")
+        priority = priority if isinstance(priority, str) else None
         evidence = {**workload.evidence(inv), "priorityClassName": priority}
         if priority in SYSTEM_PRIORITY_CLASSES:
             yield passed(subject, f"runs with priority class {priority}", **evidence)
@@ -462,8 +463,8 @@ def dns_priority(inv: Inventory, ctx: Context) -> Iterator[Finding]:
 
 
 def _resources(container: Obj) -> tuple[Obj, Obj]:
-    resources = container.get("resources") or {}
-    return resources.get("requests") or {}, resources.get("limits") or {}
+    resources = as_object(container.get("resources"))
+    return as_object(resources.get("requests")), as_object(resources.get("limits"))
 
 
 @check(
@@ -502,9 +503,7 @@ def _resources_finding(inv: Inventory, workload: DnsWorkload) -> Finding:
     subject = inv.subject(workload.key, workload.obj)
     missing: list[str] = []
     cpu_limits: list[str] = []
-    for container in workload.spec.get("containers") or []:
-        if not isinstance(container, dict):
-            continue
+    for container in dicts(workload.spec.get("containers")):
         name = str(container.get("name", "?"))
         requests, limits = _resources(container)
         missing += [
@@ -545,17 +544,16 @@ def _autoscaler_deployments(inv: Inventory) -> list[Obj]:
         for d in inv.in_namespace("deployments", "kube-system")
         if any(
             AUTOSCALER_IMAGE in str(c.get("image", ""))
-            for c in (pod_spec_of("deployments", d) or {}).get("containers") or []
-            if isinstance(c, dict)
+            for c in dicts((pod_spec_of("deployments", d) or {}).get("containers"))
         )
     ]
 
 
 def _autoscaler_words(deployment: Obj) -> list[str]:
     words: list[str] = []
-    for c in (pod_spec_of("deployments", deployment) or {}).get("containers") or []:
-        if isinstance(c, dict) and AUTOSCALER_IMAGE in str(c.get("image", "")):
-            words += [w for w in [*(c.get("command") or []), *(c.get("args") or [])] if isinstance(w, str)]
+    for c in dicts((pod_spec_of("deployments", deployment) or {}).get("containers")):
+        if AUTOSCALER_IMAGE in str(c.get("image", "")):
+            words += [w for w in [*as_list(c.get("command")), *as_list(c.get("args"))] if isinstance(w, str)]
     return words
 
 
@@ -738,7 +736,8 @@ _DAEMONSET_AUTO_TOLERATED = frozenset(
 
 
 def tolerates(tolerations: list[Obj], taint: Obj) -> bool:
-    if taint.get("key") in _DAEMONSET_AUTO_TOLERATED:
+    key = taint.get("key")
+    if isinstance(key, str) and key in _DAEMONSET_AUTO_TOLERATED:
         return True
     for toleration in tolerations:
         if not isinstance(toleration, dict):
@@ -759,13 +758,13 @@ def daemonset_can_run_on(spec: Obj, node: Obj) -> bool:
     """Whether a DaemonSet's node selector and tolerations admit a node (node affinity is not
     evaluated: it only narrows placement deliberately)."""
     labels = labels_of(node)
-    if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()):
+    if any(labels.get(k) != v for k, v in as_object(spec.get("nodeSelector")).items()):
         return False
-    tolerations = spec.get("tolerations") or []
+    tolerations = dicts(spec.get("tolerations"))
     return all(
         tolerates(tolerations, taint)
-        for taint in (node.get("spec") or {}).get("taints") or []
-        if isinstance(taint, dict) and taint.get("effect") in ("NoSchedule", "NoExecute")
+        for taint in dicts((node.get("spec") or {}).get("taints"))
+        if taint.get("effect") in ("NoSchedule", "NoExecute")
     )
 
 
@@ -776,8 +775,7 @@ def _nodelocal_daemonsets(inv: Inventory) -> list[Obj]:
         if name_of(ds) in NODELOCAL_NAMES
         or any(
             NODELOCAL_IMAGE in str(c.get("image", ""))
-            for c in (pod_spec_of("daemonsets", ds) or {}).get("containers") or []
-            if isinstance(c, dict)
+            for c in dicts((pod_spec_of("daemonsets", ds) or {}).get("containers"))
         )
     ]
 
@@ -957,9 +955,9 @@ def corefile_sources(inv: Inventory) -> list[CorefileSource]:
     for workload in _coredns(inv):
         namespace = namespace_of(workload.obj)
         names = [
-            str((v.get("configMap") or {}).get("name"))
-            for v in workload.spec.get("volumes") or []
-            if isinstance(v, dict) and (v.get("configMap") or {}).get("name")
+            str(as_object(v.get("configMap")).get("name"))
+            for v in dicts(workload.spec.get("volumes"))
+            if as_object(v.get("configMap")).get("name")
         ] or ["coredns"]
         for name in names:
             cm = inv.get("configmaps", namespace, name)

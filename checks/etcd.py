@@ -21,7 +21,7 @@ from typing import Any
 
 from checks.cron import CronError, describe_interval, min_interval
 from checks.podspec import bool_flag, command_tokens, flag_values
-from k8saudit.inventory import Inventory, labels_of, meta, name_of, namespace_of
+from k8saudit.inventory import Inventory, dicts, labels_of, meta, name_of, namespace_of
 from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
 from k8saudit.redact import pod_spec_of
 from k8saudit.registry import Context, check
@@ -113,7 +113,7 @@ def last_flag_value(tokens: list[str], name: str) -> str | None:
 
 
 def containers_of(spec: Obj) -> list[Obj]:
-    return [c for c in (spec.get("containers") or []) if isinstance(c, dict)]
+    return dicts(spec.get("containers"))
 
 
 def _not_applicable_on_managed(inv: Inventory) -> Finding | None:
@@ -526,7 +526,7 @@ def _velero_history(
         evidence["backups"] = "not readable: judged from the Schedule's lastBackup"
         return None, None
     last_success, _ = newest((velero_completed_at(b), "") for b in backups)
-    finished = [b for b in backups if (b.get("status") or {}).get("phase") in FINISHED_VELERO_PHASES]
+    finished = [b for b in backups if _phase(b) in FINISHED_VELERO_PHASES]
     last_finished = max(finished, key=_velero_started, default=None)
     if last_finished is not None:
         evidence["last_backup"] = name_of(last_finished)
@@ -944,8 +944,8 @@ def etcd_version_verdict(version: EtcdVersion, today: date) -> tuple[str, str, l
 def _etcd_manager_versions(pod: Obj) -> list[str]:
     """etcd versions a kops etcd-manager pod carries (its init-etcd-* containers)."""
     versions = []
-    for container in (pod.get("spec") or {}).get("initContainers") or []:
-        if isinstance(container, dict) and str(container.get("name", "")).startswith("init-etcd-"):
+    for container in dicts((pod.get("spec") or {}).get("initContainers")):
+        if str(container.get("name", "")).startswith("init-etcd-"):
             parsed = image_tag_version(str(container.get("image", "")))
             if parsed:
                 versions.append(".".join(map(str, parsed)))

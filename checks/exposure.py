@@ -32,7 +32,6 @@ from checks.podspec import (
     bool_flag,
     command_tokens,
     container_name,
-    dicts,
     host_mounts,
     host_namespaces,
     image_matches,
@@ -43,7 +42,7 @@ from checks.podspec import (
 )
 from checks.rbac import service_account_rights
 from checks.rbac_index import RbacIndex
-from k8saudit.inventory import Inventory
+from k8saudit.inventory import Inventory, dicts
 from k8saudit.model import (
     NO_ITEMS,
     Finding,

@@ -28,7 +28,6 @@ from checks.podspec import (
     container_name,
     container_ports,
     containers_of,
-    dicts,
     env_value,
     flag_values,
     has_env,
@@ -38,6 +37,9 @@ from checks.podspec import (
 from k8saudit.inventory import (
     Inventory,
     annotations_of,
+    as_list,
+    as_object,
+    dicts,
     labels_of,
     name_of,
     namespace_of,
@@ -483,7 +485,7 @@ def is_private_address(address: str) -> bool | None:
 
 
 def lb_addresses(service: Obj) -> list[str]:
-    ingress = ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or ()
+    ingress = as_object((service.get("status") or {}).get("loadBalancer")).get("ingress")
     return [str(i.get("ip") or i.get("hostname")) for i in dicts(ingress) if i.get("ip") or i.get("hostname")]
 
 
@@ -559,12 +561,9 @@ def template_labels(key: str, obj: Obj) -> dict[str, str]:
     if key == "pods":
         return labels_of(obj)
     spec = obj.get("spec") or {}
-    template = (
-        (spec.get("jobTemplate") or {}).get("spec", {}).get("template")
-        if key == "cronjobs"
-        else spec.get("template")
-    )
-    labels = ((template or {}).get("metadata") or {}).get("labels")
+    if key == "cronjobs":
+        spec = as_object(as_object(spec.get("jobTemplate")).get("spec"))
+    labels = as_object(as_object(spec.get("template")).get("metadata")).get("labels")
     return labels if isinstance(labels, dict) else {}
 
 
@@ -816,7 +815,7 @@ def _ingress_backend_names(ingress: Obj) -> list[str]:
     spec = ingress.get("spec") or {}
     backends = [spec.get("defaultBackend"), spec.get("backend")]
     for rule in dicts(spec.get("rules")):
-        for path in dicts((rule.get("http") or {}).get("paths")):
+        for path in dicts(as_object(rule.get("http")).get("paths")):
             backends.append(path.get("backend"))
     names = []
     for backend in backends:
@@ -834,13 +833,13 @@ def _ingress_backend_names(ingress: Obj) -> list[str]:
 
 def _ingress_probes(ingress: Obj) -> list[dict[str, Any]]:
     spec = ingress.get("spec") or {}
-    tls_hosts = {str(h) for t in dicts(spec.get("tls")) for h in t.get("hosts") or ()}
+    tls_hosts = {str(h) for t in dicts(spec.get("tls")) for h in as_list(t.get("hosts"))}
     fallback = lb_addresses(ingress)
     probes = []
     for rule in dicts(spec.get("rules")):
         hosts = [str(rule["host"])] if rule.get("host") else fallback
         for host in hosts:
-            for path in dicts((rule.get("http") or {}).get("paths")) or [{"path": "/"}]:
+            for path in dicts(as_object(rule.get("http")).get("paths")) or [{"path": "/"}]:
                 scheme = "https" if host in tls_hosts else "http"
                 probes.append(
                     {

@@ -30,7 +30,7 @@ from checks.ingress_controllers import (
     family_for_class,
 )
 from checks.workload_ha import desired_replicas, pdb_finding, ready_replicas, spread_finding
-from k8saudit.inventory import Inventory, annotations_of, name_of
+from k8saudit.inventory import Inventory, annotations_of, as_list, dicts, name_of
 from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
 from k8saudit.redact import REDACTED
 from k8saudit.registry import Context, check
@@ -671,9 +671,9 @@ def ingresses_use_tls(inv: Inventory, ctx: Context) -> Iterator[Finding]:
 def _tls_finding(inv: Inventory, ingress: Obj) -> Finding:
     subject = inv.subject("ingresses", ingress)
     spec = ingress.get("spec") or {}
-    hosts = sorted({str(r["host"]) for r in spec.get("rules") or [] if isinstance(r, dict) and r.get("host")})
-    tls = [t for t in spec.get("tls") or [] if isinstance(t, dict)]
-    covered = {str(h) for t in tls for h in t.get("hosts") or []}
+    hosts = sorted({str(r["host"]) for r in dicts(spec.get("rules")) if r.get("host")})
+    tls = dicts(spec.get("tls"))
+    covered = {str(h) for t in tls for h in as_list(t.get("hosts"))}
     cloud = sorted(a for a in CLOUD_TLS_ANNOTATIONS if a in annotations_of(ingress))
     evidence = {"hosts": hosts, "tls_hosts": sorted(covered), "cloud_tls": cloud}
     if cloud and not tls:

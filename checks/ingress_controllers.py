@@ -15,7 +15,7 @@ from typing import Any
 
 from checks.advisories import Version, find_version, format_version, image_repository, image_version
 from checks.workload_ha import template_labels
-from k8saudit.inventory import Inventory, labels_of, namespace_of
+from k8saudit.inventory import Inventory, as_list, dicts, labels_of, namespace_of
 from k8saudit.redact import pod_spec_of
 
 Obj = dict[str, Any]
@@ -154,7 +154,7 @@ class Controller:
         container = self.container or {}
         return [
             w
-            for w in [*(container.get("command") or []), *(container.get("args") or [])]
+            for w in [*as_list(container.get("command")), *as_list(container.get("args"))]
             if isinstance(w, str)
         ]
 
@@ -212,8 +212,7 @@ class Controller:
 
 
 def _containers(key: str, obj: Obj) -> list[Obj]:
-    spec = pod_spec_of(key, obj) or {}
-    return [c for c in spec.get("containers") or [] if isinstance(c, dict)]
+    return dicts((pod_spec_of(key, obj) or {}).get("containers"))
 
 
 def _by_image(key: str, obj: Obj) -> tuple[ControllerFamily, Obj] | None:

@@ -20,6 +20,8 @@ from k8saudit.inventory import (
     Inventory,
     Obj,
     annotations_of,
+    as_object,
+    dicts,
     finished,
     labels_of,
     meta,
@@ -108,7 +110,7 @@ def _control_plane_pod_nodes(inv: Inventory) -> frozenset[str]:
         if (
             labels.get("component") in CONTROL_PLANE_COMPONENTS
             or labels.get("k8s-app") in CONTROL_PLANE_COMPONENTS
-        ) and (node := (pod.get("spec") or {}).get("nodeName")):
+        ) and isinstance(node := (pod.get("spec") or {}).get("nodeName"), str):
             nodes.add(node)
     return frozenset(nodes)
 
@@ -149,7 +151,7 @@ def critical_addon_role(pod: Obj) -> str | None:
     if k8s_app in INGRESS_NAMES or name in INGRESS_NAMES or app in INGRESS_NAMES:
         return "ingress"
     spec = pod.get("spec") or {}
-    for container in spec.get("containers") or ():
+    for container in dicts(spec.get("containers")):
         if _is_ingress_image(str(container.get("image", ""))):
             return "ingress"
     priority = spec.get("priorityClassName")
@@ -321,8 +323,7 @@ PRESSURE_CONDITIONS = ("MemoryPressure", "DiskPressure", "PIDPressure", "Network
 
 
 def conditions_of(node: Obj) -> dict[str, dict]:
-    conditions = (node.get("status") or {}).get("conditions") or ()
-    return {str(c.get("type")): c for c in conditions if isinstance(c, dict)}
+    return {str(c.get("type")): c for c in dicts((node.get("status") or {}).get("conditions"))}
 
 
 @check(
@@ -517,7 +518,7 @@ old launch templates so autoscaling cannot bring the old image back.""",
 )
 def node_os_support(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     for node in inv.items("nodes"):
-        os_image = str(((node.get("status") or {}).get("nodeInfo") or {}).get("osImage", ""))
+        os_image = str(as_object((node.get("status") or {}).get("nodeInfo")).get("osImage", ""))
         yield os_support_finding(
             inv.subject("nodes", node), os_image, ctx.now.date(), ctx.config.eol_warning_days
         )
@@ -528,10 +529,10 @@ def node_os_support(inv: Inventory, ctx: Context) -> Iterator[Finding]:
 
 def has_control_plane_taint(node: Obj) -> bool:
     return any(
-        isinstance(t, dict)
-        and t.get("key") in CONTROL_PLANE_TAINT_KEYS
+        isinstance(key := t.get("key"), str)
+        and key in CONTROL_PLANE_TAINT_KEYS
         and t.get("effect") in ("NoSchedule", "NoExecute")
-        for t in (node.get("spec") or {}).get("taints") or ()
+        for t in dicts((node.get("spec") or {}).get("taints"))
     )
 
 

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from k8saudit.inventory import as_list, as_object, dicts
+
 Obj = dict[str, Any]
 
 CONTAINER_FIELDS = (
@@ -23,10 +25,6 @@ CONTAINER_FIELDS = (
     ("containers", "container"),
     ("ephemeralContainers", "ephemeral container"),
 )
-
-
-def dicts(value: Any) -> list[Obj]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def containers_of(spec: Obj) -> list[tuple[str, Obj]]:
@@ -137,7 +135,7 @@ def command_tokens(container: Obj) -> list[str]:
     """command + args as tokens; a `sh -c "…"` script is split too, so its flags count."""
     tokens: list[str] = []
     for field in ("command", "args"):
-        for item in container.get(field) or ():
+        for item in as_list(container.get(field)):
             text = str(item)
             if " " in text.strip():
                 try:
@@ -221,11 +219,11 @@ def privileged_reasons(spec: Obj, container: Obj) -> list[str]:
         reasons.append("privileged: true")
     caps = sc.get("capabilities") if isinstance(sc.get("capabilities"), dict) else {}
     added = sorted(
-        {str(c).upper().removeprefix("CAP_") for c in caps.get("add") or ()} & DANGEROUS_CAPABILITIES
+        {str(c).upper().removeprefix("CAP_") for c in as_list(caps.get("add"))} & DANGEROUS_CAPABILITIES
     )
     if added:
         reasons.append(f"adds capabilities {', '.join(added)}")
-    pod_windows = security_context(spec).get("windowsOptions") or {}
+    pod_windows = as_object(security_context(spec).get("windowsOptions"))
     windows = sc.get("windowsOptions") or {}
     host_process = (
         windows.get("hostProcess", pod_windows.get("hostProcess")) if isinstance(windows, dict) else None
@@ -326,15 +324,16 @@ def host_mounts(spec: Obj) -> list[HostMount]:
     """hostPath volumes as mounted by each container (an unmounted volume reaches nothing)."""
     host_paths = {}
     for volume in dicts(spec.get("volumes")):
-        host = volume.get("hostPath")
-        if isinstance(host, dict) and host.get("path"):
-            host_paths[volume.get("name")] = str(host["path"])
+        host, name = volume.get("hostPath"), volume.get("name")
+        if isinstance(host, dict) and host.get("path") and isinstance(name, str):
+            host_paths[name] = str(host["path"])
     if not host_paths:
         return []
     mounts = []
     for _, container in containers_of(spec):
         for mount in dicts(container.get("volumeMounts")):
-            base = host_paths.get(mount.get("name"))
+            name = mount.get("name")
+            base = host_paths.get(name) if isinstance(name, str) else None
             if base is None:
                 continue
             sub = str(mount.get("subPath") or "")

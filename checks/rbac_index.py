@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from k8saudit.inventory import Inventory, label_selector_matches, labels_of, name_of, namespace_of
+from k8saudit.inventory import Inventory, dicts, label_selector_matches, labels_of, name_of, namespace_of
 
 Obj = dict[str, Any]
 
@@ -472,9 +472,7 @@ class RbacIndex:
 
     def _aggregated_sources(self, name: str, aggregation: Obj) -> list[str]:
         sources: list[str] = []
-        for selector in aggregation.get("clusterRoleSelectors") or ():
-            if not isinstance(selector, dict):
-                continue
+        for selector in dicts(aggregation.get("clusterRoleSelectors")):
             match_labels = selector.get("matchLabels")
             if isinstance(match_labels, dict) and match_labels:
                 # Candidates from the rarest label, then the full selector: no scan of all roles.

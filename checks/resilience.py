@@ -30,7 +30,18 @@ from checks.workload_ha import (
     spread_rules_by_strength,
     template_labels,
 )
-from k8saudit.inventory import Inventory, Placement, label_selector_matches, labels_of, name_of, namespace_of
+from k8saudit.inventory import (
+    Inventory,
+    Placement,
+    as_count,
+    as_list,
+    as_object,
+    dicts,
+    label_selector_matches,
+    labels_of,
+    name_of,
+    namespace_of,
+)
 from k8saudit.model import (
     NO_ITEMS,
     Finding,
@@ -99,11 +110,11 @@ def template_of(obj: Obj) -> tuple[dict[str, str], Obj]:
 
 
 def template_spec(obj: Obj) -> Obj:
-    return ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+    return as_object(as_object((obj.get("spec") or {}).get("template")).get("spec"))
 
 
 def containers_of(spec: Obj) -> list[Obj]:
-    return [c for c in spec.get("containers") or [] if isinstance(c, dict)]
+    return dicts(spec.get("containers"))
 
 
 def images_of(spec: Obj) -> list[str]:
@@ -255,7 +266,7 @@ def _cronjob_finding(inv: Inventory, cronjob: Obj) -> Finding:
         return unknown(subject, f"the schedule cannot be evaluated: {exc}", schedule=schedule)
     policy = str(spec.get("concurrencyPolicy") or "Allow")
     starting = spec.get("startingDeadlineSeconds")
-    active = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("activeDeadlineSeconds")
+    active = as_object(as_object(spec.get("jobTemplate")).get("spec")).get("activeDeadlineSeconds")
     every = describe_interval(interval)
     evidence = {
         "schedule": schedule,
@@ -331,7 +342,7 @@ POD_QUOTA_KEYS = ("pods", "count/pods")
 
 
 def _pod_quota(quota: Obj) -> str | None:
-    hard = (quota.get("spec") or {}).get("hard") or {}
+    hard = as_object((quota.get("spec") or {}).get("hard"))
     for key in POD_QUOTA_KEYS:
         if key in hard:
             return f"{key}={hard[key]}"
@@ -401,7 +412,7 @@ def _node_verdicts(inv: Inventory) -> dict[str, KernelVerdict | None]:
     """Each node's CFS verdict; None for non-Linux nodes (no CFS scheduler to worry about)."""
     verdicts: dict[str, KernelVerdict | None] = {}
     for node in inv.items("nodes"):
-        info = (node.get("status") or {}).get("nodeInfo") or {}
+        info = as_object((node.get("status") or {}).get("nodeInfo"))
         linux = str(info.get("operatingSystem") or "linux") == "linux"
         verdicts[name_of(node)] = cfs_kernel_verdict(str(info.get("kernelVersion", ""))) if linux else None
     return verdicts
@@ -592,8 +603,8 @@ class SelectorIndex:
             selector = selector_of(obj)
             if not isinstance(selector, dict):
                 continue  # a null selector selects nothing
-            match_labels = selector.get("matchLabels") or {}
-            if match_labels:
+            match_labels = selector.get("matchLabels")
+            if match_labels and isinstance(match_labels, dict):
                 key, value = min(match_labels.items())
                 self._by_item[(namespace_of(obj), key, str(value))].append((obj, selector))
             else:
@@ -624,7 +635,7 @@ def pdb_selector(pdb: Obj) -> object:
 
 
 def _mounts_volume_claims(spec: Obj) -> bool:
-    return any(isinstance(v, dict) and v.get("persistentVolumeClaim") for v in spec.get("volumes") or [])
+    return any(v.get("persistentVolumeClaim") for v in dicts(spec.get("volumes")))
 
 
 def _missing_readiness(spec: Obj) -> list[str]:
@@ -820,7 +831,7 @@ def pdbs_allow_disruption(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         workloads = [f"{inv.subject(key, w).kind} {name_of(w)}" for key, w in selected.get(id(pdb), [])]
         expected = sum(desired_replicas(key, w) for key, w in selected.get(id(pdb), []))
         if not workloads:
-            expected = int((pdb.get("status") or {}).get("expectedPods") or 0)
+            expected = as_count((pdb.get("status") or {}).get("expectedPods"))
         budget = {k: spec[k] for k in ("minAvailable", "maxUnavailable") if k in spec}
         evidence = {"budget": budget, "expected_pods": expected, "workloads": workloads}
         if expected == 0:
@@ -866,9 +877,8 @@ def ready_endpoint_count(inv: Inventory, namespace: str, name: str) -> int | Non
 
 
 def _intercepts_pods(hook: Obj) -> bool:
-    for rule in hook.get("rules") or []:
-        resources = rule.get("resources") or []
-        operations = rule.get("operations") or []
+    for rule in dicts(hook.get("rules")):
+        resources, operations = as_list(rule.get("resources")), as_list(rule.get("operations"))
         if any(r in ("*", "*/*", "pods") for r in resources) and any(
             o in ("*", "CREATE") for o in operations
         ):
@@ -877,14 +887,14 @@ def _intercepts_pods(hook: Obj) -> bool:
 
 
 def _only_cluster_scoped(hook: Obj) -> bool:
-    rules = hook.get("rules") or []
+    rules = dicts(hook.get("rules"))
     return bool(rules) and all(rule.get("scope") == "Cluster" for rule in rules)
 
 
 def webhook_problems(inv: Inventory, hook: Obj) -> list[tuple[str, str]]:
     """(level "fail"/"warn"/"unknown", phrase) for one fail-closed webhook entry."""
     problems: list[tuple[str, str]] = []
-    service = (hook.get("clientConfig") or {}).get("service")
+    service = as_object(hook.get("clientConfig")).get("service")
     namespace_selector = hook.get("namespaceSelector") or {}
     # An objectSelector or CEL matchConditions may well spare system pods; we cannot evaluate them.
     scoped_otherwise = bool(hook.get("objectSelector") or hook.get("matchConditions"))
@@ -1018,6 +1028,7 @@ def critical_addons_priority(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         subject = inv.subject(key, workload)
         spec = template_spec(workload)
         priority = spec.get("priorityClassName")
+        priority = priority if isinstance(priority, str) else None
         evidence = {
             "role": role,
             "priority_class": priority,
@@ -1181,7 +1192,7 @@ def log_shippers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     for daemonset in shippers:
         subject = inv.subject("daemonsets", daemonset)
         status = daemonset.get("status") or {}
-        desired, ready = int(status.get("desiredNumberScheduled") or 0), int(status.get("numberReady") or 0)
+        desired, ready = as_count(status.get("desiredNumberScheduled")), as_count(status.get("numberReady"))
         spec = template_spec(daemonset)
         eligible = [n for n in inv.items("nodes") if daemonset_can_run_on(spec, n)]
         evidence = {

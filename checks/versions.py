@@ -15,7 +15,7 @@ from datetime import date
 
 from checks.kernel import KernelVerdict, cfs_kernel_verdict  # noqa: F401  (KernelVerdict re-exported)
 from checks.podspec import has_cpu_limit
-from k8saudit.inventory import Inventory, Obj, name_of, namespace_of
+from k8saudit.inventory import Inventory, Obj, dicts, name_of, namespace_of
 from k8saudit.kinds import KINDS_BY_KEY
 from k8saudit.model import Finding, Status, Subject, failed, judged, not_applicable, passed, unknown, warned
 from k8saudit.registry import Context, check
@@ -301,9 +301,9 @@ def _kube_proxy_versions(inv: Inventory) -> dict[str, str]:
     for pod in inv.in_namespace("pods", "kube-system"):
         spec = pod.get("spec") or {}
         node = spec.get("nodeName")
-        if not node or node in versions:
+        if not node or not isinstance(node, str) or node in versions:
             continue
-        for container in spec.get("containers") or ():
+        for container in dicts(spec.get("containers")):
             image = str(container.get("image", ""))
             repository, _, tag = image.rpartition(":")
             if repository.rsplit("/", 1)[-1] == "kube-proxy" and parse_version(tag):

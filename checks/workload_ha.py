@@ -7,10 +7,20 @@ whole name service on one node, or drained all at once.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Any
 
-from k8saudit.inventory import Inventory, label_selector_matches, labels_of, name_of, namespace_of
+from k8saudit.inventory import (
+    Inventory,
+    as_count,
+    as_object,
+    dicts,
+    label_selector_matches,
+    labels_of,
+    name_of,
+    namespace_of,
+)
 from k8saudit.model import Finding, failed, passed, warned
 from k8saudit.redact import pod_spec_of
 
@@ -23,8 +33,8 @@ SPREAD_KEYS = frozenset({HOSTNAME_KEY}) | ZONE_KEYS
 
 def template_labels(obj: Obj) -> dict[str, str]:
     """The labels of a workload's pod template (what a PDB or Service selects)."""
-    template = (obj.get("spec") or {}).get("template") or {}
-    labels = (template.get("metadata") or {}).get("labels")
+    template = as_object((obj.get("spec") or {}).get("template"))
+    labels = as_object(template.get("metadata")).get("labels")
     return labels if isinstance(labels, dict) else {}
 
 
@@ -45,11 +55,13 @@ def _absolute(value: int | str, replicas: int, round_up: bool) -> int | None:
             percent = float(value[:-1])
         except ValueError:
             return None
+        if not math.isfinite(percent):  # "inf%", "nan%"
+            return None
         exact = replicas * percent / 100
         return int(-(-exact // 1)) if round_up else int(exact // 1)
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
@@ -68,15 +80,14 @@ def pdb_allowed_disruptions(pdb: Obj, replicas: int) -> int | None:
 def desired_replicas(key: str, obj: Obj) -> int:
     """Replicas a workload asks for: DaemonSets count the nodes they are scheduled to."""
     if key == "daemonsets":
-        return int((obj.get("status") or {}).get("desiredNumberScheduled") or 0)
-    replicas = (obj.get("spec") or {}).get("replicas")
-    return 1 if replicas is None else int(replicas)
+        return as_count((obj.get("status") or {}).get("desiredNumberScheduled"))
+    return as_count((obj.get("spec") or {}).get("replicas"), default=1)
 
 
 def ready_replicas(key: str, obj: Obj) -> int:
     status = obj.get("status") or {}
     field = "numberReady" if key == "daemonsets" else "readyReplicas"
-    return int(status.get(field) or 0)
+    return as_count(status.get(field))
 
 
 def spread_rules_by_strength(key: str, obj: Obj) -> tuple[list[str], list[str]]:
@@ -90,18 +101,18 @@ def spread_rules_by_strength(key: str, obj: Obj) -> tuple[list[str], list[str]]:
     spec = pod_spec_of(key, obj) or {}
     hard: list[str] = []
     soft: list[str] = []
-    anti = ((spec.get("affinity") or {}).get("podAntiAffinity")) or {}
+    anti = as_object(as_object(spec.get("affinity")).get("podAntiAffinity"))
     if not anti and not spec.get("topologySpreadConstraints"):
         return hard, soft
     labels = template_labels(obj)
-    for term in anti.get("requiredDuringSchedulingIgnoredDuringExecution") or []:
+    for term in dicts(anti.get("requiredDuringSchedulingIgnoredDuringExecution")):
         if _applies_to_own_pods(term, labels):
             hard.append(f"required anti-affinity on {term['topologyKey']}")
-    for weighted in anti.get("preferredDuringSchedulingIgnoredDuringExecution") or []:
-        term = (weighted or {}).get("podAffinityTerm") or {}
+    for weighted in dicts(anti.get("preferredDuringSchedulingIgnoredDuringExecution")):
+        term = as_object(weighted.get("podAffinityTerm"))
         if _applies_to_own_pods(term, labels):
             soft.append(f"preferred anti-affinity on {term['topologyKey']}")
-    for constraint in spec.get("topologySpreadConstraints") or []:
+    for constraint in dicts(spec.get("topologySpreadConstraints")):
         if _applies_to_own_pods(constraint, labels):
             mode = constraint.get("whenUnsatisfiable", "DoNotSchedule")
             rule = f"topology spread on {constraint['topologyKey']} ({mode})"
@@ -110,7 +121,8 @@ def spread_rules_by_strength(key: str, obj: Obj) -> tuple[list[str], list[str]]:
 
 
 def _applies_to_own_pods(rule: object, labels: dict[str, str]) -> bool:
-    if not isinstance(rule, dict) or rule.get("topologyKey") not in SPREAD_KEYS:
+    key = rule.get("topologyKey") if isinstance(rule, dict) else None
+    if not isinstance(key, str) or key not in SPREAD_KEYS:
         return False
     return bool(rule.get("matchLabelKeys")) or label_selector_matches(rule.get("labelSelector"), labels)
 
