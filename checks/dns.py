@@ -760,11 +760,12 @@ def daemonset_can_run_on(spec: Obj, node: Obj) -> bool:
     labels = labels_of(node)
     if any(labels.get(k) != v for k, v in as_object(spec.get("nodeSelector")).items()):
         return False
-    tolerations = dicts(spec.get("tolerations"))
+    # Asked for every DaemonSet and node pair: the lists are read as they are, never copied.
+    tolerations = as_list(spec.get("tolerations"))
     return all(
         tolerates(tolerations, taint)
-        for taint in dicts((node.get("spec") or {}).get("taints"))
-        if taint.get("effect") in ("NoSchedule", "NoExecute")
+        for taint in as_list((node.get("spec") or {}).get("taints"))
+        if isinstance(taint, dict) and taint.get("effect") in ("NoSchedule", "NoExecute")
     )
 
 

@@ -635,7 +635,7 @@ def pdb_selector(pdb: Obj) -> object:
 
 
 def _mounts_volume_claims(spec: Obj) -> bool:
-    return any(v.get("persistentVolumeClaim") for v in dicts(spec.get("volumes")))
+    return any(isinstance(v, dict) and v.get("persistentVolumeClaim") for v in as_list(spec.get("volumes")))
 
 
 def _missing_readiness(spec: Obj) -> list[str]:

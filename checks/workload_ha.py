@@ -33,8 +33,10 @@ SPREAD_KEYS = frozenset({HOSTNAME_KEY}) | ZONE_KEYS
 
 def template_labels(obj: Obj) -> dict[str, str]:
     """The labels of a workload's pod template (what a PDB or Service selects)."""
-    template = as_object((obj.get("spec") or {}).get("template"))
-    labels = as_object(template.get("metadata")).get("labels")
+    # Asked for every workload by several checks: type tests inline rather than as_object calls.
+    template = (obj.get("spec") or {}).get("template")
+    metadata = template.get("metadata") if type(template) is dict else None
+    labels = metadata.get("labels") if type(metadata) is dict else None
     return labels if isinstance(labels, dict) else {}
 
 
