@@ -42,6 +42,7 @@ from k8saudit.inventory import (
     ClusterIdentity,
     Coverage,
     Inventory,
+    as_list,
     malformed,
     share_pod_templates,
 )
@@ -242,10 +243,10 @@ class Collector:
         served: set[str] = set()
         core, groups = await asyncio.gather(self._get_json("/api"), self._get_json("/apis"))
         if isinstance(core, dict):
-            served.update(str(v) for v in _list(core.get("versions")))
+            served.update(str(v) for v in as_list(core.get("versions")))
         if isinstance(groups, dict):
-            for group in _list(groups.get("groups")):
-                for version in _list(group.get("versions") if isinstance(group, dict) else None):
+            for group in as_list(groups.get("groups")):
+                for version in as_list(group.get("versions") if isinstance(group, dict) else None):
                     if isinstance(version, dict) and version.get("groupVersion"):
                         served.add(str(version["groupVersion"]))
         discovery_failed = core is None or groups is None
@@ -624,11 +625,6 @@ def _continue_token(body: dict[str, Any]) -> str | None:
     metadata = body.get("metadata")
     token = metadata.get("continue") if isinstance(metadata, dict) else None
     return token if isinstance(token, str) and token else None
-
-
-def _list(value: object) -> list[Any]:
-    """`value` if the server sent a list where one belongs, else nothing."""
-    return value if isinstance(value, list) else []
 
 
 def _release(response: httpx.Response) -> None:

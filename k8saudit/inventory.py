@@ -17,7 +17,7 @@ from k8saudit.kinds import KINDS, KINDS_BY_KEY, ResourceKind
 from k8saudit.model import Subject
 from k8saudit.provider import Provider, detect_provider
 from k8saudit.redact import pod_spec_of
-from k8saudit.schema import shape_problem
+from k8saudit.schema import OBJECTS, STRING_MAP, fits, shape_problem
 
 OK = "ok"
 FORBIDDEN = "forbidden"
@@ -190,18 +190,13 @@ def _metadata_problem(metadata: object) -> str | None:
     for part in ("name", "namespace", "uid"):
         if not isinstance(metadata.get(part, ""), str | None):
             return f"metadata.{part} is not a string"
-    for part in ("labels", "annotations"):
-        values = metadata.get(part)
-        if values is not None and not (
-            isinstance(values, dict) and all(isinstance(v, str) for v in values.values())
-        ):
-            return f"metadata.{part} is not a map of strings"
-    references = metadata.get("ownerReferences")
-    if references is not None and not (
-        isinstance(references, list) and all(isinstance(r, dict) for r in references)
-    ):
-        return "metadata.ownerReferences is not a list of objects"
+    for part, shape in _METADATA_SHAPES:
+        if not fits(metadata.get(part), shape):
+            return f"metadata.{part} is not {shape}"
     return None
+
+
+_METADATA_SHAPES = (("labels", STRING_MAP), ("annotations", STRING_MAP), ("ownerReferences", OBJECTS))
 
 
 def selector_matches(selector: dict[str, str], labels: dict[str, str]) -> bool:

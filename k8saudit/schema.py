@@ -118,18 +118,20 @@ def shape_problem(key: str, obj: dict[str, Any]) -> str | None:
     """Which top-level field of `obj`, an object of inventory kind `key`, is not of its
     Kubernetes type (the generic parser's side of what the schema checks), or None."""
     for field, shape in TOP_LEVEL_FIELDS.get(key, CUSTOM_FIELDS).items():
-        value = obj.get(field)
-        if value is None or shape is None:
-            continue
-        if shape == OBJECT:
-            fits = isinstance(value, dict)
-        elif shape == OBJECTS:
-            fits = isinstance(value, list) and all(isinstance(entry, dict) for entry in value)
-        else:
-            fits = isinstance(value, dict) and all(isinstance(entry, str) for entry in value.values())
-        if not fits:
+        if shape is not None and not fits(obj.get(field), shape):
             return f"{field} is not {shape}"
     return None
+
+
+def fits(value: object, shape: str) -> bool:
+    """Whether `value` is null or of `shape` (OBJECT, OBJECTS or STRING_MAP)."""
+    if value is None:
+        return True
+    if shape == OBJECT:
+        return isinstance(value, dict)
+    if shape == OBJECTS:
+        return isinstance(value, list) and all(isinstance(entry, dict) for entry in value)
+    return isinstance(value, dict) and all(isinstance(entry, str) for entry in value.values())
 
 
 # Not decodable by a schema, yet perhaps by orjson: the generic parser then decides.
