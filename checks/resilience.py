@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any, NamedTuple
 
 from checks.cron import CronError, describe_interval, min_interval
-from checks.dns import daemonset_can_run_on, dns_workloads
+from checks.dns import SYSTEM_PRIORITY_CLASSES, daemonset_can_run_on, dns_workloads
 from checks.etcd import join_names
 from checks.ingress_controllers import detect_controllers
 from checks.kernel import CFS_CVE, CFS_FIX_COMMIT, KernelVerdict, cfs_kernel_verdict
@@ -98,7 +98,6 @@ K8S_LOGGING = "https://kubernetes.io/docs/concepts/cluster-administration/loggin
 PROMETHEUS_ALERTING = "https://prometheus.io/docs/alerting/latest/overview/"
 
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
-SYSTEM_PRIORITY_CLASSES = frozenset({"system-cluster-critical", "system-node-critical"})
 
 
 # -- shared helpers -------------------------------------------------------------------------------
