@@ -25,6 +25,7 @@ from tests.tui_support import (
     SIZE,
     demo_variant,
     make_app,
+    open_dialog,
     sample_old_report,
     sample_report,
     screen_text,
@@ -152,9 +153,7 @@ async def test_a_waiver_written_from_the_comparison_applies_to_both_sides(snapsh
         await pilot.press("1")
         position = rows(screen.diff.new_findings).index(("RBAC-001", INTRODUCED_BINDING))
         await pilot.press("home", *(["down"] * position), "enter")
-        await pilot.press("w")
-        dialog = app.screen
-        assert isinstance(dialog, WaiverDialog)
+        dialog = await open_dialog(pilot, app, "w", WaiverDialog)
         dialog.query_one("#waiver-reason", Input).value = "Argo CD, scoped down in INFRA-90"
         dialog.query_one("#waiver-owner", Input).value = "team-gitops"
         await pilot.press("enter")
@@ -175,8 +174,7 @@ async def test_comparing_with_a_corrupt_file_is_one_error_line(tmp_path: Path, s
     app = make_app(snapshot=snapshots[1])
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "the overview")
-        await pilot.press("d")
-        dialog = app.screen
+        dialog = await open_dialog(pilot, app, "d", PathDialog)
         dialog.query_one(Input).value = str(tmp_path / "missing.json")
         await pilot.press("enter")
         assert isinstance(app.screen, PathDialog), "a missing file is refused in the dialog"

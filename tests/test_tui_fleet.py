@@ -22,6 +22,7 @@ from tests.tui_support import (
     build_report,
     demo_variant,
     make_app,
+    open_dialog,
     sample_findings,
     sample_inventory,
     sample_report,
@@ -122,9 +123,7 @@ async def test_a_waiver_written_in_a_cluster_updates_the_fleet(fleet_dir: Path, 
         target = next(i for i, f in enumerate(index.findings) if f.status.is_problem and not f.waived)
         app.open_finding(target)
         await pilot.pause()
-        await pilot.press("w")
-        dialog = app.screen
-        assert isinstance(dialog, WaiverDialog)
+        dialog = await open_dialog(pilot, app, "w", WaiverDialog)
         dialog.query_one("#waiver-reason").value = "accepted fleet-wide"
         dialog.query_one("#waiver-owner").value = "platform"
         dialog.query_one("#waiver-scope").selected = 2  # the whole check: every cluster

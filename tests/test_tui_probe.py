@@ -30,7 +30,7 @@ from screens.waivers import WaiverDialog
 from tests import factories as fx
 from tests.probe_support import FakeAdminUI, assert_no_credentials_sent
 from tests.replay import ReplayServer
-from tests.tui_support import FIXED_NOW, SIZE, make_app, screen_text, wait_for
+from tests.tui_support import FIXED_NOW, SIZE, make_app, open_dialog, screen_text, wait_for
 
 TOKEN = "admin-token"  # the replay kubeconfig's bearer token: must never reach the admin UI
 UI_NOTE = "exposure probe (UI, p on EXP-001 Service weave/weave-scope-app)"
@@ -145,9 +145,7 @@ async def test_p_confirms_probes_in_a_worker_and_keeps_the_answers_like_scan_pro
         assert f"note: {UI_NOTE}" in screen_text(app)
 
         # saved from the TUI, the snapshot keeps the run; re-evaluated, the answers come back
-        await pilot.press("s")
-        dialog = app.screen
-        assert isinstance(dialog, PathDialog)
+        dialog = await open_dialog(pilot, app, "s", PathDialog)
         saved = tmp_path / "probed.json.gz"
         dialog.query_one(Input).value = str(saved)
         await pilot.press("enter")
@@ -287,9 +285,7 @@ async def test_a_waiver_written_while_the_probe_runs_keeps_both(
         await pilot.press("x")
         screen = await findings_cursor_on(pilot, app, "RBAC-001", "jenkins-admin")
         jenkins = screen.highlighted
-        await pilot.press("w")
-        dialog = app.screen
-        assert isinstance(dialog, WaiverDialog)
+        dialog = await open_dialog(pilot, app, "w", WaiverDialog)
         dialog.query_one("#waiver-reason", Input).value = "replaced by Argo CD"
         dialog.query_one("#waiver-owner", Input).value = "team-ci"
         await pilot.press("enter")

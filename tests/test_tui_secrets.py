@@ -31,7 +31,7 @@ from screens.scan import ScanScreen
 from screens.table import RowTable
 from tests.replay import ReplayServer
 from tests.test_secrets_never_leave import CANARIES, assert_clean, files_under, plant, serve_full_secrets
-from tests.tui_support import SIZE, content_text, make_app, screen_text, wait_for
+from tests.tui_support import SIZE, content_text, make_app, open_dialog, screen_text, wait_for
 
 # Findings the scan makes about the planted objects: (check, kind, name), all in namespace shop.
 NAMING = (
@@ -211,9 +211,7 @@ async def test_no_canary_on_any_screen_nor_in_what_the_tui_writes(
         # the save and export dialogs, and what they write
         snapshot, exported = out / "snap.json.gz", out / "report.json"
         for key, path in (("s", snapshot), ("e", exported)):
-            await pilot.press(key)
-            dialog = app.screen
-            assert isinstance(dialog, PathDialog)
+            dialog = await open_dialog(pilot, app, key, PathDialog)
             seen.read(f"{key} dialog")
             dialog.query_one(Input).value = str(path)
             await pilot.press("enter")

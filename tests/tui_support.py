@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import io
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.syntax import Syntax
@@ -23,6 +23,8 @@ from k8saudit.report import CollectionInfo, Report
 from k8saudit.scoring import score
 from screens.app import K8sAuditApp
 from tests import factories as f
+
+_S = TypeVar("_S")
 
 SIZE = (160, 48)
 COLLECTED_AT = datetime(2026, 11, 20, 8, 0, 0, tzinfo=UTC)
@@ -302,6 +304,15 @@ async def wait_for(pilot: Any, condition: Any, what: str, tries: int = 500) -> N
             return
         await pilot.pause(0.02)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+async def open_dialog(pilot: Any, app: K8sAuditApp, key: str, dialog_type: type[_S]) -> _S:
+    """Press `key` and return the dialog it opens, once it is on screen and painted."""
+    await pilot.press(key)
+    await wait_for(pilot, lambda: isinstance(app.screen, dialog_type), f"the {dialog_type.__name__}")
+    dialog = app.screen
+    assert isinstance(dialog, dialog_type)
+    return dialog
 
 
 def sample_old_report() -> Report:
