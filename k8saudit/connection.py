@@ -11,6 +11,7 @@ Credentials never leave this module: not in messages, not in repr, not in snapsh
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import ipaddress
 import logging
@@ -24,6 +25,7 @@ from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import yaml
@@ -109,15 +111,17 @@ def list_contexts(kubeconfig: str | None = None) -> list[ContextInfo]:
         ctx = entry.get("context") or {}
         cluster = str(ctx.get("cluster", ""))
         user = str(ctx.get("user", ""))
+        server, userinfo = without_userinfo(str(clusters.get(cluster, {}).get("server", "")))
+        auth = _auth_kind(users.get(user, {}))
         infos.append(
             ContextInfo(
                 name=str(entry["name"]),
                 cluster=cluster,
-                server=str(clusters.get(cluster, {}).get("server", "")),
+                server=server,
                 user=user,
                 namespace=str(ctx.get("namespace", "")),
                 current=entry["name"] == current,
-                auth=_auth_kind(users.get(user, {})),
+                auth="basic (in the server address)" if auth == "none" and userinfo else auth,
             )
         )
     infos.sort(key=lambda i: (not i.current, i.name))
@@ -265,10 +269,17 @@ class KubeAuth(httpx.Auth):
 
     REFRESH_CHECK_S = 30.0
 
-    def __init__(self, load: Callable[[], Any], configuration: Any, plugin: _Plugin | None = None) -> None:
+    def __init__(
+        self,
+        load: Callable[[], Any],
+        configuration: Any,
+        plugin: _Plugin | None = None,
+        server_userinfo: str | None = None,
+    ) -> None:
         self._load = load  # rebuilds a kubernetes Configuration from scratch
         self._configuration = configuration
         self._plugin = plugin
+        self._server_userinfo = server_userinfo  # used only when the user has no credential
         self._lock = threading.Lock()
         self._generation = 0
         self._next_refresh_check = time.monotonic() + self.REFRESH_CHECK_S
@@ -288,7 +299,7 @@ class KubeAuth(httpx.Auth):
                     hook(configuration)
             key = configuration.api_key.get("BearerToken")
             prefix = configuration.api_key_prefix.get("BearerToken")
-            return self._generation, (f"{prefix} {key}" if prefix and key else key) or None
+            return self._generation, (f"{prefix} {key}" if prefix and key else key) or self._server_userinfo
 
     def _reload(self, seen_generation: int) -> None:
         with self._lock:
@@ -572,18 +583,39 @@ def _connection(
     server = str(configuration.host or "").rstrip("/")
     if not server.startswith(("https://", "http://")):
         raise ConnectionFailure(f"context {name!r} has no usable server address")
+    server, userinfo = without_userinfo(server)
     insecure = not configuration.verify_ssl
     return Connection(
         context=name,
         server=server,
         insecure=insecure,
         ssl_context=_ssl_context(configuration, insecure),
-        auth=KubeAuth(load, configuration, plugin),
+        auth=KubeAuth(load, configuration, plugin, userinfo),
         proxy=_proxy_for(configuration, server),
         tls_server_name=getattr(configuration, "tls_server_name", None),
         client_cert_file=configuration.cert_file or None,
         plugin=plugin,
     )
+
+
+# `scheme://userinfo@`: the userinfo ends at the first `@` before any `/`, `?` or `#` (RFC 3986).
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#@]*)@")
+
+
+def without_userinfo(server: str) -> tuple[str, str | None]:
+    """The server address without a `user:password@` part, and that part as a Basic credential.
+
+    kubectl sends such a part as basic auth when the kubeconfig's user has no credential (Go's
+    HTTP client does), and so does `KubeAuth`. Cut here, it is never shown, stored in a snapshot
+    or written into an error message, all of which name the server. Cut as text, so that an
+    address that is not a valid URL loses it too.
+    """
+    match = _USERINFO.match(server)
+    if match is None:
+        return server, None
+    user, _, password = match["userinfo"].partition(":")
+    credential = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
+    return match["scheme"] + server[match.end() :], f"Basic {credential}"
 
 
 def _proxy_for(configuration: Any, server: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from k8saudit.errors import ConnectionFailure
 from k8saudit.inventory import OK
 from tests.replay import ReplayServer
 from tests.replay.generate import generate_cluster
-from tests.replay.kubeconfig import write_kubeconfig
+from tests.replay.kubeconfig import closed_port_url, write_kubeconfig
 
 
 def test_contexts_from_several_kubeconfig_files(
@@ -118,6 +119,65 @@ async def test_insecure_connection_is_a_finding(replay_server: ReplayServer, tmp
     ).collect()
     [finding] = [f for f in evaluate(inventory, collection).findings if f.check_id == "EXP-010"]
     assert finding.status.value == "fail" and "insecure-skip-tls-verify" in finding.message
+
+
+PASSWORD = "s3cret-in-the-url"
+
+
+def _server_with_userinfo(url: str) -> str:
+    return url.replace("https://", f"https://al%40ice:{PASSWORD}@", 1)
+
+
+def _authorization(connection) -> str | None:
+    """The Authorization header the connection's auth puts on a request."""
+    request = next(connection.auth.auth_flow(httpx.Request("GET", f"{connection.server}/api")))
+    return request.headers.get("Authorization")
+
+
+@pytest.mark.parametrize(
+    ("auth", "sent"),
+    [
+        ("none", "Basic " + base64.b64encode(f"al@ice:{PASSWORD}".encode()).decode()),  # as kubectl does
+        ("token", "Bearer admin-token"),  # the user's own credential wins
+    ],
+)
+def test_a_password_in_the_server_address_is_cut_out_of_everything_shown(
+    replay_server: ReplayServer, tmp_path: Path, auth: str, sent: str
+) -> None:
+    """`https://user:password@host`: kubectl sends it as basic auth when the user has no
+    credential; k8saudit does the same, and the address it shows, stores and puts in messages
+    has no password."""
+    server = _server_with_userinfo(replay_server.url)
+    kubeconfig = write_kubeconfig(
+        tmp_path / "k", [replay_server.context_spec("prod", auth=auth, server=server)]
+    )
+    connection = connect(str(kubeconfig))
+    assert connection.server == replay_server.url
+    assert PASSWORD not in f"{connection.label} {connection!r}"
+    assert _authorization(connection) == sent
+    [context] = list_contexts(str(kubeconfig))
+    assert context.server == replay_server.url
+    assert context.auth == ("basic (in the server address)" if auth == "none" else "token")
+
+
+async def test_a_scan_through_an_address_with_a_password_neither_stores_nor_reports_it(
+    replay_server: ReplayServer, tmp_path: Path
+) -> None:
+    reachable = _server_with_userinfo(replay_server.url)
+    unreachable = _server_with_userinfo(closed_port_url())
+    kubeconfig = write_kubeconfig(
+        tmp_path / "k",
+        [
+            replay_server.context_spec("up", server=reachable),
+            replay_server.context_spec("down", server=unreachable),
+        ],
+    )
+    inventory, _ = await Collector(connect(str(kubeconfig), "up")).collect()
+    assert inventory.coverage_of("nodes").state == OK
+    assert inventory.cluster.server == replay_server.url
+    with pytest.raises(ConnectionFailure) as refused:
+        await Collector(connect(str(kubeconfig), "down")).collect()
+    assert "refused" in str(refused.value) and PASSWORD not in str(refused.value)
 
 
 def _served(body: bytes, encoding: str | None, seen: list[httpx.Request]) -> httpx.AsyncClient:
