@@ -121,7 +121,7 @@ def list_contexts(kubeconfig: str | None = None) -> list[ContextInfo]:
                 user=user,
                 namespace=str(ctx.get("namespace", "")),
                 current=entry["name"] == current,
-                auth="basic (in the server address)" if auth == "none" and userinfo else auth,
+                auth="basic (in URL)" if auth == "none" and userinfo else auth,
             )
         )
     infos.sort(key=lambda i: (not i.current, i.name))

@@ -157,7 +157,7 @@ def test_a_password_in_the_server_address_is_cut_out_of_everything_shown(
     assert _authorization(connection) == sent
     [context] = list_contexts(str(kubeconfig))
     assert context.server == replay_server.url
-    assert context.auth == ("basic (in the server address)" if auth == "none" else "token")
+    assert context.auth == ("basic (in URL)" if auth == "none" else "token")
 
 
 async def test_a_scan_through_an_address_with_a_password_neither_stores_nor_reports_it(
