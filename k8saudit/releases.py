@@ -22,6 +22,7 @@ import httpx
 import orjson
 
 from k8saudit import __version__
+from k8saudit.connection import without_userinfo
 
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
 _MINOR = re.compile(r"^(\d+)\.(\d+)$")
@@ -227,8 +228,12 @@ def fetch_calendar(
     verify: Any = True,
     today: date | None = None,
 ) -> ReleaseCalendar:
-    """GET `url` and convert it; every failure is one CalendarError line."""
+    """GET `url` and convert it; every failure is one CalendarError line.
+
+    A mirror's `user:password@` is sent (httpx makes it basic auth), never named: the messages
+    and the calendar's source, which a snapshot keeps, say the address without it."""
     fetched_on = today or datetime.now(UTC).date()
+    shown = without_userinfo(url)[0]
     headers = {"Accept": "application/json", "User-Agent": f"k8saudit/{__version__}"}
     try:
         with (
@@ -238,19 +243,19 @@ def fetch_calendar(
             client.stream("GET", url, headers=headers) as response,
         ):
             if response.status_code != 200:
-                raise CalendarError(f"HTTP {response.status_code} from {url}")
+                raise CalendarError(f"HTTP {response.status_code} from {shown}")
             body = bytearray()
             for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) > MAX_REFRESH_BYTES:
-                    raise CalendarError(f"the answer from {url} is larger than {MAX_REFRESH_BYTES} bytes")
+                    raise CalendarError(f"the answer from {shown} is larger than {MAX_REFRESH_BYTES} bytes")
     except httpx.HTTPError as exc:
-        raise CalendarError(f"cannot fetch {url}: {type(exc).__name__}: {exc}") from None
+        raise CalendarError(f"cannot fetch {shown}: {type(exc).__name__}: {exc}") from None
     try:
         data = orjson.loads(bytes(body))
     except orjson.JSONDecodeError:
-        raise CalendarError(f"the answer from {url} is not JSON") from None
-    return from_endoflife(data, fetched_on, url)
+        raise CalendarError(f"the answer from {shown} is not JSON") from None
+    return from_endoflife(data, fetched_on, shown)
 
 
 def refresh_calendar(
@@ -271,4 +276,4 @@ def refresh_calendar(
             f"could not refresh the release calendar ({reason}); "
             f"using {fallback_name} as of {fallback.as_of.isoformat()}"
         )
-    return calendar, f"release calendar refreshed from {url} on {calendar.as_of.isoformat()}"
+    return calendar, f"release calendar refreshed from {calendar.source} on {calendar.as_of.isoformat()}"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import threading
@@ -170,6 +171,25 @@ def test_fetch_through_a_mock_transport() -> None:
         fetch_calendar("https://eol.test/k8s.json", transport=_mock(200, b"<html>"))
     with pytest.raises(CalendarError, match="larger than"):
         fetch_calendar("https://eol.test/k8s.json", transport=_mock(200, b" " * (3 * 1024 * 1024)))
+
+
+def test_a_mirror_password_is_sent_as_basic_auth_and_never_named() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=orjson.dumps(ENDOFLIFE_V0))
+
+    mirror = "https://k8saudit:mirror-s3cret@artifacts.corp.test/eol/kubernetes.json"
+    calendar, note = refresh_calendar(
+        ReleaseCalendar.shipped(), "the shipped calendar", mirror, transport=httpx.MockTransport(answer)
+    )
+    assert seen[0].headers["Authorization"] == "Basic " + base64.b64encode(b"k8saudit:mirror-s3cret").decode()
+    assert calendar.source.startswith("https://artifacts.corp.test/eol/kubernetes.json (fetched")
+    assert "mirror-s3cret" not in note and "mirror-s3cret" not in str(calendar.to_dict())
+    failing = httpx.MockTransport(lambda request: httpx.Response(503))
+    _, note = refresh_calendar(ReleaseCalendar.shipped(), "the shipped calendar", mirror, transport=failing)
+    assert "HTTP 503 from https://artifacts.corp.test/" in note and "mirror-s3cret" not in note
 
 
 ROUTES: dict[str, tuple[int, bytes]] = {
