@@ -602,20 +602,20 @@ def _connection(
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#@]*)@")
 
 
-def without_userinfo(server: str) -> tuple[str, str | None]:
-    """The server address without a `user:password@` part, and that part as a Basic credential.
+def without_userinfo(url: str) -> tuple[str, str | None]:
+    """`url` without a `user:password@` part, and that part as a Basic credential.
 
-    kubectl sends such a part as basic auth when the kubeconfig's user has no credential (Go's
-    HTTP client does), and so does `KubeAuth`. Cut here, it is never shown, stored in a snapshot
-    or written into an error message, all of which name the server. Cut as text, so that an
-    address that is not a valid URL loses it too.
+    kubectl sends such a part of a server address as basic auth when the kubeconfig's user has
+    no credential (Go's HTTP client does), and so does `KubeAuth`. Cut here, it is never shown,
+    stored in a snapshot or written into an error message, all of which name the address. Cut
+    as text, so that an address that is not a valid URL loses it too.
     """
-    match = _USERINFO.match(server)
+    match = _USERINFO.match(url)
     if match is None:
-        return server, None
+        return url, None
     user, _, password = match["userinfo"].partition(":")
     credential = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
-    return match["scheme"] + server[match.end() :], f"Basic {credential}"
+    return match["scheme"] + url[match.end() :], f"Basic {credential}"
 
 
 def _proxy_for(configuration: Any, server: str) -> str | None:

@@ -276,4 +276,5 @@ def refresh_calendar(
             f"could not refresh the release calendar ({reason}); "
             f"using {fallback_name} as of {fallback.as_of.isoformat()}"
         )
-    return calendar, f"release calendar refreshed from {calendar.source} on {calendar.as_of.isoformat()}"
+    shown = without_userinfo(url)[0]
+    return calendar, f"release calendar refreshed from {shown} on {calendar.as_of.isoformat()}"
