@@ -417,6 +417,12 @@ def dns_pdb(inv: Inventory, ctx: Context) -> Iterator[Finding]:
 # -- DNS-005 ------------------------------------------------------------------------------------
 
 
+def priority_class_of(spec: Obj) -> str | None:
+    """A pod spec's priorityClassName, or None when it has none or one that is not a string."""
+    priority = spec.get("priorityClassName")
+    return priority if isinstance(priority, str) else None
+
+
 @check(
     id="DNS-005",
     area="dns",
@@ -442,8 +448,7 @@ def dns_priority(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         return
     for workload in workloads:
         subject = inv.subject(workload.key, workload.obj)
-        priority = workload.spec.get("priorityClassName")
-        priority = priority if isinstance(priority, str) else None
+        priority = priority_class_of(workload.spec)
         evidence = {**workload.evidence(inv), "priorityClassName": priority}
         if priority in SYSTEM_PRIORITY_CLASSES:
             yield passed(subject, f"runs with priority class {priority}", **evidence)

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any, NamedTuple
 
 from checks.cron import CronError, describe_interval, min_interval
-from checks.dns import SYSTEM_PRIORITY_CLASSES, daemonset_can_run_on, dns_workloads
+from checks.dns import SYSTEM_PRIORITY_CLASSES, daemonset_can_run_on, dns_workloads, priority_class_of
 from checks.etcd import join_names
 from checks.ingress_controllers import detect_controllers
 from checks.kernel import CFS_CVE, CFS_FIX_COMMIT, KernelVerdict, cfs_kernel_verdict
@@ -27,6 +27,7 @@ from checks.podspec import env_value, has_cpu_limit, has_env
 from checks.workload_ha import (
     desired_replicas,
     pdb_allowed_disruptions,
+    ready_replicas,
     spread_rules_by_strength,
     template_labels,
 )
@@ -1025,9 +1026,7 @@ def critical_addons_priority(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     for key, workload, role in critical_addons(inv, ("deployments", "daemonsets", "statefulsets"), dns):
         evaluated += 1
         subject = inv.subject(key, workload)
-        spec = template_spec(workload)
-        priority = spec.get("priorityClassName")
-        priority = priority if isinstance(priority, str) else None
+        priority = priority_class_of(template_spec(workload))
         evidence = {
             "role": role,
             "priority_class": priority,
@@ -1190,8 +1189,7 @@ def log_shippers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         return
     for daemonset in shippers:
         subject = inv.subject("daemonsets", daemonset)
-        status = daemonset.get("status") or {}
-        desired, ready = as_count(status.get("desiredNumberScheduled")), as_count(status.get("numberReady"))
+        desired, ready = desired_replicas("daemonsets", daemonset), ready_replicas("daemonsets", daemonset)
         spec = template_spec(daemonset)
         eligible = [n for n in inv.items("nodes") if daemonset_can_run_on(spec, n)]
         evidence = {
