@@ -34,6 +34,7 @@ from checks.podspec import (
     image_matches,
     parse_image,
 )
+from checks.workload_ha import template_labels
 from k8saudit.inventory import (
     Inventory,
     annotations_of,
@@ -557,14 +558,14 @@ class Template:
         return self._subject
 
 
-def template_labels(key: str, obj: Obj) -> dict[str, str]:
+def pod_labels(key: str, obj: Obj) -> dict[str, str]:
+    """The labels of the pods `obj` (of inventory kind `key`) runs: a pod's own, else its
+    template's."""
     if key == "pods":
         return labels_of(obj)
-    spec = obj.get("spec") or {}
     if key == "cronjobs":
-        spec = as_object(as_object(spec.get("jobTemplate")).get("spec"))
-    labels = as_object(as_object(spec.get("template")).get("metadata")).get("labels")
-    return labels if isinstance(labels, dict) else {}
+        obj = as_object(as_object(obj.get("spec")).get("jobTemplate"))
+    return template_labels(obj)
 
 
 @dataclass(frozen=True, slots=True)
@@ -608,7 +609,7 @@ class ExposureIndex:
     def __init__(self, inv: Inventory) -> None:
         self.inv = inv
         self.templates: list[Template] = [
-            Template(key, obj, spec, template_labels(key, obj)) for key, obj, spec in inv.pod_templates()
+            Template(key, obj, spec, pod_labels(key, obj)) for key, obj, spec in inv.pod_templates()
         ]
         # By the workload or pod object (its id; the inventory holds every object): the Services'
         # pods find their template without building a name tuple per pod.

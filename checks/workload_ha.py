@@ -32,9 +32,11 @@ SPREAD_KEYS = frozenset({HOSTNAME_KEY}) | ZONE_KEYS
 
 
 def template_labels(obj: Obj) -> dict[str, str]:
-    """The labels of a workload's pod template (what a PDB or Service selects)."""
+    """The labels of a workload's pod template (what a PDB or Service selects); `obj` may be a
+    CronJob's jobTemplate too, which nests its template the same way."""
     # Asked for every workload by several checks: type tests inline rather than as_object calls.
-    template = (obj.get("spec") or {}).get("template")
+    spec = obj.get("spec")
+    template = spec.get("template") if type(spec) is dict else None
     metadata = template.get("metadata") if type(template) is dict else None
     labels = metadata.get("labels") if type(metadata) is dict else None
     return labels if isinstance(labels, dict) else {}

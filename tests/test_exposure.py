@@ -282,6 +282,16 @@ def test_a_scaled_to_zero_workload_is_still_reached_through_its_template_labels(
     assert status("EXP-001", inv, "Service weave/scope") is Status.FAIL
 
 
+def test_a_cronjob_is_reached_through_its_job_templates_labels() -> None:
+    cron = f.cronjob(
+        "scope-report", "weave", containers=[hardened("app", "weaveworks/scope:1.13.2", ports=[4040])]
+    )
+    cron["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"] = {"app": "scope"}
+    service = f.service("scope", "weave", type="LoadBalancer", selector={"app": "scope"})
+    [entry] = ExposureIndex.of(f.make_inventory(cronjobs=[cron], services=[service])).entry_points
+    assert [t.ident for t in entry.backends] == [("cronjobs", "weave", "scope-report")]
+
+
 @pytest.mark.parametrize(
     ("service_namespace", "selector", "reached"),
     [
