@@ -38,7 +38,7 @@ from checks.workload_ha import (
     spread_finding,
     template_labels,
 )
-from k8saudit.inventory import Inventory, as_list, as_object, dicts, labels_of, name_of, namespace_of
+from k8saudit.inventory import Inventory
 from k8saudit.model import (
     Finding,
     Status,
@@ -51,6 +51,7 @@ from k8saudit.model import (
     unknown,
     warned,
 )
+from k8saudit.readers import as_list, as_object, dicts, labels_of, name_of, namespace_of
 from k8saudit.redact import REDACTED, pod_spec_of
 from k8saudit.registry import Context, check
 

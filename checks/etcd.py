@@ -21,8 +21,9 @@ from typing import Any
 
 from checks.cron import CronError, describe_interval, min_interval
 from checks.podspec import bool_flag, command_tokens, flag_values
-from k8saudit.inventory import Inventory, dicts, labels_of, meta, name_of, namespace_of
+from k8saudit.inventory import Inventory
 from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
+from k8saudit.readers import dicts, labels_of, meta, name_of, namespace_of
 from k8saudit.redact import pod_spec_of
 from k8saudit.registry import Context, check
 

@@ -42,7 +42,7 @@ from checks.podspec import (
 )
 from checks.rbac import service_account_rights
 from checks.rbac_index import RbacIndex
-from k8saudit.inventory import Inventory, dicts
+from k8saudit.inventory import Inventory
 from k8saudit.model import (
     NO_ITEMS,
     Finding,
@@ -56,6 +56,7 @@ from k8saudit.model import (
     unknown,
     warned,
 )
+from k8saudit.readers import dicts
 from k8saudit.registry import Context, check
 
 POD_SECURITY_STANDARDS = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"

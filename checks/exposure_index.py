@@ -35,18 +35,9 @@ from checks.podspec import (
     parse_image,
 )
 from checks.workload_ha import template_labels
-from k8saudit.inventory import (
-    Inventory,
-    annotations_of,
-    as_list,
-    as_object,
-    dicts,
-    labels_of,
-    name_of,
-    namespace_of,
-    selector_matches,
-)
+from k8saudit.inventory import Inventory, selector_matches
 from k8saudit.model import Subject
+from k8saudit.readers import annotations_of, as_list, as_object, dicts, labels_of, name_of, namespace_of
 
 Obj = dict[str, Any]
 

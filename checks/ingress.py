@@ -30,8 +30,9 @@ from checks.ingress_controllers import (
     family_for_class,
 )
 from checks.workload_ha import desired_replicas, pdb_finding, ready_replicas, spread_finding
-from k8saudit.inventory import Inventory, annotations_of, as_list, dicts, name_of
+from k8saudit.inventory import Inventory
 from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
+from k8saudit.readers import annotations_of, as_list, dicts, name_of
 from k8saudit.redact import REDACTED
 from k8saudit.registry import Context, check
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from checks.advisories import Version, find_version, format_version, image_repository, image_version
 from checks.workload_ha import template_labels
-from k8saudit.inventory import Inventory, as_list, dicts, labels_of, namespace_of
+from k8saudit.inventory import Inventory
+from k8saudit.readers import as_list, dicts, labels_of, namespace_of
 from k8saudit.redact import pod_spec_of
 
 Obj = dict[str, Any]

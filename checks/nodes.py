@@ -16,20 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from k8saudit.inventory import (
-    Inventory,
-    Obj,
-    annotations_of,
-    as_object,
-    dicts,
-    finished,
-    labels_of,
-    meta,
-    name_of,
-    namespace_of,
-    phase_of,
-)
+from k8saudit.inventory import Inventory, Obj, finished, phase_of
 from k8saudit.model import Finding, Status, Subject, failed, judged, not_applicable, passed, unknown, warned
+from k8saudit.readers import annotations_of, as_object, dicts, labels_of, meta, name_of, namespace_of
 from k8saudit.registry import Context, check
 
 INSTANCE_TYPE_LABELS = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")

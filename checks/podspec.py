@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from k8saudit.inventory import as_list, as_object, dicts
+from k8saudit.readers import as_list, as_object, dicts
 
 Obj = dict[str, Any]
 

@@ -20,7 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from k8saudit.inventory import Inventory, dicts, label_selector_matches, labels_of, name_of, namespace_of
+from k8saudit.inventory import Inventory, label_selector_matches
+from k8saudit.readers import dicts, labels_of, name_of, namespace_of
 
 Obj = dict[str, Any]
 

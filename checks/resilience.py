@@ -31,18 +31,7 @@ from checks.workload_ha import (
     spread_rules_by_strength,
     template_labels,
 )
-from k8saudit.inventory import (
-    Inventory,
-    Placement,
-    as_count,
-    as_list,
-    as_object,
-    dicts,
-    label_selector_matches,
-    labels_of,
-    name_of,
-    namespace_of,
-)
+from k8saudit.inventory import Inventory, Placement, label_selector_matches
 from k8saudit.model import (
     NO_ITEMS,
     Finding,
@@ -55,6 +44,7 @@ from k8saudit.model import (
     unknown,
     warned,
 )
+from k8saudit.readers import as_count, as_list, as_object, dicts, labels_of, name_of, namespace_of
 from k8saudit.redact import REDACTED
 from k8saudit.registry import Context, check
 

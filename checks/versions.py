@@ -15,9 +15,10 @@ from datetime import date
 
 from checks.kernel import KernelVerdict, cfs_kernel_verdict  # noqa: F401  (KernelVerdict re-exported)
 from checks.podspec import has_cpu_limit
-from k8saudit.inventory import Inventory, Obj, dicts, name_of, namespace_of
+from k8saudit.inventory import Inventory, Obj
 from k8saudit.kinds import KINDS_BY_KEY
 from k8saudit.model import Finding, Status, Subject, failed, judged, not_applicable, passed, unknown, warned
+from k8saudit.readers import dicts, name_of, namespace_of
 from k8saudit.registry import Context, check
 from k8saudit.releases import MinorRelease, ReleaseCalendar, Version, format_version, parse_version
 

@@ -11,17 +11,9 @@ import math
 from collections import Counter
 from typing import Any
 
-from k8saudit.inventory import (
-    Inventory,
-    as_count,
-    as_object,
-    dicts,
-    label_selector_matches,
-    labels_of,
-    name_of,
-    namespace_of,
-)
+from k8saudit.inventory import Inventory, label_selector_matches
 from k8saudit.model import Finding, failed, passed, warned
+from k8saudit.readers import as_count, as_object, dicts, labels_of, name_of, namespace_of
 from k8saudit.redact import pod_spec_of
 
 Obj = dict[str, Any]

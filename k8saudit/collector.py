@@ -42,11 +42,11 @@ from k8saudit.inventory import (
     ClusterIdentity,
     Coverage,
     Inventory,
-    as_list,
     malformed,
     share_pod_templates,
 )
 from k8saudit.kinds import KINDS, GroupVersion, ResourceKind
+from k8saudit.readers import as_list
 from k8saudit.redact import redact, redact_pod_spec_part
 from k8saudit.report import CollectionInfo, utcnow
 from k8saudit.schema import SCHEMA_REFUSALS, ListPage, decode_list_page

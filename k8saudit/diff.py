@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from k8saudit import __version__
-from k8saudit.inventory import KINDS_BY_KEY, Inventory, name_of, namespace_of
+from k8saudit.inventory import KINDS_BY_KEY, Inventory
 from k8saudit.model import Finding, Status
+from k8saudit.readers import name_of, namespace_of
 from k8saudit.registry import AREAS, CheckMeta, Config
 from k8saudit.report import Report
 from k8saudit.textsafe import safe_text

@@ -16,6 +16,7 @@ from k8saudit import siblings
 from k8saudit.kinds import KINDS, KINDS_BY_KEY, ResourceKind
 from k8saudit.model import Subject
 from k8saudit.provider import Provider, detect_provider
+from k8saudit.readers import Obj, labels_of, meta, name_of, namespace_of
 from k8saudit.redact import pod_spec_of
 from k8saudit.schema import OBJECTS, STRING_MAP, fits, shape_problem
 
@@ -25,7 +26,6 @@ NOT_SERVED = "not-served"
 ERROR = "error"
 COVERAGE_STATES = (OK, FORBIDDEN, NOT_SERVED, ERROR)
 
-Obj = dict[str, Any]
 _T = TypeVar("_T")
 
 # Pod phases after which a pod no longer holds its node's resources.
@@ -109,64 +109,6 @@ class ClusterIdentity:
             version=version if isinstance(version, dict) else {},
             insecure_skip_tls_verify=bool(data.get("insecure_skip_tls_verify", False)),
         )
-
-
-def as_object(value: object) -> Obj:
-    """`value` where the Kubernetes type has an object, else an empty one. The boundary checks
-    only the top-level fields (`malformed`); deeper down, a file or a broken server may put
-    anything, and a check must then judge that one object as lacking the field, not fail for
-    the whole cluster."""
-    return value if isinstance(value, dict) else {}
-
-
-def dicts(value: object) -> list[Obj]:
-    """The objects of `value` where the Kubernetes type has a list of objects (see `as_object`)."""
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
-def as_list(value: object) -> list[Any]:
-    """`value` where the Kubernetes type has a list (of strings: verbs, hosts), else an empty one."""
-    return value if isinstance(value, list) else []
-
-
-def as_count(value: object, default: int = 0) -> int:
-    """An integer field (replicas, ready counts) as an int, else `default` (see `as_object`)."""
-    if type(value) is int:
-        return value
-    if type(value) is float and value.is_integer():  # False for inf and nan
-        return int(value)
-    return default
-
-
-# These four run millions of times per scan of a large cluster: kept to one call each.
-
-
-def meta(obj: Obj) -> Obj:
-    m = obj.get("metadata")
-    return m if isinstance(m, dict) else {}
-
-
-def name_of(obj: Obj) -> str:
-    m = obj.get("metadata")
-    name = m.get("name", "") if isinstance(m, dict) else ""
-    return name if type(name) is str else str(name)
-
-
-def namespace_of(obj: Obj) -> str:
-    m = obj.get("metadata")
-    namespace = m.get("namespace") if isinstance(m, dict) else None
-    return namespace if type(namespace) is str else str(namespace or "")
-
-
-def labels_of(obj: Obj) -> dict[str, str]:
-    m = obj.get("metadata")
-    labels = m.get("labels") if isinstance(m, dict) else None
-    return labels if isinstance(labels, dict) else {}
-
-
-def annotations_of(obj: Obj) -> dict[str, str]:
-    annotations = meta(obj).get("annotations")
-    return annotations if isinstance(annotations, dict) else {}
 
 
 def malformed(obj: object, key: str) -> str | None:

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from k8saudit.readers import as_object, labels_of, meta
+
 MANAGED_CONTROL_PLANES = frozenset({"eks", "gke", "aks", "doks", "oke", "lke", "rosa", "aro"})
 
 
@@ -73,7 +75,7 @@ def detect_provider(
 ) -> Provider:
     """`pods` and `configmaps` are those of kube-system (others are ignored)."""
     nodes = list(nodes)
-    kube_system_pods = [p for p in pods if _meta(p).get("namespace") == "kube-system"]
+    kube_system_pods = [p for p in pods if meta(p).get("namespace") == "kube-system"]
     found = _from_version_or_server(version, server) or _from_nodes(nodes)
     visible = _visible_control_plane(nodes, kube_system_pods)
     if found and found.managed_control_plane and visible:
@@ -86,15 +88,6 @@ def detect_provider(
     return _from_kube_system(kube_system_pods, configmaps) or Provider(
         "unknown", (visible,) if visible else ()
     )
-
-
-def _meta(obj: dict[str, Any]) -> dict[str, Any]:
-    return _dict(obj.get("metadata"))
-
-
-def _dict(value: object) -> dict[str, Any]:
-    """Cluster data where a mapping belongs, or an empty one: evidence is read, never trusted."""
-    return value if isinstance(value, dict) else {}
 
 
 def _from_version_or_server(version: dict[str, Any], server: str) -> Provider | None:
@@ -111,17 +104,17 @@ def _from_version_or_server(version: dict[str, Any], server: str) -> Provider | 
 
 def _from_nodes(nodes: list[dict[str, Any]]) -> Provider | None:
     for node in nodes:
-        metadata = _meta(node)
+        metadata = meta(node)
         name = metadata.get("name", "?")
-        labels = _dict(metadata.get("labels"))
+        labels = as_object(metadata.get("labels"))
         for label, provider in _LABEL_MARKERS:
             if label in labels:
                 return Provider(provider, (f"node {name} has label {label}",))
-        kubelet = str(_dict(_dict(node.get("status")).get("nodeInfo")).get("kubeletVersion", ""))
+        kubelet = str(as_object(as_object(node.get("status")).get("nodeInfo")).get("kubeletVersion", ""))
         for marker, provider in _VERSION_MARKERS:
             if marker in kubelet:
                 return Provider(provider, (f"kubelet version {kubelet}",))
-        provider_id = str(_dict(node.get("spec")).get("providerID", ""))
+        provider_id = str(as_object(node.get("spec")).get("providerID", ""))
         for marker, provider in _PROVIDER_ID_MARKERS:
             if marker in provider_id:
                 return Provider(provider, (f"node {name} has providerID {provider_id}",))
@@ -129,7 +122,7 @@ def _from_nodes(nodes: list[dict[str, Any]]) -> Provider | None:
 
 
 def _component(pod: dict[str, Any]) -> str:
-    labels = _dict(_meta(pod).get("labels"))
+    labels = labels_of(pod)
     return str(labels.get("component") or labels.get("k8s-app") or "")
 
 
@@ -138,12 +131,12 @@ def _visible_control_plane(nodes: list[dict[str, Any]], pods: list[dict[str, Any
     for pod in pods:
         component = _component(pod)
         if component in _CONTROL_PLANE_COMPONENTS or component.startswith("etcd-manager"):
-            return f"control-plane pod kube-system/{_meta(pod).get('name', '?')} is visible"
+            return f"control-plane pod kube-system/{meta(pod).get('name', '?')} is visible"
     for node in nodes:
-        labels = _dict(_meta(node).get("labels"))
+        labels = labels_of(node)
         for role in _CONTROL_PLANE_ROLES:
             if role in labels:
-                return f"node {_meta(node).get('name', '?')} is a control-plane node"
+                return f"node {meta(node).get('name', '?')} is a control-plane node"
     return ""
 
 
@@ -151,12 +144,12 @@ def _from_kube_system(pods: list[dict[str, Any]], configmaps: Iterable[dict[str,
     for pod in pods:
         component = _component(pod)
         if component.startswith("etcd-manager") or component == "kops-controller":
-            return Provider("kops", (f"pod kube-system/{_meta(pod).get('name', '?')} ({component})",))
+            return Provider("kops", (f"pod kube-system/{meta(pod).get('name', '?')} ({component})",))
     for pod in pods:
-        if _dict(_meta(pod).get("labels")).get("component") == "kube-apiserver":
-            return Provider("kubeadm", (f"static pod kube-system/{_meta(pod).get('name', '?')}",))
+        if labels_of(pod).get("component") == "kube-apiserver":
+            return Provider("kubeadm", (f"static pod kube-system/{meta(pod).get('name', '?')}",))
     for configmap in configmaps:
-        metadata = _meta(configmap)
+        metadata = meta(configmap)
         if metadata.get("namespace") == "kube-system" and metadata.get("name") == "kubeadm-config":
             return Provider("kubeadm", ("ConfigMap kube-system/kubeadm-config",))
     return None

@@ -26,9 +26,10 @@ from datetime import date
 from fnmatch import fnmatchcase
 from typing import Any
 
-from k8saudit.inventory import Inventory, annotations_of, name_of, namespace_of
+from k8saudit.inventory import Inventory
 from k8saudit.kinds import KINDS_BY_KEY
 from k8saudit.model import Finding, Status, Subject
+from k8saudit.readers import annotations_of, name_of, namespace_of
 
 ANNOTATION_WAIVE = "k8saudit.io/waive"
 ANNOTATION_REASON = "k8saudit.io/waive-reason"
