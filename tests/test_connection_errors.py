@@ -61,6 +61,12 @@ def _missing(srv: ReplayServer, tmp: Path) -> tuple[Path, list[str]]:
     return tmp / "absent-kubeconfig", []
 
 
+def _directory(srv: ReplayServer, tmp: Path) -> tuple[Path, list[str]]:
+    path = tmp / ".kube"
+    srv.write_kubeconfig(path / "config")
+    return path, []
+
+
 def _not_yaml(srv: ReplayServer, tmp: Path) -> tuple[Path, list[str]]:
     path = tmp / "config"
     path.write_text(f"users: [{{token: {TOKEN_CANARY}\n")
@@ -130,6 +136,7 @@ def _server_hangs(srv: ReplayServer, tmp: Path) -> tuple[Path, list[str]]:
 
 CASES: dict[str, Case] = {
     "missing kubeconfig": Case(_missing, ("no kubeconfig found at", "absent-kubeconfig")),
+    "kubeconfig is a directory": Case(_directory, (".kube: a directory, not a kubeconfig file",)),
     "kubeconfig not YAML": Case(_not_yaml, ("is not valid YAML (line ",)),
     "not a kubeconfig": Case(_not_a_kubeconfig, ("'clusters' must be a list of named entries",)),
     "unknown context": Case(_unknown_context, ("context 'nope' not found", "known: replay")),
