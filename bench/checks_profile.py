@@ -1,10 +1,15 @@
-"""`python -m bench.checks_profile SNAPSHOT [--repeat N] [--top N]`: where check evaluation goes.
+"""`python -m bench.checks_profile SNAPSHOT... [--repeat N] [--top N]`: where check evaluation goes.
 
 Runs every check over the snapshot's inventory N times, each on a fresh Inventory with the checks'
 caches cleared (as in a new process), and prints the fastest total; then each check's own time in
 catalog order, cold, the first check to ask for a shared fact (pod templates, exposure index)
 paying for it. The cyclic GC is off, as during a scan. For A/B measurements of check changes on
 the bench's inventories (`bench/out/100k/inventory.json.gz`), without the rest of the bench.
+
+With several snapshots (`bench/out/1k/… bench/out/10k/…`), the runs alternate between them, one
+of each per round, and it prints each one's fastest and median time and their growth from one
+to the next: the checks' scaling, measured under the same conditions (a whole bench run times
+each size in its own process, minutes apart, and a 40 ms run is mostly noise).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
+import statistics
 import sys
 import time
 
@@ -24,29 +30,25 @@ from k8saudit.registry import Config, Context, load_checks
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.checks_profile", description=__doc__)
-    parser.add_argument("snapshot")
+    parser.add_argument("snapshots", nargs="+", metavar="snapshot")
     parser.add_argument("--repeat", type=int, default=3, help="whole runs; the fastest is printed")
     parser.add_argument("--top", type=int, default=20, help="checks listed, slowest first")
     args = parser.parse_args(argv)
     try:
-        loaded = snapshot.load(args.snapshot)
+        loaded = [snapshot.load(path) for path in args.snapshots]
     except SnapshotError as exc:
         print(f"checks_profile: {exc}", file=sys.stderr)
         return 1
     checks = load_checks()
-    context = Context(now=loaded.collection.finished_at, calendar=loaded.calendar, config=Config())
     gc.disable()
-    times = []
-    for _ in range(args.repeat):
-        inventory = _fresh(loaded.inventory)
-        started = time.perf_counter()
-        findings = run_checks(inventory, context, checks.values())
-        times.append(time.perf_counter() - started)
-        del findings
-        gc.unfreeze()  # run_checks froze its findings: let them go before the next run
+    if len(loaded) > 1:
+        _print_growth(args.snapshots, _alternated_times(loaded, checks, args.repeat))
+        return 0
+    [times] = _alternated_times(loaded, checks, args.repeat)
     runs = " ".join(f"{t:.2f}" for t in times)
     print(f"run_checks: {min(times):.2f} s fastest of {args.repeat} ({runs}), {len(checks)} checks")
-    inventory = _fresh(loaded.inventory)
+    inventory = _fresh(loaded[0].inventory)
+    context = _context(loaded[0])
     rows = []
     for meta in checks.values():
         started = time.perf_counter()
@@ -56,6 +58,37 @@ def main(argv: list[str] | None = None) -> int:
     for seconds, check_id, count in sorted(rows, reverse=True)[: args.top]:
         print(f"  {check_id:10s} {seconds:6.3f} s  {count:>8,} findings")
     return 0
+
+
+def _alternated_times(loaded: list[snapshot.Snapshot], checks: dict, repeat: int) -> list[list[float]]:
+    """Each snapshot's run_checks times, one run of each per round."""
+    times: list[list[float]] = [[] for _ in loaded]
+    for _ in range(repeat):
+        for one, runs in zip(loaded, times, strict=True):
+            inventory, context = _fresh(one.inventory), _context(one)
+            started = time.perf_counter()
+            findings = run_checks(inventory, context, checks.values())
+            runs.append(time.perf_counter() - started)
+            del findings
+            gc.unfreeze()  # run_checks froze its findings: let them go before the next run
+    return times
+
+
+def _print_growth(paths: list[str], times: list[list[float]]) -> None:
+    previous: tuple[float, float] | None = None
+    for path, runs in zip(paths, times, strict=True):
+        fastest, median = min(runs), statistics.median(runs)
+        growth = (
+            f"   ×{fastest / previous[0]:.2f} fastest, ×{median / previous[1]:.2f} median" if previous else ""
+        )
+        print(
+            f"{path}: {fastest * 1000:.1f} ms fastest, {median * 1000:.1f} ms median of {len(runs)}{growth}"
+        )
+        previous = (fastest, median)
+
+
+def _context(loaded: snapshot.Snapshot) -> Context:
+    return Context(now=loaded.collection.finished_at, calendar=loaded.calendar, config=Config())
 
 
 def _fresh(inventory: Inventory) -> Inventory:
