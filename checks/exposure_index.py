@@ -34,10 +34,10 @@ from checks.podspec import (
     image_matches,
     parse_image,
 )
-from checks.workload_ha import template_labels
 from k8saudit.inventory import Inventory, selector_matches
 from k8saudit.model import Subject
-from k8saudit.readers import annotations_of, as_list, as_object, dicts, labels_of, name_of, namespace_of
+from k8saudit.readers import annotations_of, as_list, as_object, dicts, name_of, namespace_of
+from k8saudit.redact import pod_labels_of
 
 Obj = dict[str, Any]
 
@@ -549,16 +549,6 @@ class Template:
         return self._subject
 
 
-def pod_labels(key: str, obj: Obj) -> dict[str, str]:
-    """The labels of the pods `obj` (of inventory kind `key`) runs: a pod's own, else its
-    template's."""
-    if key == "pods":
-        return labels_of(obj)
-    if key == "cronjobs":
-        obj = as_object(as_object(obj.get("spec")).get("jobTemplate"))
-    return template_labels(obj)
-
-
 @dataclass(frozen=True, slots=True)
 class AdminMatch:
     interface: AdminInterface
@@ -600,7 +590,7 @@ class ExposureIndex:
     def __init__(self, inv: Inventory) -> None:
         self.inv = inv
         self.templates: list[Template] = [
-            Template(key, obj, spec, pod_labels(key, obj)) for key, obj, spec in inv.pod_templates()
+            Template(key, obj, spec, pod_labels_of(key, obj)) for key, obj, spec in inv.pod_templates()
         ]
         # By the workload or pod object (its id; the inventory holds every object): the Services'
         # pods find their template without building a name tuple per pod.

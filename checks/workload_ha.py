@@ -24,8 +24,7 @@ SPREAD_KEYS = frozenset({HOSTNAME_KEY}) | ZONE_KEYS
 
 
 def template_labels(obj: Obj) -> dict[str, str]:
-    """The labels of a workload's pod template (what a PDB or Service selects); `obj` may be a
-    CronJob's jobTemplate too, which nests its template the same way."""
+    """The labels of a workload's pod template (what a PDB or Service selects)."""
     # Asked for every workload by several checks: type tests inline rather than as_object calls.
     spec = obj.get("spec")
     template = spec.get("template") if type(spec) is dict else None

@@ -79,9 +79,25 @@ _POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Beside each pod spec, the metadata of its pods: a workload's pod template's, a pod's own.
+_POD_LABEL_PATHS = {key: (*path[:-1], "metadata", "labels") for key, path in _POD_SPEC_PATHS.items()}
+
+
 def pod_spec_of(key: str, obj: dict[str, Any]) -> dict[str, Any] | None:
     """The pod spec inside an object of inventory kind `key`, or None."""
-    path = _POD_SPEC_PATHS.get(key)
+    spec = _at(obj, _POD_SPEC_PATHS.get(key))
+    return spec if isinstance(spec, dict) else None
+
+
+def pod_labels_of(key: str, obj: dict[str, Any]) -> dict[str, str]:
+    """The labels of the pods an object of inventory kind `key` runs (a pod's own, a workload's
+    pod template's), or none."""
+    labels = _at(obj, _POD_LABEL_PATHS.get(key))
+    return labels if isinstance(labels, dict) else {}
+
+
+def _at(obj: dict[str, Any], path: tuple[str, ...] | None) -> Any:
+    """What sits at `path` in nested objects, or None where a step is missing or not an object."""
     if path is None:
         return None
     node: Any = obj
@@ -89,7 +105,7 @@ def pod_spec_of(key: str, obj: dict[str, Any]) -> dict[str, Any] | None:
         node = node.get(step) if isinstance(node, dict) else None
         if node is None:
             return None
-    return node if isinstance(node, dict) else None
+    return node
 
 
 def redact(
