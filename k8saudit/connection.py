@@ -11,7 +11,6 @@ Credentials never leave this module: not in messages, not in repr, not in snapsh
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import ipaddress
 import logging
@@ -25,13 +24,13 @@ from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import httpx
 import yaml
 from isal import isal_zlib
 
 from k8saudit.errors import ConnectionFailure
+from k8saudit.redact import without_userinfo
 
 IN_CLUSTER = "in-cluster"
 _DEFAULT_KUBECONFIG = "~/.kube/config"
@@ -598,26 +597,6 @@ def _connection(
         client_cert_file=configuration.cert_file or None,
         plugin=plugin,
     )
-
-
-# `scheme://userinfo@`: the userinfo ends at the first `@` before any `/`, `?` or `#` (RFC 3986).
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#@]*)@")
-
-
-def without_userinfo(url: str) -> tuple[str, str | None]:
-    """`url` without a `user:password@` part, and that part as a Basic credential.
-
-    kubectl sends such a part of a server address as basic auth when the kubeconfig's user has
-    no credential (Go's HTTP client does), and so does `KubeAuth`. Cut here, it is never shown,
-    stored in a snapshot or written into an error message, all of which name the address. Cut
-    as text, so that an address that is not a valid URL loses it too.
-    """
-    match = _USERINFO.match(url)
-    if match is None:
-        return url, None
-    user, _, password = match["userinfo"].partition(":")
-    credential = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
-    return match["scheme"] + url[match.end() :], f"Basic {credential}"
 
 
 def _proxy_for(configuration: Any, server: str) -> str | None:

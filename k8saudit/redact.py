@@ -12,13 +12,18 @@ What is removed, and why (a snapshot must be safe to attach to a ticket):
 - Secret `data`/`stringData`: the collector asks for metadata only, this is the second lock.
 - ConfigMap values, except for the few ConfigMaps the checks read (DNS, ingress controller);
   even there, credentials written inline in a Corefile are masked.
+
+Addresses k8saudit is given lose their `user:password@` the same way (`without_userinfo`): a
+kubeconfig's server, a release-calendar mirror.
 """
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import re
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 
@@ -258,3 +263,23 @@ def _redact_corefile_secrets(value: object) -> object:
     """Kept CoreDNS configuration may still carry credentials inline (etcd `credentials`, tsig
     `secret`, route53 `aws_access_key`, azure `secret`): mask the arguments of those lines."""
     return _COREFILE_SECRET_LINE.sub(rf"\1 {REDACTED}", value) if isinstance(value, str) else value
+
+
+# `scheme://userinfo@`: the userinfo ends at the first `@` before any `/`, `?` or `#` (RFC 3986).
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#@]*)@")
+
+
+def without_userinfo(url: str) -> tuple[str, str | None]:
+    """`url` without a `user:password@` part, and that part as a Basic credential.
+
+    kubectl sends such a part of a server address as basic auth when the kubeconfig's user has
+    no credential (Go's HTTP client does), and so does `KubeAuth`. Cut here, it is never shown,
+    stored in a snapshot or written into an error message, all of which name the address. Cut
+    as text, so that an address that is not a valid URL loses it too.
+    """
+    match = _USERINFO.match(url)
+    if match is None:
+        return url, None
+    user, _, password = match["userinfo"].partition(":")
+    credential = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
+    return match["scheme"] + url[match.end() :], f"Basic {credential}"

@@ -22,7 +22,7 @@ import httpx
 import orjson
 
 from k8saudit import __version__
-from k8saudit.connection import without_userinfo
+from k8saudit.redact import without_userinfo
 
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
 _MINOR = re.compile(r"^(\d+)\.(\d+)$")
