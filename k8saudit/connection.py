@@ -65,7 +65,7 @@ def _existing_kubeconfig(explicit: str | None) -> tuple[str, str]:
     found = [str(p) for p in paths if p.is_file()]
     if not found:
         shown = ", ".join(str(p) for p in paths)
-        if all(p.is_dir() for p in paths):  # `--kubeconfig ~/.kube` instead of its config file
+        if paths and all(p.is_dir() for p in paths):  # `--kubeconfig ~/.kube`, not its config file
             raise ConnectionFailure(f"{shown}: a directory, not a kubeconfig file")
         hint = "" if explicit else " (set KUBECONFIG or pass --kubeconfig)"
         raise ConnectionFailure(f"no kubeconfig found at {shown}{hint}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import os
 from pathlib import Path
 
 import httpx
@@ -89,6 +90,12 @@ def test_malformed_kubeconfig_is_one_clear_error(tmp_path: Path, content: str, e
 def test_missing_kubeconfig(tmp_path: Path) -> None:
     with pytest.raises(ConnectionFailure, match="no kubeconfig found"):
         connect(str(tmp_path / "nope"))
+
+
+def test_a_kubeconfig_list_without_a_path_is_not_called_a_directory(monkeypatch) -> None:
+    monkeypatch.setenv("KUBECONFIG", os.pathsep)
+    with pytest.raises(ConnectionFailure, match=r"^no kubeconfig found"):
+        connect(None)
 
 
 @pytest.mark.parametrize(("name", "works"), [("localhost", True), ("wrong.example", False)])
