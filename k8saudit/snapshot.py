@@ -67,9 +67,11 @@ class Snapshot:
         """The recorded findings, with the waiver marks they were saved with."""
         recorded = self.recorded
         if not self._converted:  # once: 337k findings at 100k pods
-            for i, finding in enumerate(recorded):  # in place: each decoded one is freed once converted
-                if type(finding) is _StoredFinding:
-                    recorded[i] = finding.as_finding()
+            with heap.gc_paused():  # acyclic, and they live as long as the snapshot (k8saudit.heap)
+                for i, finding in enumerate(recorded):  # in place: each decoded one is freed once converted
+                    if type(finding) is _StoredFinding:
+                        recorded[i] = finding.as_finding()
+                heap.settle()
             self._converted = True
         return cast("list[Finding]", recorded)
 
