@@ -8,7 +8,7 @@ place they take effect, so scan, report, diff, TUI and fleet agree) and scores t
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import cache
@@ -133,6 +133,19 @@ def evaluation_fingerprint(checks: dict[str, CheckMeta], config: Config, calenda
     return digest.hexdigest()
 
 
+def is_current(
+    recorded_fingerprint: str, config: Config | None = None, calendar: ReleaseCalendar | None = None
+) -> bool:
+    """True when findings recorded with `recorded_fingerprint` are what today's checks would say
+    with `config` and `calendar` (defaults as in `evaluate`); a snapshot without one never is."""
+    if not recorded_fingerprint:
+        return False
+    fingerprint = evaluation_fingerprint(
+        load_checks(), config or Config(), calendar or ReleaseCalendar.shipped()
+    )
+    return recorded_fingerprint == fingerprint
+
+
 def evaluate(
     inventory: Inventory,
     collection: CollectionInfo,
@@ -143,6 +156,7 @@ def evaluate(
     today: date | None = None,
     recorded_waivers: WaiverSummary | None = None,
     recorded_fingerprint: str = "",
+    stop: Callable[[], bool] | None = None,
 ) -> Report:
     """Run the current checks over `inventory`, judged as of its collection time, apply `waivers`
     (default: annotation waivers only) with expiry judged as of `today` (default: the real
@@ -150,6 +164,7 @@ def evaluate(
 
     With `recorded_findings`, those are scored instead, with the waiver marks they were saved
     with (a snapshot shown exactly as saved); `recorded_waivers` is what the waivers did then.
+    `stop` is asked between checks: when it says so, `engine.Stopped` is raised.
     """
     checks = load_checks()
     calendar = calendar or ReleaseCalendar.shipped()
@@ -170,7 +185,7 @@ def evaluate(
         )
     fingerprint = evaluation_fingerprint(checks, config, calendar)
     context = Context(now=collection.finished_at, calendar=calendar, config=config)
-    findings = run_checks(inventory, context, checks.values())
+    findings = run_checks(inventory, context, checks.values(), stop)
     if collection.probe is not None:  # what the probe saw then, on today's findings
         attach_probe_results(findings, collection.probe)
     return _waived_and_scored(
@@ -193,22 +208,29 @@ def reevaluate_or_reuse(
     calendar: ReleaseCalendar | None = None,
     waivers: WaiverPolicy | None = None,
     today: date | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> Report:
     """`evaluate()` for a saved inventory, skipping the checks when they would say exactly what
     they said when it was saved: same code, catalog, settings and calendar (the fingerprint).
     Today's waivers are applied either way. A 100k-pod snapshot opens in seconds instead of
     re-running every check; a snapshot from another version or with other settings is re-checked."""
-    checks = load_checks()
     calendar = calendar or ReleaseCalendar.shipped()
     config = config or Config()
-    fingerprint = evaluation_fingerprint(checks, config, calendar)
-    if not recorded_fingerprint or recorded_fingerprint != fingerprint:
-        return evaluate(inventory, collection, config, calendar, waivers=waivers, today=today)
+    if not is_current(recorded_fingerprint, config, calendar):
+        return evaluate(inventory, collection, config, calendar, waivers=waivers, today=today, stop=stop)
     # Fresh copies without the waiver marks of then: the recorded ones stay as they were saved.
     with heap.gc_paused():  # one pause for the copies, their waivers and scores (k8saudit.heap)
         findings = [f.unwaived() for f in recorded_findings]
         return _waived_and_scored(
-            inventory, collection, findings, checks, calendar, config, waivers, today, fingerprint
+            inventory,
+            collection,
+            findings,
+            load_checks(),
+            calendar,
+            config,
+            waivers,
+            today,
+            recorded_fingerprint,  # today's, as is_current says
         )
 
 

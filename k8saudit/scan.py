@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from k8saudit.collector import Collector, CollectorSettings, ProgressCallback
@@ -24,13 +25,15 @@ async def scan_cluster(
     calendar: ReleaseCalendar | None = None,
     notes: list[str] | None = None,
     waivers: WaiverPolicy | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> Report:
     """`calendar` replaces the shipped release calendar (`--refresh-releases`); `notes` are added
-    to the collection's notes (e.g. why a refresh fell back to the shipped calendar)."""
+    to the collection's notes (e.g. why a refresh fell back to the shipped calendar); `stop`
+    ends the checks early (see `evaluate`)."""
     connection = connect(kubeconfig, context)
     inventory, collection = await Collector(connection, settings, on_event).collect()
     collection.notes.extend(notes or ())
-    return evaluate(inventory, collection, config, calendar, waivers=waivers)
+    return evaluate(inventory, collection, config, calendar, waivers=waivers, stop=stop)
 
 
 async def probe_report(report: Report, settings: ProbeSettings | None = None) -> ProbeRun:

@@ -33,7 +33,7 @@ from k8saudit.kinds import KINDS, KINDS_BY_KEY
 from k8saudit.model import Finding, Status, Subject
 from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
-from k8saudit.report import CollectionInfo, Report, evaluate, reevaluate_or_reuse
+from k8saudit.report import CollectionInfo, Report, evaluate, is_current, reevaluate_or_reuse
 from k8saudit.schema import SCHEMA_REFUSALS, TOP_LEVEL_FIELDS, item_schema
 from k8saudit.textsafe import dump_json
 from k8saudit.waivers import WaiverPolicy, WaiverSummary
@@ -79,6 +79,11 @@ class Snapshot:
     def tool_version(self) -> str:
         return self.collection.tool_version
 
+    def is_current(self, config: Config | None = None, calendar: ReleaseCalendar | None = None) -> bool:
+        """True when `report()` reuses the recorded findings (they are what today's checks would
+        say); False when it re-runs the checks (another k8saudit version, other settings)."""
+        return is_current(self.fingerprint, config, calendar or self.calendar)
+
     def __repr__(self) -> str:  # short, as Report's: never the whole inventory
         return f"<Snapshot {str(self.path)!r}: {len(self.recorded)} findings>"
 
@@ -90,11 +95,13 @@ class Snapshot:
         waivers: WaiverPolicy | None = None,
         today: date | None = None,
         calendar: ReleaseCalendar | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> Report:
         """Re-run today's checks over the saved inventory and apply today's `waivers`; or show
         the recorded findings with the waiver marks they were saved with (`as_recorded`).
 
-        The checks use the calendar saved with the snapshot unless `calendar` replaces it.
+        The checks use the calendar saved with the snapshot unless `calendar` replaces it; `stop`
+        ends them early (see `evaluate`).
         """
         if as_recorded:
             return evaluate(
@@ -115,6 +122,7 @@ class Snapshot:
             calendar or self.calendar,
             waivers=waivers,
             today=today,
+            stop=stop,
         )
 
 

@@ -26,6 +26,7 @@ from textual.message import Message
 from k8saudit.collector import CollectorSettings, ProgressEvent
 from k8saudit.connection import list_contexts
 from k8saudit.diff import diff_reports
+from k8saudit.engine import Stopped
 from k8saudit.errors import K8sAuditError
 from k8saudit.export import chunks
 from k8saudit.fleet import load_fleet
@@ -328,11 +329,12 @@ class ScanJob(LoopJob):
             self.calendar,
             list(self.notes),
             self.options.waiver_policy(policy),
+            stop=lambda: self._cancelled,  # the checks run in this thread: a task cancel waits for them
         )
         try:
             report = await self._cancellable(scan)
             index = None if self._cancelled else FindingsIndex(report)  # this thread, not the UI's
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, Stopped):
             self._post(ScanCancelled())
         except Exception as exc:
             self._post(ScanFailed(self.context, _reason(exc)))

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
-from k8saudit.engine import run_check, run_checks
+import pytest
+
+from k8saudit.engine import Stopped, run_check, run_checks
 from k8saudit.inventory import FORBIDDEN
 from k8saudit.model import Severity, Status, Subject, failed, passed
 from k8saudit.registry import CheckMeta, Context, load_checks
@@ -48,3 +51,25 @@ def test_a_full_run_is_deterministic(fixture_inventory) -> None:
     first = [x.to_dict() for x in run_checks(fixture_inventory, CTX)]
     second = [x.to_dict() for x in run_checks(fixture_inventory, CTX, load_checks().values())]
     assert first == second and first
+
+
+def test_stop_ends_a_run_between_checks() -> None:
+    """What a UI that quits or moves on asks: no check starts once `stop` says so."""
+    ran: list[str] = []
+
+    def recording(name):
+        def check(inv, ctx):
+            ran.append(name)
+            yield passed(Subject.cluster(), name)
+
+        return check
+
+    checks = [replace(meta(recording(name)), id=name) for name in ("RES-901", "RES-902", "RES-903")]
+    with pytest.raises(Stopped, match="stopped before RES-903"):
+        run_checks(f.make_inventory(), CTX, checks, stop=lambda: len(ran) == 2)
+    assert ran == ["RES-901", "RES-902"]
+    assert [x.check_id for x in run_checks(f.make_inventory(), CTX, checks, stop=lambda: False)] == [
+        "RES-901",
+        "RES-902",
+        "RES-903",
+    ]

@@ -41,7 +41,7 @@ def findings_of(report) -> list[dict]:
 
 def test_same_code_and_settings_reuse_the_recorded_findings(saved: Path, check_runs: list[int]) -> None:
     snapshot = load(saved)
-    assert snapshot.fingerprint
+    assert snapshot.fingerprint and snapshot.is_current()
     reused = snapshot.report()
     assert check_runs == []
     assert reused.fingerprint == snapshot.fingerprint and not reused.as_recorded
@@ -67,6 +67,7 @@ def test_anything_else_re_runs_the_checks(
         snapshot = load(saved)
     else:
         monkeypatch.setattr(report_module, "_code_digest", lambda: "another build")
+    assert not snapshot.is_current(**kwargs)  # what the TUI asks before showing them as saved
     snapshot.report(**kwargs)
     assert check_runs == [1]
 

@@ -4,12 +4,16 @@ kind shown as a coverage gap, an unreachable context that leaves the app usable,
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from pathlib import Path
 
 from textual.widgets import Input
 
+from k8saudit import engine
 from k8saudit.collector import CollectorSettings
 from k8saudit.inventory import FORBIDDEN
+from k8saudit.registry import load_checks
 from screens.messages import ContextsLoaded
 from screens.overview import OverviewScreen
 from screens.picker import ContextPickerScreen
@@ -173,3 +177,29 @@ async def test_quit_mid_scan_stops_the_scan_thread(replay_server: ReplayServer, 
         await pilot.press("q")
     assert await asyncio.to_thread(job.done.wait, 10), "the scan thread is still running"
     assert job.cancelled
+
+
+async def test_quit_while_the_checks_run_stops_them(
+    replay_server: ReplayServer, tmp_path: Path, monkeypatch
+) -> None:
+    """The checks run in the scan's thread, where cancelling its task does not reach: they are
+    asked between two checks whether to stop."""
+    started = threading.Event()
+    ran: list[str] = []
+    original = engine.run_check
+
+    def slow_check(meta, inventory, context):
+        ran.append(meta.id)
+        started.set()
+        time.sleep(0.2)  # the whole catalog would take many seconds
+        return original(meta, inventory, context)
+
+    monkeypatch.setattr(engine, "run_check", slow_check)
+    app = make_app(kubeconfig=str(replay_server.write_kubeconfig(tmp_path / "config")))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, started.is_set, "the checks", tries=1500)
+        job = app._scan_job
+        assert job is not None
+        await pilot.press("q")
+    assert await asyncio.to_thread(job.done.wait, 5), "the checks went on after quitting"
+    assert 0 < len(ran) < len(load_checks()) // 2
