@@ -28,6 +28,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Keymap
 from textual.screen import Screen
+from textual.worker import get_current_worker
 
 from k8saudit.collector import CollectorSettings
 from k8saudit.errors import SnapshotError
@@ -41,7 +42,7 @@ from k8saudit.textsafe import safe_text
 from k8saudit.waivers import Waiver
 from screens import jobs
 from screens.actions import bindings_for
-from screens.base import AuditScreen
+from screens.base import AuditScreen, TopBar
 from screens.detail import DetailScreen
 from screens.dialogs import HelpScreen, LoadingScreen, PathDialog
 from screens.diff import DiffScreen
@@ -57,8 +58,10 @@ from screens.messages import (
     FleetLoadFailed,
     ProbeFailed,
     ProbeFinished,
+    RecheckFailed,
     ReportLoaded,
     ReportLoadFailed,
+    ReportRechecked,
     ReportsRewaived,
     RewaiveFailed,
     WriteFailed,
@@ -79,6 +82,11 @@ def _report_stem(report: Report) -> str:
     """`CONTEXT-YYYYmmdd-HHMMSS` of the collection: a default file name that says what it holds."""
     context = re.sub(r"[^A-Za-z0-9._-]+", "_", report.inventory.cluster.context).strip("._")[:60]
     return f"{context or 'cluster'}-{report.collection.finished_at:%Y%m%d-%H%M%S}"
+
+
+def _grade_line(report: Report) -> str:
+    overall = report.scores.overall
+    return f"grade {report.scores.grade}" + ("" if overall is None else f" {overall:.1f}")
 
 
 class K8sAuditApp(App[int]):
@@ -136,6 +144,10 @@ class K8sAuditApp(App[int]):
         self.report: Report | None = None
         self.index: FindingsIndex | None = None
         self.report_path: Path | None = None  # where the shown report was loaded from
+        # The shown report holds a snapshot's findings as saved while today's checks run over it
+        # (jobs.load_report); then today's report, until the overview is shown to swap it in.
+        self.rechecking: Report | None = None
+        self._rechecked: tuple[Report, FindingsIndex] | None = None
         self.live_context: str | None = None  # the context the shown report was scanned from
         self.startup_error: str | None = None
         self._scan_job: jobs.ScanJob | None = None
@@ -175,7 +187,12 @@ class K8sAuditApp(App[int]):
             return f"live · {self.report.inventory.cluster.server}"
         if self.demo:
             return "demo snapshot (no cluster)"
-        return f"snapshot · {self.report_path}" if self.report_path else "snapshot"
+        where = f"snapshot · {self.report_path}" if self.report_path else "snapshot"
+        if self._rechecked is not None:
+            return f"today's findings are ready: o shows them · {where}"
+        if self.rechecking is not None:
+            return f"findings as saved; re-checking… · {where}"
+        return where
 
     # -- workers: every piece of I/O happens in one of these ----------------------------------------
 
@@ -194,8 +211,16 @@ class K8sAuditApp(App[int]):
 
     @work(thread=True, group="load", exclusive=True, exit_on_error=False)
     def _load_snapshot(self, path: Path) -> None:
+        worker = get_current_worker()  # exclusive: opening another snapshot cancels this one
         jobs.load_report(
-            path, self.post_message, self.config, self.calendar, self.notes, self.today, self.waiver_options
+            path,
+            self.post_message,
+            self.config,
+            self.calendar,
+            self.notes,
+            self.today,
+            self.waiver_options,
+            cancelled=lambda: worker.is_cancelled,
         )
 
     @work(thread=True, group="compare", exclusive=True, exit_on_error=False)
@@ -246,7 +271,72 @@ class K8sAuditApp(App[int]):
 
     def on_report_loaded(self, message: ReportLoaded) -> None:
         self._initial_load = False
-        self.show_report(message.report, path=message.path, index=message.index)
+        self.show_report(
+            message.report, path=message.path, index=message.index, rechecking=message.rechecking
+        )
+
+    def on_report_rechecked(self, message: ReportRechecked) -> None:
+        if self.rechecking is None or self.rechecking is not message.recorded:
+            return  # another report is shown now
+        self._rechecked = (message.report, message.index)
+        if isinstance(self.screen, OverviewScreen):
+            self.take_rechecked()
+        else:  # never swapped under the reader's feet: the overview swaps it in (o)
+            self._refresh_top_bars()
+            self.notify("Today's findings are ready: o (overview) shows them.", timeout=10)
+
+    def take_rechecked(self) -> None:
+        """Show today's report of the snapshot in place of its findings as saved, if it is ready
+        (on the overview: nothing above it holds the saved findings)."""
+        if self._rechecked is None or self.index is None:
+            return
+        saved, (report, index) = self.index, self._rechecked
+        self.rechecking = self._rechecked = None
+        self.report, self.index = report, index
+        self._replace_indexes([(saved, index)])
+        self._refresh_top_bars()
+        now, then = _grade_line(report), _grade_line(saved.report)
+        change = f"{now} (as saved: {then})" if now != then else f"{now}, as saved"
+        self.notify(
+            f"Re-checked with today's checks: {change}; {len(report.findings):,} findings.", timeout=10
+        )
+
+    def on_recheck_failed(self, message: RecheckFailed) -> None:
+        if self.rechecking is None or self.rechecking is not message.recorded:
+            return
+        self.rechecking = None
+        self._refresh_top_bars()
+        overview = self._find_screen(OverviewScreen)
+        if isinstance(overview, OverviewScreen):
+            overview.show_identity()
+        self.notify(
+            f"{message.reason}. The findings are shown as saved.",
+            title="Not re-checked with today's checks",
+            severity="error",
+            markup=False,
+        )
+
+    def _refresh_top_bars(self) -> None:
+        for screen in self.screen_stack:
+            for bar in screen.query(TopBar):
+                bar.update(bar.build())
+
+    def _still_rechecking(self) -> bool:
+        """True, with a word to the user, when the shown findings are the saved ones of a
+        snapshot being re-checked: a waiver, probe or comparison of them would be lost or wrong."""
+        if self.rechecking is None:
+            return False
+        if self._rechecked is not None:
+            self.notify(
+                "Today's findings are ready: o (overview) shows them; then try again.", severity="warning"
+            )
+        else:
+            self.notify(
+                "Today's checks are still running over this snapshot (these are its findings as saved): "
+                "try again in a moment.",
+                severity="warning",
+            )
+        return True
 
     def on_report_load_failed(self, message: ReportLoadFailed) -> None:
         if self._initial_load:
@@ -364,10 +454,13 @@ class K8sAuditApp(App[int]):
         context: str | None = None,
         path: Path | None = None,
         index: FindingsIndex | None = None,
+        rechecking: bool = False,
     ) -> None:
-        """Make `report` the current one and show its overview (the screen stack starts over)."""
+        """Make `report` the current one and show its overview (the screen stack starts over);
+        `rechecking`: it holds a snapshot's findings as saved, today's report follows."""
         self._scan_job = None
         self._another_report()
+        self.rechecking = report if rechecking else None
         self.report = report
         self.index = index or FindingsIndex(report)
         self.report_path = path
@@ -450,6 +543,7 @@ class K8sAuditApp(App[int]):
     # -- fleet ------------------------------------------------------------------------------------
 
     def open_fleet(self, directory: Path) -> None:
+        self.workers.cancel_group(self, "load")  # a snapshot being re-checked
         self.report = self.index = None
         self._another_report()
         self._reset_stack(LoadingScreen(f"the snapshots in {directory}"))
@@ -478,6 +572,7 @@ class K8sAuditApp(App[int]):
         if self._find_screen(FleetScreen) is None:
             return False
         self._pop_to(FleetScreen)
+        self.workers.cancel_group(self, "load")  # a snapshot being re-checked
         self.report = self.index = None
         self.report_path = None
         self._another_report()
@@ -490,6 +585,8 @@ class K8sAuditApp(App[int]):
 
     def waive(self, index: FindingsIndex, position: int) -> None:
         """`w`: ask for a waiver of `index.findings[position]` and write it to the waivers file."""
+        if self._still_rechecking():
+            return
         finding = index.findings[position]
         problem = waivable(finding)
         if problem is None and not self.waiver_options.waivers:
@@ -533,6 +630,8 @@ class K8sAuditApp(App[int]):
     def probe(self, index: FindingsIndex, position: int) -> None:
         """`p`: show which addresses `index.findings[position]` would have probed; probe them in a
         worker once confirmed. Never without the dialog."""
+        if self._still_rechecking():
+            return
         finding = index.findings[position]
         report = self.report
         if report is None or index.report is not report:
@@ -571,9 +670,11 @@ class K8sAuditApp(App[int]):
             self._probe_job = None
 
     def _another_report(self) -> None:
-        """Another report is shown (or none): a probe of the previous one is stopped and dropped."""
+        """Another report is shown (or none): a probe of the previous one is stopped and dropped,
+        and so is a re-check of it."""
         self._report_serial += 1
         self.cancel_probe()
+        self.rechecking = self._rechecked = None
 
     def on_probe_finished(self, message: ProbeFinished) -> None:
         if message.serial != self._report_serial or self.report is None or self.index is None:
@@ -640,7 +741,7 @@ class K8sAuditApp(App[int]):
 
     def action_diff(self) -> None:
         report = self.report
-        if report is None:
+        if report is None or self._still_rechecking():
             return
         folder = self.report_path.parent if self.report_path and self.report_path.is_file() else None
         initial = f"{folder}/" if folder and str(folder) != "." else ""

@@ -50,8 +50,10 @@ from screens.messages import (
     FleetLoadFailed,
     ProbeFailed,
     ProbeFinished,
+    RecheckFailed,
     ReportLoaded,
     ReportLoadFailed,
+    ReportRechecked,
     ReportsRewaived,
     RewaiveFailed,
     ScanCancelled,
@@ -133,16 +135,47 @@ def load_report(
     notes: list[str] | None = None,
     today: date | None = None,
     options: WaiverOptions | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> None:
-    """`today`: the day waiver expiry is judged against (the app's clock, so tests can fix it)."""
+    """Load the snapshot at `path` and post its report, evaluated with the waivers file in effect.
+
+    When its findings are not what today's checks would say (another k8saudit version, other
+    settings), running them takes as long as loading (4 s at 100k pods): the findings as saved
+    are posted first (`rechecking`), so the report can be read meanwhile, then the re-checked
+    report (`ReportRechecked`). `today`: the day waiver expiry is judged against (the app's
+    clock, so tests can fix it); `cancelled`: another snapshot was asked for meanwhile, or the app
+    quits (asked between checks: quitting does not wait for them)."""
+    options = options or WaiverOptions()
+    recorded: Report | None = None
     try:
-        report = _evaluated_with_policy(path, options or WaiverOptions(), config, calendar, today)
-        report.collection.notes.extend(notes or ())
+        policy = options.load()
+        config = config or policy.config
+        snapshot = load(path)
+        snapshot.collection.notes.extend(notes or ())  # shared by both reports: extended once
+        if not snapshot.is_current(config, calendar):
+            recorded = snapshot.report(as_recorded=True, config=config, calendar=calendar)
+            post(ReportLoaded(recorded, path, FindingsIndex(recorded), rechecking=True))
+            if cancelled():
+                return
+        report = snapshot.report(
+            config=config,
+            waivers=options.waiver_policy(policy),
+            calendar=calendar,
+            today=today,
+            stop=cancelled,
+        )
         index = FindingsIndex(report)  # built here, off the UI thread
+    except Stopped:
+        return  # the app quit or opened another snapshot: nobody waits for this one
     except Exception as exc:
-        post(ReportLoadFailed(path, _reason(exc)))
+        reason = _reason(exc)
+        post(ReportLoadFailed(path, reason) if recorded is None else RecheckFailed(recorded, reason))
     else:
-        post(ReportLoaded(report, path, index))
+        post(
+            ReportLoaded(report, path, index)
+            if recorded is None
+            else ReportRechecked(recorded, report, index)
+        )
 
 
 def compare_with(

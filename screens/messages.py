@@ -62,11 +62,34 @@ class ScanCancelled(Message, bubble=False):
 
 
 class ReportLoaded(Message, bubble=False):
-    def __init__(self, report: Report, path: Path, index: FindingsIndex) -> None:
+    """A snapshot's report; with `rechecking`, its findings as saved, while today's checks run
+    over it (`ReportRechecked` or `RecheckFailed` follows)."""
+
+    def __init__(self, report: Report, path: Path, index: FindingsIndex, rechecking: bool = False) -> None:
         super().__init__()
         self.report = report
         self.path = path
         self.index = index
+        self.rechecking = rechecking
+
+
+class ReportRechecked(Message, bubble=False):
+    """Today's checks ran over the snapshot whose saved findings `recorded` shows."""
+
+    def __init__(self, recorded: Report, report: Report, index: FindingsIndex) -> None:
+        super().__init__()
+        self.recorded = recorded
+        self.report = report
+        self.index = index
+
+
+class RecheckFailed(Message, bubble=False):
+    """Today's checks could not be run over the snapshot `recorded` shows; `reason` is one line."""
+
+    def __init__(self, recorded: Report, reason: str) -> None:
+        super().__init__()
+        self.recorded = recorded
+        self.reason = reason
 
 
 class ReportLoadFailed(Message, bubble=False):

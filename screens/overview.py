@@ -121,6 +121,13 @@ class OverviewScreen(AuditScreen):
     def on_mount(self) -> None:
         self.query_one("#fixes", RowTable).focus()
 
+    def on_screen_resume(self) -> None:
+        self.audit_app.take_rechecked()  # today's findings of a re-checked snapshot, if ready
+
+    def show_identity(self) -> None:
+        """Say again what the findings are (a re-check failed: they stay as saved)."""
+        self.query_one("#identity", Static).update(self._identity())
+
     def _score(self) -> ComposeResult:
         scores = self.report.scores
         with Horizontal(id="grade-line"):
@@ -183,7 +190,9 @@ class OverviewScreen(AuditScreen):
         ]
         if cluster.insecure_skip_tls_verify:
             rows.append(("TLS", "verification disabled (insecure-skip-tls-verify)"))
-        if report.as_recorded:
+        if self.audit_app.rechecking is report:
+            rows.append(("findings", "as saved; re-checking with today's checks…"))
+        elif report.as_recorded:
             rows.append(("findings", "as recorded in the snapshot, not re-evaluated"))
         text = Text()
         for i, (label, value) in enumerate(rows):
