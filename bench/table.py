@@ -160,7 +160,8 @@ ROWS: list[tuple[str, Value | None, str, bool]] = [
     ("  filter keystroke to its frame, median", _result("tui", "keystroke_on_screen_median_ms"), "ms", True),
     ("  peak RSS of the UI process", _rss("tui"), "MiB", True),
     ("  snapshot from another k8saudit version (checks re-run)", None, "", False),
-    ("    to the overview, interactive", _seconds("tui-other-version"), "s", True),
+    ("    to the overview, interactive (findings as saved)", _seconds("tui-other-version"), "s", True),
+    ("    to today's findings on screen", _result("tui-other-version", "rechecked_seconds"), "s", True),
     ("    filter keystroke, median", _result("tui-other-version", "keystroke_median_ms"), "ms", True),
     ("    peak RSS of the UI process", _rss("tui-other-version"), "MiB", True),
 ]  # fmt: skip
