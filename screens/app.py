@@ -14,6 +14,10 @@ move without leaving the screen.
 
 `p` on an exposure finding asks (`screens.probe.ProbeDialog`) before probing the addresses it
 names in a worker (`jobs.ProbeJob`); the answers come back as a new report swapped in the same way.
+
+A snapshot whose findings today's checks might not repeat (another k8saudit version, other
+settings) is shown as saved while `jobs.load_report` re-checks it; the overview swaps today's
+report in when it comes (`take_rechecked`), never another screen under the reader's eyes.
 """
 
 from __future__ import annotations
@@ -276,7 +280,7 @@ class K8sAuditApp(App[int]):
         )
 
     def on_report_rechecked(self, message: ReportRechecked) -> None:
-        if self.rechecking is None or self.rechecking is not message.recorded:
+        if self.rechecking is not message.recorded:
             return  # another report is shown now
         self._rechecked = (message.report, message.index)
         if isinstance(self.screen, OverviewScreen):
@@ -302,8 +306,8 @@ class K8sAuditApp(App[int]):
         )
 
     def on_recheck_failed(self, message: RecheckFailed) -> None:
-        if self.rechecking is None or self.rechecking is not message.recorded:
-            return
+        if self.rechecking is not message.recorded:
+            return  # another report is shown now
         self.rechecking = None
         self._refresh_top_bars()
         overview = self._find_screen(OverviewScreen)
@@ -670,8 +674,8 @@ class K8sAuditApp(App[int]):
             self._probe_job = None
 
     def _another_report(self) -> None:
-        """Another report is shown (or none): a probe of the previous one is stopped and dropped,
-        and so is a re-check of it."""
+        """Another report is shown (or none): a probe of the previous one is stopped and dropped;
+        a re-check of it is forgotten (its answer no longer matches `rechecking`)."""
         self._report_serial += 1
         self.cancel_probe()
         self.rechecking = self._rechecked = None
