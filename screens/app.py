@@ -323,7 +323,7 @@ class K8sAuditApp(App[int]):
     def _refresh_top_bars(self) -> None:
         for screen in self.screen_stack:
             for bar in screen.query(TopBar):
-                bar.update(bar.build())
+                bar.show()
 
     def _still_rechecking(self) -> bool:
         """True, with a word to the user, when the shown findings are the saved ones of a

@@ -20,6 +20,10 @@ class TopBar(Static):
     """One line: the product, the breadcrumb of screens, and where the data comes from."""
 
     def on_mount(self) -> None:
+        self.show()
+
+    def show(self) -> None:
+        """Say again where the screen is and where its data comes from (the app's state moved)."""
         self.update(self.build())
 
     def crumbs(self) -> list[str]:
@@ -56,7 +60,7 @@ class TopBar(Static):
         return text
 
     def on_resize(self) -> None:
-        self.update(self.build())
+        self.show()
 
 
 class AuditScreen(Screen[None]):

@@ -37,7 +37,7 @@ from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
 from k8saudit.report import Report, rewaive, utcnow, with_probe_results
 from k8saudit.scan import probe_finding, scan_cluster, ui_origin
-from k8saudit.snapshot import load, save, write_atomically
+from k8saudit.snapshot import Snapshot, load, save, write_atomically
 from k8saudit.textsafe import safe_text
 from k8saudit.waivers import Waiver, WaiverPolicy
 from screens.findings_index import FindingsIndex
@@ -101,20 +101,22 @@ class WaiverOptions:
 
 
 def _evaluated_with_policy(
-    path: Path,
+    snapshot: Snapshot,
     options: WaiverOptions,
+    policy: Policy,
     config: Config | None,
     calendar: ReleaseCalendar | None,
     today: date | None,
+    stop: Callable[[], bool] | None = None,
 ) -> Report:
-    """The snapshot at `path`, evaluated with today's checks and the waivers file in effect;
+    """`snapshot` evaluated with today's checks and the waivers file in effect (`policy`);
     `config` (tests, embedding) replaces the file's settings and weights."""
-    policy = options.load()
-    return load(path).report(
+    return snapshot.report(
         config=config or policy.config,
         waivers=options.waiver_policy(policy),
         calendar=calendar,
         today=today,
+        stop=stop,
     )
 
 
@@ -157,13 +159,7 @@ def load_report(
             post(ReportLoaded(recorded, path, FindingsIndex(recorded), rechecking=True))
             if cancelled():
                 return
-        report = snapshot.report(
-            config=config,
-            waivers=options.waiver_policy(policy),
-            calendar=calendar,
-            today=today,
-            stop=cancelled,
-        )
+        report = _evaluated_with_policy(snapshot, options, policy, config, calendar, today, stop=cancelled)
         index = FindingsIndex(report)  # built here, off the UI thread
     except Stopped:
         return  # the app quit or opened another snapshot: nobody waits for this one
@@ -190,7 +186,8 @@ def compare_with(
     """Load the snapshot at `path`, evaluated like the current report, and diff the two: the one
     collected first is the old side (on a tie, the file picked is)."""
     try:
-        other = _evaluated_with_policy(path, options or WaiverOptions(), config, calendar, today)
+        options = options or WaiverOptions()
+        other = _evaluated_with_policy(load(path), options, options.load(), config, calendar, today)
         other_index = FindingsIndex(other)
         current_is_new = other.collection.finished_at <= current.collection.finished_at
         diff = diff_reports(other, current) if current_is_new else diff_reports(current, other)
