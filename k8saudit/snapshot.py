@@ -30,7 +30,7 @@ from k8saudit import __version__, heap, siblings
 from k8saudit.errors import SnapshotError
 from k8saudit.inventory import ClusterIdentity, Coverage, Inventory, malformed, share_pod_templates
 from k8saudit.kinds import KINDS, KINDS_BY_KEY
-from k8saudit.model import Finding, Status, Subject
+from k8saudit.model import Finding, Status, Subject, shared_evidence
 from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
 from k8saudit.report import CollectionInfo, Report, evaluate, is_current, reevaluate_or_reuse
@@ -375,6 +375,7 @@ def _parse(raw: bytes, source: Path | str) -> tuple[Any, bool]:
     (by their schemas, `k8saudit.schema`); the generic parser decides what the schema refuses."""
     try:
         document = _document_decoder().decode(raw)
+        _share_evidence(document.get("findings") or ())
     except SCHEMA_REFUSALS:
         pass
     else:
@@ -437,7 +438,9 @@ class _StoredFinding(msgspec.Struct, gc=False):
     status: Status
     subject: _StoredSubject
     message: str = ""
-    evidence: dict[str, Any] = {}
+    # Decoded as the JSON text it is in the file, then replaced by the evidence dict that every
+    # finding with the same text holds (`_share_evidence`): always a dict once loaded.
+    evidence: msgspec.Raw = msgspec.Raw(b"{}")
     waiver: dict[str, Any] | None = None
 
     def as_finding(self) -> Finding:
@@ -453,8 +456,29 @@ class _StoredFinding(msgspec.Struct, gc=False):
             self.status,
             Subject(subject.kind, subject.namespace, subject.name),
             self.message,
-            self.evidence,
+            cast("dict[str, Any]", self.evidence),
         )
+
+
+_EVIDENCE = msgspec.json.Decoder(dict[str, Any])
+
+
+def _share_evidence(findings: Iterable[_StoredFinding]) -> None:
+    """Decode each distinct evidence text once, for every finding that recorded it.
+
+    Most findings repeat another's evidence word for word (a clean pod's, the replicas of one
+    workload): at 100k pods, 84,864 texts for 336,727 findings. One dict each, refusing changes
+    as the checks' shared evidence does (`shared_evidence`), instead of a dict per finding:
+    90 MiB less at the peak of a load, and the depth guard encodes each text once.
+    Raises msgspec's ValidationError for evidence that is not an object (the generic parser then
+    reads the file, and `Finding.from_dict` judges it)."""
+    shared: dict[bytes, dict[str, Any]] = {}
+    for finding in findings:
+        text = bytes(finding.evidence)
+        evidence = shared.get(text)
+        if evidence is None:
+            evidence = shared[text] = shared_evidence(**_EVIDENCE.decode(text))
+        finding.evidence = evidence  # type: ignore[assignment]
 
 
 # What the loader reads besides the inventory's objects (and what it writes, read or not).
@@ -563,8 +587,12 @@ def _check_depth(data: dict[str, Any], source: Path | str) -> None:
         for key in ("cluster", "coverage", "collection", "calendar", "waivers"):
             orjson.dumps(data.get(key))
         # The findings are decoded structs or Findings by now: only their evidence and waiver can
-        # nest, and encoding just those, at the depth they have in the file, is 10× faster.
-        orjson.dumps([[finding.evidence, finding.waiver] for finding in data.get("findings") or ()])
+        # nest. Encoding just those, at the depth they have in the file, each shared evidence
+        # once (`_share_evidence`), takes 0.1 s at 100k pods: 0.33 s one per finding.
+        findings = data.get("findings") or ()
+        evidence = {id(finding.evidence): finding.evidence for finding in findings}
+        orjson.dumps([[value] for value in evidence.values()])
+        orjson.dumps([[finding.waiver] for finding in findings if finding.waiver is not None])
         # The inventory's objects were checked as they were read (_from_dict).
         orjson.dumps({k: v for k, v in data["inventory"].items() if k != "objects"})
     except orjson.JSONEncodeError as exc:

@@ -41,13 +41,28 @@ def test_findings_off_the_fast_schema_load_as_leniently_as_ever(tmp_path: Path, 
     document = orjson.loads(snapshot.dumps(report))
     fast = snapshot.load(_written(tmp_path / "fast.json", document)).findings
     assert [f.to_dict() for f in fast] == [f.to_dict() for f in report.findings]
-    document["findings"][0].update(check_id=7, message=None, waiver="x")
+    document["findings"][0].update(check_id=7, message=None, waiver="x", evidence=[])
     lenient = snapshot.load(_written(tmp_path / "lenient.json", document)).findings
     assert (lenient[0].check_id, lenient[0].message, lenient[0].waiver) == ("7", "None", None)
+    assert lenient[0].evidence == {}
     assert [f.to_dict() for f in lenient[1:]] == [f.to_dict() for f in fast[1:]]
     document["findings"][1]["status"] = "maybe"
     with pytest.raises(SnapshotError, match="not a valid k8saudit snapshot: 'maybe' is not a valid Status"):
         snapshot.load(_written(tmp_path / "bad.json", document))
+
+
+def test_findings_with_the_same_evidence_share_one_dict_that_refuses_changes(tmp_path: Path, report) -> None:
+    """Loaded findings hold one evidence dict per distinct text, as the checks share theirs: a
+    change through one finding would change them all, so it is refused."""
+    loaded = snapshot.load(snapshot.save(report, tmp_path / "s.json")).findings
+    holders: dict[bytes, set[int]] = {}
+    for finding in loaded:
+        holders.setdefault(orjson.dumps(finding.evidence), set()).add(id(finding.evidence))
+    assert {len(ids) for ids in holders.values()} == {1}
+    assert len(holders) < len(loaded)  # the demo's findings repeat evidence
+    assert [f.to_dict() for f in loaded] == [f.to_dict() for f in report.findings]
+    with pytest.raises(TypeError, match="shared by many findings"):
+        loaded[0].evidence["note"] = "changed"
 
 
 def _written(path: Path, document: dict) -> Path:

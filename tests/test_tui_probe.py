@@ -161,17 +161,24 @@ async def test_p_confirms_probes_in_a_worker_and_keeps_the_answers_like_scan_pro
 
 
 def demo_with_targets(ui: FakeAdminUI, weave: str, grafana: str) -> Report:
-    """The demo report, its two probeable EXP-001 findings pointed at the fake admin UI."""
+    """The demo report, its two probeable EXP-001 findings pointed at the fake admin UI (new
+    evidence dicts: a loaded finding's is shared and refuses changes)."""
     report = load(demo_snapshot_path()).report(today=FIXED_NOW.date())
     for finding in report.findings:
         if finding.check_id == "EXP-001" and finding.subject.name == "weave-scope-app":
-            finding.evidence[PROBE_TARGETS] = [{"url": ui.url(weave), "interface": "Weave Scope"}]
+            finding.evidence = {
+                **finding.evidence,
+                PROBE_TARGETS: [{"url": ui.url(weave), "interface": "Weave Scope"}],
+            }
         elif (
             finding.check_id == "EXP-001"
             and finding.subject.name == "grafana"
             and finding.evidence.get(PROBE_TARGETS)
         ):
-            finding.evidence[PROBE_TARGETS] = [{"url": ui.url(grafana), "interface": "Grafana"}]
+            finding.evidence = {
+                **finding.evidence,
+                PROBE_TARGETS: [{"url": ui.url(grafana), "interface": "Grafana"}],
+            }
     return report
 
 
@@ -204,7 +211,10 @@ async def test_findings_without_addresses_get_a_one_line_notice(admin_ui: FakeAd
     report = demo_with_targets(admin_ui, "/open", "/basic")
     passing = next(f for f in report.findings if f.key[0] == "EXP-001" and f.subject.name == "payments-api")
     assert passing.status is Status.PASS
-    passing.evidence[PROBE_TARGETS] = [{"url": admin_ui.url("/open")}]  # named, but the check passed
+    passing.evidence = {
+        **passing.evidence,
+        PROBE_TARGETS: [{"url": admin_ui.url("/open")}],
+    }  # the check passed
     app = make_app(report=report, debounce_s=0.0)
     notices: list[str] = []
     async with app.run_test(size=SIZE) as pilot:
