@@ -588,7 +588,10 @@ TEMPLATE_KEYS = ("deployments", "daemonsets", "statefulsets", "cronjobs", "jobs"
 
 class ExposureIndex:
     def __init__(self, inv: Inventory) -> None:
-        self.inv = inv
+        # Not the inventory itself: `_CACHE` keeps the index as long as its inventory lives, and
+        # an index holding its own key would keep every inventory checked in this process (each
+        # rescan, each snapshot opened in the UI: over a GiB each at 100k pods) alive for good.
+        self.inv = weakref.proxy(inv)
         self.templates: list[Template] = [
             Template(key, obj, spec, pod_labels_of(key, obj)) for key, obj, spec in inv.pod_templates()
         ]

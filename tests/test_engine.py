@@ -73,3 +73,20 @@ def test_stop_ends_a_run_between_checks() -> None:
         "RES-902",
         "RES-903",
     ]
+
+
+def test_nothing_the_checks_cache_keeps_an_inventory_alive() -> None:
+    """Checks cache what they derive per inventory (`ExposureIndex.of`, `RbacIndex.of`). A cache
+    entry holding its own inventory kept every inventory checked in the process alive: one per
+    rescan in the UI, one per cluster of `scan --all-contexts`."""
+    import gc
+    import weakref
+
+    from tests.demo import build_report
+
+    report = build_report()
+    assert any(f.check_id.startswith("EXP-") for f in report.findings)  # the exposure index was built
+    gone = weakref.ref(report.inventory)
+    del report
+    gc.collect()
+    assert gone() is None
