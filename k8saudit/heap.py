@@ -13,7 +13,10 @@ every full collection while the report is browsed, and once more when the proces
   allocation after the pause would trigger a collection of everything allocated during it.)
   The objects are still freed by reference counting when dropped (a rescan replaces the
   inventory); only cyclic garbage alive at that moment stays until the process ends, and a scan
-  leaves little of it.
+  leaves little of it. So a frozen cycle must not hold on to a report: the UI's screens are
+  cycles, alive at every freeze while the next report is built, and let go of their report when
+  removed (`screens.base`); nothing cached per inventory may refer back to it
+  (`checks.exposure_index`).
 """
 
 from __future__ import annotations

@@ -176,7 +176,9 @@ class K8sAuditApp(App[int]):
                 self.push_screen(LoadingScreen(f"the snapshots in {self.fleet_dir}"))
                 self._load_fleet(self.fleet_dir)
         elif self.initial_report is not None:  # already in memory (tests, embedding)
-            self.show_report(self.initial_report, path=self.snapshot_path or Path("(in memory)"))
+            # Shown, then not held here: a report replaced later must be freed (see show_report).
+            report, self.initial_report = self.initial_report, None
+            self.show_report(report, path=self.snapshot_path or Path("(in memory)"))
         elif self.snapshot_path is not None:
             self.push_screen(LoadingScreen(str(self.snapshot_path)))
             self._load_snapshot(self.snapshot_path)

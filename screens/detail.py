@@ -50,6 +50,7 @@ class SubjectRows(IndexedRows):
 
 class DetailScreen(AuditScreen):
     SCOPE = "detail"
+    POSITIONS = ("subjects",)
     BINDINGS = bindings_for("detail")
 
     def __init__(self, index: FindingsIndex, finding: int, label: str | None = None) -> None:

@@ -95,6 +95,7 @@ def _choices(pairs: list[tuple[str, str]], everything: str) -> list[tuple[Text, 
 
 class FindingsScreen(AuditScreen):
     SCOPE = "findings"
+    POSITIONS = ("rows_shown",)
     BINDINGS = bindings_for("findings")
 
     def __init__(self, index: FindingsIndex, initial: FindingFilter | None = None) -> None:

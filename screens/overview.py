@@ -66,6 +66,7 @@ def ago(then: datetime, now: datetime) -> str:
 
 class OverviewScreen(AuditScreen):
     SCOPE = "overview"
+    POSITIONS = ("failing",)
     BINDINGS = bindings_for("overview")
 
     def __init__(self, report: Report, index: FindingsIndex) -> None:

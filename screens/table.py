@@ -177,6 +177,12 @@ class RowTable(ScrollView, can_focus=True):
 
     # -- data ---------------------------------------------------------------------------------
 
+    def on_unmount(self) -> None:
+        # Removed with its screen: its rows may lead to a whole report (screens.base explains
+        # why a removed widget must let go of it).
+        self.source = ListSource()
+        self._cache.clear()
+
     def set_source(self, source: RowSource, cursor: int | None = None) -> None:
         """Show `source`; keep the cursor where it was (clamped) unless told otherwise."""
         self.source = source
