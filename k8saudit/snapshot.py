@@ -469,7 +469,7 @@ def _share_evidence(findings: Iterable[_StoredFinding]) -> None:
     Most findings repeat another's evidence word for word (a clean pod's, the replicas of one
     workload): at 100k pods, 84,864 texts for 336,727 findings. One dict each, refusing changes
     as the checks' shared evidence does (`shared_evidence`), instead of a dict per finding:
-    90 MiB less at the peak of a load, and the depth guard encodes each text once.
+    84 MiB less at the peak of a load, and the depth guard encodes each text once.
     Raises msgspec's ValidationError for evidence that is not an object (the generic parser then
     reads the file, and `Finding.from_dict` judges it)."""
     shared: dict[bytes, dict[str, Any]] = {}

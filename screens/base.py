@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 _REPORT_DATA = (Report, Inventory, FindingsIndex, IndexedRows, Diff)
 
 
-def let_go_of_report_data(node: object) -> None:
+def _let_go_of_report_data(node: object) -> None:
     """Drop every reference `node` (a screen or widget being removed) holds to a report.
 
     Every big build freezes the heap (`k8saudit.heap`): what is alive then is never looked at by
@@ -92,7 +92,7 @@ class AuditScreen(Screen[None]):
 
     SCOPE: ClassVar[str] = ""
     # Lists of positions into the findings index (one per finding shown: 336k at 100k pods),
-    # emptied when the screen is removed, as its report data is (`let_go_of_report_data`).
+    # emptied when the screen is removed, as its report data is (`_let_go_of_report_data`).
     POSITIONS: ClassVar[tuple[str, ...]] = ()
 
     @property
@@ -116,7 +116,7 @@ class AuditScreen(Screen[None]):
         return None
 
     def on_unmount(self) -> None:
-        let_go_of_report_data(self)
+        _let_go_of_report_data(self)
         for name in self.POSITIONS:
             setattr(self, name, [])
 
