@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import gc
+import weakref
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -10,6 +12,7 @@ from k8saudit.inventory import FORBIDDEN
 from k8saudit.model import Severity, Status, Subject, failed, passed
 from k8saudit.registry import CheckMeta, Context, load_checks
 from tests import factories as f
+from tests.demo import build_report
 
 CTX = Context.default(datetime(2026, 11, 20, tzinfo=UTC))
 
@@ -78,12 +81,8 @@ def test_stop_ends_a_run_between_checks() -> None:
 def test_nothing_the_checks_cache_keeps_an_inventory_alive() -> None:
     """Checks cache what they derive per inventory (`ExposureIndex.of`, `RbacIndex.of`). A cache
     entry holding its own inventory kept every inventory checked in the process alive: one per
-    rescan in the UI, one per cluster of `scan --all-contexts`."""
-    import gc
-    import weakref
-
-    from tests.demo import build_report
-
+    rescan in the UI, one per cluster of `scan --all-contexts`, one per re-checked snapshot of a
+    fleet directory."""
     report = build_report()
     assert any(f.check_id.startswith("EXP-") for f in report.findings)  # the exposure index was built
     gone = weakref.ref(report.inventory)

@@ -214,7 +214,7 @@ async def test_findings_without_addresses_get_a_one_line_notice(admin_ui: FakeAd
     passing.evidence = {
         **passing.evidence,
         PROBE_TARGETS: [{"url": admin_ui.url("/open")}],
-    }  # the check passed
+    }  # named, but the check passed
     app = make_app(report=report, debounce_s=0.0)
     notices: list[str] = []
     async with app.run_test(size=SIZE) as pilot:
