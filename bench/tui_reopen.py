@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import resource
 import sys
 import weakref
 from pathlib import Path
@@ -24,7 +25,7 @@ from screens.overview import OverviewScreen
 
 def rss_mib() -> float:
     with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * 4096 / 2**20
+        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
 
 
 async def session(path: Path, opens: int) -> None:
