@@ -170,7 +170,9 @@ def control_plane_minor(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         yield unknown(subject, f"Kubernetes {version[0]}.x is not a major the calendar knows", **evidence)
         return
     behind = newest.minor[1] - version[1]
-    if behind < 0:
+    if behind <= 1 and (stale := _stale_calendar(ctx)):
+        yield unknown(subject, f"runs {minor_name(version)}; {stale}", **evidence)
+    elif behind < 0:
         yield passed(
             subject,
             f"runs {minor_name(version)}, newer than the calendar's newest minor {newest.name}",
@@ -183,6 +185,21 @@ def control_plane_minor(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         yield warned(subject, f"runs {minor_name(version)}, two minors behind {newest.name}", **evidence)
     else:
         yield failed(subject, f"runs {minor_name(version)}, {behind} minors behind {newest.name}", **evidence)
+
+
+def _stale_calendar(ctx: Context) -> str | None:
+    """Why a pass on "no newer minor" cannot be trusted: a calendar older than
+    `calendar_stale_days` when the cluster was read (a minor ships about every four months, so one
+    has most likely shipped since). None when the calendar is recent enough. Warnings and
+    failures stand either way: a newer minor only puts the cluster further behind."""
+    age = ctx.calendar.age_days(_today(ctx))
+    if age <= ctx.config.calendar_stale_days:
+        return None
+    return (
+        f"the release calendar is {age} days old (as of {ctx.calendar.as_of.isoformat()}, over "
+        f"calendar_stale_days = {ctx.config.calendar_stale_days}), so newer minors it does not "
+        f"list have likely shipped since; {REFRESH_HINT}"
+    )
 
 
 @check(

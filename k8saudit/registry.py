@@ -38,6 +38,8 @@ class Config:
     """Tunable thresholds. Defaults are what an SRE would accept without thinking twice."""
 
     backup_max_age_hours: float = 24.0
+    # Versions: a release calendar older than this (when the cluster was read) no longer shows
+    # the newest minor, so VER-002 cannot pass a cluster on it.
     calendar_stale_days: int = 180
     # Versions: warn this many days before a Kubernetes minor, OS or runtime reaches end of life.
     eol_warning_days: int = 60

@@ -223,6 +223,23 @@ def test_minors_behind_uses_only_released_minors() -> None:
     assert statuses("VER-002", f.make_inventory(version="v1.33.4"), ctx) == [("cluster", "warn")]
 
 
+def test_a_stale_calendar_cannot_pass_the_minor_lag() -> None:
+    """Past `calendar_stale_days` a newer minor has likely shipped: no pass on the calendar's
+    newest, while being behind even the calendar's newest still warns or fails."""
+    stale = ctx_on(date(2027, 3, 20), small_calendar())  # 186 days after its as_of
+    findings = list(run_check(CHECKS["VER-002"], f.make_inventory(version="v1.35.2"), stale))
+    assert [x.status for x in findings] == [Status.UNKNOWN]
+    assert "186 days old" in findings[0].message and "calendar_stale_days = 180" in findings[0].message
+    assert "--refresh-releases" in findings[0].message
+    assert statuses("VER-002", f.make_inventory(version="v1.36.0"), stale) == [("cluster", "unknown")]
+    assert statuses("VER-002", f.make_inventory(version="v1.33.4"), stale) == [("cluster", "warn")]
+    assert statuses("VER-002", f.make_inventory(version="v1.32.4"), stale) == [("cluster", "fail")]
+    tolerant = ctx_on(date(2027, 3, 20), small_calendar(), calendar_stale_days=365)
+    assert statuses("VER-002", f.make_inventory(version="v1.35.2"), tolerant) == [("cluster", "pass")]
+    on_the_day = ctx_on(date(2027, 3, 14), small_calendar())  # exactly 180 days: still trusted
+    assert statuses("VER-002", f.make_inventory(version="v1.34.2"), on_the_day) == [("cluster", "pass")]
+
+
 # -- skew -----------------------------------------------------------------------------------------
 
 
