@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -290,11 +290,13 @@ def load_fleet(
     as_recorded: bool = False,
     max_bytes: int | None = None,
     calendar: ReleaseCalendar | None = None,
+    today: date | None = None,
 ) -> list[FleetEntry]:
     """The clusters of a fleet directory: from its `fleet.json` when present (so clusters that
     could not be scanned are listed too), else every snapshot file in it. Each snapshot is
     re-evaluated (current checks, `waivers`) unless `as_recorded`; one that cannot be read is an
-    entry with the load error. `calendar` replaces the calendars saved in the snapshots."""
+    entry with the load error. `calendar` replaces the calendars saved in the snapshots; `today` is
+    the day waiver expiry is judged against (default: today's date)."""
     root = Path(directory)
     if not root.is_dir():
         raise SnapshotError(f"{root} is not a directory")
@@ -302,7 +304,7 @@ def load_fleet(
     if not listed:
         raise SnapshotError(f"{root} holds no snapshots (*.json, *.json.gz) and no {INDEX_FILE}")
     return [
-        _load_entry(context, path, error, config, waivers, as_recorded, max_bytes, calendar)
+        _load_entry(context, path, error, config, waivers, as_recorded, max_bytes, calendar, today)
         for context, path, error in listed
     ]
 
@@ -347,6 +349,7 @@ def _load_entry(
     as_recorded: bool,
     max_bytes: int | None,
     calendar: ReleaseCalendar | None,
+    today: date | None,
 ) -> FleetEntry:
     from k8saudit.snapshot import DEFAULT_MAX_BYTES, load
 
@@ -356,7 +359,9 @@ def _load_entry(
         snapshot = load(path, max_bytes or DEFAULT_MAX_BYTES)
     except SnapshotError as exc:
         return FleetEntry(context or path.name, snapshot=path, error=exc.message)
-    report = snapshot.report(as_recorded=as_recorded, config=config, waivers=waivers, calendar=calendar)
+    report = snapshot.report(
+        as_recorded=as_recorded, config=config, waivers=waivers, calendar=calendar, today=today
+    )
     return FleetEntry.from_report(context or snapshot.inventory.cluster.context, report, path)
 
 

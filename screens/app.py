@@ -241,7 +241,9 @@ class K8sAuditApp(App[int]):
 
     @work(thread=True, group="fleet", exclusive=True, exit_on_error=False)
     def _load_fleet(self, directory: Path) -> None:
-        jobs.load_fleet_dir(directory, self.post_message, self.config, self.calendar, self.waiver_options)
+        jobs.load_fleet_dir(
+            directory, self.post_message, self.config, self.calendar, self.waiver_options, self.today
+        )
 
     @work(thread=True, group="scan", exclusive=True, exit_on_error=False)
     def _run_scan(self, job: jobs.ScanJob) -> None:

@@ -237,8 +237,10 @@ def load_fleet_dir(
     config: Config | None = None,
     calendar: ReleaseCalendar | None = None,
     options: WaiverOptions | None = None,
+    today: date | None = None,
 ) -> None:
-    """Every snapshot of a fleet directory, each evaluated with the waivers file in effect."""
+    """Every snapshot of a fleet directory, each evaluated with the waivers file in effect,
+    their expiry judged on `today` (the app's day, as for one cluster's report)."""
     options = options or WaiverOptions()
     try:
         policy = options.load()
@@ -247,6 +249,7 @@ def load_fleet_dir(
             config=config or policy.config,
             waivers=options.waiver_policy(policy),
             calendar=calendar,
+            today=today,
         )
     except Exception as exc:
         post(FleetLoadFailed(directory, _reason(exc)))

@@ -163,6 +163,15 @@ def test_load_fleet_reevaluates_with_todays_waivers(tmp_path: Path) -> None:
     assert waived[0].problems == {} and waived[0].waived == 1 and waived[0].grade == "A"
 
 
+def test_load_fleet_judges_waiver_expiry_on_the_day_it_is_given(tmp_path: Path) -> None:
+    out = write_fleet(tmp_path)
+    last_day = datetime(2030, 6, 30).date()
+    policy = WaiverPolicy((Waiver("RBAC-001", "known CI account", "platform", last_day),))
+    assert load_fleet(out, waivers=policy, today=last_day)[0].waived == 1
+    expired = load_fleet(out, waivers=policy, today=last_day + timedelta(days=1))[0]
+    assert expired.waived == 0 and expired.problems == {"critical": 1}
+
+
 def test_load_fleet_without_index_and_with_a_bad_file(tmp_path: Path) -> None:
     snapshot.save(cluster_report("a", 1), tmp_path / "a.json.gz")
     snapshot.save(cluster_report("b", 0), tmp_path / "b.json")

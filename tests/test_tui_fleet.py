@@ -133,6 +133,22 @@ async def test_a_waiver_written_in_a_cluster_updates_the_fleet(fleet_dir: Path, 
         assert all(e.waived >= 1 for e in fleet.entries if e.ok), "the waiver applies to both clusters"
 
 
+async def test_the_fleet_judges_waiver_expiry_on_the_apps_day(fleet_dir: Path, tmp_path: Path) -> None:
+    """The fleet and a cluster's report agree on which waivers still apply: both use the app's
+    clock. This waiver expired long ago by the calendar on the wall, not by the app's clock."""
+    policy = tmp_path / "waivers.toml"
+    policy.write_text(
+        '[[waiver]]\ncheck = "*"\nreason = "r"\nowner = "o"\nexpires = 2001-12-31\n', encoding="utf-8"
+    )
+    app = make_app(
+        fleet=fleet_dir, waivers=WaiverOptions(str(policy)), clock=lambda: COLLECTED_AT.replace(2001)
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen), "the fleet")
+        usable = [e for e in app.screen.entries if e.ok]
+        assert usable and all(e.waived >= 1 for e in usable)
+
+
 async def test_a_directory_without_snapshots_is_a_startup_error(tmp_path: Path) -> None:
     app = make_app(fleet=tmp_path)
     async with app.run_test(size=SIZE) as pilot:
