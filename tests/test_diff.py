@@ -22,7 +22,7 @@ from k8saudit.diff import (
     render_diff_text,
 )
 from k8saudit.model import Finding, Status, Subject
-from k8saudit.report import CollectionInfo, Report, evaluate
+from k8saudit.report import CollectionInfo, Report, evaluate, utcnow
 from k8saudit.waivers import Waiver, WaiverPolicy
 from tests import factories as f
 from tests.check_subset import only_checks
@@ -191,7 +191,8 @@ def save_pair(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_both_snapshots_judged_by_todays_waivers_unless_as_recorded(tmp_path: Path) -> None:
     old, new = save_pair(tmp_path)
-    argo = Waiver("RBAC-001", "GitOps controller", "platform", date(2026, 12, 31), name="argo-admin")
+    in_a_year = utcnow().date() + timedelta(days=365)  # diff judges expiry against today
+    argo = Waiver("RBAC-001", "GitOps controller", "platform", in_a_year, name="argo-admin")
     waived = diff_snapshots(str(old), str(new), waivers=WaiverPolicy((argo,)))
     assert keyed(waived.new_findings)[0] == ("RBAC-001", "argo-admin"), "a waived new finding is still new"
     assert waived.new_findings[0].new_status == "fail (waived)"
