@@ -92,11 +92,6 @@ class CronSchedule:
             return dom or dow
         return dom and dow
 
-    @property
-    def runs_per_firing_day(self) -> int:
-        """Runs on a day the schedule fires at all (0 for `@every`, which ignores days)."""
-        return len(self.minutes) * len(self.hours)
-
     def min_interval(self) -> timedelta:
         """The shortest time between two consecutive runs."""
         if self.every is not None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from k8saudit.inventory import Inventory, label_selector_matches
 from k8saudit.model import Finding, failed, passed, warned
-from k8saudit.readers import as_count, as_object, dicts, labels_of, name_of, namespace_of
+from k8saudit.readers import as_count, as_object, dicts, name_of
 from k8saudit.redact import pod_spec_of
 
 Obj = dict[str, Any]
@@ -138,16 +138,6 @@ def pods_per_node(inv: Inventory, key: str, obj: Obj) -> Counter[str]:
 
 def describe_placement(placement: Counter[str]) -> str:
     return ", ".join(f"{node} ({count})" for node, count in sorted(placement.items()))
-
-
-def workload_ref(inv: Inventory, key: str, obj: Obj) -> str:
-    subject = inv.subject(key, obj)
-    return f"{subject.kind} {namespace_of(obj)}/{subject.name}"
-
-
-def node_labels(inv: Inventory, node_name: str) -> dict[str, str]:
-    node = inv.get("nodes", "", node_name)
-    return labels_of(node) if node else {}
 
 
 def pdb_finding(inv: Inventory, key: str, obj: Obj, evidence: dict[str, Any]) -> Finding:

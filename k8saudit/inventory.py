@@ -403,14 +403,6 @@ class Inventory:
             return []
         return [pod for labels, pods in candidates if selector_matches(selector, labels) for pod in pods]
 
-    def services_selecting(self, pod: Obj) -> list[Obj]:
-        labels = labels_of(pod)
-        return [
-            svc
-            for svc in self.in_namespace("services", namespace_of(pod))
-            if (sel := (svc.get("spec") or {}).get("selector")) and selector_matches(sel, labels)
-        ]
-
     def pod_templates(self) -> Iterator[tuple[str, Obj, Obj]]:
         """(key, workload, pod spec) for every workload and bare pod: each pod spec once.
 

@@ -60,11 +60,6 @@ def test_weekday_and_month_day_semantics() -> None:
     assert not only_dow.fires_on(datetime(2026, 10, 13).date())
 
 
-def test_runs_per_firing_day() -> None:
-    assert parse_cron("*/15 9-19 * * Mon-Fri").runs_per_firing_day == 44
-    assert parse_cron("@every 5m").runs_per_firing_day == 0
-
-
 @pytest.mark.parametrize(
     ("expression", "message"),
     [

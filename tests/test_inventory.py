@@ -101,9 +101,6 @@ def test_services_and_selectors() -> None:
     svc = inv.get("services", "shop", "web")
     assert {p["metadata"]["name"] for p in inv.pods_selected_by(svc)} == {"web-1-0", "web-1-1"}
     assert inv.pods_selected_by(inv.get("services", "shop", "ext")) == []
-    assert [s["metadata"]["name"] for s in inv.services_selecting(inv.get("pods", "shop", "web-1-1"))] == [
-        "web"
-    ]
 
 
 def test_pod_templates_name_the_controller_not_its_pods() -> None:
