@@ -25,10 +25,3 @@ def only_checks(*ids: str) -> Iterator[dict[str, CheckMeta]]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("k8saudit.report.load_checks", lambda: dict(subset))
         yield subset
-
-
-@pytest.fixture(scope="module")
-def core_checks() -> Iterator[dict[str, CheckMeta]]:
-    """Module-wide: use with `pytestmark = pytest.mark.usefixtures("core_checks")`."""
-    with only_checks(*CORE) as subset:
-        yield subset

@@ -545,17 +545,6 @@ def configmap(name: str, namespace: str = "default", data: dict[str, str] | None
     return _merge({"metadata": metadata(name, namespace, kind="ConfigMap"), "data": dict(data or {})}, extra)
 
 
-def secret_metadata(name: str, namespace: str = "default", **extra: Any) -> Obj:
-    return _merge(
-        {
-            "apiVersion": "meta.k8s.io/v1",
-            "kind": "PartialObjectMetadata",
-            "metadata": metadata(name, namespace, kind="Secret"),
-        },
-        extra,
-    )
-
-
 def serviceaccount(
     name: str, namespace: str = "default", *, automount: bool | None = None, **extra: Any
 ) -> Obj:
@@ -745,16 +734,6 @@ def priorityclass(name: str, value: int = 1000, **extra: Any) -> Obj:
             "metadata": metadata(name, kind="PriorityClass"),
             "value": value,
             "preemptionPolicy": "PreemptLowerPriority",
-        },
-        extra,
-    )
-
-
-def networkpolicy(name: str, namespace: str, **extra: Any) -> Obj:
-    return _merge(
-        {
-            "metadata": metadata(name, namespace, kind="NetworkPolicy"),
-            "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
         },
         extra,
     )

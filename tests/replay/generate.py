@@ -163,13 +163,6 @@ def _strip_bootstrap(meta: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
-def generate_nodes(count: int, *, seed: int = 0, rec: Recordings | None = None) -> list[dict[str, Any]]:
-    rec = rec or load_recordings()
-    t = _templates(rec)
-    ids = _Ids(seed, 10_000)
-    return [_node(t, ids, i) for i in range(count)]
-
-
 def _node(t: _Templates, ids: _Ids, i: int) -> dict[str, Any]:
     template = t.control_plane_node if i == 0 else t.worker_node
     zone = _ZONES[i % len(_ZONES)]
