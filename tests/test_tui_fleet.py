@@ -141,7 +141,7 @@ async def test_the_fleet_judges_waiver_expiry_on_the_apps_day(fleet_dir: Path, t
         '[[waiver]]\ncheck = "*"\nreason = "r"\nowner = "o"\nexpires = 2001-12-31\n', encoding="utf-8"
     )
     app = make_app(
-        fleet=fleet_dir, waivers=WaiverOptions(str(policy)), clock=lambda: COLLECTED_AT.replace(2001)
+        fleet=fleet_dir, waivers=WaiverOptions(str(policy)), clock=lambda: COLLECTED_AT.replace(year=2001)
     )
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen), "the fleet")
