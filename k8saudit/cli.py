@@ -81,16 +81,19 @@ def _add_connection_options(parser: argparse.ArgumentParser, default: object = N
     )
 
 
-def _add_calendar_options(parser: argparse.ArgumentParser) -> None:
+def _add_calendar_options(parser: argparse.ArgumentParser, default: object = None) -> None:
+    """Accepted before and after the command, like the connection options (the terminal UI,
+    without a command, scans with the calendar fetched before it starts)."""
     parser.add_argument(
         "--refresh-releases",
         action="store_true",
+        default=False if default is None else default,
         help="fetch the current Kubernetes release calendar instead of using the data shipped with "
         "k8saudit (offline is the default; a failed fetch falls back and the report says so)",
     )
     parser.add_argument(
         "--releases-url",
-        default=None,
+        default=default,
         metavar="URL",
         help="where --refresh-releases fetches from: an endoflife.date-format JSON document "
         "(default: https://endoflife.date/api/kubernetes.json; use a mirror in air-gapped networks)",
@@ -176,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"k8saudit {__version__}")
     _add_connection_options(parser)
     _add_policy_options(parser)
+    _add_calendar_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     scan = commands.add_parser("scan", help="scan a cluster, print the report and save a snapshot")
@@ -214,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument(
         "--probe-timeout", type=_positive(float), default=None, help="seconds per probe (default: 3)"
     )
-    _add_calendar_options(scan)
+    _add_calendar_options(scan, argparse.SUPPRESS)
     fleet = scan.add_argument_group("a fleet of clusters")
     fleet.add_argument("--all-contexts", action="store_true", help="scan every context of the kubeconfig")
     fleet.add_argument("--contexts", metavar="A,B,C", help="scan these contexts")
@@ -240,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_max_size(report)
     _add_policy_options(report, argparse.SUPPRESS)
     _add_gates(report)
-    _add_calendar_options(report)
+    _add_calendar_options(report, argparse.SUPPRESS)
 
     diff = commands.add_parser("diff", help="compare two snapshots: new, resolved and changed findings")
     diff.add_argument("old", help="the older snapshot")
@@ -263,12 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
         "snapshot", help="snapshot file (.json or .json.gz), or a directory of them (fleet view)"
     )
     open_.add_argument("--text", action="store_true", help="print the report instead of opening the UI")
-    _add_calendar_options(open_)
+    _add_calendar_options(open_, argparse.SUPPRESS)
     _add_policy_options(open_, argparse.SUPPRESS)
 
     demo = commands.add_parser("demo", help="open the shipped demo snapshot (no cluster needed)")
     demo.add_argument("--text", action="store_true", help="print the report instead of opening the UI")
-    _add_calendar_options(demo)
+    _add_calendar_options(demo, argparse.SUPPRESS)
     _add_policy_options(demo, argparse.SUPPRESS)
 
     rbac = commands.add_parser("rbac", help="print the least-privilege read-only RBAC k8saudit needs")
@@ -743,7 +747,16 @@ def cmd_tui(args: argparse.Namespace) -> int:
     if not _tui_available():
         build_parser().print_help()
         return EXIT_OK
-    return _run_tui(kubeconfig=args.kubeconfig, context=args.context, waivers=_tui_waivers(args))
+    from k8saudit.releases import ReleaseCalendar
+
+    calendar, notes = _refresh_calendar(args, ReleaseCalendar.shipped(), "the shipped calendar")
+    return _run_tui(
+        kubeconfig=args.kubeconfig,
+        context=args.context,
+        waivers=_tui_waivers(args),
+        calendar=calendar,
+        notes=notes,
+    )
 
 
 COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {

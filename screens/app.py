@@ -432,6 +432,8 @@ class K8sAuditApp(App[int]):
             screen.post_message,
             self.settings,
             self.config,
+            self.calendar,
+            self.notes,
             options=self.waiver_options,
         )
         self._run_scan(self._scan_job)

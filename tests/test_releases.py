@@ -356,6 +356,41 @@ def test_scan_command_refreshes_before_connecting(monkeypatch, capsys, release_s
     capsys.readouterr()
 
 
+def test_the_terminal_ui_scans_with_a_calendar_refreshed_before_it_starts(
+    monkeypatch, release_server
+) -> None:
+    """`k8saudit --refresh-releases` (no command: the context picker, then live scans) fetches
+    once, before the UI starts, and hands the calendar and its note to the app."""
+    from k8saudit import cli
+
+    seen: dict = {}
+    monkeypatch.setattr(cli, "_tui_available", lambda: True)
+    monkeypatch.setattr(cli, "_run_tui", lambda **kwargs: seen.update(kwargs) or 0)
+    assert main(["--refresh-releases", "--releases-url", f"{release_server}/kubernetes.json"]) == 0
+    assert seen["calendar"].release(1, 37).latest == (1, 37, 3)
+    assert any("refreshed from" in note for note in seen["notes"])
+    seen.clear()
+    assert main([]) == 0
+    assert seen["calendar"] is None and seen["notes"] == [], "offline unless asked"
+
+
+def test_calendar_options_work_before_the_command(monkeypatch, capsys, release_server) -> None:
+    from k8saudit import scan
+    from tests.demo import build_report
+
+    seen: dict = {}
+
+    async def fake_scan(kubeconfig, context, settings, progress, *, calendar=None, notes=None, **_):
+        seen.update(calendar=calendar)
+        return build_report()
+
+    monkeypatch.setattr(scan, "scan_cluster", fake_scan)
+    url = f"{release_server}/kubernetes.json"
+    assert main(["--refresh-releases", "--releases-url", url, "scan", "--no-save", "--format", "json"]) == 0
+    assert seen["calendar"].release(1, 37).latest == (1, 37, 3)
+    capsys.readouterr()
+
+
 def test_calendar_option_usage_errors(capsys) -> None:
     for argv in (
         ["report", str(demo_snapshot_path()), "--releases-url", "https://mirror.example/x.json"],

@@ -42,7 +42,7 @@ def test_demo_and_no_command_start_the_tui(tui_calls: list[dict[str, object]]) -
     assert main(["--context", "prod"]) == 0
     assert tui_calls == [
         {"snapshot": demo_snapshot_path(), "demo": True, "waivers": DEFAULT_WAIVERS},
-        {"kubeconfig": None, "context": "prod", "waivers": DEFAULT_WAIVERS},
+        {"kubeconfig": None, "context": "prod", "waivers": DEFAULT_WAIVERS, "calendar": None, "notes": []},
     ]
 
 

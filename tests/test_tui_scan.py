@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from textual.widgets import Input
@@ -14,6 +15,7 @@ from k8saudit import engine
 from k8saudit.collector import CollectorSettings
 from k8saudit.inventory import FORBIDDEN
 from k8saudit.registry import load_checks
+from k8saudit.releases import ReleaseCalendar
 from screens.messages import ContextsLoaded
 from screens.overview import OverviewScreen
 from screens.picker import ContextPickerScreen
@@ -177,6 +179,20 @@ async def test_quit_mid_scan_stops_the_scan_thread(replay_server: ReplayServer, 
         await pilot.press("q")
     assert await asyncio.to_thread(job.done.wait, 10), "the scan thread is still running"
     assert job.cancelled
+
+
+async def test_a_scan_uses_the_apps_calendar_and_notes(replay_server: ReplayServer, tmp_path: Path) -> None:
+    """A calendar the app was given (--refresh-releases) judges its live scans too, and the note
+    saying where it came from is in their reports."""
+    refreshed = replace(ReleaseCalendar.shipped(), source="refreshed for this test")
+    note = "release calendar refreshed from a test mirror"
+    kubeconfig = replay_server.write_kubeconfig(tmp_path / "config")
+    app = make_app(kubeconfig=str(kubeconfig), calendar=refreshed, notes=[note])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "the overview", tries=1500)
+        report = app.report
+        assert report is not None and report.calendar is refreshed
+        assert note in report.collection.notes
 
 
 async def test_quit_while_the_checks_run_stops_them(
