@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from k8saudit.collector import Collector, CollectorSettings, ProgressCallback
 from k8saudit.connection import connect
@@ -26,14 +26,16 @@ async def scan_cluster(
     notes: list[str] | None = None,
     waivers: WaiverPolicy | None = None,
     stop: Callable[[], bool] | None = None,
+    today: date | None = None,
 ) -> Report:
     """`calendar` replaces the shipped release calendar (`--refresh-releases`); `notes` are added
     to the collection's notes (e.g. why a refresh fell back to the shipped calendar); `stop`
-    ends the checks early (see `evaluate`)."""
+    ends the checks early (see `evaluate`); `today` is the day waiver expiry is judged against
+    (default: today's date)."""
     connection = connect(kubeconfig, context)
     inventory, collection = await Collector(connection, settings, on_event).collect()
     collection.notes.extend(notes or ())
-    return evaluate(inventory, collection, config, calendar, waivers=waivers, stop=stop)
+    return evaluate(inventory, collection, config, calendar, waivers=waivers, today=today, stop=stop)
 
 
 async def probe_report(report: Report, settings: ProbeSettings | None = None) -> ProbeRun:

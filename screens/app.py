@@ -435,6 +435,7 @@ class K8sAuditApp(App[int]):
             self.calendar,
             self.notes,
             options=self.waiver_options,
+            today=self.today,
         )
         self._run_scan(self._scan_job)
 

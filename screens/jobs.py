@@ -333,10 +333,12 @@ class ScanJob(LoopJob):
         calendar: ReleaseCalendar | None = None,
         notes: list[str] | None = None,
         options: WaiverOptions | None = None,
+        today: date | None = None,
     ) -> None:
         super().__init__(post)
         self.kubeconfig = kubeconfig
         self.options = options or WaiverOptions()
+        self.today = today  # the app's day, for waiver expiry
         self.context = context
         self.settings = settings
         self.config = config
@@ -363,6 +365,7 @@ class ScanJob(LoopJob):
             list(self.notes),
             self.options.waiver_policy(policy),
             stop=lambda: self._cancelled,  # the checks run in this thread: a task cancel waits for them
+            today=self.today,
         )
         try:
             report = await self._cancellable(scan)

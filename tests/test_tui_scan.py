@@ -7,6 +7,7 @@ import asyncio
 import threading
 import time
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from textual.widgets import Input
@@ -16,6 +17,7 @@ from k8saudit.collector import CollectorSettings
 from k8saudit.inventory import FORBIDDEN
 from k8saudit.registry import load_checks
 from k8saudit.releases import ReleaseCalendar
+from screens.jobs import WaiverOptions
 from screens.messages import ContextsLoaded
 from screens.overview import OverviewScreen
 from screens.picker import ContextPickerScreen
@@ -181,18 +183,30 @@ async def test_quit_mid_scan_stops_the_scan_thread(replay_server: ReplayServer, 
     assert job.cancelled
 
 
-async def test_a_scan_uses_the_apps_calendar_and_notes(replay_server: ReplayServer, tmp_path: Path) -> None:
-    """A calendar the app was given (--refresh-releases) judges its live scans too, and the note
-    saying where it came from is in their reports."""
+async def test_a_scan_is_judged_with_the_apps_calendar_notes_and_day(
+    replay_server: ReplayServer, tmp_path: Path
+) -> None:
+    """A calendar the app was given (--refresh-releases) judges its live scans too, the note
+    saying where it came from is in their reports, and waiver expiry is judged on the app's day
+    (as for a snapshot it opens): this waiver expired long ago by the wall clock only."""
     refreshed = replace(ReleaseCalendar.shipped(), source="refreshed for this test")
     note = "release calendar refreshed from a test mirror"
-    kubeconfig = replay_server.write_kubeconfig(tmp_path / "config")
-    app = make_app(kubeconfig=str(kubeconfig), calendar=refreshed, notes=[note])
+    policy = tmp_path / "waivers.toml"
+    policy.write_text('[[waiver]]\ncheck = "*"\nreason = "r"\nowner = "o"\nexpires = 2001-12-31\n')
+    app = make_app(
+        kubeconfig=str(replay_server.write_kubeconfig(tmp_path / "config")),
+        calendar=refreshed,
+        notes=[note],
+        waivers=WaiverOptions(str(policy)),
+        clock=lambda: datetime(2001, 6, 1, tzinfo=UTC),
+    )
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "the overview", tries=1500)
         report = app.report
         assert report is not None and report.calendar is refreshed
         assert note in report.collection.notes
+        problems = [f for f in report.findings if f.status.is_problem]
+        assert problems and all(f.waived for f in problems)
 
 
 async def test_quit_while_the_checks_run_stops_them(
