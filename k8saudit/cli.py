@@ -580,6 +580,11 @@ def _check_as_recorded(args: argparse.Namespace) -> None:
             "--as-recorded shows the waivers as they were saved; "
             "--waivers, --no-waivers and --no-annotation-waivers do not apply to it"
         )
+    if args.as_recorded and args.refresh_releases:
+        raise UsageError(
+            "--as-recorded shows the findings as they were judged, with the calendar saved in the "
+            "snapshot; --refresh-releases does not apply to it"
+        )
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -395,6 +395,7 @@ def test_calendar_option_usage_errors(capsys) -> None:
     for argv in (
         ["report", str(demo_snapshot_path()), "--releases-url", "https://mirror.example/x.json"],
         ["report", str(demo_snapshot_path()), "--refresh-releases", "--releases-url", "file:///etc/passwd"],
+        ["report", str(demo_snapshot_path()), "--as-recorded", "--refresh-releases"],  # judged then
     ):
         assert main(argv) == 1
         err = capsys.readouterr().err
