@@ -215,35 +215,27 @@ class K8sAuditApp(App[int]):
         """The day waiver expiry is judged against (the app's clock, so tests can fix it)."""
         return self.clock().date()
 
+    @property
+    def judging(self) -> jobs.Judging:
+        """What every report the app evaluates is judged with, as of now: each job gets all of it."""
+        return jobs.Judging(self.config, self.calendar, tuple(self.notes), self.today, self.waiver_options)
+
     @work(thread=True, group="load", exclusive=True, exit_on_error=False)
     def _load_snapshot(self, path: Path) -> None:
         worker = get_current_worker()  # exclusive: opening another snapshot cancels this one
-        jobs.load_report(
-            path,
-            self.post_message,
-            self.config,
-            self.calendar,
-            self.notes,
-            self.today,
-            self.waiver_options,
-            cancelled=lambda: worker.is_cancelled,
-        )
+        jobs.load_report(path, self.post_message, self.judging, cancelled=lambda: worker.is_cancelled)
 
     @work(thread=True, group="compare", exclusive=True, exit_on_error=False)
     def _compare(self, current: Report, path: Path) -> None:
-        jobs.compare_with(
-            current, path, self.post_message, self.config, self.calendar, self.today, self.waiver_options
-        )
+        jobs.compare_with(current, path, self.post_message, self.judging)
 
     @work(thread=True, group="rewaive", exit_on_error=False)
     def _rewaive(self, reports: list[Report], serial: int) -> None:
-        jobs.rewaive_reports(reports, self.post_message, self.config, self.today, self.waiver_options, serial)
+        jobs.rewaive_reports(reports, self.post_message, self.judging, serial)
 
     @work(thread=True, group="fleet", exclusive=True, exit_on_error=False)
     def _load_fleet(self, directory: Path) -> None:
-        jobs.load_fleet_dir(
-            directory, self.post_message, self.config, self.calendar, self.waiver_options, self.today
-        )
+        jobs.load_fleet_dir(directory, self.post_message, self.judging)
 
     @work(thread=True, group="scan", exclusive=True, exit_on_error=False)
     def _run_scan(self, job: jobs.ScanJob) -> None:
@@ -431,11 +423,7 @@ class K8sAuditApp(App[int]):
             context,
             screen.post_message,
             self.settings,
-            self.config,
-            self.calendar,
-            self.notes,
-            options=self.waiver_options,
-            today=self.today,
+            self.judging,
         )
         self._run_scan(self._scan_job)
 

@@ -100,23 +100,36 @@ class WaiverOptions:
         return writable_policy_path(self.path, self.cwd, self.environ)
 
 
-def _evaluated_with_policy(
+@dataclass(frozen=True, slots=True)
+class Judging:
+    """What every report the app shows is judged with, handed whole to each job so that none
+    gets only part of it: `config` (tests, embedding; None: the waivers file's settings and
+    weights), `calendar` (--refresh-releases; None: the snapshot's or the shipped one), `notes`
+    added to each report (why a refresh fell back), `today` for waiver expiry (the app's clock;
+    None: today's date) and which waivers apply (`options`)."""
+
+    config: Config | None = None
+    calendar: ReleaseCalendar | None = None
+    notes: tuple[str, ...] = ()
+    today: date | None = None
+    options: WaiverOptions = WaiverOptions()
+
+    def policy(self) -> tuple[Config, WaiverPolicy]:
+        """The settings and the waivers in effect: reads the waivers file (one-line PolicyError)."""
+        policy = self.options.load()
+        return self.config or policy.config, self.options.waiver_policy(policy)
+
+
+def _evaluated(
     snapshot: Snapshot,
-    options: WaiverOptions,
-    policy: Policy,
-    config: Config | None,
-    calendar: ReleaseCalendar | None,
-    today: date | None,
+    judging: Judging,
+    config: Config,
+    waivers: WaiverPolicy,
     stop: Callable[[], bool] | None = None,
 ) -> Report:
-    """`snapshot` evaluated with today's checks and the waivers file in effect (`policy`);
-    `config` (tests, embedding) replaces the file's settings and weights."""
+    """`snapshot` evaluated with today's checks, `config` and `waivers` (from `judging.policy()`)."""
     return snapshot.report(
-        config=config or policy.config,
-        waivers=options.waiver_policy(policy),
-        calendar=calendar,
-        today=today,
-        stop=stop,
+        config=config, waivers=waivers, calendar=judging.calendar, today=judging.today, stop=stop
     )
 
 
@@ -132,11 +145,7 @@ def read_contexts(kubeconfig: str | None, post: Post) -> None:
 def load_report(
     path: Path,
     post: Post,
-    config: Config | None = None,
-    calendar: ReleaseCalendar | None = None,
-    notes: list[str] | None = None,
-    today: date | None = None,
-    options: WaiverOptions | None = None,
+    judging: Judging = Judging(),
     cancelled: Callable[[], bool] = lambda: False,
 ) -> None:
     """Load the snapshot at `path` and post its report, evaluated with the waivers file in effect.
@@ -144,22 +153,19 @@ def load_report(
     When its findings are not what today's checks would say (another k8saudit version, other
     settings), running them takes as long as loading (4 s at 100k pods): the findings as saved
     are posted first (`rechecking`), so the report can be read meanwhile, then the re-checked
-    report (`ReportRechecked`). `today`: the day waiver expiry is judged against (the app's
-    clock, so tests can fix it); `cancelled`: another snapshot was asked for meanwhile, or the app
+    report (`ReportRechecked`). `cancelled`: another snapshot was asked for meanwhile, or the app
     quits (asked between checks: quitting does not wait for them)."""
-    options = options or WaiverOptions()
     recorded: Report | None = None
     try:
-        policy = options.load()
-        config = config or policy.config
+        config, waivers = judging.policy()
         snapshot = load(path)
-        snapshot.collection.notes.extend(notes or ())  # shared by both reports: extended once
-        if not snapshot.is_current(config, calendar):
-            recorded = snapshot.report(as_recorded=True, config=config, calendar=calendar)
+        snapshot.collection.notes.extend(judging.notes)  # shared by both reports: extended once
+        if not snapshot.is_current(config, judging.calendar):
+            recorded = snapshot.report(as_recorded=True, config=config, calendar=judging.calendar)
             post(ReportLoaded(recorded, path, FindingsIndex(recorded), rechecking=True))
             if cancelled():
                 return
-        report = _evaluated_with_policy(snapshot, options, policy, config, calendar, today, stop=cancelled)
+        report = _evaluated(snapshot, judging, config, waivers, stop=cancelled)
         index = FindingsIndex(report)  # built here, off the UI thread
     except Stopped:
         return  # the app quit or opened another snapshot: nobody waits for this one
@@ -174,20 +180,11 @@ def load_report(
         )
 
 
-def compare_with(
-    current: Report,
-    path: Path,
-    post: Post,
-    config: Config | None = None,
-    calendar: ReleaseCalendar | None = None,
-    today: date | None = None,
-    options: WaiverOptions | None = None,
-) -> None:
+def compare_with(current: Report, path: Path, post: Post, judging: Judging = Judging()) -> None:
     """Load the snapshot at `path`, evaluated like the current report, and diff the two: the one
     collected first is the old side (on a tie, the file picked is)."""
     try:
-        options = options or WaiverOptions()
-        other = _evaluated_with_policy(load(path), options, options.load(), config, calendar, today)
+        other = _evaluated(load(path), judging, *judging.policy())
         other_index = FindingsIndex(other)
         current_is_new = other.collection.finished_at <= current.collection.finished_at
         diff = diff_reports(other, current) if current_is_new else diff_reports(current, other)
@@ -208,22 +205,15 @@ def write_waiver(target: Path, waiver: Waiver, post: Post) -> None:
 
 
 def rewaive_reports(
-    reports: Sequence[Report],
-    post: Post,
-    config: Config | None = None,
-    today: date | None = None,
-    options: WaiverOptions | None = None,
-    serial: int = 0,
+    reports: Sequence[Report], post: Post, judging: Judging = Judging(), serial: int = 0
 ) -> None:
     """Re-read the waivers file and apply it to `reports` (the shown one first, then the other
     sides of open comparisons), re-scored without running the checks again."""
-    options = options or WaiverOptions()
     try:
-        policy = options.load()
-        waivers = options.waiver_policy(policy)
+        config, waivers = judging.policy()
         results = []
         for report in reports:
-            fresh = rewaive(report, waivers, today or utcnow().date(), config or policy.config)
+            fresh = rewaive(report, waivers, judging.today or utcnow().date(), config)
             results.append((fresh, FindingsIndex(fresh)))
     except Exception as exc:
         post(RewaiveFailed(_reason(exc)))
@@ -231,25 +221,12 @@ def rewaive_reports(
         post(ReportsRewaived(list(reports), results, serial))
 
 
-def load_fleet_dir(
-    directory: Path,
-    post: Post,
-    config: Config | None = None,
-    calendar: ReleaseCalendar | None = None,
-    options: WaiverOptions | None = None,
-    today: date | None = None,
-) -> None:
-    """Every snapshot of a fleet directory, each evaluated with the waivers file in effect,
-    their expiry judged on `today` (the app's day, as for one cluster's report)."""
-    options = options or WaiverOptions()
+def load_fleet_dir(directory: Path, post: Post, judging: Judging = Judging()) -> None:
+    """Every snapshot of a fleet directory, each evaluated as one cluster's report is."""
     try:
-        policy = options.load()
+        config, waivers = judging.policy()
         entries = load_fleet(
-            directory,
-            config=config or policy.config,
-            waivers=options.waiver_policy(policy),
-            calendar=calendar,
-            today=today,
+            directory, config=config, waivers=waivers, calendar=judging.calendar, today=judging.today
         )
     except Exception as exc:
         post(FleetLoadFailed(directory, _reason(exc)))
@@ -329,29 +306,22 @@ class ScanJob(LoopJob):
         context: str | None,
         post: Post,
         settings: CollectorSettings | None = None,
-        config: Config | None = None,
-        calendar: ReleaseCalendar | None = None,
-        notes: list[str] | None = None,
-        options: WaiverOptions | None = None,
-        today: date | None = None,
+        judging: Judging = Judging(),
     ) -> None:
         super().__init__(post)
         self.kubeconfig = kubeconfig
-        self.options = options or WaiverOptions()
-        self.today = today  # the app's day, for waiver expiry
         self.context = context
         self.settings = settings
-        self.config = config
-        self.calendar = calendar
-        self.notes = list(notes or [])
+        self.judging = judging
 
     def _on_event(self, event: ProgressEvent) -> None:
         if not self._cancelled:
             self._post(ScanProgress(event))
 
     async def _main(self) -> None:
+        judging = self.judging
         try:
-            policy = self.options.load()
+            config, waivers = judging.policy()
         except Exception as exc:
             self._post(ScanFailed(self.context, _reason(exc)))
             return
@@ -360,12 +330,12 @@ class ScanJob(LoopJob):
             self.context,
             self.settings,
             self._on_event,
-            self.config or policy.config,
-            self.calendar,
-            list(self.notes),
-            self.options.waiver_policy(policy),
+            config,
+            judging.calendar,
+            list(judging.notes),
+            waivers,
             stop=lambda: self._cancelled,  # the checks run in this thread: a task cancel waits for them
-            today=self.today,
+            today=judging.today,
         )
         try:
             report = await self._cancellable(scan)
