@@ -89,6 +89,16 @@ def _admin_binding_status(idx: RbacIndex, binding: Binding, sensitive: dict[str,
     return "fail" if binding.cluster_wide or binding.namespace in sensitive else "warn"
 
 
+def _service_accounts_text(principal: Principal) -> str:
+    """A subject that is service accounts, with what a group of them stands for."""
+    namespace = principal.service_account_namespace
+    if principal.kind == "ServiceAccount":
+        return str(principal)
+    if namespace == "*":
+        return f"{principal} (every service account of every namespace)"
+    return f"{principal} (every service account of namespace {namespace})"
+
+
 def _admin_evidence(binding: Binding, names: list[str], **more: Any) -> dict[str, Any]:
     return {
         "binding": str(binding),
@@ -108,7 +118,9 @@ def _admin_evidence(binding: Binding, names: list[str], **more: Any) -> dict[str
     (or to a home-made role with `*` verbs on `*` resources), one compromised or misbehaving pod (a
     CI runner, a dashboard, an operator with a remote code execution bug) owns the whole cluster:
     all Secrets, all nodes, all namespaces. Exposed dashboards running with cluster-admin service
-    accounts are how clusters were taken over for crypto mining (Tesla, Weight Watchers).""",
+    accounts are how clusters were taken over for crypto mining (Tesla, Weight Watchers). A
+    binding to the group `system:serviceaccounts:<namespace>` gives the role to every pod of
+    that namespace at once.""",
     remediation="""Bind the service account to a role with only the verbs and resources it uses,
 in the namespaces it works in, and delete the cluster-admin binding:
 
@@ -130,7 +142,7 @@ def service_accounts_with_cluster_admin(inv: Inventory, ctx: Context) -> Iterato
     for binding in admin_bindings(idx):
         subject = inv.subject(binding.key, binding.obj)
         role = role_text(idx, binding.role)
-        accounts = [str(p) for p in binding.principals if p.kind == "ServiceAccount"]
+        accounts = [_service_accounts_text(p) for p in binding.principals if p.service_account_namespace]
         if not accounts:
             yield passed(subject, f"binds {role} to no service account", **_admin_evidence(binding, []))
             continue
@@ -178,7 +190,11 @@ def humans_with_cluster_admin(inv: Inventory, ctx: Context) -> Iterator[Finding]
         subject = inv.subject(binding.key, binding.obj)
         role = role_text(idx, binding.role)
         people = [
-            p for p in binding.principals if p.kind in ("User", "Group") and (p.kind, p.name) not in expected
+            p
+            for p in binding.principals
+            if p.kind in ("User", "Group")
+            and not p.service_account_namespace  # groups of service accounts: RBAC-001's
+            and (p.kind, p.name) not in expected
         ]
         if not people:
             yield passed(

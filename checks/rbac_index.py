@@ -77,6 +77,20 @@ class Principal:
         return (self.kind, self.name) in (("User", ANONYMOUS_USER), ("Group", UNAUTHENTICATED_GROUP))
 
     @property
+    def service_account_namespace(self) -> str | None:
+        """For a subject that is service accounts (one, every one of a namespace through
+        `system:serviceaccounts:<ns>`, or every one through `system:serviceaccounts`, "*"), the
+        namespace whose pods carry its tokens; None for anyone else."""
+        if self.kind == "ServiceAccount":
+            return self.namespace
+        if self.kind != "Group":
+            return None
+        if self.name == ALL_SERVICE_ACCOUNTS_GROUP:
+            return "*"
+        namespace = self.name.removeprefix(NAMESPACE_SERVICE_ACCOUNTS_PREFIX)
+        return namespace if namespace != self.name and namespace else None
+
+    @property
     def is_population(self) -> bool:
         """A group that is not an identity but everybody of a kind (anonymous, all users, all SAs)."""
         if self.is_anonymous:
@@ -581,8 +595,10 @@ class RbacIndex:
                 if not power:
                     continue
                 for principal in binding.principals:
-                    if principal.kind == "ServiceAccount" and principal.namespace not in found:
-                        found[principal.namespace] = f"{principal} holds {power} cluster-wide ({binding})"
+                    # Every namespace's service accounts ("*") are RBAC-013's: no namespace stands out.
+                    namespace = principal.service_account_namespace
+                    if namespace not in (None, "*") and namespace not in found:
+                        found[namespace] = f"{principal} holds {power} cluster-wide ({binding})"
             self._powerful_namespaces = found
         return self._powerful_namespaces
 

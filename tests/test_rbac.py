@@ -232,6 +232,27 @@ def test_namespaced_grants_count_where_a_powerful_service_account_lives() -> Non
     assert "in namespace ci, where ServiceAccount ci/jenkins holds cluster-admin" in message
 
 
+def test_groups_of_service_accounts_are_service_accounts() -> None:
+    """`system:serviceaccounts:ci` is every pod of ci: bound to cluster-admin, it is RBAC-001's
+    failure (not a person for RBAC-002), and rights to run pods in ci reach cluster-admin."""
+    everyone_in_ci = f.subject("Group", "system:serviceaccounts:ci")
+    inv = rbac_inventory(
+        clusterrolebindings=(f.clusterrolebinding("ci-runners", "cluster-admin", [everyone_in_ci]),),
+        rolebindings=(namespaced_edit("ci", "ci-devs"),),
+    )
+    assert statuses("RBAC-001", inv)["ClusterRoleBinding ci-runners"] is Status.FAIL
+    assert (
+        "every service account of namespace ci" in messages("RBAC-001", inv)["ClusterRoleBinding ci-runners"]
+    )
+    assert statuses("RBAC-002", inv)["ClusterRoleBinding ci-runners"] is Status.PASS
+    assert statuses("RBAC-009", inv)["RoleBinding ci/ci-devs-edit"] is Status.FAIL
+    everyone = f.subject("Group", "system:serviceaccounts")
+    all_pods = rbac_inventory(clusterrolebindings=(f.clusterrolebinding("all", "cluster-admin", [everyone]),))
+    assert statuses("RBAC-001", all_pods)["ClusterRoleBinding all"] is Status.FAIL
+    assert Principal("Group", "system:serviceaccounts:").service_account_namespace is None
+    assert Principal("Group", "system:authenticated").service_account_namespace is None
+
+
 def test_sensitive_namespaces_are_configurable() -> None:
     inv = rbac_inventory(
         rolebindings=(namespaced_edit("kube-system", "ops"), namespaced_edit("payments", "pay"))
