@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -43,6 +44,10 @@ class Status(StrEnum):
 
 _STATUS_RANK = {status: rank for rank, status in enumerate(Status)}
 _STATUS_BY_VALUE = {status.value: status for status in Status}
+# What every check id looks like (`DNS-001`); a recorded finding with another is refused, since
+# renderers print ids as they are.
+CHECK_ID_PATTERN = "^[A-Z]+-[0-9]{3}$"
+CHECK_ID = re.compile(CHECK_ID_PATTERN)
 
 CLUSTER_KIND = "Cluster"
 
@@ -173,8 +178,11 @@ class Finding:
         status = _STATUS_BY_VALUE.get(data["status"]) or Status(data["status"])
         evidence = data.get("evidence")
         waiver = data.get("waiver")
+        check_id = str(data["check_id"])
+        if not CHECK_ID.match(check_id):
+            raise ValueError(f"a finding's check id {check_id[:20]!r} is not an id like DNS-001")
         return cls(
-            str(data["check_id"]),
+            check_id,
             status,
             Subject.from_dict(data["subject"]),
             str(data.get("message", "")),

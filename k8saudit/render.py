@@ -109,7 +109,7 @@ def waiver_lines(report: Report) -> list[str]:
         for use in summary.expired:
             w = use.waiver
             lines.append(
-                f"  {w.check:<9} {safe_text(w.scope, 120)}: expired {w.expires}, "
+                f"  {safe_text(w.check, 40):<9} {safe_text(w.scope, 120)}: expired {w.expires}, "
                 f"would waive {_count(use.would_waive, 'finding')}{_from(w.source)}"
             )
     if summary.unused:
@@ -121,8 +121,10 @@ def waiver_lines(report: Report) -> list[str]:
                 if use.passing
                 else "matches no failing finding"
             )
-            note = f"; {use.note}" if use.note else ""
-            lines.append(f"  {w.check:<9} {safe_text(w.scope, 120)}: {why}{note}{_from(w.source)}")
+            note = f"; {safe_text(use.note, 300)}" if use.note else ""
+            lines.append(
+                f"  {safe_text(w.check, 40):<9} {safe_text(w.scope, 120)}: {why}{note}{_from(w.source)}"
+            )
     if summary.invalid:
         lines += ["", f"Invalid waiver annotations ({len(summary.invalid)}, ignored):"]
         lines += [f"  {safe_text(problem, 300)}" for problem in summary.invalid]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any, BinaryIO, TypedDict, cast
+from typing import Annotated, Any, BinaryIO, TypedDict, cast
 
 import msgspec
 import orjson
@@ -30,7 +30,7 @@ from k8saudit import __version__, heap, siblings
 from k8saudit.errors import SnapshotError
 from k8saudit.inventory import ClusterIdentity, Coverage, Inventory, malformed, share_pod_templates
 from k8saudit.kinds import KINDS, KINDS_BY_KEY
-from k8saudit.model import Finding, Status, Subject, shared_evidence
+from k8saudit.model import CHECK_ID_PATTERN, Finding, Status, Subject, shared_evidence
 from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
 from k8saudit.report import CollectionInfo, Report, evaluate, is_current, reevaluate_or_reuse
@@ -434,7 +434,7 @@ class _StoredFinding(msgspec.Struct, gc=False):
     a status this version lacks) sends the file to the generic parser and `Finding.from_dict`,
     which reads it as leniently as ever or names the problem."""
 
-    check_id: str
+    check_id: Annotated[str, msgspec.Meta(pattern=CHECK_ID_PATTERN)]
     status: Status
     subject: _StoredSubject
     message: str = ""

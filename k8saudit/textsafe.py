@@ -14,8 +14,11 @@ from typing import Any
 import orjson
 
 # C0 controls (tab and newline included: a field is one line), DEL, C1 controls (0x9b is a
-# one-byte CSI), bidi embeddings/overrides/isolates and marks, line/paragraph separators.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+# one-byte CSI), bidi embeddings/overrides/isolates and marks, line/paragraph separators, and
+# the noncharacters U+FFFE/U+FFFF, which XML 1.0 forbids (a JUnit file holding one is not XML).
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]"
+)
 DEFAULT_LIMIT = 2000
 
 
@@ -47,9 +50,9 @@ def safe_markdown(value: object, limit: int | None = DEFAULT_LIMIT) -> str:
 
 # The characters `_UNSAFE` names that a JSON encoder may leave raw (it escapes only C0 controls, `"`
 # and `\`), as UTF-8 bytes: DEL, C1 controls, bidi controls and marks, line/paragraph separators,
-# the byte-order mark.
+# the byte-order mark, the noncharacters U+FFFE/U+FFFF.
 _UNSAFE_JSON_BYTES = re.compile(
-    rb"\x7f|\xc2[\x80-\x9f]|\xd8\x9c|\xe2\x80[\x8e\x8f\xa8-\xae]|\xe2\x81[\xa6-\xa9]|\xef\xbb\xbf"
+    rb"\x7f|\xc2[\x80-\x9f]|\xd8\x9c|\xe2\x80[\x8e\x8f\xa8-\xae]|\xe2\x81[\xa6-\xa9]|\xef\xbb\xbf|\xef\xbf[\xbe\xbf]"
 )
 
 

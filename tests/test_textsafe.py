@@ -32,10 +32,10 @@ def test_markdown_metacharacters_are_escaped() -> None:
 
 
 def test_json_keeps_the_data_and_loses_the_escapes() -> None:
-    hostile = "a\x1b]52;c;ZXZpbA==\x07\x7f\x9b2J\u202eevil\u2066\u2028\ufeff\u061c é Ω 🙂 \\u202e"
+    hostile = "a\x1b]52;c;ZXZpbA==\x07\x7f\x9b2J\u202eevil\u2066\u2028\ufeff\ufffe\uffff\u061c é Ω 🙂 \\u202e"
     document = orjson.dumps({"name": hostile, hostile: [hostile]})
     shown = safe_json(document)
     assert orjson.loads(shown) == {"name": hostile, hostile: [hostile]}
     text = shown.decode()
     assert is_safe(text)
-    assert "\\u202e" in text and "\\u009b" in text and "é Ω 🙂" in text
+    assert "\\u202e" in text and "\\u009b" in text and "\\uffff" in text and "é Ω 🙂" in text
