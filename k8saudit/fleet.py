@@ -90,7 +90,7 @@ class FleetEntry:
         inv = report.inventory
         scores = report.scores
         unreadable = [KINDS_BY_KEY[k].kind if k in KINDS_BY_KEY else k for k in report.coverage_gaps]
-        readable = sum(1 for k in inv.coverage if inv.readable(k) and inv.served(k))
+        readable = inv.kinds_read()
         entry = cls(
             context=context,
             snapshot=snapshot,
@@ -371,11 +371,13 @@ def fleet_exit_code(entries: Sequence[FleetEntry], gates: Gates) -> tuple[int, l
     messages = [f"{safe_text(e.context, 120)}: {safe_text(e.error, 300)}" for e in entries if not e.ok]
     if entries and all(not e.ok for e in entries):
         return EXIT_CLUSTER, messages
-    if messages:
-        return EXIT_PARTIAL, messages
+    # The clusters that were scanned are gated all the same: their unmet gates are printed even
+    # when a missing cluster decides the exit code.
     failures = [(e, f) for e in entries for f in e.gate_failures(gates)]
-    lines = [f"{safe_text(e.context, 120)}: {f.message}" for e, f in failures]
-    return max((f.exit_code for _, f in failures), default=EXIT_OK), lines
+    messages += [f"{safe_text(e.context, 120)}: {f.message}" for e, f in failures]
+    if len(messages) > len(failures):
+        return EXIT_PARTIAL, messages
+    return max((f.exit_code for _, f in failures), default=EXIT_OK), messages
 
 
 # -- rendering ----------------------------------------------------------------------------------

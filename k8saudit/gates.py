@@ -1,7 +1,7 @@
 """Pipeline gates: `--fail-under SCORE` and `--fail-on SEVERITY` turn a report into an exit code.
 
 - `--fail-under S` exits 3 when the overall score is below S, or when nothing could be scored
-  (an audit that saw nothing must not pass a gate).
+  or read (an audit that saw nothing must not pass a gate).
 - `--fail-on SEV` exits 4 when an unwaived fail or warn finding of severity SEV or worse exists.
   Waived findings never trip it: that is what a waiver is for.
 When both are unmet, 4 wins: the more specific signal.
@@ -43,8 +43,14 @@ def problems_by_severity(report: Report) -> Counter[str]:
     return counts
 
 
-def gate_failures(overall: float | None, problems: Mapping[str, int], gates: Gates) -> list[GateFailure]:
-    """What fails, from the overall score and the unwaived problems by severity."""
+def gate_failures(
+    overall: float | None,
+    problems: Mapping[str, int],
+    gates: Gates,
+    unscored: str = "nothing could be scored",
+) -> list[GateFailure]:
+    """What fails, from the overall score (None: `unscored` says why there is none) and the
+    unwaived problems by severity."""
     failures = []
     if gates.fail_on is not None:
         at_or_above = [s for s in Severity if s.rank <= gates.fail_on.rank and problems.get(s.value)]
@@ -57,7 +63,7 @@ def gate_failures(overall: float | None, problems: Mapping[str, int], gates: Gat
             )
     if gates.fail_under is not None:
         if overall is None:
-            failures.append(GateFailure(EXIT_FAIL_UNDER, "nothing could be scored (--fail-under)"))
+            failures.append(GateFailure(EXIT_FAIL_UNDER, f"{unscored} (--fail-under)"))
         elif overall < gates.fail_under:
             failures.append(
                 GateFailure(
@@ -71,7 +77,12 @@ def gate_failures(overall: float | None, problems: Mapping[str, int], gates: Gat
 def report_gate_failures(report: Report, gates: Gates) -> list[GateFailure]:
     if not gates.active:
         return []
-    return gate_failures(report.scores.overall, problems_by_severity(report), gates)
+    problems = problems_by_severity(report)
+    if not report.inventory.kinds_read():
+        # Then only checks that need no object (EXP-010) scored: no score to pass a gate on, as
+        # the fleet table says of the same snapshot.
+        return gate_failures(None, problems, gates, "no kind could be read, so nothing was scored")
+    return gate_failures(report.scores.overall, problems, gates)
 
 
 def exit_code(failures: list[GateFailure]) -> int:

@@ -264,6 +264,11 @@ class Inventory:
         """A CRD-backed kind is installed in the cluster."""
         return self.coverage_of(key).state != NOT_SERVED
 
+    def kinds_read(self) -> int:
+        """How many kinds the cluster serves were read completely: none means the audit saw
+        nothing (every list forbidden), whatever checks that need no object say."""
+        return sum(1 for key in self.coverage if self.readable(key) and self.served(key))
+
     def get(self, key: str, namespace: str, name: str) -> Obj | None:
         return self._by_name(key).get((namespace, name))
 

@@ -128,6 +128,12 @@ def test_exit_codes() -> None:
     assert code == EXIT_FAIL_ON and messages == [
         "prod: unwaived findings at or above high: 1 critical (--fail-on)"
     ]
+    # A missing cluster decides the code; the scanned ones are still gated, one line each.
+    code, messages = fleet_exit_code([ok, down], Gates(fail_on=Severity.HIGH))
+    assert code == EXIT_PARTIAL and messages == [
+        "down: connection refused",
+        "prod: unwaived findings at or above high: 1 critical (--fail-on)",
+    ]
 
 
 def test_a_cluster_that_forbids_every_list_is_not_ok() -> None:

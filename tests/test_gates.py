@@ -15,7 +15,7 @@ from k8saudit.gates import Gates, gate_failures
 from k8saudit.model import Severity
 from k8saudit.report import CollectionInfo, evaluate
 from tests import factories as f
-from tests.check_subset import only_checks
+from tests.check_subset import CORE, only_checks
 
 COLLECTED = datetime(2026, 2, 20, 8, 0, tzinfo=UTC)
 
@@ -94,6 +94,20 @@ def test_nothing_scored_fails_the_score_gate() -> None:
     failures = gate_failures(None, {}, Gates(fail_under=0))
     assert [(x.exit_code, x.message) for x in failures] == [(3, "nothing could be scored (--fail-under)")]
     assert gate_failures(None, {}, Gates(fail_on=Severity.INFO)) == []
+
+
+def test_a_report_that_read_nothing_fails_the_score_gate(tmp_path: Path, capsys) -> None:
+    """Every list forbidden: the checks that need no object still score, which is no score."""
+    inventory = f.make_inventory(nodes=[], clusterrolebindings=[], rolebindings=[])
+    for coverage in inventory.coverage.values():
+        coverage.state = "forbidden"
+    with only_checks(*CORE, "EXP-010"):  # EXP-010 judges the connection, no object
+        report = evaluate(inventory, CollectionInfo(COLLECTED - timedelta(seconds=1), COLLECTED))
+        assert report.scores.overall is not None, "a check that needs no object scored"
+        locked = snapshot.save(report, tmp_path / "locked.json.gz")
+        code, _, err = run(capsys, "report", str(locked), "--fail-under", "1")
+    assert code == EXIT_FAIL_UNDER
+    assert err == "k8saudit: gate failed: no kind could be read, so nothing was scored (--fail-under)\n"
 
 
 @pytest.mark.parametrize("argv", [["--fail-under", "101"], ["--fail-under", "x"], ["--fail-on", "severe"]])
