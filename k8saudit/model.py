@@ -50,6 +50,10 @@ CHECK_ID_PATTERN = "^[A-Z]+-[0-9]{3}$"
 CHECK_ID = re.compile(CHECK_ID_PATTERN)
 
 CLUSTER_KIND = "Cluster"
+# The subject of a finding about an API group/version the server serves (VER-010): no object.
+API_VERSION_KIND = "APIVersion"
+# Subject kinds that are not a Kubernetes kind; a waiver may name them as it names a Kind.
+PSEUDO_KINDS = (CLUSTER_KIND, API_VERSION_KIND)
 
 
 class Subject(NamedTuple):

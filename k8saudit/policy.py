@@ -43,7 +43,7 @@ from typing import Any
 
 from k8saudit.errors import UsageError
 from k8saudit.inventory import KINDS_BY_KIND
-from k8saudit.model import CLUSTER_KIND
+from k8saudit.model import PSEUDO_KINDS
 from k8saudit.registry import AREAS, Config
 from k8saudit.waivers import CHECK_PATTERN, Waiver, WaiverPolicy
 
@@ -307,7 +307,7 @@ def _kind(at: str, value: str) -> str:
     """A known Kind, matched case-insensitively and returned as the API spells it."""
     if value == "*":
         return value
-    known = {k.lower(): k for k in (*KINDS_BY_KIND, CLUSTER_KIND)}
+    known = {k.lower(): k for k in (*KINDS_BY_KIND, *PSEUDO_KINDS)}
     if value.lower() in known:
         return known[value.lower()]
     raise PolicyError(f"{at}: field 'kind': unknown kind {value!r}{_suggest(value, known.values())}")

@@ -22,7 +22,8 @@ from k8saudit.policy import (
     writable_policy_path,
 )
 from k8saudit.registry import AREAS, Config
-from k8saudit.waivers import Waiver
+from k8saudit.model import Finding, Status, Subject
+from k8saudit.waivers import Waiver, waiver_for_finding
 
 GOOD = """\
 # Shop production policy.
@@ -201,6 +202,20 @@ def test_append_creates_a_commented_file(tmp_path: Path) -> None:
     append_waiver(path, Waiver("VER-003", "r", "o", date(2026, 1, 31), ticket="OPS-9"))
     assert path.read_text().startswith("# k8saudit policy")
     assert [(w.check, w.ticket) for w in read_policy(path).waivers] == [("VER-003", "OPS-9")]
+
+
+def test_a_waiver_of_a_finding_about_an_api_version_can_be_written_and_read(tmp_path: Path) -> None:
+    """VER-010's subjects are group/versions, not objects: the dialog's default waiver (this
+    subject only) names the kind APIVersion, and the file must take it back."""
+    finding = Finding("VER-010", Status.WARN, Subject("APIVersion", "", "batch/v1beta1"), "removed in 1.25")
+    path = tmp_path / "p.toml"
+    append_waiver(path, waiver_for_finding(finding, reason="r", owner="o", expires=date(2026, 1, 31)))
+    [waiver] = read_policy(path).waivers
+    assert (waiver.kind, waiver.name) == ("APIVersion", "batch/v1beta1") and waiver.matches(finding)
+    assert (
+        parse_policy(GOOD.replace('"clusterrolebinding"', '"apiversion"'), path).waivers[0].kind
+        == "APIVersion"
+    )
 
 
 def test_append_to_an_inline_array_of_waivers(tmp_path: Path) -> None:
