@@ -234,10 +234,8 @@ def _markdown_waivers(report: Report) -> list[str]:
             w = use.waiver
             if use.expired:
                 note = f"would waive {use.would_waive} finding(s)"
-            elif use.passing:
-                note = f"the {use.passing} subject(s) it matches pass now"
             else:
-                note = use.note or "matches no failing finding"
+                note = use.why_unused + (f"; {use.note}" if use.note else "")
             lines.append(
                 f"| {_md(w.check)} | {_md(w.scope)} | {w.expires or '—'} | {_md(w.source)} | {_md(note)} |"
             )

@@ -116,15 +116,8 @@ def waiver_lines(report: Report) -> list[str]:
         lines += ["", f"Unused waivers ({len(summary.unused)}, waive nothing):"]
         for use in summary.unused:
             w = use.waiver
-            why = (
-                f"the {use.passing} subject(s) it matches pass now; remove it"
-                if use.passing
-                else "matches no failing finding"
-            )
-            note = f"; {safe_text(use.note, 300)}" if use.note else ""
-            lines.append(
-                f"  {safe_text(w.check, 40):<9} {safe_text(w.scope, 120)}: {why}{note}{_from(w.source)}"
-            )
+            why = use.why_unused + (f"; {safe_text(use.note, 300)}" if use.note else "")
+            lines.append(f"  {safe_text(w.check, 40):<9} {safe_text(w.scope, 120)}: {why}{_from(w.source)}")
     if summary.invalid:
         lines += ["", f"Invalid waiver annotations ({len(summary.invalid)}, ignored):"]
         lines += [f"  {safe_text(problem, 300)}" for problem in summary.invalid]

@@ -207,6 +207,7 @@ class WaiverUse:
     waived: int = 0  # problems it waived
     would_waive: int = 0  # expired: problems it would still waive
     passing: int = 0  # subjects it matches that pass now (a risk that is gone)
+    shadowed: int = 0  # problems it matches that an earlier waiver waives (the first match applies)
     note: str = ""  # e.g. "matches no check of this k8saudit"
 
     @property
@@ -215,6 +216,15 @@ class WaiverUse:
             return EXPIRED
         return ACTIVE if self.waived else UNUSED
 
+    @property
+    def why_unused(self) -> str:
+        """Why a waiver that waives nothing does, as every report says it."""
+        if self.shadowed:
+            return f"the {self.shadowed} problem(s) it matches are waived by an earlier waiver first"
+        if self.passing:
+            return f"the {self.passing} subject(s) it matches pass now; remove it"
+        return "matches no failing finding"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "waiver": self.waiver.to_dict(),
@@ -222,6 +232,7 @@ class WaiverUse:
             "waived": self.waived,
             "would_waive": self.would_waive,
             "passing": self.passing,
+            "shadowed": self.shadowed,
             "note": self.note,
         }
 
@@ -233,6 +244,7 @@ class WaiverUse:
             waived=int(data.get("waived", 0)),
             would_waive=int(data.get("would_waive", 0)),
             passing=int(data.get("passing", 0)),
+            shadowed=int(data.get("shadowed", 0)),
             note=str(data.get("note", "")),
         )
 
@@ -484,3 +496,5 @@ def _apply_to(finding: Finding, candidates: list[_Candidate]) -> None:
         elif finding.waiver is None:
             finding.waiver = use.waiver.marker()
             use.waived += 1
+        else:
+            use.shadowed += 1

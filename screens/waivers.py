@@ -404,8 +404,7 @@ class WaiversScreen(AuditScreen):
         rows = [
             (
                 "state",
-                f"{use.state}: {findings_cell(use)}"
-                + (f", {use.passing} matching subjects now pass" if use.passing else ""),
+                f"{use.state}: {findings_cell(use)}" + (f"; {use.why_unused}" if use.state == UNUSED else ""),
             ),
             ("check", w.check),
             ("covers", w.scope),

@@ -19,6 +19,7 @@ from k8saudit.waivers import (
     SCOPE_NAMESPACE,
     Waiver,
     WaiverPolicy,
+    WaiverUse,
     apply_waivers,
     escape_glob,
     waiver_for_finding,
@@ -108,6 +109,9 @@ def test_first_matching_waiver_wins_and_later_duplicates_are_unused() -> None:
     summary = apply_waivers(findings, f.make_inventory(), WaiverPolicy((first, second)), TODAY)
     assert findings[0].waiver and findings[0].waiver["reason"] == "first"
     assert [u.state for u in summary.uses] == ["active", "unused"]
+    second_use = summary.uses[1]
+    assert second_use.shadowed == 1 and "waived by an earlier waiver" in second_use.why_unused
+    assert WaiverUse.from_dict(second_use.to_dict()).shadowed == 1, "kept in the snapshot"
 
 
 def test_reapplying_replaces_stale_marks() -> None:
