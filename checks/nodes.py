@@ -22,10 +22,23 @@ from k8saudit.readers import annotations_of, as_object, dicts, labels_of, meta, 
 from k8saudit.registry import Context, check
 
 INSTANCE_TYPE_LABELS = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
+# The cloud provider built into k3s and RKE2, which runs when no real one is configured, labels
+# every node with the distribution's name as its instance type, whatever machine it is (a t3 too).
+PLACEHOLDER_INSTANCE_TYPES = frozenset({"k3s", "rke2"})
 CONTROL_PLANE_ROLE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
-CONTROL_PLANE_TAINT_KEYS = frozenset(CONTROL_PLANE_ROLE_LABELS)
+# Taints only the platform's own pods tolerate. Besides the role taints, k3s and RKE2 document
+# `CriticalAddonsOnly=true:NoExecute` for dedicated servers and `node-role.kubernetes.io/etcd:NoExecute`
+# for etcd-only nodes: NoExecute is stronger than NoSchedule, it also evicts what already runs.
+ISOLATING_TAINT_KEYS = frozenset(
+    {*CONTROL_PLANE_ROLE_LABELS, "node-role.kubernetes.io/etcd", "CriticalAddonsOnly"}
+)
+ISOLATING_TAINT_EFFECTS = ("NoSchedule", "NoExecute")
 CONTROL_PLANE_COMPONENTS = frozenset({"kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler"})
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
+# OpenShift runs its own control plane (API servers, OAuth, etcd operator) in `openshift-*`
+# namespaces, a prefix it reserves: users cannot request a project named so. Elsewhere the prefix
+# means nothing, and a namespace with that name is judged like any other.
+OPENSHIFT_PLATFORM_PREFIX = "openshift-"
 CRITICAL_PRIORITY_CLASSES = frozenset({"system-cluster-critical", "system-node-critical"})
 
 # Burstable / shared-core instance families: CPU beyond a baseline is paid for with credits (AWS T,
@@ -67,12 +80,19 @@ _INGRESS_IMAGES = re.compile(
 )
 
 
-def instance_type(node: Obj) -> str | None:
+def instance_type_label(node: Obj) -> str | None:
+    """The node's instance-type label as set, placeholder or machine type."""
     labels = labels_of(node)
     for label in INSTANCE_TYPE_LABELS:
         if labels.get(label):
             return str(labels[label])
     return None
+
+
+def instance_type(node: Obj) -> str | None:
+    """The machine type the node runs on, or None when no label names one."""
+    label = instance_type_label(node)
+    return None if label is None or label.lower() in PLACEHOLDER_INSTANCE_TYPES else label
 
 
 def is_burstable(kind: str) -> bool:
@@ -168,15 +188,35 @@ def _critical_addons_by_node(inv: Inventory) -> dict[str, list[str]]:
     return {node: sorted(addons) for node, addons in found.items()}
 
 
-def _no_instance_labels(inv: Inventory) -> bool:
-    return not any(instance_type(n) for n in inv.items("nodes"))
+def _no_instance_types(inv: Inventory) -> Finding | None:
+    """The cluster's not-applicable finding when no node's labels name its machine type."""
+    nodes = inv.items("nodes")
+    if any(instance_type(n) for n in nodes):
+        return None
+    placeholder = next((label for n in nodes if (label := instance_type_label(n))), None)
+    if placeholder:
+        return not_applicable(
+            Subject.cluster(), f"no node's instance type is known: {_placeholder_phrase(placeholder)}"
+        )
+    return not_applicable(
+        Subject.cluster(), "no node carries an instance-type label (bare metal or no cloud provider)"
+    )
+
+
+def _placeholder_phrase(label: str) -> str:
+    return (
+        f"the instance-type label holds {label!r}, the placeholder k3s and RKE2 set when no cloud "
+        "provider is configured, not a machine type"
+    )
 
 
 def _instance_finding(subject: Subject, node: Obj, role: str, severe: bool, extra: dict) -> Finding:
     kind = instance_type(node)
     evidence = {"instance_type": kind, **extra}
     if kind is None:
-        return unknown(subject, "the node has no instance-type label", **evidence)
+        label = instance_type_label(node)
+        why = _placeholder_phrase(label) if label else "the node has no instance-type label"
+        return unknown(subject, why, **evidence)
     if not is_burstable(kind):
         return passed(subject, f"{role} on {kind}, a fixed-performance instance type", **evidence)
     message = (
@@ -215,10 +255,8 @@ def control_plane_instance_types(inv: Inventory, ctx: Context) -> Iterator[Findi
             Subject.cluster(), f"{inv.provider.name.upper()} runs the control plane on its own machines"
         )
         return
-    if _no_instance_labels(inv):
-        yield not_applicable(
-            Subject.cluster(), "no node carries an instance-type label (bare metal or no cloud provider)"
-        )
+    if (not_judged := _no_instance_types(inv)) is not None:
+        yield not_judged
         return
     nodes = [n for n in inv.items("nodes") if is_control_plane(inv, n)]
     if not nodes:
@@ -255,10 +293,8 @@ affinity:
     inputs=("nodes", "pods"),
 )
 def critical_addon_instance_types(inv: Inventory, ctx: Context) -> Iterator[Finding]:
-    if _no_instance_labels(inv):
-        yield not_applicable(
-            Subject.cluster(), "no node carries an instance-type label (bare metal or no cloud provider)"
-        )
+    if (not_judged := _no_instance_types(inv)) is not None:
+        yield not_judged
         return
     evaluated = 0
     for node in inv.items("nodes"):
@@ -291,10 +327,8 @@ fixed-performance instance family, or at least enable unlimited credit mode and 
     inputs=("nodes", "pods"),
 )
 def worker_instance_types(inv: Inventory, ctx: Context) -> Iterator[Finding]:
-    if _no_instance_labels(inv):
-        yield not_applicable(
-            Subject.cluster(), "no node carries an instance-type label (bare metal or no cloud provider)"
-        )
+    if (not_judged := _no_instance_types(inv)) is not None:
+        yield not_judged
         return
     evaluated = 0
     for node in inv.items("nodes"):
@@ -516,21 +550,27 @@ def node_os_support(inv: Inventory, ctx: Context) -> Iterator[Finding]:
 # -- NODE-006: control planes kept for the control plane -----------------------------------------
 
 
-def has_control_plane_taint(node: Obj) -> bool:
-    return any(
-        isinstance(key := t.get("key"), str)
-        and key in CONTROL_PLANE_TAINT_KEYS
-        and t.get("effect") in ("NoSchedule", "NoExecute")
-        for t in dicts((node.get("spec") or {}).get("taints"))
-    )
+def isolating_taint(node: Obj) -> str | None:
+    """The first taint keeping ordinary workloads off the node, as `key:effect`, or None."""
+    for taint in dicts((node.get("spec") or {}).get("taints")):
+        key, effect = taint.get("key"), taint.get("effect")
+        if isinstance(key, str) and key in ISOLATING_TAINT_KEYS and effect in ISOLATING_TAINT_EFFECTS:
+            return f"{key}:{effect}"
+    return None
+
+
+def is_platform_namespace(inv: Inventory, namespace: str) -> bool:
+    if namespace in SYSTEM_NAMESPACES:
+        return True
+    return inv.provider.name == "openshift" and namespace.startswith(OPENSHIFT_PLATFORM_PREFIX)
 
 
 def ordinary_pods_on(inv: Inventory, node: Obj) -> list[str]:
-    """Pods that are not part of the platform: outside the system namespaces, not a DaemonSet's
-    (those run on every node by design) and not static mirror pods."""
+    """Pods that are not part of the platform: outside its namespaces, not a DaemonSet's (those
+    run on every node by design) and not static mirror pods."""
     found = []
     for pod in inv.pods_on_node(name_of(node)):
-        if namespace_of(pod) in SYSTEM_NAMESPACES or _owner_kind(pod) == "DaemonSet":
+        if is_platform_namespace(inv, namespace_of(pod)) or _owner_kind(pod) == "DaemonSet":
             continue
         if "kubernetes.io/config.mirror" in annotations_of(pod):
             continue
@@ -548,7 +588,10 @@ def ordinary_pods_on(inv: Inventory, node: Obj) -> list[str]:
     rationale="""Application pods on control-plane nodes compete with etcd and the API server for
     CPU, memory and disk I/O: one memory leak or CPU-hungry batch job there and the API server is
     OOM-killed or etcd misses its heartbeats, which is how Zalando's and Giant Swarm's control
-    planes went down. The NoSchedule taint is what keeps them apart.""",
+    planes went down. A NoSchedule or NoExecute taint that only the platform tolerates is what
+    keeps them apart: the control-plane role taint, or `CriticalAddonsOnly` on k3s and RKE2
+    servers. A cluster whose every node is a control-plane node has nowhere else to run its
+    workloads, and is not judged.""",
     remediation="""Taint every control-plane node and move the workloads to worker pools:
 
 ```sh
@@ -556,10 +599,18 @@ kubectl taint nodes NODE node-role.kubernetes.io/control-plane=:NoSchedule
 kubectl drain NODE --ignore-daemonsets   # then uncordon
 ```
 
-Remove `node-role.kubernetes.io/control-plane` tolerations from ordinary workloads.""",
+On k3s and RKE2, dedicate the servers in `/etc/rancher/{k3s,rke2}/config.yaml`:
+
+```yaml
+node-taint: ["CriticalAddonsOnly=true:NoExecute"]
+```
+
+Remove `node-role.kubernetes.io/control-plane` and `CriticalAddonsOnly` tolerations from ordinary
+workloads.""",
     references=(
         "https://kubernetes.io/docs/reference/labels-annotations-taints/#node-role-kubernetes-io-control-plane-taint",
         "https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/",
+        "https://docs.rke2.io/install/ha",
     ),
     inputs=("nodes", "pods"),
 )
@@ -570,35 +621,38 @@ def control_plane_isolation(inv: Inventory, ctx: Context) -> Iterator[Finding]:
             Subject.cluster(), f"{inv.provider.name.upper()} runs the control plane on its own machines"
         )
         return
-    if len(nodes) == 1:
-        yield not_applicable(
-            Subject.cluster(), "single-node cluster: the control plane has to run the workloads"
-        )
-        return
     control_planes = [n for n in nodes if is_control_plane(inv, n)]
     if not control_planes:
         yield not_applicable(Subject.cluster(), "no control-plane node is registered in the cluster")
         return
+    if len(control_planes) == len(nodes):
+        layout = (
+            "single-node cluster" if len(nodes) == 1 else f"every node ({len(nodes)}) is a control-plane node"
+        )
+        yield not_applicable(
+            Subject.cluster(), f"{layout}: with no worker node, the control plane has to run the workloads"
+        )
+        return
     for node in control_planes:
-        subject = inv.subject("nodes", node)
-        tainted = has_control_plane_taint(node)
-        workloads = ordinary_pods_on(inv, node)
-        evidence = {"tainted": tainted, "ordinary_pods": len(workloads), "examples": workloads[:5]}
-        if workloads and not tainted:
-            yield failed(
-                subject, f"untainted control-plane node runs ordinary pods ({len(workloads)})", **evidence
-            )
-        elif workloads:
-            yield warned(
-                subject,
-                f"ordinary pods ({len(workloads)}) tolerate the control-plane taint and run here",
-                **evidence,
-            )
-        elif not tainted:
-            yield warned(
-                subject,
-                "no NoSchedule taint keeps ordinary workloads off this control-plane node",
-                **evidence,
-            )
-        else:
-            yield passed(subject, "tainted NoSchedule and runs no ordinary workload", **evidence)
+        yield _isolation_finding(
+            inv.subject("nodes", node), isolating_taint(node), ordinary_pods_on(inv, node)
+        )
+
+
+def _isolation_finding(subject: Subject, taint: str | None, workloads: list[str]) -> Finding:
+    evidence = {"taint": taint, "ordinary_pods": len(workloads), "examples": workloads[:5]}
+    if workloads and taint is None:
+        return failed(
+            subject, f"untainted control-plane node runs ordinary pods ({len(workloads)})", **evidence
+        )
+    if workloads:
+        return warned(
+            subject, f"ordinary pods ({len(workloads)}) tolerate the {taint} taint and run here", **evidence
+        )
+    if taint is None:
+        return warned(
+            subject,
+            "no NoSchedule or NoExecute taint keeps ordinary workloads off this control-plane node",
+            **evidence,
+        )
+    return passed(subject, f"tainted {taint} and runs no ordinary workload", **evidence)

@@ -867,13 +867,35 @@ def ready_endpoint_count(inv: Inventory, namespace: str, name: str) -> int | Non
 
 
 def _intercepts_pods(hook: Obj) -> bool:
-    for rule in dicts(hook.get("rules")):
-        resources, operations = as_list(rule.get("resources")), as_list(rule.get("operations"))
-        if any(r in ("*", "*/*", "pods") for r in resources) and any(
-            o in ("*", "CREATE") for o in operations
-        ):
-            return True
-    return False
+    return any(_rule_matches_pod_creation(rule) for rule in dicts(hook.get("rules")))
+
+
+def _rule_matches_pod_creation(rule: Obj) -> bool:
+    """Whether the API server sends a Pod CREATE (core group "", v1, namespaced) to this rule.
+
+    A rule on `apiGroups: [apps]` never sees one: the ReplicaSet controller's pods are created in
+    the core group, so such a webhook cannot block its own replacement pods."""
+    return (
+        _names_or_wildcard(rule.get("apiGroups"), "")
+        and _names_or_wildcard(rule.get("apiVersions"), "v1")
+        and _names_or_wildcard(rule.get("operations"), "CREATE")
+        and rule.get("scope") != "Cluster"
+        and any(_covers_pods(resource) for resource in as_list(rule.get("resources")))
+    )
+
+
+def _names_or_wildcard(values: object, wanted: str) -> bool:
+    listed = as_list(values)
+    return "*" in listed or wanted in listed
+
+
+def _covers_pods(resource: object) -> bool:
+    """`pods`, `*`, and, as the API server matches them, `pods/*` and `*/*`: a `/*` covers the
+    resource itself as well as its subresources. `pods/status` or `*/scale` do not."""
+    if not isinstance(resource, str):
+        return False
+    name, _, subresource = resource.partition("/")
+    return name in ("pods", "*") and subresource in ("", "*")
 
 
 def _only_cluster_scoped(hook: Obj) -> bool:

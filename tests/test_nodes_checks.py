@@ -186,3 +186,118 @@ def test_old_master_role_label_and_taint_are_recognised() -> None:
     inv = f.make_inventory(nodes=[master, f.node("w")], pods=[])
     assert statuses("NODE-006", inv) == [("Node master-1", "pass")]
     assert statuses("NODE-001", inv) == [("Node master-1", "fail")]
+
+
+# -- k3s and RKE2 -----------------------------------------------------------------------------------
+
+K3S_PLACEHOLDER = {"node.kubernetes.io/instance-type": "k3s", "beta.kubernetes.io/instance-type": "k3s"}
+
+
+def k3s_server(name: str, **extra) -> dict:
+    return f.node(
+        name,
+        kubelet="v1.30.4+k3s1",
+        instance_type=None,
+        labels={**K3S_PLACEHOLDER, "node-role.kubernetes.io/control-plane": "true"},
+        taints=[],
+        **extra,
+    )
+
+
+def k3s_agent(name: str, instance_type: str | None = None) -> dict:
+    labels = K3S_PLACEHOLDER if instance_type is None else {}
+    return f.node(name, kubelet="v1.30.4+k3s1", instance_type=instance_type, labels=labels)
+
+
+def messages(check_id: str, inventory) -> list[tuple[str, str, str]]:
+    return [(str(x.subject), x.status.value, x.message) for x in run_check(CHECKS[check_id], inventory, NOW)]
+
+
+def test_the_k3s_instance_type_placeholder_is_not_a_machine_type() -> None:
+    coredns = f.pod("coredns-1", "kube-system", node_name="agent-1", labels={"k8s-app": "kube-dns"})
+    inv = f.make_inventory(
+        version="v1.30.4+k3s1",
+        nodes=[k3s_server("server-1"), k3s_agent("agent-1"), k3s_agent("agent-2")],
+        pods=[coredns],
+    )
+    for check_id in ("NODE-001", "NODE-002", "NODE-003"):
+        [(subject, status, message)] = messages(check_id, inv)
+        assert (subject, status) == ("cluster", "not-applicable")
+        assert "instance type is known" in message and "'k3s', the placeholder k3s and RKE2 set" in message
+
+
+def test_a_placeholder_node_among_labelled_ones_is_unknown() -> None:
+    inv = f.make_inventory(nodes=[k3s_agent("w1", "m5.large"), k3s_agent("w2")], pods=[])
+    [first, second] = messages("NODE-003", inv)
+    assert first == ("Node w1", "pass", "worker node on m5.large, a fixed-performance instance type")
+    assert second[:2] == ("Node w2", "unknown") and "placeholder" in second[2]
+
+
+@pytest.mark.parametrize(
+    "taint",
+    [
+        {"key": "CriticalAddonsOnly", "value": "true", "effect": "NoExecute"},  # dedicated k3s/RKE2 server
+        {"key": "node-role.kubernetes.io/etcd", "value": "true", "effect": "NoExecute"},  # RKE2 etcd-only
+    ],
+)
+def test_k3s_and_rke2_dedicated_server_taints_isolate_the_control_plane(taint: dict) -> None:
+    inv = f.make_inventory(
+        version="v1.29.3+rke2r1",
+        nodes=[f.node("server-1", control_plane=True, taints=[taint]), f.node("agent-1")],
+        pods=[f.pod("web-1", "shop", node_name="agent-1")],
+    )
+    [(subject, status, message)] = messages("NODE-006", inv)
+    assert (subject, status) == ("Node server-1", "pass")
+    assert message == f"tainted {taint['key']}:NoExecute and runs no ordinary workload"
+
+
+def test_a_cluster_of_control_plane_nodes_only_is_not_applicable() -> None:
+    servers = [k3s_server(f"server-{i}") for i in range(3)]
+    pods = [f.pod(f"web-{i}", "shop", node_name=f"server-{i}") for i in range(3)]
+    inv = f.make_inventory(version="v1.30.4+k3s1", nodes=servers, pods=pods)
+    [(subject, status, message)] = messages("NODE-006", inv)
+    assert (subject, status) == ("cluster", "not-applicable")
+    assert message.startswith("every node (3) is a control-plane node: with no worker node")
+
+
+# -- OpenShift --------------------------------------------------------------------------------------
+
+
+def openshift_cluster(os_id_label: bool) -> object:
+    """Masters running only pods in `openshift-*` namespaces, with or without the node label that
+    identifies OpenShift."""
+    os_id = {"node.openshift.io/os_id": "rhcos"} if os_id_label else {}
+    master = f.node(
+        "master-0",
+        labels={"node-role.kubernetes.io/master": "", **os_id},
+        taints=[{"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"}],
+    )
+    worker = f.node("worker-0", labels={"node-role.kubernetes.io/worker": "", **os_id})
+    pods = [
+        f.pod("apiserver-0", "openshift-apiserver", node_name="master-0"),
+        f.pod("oauth-openshift-0", "openshift-authentication", node_name="master-0"),
+    ]
+    return f.make_inventory(nodes=[master, worker], pods=pods)
+
+
+def test_openshift_platform_namespaces_are_not_ordinary_workloads_on_openshift() -> None:
+    inv = openshift_cluster(os_id_label=True)
+    assert inv.provider.name == "openshift"
+    assert messages("NODE-006", inv) == [
+        (
+            "Node master-0",
+            "pass",
+            "tainted node-role.kubernetes.io/master:NoSchedule and runs no ordinary workload",
+        )
+    ]
+
+
+def test_an_openshift_prefixed_namespace_elsewhere_is_an_ordinary_workload() -> None:
+    inv = openshift_cluster(os_id_label=False)
+    assert inv.provider.name != "openshift"
+    [(subject, status, message)] = messages("NODE-006", inv)
+    assert (subject, status) == ("Node master-0", "warn")
+    assert (
+        message
+        == "ordinary pods (2) tolerate the node-role.kubernetes.io/master:NoSchedule taint and run here"
+    )

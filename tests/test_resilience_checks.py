@@ -306,6 +306,45 @@ def test_missing_backend_service_fails() -> None:
     assert finding.status is Status.FAIL and "does not exist" in finding.message
 
 
+EXCLUDE_ONLY_KUBE_SYSTEM = {
+    "matchExpressions": [
+        {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system"]}
+    ]
+}
+
+
+def admission_rule(**fields) -> dict:
+    """A rule matching Pod CREATE in every group, with `fields` replacing its defaults."""
+    rule = {"apiGroups": ["*"], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}
+    return {**rule, "scope": "*", **fields}
+
+
+@pytest.mark.parametrize(
+    ("rule", "intercepts_pod_creation"),
+    [
+        (admission_rule(apiGroups=["apps"], resources=["*"]), False),  # Deployments, not Pods
+        (admission_rule(apiGroups=[""], resources=["*"]), True),
+        (admission_rule(apiVersions=["v1beta1"]), False),
+        (admission_rule(resources=["pods/*"]), True),  # `/*` covers the resource itself too
+        (admission_rule(resources=["*/*"]), True),
+        (admission_rule(resources=["pods/status", "*/scale"]), False),
+        (admission_rule(operations=["UPDATE", "DELETE"]), False),
+        (admission_rule(operations=["*"]), True),
+        (admission_rule(scope="Cluster"), False),
+    ],
+)
+def test_only_rules_matching_pod_creation_keep_a_webhook_from_restarting_itself(
+    rule: dict, intercepts_pod_creation: bool
+) -> None:
+    inventory = webhooks(["10.2.1.10", "10.2.2.10"], EXCLUDE_ONLY_KUBE_SYSTEM, rules=[rule])
+    [finding] = run("RES-008", inventory)
+    if intercepts_pod_creation:
+        assert finding.status is Status.FAIL
+        assert "intercepts pod creation in its own namespace policy" in finding.message
+    else:
+        assert finding.status is Status.PASS and "kube-system spared" in finding.message
+
+
 # -- RES-009 --------------------------------------------------------------------------------------
 
 
