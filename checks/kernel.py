@@ -14,8 +14,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from k8saudit.releases import Version
-
 CFS_FIX_COMMIT = (
     "https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git/commit/"
     "?id=de53fd7aedb100f03e5d2231cfce0e4993282425"
@@ -26,10 +24,13 @@ CFS_FIX_MAINLINE = (5, 4)
 CFS_FIX_BACKPORTS: dict[tuple[int, int], int] = {(5, 3): 9, (4, 19): 84, (4, 14): 154}
 _KERNEL = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?(.*)$")
 
+# (major, minor, patch) of a Linux kernel: not a Kubernetes `Version`, which knows pre-releases.
+KernelVersion = tuple[int, int, int]
+
 
 @dataclass(frozen=True, slots=True)
 class KernelVerdict:
-    version: Version | None
+    version: KernelVersion | None
     affected: bool | None  # None: a distribution kernel whose number does not tell
     reason: str
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
+from checks.advisories import image_repository, image_tag
 from checks.kernel import KernelVerdict, cfs_kernel_verdict  # noqa: F401  (KernelVerdict re-exported)
 from checks.podspec import has_cpu_limit
 from k8saudit.inventory import Inventory, Obj
@@ -46,6 +47,14 @@ def _today(ctx: Context) -> date:
     return ctx.now.date()
 
 
+def prerelease_note(version: Version) -> str:
+    """` (a pre-release of 1.37.1, not the release)` after a pre-release's name, "" otherwise:
+    `1.37.1-rc.0` reads like 1.37.1 but was built before 1.37.1 was final."""
+    if not version.prerelease:
+        return ""
+    return f" (a pre-release of {format_version(version.release)}, not the release)"
+
+
 def _calendar_gap(subject: Subject, version: Version, calendar: ReleaseCalendar) -> Finding:
     """A version the calendar has no entry for: too new to judge, or older than it records."""
     oldest = calendar.minors[0]
@@ -76,7 +85,8 @@ def _calendar_gap(subject: Subject, version: Version, calendar: ReleaseCalendar)
     memory leak that took Giant Swarm control planes down was fixed in 1.11.4, and CVE-2018-1002105
     (privilege escalation to cluster-admin through the API server's proxy) only in 1.10.11, 1.11.5
     and 1.12.3. A control plane several patches behind is exposed to failures that are already
-    fixed and documented.""",
+    fixed and documented. A pre-release (`-alpha.N`, `-beta.N`, `-rc.N`) comes before its release
+    and may lack that patch's fixes: `1.37.1-rc.0` counts as one patch behind 1.37.1.""",
     remediation="""Upgrade the control plane to the newest patch of its minor; patch upgrades carry
 no API changes and can be rolled one control-plane node at a time:
 
@@ -105,6 +115,12 @@ def control_plane_patch(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     yield _patch_finding(subject, version, minor, ctx)
 
 
+def patch_releases_missing(version: Version, newest: Version) -> int:
+    """The patch releases up to `newest` that `version` (not newer than it) does not have: a
+    pre-release also lacks the release it precedes, so 1.37.1-rc.0 misses 1.37.1."""
+    return newest[2] - version[2] + (1 if version.prerelease else 0)
+
+
 def _patch_finding(subject: Subject, version: Version, minor: MinorRelease, ctx: Context) -> Finding:
     calendar = ctx.calendar
     verified = calendar.latest_verified_on(minor)
@@ -113,23 +129,20 @@ def _patch_finding(subject: Subject, version: Version, minor: MinorRelease, ctx:
         "newest_patch": format_version(minor.latest),
         "newest_patch_known_on": verified.isoformat(),
     }
-    behind = minor.latest[2] - version[2]
     newest = format_version(minor.latest)
-    if behind >= 2:
-        return failed(
-            subject, f"runs {format_version(version)}, {behind} patch releases behind {newest}", **evidence
-        )
-    if behind == 1:
-        return warned(
-            subject, f"runs {format_version(version)}, one patch release behind {newest}", **evidence
-        )
-    if behind < 0:
+    runs = f"runs {format_version(version)}{prerelease_note(version)}"
+    if version > minor.latest:
         return passed(
             subject,
-            f"runs {format_version(version)}, newer than the calendar's newest {newest} "
-            f"(known on {verified.isoformat()})",
+            f"{runs}, newer than the calendar's newest {newest} (known on {verified.isoformat()})",
             **evidence,
         )
+    behind = patch_releases_missing(version, minor.latest)
+    if behind >= 2:
+        return failed(subject, f"{runs}, {behind} patch releases behind {newest}", **evidence)
+    if behind == 1:
+        return warned(subject, f"{runs}, one patch release behind {newest}", **evidence)
+    # The newest release itself: as current as the calendar is.
     branch_closed = minor.end_of_life <= verified
     age = (_today(ctx) - verified).days
     if branch_closed or age <= ctx.config.newest_patch_max_age_days:
@@ -323,8 +336,8 @@ def _kube_proxy_versions(inv: Inventory) -> dict[str, str]:
             continue
         for container in dicts(spec.get("containers")):
             image = str(container.get("image", ""))
-            repository, _, tag = image.rpartition(":")
-            if repository.rsplit("/", 1)[-1] == "kube-proxy" and parse_version(tag):
+            tag = image_tag(image)  # `kube-proxy:v1.26.0@sha256:…` is pinned by digest, tagged v1.26.0
+            if image_repository(image).rsplit("/", 1)[-1] == "kube-proxy" and parse_version(tag):
                 versions[node] = tag
                 break
     return versions
@@ -349,17 +362,32 @@ def node_version_skew(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     if apiserver is None:
         yield unknown(Subject.cluster(), "the API server version could not be read")
         return
-    pods_readable = inv.readable("pods")
+    # kube-proxy's version comes from its pods: without them a node is judged by its kubelet alone.
+    pods_unreadable = None if inv.readable("pods") else inv.unreadable_reason("pods")
     for node in inv.items("nodes"):
         subject = inv.subject("nodes", node)
-        findings = [_skew_finding(subject, "kubelet", node_info(node).get("kubeletVersion", ""), apiserver)]
-        proxy = kube_proxy_version(inv, name_of(node)) if pods_readable else None
-        if proxy:
+        kubelet = _skew_finding(subject, "kubelet", node_info(node).get("kubeletVersion", ""), apiserver)
+        if pods_unreadable:
+            yield _kube_proxy_unread(kubelet, pods_unreadable)
+            continue
+        findings = [kubelet]
+        if proxy := kube_proxy_version(inv, name_of(node)):
             findings.append(_skew_finding(subject, "kube-proxy", proxy, apiserver))
-        worst = min(findings, key=lambda f: f.status.rank)
-        if not pods_readable:
-            worst.evidence["kube_proxy"] = "not checked: pods could not be read"
-        yield worst
+        yield min(findings, key=lambda f: f.status.rank)
+
+
+def _kube_proxy_unread(kubelet: Finding, reason: str) -> Finding:
+    """A node judged by its kubelet alone, its kube-proxy's version unreadable: a kubelet outside
+    the policy still fails or warns, but a kubelet within it is no pass for the node."""
+    kubelet.evidence["kube_proxy"] = f"not checked: {reason}"
+    if kubelet.status is not Status.PASS:
+        return kubelet
+    return unknown(
+        kubelet.subject,
+        f"{kubelet.message}; kube-proxy not checked: {reason}",
+        unreadable=["pods"],
+        **kubelet.evidence,
+    )
 
 
 @check(
@@ -515,18 +543,19 @@ def _known_issue_finding(subject: Subject, component: str, raw: str) -> Finding:
     version = parse_version(raw)
     if version is None:
         return unknown(subject, f"{component} reports no parseable version ({raw or 'empty'})")
-    issues = known_issues_for(component, version)
+    issues = known_issues_for(component, version)  # a pre-release counts as before its release
     evidence = {
         "component": component,
         "version": raw,
         "issues": [{"id": i.id, "summary": i.summary, "reference": i.reference} for i in issues],
     }
+    named = f"{component} {raw}{prerelease_note(version)}"
     if not issues:
-        return passed(subject, f"{component} {raw} has none of the known defects k8saudit tracks", **evidence)
+        return passed(subject, f"{named} has none of the known defects k8saudit tracks", **evidence)
     listed = "; ".join(f"{i.id}: {i.summary}" for i in issues)
     if any(i.grave for i in issues):
-        return judged(Status.FAIL, subject, f"{component} {raw} is affected by {listed}", evidence)
-    return warned(subject, f"{component} {raw} is affected by {listed}", **evidence)
+        return judged(Status.FAIL, subject, f"{named} is affected by {listed}", evidence)
+    return warned(subject, f"{named} is affected by {listed}", **evidence)
 
 
 @check(
@@ -538,7 +567,8 @@ def _known_issue_finding(subject: Subject, component: str, raw: str) -> Finding:
     user allowed to exec into a pod could become cluster-admin (CVE-2018-1002105); 1.11.1 to 1.11.3
     leaked API server memory until Giant Swarm's control planes died; kubelets before the
     CVE-2021-25741 and CVE-2024-10220 fixes let pods reach the host. These are not theoretical:
-    exploits and post-mortems are public.""",
+    exploits and post-mortems are public. A pre-release is judged as older than its release: a
+    1.30.3 release candidate is built before 1.30.3's fixes were final.""",
     remediation="""Upgrade the affected component to a fixed patch (see each issue's reference for
 the fixed versions); until then apply the issue's documented mitigation (for example, restrict
 exec/attach/port-forward for CVE-2018-1002105, or disable gitRepo volumes with admission policy

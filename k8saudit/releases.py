@@ -12,7 +12,9 @@ network I/O outside the collector; checks never do any.
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
@@ -24,10 +26,81 @@ import orjson
 from k8saudit import __version__
 from k8saudit.redact import without_userinfo
 
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
+# A Kubernetes pre-release is `-alpha.N`, `-beta.N` or `-rc.N`, then `.N` for a build N commits
+# past that tag (`v1.30.3-rc.0.12+0a1b2c3d`), then the end, `+` or `-dirty`.
+# Distribution suffixes (`-eks-adc7111`, `-gke.1217000`, `+k3s1`, `+rke2r1`, `+vmware.1`,
+# OpenShift's `+b49f9d1`) are not pre-releases, and neither is k3s's `-rc1+k3s1`: a k3s release
+# candidate packages the upstream release itself.
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:-((?:alpha|beta|rc)\.\d+(?:\.\d+)?)(?=$|[+-]))?")
 _MINOR = re.compile(r"^(\d+)\.(\d+)$")
+_PRERELEASE_STAGES = ("alpha", "beta", "rc")  # in the order they are cut
 
-Version = tuple[int, int, int]
+
+class Version(tuple[int, int, int]):
+    """A Kubernetes version: (major, minor, patch), plus `prerelease` (`rc.0`, `alpha.1.12`) for
+    the builds cut before that release, "" for the release itself.
+
+    Ordered as semver orders it: a pre-release precedes its release (1.30.2 < 1.30.3-rc.0 <
+    1.30.3), so "affected before 1.30.3" holds for a 1.30.3 release candidate too. Plain
+    (major, minor, patch) tuples compare as releases; slices (`version[:2]`) are plain tuples.
+    """
+
+    prerelease: str
+
+    def __new__(cls, major: int, minor: int, patch: int, prerelease: str = "") -> Version:
+        version = super().__new__(cls, (major, minor, patch))
+        version.prerelease = prerelease
+        return version
+
+    def __getnewargs__(self) -> tuple[int, int, int, str]:  # copy and pickle
+        return (*self, self.prerelease)
+
+    def __repr__(self) -> str:
+        return f"Version({self[0]}, {self[1]}, {self[2]}, {self.prerelease!r})"
+
+    @property
+    def release(self) -> Version:
+        """The release this version is, or precedes."""
+        return Version(*self)
+
+    def _compare(self, other: object, op: Callable[[object, object], bool]) -> bool:
+        if not isinstance(other, tuple) or len(other) != 3:
+            return NotImplemented  # e.g. `>= (1, 28)`: plain tuple order, as before
+        return op(_precedence(self), _precedence(other))
+
+    def __eq__(self, other: object) -> bool:
+        return self._compare(other, operator.eq)
+
+    def __ne__(self, other: object) -> bool:
+        return self._compare(other, operator.ne)
+
+    def __lt__(self, other: object) -> bool:
+        return self._compare(other, operator.lt)
+
+    def __le__(self, other: object) -> bool:
+        return self._compare(other, operator.le)
+
+    def __gt__(self, other: object) -> bool:
+        return self._compare(other, operator.gt)
+
+    def __ge__(self, other: object) -> bool:
+        return self._compare(other, operator.ge)
+
+    __hash__ = tuple.__hash__  # equal versions are equal tuples: the tuple's hash stays valid
+
+
+def _prerelease(version: tuple[int, int, int]) -> str:
+    return version.prerelease if isinstance(version, Version) else ""
+
+
+def _precedence(version: tuple[int, int, int]) -> tuple[int, ...]:
+    """Sort key: a release after all its pre-releases; those by stage, number, then commits."""
+    prerelease = _prerelease(version)
+    if not prerelease:
+        return (*version, 1)
+    stage, *numbers = prerelease.split(".")
+    return (*version, 0, _PRERELEASE_STAGES.index(stage), *map(int, numbers))
+
 
 ENDOFLIFE_URL = "https://endoflife.date/api/kubernetes.json"
 REFRESH_TIMEOUT_S = 10.0
@@ -39,15 +112,20 @@ class CalendarError(ValueError):
 
 
 def parse_version(text: str) -> Version | None:
-    """`v1.29.3-eks-adc7111` -> (1, 29, 3); None when it is not a Kubernetes version string."""
+    """`v1.29.3-eks-adc7111` -> 1.29.3, `v1.30.3-rc.0.12+0a1b2c3d` -> 1.30.3-rc.0.12 (a
+    pre-release); None when it is not a Kubernetes version string."""
     match = _VERSION.match(text.strip()) if isinstance(text, str) else None
     if not match:
         return None
-    return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+    major, minor, patch, prerelease = match.groups()
+    return Version(int(major), int(minor), int(patch or 0), prerelease or "")
 
 
-def format_version(version: Version) -> str:
-    return f"{version[0]}.{version[1]}.{version[2]}"
+def format_version(version: tuple[int, int, int]) -> str:
+    """`1.30.3`, or `1.30.3-rc.0` for a pre-release (the distribution suffix is left out)."""
+    text = f"{version[0]}.{version[1]}.{version[2]}"
+    prerelease = _prerelease(version)
+    return f"{text}-{prerelease}" if prerelease else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +214,7 @@ def _minor_from_dict(entry: object) -> MinorRelease:
         raise CalendarError(f"bad minor {name[:20]!r} (expected e.g. '1.31')")
     minor = (int(match.group(1)), int(match.group(2)))
     latest = parse_version(str(entry.get("latest", "")))
-    if latest is None or latest[:2] != minor:
+    if latest is None or latest.prerelease or latest[:2] != minor:  # the newest patch is a release
         raise CalendarError(f"{name}: bad latest version {str(entry.get('latest'))[:20]!r}")
     released = _date(entry.get("released"), f"{name} released")
     end_of_life = _date(entry.get("end_of_life"), f"{name} end_of_life")

@@ -20,7 +20,9 @@ from k8saudit.releases import (
     CalendarError,
     ReleaseCalendar,
     fetch_calendar,
+    format_version,
     from_endoflife,
+    parse_version,
     refresh_calendar,
 )
 
@@ -71,6 +73,33 @@ ENDOFLIFE_V1 = {
 }
 
 
+# -- versions --------------------------------------------------------------------------------------
+
+
+def test_prereleases_sort_before_their_release_and_after_the_previous_patch() -> None:
+    """Semver precedence, so a range "affected before 1.30.3" holds for 1.30.3's pre-releases."""
+    texts = [
+        "v1.30.2",
+        "v1.31.0-alpha.1",
+        "v1.31.0-alpha.1.5+0a1b2c3",
+        "v1.31.0-beta.0",
+        "v1.31.0-rc.0",
+        "v1.31.0",
+    ]
+    ordered = [parse_version(text) for text in texts]
+    assert sorted(reversed(ordered)) == ordered  # type: ignore[type-var]
+    candidate = parse_version("v1.30.3-rc.0")
+    assert candidate is not None
+    assert (1, 30, 2) < candidate < (1, 30, 3) and candidate != (1, 30, 3)
+    assert candidate[:2] == (1, 30)  # a minor is a minor, pre-release or not
+
+
+def test_a_prerelease_is_named_as_one() -> None:
+    assert format_version(parse_version("v1.30.3-rc.0.12+0a1b2c3d")) == "1.30.3-rc.0.12"  # type: ignore[arg-type]
+    assert format_version(parse_version("v1.30.3-eks-adc7111")) == "1.30.3"  # type: ignore[arg-type]
+    assert format_version((1, 30, 3)) == "1.30.3"
+
+
 # -- the shipped calendar --------------------------------------------------------------------------
 
 
@@ -101,6 +130,7 @@ def test_calendar_round_trips_through_a_snapshot_dict() -> None:
     ("change", "message"),
     [
         ({"latest": "1.32.4"}, "bad latest version"),
+        ({"latest": "1.33.2-rc.0"}, "bad latest version"),  # the newest patch is a release
         ({"minor": "one.two"}, "bad minor"),
         ({"released": "2026-13-01"}, "is not a date"),
         ({"end_of_life": "2024-01-01"}, "is not after its release"),

@@ -48,7 +48,11 @@ def small_calendar(as_of: date = date(2026, 9, 15)) -> ReleaseCalendar:
     [
         ("v1.29.3-eks-adc7111", (1, 29, 3)),
         ("v1.30.2+k3s1", (1, 30, 2)),
+        ("v1.30.3-rc1+k3s1", (1, 30, 3)),  # a k3s release candidate packages upstream 1.30.3
         ("v1.28.5-gke.1217000", (1, 28, 5)),
+        ("v1.27.9+rke2r1", (1, 27, 9)),
+        ("v1.26.3+vmware.1", (1, 26, 3)),
+        ("v1.27.6+b49f9d1", (1, 27, 6)),  # OpenShift
         ("v1.27.9", (1, 27, 9)),
         ("1.31", (1, 31, 0)),
         ("v1.24.0+0", (1, 24, 0)),
@@ -58,7 +62,26 @@ def small_calendar(as_of: date = date(2026, 9, 15)) -> ReleaseCalendar:
     ],
 )
 def test_parse_version_handles_distribution_suffixes(text: str, expected) -> None:
-    assert parse_version(text) == expected
+    version = parse_version(text)
+    assert version == expected
+    assert version is None or version.prerelease == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "release", "prerelease"),
+    [
+        ("v1.37.1-rc.0", (1, 37, 1), "rc.0"),
+        ("v1.31.0-beta.2", (1, 31, 0), "beta.2"),
+        ("v1.30.3-rc.0.12+0a1b2c3d", (1, 30, 3), "rc.0.12"),  # a build 12 commits after rc.0
+        ("v1.31.0-alpha.1.123+0a1b2c3d-dirty", (1, 31, 0), "alpha.1.123"),
+    ],
+)
+def test_parse_version_keeps_kubernetes_prereleases_apart_from_their_release(
+    text: str, release, prerelease: str
+) -> None:
+    version = parse_version(text)
+    assert version is not None and version.prerelease == prerelease
+    assert version.release == release and version != release and version < release
 
 
 # -- CFS kernels ----------------------------------------------------------------------------------
@@ -167,6 +190,11 @@ def test_runtime_support(runtime: str, kubelet: str, day: date, expected: Status
         ("v1.35.8", date(2026, 9, 20), "warn", "one patch release behind"),
         ("v1.35.2", date(2026, 9, 20), "fail", "7 patch releases behind"),
         ("v1.35.11", date(2026, 9, 20), "pass", "newer than the calendar"),
+        ("v1.35.9+k3s1", date(2026, 9, 20), "pass", "newest patch"),  # a distribution suffix
+        ("v1.35.9-rc.0", date(2026, 9, 20), "warn", "a pre-release of 1.35.9, not the release"),
+        ("v1.35.9-rc.0", date(2026, 9, 20), "warn", "one patch release behind 1.35.9"),
+        ("v1.35.8-rc.1", date(2026, 9, 20), "fail", "2 patch releases behind 1.35.9"),
+        ("v1.35.10-rc.0", date(2026, 9, 20), "pass", "newer than the calendar's newest 1.35.9"),
         ("v1.33.11", date(2026, 11, 20), "unknown", "confirmed on 2026-04-15"),
         ("v1.36.0", date(2026, 9, 20), "unknown", "does not know"),
         ("v1.20.4", date(2026, 9, 20), "fail", "older than every minor"),
@@ -263,13 +291,40 @@ def test_kube_proxy_version_comes_from_its_pod_not_the_node() -> None:
     assert finding.status is Status.FAIL and "kube-proxy v1.24.17" in finding.message
 
 
-def test_skew_without_readable_pods_checks_kubelets_and_says_so() -> None:
-    inv = f.make_inventory(
-        version="v1.28.4", nodes=[f.node("n1", kubelet="v1.28.4")], coverage={"pods": "forbidden"}
+def kube_proxy_pod(node_name: str, image: str):
+    return f.pod(
+        f"kube-proxy-{node_name}",
+        "kube-system",
+        node_name=node_name,
+        labels={"k8s-app": "kube-proxy"},
+        containers=[f.container("kube-proxy", image)],
     )
+
+
+def test_kube_proxy_pinned_by_digest_is_judged_by_its_tag() -> None:
+    image = "registry.k8s.io/kube-proxy:v1.26.0@sha256:" + "c" * 64
+    inv = f.make_inventory(
+        version="v1.30.4", nodes=[f.node("n1", kubelet="v1.30.4")], pods=[kube_proxy_pod("n1", image)]
+    )
+    assert versions.kube_proxy_version(inv, "n1") == "v1.26.0"
     (finding,) = run_check(CHECKS["VER-003"], inv, ctx_on(date(2026, 11, 20)))
-    assert finding.status is Status.PASS
-    assert "not checked" in finding.evidence["kube_proxy"]
+    assert finding.status is Status.FAIL
+    assert "kube-proxy v1.26.0 is 4 minors behind" in finding.message and "allows 3" in finding.message
+
+
+def test_skew_without_readable_pods_judges_kubelets_but_passes_no_node() -> None:
+    inv = f.make_inventory(
+        version="v1.28.4",
+        nodes=[f.node("n1", kubelet="v1.28.4"), f.node("old", kubelet="v1.24.17")],
+        coverage={"pods": "forbidden"},
+    )
+    current, old = run_check(CHECKS["VER-003"], inv, ctx_on(date(2026, 11, 20)))
+    assert current.status is Status.UNKNOWN
+    assert "kubelet v1.28.4 is within the skew policy" in current.message
+    assert "kube-proxy not checked: Pod could not be read (forbidden)" in current.message
+    assert current.evidence["unreadable"] == ["pods"]
+    assert old.status is Status.FAIL and "kubelet v1.24.17 is 4 minors behind" in old.message
+    assert "not checked" in old.evidence["kube_proxy"]
 
 
 # -- known-bad versions ----------------------------------------------------------------------------
@@ -290,6 +345,28 @@ def test_skew_without_readable_pods_checks_kubelets_and_says_so() -> None:
 def test_cve_2018_1002105_and_the_giant_swarm_leak(version, ids) -> None:
     found = {i.id for i in versions.known_issues_for("kube-apiserver", version)}
     assert found & {"CVE-2018-1002105", "apiserver-leak-1.11"} == ids
+
+
+@pytest.mark.parametrize(
+    ("kubelet", "expected", "words"),
+    [
+        # a release-1.30 build after the rc.0 tag cut when 1.30.2 shipped: before the 1.30.3 fix
+        (
+            "v1.30.3-rc.0.12+0a1b2c3d",
+            "fail",
+            "(a pre-release of 1.30.3, not the release) is affected by CVE-2024-10220",
+        ),
+        ("v1.30.3-rc.1", "fail", "CVE-2024-10220"),
+        ("v1.30.3", "pass", "none of the known defects"),
+        ("v1.30.3+k3s1", "pass", "none of the known defects"),  # a distribution suffix, not a pre-release
+        ("v1.30.4-rc.0", "pass", "(a pre-release of 1.30.4, not the release) has none"),
+    ],
+)
+def test_a_prerelease_is_judged_as_before_its_release(kubelet: str, expected: str, words: str) -> None:
+    inv = f.make_inventory(version="v1.30.14", nodes=[f.node("n1", kubelet=kubelet)])
+    _, node = run_check(CHECKS["VER-006"], inv, ctx_on(date(2026, 11, 20)))
+    assert node.status.value == expected, node.message
+    assert words in node.message
 
 
 def test_low_impact_issues_only_warn() -> None:
