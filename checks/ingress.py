@@ -23,6 +23,7 @@ from checks.advisories import (
     affecting,
     format_version,
 )
+from checks.etcd import parse_timestamp
 from checks.ingress_controllers import (
     INGRESS_NGINX,
     Controller,
@@ -32,7 +33,7 @@ from checks.ingress_controllers import (
 from checks.workload_ha import desired_replicas, pdb_finding, ready_replicas, spread_finding
 from k8saudit.inventory import Inventory
 from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
-from k8saudit.readers import annotations_of, as_list, dicts, name_of
+from k8saudit.readers import annotations_of, as_list, dicts, meta, name_of
 from k8saudit.redact import REDACTED
 from k8saudit.registry import Context, check
 
@@ -44,6 +45,12 @@ SNIPPETS_KEY = "allow-snippet-annotations"
 RISK_LEVEL_KEY = "annotations-risk-level"
 SNIPPETS_DEFAULT_OFF_FROM = (1, 9, 0)  # allow-snippet-annotations defaults to false from 1.9.0
 RISK_LEVEL_GATE_FROM = (1, 12, 0)  # from 1.12.0 snippets also need annotations-risk-level Critical
+# From Kubernetes 1.25 (kubernetes/kubernetes#110974) the DefaultIngressClass admission plugin gives a
+# class-less new Ingress the newest of several default classes; before, it rejected the Ingress.
+NEWEST_DEFAULT_FROM = (1, 25)  # a minor: its release candidates already pick the newest
+# The classes of GKE Ingress, the controller Google runs outside every GKE cluster, as GKE documents
+# them. It has no IngressClass: Ingresses select it with the legacy annotation.
+GKE_INGRESS_CLASSES = frozenset({"gce", "gce-internal"})
 
 INGRESS_DOCS = "https://kubernetes.io/docs/concepts/services-networking/ingress/"
 INGRESS_CLASS_DOCS = INGRESS_DOCS + "#ingress-class"
@@ -57,6 +64,7 @@ SPREAD_DOCS = "https://kubernetes.io/docs/concepts/scheduling-eviction/topology-
 ZALANDO_TALK = "https://www.slideshare.net/try_except_/running-kubernetes-in-production-a-million-ways-to-crash-your-cluster-devopscon-munich-2018"
 GIANT_SWARM_TALK = "https://blog.scottlowe.org/2018/12/12/liveblog-hardening-kubernetes-setups/"
 TLS_DOCS = INGRESS_DOCS + "#tls"
+GKE_INGRESS_DOCS = "https://cloud.google.com/kubernetes-engine/docs/concepts/ingress#controller_summary"
 
 
 # -- shared ---------------------------------------------------------------------------------
@@ -77,12 +85,37 @@ def _no_nginx(inv: Inventory) -> Finding:
 
 
 def _is_default(ingress_class: Obj) -> bool:
-    return str(annotations_of(ingress_class).get(DEFAULT_CLASS_ANNOTATION, "")).strip().lower() == "true"
+    # The DefaultIngressClass admission plugin and the controllers compare the exact string.
+    return annotations_of(ingress_class).get(DEFAULT_CLASS_ANNOTATION) == "true"
+
+
+def _misspelt_defaults(classes: list[Obj]) -> list[str]:
+    """Classes whose default annotation reads "true" to a person ("True", " true") but not to the
+    API server, which ignores it."""
+    return sorted(
+        name_of(c)
+        for c in classes
+        if not _is_default(c)
+        and str(annotations_of(c).get(DEFAULT_CLASS_ANNOTATION, "")).strip().lower() == "true"
+    )
 
 
 def _class_name(ingress: Obj) -> str | None:
     name = (ingress.get("spec") or {}).get("ingressClassName")
     return str(name) if name else None
+
+
+def _on_gke(inv: Inventory) -> bool:
+    return inv.provider.name == "gke"
+
+
+def _served_by_gke_ingress(ingress: Obj) -> bool:
+    """Whether GKE Ingress picks this Ingress up on a GKE cluster: its legacy annotation names one
+    of GKE's classes (whatever ingressClassName says), or it names no class at all."""
+    legacy = annotations_of(ingress).get(LEGACY_CLASS_ANNOTATION)
+    if legacy:
+        return str(legacy) in GKE_INGRESS_CLASSES
+    return _class_name(ingress) is None
 
 
 # -- ING-001 ------------------------------------------------------------------------------------
@@ -94,8 +127,9 @@ def _class_name(ingress: Obj) -> str | None:
     severity="high",
     title="Every IngressClass has a running controller (and Ingresses have a class to use)",
     rationale="""An Ingress is only a wish until a controller serves it. Without any IngressClass,
-    modern controllers ignore Ingresses; an IngressClass whose controller was removed (an
-    abandoned migration, a renamed Helm release) leaves its Ingresses silently unrouted. Knowing
+    modern controllers ignore Ingresses (GKE's built-in controller, GKE Ingress, is the exception:
+    it has no IngressClass); an IngressClass whose controller was removed (an abandoned migration,
+    a renamed Helm release) or scaled to zero leaves its Ingresses silently unrouted. Knowing
     which controllers carry the traffic is also the start of every ingress incident: Zalando's
     customer-facing outage ran through its Skipper ingress layer, and Giant Swarm names ingress
     as one of the hot spots of their post-mortems.""",
@@ -108,8 +142,12 @@ metadata:
   name: nginx
 spec:
   controller: k8s.io/ingress-nginx   # must match the controller's --controller-class
-```""",
-    references=(INGRESS_CLASS_DOCS, CONTROLLERS_DOCS, ZALANDO_TALK, GIANT_SWARM_TALK),
+```
+
+A class whose controller is scaled to zero or has no ready pod is served by nobody: scale it up or
+find why its pods are not ready (`kubectl describe pod`). On GKE, Ingresses served by GKE Ingress
+need no IngressClass.""",
+    references=(INGRESS_CLASS_DOCS, CONTROLLERS_DOCS, GKE_INGRESS_DOCS, ZALANDO_TALK, GIANT_SWARM_TALK),
     inputs=("ingressclasses", "ingresses", "deployments", "daemonsets"),
 )
 def ingress_classes_have_controllers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
@@ -118,18 +156,7 @@ def ingress_classes_have_controllers(inv: Inventory, ctx: Context) -> Iterator[F
     classes = inv.items("ingressclasses")
     ingresses = inv.items("ingresses")
     if not classes:
-        if ingresses:
-            yield failed(
-                Subject.cluster(),
-                f"{len(ingresses)} Ingress(es) exist but there is no IngressClass: controllers that "
-                "require one serve none of them",
-                ingresses=len(ingresses),
-                controllers=found,
-            )
-        else:
-            yield not_applicable(
-                Subject.cluster(), "no Ingress and no IngressClass in the cluster", controllers=found
-            )
+        yield _no_class_finding(inv, ingresses, found)
         return
     users: dict[str, int] = {}
     for ingress in ingresses:
@@ -140,6 +167,32 @@ def ingress_classes_have_controllers(inv: Inventory, ctx: Context) -> Iterator[F
         yield _class_finding(inv, ctx, ingress_class, controllers, users.get(name_of(ingress_class), 0))
 
 
+def _no_class_finding(inv: Inventory, ingresses: list[Obj], controllers: list[str]) -> Finding:
+    """The cluster has no IngressClass: only GKE Ingress, on GKE, serves Ingresses without one."""
+    subject = Subject.cluster()
+    on_gke = sum(1 for i in ingresses if _served_by_gke_ingress(i)) if _on_gke(inv) else 0
+    unserved = len(ingresses) - on_gke
+    evidence: dict[str, Any] = {"ingresses": len(ingresses), "controllers": controllers}
+    if on_gke:
+        evidence["served_by_gke_ingress"] = on_gke
+    if unserved:
+        also = f" ({on_gke} more are served by GKE Ingress)" if on_gke else ""
+        return failed(
+            subject,
+            f"{unserved} Ingress(es) exist but there is no IngressClass: controllers that require one "
+            f"serve none of them{also}",
+            **evidence,
+        )
+    if on_gke:
+        return passed(
+            subject,
+            f"{on_gke} Ingress(es) are served by GKE Ingress, GKE's built-in controller, which needs "
+            "no IngressClass",
+            **evidence,
+        )
+    return not_applicable(subject, "no Ingress and no IngressClass in the cluster", controllers=controllers)
+
+
 def _class_finding(
     inv: Inventory, ctx: Context, ingress_class: Obj, controllers: list[Controller], users: int
 ) -> Finding:
@@ -147,9 +200,14 @@ def _class_finding(
     controller = str((ingress_class.get("spec") or {}).get("controller", ""))
     evidence: dict[str, Any] = {"controller": controller, "ingresses": users}
     serving = [c for c in controllers if c.serves(controller)]
-    if serving:
-        names = [c.describe(inv) for c in serving]
+    running = [c for c in serving if c.idle_reason is None]
+    if running:
+        names = [c.describe(inv) for c in running]
         return passed(subject, f"served by {', '.join(names)}", served_by=names, **evidence)
+    if serving:
+        idle = [f"{c.describe(inv)} {c.idle_reason}" for c in serving]
+        why = f"no ready pod serves {controller!r}: {'; '.join(idle)}"
+        return _unserved_class(subject, why, users, {**evidence, "idle_controllers": idle})
     family = family_for_class(controller)
     if family is None:
         return unknown(
@@ -157,11 +215,18 @@ def _class_finding(
             f"controller {controller!r} is not one k8saudit recognises; cannot tell whether it runs",
             **evidence,
         )
-    if family.name == "gke" and inv.provider.name == "gke":
+    if family.name == "gke" and _on_gke(inv):
         return passed(subject, "served by GKE's load balancer controller, outside the cluster", **evidence)
-    used = f"{users} Ingress(es) of this class are not served" if users else "no Ingress uses it yet"
-    message = f"no running {family.title} was found for {controller!r}: {used}"
-    return failed(subject, message, **evidence) if users else warned(subject, message, **evidence)
+    return _unserved_class(
+        subject, f"no running {family.title} was found for {controller!r}", users, evidence
+    )
+
+
+def _unserved_class(subject: Subject, why: str, users: int, evidence: dict[str, Any]) -> Finding:
+    """Fail when Ingresses use the class and go unrouted; warn while none does yet."""
+    if users:
+        return failed(subject, f"{why}: {users} Ingress(es) of this class are not served", **evidence)
+    return warned(subject, f"{why}: no Ingress uses it yet", **evidence)
 
 
 # -- ING-002 ------------------------------------------------------------------------------------
@@ -172,18 +237,22 @@ def _class_finding(
     area="ingress",
     severity="medium",
     title="Exactly one IngressClass is marked as the default",
-    rationale="""With several IngressClasses marked default, the API server refuses every new
-    Ingress that does not name a class, so routine deploys start failing; with none, Ingresses
-    without a class are ignored by controllers or picked up by whichever controller is
-    configured to watch class-less Ingresses. Both are the kind of ambiguity that turns an
-    ordinary deploy into an ingress incident.""",
-    remediation="""Mark exactly one class as the default and remove the annotation from the others:
+    rationale="""With several IngressClasses marked default, Kubernetes before 1.25 refuses every
+    new Ingress that does not name a class, so routine deploys start failing; from 1.25 the API
+    server silently hands such Ingresses the most recently created default, so a chart that marks
+    its own class default reroutes every new class-less Ingress to its controller. With none,
+    Ingresses without a class are ignored by controllers or picked up by whichever controller is
+    configured to watch class-less Ingresses (on GKE, GKE Ingress serves them). Both are the kind
+    of ambiguity that turns an ordinary deploy into an ingress incident. Only the exact value
+    "true" marks a default: the API server ignores "True".""",
+    remediation="""Mark exactly one class as the default, with the value exactly `"true"`, and remove the
+annotation from the others:
 
 ```sh
 kubectl annotate ingressclass alb ingressclass.kubernetes.io/is-default-class-
 kubectl annotate ingressclass nginx ingressclass.kubernetes.io/is-default-class=true --overwrite
 ```""",
-    references=(DEFAULT_CLASS_DOCS,),
+    references=(DEFAULT_CLASS_DOCS, "https://github.com/kubernetes/kubernetes/pull/110974", GKE_INGRESS_DOCS),
     inputs=("ingressclasses", "ingresses"),
 )
 def single_default_ingress_class(inv: Inventory, ctx: Context) -> Iterator[Finding]:
@@ -191,31 +260,70 @@ def single_default_ingress_class(inv: Inventory, ctx: Context) -> Iterator[Findi
     if not classes:
         yield not_applicable(Subject.cluster(), "no IngressClass in the cluster (see ING-001)")
         return
-    defaults = sorted(name_of(c) for c in classes if _is_default(c))
-    classless = [i for i in inv.items("ingresses") if not _class_name(i)]
-    evidence = {"defaults": defaults, "classes": sorted(name_of(c) for c in classes)}
+    default_classes = [c for c in classes if _is_default(c)]
+    defaults = sorted(name_of(c) for c in default_classes)
+    evidence: dict[str, Any] = {"defaults": defaults, "classes": sorted(name_of(c) for c in classes)}
     if len(defaults) == 1:
         yield passed(Subject.cluster(), f"IngressClass {defaults[0]} is the only default", **evidence)
     elif len(defaults) > 1:
         yield failed(
             Subject.cluster(),
-            f"{len(defaults)} IngressClasses are marked default ({', '.join(defaults)}): the API server "
-            "rejects new Ingresses that do not name a class",
-            **evidence,
-        )
-    elif classless:
-        yield failed(
-            Subject.cluster(),
-            f"no IngressClass is the default and {len(classless)} Ingress(es) name no class",
-            classless=len(classless),
+            f"{len(defaults)} IngressClasses are marked default ({', '.join(defaults)}): "
+            + _several_defaults_effect(inv, default_classes),
             **evidence,
         )
     else:
-        yield warned(
+        yield _no_default_finding(inv, classes, evidence)
+
+
+def _no_default_finding(inv: Inventory, classes: list[Obj], evidence: dict[str, Any]) -> Finding:
+    """No class is the default: what becomes of an Ingress created without a class."""
+    none = "no IngressClass is the default"
+    if misspelt := _misspelt_defaults(classes):
+        none += f' ({DEFAULT_CLASS_ANNOTATION} on {", ".join(misspelt)} is not exactly "true": ignored)'
+        evidence = {**evidence, "ignored_default_annotations": misspelt}
+    if _on_gke(inv):
+        return passed(
             Subject.cluster(),
-            "no IngressClass is the default: an Ingress created without a class will be ignored",
+            f"{none}: GKE Ingress, GKE's built-in controller, serves Ingresses that name no class",
             **evidence,
         )
+    classless = [i for i in inv.items("ingresses") if not _class_name(i)]
+    if classless:
+        return failed(
+            Subject.cluster(),
+            f"{none} and {len(classless)} Ingress(es) name no class",
+            classless=len(classless),
+            **evidence,
+        )
+    return warned(
+        Subject.cluster(), f"{none}: an Ingress created without a class will be ignored", **evidence
+    )
+
+
+def _several_defaults_effect(inv: Inventory, defaults: list[Obj]) -> str:
+    """What the API server's DefaultIngressClass admission does with a new class-less Ingress."""
+    newest = _newest_class(defaults)
+    picks = "the most recently created of them" + (f" ({newest})" if newest else "")
+    version = inv.version
+    if version is None:
+        return (
+            f"from Kubernetes 1.25 the API server gives new Ingresses that name no class {picks}; "
+            "older servers reject them"
+        )
+    if version[:2] >= NEWEST_DEFAULT_FROM:
+        return f"the API server silently gives every new Ingress that names no class {picks}"
+    return "the API server rejects new Ingresses that do not name a class"
+
+
+def _newest_class(classes: list[Obj]) -> str | None:
+    """The admission plugin's pick: the newest creationTimestamp, the first name on a tie; None when
+    a creation time is missing."""
+    created = {name_of(c): parse_timestamp(meta(c).get("creationTimestamp")) for c in classes}
+    if None in created.values():
+        return None
+    # max() keeps the first of equal times, so going through the names in order breaks ties by name.
+    return max(sorted(created), key=lambda name: created[name])
 
 
 # -- ING-003 ------------------------------------------------------------------------------------
@@ -230,7 +338,9 @@ def single_default_ingress_class(inv: Inventory, ctx: Context) -> Iterator[Findi
     names no class depends on whatever is the default when it was created; one that still uses
     the `kubernetes.io/ingress.class` annotation (deprecated since Kubernetes 1.18) depends on
     controller flags that newer controllers drop. Each is an outage waiting for the next
-    controller upgrade or class rename.""",
+    controller upgrade or class rename. GKE is the exception: its built-in controller, GKE
+    Ingress, has no IngressClass and Google documents the annotation (`gce`, `gce-internal`) as
+    the way to select it; an Ingress there that names no class is GKE Ingress's by default.""",
     remediation="""Set the class explicitly and drop the legacy annotation:
 
 ```yaml
@@ -241,8 +351,11 @@ metadata:
   annotations: {}            # no kubernetes.io/ingress.class
 spec:
   ingressClassName: nginx    # an IngressClass that exists
-```""",
-    references=(INGRESS_CLASS_DOCS, INGRESS_DOCS + "#deprecated-annotation"),
+```
+
+On GKE, select GKE Ingress with the annotation instead: `kubernetes.io/ingress.class: gce` (or
+`gce-internal` for an internal load balancer).""",
+    references=(INGRESS_CLASS_DOCS, INGRESS_DOCS + "#deprecated-annotation", GKE_INGRESS_DOCS),
     inputs=("ingresses", "ingressclasses"),
 )
 def ingresses_name_a_class(inv: Inventory, ctx: Context) -> Iterator[Finding]:
@@ -252,15 +365,20 @@ def ingresses_name_a_class(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     if not ingresses:
         yield not_applicable(Subject.cluster(), "no Ingress in the cluster")
         return
+    on_gke = _on_gke(inv)
     for ingress in ingresses:
-        yield _ingress_class_finding(inv, ingress, classes, defaults)
+        yield _ingress_class_finding(inv, ingress, classes, defaults, on_gke)
 
 
-def _ingress_class_finding(inv: Inventory, ingress: Obj, classes: set[str], defaults: list[str]) -> Finding:
+def _ingress_class_finding(
+    inv: Inventory, ingress: Obj, classes: set[str], defaults: list[str], on_gke: bool
+) -> Finding:
     subject = inv.subject("ingresses", ingress)
     name = _class_name(ingress)
     legacy = annotations_of(ingress).get(LEGACY_CLASS_ANNOTATION)
     evidence = {"ingressClassName": name, "legacy_annotation": legacy}
+    if on_gke and _served_by_gke_ingress(ingress):
+        return _gke_ingress_finding(subject, legacy, evidence)
     if name and name not in classes:
         return failed(
             subject, f"names IngressClass {name!r}, which does not exist: nobody serves it", **evidence
@@ -278,6 +396,20 @@ def _ingress_class_finding(inv: Inventory, ingress: Obj, classes: set[str], defa
         return warned(subject, f"names no class and relies on the default class {defaults[0]}", **evidence)
     return failed(
         subject, "names no IngressClass and there is no single default class to fall back on", **evidence
+    )
+
+
+def _gke_ingress_finding(subject: Subject, legacy: object, evidence: dict[str, Any]) -> Finding:
+    # GKE Ingress ignores ingressClassName: the annotation is the documented way to select it.
+    if legacy:
+        return passed(
+            subject, f"served by GKE Ingress, selected with {LEGACY_CLASS_ANNOTATION}: {legacy!r}", **evidence
+        )
+    return warned(
+        subject,
+        "names no class and relies on GKE's default, GKE Ingress; set "
+        f"{LEGACY_CLASS_ANNOTATION}: gce (or gce-internal) to keep it there",
+        **evidence,
     )
 
 

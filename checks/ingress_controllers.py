@@ -1,8 +1,10 @@
 """Which ingress controllers run in the cluster, found from their workloads.
 
 A controller is recognised by its container image (the reliable signal) or, failing that, by the
-`app.kubernetes.io/name` style labels its chart sets. Each one found records its family, version,
-the IngressClass controller string it answers to and, for ingress-nginx, the ConfigMap it reads.
+`app.kubernetes.io/name` style labels its chart sets. Images are matched on whole path components:
+the `traefik/whoami` demo app and `traefik-forward-auth` merely share a word with Traefik. Each one
+found records its family, version, the IngressClass controller string it answers to and, for
+ingress-nginx, the ConfigMap it reads.
 Unknown controllers are not an error: the checks report what they can about them.
 """
 
@@ -13,8 +15,9 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
 
-from checks.advisories import Version, find_version, format_version, image_repository, image_version
-from checks.workload_ha import template_labels
+from checks.advisories import Version, find_version, format_version, image_version
+from checks.podspec import image_matches, parse_image
+from checks.workload_ha import desired_replicas, ready_replicas, template_labels
 from k8saudit.inventory import Inventory
 from k8saudit.readers import as_list, dicts, labels_of, namespace_of
 from k8saudit.redact import pod_spec_of
@@ -31,7 +34,10 @@ VERSION_LABELS = ("app.kubernetes.io/version",)
 class ControllerFamily:
     name: str
     title: str
-    image_markers: tuple[str, ...]  # substrings of the image repository (lower case)
+    # Image paths, matched on the whole repository path or its trailing components (lower case,
+    # registry and `library/` left out): "traefik" is `traefik:v3` or `ghcr.io/traefik/traefik`,
+    # never `traefik/whoami`.
+    image_paths: tuple[str, ...]
     name_labels: tuple[str, ...]  # values of NAME_LABELS that identify it
     class_controllers: tuple[str, ...]  # globs of the IngressClass spec.controller it answers to
     in_cluster_data_plane: bool = True  # False: traffic flows through a cloud load balancer
@@ -40,7 +46,12 @@ class ControllerFamily:
 INGRESS_NGINX = ControllerFamily(
     "ingress-nginx",
     "ingress-nginx (kubernetes/ingress-nginx)",
-    ("ingress-nginx/controller", "/nginx-ingress-controller", "ingress-nginx-controller"),
+    (
+        "ingress-nginx/controller",
+        "ingress-nginx/controller-chroot",
+        "nginx-ingress-controller",  # quay.io/kubernetes-ingress-controller/…, rancher/…, bitnami/…
+        "ingress-nginx-controller",
+    ),
     ("ingress-nginx",),
     ("k8s.io/*nginx*",),  # k8s.io/ingress-nginx, or k8s.io/internal-ingress-nginx for a second one
 )
@@ -49,11 +60,18 @@ FAMILIES: tuple[ControllerFamily, ...] = (
     ControllerFamily(
         "nginx-inc",
         "NGINX Ingress Controller (F5 NGINX, nginx.org)",
-        ("nginx/nginx-ingress", "nginx-plus-ingress", "nginx-ic/"),
+        # nginx-plus-ingress: the image of private-registry.nginx.com/nginx-ic/, nginx-ic-nap/, …
+        ("nginx/nginx-ingress", "nginx-plus-ingress"),
         ("nginx-ingress",),
         ("nginx.org/ingress-controller*",),
     ),
-    ControllerFamily("traefik", "Traefik", ("traefik",), ("traefik",), ("traefik.io/ingress-controller*",)),
+    ControllerFamily(
+        "traefik",
+        "Traefik",
+        ("traefik", "mirrored-library-traefik"),  # the official image, and k3s' rancher/ mirror of it
+        ("traefik",),
+        ("traefik.io/ingress-controller*",),
+    ),
     ControllerFamily(
         "haproxy",
         "HAProxy ingress",
@@ -183,6 +201,17 @@ class Controller:
             return flag_value(self.words, "--controller-class") or "k8s.io/ingress-nginx"
         return None
 
+    @property
+    def idle_reason(self) -> str | None:
+        """Why no pod of this controller can route traffic now, None when at least one is ready:
+        a workload scaled to zero still answers to its IngressClass, but nothing serves it."""
+        desired = desired_replicas(self.key, self.obj)
+        if desired == 0:
+            return "is scheduled on no node" if self.key == "daemonsets" else "is scaled to zero"
+        if ready_replicas(self.key, self.obj) == 0:
+            return f"has none of its {desired} pod(s) ready"
+        return None
+
     def serves(self, class_controller: str) -> bool:
         declared = self.controller_class
         if declared is not None:
@@ -227,10 +256,10 @@ def _by_image(key: str, obj: Obj) -> tuple[ControllerFamily, Obj] | None:
 @lru_cache(maxsize=1 << 14)
 def _family_of_image(image: str) -> ControllerFamily | None:
     # Per image, not per container: a cluster runs a few hundred images in tens of thousands of
-    # containers, and each is held against every family's markers.
-    repository = image_repository(image).lower()
+    # containers, and each is held against every family's image paths.
+    reference = parse_image(image)
     for family in FAMILIES:
-        if any(marker in repository for marker in family.image_markers):
+        if image_matches(reference, family.image_paths):
             return family
     return None
 

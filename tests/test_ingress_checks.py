@@ -3,6 +3,7 @@ parsing, controller detection for every family, and the edge cases of each check
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -147,6 +148,10 @@ def controller_inventory(
         ("mycorp.example/mirror/ctl:v1.10.0", {"app.kubernetes.io/name": "ingress-nginx"}, "ingress-nginx"),
         ("nginx/nginx-ingress:3.4.3", None, "nginx-inc"),
         ("docker.io/traefik:v3.1.0", None, "traefik"),
+        ("docker.io/library/traefik:v2.11.0", None, "traefik"),
+        ("rancher/mirrored-library-traefik:2.10.5", None, "traefik"),  # k3s' bundled Traefik
+        ("private-registry.nginx.com/nginx-ic/nginx-plus-ingress:3.4.3", None, "nginx-inc"),
+        ("quay.io/jcmoraisjr/haproxy-ingress:v0.14.5", None, "haproxy"),
         ("haproxytech/kubernetes-ingress:1.11.3", None, "haproxy"),
         ("ghcr.io/projectcontour/contour:v1.28.0", None, "contour"),
         ("registry.opensource.zalan.do/teapot/skipper:v0.21.0", None, "skipper"),
@@ -163,6 +168,35 @@ def test_controller_families_are_recognised(image: str, labels: dict[str, str] |
     deployment = f.deployment("edge", "edge", labels=labels, containers=[f.container("c", image)])
     [controller] = detect_controllers(controller_inventory(deployment))
     assert controller.family.name == family
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "traefik/whoami:v1.10.1",  # Traefik's demo app
+        "thomseddon/traefik-forward-auth:2.2.0",
+        "ghcr.io/projectcontour/contour-authserver:v4.0.0",
+        "nginx/nginx-ingress-operator:1.5.0",
+        "rancher/nginx-ingress-controller-defaultbackend:1.5-rancher1",
+    ],
+)
+def test_images_that_only_share_a_word_with_a_controller_are_not_controllers(image: str) -> None:
+    deployment = f.deployment("app", "demo", labels={"app": "app"}, containers=[f.container("c", image)])
+    assert detect_controllers(controller_inventory(deployment)) == []
+
+
+def test_traefik_demo_app_neither_serves_the_traefik_class_nor_is_judged_as_a_controller() -> None:
+    objects = {
+        **fx.whoami_app(),
+        "ingressclasses": [f.ingressclass("traefik", "traefik.io/ingress-controller", default=True)],
+        "ingresses": [f.ingress("whoami", "demo", class_name="traefik")],
+    }
+    inv = f.make_inventory(**objects)
+    [(status, message)] = run("ING-001", inv)
+    assert status is Status.FAIL and "no running Traefik was found" in message
+    assert run("ING-007", inv) == [
+        (Status.NOT_APPLICABLE, "no ingress controller workload runs in the cluster")
+    ]
 
 
 def test_chart_helpers_with_the_same_name_label_are_not_controllers() -> None:
@@ -238,6 +272,33 @@ def test_no_class_and_no_ingress_is_not_applicable() -> None:
     assert statuses("ING-001", inv) == [Status.NOT_APPLICABLE]
 
 
+def nginx_not_ready() -> fx.Objects:
+    """The chart's controller whose pods all run but fail their readiness probe."""
+    objects = fx.nginx_controller()
+    objects["deployments"][0]["status"]["readyReplicas"] = 0
+    return objects
+
+
+@pytest.mark.parametrize(
+    ("controller", "idle_reason"),
+    [
+        (lambda: fx.nginx_controller(nodes=[]), "is scaled to zero"),
+        (nginx_not_ready, "has none of its 3 pod(s) ready"),
+        (lambda: fx.nginx_daemonset(desired=0), "is scheduled on no node"),
+    ],
+)
+def test_class_whose_controller_has_no_ready_pod_is_not_served(
+    controller: Callable[[], fx.Objects], idle_reason: str
+) -> None:
+    objects = fx.healthy(controller())
+    [(status, message)] = run("ING-001", f.make_inventory(**objects))
+    assert status is Status.FAIL
+    assert "no ready pod serves 'k8s.io/ingress-nginx'" in message and idle_reason in message
+    assert "1 Ingress(es) of this class are not served" in message
+    unused = f.make_inventory(**{**objects, "ingresses": []})
+    assert statuses("ING-001", unused) == [Status.WARN]
+
+
 def test_gke_class_is_served_on_gke() -> None:
     inv = f.make_inventory(
         version="v1.30.5-gke.1014001",
@@ -249,7 +310,112 @@ def test_gke_class_is_served_on_gke() -> None:
     assert statuses("ING-001", inv) == [Status.PASS]
 
 
+def test_gke_ingress_needs_no_ingressclass_on_gke() -> None:
+    ingresses = [
+        f.ingress("web", "shop", class_name=None, annotations={"kubernetes.io/ingress.class": "gce"}),
+        f.ingress(
+            "intranet", "shop", class_name=None, annotations={"kubernetes.io/ingress.class": "gce-internal"}
+        ),
+        f.ingress("api", "shop", class_name=None),  # no class at all: GKE Ingress's by default
+    ]
+    [(status, message)] = run("ING-001", fx.gke_inventory(ingresses))
+    assert status is Status.PASS
+    assert (
+        message.startswith("3 Ingress(es) are served by GKE Ingress") and "needs no IngressClass" in message
+    )
+
+
+def test_on_gke_ingresses_for_other_controllers_still_need_a_class() -> None:
+    ingresses = [
+        f.ingress("web", "shop", class_name=None, annotations={"kubernetes.io/ingress.class": "gce"}),
+        f.ingress("api", "shop", class_name=None, annotations={"kubernetes.io/ingress.class": "nginx"}),
+    ]
+    [(status, message)] = run("ING-001", fx.gke_inventory(ingresses))
+    assert status is Status.FAIL
+    assert message.startswith("1 Ingress(es) exist but there is no IngressClass")
+    assert "(1 more are served by GKE Ingress)" in message
+    # Off GKE nothing serves the gce class.
+    assert statuses("ING-001", f.make_inventory(ingresses=ingresses[:1], ingressclasses=[])) == [Status.FAIL]
+
+
 # -- ING-002 / ING-003 --------------------------------------------------------------------------
+
+
+def test_gke_selects_its_controller_with_the_annotation_and_serves_classless_ingresses() -> None:
+    ingresses = [
+        f.ingress("web", "shop", class_name=None, annotations={"kubernetes.io/ingress.class": "gce"}),
+        f.ingress("api", "shop", class_name=None),
+    ]
+    by_name = {x.subject.name: x for x in run_check(CHECKS["ING-003"], fx.gke_inventory(ingresses), CTX)}
+    assert by_name["web"].status is Status.PASS and "served by GKE Ingress" in by_name["web"].message
+    assert "deprecated" not in by_name["web"].message
+    assert by_name["api"].status is Status.WARN
+    assert "relies on GKE's default, GKE Ingress" in by_name["api"].message
+    # With IngressClasses but no default, class-less Ingresses still go to GKE Ingress.
+    classes = [f.ingressclass("nginx")]
+    [(status, message)] = run("ING-002", fx.gke_inventory(ingresses, classes))
+    assert (
+        status is Status.PASS
+        and "GKE Ingress" in message
+        and "serves Ingresses that name no class" in message
+    )
+
+
+@pytest.mark.parametrize("value", ["True", " true", "TRUE"])
+def test_only_the_exact_string_true_marks_a_default_class(value: str) -> None:
+    almost = f.ingressclass(
+        "nginx", metadata={"annotations": {"ingressclass.kubernetes.io/is-default-class": value}}
+    )
+    inv = f.make_inventory(ingressclasses=[almost], ingresses=[f.ingress("web", "shop", class_name=None)])
+    [(status, message)] = run("ING-002", inv)
+    assert status is Status.FAIL
+    assert (
+        message.startswith("no IngressClass is the default") and 'on nginx is not exactly "true"' in message
+    )
+    [(status, message)] = run("ING-003", inv)
+    assert status is Status.FAIL and "no single default class" in message
+
+
+def created(name: str, timestamp: str) -> dict[str, Any]:
+    return f.ingressclass(name, default=True, metadata={"creationTimestamp": timestamp})
+
+
+NEWEST_PICKED = (
+    "the API server silently gives every new Ingress that names no class the most recently created "
+    "of them (nginx)"
+)
+
+
+@pytest.mark.parametrize(
+    ("version", "effect"),
+    [
+        ("v1.24.17", "the API server rejects new Ingresses that do not name a class"),
+        ("v1.25.0", NEWEST_PICKED),
+        ("v1.25.0-rc.1", NEWEST_PICKED),  # the change shipped in 1.25's release candidates
+        (
+            "",  # /version unreadable: both behaviours
+            "from Kubernetes 1.25 the API server gives new Ingresses that name no class the most "
+            "recently created of them (nginx); older servers reject them",
+        ),
+    ],
+)
+def test_several_defaults_are_judged_by_what_the_server_version_does(version: str, effect: str) -> None:
+    # nginx is the newer class: the admission plugin picks it, though alb comes first by name.
+    classes = [created("alb", "2024-01-10T08:00:00Z"), created("nginx", "2025-03-01T12:00:00Z")]
+    assert run("ING-002", f.make_inventory(version=version, ingressclasses=classes)) == [
+        (Status.FAIL, f"2 IngressClasses are marked default (alb, nginx): {effect}")
+    ]
+
+
+def test_several_defaults_created_together_go_to_the_first_name() -> None:
+    classes = [created("nginx", "2025-03-01T12:00:00Z"), created("alb", "2025-03-01T12:00:00Z")]
+    [(_, message)] = run("ING-002", f.make_inventory(ingressclasses=classes))
+    assert message.endswith("the most recently created of them (alb)")
+    undated = [f.ingressclass("nginx", default=True), f.ingressclass("alb", default=True)]
+    for cls in undated:
+        del cls["metadata"]["creationTimestamp"]
+    [(_, message)] = run("ING-002", f.make_inventory(ingressclasses=undated))
+    assert message.endswith("names no class the most recently created of them")
 
 
 def test_no_default_class_warns_unless_ingresses_depend_on_it() -> None:
@@ -388,13 +554,7 @@ def test_redaction_keeps_the_snippet_setting_of_common_controller_configmaps(
 
 
 def test_daemonset_controller_counts_nodes_and_needs_no_budget_or_spread_rule() -> None:
-    ds = f.daemonset(
-        "ingress-nginx-controller",
-        fx.NGINX_NS,
-        labels=fx.NGINX_LABELS,
-        containers=[f.container("controller", fx.NGINX_IMAGE.format(version="v1.15.1"))],
-        desired=3,
-    )
+    [ds] = fx.nginx_daemonset()["daemonsets"]
     inv = f.make_inventory(deployments=[], daemonsets=[ds], poddisruptionbudgets=[])
     assert statuses("ING-007", inv) == [Status.PASS]
     assert statuses("ING-008", inv) == [Status.PASS]

@@ -18,6 +18,7 @@ NGINX_NS = "ingress-nginx"
 NGINX_LABELS = {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}
 NGINX_IMAGE = "registry.k8s.io/ingress-nginx/controller:{version}@sha256:" + "0" * 64
 CURRENT = "v1.15.1"
+GKE_VERSION = "v1.30.5-gke.1014001"
 
 Objects = dict[str, list[dict[str, Any]]]
 
@@ -69,6 +70,18 @@ def nginx_controller(
     return {"deployments": [deployment], "replicasets": [rs], "pods": pods}
 
 
+def nginx_daemonset(desired: int = 3) -> Objects:
+    """ingress-nginx run as a DaemonSet (the chart's `controller.kind=DaemonSet`)."""
+    daemonset = f.daemonset(
+        "ingress-nginx-controller",
+        NGINX_NS,
+        labels=NGINX_LABELS,
+        containers=[f.container("controller", NGINX_IMAGE.format(version=CURRENT))],
+        desired=desired,
+    )
+    return {"deployments": [], "daemonsets": [daemonset]}
+
+
 def traefik_controller() -> Objects:
     labels = {"app.kubernetes.io/name": "traefik"}
     deployment = f.deployment(
@@ -81,6 +94,30 @@ def traefik_controller() -> Objects:
     )
     rs, pods = f.with_pods(deployment, NODES)
     return {"deployments": [deployment], "replicasets": [rs], "pods": pods}
+
+
+def whoami_app() -> Objects:
+    """Traefik's demo backend, the stock app of Traefik and k3s tutorials: an app, not a controller."""
+    deployment = f.deployment(
+        "whoami",
+        "demo",
+        replicas=1,
+        labels={"app": "whoami"},
+        containers=[f.container("whoami", "traefik/whoami:v1.10.1", ports=[80])],
+    )
+    return {"deployments": [deployment]}
+
+
+def gke_inventory(ingresses: list[dict[str, Any]], classes: list[dict[str, Any]] | None = None) -> Inventory:
+    """A GKE cluster (told by its server version) with no ingress controller workload: GKE Ingress
+    runs outside the cluster and has no IngressClass."""
+    return f.make_inventory(
+        version=GKE_VERSION,
+        ingresses=ingresses,
+        ingressclasses=classes or [],
+        deployments=[],
+        daemonsets=[],
+    )
 
 
 def healthy(controller: Objects | None = None) -> Objects:
