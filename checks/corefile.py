@@ -3,7 +3,10 @@
 Only what the DNS checks need, but robust to what real Corefiles contain: several server blocks,
 several keys per block (`example.org:53 example.net:53 {`), nested plugin blocks
 (`kubernetes cluster.local { pods insecure }`), `#` comments, quoted arguments, `{$ENV}`
-placeholders, and snippets `(name) { ... }` pulled in with `import name`.
+placeholders, snippets `(name) { ... }` pulled in with `import name`, and top-level imports of
+files (`import /etc/coredns/custom/*.server`, the last line of k3s's Corefile). Imported files are
+not read here: their patterns are recorded in `Corefile.imports`, so a check can say what it did
+not see.
 
 A Corefile is text from the cluster: it is parsed as data, never evaluated. Malformed input
 raises `CorefileError` with the line it stopped at, so the check can say "unparseable" instead
@@ -90,6 +93,8 @@ class ServerBlock:
 @dataclass(slots=True)
 class Corefile:
     servers: list[ServerBlock]
+    # Top-level `import` patterns: files whose server blocks CoreDNS splices in, unseen here.
+    imports: list[str] = field(default_factory=list)
 
     def plugin_anywhere(self, name: str) -> bool:
         return any(server.has(name) for server in self.servers)
@@ -184,9 +189,13 @@ class _Parser:
 
     def parse(self) -> Corefile:
         servers: list[ServerBlock] = []
+        imports: list[str] = []
         while (token := self.peek()) is not None:
             if token.is_close:
                 raise CorefileError("unexpected '}'", token.line)
+            if token.text == "import" and not token.quoted:
+                imports.append(self.top_level_import())
+                continue
             keys = self.keys()
             body = self.block(keys[0].line)
             names = [k.text.rstrip(",") for k in keys]
@@ -194,7 +203,18 @@ class _Parser:
                 self.snippets[names[0][1:-1]] = body
                 continue
             servers.append(ServerBlock([n for n in names if n], self.expand(body, 0), keys[0].line))
-        return Corefile(servers)
+        return Corefile(servers, imports)
+
+    def top_level_import(self) -> str:
+        """The pattern of an `import` line between server blocks. Caddy splices the named files
+        (or snippet) in place, so they hold whole server blocks; a glob may match no file."""
+        head = self.take()
+        args: list[Token] = []
+        while (token := self.peek()) is not None and token.line == head.line:
+            args.append(self.take())
+        if len(args) != 1 or args[0].is_open or args[0].is_close:
+            raise CorefileError("import takes exactly one file pattern or snippet name", head.line)
+        return args[0].text
 
     def keys(self) -> list[Token]:
         """The server block keys up to its opening brace (keys may continue after a comma)."""
@@ -258,7 +278,7 @@ def parse_corefile(text: str) -> Corefile:
     if not isinstance(text, str):
         raise CorefileError("the Corefile is not text", 1)
     corefile = _Parser(tokenize(text)).parse()
-    if not corefile.servers:
+    if not corefile.servers and not corefile.imports:
         raise CorefileError("no server block", 1)
     return corefile
 

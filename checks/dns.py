@@ -14,6 +14,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import math
+import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -31,6 +32,7 @@ from checks.advisories import (
 )
 from checks.corefile import Corefile, CorefileError, ServerBlock, parse_corefile
 from checks.ingress_controllers import flag_value
+from checks.podspec import command_tokens
 from checks.workload_ha import (
     desired_replicas,
     pdb_finding,
@@ -57,7 +59,9 @@ from k8saudit.registry import Context, check
 
 Obj = dict[str, Any]
 
-DNS_NAMESPACES = frozenset({"kube-system", "openshift-dns"})
+# OpenShift's DNS operator runs CoreDNS here, from release-payload images named by digest.
+OPENSHIFT_DNS_NAMESPACE = "openshift-dns"
+DNS_NAMESPACES = frozenset({"kube-system", OPENSHIFT_DNS_NAMESPACE})
 KUBE_DNS_LABEL = ("k8s-app", "kube-dns")
 SYSTEM_PRIORITY_CLASSES = frozenset({"system-cluster-critical", "system-node-critical"})
 AUTOSCALER_CONFIGMAP = "*dns-autoscaler"
@@ -131,7 +135,17 @@ class DnsWorkload:
 
     @cached_property
     def version(self) -> Version | None:
+        """The server's version from the image tag, only when the image is the server's own: a
+        tag on another image (OpenShift's payload, a server found by its command) versions
+        something else."""
+        if self.openshift_managed or _server_of_image(self.image) != self.server:
+            return None
         return image_version(self.image)
+
+    @property
+    def openshift_managed(self) -> bool:
+        """Run by OpenShift's DNS operator, whose CoreDNS follows the OpenShift release."""
+        return namespace_of(self.obj) == OPENSHIFT_DNS_NAMESPACE
 
     @property
     def version_text(self) -> str:
@@ -154,13 +168,27 @@ class DnsWorkload:
         }
 
 
-def _server_of(image: str) -> str | None:
+def _server_of_image(image: str) -> str | None:
     last = image_repository(image).rsplit("/", 1)[-1].lower()
     if "coredns" in last:
         return "coredns"
     if "k8s-dns-kube-dns" in last or last == "kube-dns":
         return "kube-dns"
     return None
+
+
+def _server_of(container: Obj) -> str | None:
+    """The DNS server a container runs: named by its image, else by the binary it starts
+    (OpenShift's `dns` container runs `coredns` from an image that is only a digest)."""
+    server = _server_of_image(str(container.get("image", "")))
+    if server is None and _binary_of(container) == "coredns":
+        return "coredns"
+    return server
+
+
+def _binary_of(container: Obj) -> str:
+    words = command_tokens(container)
+    return posixpath.basename(words[0]) if words else ""
 
 
 def dns_workloads(inv: Inventory) -> list[DnsWorkload]:
@@ -177,7 +205,7 @@ def _dns_workloads(inv: Inventory) -> list[DnsWorkload]:
             if namespace_of(obj) not in DNS_NAMESPACES and labels.get(KUBE_DNS_LABEL[0]) != KUBE_DNS_LABEL[1]:
                 continue
             for container in dicts((pod_spec_of(key, obj) or {}).get("containers")):
-                server = _server_of(str(container.get("image", "")))
+                server = _server_of(container)
                 if server:
                     found.append(DnsWorkload(key, obj, server, container))
                     break
@@ -609,37 +637,105 @@ def _mode_of(params: str | None) -> tuple[str | None, str | None]:
     return None, params
 
 
+# The floor is judged on clusters of at least two nodes (one node cannot spread replicas anyway);
+# such a cluster has at least two cores too, as the autoscaler rounds each node's CPU up.
+MULTI_NODE = 2
+LADDERS = ("coresToReplicas", "nodesToReplicas")
+PER_REPLICA = ("coresPerReplica", "nodesPerReplica")
+
+
 def autoscaler_floor(mode: str, params: dict[str, Any]) -> int:
-    """The fewest replicas the cluster-proportional-autoscaler can choose with these params
-    (on a multi-node cluster)."""
-    spf = params.get("preventSinglePointFailure") is True
+    """The fewest replicas the cluster-proportional-autoscaler can choose with these params on a
+    multi-node cluster, following its linear and ladder controllers. Raises ValueError for
+    parameters the autoscaler rejects."""
     if mode == "linear":
-        floor = max(int(params.get("min") or 1), 1)
-    else:
-        firsts = [
-            int(steps[0][1])
-            for key in ("nodesToReplicas", "coresToReplicas")
-            if isinstance(steps := params.get(key), list) and steps and isinstance(steps[0], list)
-        ]
-        floor = min(firsts) if firsts else 1
-        floor = max(floor, int(params.get("min") or 0), 1)
-    return max(floor, 2) if spf else floor
+        lowest, _ = _linear_bounds(params)
+        return max(lowest, 2) if params.get("preventSinglePointFailure") is True else lowest
+    return max(_ladder_lows(params).values())
 
 
 def autoscaler_replicas(mode: str, params: dict[str, Any], nodes: int, cores: float | None) -> int | None:
-    """Replicas the autoscaler would choose for this cluster (linear mode only)."""
-    if mode != "linear":
-        return None
+    """Replicas the autoscaler would choose for this cluster, None when that needs the cluster's
+    cores and they are unknown."""
+    if mode == "ladder":
+        return _ladder_replicas(params, nodes, cores)
+    lowest, highest = _linear_bounds(params)
     by_nodes = math.ceil(nodes / float(params["nodesPerReplica"])) if params.get("nodesPerReplica") else 0
     by_cores = (
         math.ceil(cores / float(params["coresPerReplica"])) if params.get("coresPerReplica") and cores else 0
     )
-    replicas = max(by_nodes, by_cores, int(params.get("min") or 0), 1)
+    wanted = max(by_nodes, by_cores)
+    replicas = max(min(wanted, highest) if highest else wanted, lowest)
+    # The controller lifts its result to 2 after applying `max`: a `max` of 1 does not undo it.
     if params.get("preventSinglePointFailure") is True and nodes > 1:
         replicas = max(replicas, 2)
-    if params.get("max"):
-        replicas = min(replicas, int(params["max"]))
     return replicas
+
+
+def _linear_bounds(params: dict[str, Any]) -> tuple[int, int]:
+    """(min, max) of linear parameters as the controller reads them: `min` defaults to 1, a `max`
+    of 0 means none, and parameters it rejects raise ValueError."""
+    lowest, highest = int(params.get("min") or 0), int(params.get("max") or 0)
+    if min(lowest, highest, *(float(params.get(key) or 0) for key in PER_REPLICA)) < 0:
+        raise ValueError("min, max, coresPerReplica and nodesPerReplica cannot be negative")
+    lowest = lowest or 1
+    if highest and highest < lowest:
+        raise ValueError(f"max {highest} is below min {lowest}")
+    if not any(params.get(key) for key in PER_REPLICA):
+        raise ValueError("neither coresPerReplica nor nodesPerReplica is set")
+    return lowest, highest
+
+
+def _ladder_lows(params: dict[str, Any]) -> dict[str, int]:
+    """The fewest replicas each ladder gives on a multi-node cluster. The controller takes the
+    larger of the two lookups, so the autoscaler never goes below the larger of these. (Cores and
+    nodes grow together, so the true floor may be higher: this never overstates it.)"""
+    return {key: _lowest_step(_ladder(params, key)) for key in LADDERS}
+
+
+def _ladder(params: dict[str, Any], key: str) -> list[tuple[int, int]]:
+    """A ladder's (threshold, replicas) steps, sorted by threshold as the controller sorts them."""
+    steps = params.get(key) or []
+    if not isinstance(steps, list):
+        raise ValueError(f"{key} is not a list of steps")
+    for step in steps:
+        if not (
+            isinstance(step, list)
+            and len(step) == 2
+            and all(type(value) is int and value >= 0 for value in step)
+        ):
+            raise ValueError(f"{key} step {step!r} is not a pair of whole numbers")
+    return sorted((threshold, replicas) for threshold, replicas in steps)
+
+
+def _ladder_lookup(steps: list[tuple[int, int]], count: int) -> int:
+    """The controller's lookup: the last step whose threshold `count` reaches; below the first
+    threshold the first step still applies, and an omitted ladder asks for 1 replica."""
+    if not steps:
+        return 1
+    replicas = steps[0][1]
+    for threshold, step_replicas in steps:
+        if threshold > count:
+            break
+        replicas = step_replicas
+    return replicas
+
+
+def _lowest_step(steps: list[tuple[int, int]]) -> int:
+    """Fewest replicas a ladder gives for any count of at least MULTI_NODE: the step in effect
+    there and every step above it."""
+    above = [replicas for threshold, replicas in steps if threshold > MULTI_NODE]
+    return min([_ladder_lookup(steps, MULTI_NODE), *above])
+
+
+def _ladder_replicas(params: dict[str, Any], nodes: int, cores: float | None) -> int | None:
+    by_cores = _ladder(params, "coresToReplicas")
+    if by_cores and cores is None:
+        return None
+    return max(
+        _ladder_lookup(by_cores, math.ceil(cores or 0)),
+        _ladder_lookup(_ladder(params, "nodesToReplicas"), nodes),
+    )
 
 
 @check(
@@ -649,9 +745,11 @@ def autoscaler_replicas(mode: str, params: dict[str, Any], nodes: int, cores: fl
     title="The DNS autoscaler cannot shrink DNS to a single replica",
     rationale="""The cluster-proportional autoscaler resizes DNS as nodes come and go. At Preply
     it shrank CoreDNS from 3 to 2 replicas when the cluster got smaller, and stale conntrack entries
-    kept sending lookups to the deleted pod: a 26-minute partial DNS outage. With
+    kept sending lookups to the deleted pod: a 26-minute partial DNS outage. In linear mode with
     `preventSinglePointFailure` off and no `min`, a quiet night on a small cluster scales DNS to
-    one replica. Without any autoscaler, a fixed replica count falls behind as a big cluster grows.""",
+    one replica; in ladder mode (which ignores both settings) the same happens when the cores and
+    the nodes ladders both step down to one replica, as the autoscaler takes the larger of the two.
+    Without any autoscaler, a fixed replica count falls behind as a big cluster grows.""",
     remediation="""Keep a floor of two (three for production) replicas in the autoscaler's ConfigMap:
 
 ```yaml
@@ -662,7 +760,9 @@ data:
   linear: '{"coresPerReplica":256,"nodesPerReplica":16,"min":3,"preventSinglePointFailure":true}'
 ```
 
-and give CoreDNS `health { lameduck 5s }` so pods removed by a scale-down finish in-flight queries.""",
+In ladder mode, which has no `min`, let one ladder ask for two or more replicas from 2 nodes (or
+cores) up, as in `"nodesToReplicas":[[1,1],[2,2]]`. Give CoreDNS `health { lameduck 5s }` too, so
+pods removed by a scale-down finish in-flight queries.""",
     references=(AUTOSCALE_DOCS, CPA_REPO, PREPLY),
     inputs=("configmaps", "deployments", "nodes"),
 )
@@ -709,20 +809,36 @@ def _autoscaler_finding(config: AutoscalerConfig, nodes: int, cores: float | Non
         floor = autoscaler_floor(config.mode, params)
         replicas = autoscaler_replicas(config.mode, params, nodes, cores)
     except (ValueError, TypeError, ZeroDivisionError) as exc:
-        return failed(config.subject, f"unparseable {config.mode} parameters{origin}: {exc}", **evidence)
+        return failed(
+            config.subject,
+            f"invalid {config.mode} parameters{origin}, the autoscaler rejects them: {exc}",
+            **evidence,
+        )
     evidence.update(floor=floor, replicas_for_this_cluster=replicas)
-    spf = params.get("preventSinglePointFailure")
     if floor < 2:
         return failed(
             config.subject,
-            f"the autoscaler may shrink DNS to {floor} replica{origin} (min: {params.get('min', 'unset')}, "
-            f"preventSinglePointFailure: {str(spf).lower() if spf is not None else 'unset'})",
+            f"the autoscaler may shrink DNS to {floor} replica{'' if floor == 1 else 's'}{origin} "
+            f"({_floor_reason(config.mode, params)})",
             **evidence,
         )
     now = f"; {replicas} for this cluster" if replicas is not None else ""
     return passed(
         config.subject, f"the autoscaler keeps at least {floor} DNS replicas{origin}{now}", **evidence
     )
+
+
+def _floor_reason(mode: str, params: dict[str, Any]) -> str:
+    """The parameters that let the autoscaler go below two replicas."""
+    if mode == "linear":
+        spf = params.get("preventSinglePointFailure")
+        return (
+            f"min: {params.get('min', 'unset')}, "
+            f"preventSinglePointFailure: {str(spf).lower() if spf is not None else 'unset'}"
+        )
+    lows = ", ".join(f"{key} down to {low}" for key, low in _ladder_lows(params).items())
+    ignored = [key for key in ("min", "max", "preventSinglePointFailure") if key in params]
+    return lows + (f"; ladder mode ignores {', '.join(ignored)}" if ignored else "")
 
 
 # -- DNS-008 ------------------------------------------------------------------------------------
@@ -905,7 +1021,9 @@ def _version_finding(
     evidence = workload.evidence(inv)
     version = workload.version
     if version is None:
-        return unknown(subject, f"cannot read the CoreDNS version from image {workload.image!r}", **evidence)
+        return unknown(
+            subject, f"cannot read the CoreDNS version: {_unversioned_because(workload)}", **evidence
+        )
     issues = [
         a
         for a in COREDNS_ISSUES
@@ -933,6 +1051,17 @@ def _version_finding(
     if age is not None and age > ctx.config.coredns_warn_age_days:
         return warned(subject, f"{described}: due for an upgrade", **evidence)
     return passed(subject, described, **evidence)
+
+
+def _unversioned_because(workload: DnsWorkload) -> str:
+    if workload.openshift_managed:
+        return (
+            f"OpenShift's DNS operator runs it from the release payload (image {workload.image!r}), "
+            "so it follows the OpenShift release"
+        )
+    if _server_of_image(workload.image) is None:
+        return f"it runs from image {workload.image!r}, whose tag is not CoreDNS's"
+    return f"image {workload.image!r} has no version tag"
 
 
 def _age_text(version: Version, dated: tuple[date, bool] | None, today: date) -> str:
@@ -1017,7 +1146,26 @@ def _corefile_findings(inv: Inventory, judge: Any) -> Iterator[Finding]:
                 error=str(exc),
             )
             continue
-        yield judge(source.subject, corefile)
+        if not corefile.servers:
+            yield unknown(
+                source.subject,
+                f"every server block comes from imported files ({', '.join(corefile.imports)}), "
+                "which k8saudit does not read",
+                imports=corefile.imports,
+            )
+            continue
+        finding = judge(source.subject, corefile)
+        if corefile.imports:
+            finding.evidence["imports"] = corefile.imports
+        yield finding
+
+
+def _unread_imports(corefile: Corefile) -> str:
+    """A note for messages that speak for every server block: those of files the Corefile
+    imports (k3s's `import /etc/coredns/custom/*.server`) were not seen."""
+    if not corefile.imports:
+        return ""
+    return f"; server blocks imported from {', '.join(corefile.imports)} were not read"
 
 
 def _forward_targets(server: ServerBlock) -> list[str]:
@@ -1067,9 +1215,10 @@ def _loop_finding(subject: Subject, corefile: Corefile) -> Finding:
             f"server block {', '.join(unguarded)} forwards to {RESOLV_CONF} without the loop plugin",
             **evidence,
         )
+    unread = _unread_imports(corefile)
     if risky:
-        return passed(subject, f"forwards to {RESOLV_CONF} with the loop plugin on guard", **evidence)
-    return passed(subject, f"forwards to explicit upstreams, not {RESOLV_CONF}", **evidence)
+        return passed(subject, f"forwards to {RESOLV_CONF} with the loop plugin on guard{unread}", **evidence)
+    return passed(subject, f"forwards to explicit upstreams, not {RESOLV_CONF}{unread}", **evidence)
 
 
 @check(
@@ -1109,7 +1258,7 @@ def _cache_finding(subject: Subject, corefile: Corefile) -> Finding:
         return failed(
             subject, f"server block {', '.join(uncached)} forwards without the cache plugin", **evidence
         )
-    return passed(subject, "every forwarding server block caches", **evidence)
+    return passed(subject, f"every forwarding server block caches{_unread_imports(corefile)}", **evidence)
 
 
 def _upstream_host(target: str) -> str:
@@ -1154,7 +1303,7 @@ def _public_finding(subject: Subject, corefile: Corefile) -> Finding:
     evidence = {"public_upstreams": public}
     if public:
         return warned(subject, f"forwards to public resolvers: {', '.join(public)}", **evidence)
-    return passed(subject, "forwards to no public resolver", **evidence)
+    return passed(subject, f"forwards to no public resolver{_unread_imports(corefile)}", **evidence)
 
 
 @check(
@@ -1190,7 +1339,11 @@ def _health_finding(subject: Subject, corefile: Corefile) -> Finding:
     lameduck = health is not None and (health.sub("lameduck") is not None)
     evidence = {"missing": missing, "lameduck": lameduck}
     if missing:
-        return warned(subject, f"the Corefile has no {' and no '.join(missing)} plugin", **evidence)
+        return warned(
+            subject,
+            f"the Corefile has no {' and no '.join(missing)} plugin{_unread_imports(corefile)}",
+            **evidence,
+        )
     if not lameduck:
         return warned(
             subject, "health has no lameduck: pods stop answering before clients stop asking", **evidence

@@ -60,6 +60,8 @@ CONFIGMAP_VALUES_KEPT: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("app-routing-system", "nginx", ("allow-snippet-annotations", "annotations-risk-level")),
     # CoreDNS deployed under a release-prefixed name (RKE2: rke2-coredns-rke2-coredns).
     ("kube-system", "*coredns*", ("Corefile",)),
+    # OpenShift's DNS operator writes the Corefile of its CoreDNS here.
+    ("openshift-dns", "dns-default", ("Corefile",)),
 )
 
 _COREFILE_SECRET_LINE = re.compile(

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from checks.corefile import CorefileError, parse_corefile, tokenize, walk, zone_of
-from tests.check_fixtures.dns import GOOD_COREFILE
+from tests.check_fixtures.dns import GOOD_COREFILE, K3S_COREFILE, K3S_IMPORT
 
 KUBEADM = GOOD_COREFILE  # kubeadm's default, the one the DNS check fixtures start from
 
@@ -91,6 +91,24 @@ def test_snippets_are_imported() -> None:
     assert [d.name for d in server.directives] == ["errors", "cache", "forward"]
 
 
+def test_top_level_file_imports_are_recorded_not_read() -> None:
+    """k3s and AKS end their Corefile with `import <glob>` outside any block: CoreDNS splices the
+    files' server blocks in there. The import is recorded; a block-level import stays a line."""
+    corefile = parse_corefile(K3S_COREFILE)
+    [server] = corefile.servers
+    assert corefile.imports == [K3S_IMPORT]
+    assert server.is_root and server.plugin("loop") is not None
+    assert server.directives[-1].name == "import"
+    assert server.directives[-1].args == ["/etc/coredns/custom/*.override"]
+    aks = "import custom/*.server\n.:53 {\n  forward . /etc/resolv.conf\n}\nimport custom/more.server\n"
+    assert parse_corefile(aks).imports == ["custom/*.server", "custom/more.server"]
+
+
+def test_a_corefile_of_imports_only_parses_without_server_blocks() -> None:
+    corefile = parse_corefile(f"# all blocks live in the custom ConfigMap\nimport {K3S_IMPORT}\n")
+    assert corefile.servers == [] and corefile.imports == [K3S_IMPORT]
+
+
 def test_quoted_arguments_braces_in_quotes_and_env_placeholders() -> None:
     text = (
         '.:{$DNS_PORT} {\n  hosts "/etc/my hosts" {\n    fallthrough\n  }\n  template IN A "{ weird }"\n}\n'
@@ -126,6 +144,9 @@ def test_walk_visits_nested_directives() -> None:
         ("", 1, "no server block"),
         ("# only a comment\n", 1, "no server block"),
         (".:53 {\n  x {$UNCLOSED\n}\n", 2, "placeholder"),
+        (".:53 {\n}\nimport\n", 3, "import takes exactly one"),
+        (".:53 {\n}\nimport a.server b.server\n", 3, "import takes exactly one"),
+        (".:53 {\n}\nimport {\n}\n", 3, "import takes exactly one"),
     ],
 )
 def test_malformed_corefiles_raise_with_a_line(text: str, line: int, fragment: str) -> None:

@@ -90,6 +90,39 @@ def test_openshift_dns_daemonset_counts() -> None:
     assert workload.key == "daemonsets" and workload.server == "coredns"
 
 
+def test_openshift_payload_coredns_is_found_by_the_binary_it_runs() -> None:
+    """OpenShift's dns-default image is a release-payload digest that never names CoreDNS."""
+    inv = f.make_inventory(**fx.openshift_dns())
+    [workload] = dns_workloads(inv)
+    assert workload.server == "coredns" and workload.container["name"] == "dns"
+    [server] = findings("DNS-001", inv)
+    assert server.status is Status.PASS and "CoreDNS" in server.message
+    assert statuses("DNS-002", inv) == [Status.PASS]
+    assert statuses("DNS-010", inv) == [Status.PASS]  # the Corefile of its own ConfigMap is read
+
+
+def test_openshift_coredns_version_is_unknown_not_read_from_the_tag() -> None:
+    """The payload has no tag, and an OKD image's tag (origin-coredns:4.16) is OpenShift's."""
+    [digest_only] = findings("DNS-009", f.make_inventory(**fx.openshift_dns()))
+    assert digest_only.status is Status.UNKNOWN
+    assert "OpenShift" in digest_only.message and "release payload" in digest_only.message
+    okd = fx.openshift_dns()
+    okd["daemonsets"][0]["spec"]["template"]["spec"]["containers"][0]["image"] = (
+        "quay.io/openshift/origin-coredns:4.16"
+    )
+    [tagged] = findings("DNS-009", f.make_inventory(**okd))
+    assert tagged.status is Status.UNKNOWN and "follows the OpenShift release" in tagged.message
+    assert dns_workloads(f.make_inventory(**okd))[0].version is None
+
+
+def test_coredns_run_from_a_foreign_image_has_no_version() -> None:
+    dns = fx.coredns()
+    container = dns["deployments"][0]["spec"]["template"]["spec"]["containers"][0]
+    container.update(image="registry.example.com/platform/dns:2.3.1", command=["/coredns"])
+    [finding] = findings("DNS-009", f.make_inventory(**fx.healthy(dns)))
+    assert finding.status is Status.UNKNOWN and "tag is not CoreDNS's" in finding.message
+
+
 def test_unrelated_coredns_and_node_cache_are_not_cluster_dns() -> None:
     other = f.deployment("coredns", "edge-dns", containers=[f.container("dns", "coredns/coredns:1.11.3")])
     nodelocal = fx.nodelocal_dns()
@@ -177,6 +210,12 @@ def test_kube_dns_containers_are_all_judged() -> None:
 
 # -- DNS-007 ------------------------------------------------------------------------------------
 
+# The ladder of the cluster-proportional-autoscaler README and the Kubernetes docs.
+LADDER_DOCS_EXAMPLE = {
+    "coresToReplicas": [[1, 1], [64, 3], [512, 5], [1024, 7], [2048, 10], [4096, 15]],
+    "nodesToReplicas": [[1, 1], [2, 2]],
+}
+
 
 @pytest.mark.parametrize(
     ("mode", "params", "floor"),
@@ -185,9 +224,20 @@ def test_kube_dns_containers_are_all_judged() -> None:
         ("linear", {"nodesPerReplica": 16, "min": 1, "preventSinglePointFailure": False}, 1),
         ("linear", {"nodesPerReplica": 16, "preventSinglePointFailure": True}, 2),
         ("linear", {"nodesPerReplica": 16, "min": 3}, 3),
-        ("ladder", {"nodesToReplicas": [[1, 1], [2, 2]]}, 1),
-        ("ladder", {"nodesToReplicas": [[1, 2], [64, 3]], "coresToReplicas": [[1, 3]]}, 2),
-        ("ladder", {"nodesToReplicas": [[1, 1]], "preventSinglePointFailure": True}, 2),
+        ("linear", {"nodesPerReplica": 16, "max": 1, "preventSinglePointFailure": True}, 2),
+        # The autoscaler takes the larger of the two ladders' replicas.
+        ("ladder", {"nodesToReplicas": [[1, 1], [2, 2]]}, 2),
+        ("ladder", {"coresToReplicas": [[1, 2], [64, 3]], "nodesToReplicas": [[1, 1], [10, 3]]}, 2),
+        ("ladder", {"nodesToReplicas": [[1, 2], [64, 3]], "coresToReplicas": [[1, 3]]}, 3),
+        ("ladder", LADDER_DOCS_EXAMPLE, 2),
+        ("ladder", {"coresToReplicas": [[1, 1], [64, 3]], "nodesToReplicas": [[1, 1], [5, 3]]}, 1),
+        # Below its first threshold a ladder still gives the first step's replicas.
+        ("ladder", {"nodesToReplicas": [[5, 3], [10, 4]]}, 3),
+        # A step reachable only on a big cluster still counts.
+        ("ladder", {"nodesToReplicas": [[1, 3], [100, 1]]}, 1),
+        # Ladder mode has no min and no preventSinglePointFailure.
+        ("ladder", {"nodesToReplicas": [[1, 1]], "min": 3, "preventSinglePointFailure": True}, 1),
+        ("ladder", {}, 1),
     ],
 )
 def test_autoscaler_floor(mode: str, params: dict[str, Any], floor: int) -> None:
@@ -200,7 +250,42 @@ def test_autoscaler_replicas_for_this_cluster() -> None:
     assert autoscaler_replicas("linear", params, 5, None) == 2
     assert autoscaler_replicas("linear", params, 50, 1200.0) == 5
     assert autoscaler_replicas("linear", {**params, "max": 4}, 200, None) == 4
-    assert autoscaler_replicas("ladder", {"nodesToReplicas": [[1, 2]]}, 5, None) is None
+    # The controller lifts to 2 after applying max.
+    assert autoscaler_replicas("linear", {**params, "max": 1}, 5, None) == 2
+    assert autoscaler_replicas("ladder", {"nodesToReplicas": [[1, 2]]}, 5, None) == 2
+    assert autoscaler_replicas("ladder", LADDER_DOCS_EXAMPLE, 100, None) is None  # cores unknown
+    assert autoscaler_replicas("ladder", LADDER_DOCS_EXAMPLE, 100, 400.0) == 3  # the docs' example
+
+
+def ladder_status(params: dict[str, Any]) -> Finding:
+    return autoscaler_status({"ladder": json.dumps(params)})
+
+
+def test_the_docs_ladder_keeps_two_replicas() -> None:
+    """Kubernetes' own ladder example never goes below 2 on a multi-node cluster: the nodes
+    ladder gives 2 from two nodes up, and the larger of the two ladders wins."""
+    finding = ladder_status(LADDER_DOCS_EXAMPLE)
+    assert finding.status is Status.PASS and "at least 2 DNS replicas" in finding.message
+    raised_cores = ladder_status({"coresToReplicas": [[1, 2], [64, 3]], "nodesToReplicas": [[1, 1], [10, 3]]})
+    assert raised_cores.status is Status.PASS and raised_cores.evidence["floor"] == 2
+
+
+def test_a_ladder_that_steps_down_to_one_fails_and_says_why() -> None:
+    finding = ladder_status({"nodesToReplicas": [[1, 1]], "preventSinglePointFailure": True})
+    assert finding.status is Status.FAIL and "shrink DNS to 1 replica " in finding.message
+    assert "nodesToReplicas down to 1" in finding.message
+    assert "ladder mode ignores preventSinglePointFailure" in finding.message
+
+
+def test_parameters_the_autoscaler_rejects_fail() -> None:
+    rejected = {
+        "linear": {"nodesPerReplica": 16, "min": 3, "max": 1},
+        "ladder": {"nodesToReplicas": [[1, "2"]]},
+    }
+    for mode, params in rejected.items():
+        finding = autoscaler_status({mode: json.dumps(params)})
+        assert finding.status is Status.FAIL and "rejects" in finding.message, mode
+    assert "max 1 is below min 3" in autoscaler_status({"linear": json.dumps(rejected["linear"])}).message
 
 
 def autoscaler_status(data: dict[str, str] | None, *, deployment_args: list[str] | None = None) -> Finding:
@@ -388,6 +473,28 @@ def test_cache_is_required_per_forwarding_block() -> None:
 def test_public_resolver_forms(upstream: str, public: bool) -> None:
     corefile = fx.GOOD_COREFILE.replace("forward . /etc/resolv.conf", f"forward . {upstream}")
     assert statuses("DNS-012", fx.with_corefile(corefile)) == [Status.WARN if public else Status.PASS]
+
+
+def test_k3s_corefile_with_a_top_level_import_is_judged() -> None:
+    """The import of coredns-custom's server blocks is no parse error; passes say what was not
+    read, and a Corefile whose every block is imported is unknown."""
+    inv = fx.with_corefile(fx.K3S_COREFILE)
+    for check_id in ("DNS-010", "DNS-011", "DNS-012"):
+        [finding] = findings(check_id, inv)
+        assert finding.status is Status.PASS, check_id
+        assert f"imported from {fx.K3S_IMPORT} were not read" in finding.message, check_id
+        assert finding.evidence["imports"] == [fx.K3S_IMPORT]
+    [health] = findings("DNS-013", inv)
+    assert health.status is Status.PASS and "not read" not in health.message
+    no_ready = fx.with_corefile(fx.K3S_COREFILE.replace("    ready\n", ""))
+    [missing] = findings("DNS-013", no_ready)
+    assert missing.status is Status.WARN and "no ready plugin" in missing.message
+    assert "were not read" in missing.message
+    uncached = fx.with_corefile(fx.K3S_COREFILE.replace("    cache 30\n", ""))
+    assert statuses("DNS-011", uncached) == [Status.FAIL]
+    only_imports = fx.with_corefile(f"import {fx.K3S_IMPORT}\n")
+    [unseen] = findings("DNS-010", only_imports)
+    assert unseen.status is Status.UNKNOWN and "imported files" in unseen.message
 
 
 def test_health_without_lameduck_warns() -> None:

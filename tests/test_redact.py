@@ -80,11 +80,13 @@ def test_configmap_values_are_kept_only_where_checks_read_them() -> None:
         "ingress-nginx",
         {"allow-snippet-annotations": "true", "hsts": "x", "token": CANARY},
     )
+    openshift = f.configmap("dns-default", "openshift-dns", {"Corefile": ".:5353 { cache 900 }"})
     app = f.configmap("app-config", "shop", {"DATABASE_URL": f"postgres://u:{CANARY}@db"})
     app["binaryData"] = {"blob": "AAAA"}
-    for obj in (coredns, nginx, app):
+    for obj in (coredns, nginx, openshift, app):
         redact("configmaps", obj)
     assert "forward" in coredns["data"]["Corefile"]
+    assert "cache 900" in openshift["data"]["Corefile"], "OpenShift's DNS operator writes it there"
     assert nginx["data"] == {"allow-snippet-annotations": "true", "hsts": REDACTED, "token": REDACTED}
     assert app["data"] == {"DATABASE_URL": REDACTED}
     assert app["binaryData"] == {"blob": REDACTED}

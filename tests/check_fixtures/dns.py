@@ -42,6 +42,35 @@ GOOD_COREFILE = """\
     loadbalance
 }
 """
+# k3s's stock Corefile (AKS's is alike): server blocks from the optional ConfigMap coredns-custom
+# come in through a top-level import after the last block.
+K3S_COREFILE = """\
+.:53 {
+    errors
+    health {
+      lameduck 5s
+    }
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+      pods insecure
+      fallthrough in-addr.arpa ip6.arpa
+    }
+    hosts /etc/coredns/NodeHosts {
+      ttl 60
+      reload 15s
+      fallthrough
+    }
+    prometheus :9153
+    forward . /etc/resolv.conf
+    cache 30
+    loop
+    reload
+    loadbalance
+    import /etc/coredns/custom/*.override
+}
+import /etc/coredns/custom/*.server
+"""
+K3S_IMPORT = "/etc/coredns/custom/*.server"
 GOOD_AUTOSCALER = {"coresPerReplica": 256, "nodesPerReplica": 16, "min": 2, "preventSinglePointFailure": True}
 DNS_RESOURCES = {"cpu_request": "100m", "memory_request": "70Mi", "memory_limit": "170Mi", "cpu_limit": None}
 
@@ -173,6 +202,37 @@ def kube_dns() -> Objects:
     )
     rs, pods = f.with_pods(deployment, ["n1", "n2"])
     return {"deployments": [deployment], "replicasets": [rs], "pods": pods}
+
+
+def openshift_dns() -> Objects:
+    """OpenShift 4's cluster DNS: the DNS operator's `dns-default` DaemonSet, whose `dns` container
+    runs `coredns` from a release-payload image named by digest only, and its Corefile."""
+    payload = "quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:"
+    daemonset = f.daemonset(
+        "dns-default",
+        "openshift-dns",
+        labels={"dns.operator.openshift.io/daemonset-dns": "default"},
+        containers=[
+            f.container(
+                "dns",
+                payload + "a" * 64,
+                command=["coredns"],
+                args=["-conf", "/etc/coredns/Corefile"],
+                ports=[5353],
+            ),
+            f.container("kube-rbac-proxy", payload + "b" * 64),
+        ],
+        template_spec={
+            "priorityClassName": "system-node-critical",
+            "volumes": [{"name": "config-volume", "configMap": {"name": "dns-default"}}],
+        },
+    )
+    corefile = GOOD_COREFILE.replace(".:53", ".:5353")
+    return {
+        "nodes": [f.node(n, kubelet="v1.29.8+f10c92d") for n in NODES],
+        "daemonsets": [daemonset],
+        "configmaps": [f.configmap("dns-default", "openshift-dns", {"Corefile": corefile})],
+    }
 
 
 @fixture("DNS-001", "pass")
