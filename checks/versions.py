@@ -18,7 +18,18 @@ from checks.kernel import KernelVerdict, cfs_kernel_verdict  # noqa: F401  (Kern
 from checks.podspec import has_cpu_limit
 from k8saudit.inventory import Inventory, Obj
 from k8saudit.kinds import KINDS_BY_KEY
-from k8saudit.model import Finding, Status, Subject, failed, judged, not_applicable, passed, unknown, warned
+from k8saudit.model import (
+    API_VERSION_KIND,
+    Finding,
+    Status,
+    Subject,
+    failed,
+    judged,
+    not_applicable,
+    passed,
+    unknown,
+    warned,
+)
 from k8saudit.readers import dicts, name_of, namespace_of
 from k8saudit.registry import Context, check
 from k8saudit.releases import MinorRelease, ReleaseCalendar, Version, format_version, parse_version
@@ -995,7 +1006,7 @@ def served_versions_removed_next(inv: Inventory, ctx: Context) -> Iterator[Findi
         removed_in = GROUP_VERSION_REMOVED_IN.get(group_version)
         if removed_in is None:
             continue
-        subject = Subject("APIVersion", "", group_version)
+        subject = Subject(API_VERSION_KIND, "", group_version)
         removed = f"{removed_in[0]}.{removed_in[1]}"
         evidence = {"group_version": group_version, "removed_in": removed}
         if removed_in == next_minor:
