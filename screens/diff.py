@@ -19,7 +19,18 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Label, Static
 
 from k8saudit import __version__
-from k8saudit.diff import CHANGED, NEW, RESOLVED, UNCHANGED, Diff, FindingChange, ScoreDelta, diff_reports
+from k8saudit.diff import (
+    CHANGED,
+    NEW,
+    RESOLVED,
+    SHOWN_PLACES,
+    UNCHANGED,
+    Diff,
+    FindingChange,
+    ScoreDelta,
+    delta_label,
+    diff_reports,
+)
 from k8saudit.model import Finding, Subject
 from k8saudit.registry import AREAS
 from k8saudit.textsafe import safe_text
@@ -59,24 +70,18 @@ def tail(text: str, width: int) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
-def transition(change: FindingChange) -> str:
-    if change.change == UNCHANGED:
-        return change.new_status or ""
-    return f"{change.old_status or 'absent'} → {change.new_status or 'gone'}"
-
-
 def delta_text(d: ScoreDelta) -> tuple[str, str]:
-    """("+7.3 ▲", "delta-up"): the change in points and its class."""
-    delta = d.delta
-    if delta is None:
+    """("+7.3 ▲", "delta-up"): the change in points, as `k8saudit diff` prints it, and its class."""
+    label, delta = delta_label(d), d.shown_delta(SHOWN_PLACES)
+    if label is None or delta is None:
         return ("n/a", "delta-none")
-    if abs(delta) < 0.05:
-        return ("±0.0", "delta-none")
-    return (f"{delta:+.1f} ▲", "delta-up") if delta > 0 else (f"{delta:+.1f} ▼", "delta-down")
+    if not delta:
+        return (label, "delta-none")
+    return (f"{label} ▲", "delta-up") if delta > 0 else (f"{label} ▼", "delta-down")
 
 
 def _score(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:5.1f}"
+    return "n/a" if value is None else f"{value:5.{SHOWN_PLACES}f}"
 
 
 class ChangeRows:
@@ -96,8 +101,10 @@ class ChangeRows:
             status_tone = "pass"
         elif now is not None:
             status_tone = "waived" if now.waived else now.status.value
+        elif change.unseen:
+            status_tone = "unknown"  # not visible in the new report: not a fix
         return Row(
-            (change.severity, finding.check_id, transition(change), str(finding.subject), finding.message),
+            (change.severity, finding.check_id, change.transition("→"), str(finding.subject), change.message),
             (change.severity, None, status_tone),
             tone,
         )

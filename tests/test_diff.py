@@ -4,6 +4,7 @@ changes; scores per area; objects added and removed; both sides judged the same 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from k8saudit.diff import (
     NEW,
     RESOLVED,
     UNCHANGED,
+    ScoreDelta,
     classify,
     diff_reports,
     diff_snapshots,
@@ -53,11 +55,12 @@ def cluster(nodes: dict[str, str], bindings: list, *, coverage: dict[str, str] |
     )
 
 
-def old_inventory():
+def old_inventory(coverage: dict[str, str] | None = None):
     return cluster(
         {"node-a": "v1.25.4", "node-b": "v1.28.2", "node-c": "v1.26.1"},
         [admin_binding("ci-admin"), admin_binding("oncall", "User")],
         pods=[f.pod("web-1", "shop")],
+        coverage=coverage,
     )
 
 
@@ -104,11 +107,10 @@ def test_scores_per_area_and_overall(diff) -> None:
         diff.areas["rbac"].old == old.areas["rbac"].score
         and diff.areas["rbac"].new == new.areas["rbac"].score
     )
-    assert diff.areas["versions"].delta == pytest.approx(
-        new.areas["versions"].score - old.areas["versions"].score
-    )
-    assert diff.overall.delta == pytest.approx(new.overall - old.overall)
-    assert diff.areas["dns"].delta is None and diff.areas["dns"].to_dict()["delta"] is None
+    versions = diff.areas["versions"].to_dict()
+    assert versions["delta"] == round(versions["new"] - versions["old"], 2)
+    assert diff.overall.shown_delta(1) == round(round(new.overall, 1) - round(old.overall, 1), 1)
+    assert diff.areas["dns"].shown_delta(2) is None and diff.areas["dns"].to_dict()["delta"] is None
 
 
 def test_objects_added_and_removed_only_for_kinds_read_in_both(diff) -> None:
@@ -169,12 +171,31 @@ def finding(status: Status | None, waived: bool = False) -> Finding | None:
         (Status.PASS, Status.PASS, None),
         (Status.PASS, Status.NOT_APPLICABLE, None),
         (None, Status.PASS, None),
-        (None, Status.UNKNOWN, None),
+        (Status.PASS, None, None),
+        (None, Status.UNKNOWN, CHANGED),  # a check that could no longer be evaluated: listed
+        (Status.UNKNOWN, None, CHANGED),  # ... or that can be again
+        (None, Status.ERROR, CHANGED),
         (Status.UNKNOWN, Status.UNKNOWN, None),
     ],
 )
 def test_classify(old: Status | None, new: Status | None, expected: str | None) -> None:
     assert classify(finding(old), finding(new)) == expected
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (Status.FAIL, None, CHANGED),  # the side that could not see it says unknown: not resolved
+        (Status.WARN, None, CHANGED),
+        (Status.PASS, None, CHANGED),  # like pass -> unknown
+        (None, Status.FAIL, CHANGED),  # unknown -> fail: not new, it was not visible before
+        (None, Status.PASS, CHANGED),
+    ],
+)
+def test_classify_a_side_that_could_not_see_the_subject_as_unknown(
+    old: Status | None, new: Status | None, expected: str
+) -> None:
+    assert classify(finding(old), finding(new), unseen=True) == expected
 
 
 def test_waiving_or_unwaiving_a_problem_is_a_change() -> None:
@@ -221,3 +242,83 @@ def test_cli_diff(tmp_path: Path, capsys) -> None:
     assert capsys.readouterr().err.startswith("k8saudit: error: cannot read")
     assert main(["diff", str(old), str(new), "--as-recorded", "--no-waivers"]) == 1
     assert "--as-recorded shows the waivers as they were saved" in capsys.readouterr().err
+
+
+# -- visibility lost is not a fix -------------------------------------------------------------
+
+
+# RBAC-001 and RBAC-002 read RoleBindings: without them each is one cluster-level unknown
+BINDINGS_FORBIDDEN = {"rolebindings": "forbidden"}
+
+
+def test_a_problem_whose_check_could_not_run_is_changed_to_unknown_not_resolved() -> None:
+    old = report_at(old_inventory(), DAY_ONE)
+    new = report_at(old_inventory(BINDINGS_FORBIDDEN), DAY_ONE + timedelta(days=1))
+    diff = diff_reports(old, new)
+    assert not any(c.finding.check_id.startswith("RBAC") for c in diff.resolved), "not fixed: unseen"
+    ci_admin = next(c for c in diff.changed if keyed([c]) == [("RBAC-001", "ci-admin")])
+    assert (ci_admin.old_status, ci_admin.new_status, ci_admin.unseen_side) == ("fail", "unknown", "new")
+    assert ci_admin.unseen == "RoleBinding could not be read (forbidden)"
+    assert ci_admin.to_dict()["unseen"] == {"side": "new", "reason": ci_admin.unseen}
+    shown = "ClusterRoleBinding ci-admin: fail -> unknown — not visible in NEW: RoleBinding could not be read"
+    assert shown in render_diff_text(diff)
+    # the check's own cluster-level unknown is listed too, not dropped as "did not exist before"
+    assert ("RBAC-001", "cluster") in keyed(diff.changed) and ("RBAC-002", "cluster") in keyed(diff.changed)
+    # RBAC-002 passed on ci-admin: not "gone" either, but unknown now
+    assert ("RBAC-002", "ci-admin") in keyed(diff.changed) and diff.passing_removed == 0
+
+
+def test_a_problem_seen_again_is_changed_from_unknown_not_new() -> None:
+    old = report_at(old_inventory(BINDINGS_FORBIDDEN), DAY_ONE)
+    new = report_at(old_inventory(), DAY_ONE + timedelta(days=1))
+    diff = diff_reports(old, new)
+    assert not any(c.finding.check_id.startswith("RBAC") for c in diff.new_findings), "it was not visible"
+    ci_admin = next(c for c in diff.changed if keyed([c]) == [("RBAC-001", "ci-admin")])
+    assert (ci_admin.transition(), ci_admin.unseen_side) == ("unknown -> fail", "old")
+    assert ci_admin.message.startswith("not visible in OLD: RoleBinding could not be read (forbidden); now: ")
+
+
+def test_a_subject_of_a_kind_that_could_not_be_read_is_unknown_even_if_the_check_reads_no_input() -> None:
+    """EXP-007 declares no inputs; its CronJob subjects vanish when CronJobs become forbidden."""
+    job = f.cronjob("nightly", "ci")
+    with only_checks("EXP-007"):
+        old = report_at(f.make_inventory(cronjobs=[job]), DAY_ONE)
+        new = report_at(f.make_inventory(cronjobs=[], coverage={"cronjobs": "forbidden"}), DAY_ONE)
+    diff = diff_reports(old, new)
+    assert keyed(diff.resolved) == []
+    assert [(keyed([c]), c.transition(), c.unseen) for c in diff.changed] == [
+        ([("EXP-007", "nightly")], "fail -> unknown", "CronJob could not be read (forbidden)"),
+        ([("EXP-007", "cluster")], "absent -> unknown", ""),  # the check's own note of what it missed
+    ]
+
+
+# -- worst first -------------------------------------------------------------------------------
+
+
+def test_lists_are_worst_first_by_the_problems_status() -> None:
+    """Both HIGH (VER-003): a failure fixed ranks before a warning gone, as the failure it was."""
+    old = report_at(cluster({"node-a": "v1.26.1", "node-b": "v1.25.4"}, []), DAY_ONE)
+    new = report_at(cluster({"node-b": "v1.29.3"}, []), DAY_ONE)
+    resolved = diff_reports(old, new).resolved
+    assert [(c.finding.subject.name, c.old_status, c.new_status) for c in resolved] == [
+        ("node-b", "fail", "pass"),
+        ("node-a", "warn", None),
+    ]
+
+
+# -- score deltas add up -----------------------------------------------------------------------
+
+
+def test_score_deltas_are_the_difference_of_the_scores_as_shown(diff) -> None:
+    drifted = ScoreDelta("exposure", 63.9349, 63.9151, "D", "D")  # -0.0198 unrounded
+    assert drifted.to_dict() == {
+        "old": 63.93,
+        "new": 63.92,
+        "delta": -0.01,
+        "old_grade": "D",
+        "new_grade": "D",
+    }
+    crossed = ScoreDelta("rbac", 63.94, 63.96, "D", "D")  # prints 63.9 -> 64.0
+    text = render_diff_text(replace(diff, areas={"exposure": drifted, "rbac": crossed}))
+    assert "  exposure    D -> D  63.9 -> 63.9 (±0.0)\n" in text, "no sign nor arrow for nothing shown"
+    assert "  rbac        D -> D  63.9 -> 64.0 (+0.1)  ▲\n" in text

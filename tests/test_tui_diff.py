@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from k8saudit.diff import diff_reports
+from k8saudit.diff import CHANGED, FindingChange, ScoreDelta, diff_reports
+from k8saudit.model import Finding, Status, Subject
 from k8saudit.snapshot import save
 from screens.detail import DetailScreen
 from screens.dialogs import PathDialog
-from screens.diff import DiffScreen
+from screens.diff import ChangeRows, DiffScreen, delta_text
 from screens.findings_index import FindingsIndex
 from screens.jobs import WaiverOptions
 from screens.overview import OverviewScreen
@@ -202,3 +203,27 @@ def test_diff_screen(snap_compare) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=compare)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "shown"),
+    [
+        (63.96, 63.94, ("-0.1 ▼", "delta-down")),  # 64.0 → 63.9, though only 0.02 apart
+        (63.86, 63.94, ("±0.0", "delta-none")),  # 63.9 → 63.9: no arrow, though 0.08 apart
+        (None, 63.94, ("n/a", "delta-none")),
+    ],
+)
+def test_score_change_is_the_difference_of_the_scores_shown(old, new, shown) -> None:
+    assert delta_text(ScoreDelta("rbac", old, new, "D", "D")) == shown
+
+
+def test_a_problem_no_longer_visible_shows_as_unknown_with_the_reason() -> None:
+    before = Finding("RES-001", Status.FAIL, Subject("CronJob", "ci", "cleanup"), "runs every 1m", {})
+    unseen = FindingChange(CHANGED, before, None, None, "CronJob could not be read (forbidden)")
+    row = ChangeRows([unseen]).row(0)
+    assert row.cells[2:] == (
+        "fail → unknown",
+        "CronJob ci/cleanup",
+        "not visible in NEW: CronJob could not be read (forbidden); before: runs every 1m",
+    )
+    assert row.tones[2] == "unknown", "not coloured as a fix"
