@@ -389,6 +389,9 @@ class K8sAuditApp(App[int]):
         if isinstance(fleet, FleetScreen) and fleet.directory == message.directory:
             fleet.update_entries(message.entries)
             return
+        self.workers.cancel_group(self, "load")  # a snapshot being re-checked
+        self.report = self.index = None
+        self._another_report()
         self.fleet_dir = message.directory
         self._reset_stack(FleetScreen(message.directory, message.entries))
 
@@ -542,10 +545,9 @@ class K8sAuditApp(App[int]):
     # -- fleet ------------------------------------------------------------------------------------
 
     def open_fleet(self, directory: Path) -> None:
-        self.workers.cancel_group(self, "load")  # a snapshot being re-checked
-        self.report = self.index = None
-        self._another_report()
-        self._reset_stack(LoadingScreen(f"the snapshots in {directory}"))
+        """Open a directory of snapshots. What is shown stays until they are read: a directory
+        that holds none is one notice, as a file that is no snapshot is (`on_fleet_load_failed`)."""
+        self.notify(f"Opening the snapshots in {safe_text(directory, 300)}…", markup=False, timeout=2)
         self._load_fleet(directory)
 
     def reload_fleet(self) -> None:
@@ -814,8 +816,10 @@ class K8sAuditApp(App[int]):
         self.push_screen(dialog, open_path)
 
     def action_rescan(self) -> None:
-        if self.live_context is not None:
-            self.scan_context(self.live_context)
+        if self.live_context is None:
+            self.notify("No cluster to rescan: this report comes from a snapshot (c picks a context).")
+            return
+        self.scan_context(self.live_context)
 
     def action_contexts(self) -> None:
         if not self._pop_to(ContextPickerScreen):

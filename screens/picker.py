@@ -93,8 +93,9 @@ class ContextPickerScreen(AuditScreen):
         name = context or next((c.name for c in self.contexts if c.current), "current context")
         self.failures[name] = reason
         self.last_failure = name
-        self._refilter()
-        self._show_status(name)
+        if self.is_mounted:  # a picker pushed just now shows it once its contexts are read
+            self._refilter()
+            self._show_status(name)
 
     def _show_status(self, failed: str | None = None) -> None:
         status = self.query_one("#picker-status", Static)

@@ -7,10 +7,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 
 from k8saudit.fleet import FleetEntry
 from k8saudit.snapshot import save
 from screens.detail import DetailScreen
+from screens.dialogs import PathDialog
 from screens.findings import FindingsScreen
 from screens.fleet import FleetScreen, sort_key
 from screens.jobs import WaiverOptions
@@ -155,6 +157,24 @@ async def test_a_directory_without_snapshots_is_a_startup_error(tmp_path: Path) 
         await wait_for(pilot, lambda: app.startup_error is not None, "the failure")
     assert "holds no snapshots" in (app.startup_error or "")
     assert app.return_code == 1
+
+
+async def test_opening_a_directory_without_snapshots_keeps_the_report_shown(tmp_path: Path) -> None:
+    """ctrl+o on an empty directory: one notice, and the report and its screens stay usable."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    app = make_app(report=sample_report())
+    async with app.run_test(size=SIZE) as pilot:
+        shown = app.report
+        dialog = await open_dialog(pilot, app, "ctrl+o", PathDialog)
+        dialog.query_one(Input).value = str(empty)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not app.workers, "the fleet load")
+        await pilot.pause()
+        assert app.report is shown and isinstance(app.screen, OverviewScreen)
+        assert "holds no snapshots" in " ".join(str(n.message) for n in app._notifications)
+        await pilot.press("f")
+        assert isinstance(app.screen, FindingsScreen)
 
 
 def test_sort_keys_put_the_worst_first() -> None:

@@ -130,6 +130,22 @@ async def test_unreachable_context_says_why_and_the_app_stays_usable(
         assert app.live_context == "replay"
 
 
+async def test_a_rescan_that_cannot_connect_says_why_in_a_new_picker(
+    replay_server: ReplayServer, tmp_path: Path
+) -> None:
+    """`r` after the cluster stopped accepting the credentials: the picker, pushed anew (the
+    report's screens replaced the first one), shows the failure; it once crashed querying itself
+    before it was mounted."""
+    kubeconfig = replay_server.write_kubeconfig(tmp_path / "config", context="replay")
+    app = make_app(kubeconfig=str(kubeconfig))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "the overview", tries=1500)
+        replay_server.fail("/version", 401, times=None)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: "✗ cannot scan replay:" in screen_text(app), "the failure", tries=1500)
+        assert isinstance(app.screen, ContextPickerScreen) and app.is_running
+
+
 async def test_current_context_is_preselected_and_cancel_returns_to_the_picker(
     replay_server: ReplayServer, tmp_path: Path
 ) -> None:
