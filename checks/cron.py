@@ -6,18 +6,21 @@ and weekday names, the `@hourly`-style descriptors, `@every <duration>`, and a l
 `TZ=`/`CRON_TZ=` zone. When day of month and day of week are both restricted, a day matches
 if either does (classic cron); `*`, `?` and `*/1` count as unrestricted.
 
-The question the checks ask is "what is the shortest gap between two runs?": the Zalando
+The questions the checks ask are "what is the shortest gap between two runs?" (the Zalando
 CronJob that spawned pods until the API server fell over fired every 15 minutes in office hours,
-and a job that fires every minute can pile up hundreds of pods before anyone looks.
+and a job that fires every minute can pile up hundreds of pods before anyone looks) and "when
+should the next run after this one have happened?" (a weekday backup legitimately skips the
+weekend, so a Friday backup is not stale on Monday morning).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from itertools import pairwise
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MINUTES_PER_DAY = 24 * 60
 
@@ -82,6 +85,7 @@ class CronSchedule:
     dom_restricted: bool = False
     dow_restricted: bool = False
     every: timedelta | None = None  # set for "@every 5m"
+    time_zone: str | None = None  # from a leading TZ=/CRON_TZ=
 
     def fires_on(self, day: date) -> bool:
         if day.month not in self.months:
@@ -98,19 +102,39 @@ class CronSchedule:
             return self.every
         return _min_interval(self)
 
+    def next_run(self, after: datetime, zone: tzinfo) -> datetime:
+        """The first run strictly after `after` (an aware datetime), in UTC; `zone` is the wall
+        clock the schedule is read in."""
+        if self.every is not None:
+            return (after + self.every).astimezone(UTC)
+        start = after.astimezone(zone).date()
+        times = sorted(time(h, m) for h in self.hours for m in self.minutes)
+        for offset in range(_WINDOW_DAYS + 1):
+            day = start + timedelta(days=offset)
+            if not self.fires_on(day):
+                continue
+            for at in times:
+                # A time a DST change skips or repeats takes its first reading: an hour off at most.
+                run = datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+                if run > after:
+                    return run
+        raise CronError(f"{self.expression!r} never fires (no such date)")
+
 
 def parse_cron(expression: str) -> CronSchedule:
     """Parse a CronJob/Velero schedule; `CronError` says what is wrong with it."""
     if not isinstance(expression, str) or not expression.strip():
         raise CronError("empty schedule")
     text = expression.strip()
+    time_zone = None
     if text.startswith(("TZ=", "CRON_TZ=")):
-        _, _, text = text.partition(" ")
+        prefix, _, text = text.partition(" ")
+        time_zone = prefix.partition("=")[2]
         text = text.strip()
         if not text:
             raise CronError(f"{expression!r} names a time zone but no schedule")
     if text.startswith("@"):
-        return _parse_descriptor(expression, text)
+        return replace(_parse_descriptor(expression, text), time_zone=time_zone)
     fields = text.split()
     if len(fields) != len(_FIELDS):
         raise CronError(f"{expression!r} has {len(fields)} fields, expected 5")
@@ -125,6 +149,7 @@ def parse_cron(expression: str) -> CronSchedule:
         days_of_week=dow,
         dom_restricted=not dom_star,
         dow_restricted=not dow_star,
+        time_zone=time_zone,
     )
 
 
@@ -145,6 +170,22 @@ def describe_interval(interval: timedelta) -> str:
         minutes, rest = divmod(seconds, 60)
         return f"{minutes}m{rest}s" if rest else f"{minutes}m"
     return f"{seconds}s"
+
+
+def next_run(expression: str, after: datetime, time_zone: str | None = None) -> datetime | None:
+    """When `expression` fires next after `after` (aware), in UTC; None when its zone is unknown here.
+
+    The wall clock is the schedule's own `TZ=` prefix, else `time_zone` (a CronJob's
+    `spec.timeZone`), else UTC: the local time of the kube-controller-manager and Velero
+    containers, which read schedules without a zone. A zone this machine's tz database lacks
+    gives None rather than a guess."""
+    schedule = parse_cron(expression)
+    name = schedule.time_zone or time_zone
+    try:
+        zone = ZoneInfo(name) if name else UTC
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+    return schedule.next_run(after, zone)
 
 
 @lru_cache(maxsize=4096)

@@ -14,16 +14,18 @@ from sources that were read completely.
 from __future__ import annotations
 
 import posixpath
+import re
+import shlex
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from checks.cron import CronError, describe_interval, min_interval
+from checks.cron import CronError, describe_interval, min_interval, next_run
 from checks.podspec import bool_flag, command_tokens, flag_values
 from k8saudit.inventory import Inventory
 from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
-from k8saudit.readers import dicts, labels_of, meta, name_of, namespace_of
+from k8saudit.readers import as_list, dicts, labels_of, meta, name_of, namespace_of
 from k8saudit.redact import pod_spec_of
 from k8saudit.registry import Context, check
 
@@ -91,9 +93,30 @@ def join_names(names: Iterable[str], limit: int = 5) -> str:
     return f"{', '.join(items[:limit])} and {len(items) - limit} more"
 
 
-def allowed_age(interval: timedelta) -> timedelta:
-    """How old the last success of a job running every `interval` may be before it is overdue."""
-    return interval + max(interval / 2, timedelta(hours=1))
+def format_utc(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def run_grace(interval: timedelta) -> timedelta:
+    """How long after it is due a run of a job firing (at most) every `interval` may take to
+    succeed before it counts as missed: half an interval, at least an hour."""
+    return max(interval / 2, timedelta(hours=1))
+
+
+def missed_run(
+    now: datetime, schedule: str, time_zone: str | None, since: datetime, interval: timedelta
+) -> datetime | None:
+    """When the first run after `since` (the last success, or the job's creation) was due, if it
+    is past its grace at `now`; None while it may still come.
+
+    The due time is the schedule's next run, so a weekday job is not overdue over the weekend;
+    but never earlier than one shortest interval after `since`: a schedule that names no zone is
+    read in UTC, and should the controller's clock be in another zone, a regular schedule still
+    gets its full interval."""
+    due = since + interval
+    if (scheduled := next_run(schedule, since, time_zone)) is not None:
+        due = max(due, scheduled)
+    return due if now > due + run_grace(interval) else None
 
 
 def runs_etcdctl_snapshot_save(words: list[str]) -> bool:
@@ -141,13 +164,83 @@ def is_etcd_manager_pod(pod: Obj) -> bool:
     return any("etcd-manager" in str(c.get("image", "")) for c in containers_of(pod.get("spec") or {}))
 
 
+SHELLS = frozenset({"sh", "bash", "ash", "dash"})
+# What the shell reads as operators; a newline ends a command as well.
+SHELL_OPERATOR_CHARS = ";&|()<>\n"
+
+
+def shell_script(container: Obj) -> str | None:
+    """The script of a `sh -c "<script>"` container (command and args together), or None."""
+    words = [str(word) for word in as_list(container.get("command")) + as_list(container.get("args"))]
+    if len(words) < 3 or posixpath.basename(words[0]) not in SHELLS:
+        return None
+    option = words[1]
+    return words[2] if option.startswith("-") and not option.startswith("--") and "c" in option else None
+
+
+def shell_words(script: str) -> list[str]:
+    """A script's words, each run of operators or newlines a word of its own ("||", "\\n").
+
+    Unlike a plain split, this keeps where one command ends and the next begins, so the flags of
+    one command are not read as another's. [] when the quotes do not balance.
+    """
+    lexer = shlex.shlex(script.replace("\\\n", " "), posix=True, punctuation_chars=SHELL_OPERATOR_CHARS)
+    lexer.whitespace_split = True
+    lexer.whitespace = " \t\r"  # a newline separates commands: it must stay a word
+    try:
+        return list(lexer)
+    except ValueError:
+        return []
+
+
+def _is_shell_operator(word: str) -> bool:
+    return bool(word) and all(char in SHELL_OPERATOR_CHARS for char in word)
+
+
+def _etcd_in_script(words: list[str]) -> list[str] | None:
+    """The etcd server command in a script's words: its `etcd` word up to the next operator.
+
+    The server's `etcd` is a program followed by a flag: not `etcd grpc-proxy start` (OpenShift's
+    etcd-metrics container runs that proxy), `nc -z etcd 2379` (a host) or `cd /var/lib/etcd`.
+    """
+    for start, word in enumerate(words[:-1]):
+        program = not word.startswith("-") and "=" not in word and posixpath.basename(word) == "etcd"
+        if program and words[start + 1].startswith("-"):
+            rest = words[start + 1 :]
+            end = next((i for i, later in enumerate(rest) if _is_shell_operator(later)), len(rest))
+            return [word, *rest[:end]]
+    return None
+
+
+def etcd_server_words(container: Obj) -> list[str] | None:
+    """The etcd server's command line in a container, or None when it runs no etcd server.
+
+    etcd is the container's command; or a shell script starts it, as OpenShift's does (`exec nice
+    -n -19 ionice -c2 -n0 etcd --logger=zap ...` from a release-payload image); or the container is
+    named etcd and runs an etcd image's own entrypoint.
+    """
+    words = command_tokens(container)
+    if words and posixpath.basename(words[0]) == "etcd":
+        return words
+    if (script := shell_script(container)) and (in_script := _etcd_in_script(shell_words(script))):
+        return in_script
+    if container.get("name") == "etcd" and "etcd" in str(container.get("image", "")):
+        return words
+    return None
+
+
+def script_etcd_variables(container: Obj) -> set[str]:
+    """`ETCD_*` variables a container's script sets: etcd reads them as settings."""
+    script = shell_script(container) or ""
+    return set(re.findall(r"\b(ETCD_[A-Z0-9_]+)=", script)) | set(
+        re.findall(r"\bexport\s+(ETCD_[A-Z0-9_]+)\b", script)
+    )
+
+
 def etcd_container(pod: Obj) -> Obj | None:
     """The container running the etcd server in a control-plane pod, or None."""
     for container in containers_of(pod.get("spec") or {}):
-        words = command_tokens(container)
-        binary = posixpath.basename(words[0]) if words else ""
-        image = str(container.get("image", ""))
-        if binary == "etcd" or (container.get("name") == "etcd" and "etcd" in image):
+        if etcd_server_words(container) is not None:
             return container
     return None
 
@@ -326,21 +419,52 @@ def k3s_snapshot_time(snapshot: Obj) -> datetime | None:
     return parse_timestamp(status.get("creationTime"))
 
 
-def k3s_source(inv: Inventory) -> BackupSource:
-    key = "k3s.etcdsnapshotfiles"
+def k3s_snapshot_attempted_at(snapshot: Obj) -> datetime | None:
+    """When a snapshot was taken, or failed."""
+    return k3s_snapshot_time(snapshot) or _snapshot_error_time(snapshot)
+
+
+def is_on_demand_snapshot(snapshot: Obj) -> bool:
+    """Taken by hand (`k3s etcd-snapshot save`, named "on-demand-<node>-<time>" by default), not by
+    the schedule (whose snapshots are named "etcd-snapshot-<node>-<time>")."""
+    name = (snapshot.get("spec") or {}).get("snapshotName") or name_of(snapshot).removeprefix("local-")
+    return str(name).removeprefix("s3-").startswith("on-demand-")
+
+
+def k3s_source(inv: Inventory, ctx: Context) -> BackupSource:
+    key, source = "k3s.etcdsnapshotfiles", "k3s/RKE2 etcd snapshots"
     if not inv.readable(key):
-        return BackupSource("k3s/RKE2 etcd snapshots", "unreadable", inv.unreadable_reason(key))
+        return BackupSource(source, "unreadable", inv.unreadable_reason(key))
     snapshots = inv.items(key)
     when, label = newest((k3s_snapshot_time(s), f"ETCDSnapshotFile {name_of(s)}") for s in snapshots)
-    if snapshots:
-        nodes = sorted({str((s.get("spec") or {}).get("nodeName") or "s3") for s in snapshots})
-        detail = f"{len(snapshots)} k3s/RKE2 etcd snapshot(s) recorded (from {join_names(nodes)})"
-        return BackupSource("k3s/RKE2 etcd snapshots", "active", detail, when, label)
-    if not inv.served(key):
-        return BackupSource(
-            "k3s/RKE2 etcd snapshots", "absent", "ETCDSnapshotFile is not served (not k3s/RKE2)"
+    if not snapshots:
+        if not inv.served(key):
+            return BackupSource(source, "absent", "ETCDSnapshotFile is not served (not k3s/RKE2)")
+        return BackupSource(source, "absent", "no k3s/RKE2 etcd snapshot is recorded")
+    # The schedule lives in the servers' config files, out of the API's sight. What shows that it
+    # runs is a scheduled snapshot within the backup age limit, taken or failed (as a CronJob whose
+    # runs fail is still a mechanism); old records and one-off snapshots show no such thing.
+    window = timedelta(hours=ctx.config.backup_max_age_hours)
+    scheduled = [s for s in snapshots if not is_on_demand_snapshot(s)]
+    recent = [
+        s for s in scheduled if (t := k3s_snapshot_attempted_at(s)) is not None and ctx.now - t <= window
+    ]
+    if recent:
+        places = sorted({_snapshot_group(s) for s in recent})
+        detail = (
+            f"the k3s/RKE2 snapshot schedule ran in the last {format_age(window)} "
+            f"({len(recent)} snapshot(s) on {join_names(places)})"
         )
-    return BackupSource("k3s/RKE2 etcd snapshots", "absent", "no k3s/RKE2 etcd snapshot is recorded")
+        return BackupSource(source, "active", detail, when, label)
+    attempted, _ = newest((k3s_snapshot_attempted_at(s), "") for s in scheduled or snapshots)
+    age = f"{format_age(ctx.now - attempted)} old" if attempted else "of unknown age"
+    detail = (
+        f"no scheduled k3s/RKE2 snapshot was attempted in the last {format_age(window)} (the newest "
+        f"is {age}): the snapshot schedule is off or stopped"
+        if scheduled
+        else f"only on-demand k3s/RKE2 snapshots are recorded, the newest {age}: none is taken on a schedule"
+    )
+    return BackupSource(source, "inactive", detail, when, label)
 
 
 def etcd_manager_source(inv: Inventory) -> BackupSource:
@@ -362,8 +486,8 @@ def etcd_manager_source(inv: Inventory) -> BackupSource:
     return BackupSource("kops etcd-manager", "active", detail, freshness_visible=False)
 
 
-def backup_sources(inv: Inventory) -> list[BackupSource]:
-    return [velero_source(inv), etcdctl_source(inv), k3s_source(inv), etcd_manager_source(inv)]
+def backup_sources(inv: Inventory, ctx: Context) -> list[BackupSource]:
+    return [velero_source(inv), etcdctl_source(inv), k3s_source(inv, ctx), etcd_manager_source(inv)]
 
 
 def _source_evidence(sources: list[BackupSource]) -> dict[str, str]:
@@ -382,7 +506,9 @@ def _source_evidence(sources: list[BackupSource]) -> dict[str, str]:
     a prefix wiped a production cluster's registry, and the lesson was to back etcd up to S3 and
     watch the snapshots. On a self-managed control plane nobody else keeps a copy: without a
     scheduled backup, a bad command, a corrupted member or a lost quorum means rebuilding the
-    cluster from memory.""",
+    cluster from memory. Old backups or a one-off snapshot are not a mechanism; k3s/RKE2 keep
+    their snapshot schedule in the servers' config files, so there only a scheduled snapshot
+    recorded within the backup age limit (`backup_max_age_hours`) shows that the schedule runs.""",
     remediation="""Schedule etcd snapshots off the cluster: on kops keep etcd-manager's backup store,
 on k3s/RKE2 keep `etcd-snapshot-schedule-cron` (with S3), on kubeadm run a CronJob on a
 control-plane node, and add Velero for object-level restores:
@@ -417,7 +543,7 @@ def backup_mechanism(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     if (managed := _not_applicable_on_managed(inv)) is not None:
         yield managed
         return
-    sources = backup_sources(inv)
+    sources = backup_sources(inv, ctx)
     evidence = _source_evidence(sources)
     active = [s for s in sources if s.state == "active"]
     if active:
@@ -442,7 +568,7 @@ def backup_mechanism(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         else ""
     )
     if inactive:
-        message = "backups exist but nothing produces new ones: " + "; ".join(s.detail for s in inactive)
+        message = "nothing produces new backups: " + "; ".join(s.detail for s in inactive)
     else:
         kind = "" if provider.name == "unknown" else f" ({provider.name})"
         message = (
@@ -501,14 +627,19 @@ def _velero_schedule_finding(
             f"the last backup {name_of(last_finished or {})} failed ({reason}); {age_text}",
             **evidence,
         )
-    overdue = allowed_age(interval)
+    expression = str(spec.get("schedule", ""))
     if last_success is None:
         created = parse_timestamp(meta(schedule).get("creationTimestamp"))
-        if created is not None and ctx.now - created <= overdue:
+        if created is not None and missed_run(ctx.now, expression, None, created, interval) is None:
             return passed(subject, f"new Schedule (created {format_age(ctx.now - created)} ago)", **evidence)
         return failed(subject, f"runs every {every} but {age_text}", **evidence)
-    if ctx.now - last_success > overdue:
-        return failed(subject, f"runs every {every} but the {age_text}: backups have stopped", **evidence)
+    if (due := missed_run(ctx.now, expression, None, last_success, interval)) is not None:
+        evidence["missed_run_due"] = due.isoformat()
+        return failed(
+            subject,
+            f"the run due {format_utc(due)} left no completed backup (the {age_text}): backups have stopped",
+            **evidence,
+        )
     if _phase(last_finished) == "PartiallyFailed":
         errors = ((last_finished or {}).get("status") or {}).get("errors", "some")
         return warned(
@@ -552,7 +683,9 @@ def _velero_started(backup: Obj) -> datetime:
     storage-location change, or quietly fails every night looks like a backup strategy until the
     day a restore is needed. Zalando's lesson after losing a cluster's state was not only to take
     backups but to monitor them. Velero restores Kubernetes objects (not etcd itself), which is
-    what most teams reach for after an accidental deletion.""",
+    what most teams reach for after an accidental deletion. Backups have stopped when the run the
+    schedule called for after the last completed backup (a weekday schedule skips the weekend) is
+    more than half an interval (at least an hour) late.""",
     remediation="""Unpause the schedule and fix the cause of failed backups (`velero backup describe
 <name> --details`, `velero backup logs <name>`), then alert on the age of the newest completed
 backup (`velero_backup_last_successful_timestamp`):
@@ -619,16 +752,18 @@ def _etcdctl_cronjob_finding(inv: Inventory, ctx: Context, cronjob: Obj) -> Find
         return failed(
             subject, f"the newest run {name_of(jobs[-1])} failed; {age_text or 'none succeeded'}", **evidence
         )
-    overdue = allowed_age(interval)
+    expression, time_zone = str(spec.get("schedule", "")), str(spec.get("timeZone") or "") or None
     if last_success is None:
         created = parse_timestamp(meta(cronjob).get("creationTimestamp"))
-        if created is not None and ctx.now - created <= overdue:
+        if created is not None and missed_run(ctx.now, expression, time_zone, created, interval) is None:
             return passed(subject, "new CronJob, first snapshot pending", **evidence)
         return failed(subject, f"runs every {describe_interval(interval)} but never succeeded", **evidence)
-    if ctx.now - last_success > overdue:
+    if (due := missed_run(ctx.now, expression, time_zone, last_success, interval)) is not None:
+        evidence["missed_run_due"] = due.isoformat()
         return failed(
             subject,
-            f"runs every {describe_interval(interval)} but the {age_text}: snapshots have stopped",
+            f"the run due {format_utc(due)} left no successful snapshot (the {age_text}): "
+            "snapshots have stopped",
             **evidence,
         )
     return passed(subject, f"runs every {describe_interval(interval)}; {age_text}", **evidence)
@@ -642,7 +777,9 @@ def _etcdctl_cronjob_finding(inv: Inventory, ctx: Context, cronjob: Obj) -> Find
     rationale="""A CronJob that runs `etcdctl snapshot save` is only a backup while it keeps
     succeeding: expired client certificates, a full disk or a suspended CronJob stop it silently,
     and nobody notices until the snapshot is needed. Zalando's post-mortem asks for exactly this:
-    back etcd up, and monitor the snapshots.""",
+    back etcd up, and monitor the snapshots. Snapshots have stopped when the run the schedule
+    (in `spec.timeZone`, UTC otherwise) called for after the last success is more than half an
+    interval (at least an hour) late.""",
     remediation="""Resume the CronJob and fix the failing run (`kubectl -n <ns> logs job/<job>`), and
 alert when `kube_cronjob_status_last_successful_time` is older than two intervals:
 
@@ -809,7 +946,7 @@ def newest_backup_is_fresh(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         yield managed
         return
     threshold = timedelta(hours=ctx.config.backup_max_age_hours)
-    sources = backup_sources(inv)
+    sources = backup_sources(inv, ctx)
     when, label = newest((s.newest_success, s.newest_label) for s in sources)
     evidence: dict[str, Any] = {
         "threshold_hours": ctx.config.backup_max_age_hours,
@@ -994,7 +1131,11 @@ def etcd_version(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         image = str(container.get("image", ""))
         version = image_tag_version(image)
         if version is None:
-            yield unknown(subject, f"the etcd image {image or '(none)'} carries no version tag", image=image)
+            yield unknown(
+                subject,
+                f"etcd version not known from the image {image or '(none)'}: it carries no version tag",
+                image=image,
+            )
             continue
         status, message, refs = etcd_version_verdict(version, today)
         make = {"fail": failed, "warn": warned, "pass": passed}[status]
@@ -1019,8 +1160,8 @@ def etcd_version(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     else:
         yield unknown(
             Subject.cluster(),
-            "no etcd pod is visible in kube-system: etcd runs outside the cluster (systemd or external), "
-            "so its version cannot be read from the API",
+            f"no etcd pod is visible in {' or '.join(ETCD_NAMESPACES)}: etcd runs outside the cluster "
+            "(systemd or external), so its version cannot be read from the API",
         )
 
 
@@ -1028,56 +1169,161 @@ def etcd_version(inv: Inventory, ctx: Context) -> Iterator[Finding]:
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 
+# An answer read from an etcd command line: yes or no, or None with the reasons it is not known.
+Answer = tuple[bool | None, list[str]]
 
-def _non_loopback_urls(urls: str) -> list[str]:
-    out = []
-    for url in (u.strip() for u in urls.split(",") if u.strip()):
-        host = url.split("://", 1)[-1].rsplit(":", 1)[0]
-        if host not in LOOPBACK_HOSTS:
-            out.append(url)
-    return out
+
+def _any(*answers: Answer) -> Answer:
+    """Three-valued OR: one known yes settles it; otherwise an unknown leaves it open."""
+    if any(value is True for value, _ in answers):
+        return True, []
+    reasons = [reason for value, why in answers if value is None for reason in why]
+    return (None, reasons) if reasons else (False, [])
+
+
+def _variable_reason(name: str, value: str) -> str:
+    return f"--{name}={value} is built from a variable, whose value is not known"
+
+
+def _beyond_loopback(url: str, flag: str) -> Answer:
+    """Whether a listen URL takes connections from other hosts."""
+    host = url.split("://", 1)[-1].rsplit(":", 1)[0]
+    if "$" in host:
+        return None, [_variable_reason(flag, url)]
+    return host not in LOOPBACK_HOSTS, []
+
+
+@dataclass(frozen=True, slots=True)
+class EtcdSettings:
+    """One member's settings as its pod shows them.
+
+    A flag on the command line wins over its `ETCD_*` variable, whose value is redacted at
+    collection; a flag value built from a variable (`${VAR}` in a script, `$(VAR)` expanded by the
+    kubelet) is not known either. An absent setting has etcd's default, and those are insecure.
+    """
+
+    words: list[str]
+    env_names: set[str]
+
+    def _environment_reason(self, name: str) -> list[str]:
+        """Why an unset --name is still not known: the pod sets its `ETCD_*` variable."""
+        env = "ETCD_" + name.upper().replace("-", "_")
+        return [f"--{name} is set through ${env}, whose value is not kept"] if env in self.env_names else []
+
+    def value(self, name: str) -> tuple[str | None, list[str]]:
+        """--name's value as written ("" when unset), or None with why it is not known."""
+        written = last_flag_value(self.words, name)
+        if written is not None:
+            return written, []
+        why = self._environment_reason(name)
+        return (None, why) if why else ("", [])
+
+    def enabled(self, name: str) -> Answer:
+        """Whether the boolean --name is on."""
+        on = bool_flag(self.words, name)
+        if on is None:
+            why = self._environment_reason(name)
+            return (None, why) if why else (False, [])
+        written = last_flag_value(self.words, name) or ""
+        return (None, [_variable_reason(name, written)]) if "$" in written else (on, [])
+
+    def named(self, name: str) -> Answer:
+        """Whether --name is given a (file) name."""
+        written, why = self.value(name)
+        if written is None:
+            return None, why
+        if "$" in written:
+            return None, [_variable_reason(name, written)]
+        return bool(written), []
+
+    def urls(self, name: str) -> tuple[list[str] | None, list[str]]:
+        written, why = self.value(name)
+        if written is None:
+            return None, why
+        return [url.strip() for url in written.split(",") if url.strip()], []
+
+    def requires_certificates(self, prefix: str) -> Answer:
+        """Whether the client (prefix "") or peer ("peer-") port demands certificates.
+
+        etcd requires and verifies them when --client-cert-auth is on *or* a --trusted-ca-file is
+        named, whatever the former says (`TLSInfo.ServerConfig` in etcd's transport package, the
+        same from 3.3 to 3.6): `--client-cert-auth=false` next to a CA file still requires them.
+        """
+        return _any(self.enabled(f"{prefix}client-cert-auth"), self.named(f"{prefix}trusted-ca-file"))
+
+    def plain_http_clients(self) -> tuple[list[str], list[str]]:
+        """(http:// client URLs beyond loopback, why other URLs cannot be judged)."""
+        urls, unknowns = self.urls("listen-client-urls")
+        plain: list[str] = []
+        for url in urls or []:
+            scheme = url.partition("://")[0]
+            if "$" in scheme:
+                unknowns.append(_variable_reason("listen-client-urls", url))
+            elif scheme == "http":
+                reachable, why = _beyond_loopback(url, "listen-client-urls")
+                unknowns.extend(why)
+                if reachable:
+                    plain.append(url)
+        return plain, unknowns
+
+    def peers_on_network(self) -> Answer:
+        """Whether other members talk to this one: a peer URL beyond loopback, or several members."""
+        urls, why = self.urls("listen-peer-urls")
+        listening = (
+            (None, why) if urls is None else _any(*(_beyond_loopback(u, "listen-peer-urls") for u in urls))
+        )
+        members, why = self.urls("initial-cluster")
+        several: Answer
+        if members is None:
+            several = (None, why)
+        elif len(members) == 1 and "$" in members[0]:
+            several = (None, [_variable_reason("initial-cluster", members[0])])
+        else:
+            several = (len(members) > 1, [])
+        return _any(listening, several)
 
 
 def etcd_auth_problems(tokens: list[str], env_names: set[str]) -> tuple[list[str], list[str]]:
     """(problems, unknowns) of an etcd command line, as short sentences.
 
-    etcd's defaults are insecure (client-cert-auth, peer-client-cert-auth and auto-tls all false),
-    so an absent flag counts as its default. A setting passed through an `ETCD_*` environment
-    variable is unknown: literal env values are redacted at collection.
+    A setting that cannot be read is only an unknown when the verdict depends on it: a CA file
+    makes `--client-cert-auth` moot, and peer settings do not matter to a lone loopback member.
     """
+    settings = EtcdSettings(tokens, env_names)
     problems: list[str] = []
     unknowns: list[str] = []
 
-    def setting(name: str) -> bool | None:
-        value = bool_flag(tokens, name)
-        if value is not None:
-            return value
-        env = "ETCD_" + name.upper().replace("-", "_")
-        if env in env_names:
-            unknowns.append(f"--{name} is set through ${env}, whose value is not kept")
-            return None
-        return False
+    def yes(answer: Answer) -> bool:
+        value, why = answer
+        unknowns.extend(why)
+        return value is True
 
-    client_urls = last_flag_value(tokens, "listen-client-urls") or ""
-    plain = [u for u in _non_loopback_urls(client_urls) if u.startswith("http://")]
+    plain, why = settings.plain_http_clients()
+    unknowns.extend(why)
     if plain:
         problems.append(f"serves clients over plain HTTP on {join_names(plain)}")
-    client_auth = setting("client-cert-auth")
-    if client_auth is False:
-        problems.append("does not require client certificates (--client-cert-auth is not true)")
-    elif (
-        client_auth
-        and not last_flag_value(tokens, "trusted-ca-file")
-        and "ETCD_TRUSTED_CA_FILE" not in env_names
-    ):
+    required, why = settings.requires_certificates("")
+    unknowns.extend(why)
+    if required is False:
+        problems.append(
+            "does not require client certificates (--client-cert-auth is not true and no "
+            "--trusted-ca-file is named)"
+        )
+    elif required and settings.named("trusted-ca-file")[0] is False:
         problems.append("requires client certificates but names no --trusted-ca-file to verify them")
-    if setting("auto-tls"):
+    if yes(settings.enabled("auto-tls")):
         problems.append("uses --auto-tls (self-signed certificates nobody can verify)")
-    members = [m for m in (last_flag_value(tokens, "initial-cluster") or "").split(",") if m.strip()]
-    if _non_loopback_urls(last_flag_value(tokens, "listen-peer-urls") or "") or len(members) > 1:
-        if setting("peer-client-cert-auth") is False:
-            problems.append("does not require peer certificates (--peer-client-cert-auth is not true)")
-        if setting("peer-auto-tls"):
+    on_network, network_why = settings.peers_on_network()
+    if on_network is not False:
+        required, why = settings.requires_certificates("peer-")
+        if required is False and on_network:
+            problems.append(
+                "does not require peer certificates (--peer-client-cert-auth is not true and no "
+                "--peer-trusted-ca-file is named)"
+            )
+        elif required is not True:
+            unknowns.extend(why + network_why)
+        if on_network and yes(settings.enabled("peer-auto-tls")):
             problems.append("uses --peer-auto-tls")
     return problems, unknowns
 
@@ -1088,11 +1334,13 @@ def etcd_auth_problems(tokens: list[str], env_names: set[str]) -> tuple[list[str
     severity="high",
     title="etcd members require client and peer certificates",
     rationale="""etcd stores every Secret and every RBAC rule, unencrypted unless encryption at rest
-    is configured. Without `--client-cert-auth` anyone who can reach port 2379 (another pod on a
-    host-network node, a compromised node, a misconfigured security group) reads or rewrites the
-    whole cluster state without going through the API server's authentication and audit log.
-    Without peer certificate checks, a rogue member can join and replicate everything. Whether the
-    port is reachable cannot be seen from the API; the flags can.""",
+    is configured. etcd demands client certificates when `--client-cert-auth` is true or a
+    `--trusted-ca-file` is named (either is enough); with neither, anyone who can reach port 2379
+    (another pod on a host-network node, a compromised node, a misconfigured security group) reads
+    or rewrites the whole cluster state without going through the API server's authentication and
+    audit log. Without peer certificate checks (`--peer-client-cert-auth` or
+    `--peer-trusted-ca-file`), a rogue member can join and replicate everything. Whether the port
+    is reachable cannot be seen from the API; the flags can.""",
     remediation="""Serve clients and peers over TLS and require certificates signed by the etcd CA
 (kubeadm's defaults):
 
@@ -1116,8 +1364,10 @@ def etcd_client_auth(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     for pod in members:
         subject = inv.subject("pods", pod)
         container = etcd_container(pod) or {}
-        tokens = command_tokens(container)
-        env_names = {str(e.get("name")) for e in container.get("env") or [] if isinstance(e, dict)}
+        tokens = etcd_server_words(container) or []
+        env_names = {str(e.get("name")) for e in dicts(container.get("env"))} | script_etcd_variables(
+            container
+        )
         if config_file := last_flag_value(tokens, "config-file"):
             yield unknown(
                 subject,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checks.cron import CronError, describe_interval, min_interval, parse_cron, parse_go_duration
+from checks.cron import CronError, describe_interval, min_interval, next_run, parse_cron, parse_go_duration
 
 
 @pytest.mark.parametrize(
@@ -103,6 +103,27 @@ def test_invalid_schedules_say_why(expression: str, message: str) -> None:
 )
 def test_describe_interval(interval: timedelta, text: str) -> None:
     assert describe_interval(interval) == text
+
+
+FRIDAY_0205 = datetime(2026, 11, 20, 2, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("expression", "time_zone", "expected"),
+    [
+        ("0 2 * * 1-5", None, datetime(2026, 11, 23, 2, 0, tzinfo=UTC)),  # over the weekend
+        ("0 2 * * *", None, datetime(2026, 11, 21, 2, 0, tzinfo=UTC)),
+        ("*/15 * * * *", None, datetime(2026, 11, 20, 2, 15, tzinfo=UTC)),
+        ("0 2 * * 1-5", "America/Los_Angeles", datetime(2026, 11, 20, 10, 0, tzinfo=UTC)),  # spec.timeZone
+        ("TZ=Asia/Tokyo 0 2 * * 1-5", None, datetime(2026, 11, 22, 17, 0, tzinfo=UTC)),  # Monday in Tokyo
+        ("CRON_TZ=Europe/Berlin @daily", "Asia/Tokyo", datetime(2026, 11, 20, 23, 0, tzinfo=UTC)),
+        ("@every 90m", None, datetime(2026, 11, 20, 3, 35, tzinfo=UTC)),
+        ("0 0 29 2 *", None, datetime(2028, 2, 29, 0, 0, tzinfo=UTC)),
+        ("0 2 * * *", "No/Such_Zone", None),  # not a guess
+    ],
+)
+def test_next_run(expression: str, time_zone: str | None, expected: datetime | None) -> None:
+    assert next_run(expression, FRIDAY_0205, time_zone) == expected
 
 
 def test_go_durations() -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from checks.etcd import (
     etcd_auth_problems,
+    etcd_server_words,
     etcd_version_verdict,
     format_age,
     image_tag_version,
@@ -24,9 +25,14 @@ from k8saudit.registry import Config, Context, load_checks
 from tests import factories as f
 from tests.check_fixtures.etcd import (
     KUBEADM_ETCD_FLAGS,
+    OPENSHIFT_ETCD_FLAGS,
     etcd_backup_cronjob,
+    k3s_cluster,
+    k3s_snapshot,
     kops_etcd_manager_pod,
     kubeadm_control_plane,
+    openshift_control_plane,
+    openshift_etcd_pod,
     velero_backup,
     velero_schedule,
 )
@@ -141,6 +147,39 @@ def test_unknown_provider_failure_says_so() -> None:
     assert "provider was not recognised" in finding.message
 
 
+@pytest.mark.parametrize(
+    ("snapshot", "phrase"),
+    [
+        # a one-off snapshot is no schedule, however fresh (as a one-off etcdctl Job)
+        (k3s_snapshot("on-demand-server-1-1763614800", "server-1", "2026-11-20T05:00:00Z"), "on-demand"),
+        (k3s_snapshot("on-demand-server-1-1727000000", "server-1", "2025-09-22T10:00:00Z"), "on-demand"),
+        (k3s_snapshot("etcd-snapshot-server-1-1762776000", "server-1", "2026-11-10T12:00:00Z"), "9d 20h old"),
+        (
+            k3s_snapshot(
+                "etcd-snapshot-server-1-1727000000", "server-1", "2025-09-22T10:00:00Z", error="disk full"
+            ),
+            "no scheduled k3s/RKE2 snapshot was attempted in the last 1d",
+        ),
+    ],
+)
+def test_old_or_one_off_k3s_snapshots_are_no_active_mechanism(snapshot, phrase: str) -> None:
+    [finding] = run("ETCD-001", k3s_cluster(k3s__etcdsnapshotfiles=[snapshot], cronjobs=[], jobs=[]))
+    assert finding.status is Status.FAIL
+    assert "nothing produces new backups" in finding.message and phrase in finding.message
+
+
+def test_a_recent_scheduled_k3s_snapshot_shows_the_schedule_runs() -> None:
+    taken = k3s_snapshot("etcd-snapshot-server-1-1763596800", "server-1", "2026-11-20T00:00:00Z")
+    # A failed attempt still shows the schedule runs; ETCD-004 reports the failure.
+    failed_attempt = k3s_snapshot(
+        "etcd-snapshot-server-2-1763596800", "server-2", "2026-11-20T00:00:00Z", error="disk full"
+    )
+    for snapshot in (taken, failed_attempt):
+        [finding] = run("ETCD-001", k3s_cluster(k3s__etcdsnapshotfiles=[snapshot], cronjobs=[], jobs=[]))
+        assert finding.status is Status.PASS
+        assert "k3s/RKE2 snapshot schedule ran in the last 1d" in finding.message
+
+
 # -- Velero schedules -----------------------------------------------------------------------------
 
 
@@ -198,6 +237,42 @@ def test_velero_backups_unreadable_falls_back_to_last_backup() -> None:
 def test_velero_not_installed_is_not_applicable() -> None:
     [finding] = run("ETCD-002", f.make_inventory())
     assert finding.status is Status.NOT_APPLICABLE
+
+
+def weekday_backups(last_success: str, time_zone: str | None = None):
+    """A Velero Schedule and an etcdctl CronJob firing at 02:00 on weekdays, last successful at
+    `last_success`."""
+    cronjob = etcd_backup_cronjob(last_successful=last_success)
+    cronjob["spec"]["schedule"] = "0 2 * * 1-5"
+    if time_zone:
+        cronjob["spec"]["timeZone"] = time_zone
+    schedule = velero_schedule()
+    schedule["spec"]["schedule"] = "0 2 * * 1-5" if not time_zone else f"CRON_TZ={time_zone} 0 2 * * 1-5"
+    backup = velero_backup("cluster-daily-1", "cluster-daily", "Completed", last_success, last_success)
+    return f.make_inventory(
+        cronjobs=[cronjob], jobs=[], velero__schedules=[schedule], velero__backups=[backup]
+    )
+
+
+@pytest.mark.parametrize("check_id", ["ETCD-002", "ETCD-003"])
+def test_a_weekday_schedule_is_not_overdue_over_the_weekend(check_id: str) -> None:
+    friday_run = weekday_backups("2026-11-20T02:05:00Z")
+    before_monday_run = datetime.fromisoformat("2026-11-23T01:30:00+00:00")
+    assert statuses(run(check_id, friday_run, now=before_monday_run)) == [Status.PASS]
+    # Monday's 02:00 run is past its grace (half the shortest interval, 12 h) and did not succeed.
+    [late] = run(check_id, friday_run, now=datetime.fromisoformat("2026-11-23T14:01:00+00:00"))
+    assert late.status is Status.FAIL
+    assert "the run due 2026-11-23 02:00 UTC" in late.message and "have stopped" in late.message
+
+
+@pytest.mark.parametrize("check_id", ["ETCD-002", "ETCD-003"])
+def test_the_schedule_is_read_in_its_time_zone(check_id: str) -> None:
+    # 02:00 in Tokyo on weekdays is 17:00 UTC Sunday to Thursday: nothing is due on Friday UTC.
+    thursday_run = weekday_backups("2026-11-19T17:05:00Z", time_zone="Asia/Tokyo")
+    saturday = datetime.fromisoformat("2026-11-21T14:00:00+00:00")
+    assert statuses(run(check_id, thursday_run, now=saturday)) == [Status.PASS]
+    [late] = run(check_id, thursday_run, now=datetime.fromisoformat("2026-11-23T06:00:00+00:00"))
+    assert late.status is Status.FAIL and "the run due 2026-11-22 17:00 UTC" in late.message
 
 
 # -- etcdctl jobs ---------------------------------------------------------------------------------
@@ -304,6 +379,72 @@ def test_no_etcd_pod_visible() -> None:
     assert k3s.status is Status.NOT_APPLICABLE
 
 
+def test_openshift_etcd_started_by_a_script_is_a_member() -> None:
+    inventory = openshift_control_plane()
+    [version] = run("ETCD-006", inventory)
+    assert version.status is Status.UNKNOWN
+    assert version.subject == Subject("Pod", "openshift-etcd", "etcd-master-0")
+    assert "version not known from the image" in version.message
+    # Variables in https URLs leave their hosts unknown, but TLS and certificates are required anyway.
+    [auth] = run("ETCD-007", inventory)
+    assert auth.status is Status.PASS, auth.message
+    assert auth.subject == version.subject
+
+
+def test_etcd_flags_are_read_from_the_script_up_to_the_next_command() -> None:
+    etcd, metrics = openshift_etcd_pod()["spec"]["containers"][1:]
+    words = etcd_server_words(etcd)
+    assert words[0] == "etcd" and words[-1] == "--listen-metrics-urls=https://${LISTEN_ON_ALL_IPS}:9978"
+    assert last_flag_value(words, "client-cert-auth") == "true"
+    assert not any(word.startswith("--cacert") for word in words)  # discover-etcd-initial-cluster's
+    assert etcd_server_words(metrics) is None  # `etcd grpc-proxy start` is a proxy, not a member
+
+
+@pytest.mark.parametrize(
+    ("flags", "phrase"),
+    [
+        (
+            OPENSHIFT_ETCD_FLAGS.replace(
+                "--client-cert-auth=true", "--client-cert-auth=${CLIENT_AUTH}"
+            ).replace("--trusted-ca-file=", "--unused="),
+            "--client-cert-auth=${CLIENT_AUTH} is built from a variable",
+        ),
+        (
+            OPENSHIFT_ETCD_FLAGS.replace(
+                "https://${LISTEN_ON_ALL_IPS}:2379", "http://${LISTEN_ON_ALL_IPS}:2379"
+            ),
+            "--listen-client-urls=http://${LISTEN_ON_ALL_IPS}:2379 is built from a variable",
+        ),
+        (
+            OPENSHIFT_ETCD_FLAGS.replace("--peer-client-cert-auth=true", "").replace(
+                "--peer-trusted-ca-file=", "--unused="
+            ),
+            "--listen-peer-urls=https://${LISTEN_ON_ALL_IPS}:2380 is built from a variable",
+        ),
+    ],
+    ids=["client-cert-auth", "plain-http-host", "peer-url-host"],
+)
+def test_flag_values_from_shell_variables_are_unknown(flags: str, phrase: str) -> None:
+    [finding] = run("ETCD-007", openshift_control_plane(etcd_flags=flags))
+    assert finding.status is Status.UNKNOWN
+    assert phrase in finding.message
+
+
+def test_etcd_variables_set_by_the_script_are_unknown() -> None:
+    insecure = OPENSHIFT_ETCD_FLAGS.replace("--client-cert-auth=true", "").replace(
+        "--trusted-ca-file=", "--unused="
+    )
+    inventory = openshift_control_plane(etcd_flags=insecure)
+    [fails] = run("ETCD-007", inventory)
+    assert fails.status is Status.FAIL and "does not require client certificates" in fails.message
+    etcd = inventory.items("pods")[0]["spec"]["containers"][1]
+    etcd["command"][2] = etcd["command"][2].replace(
+        "export ETCD_INITIAL_CLUSTER", "export ETCD_CLIENT_CERT_AUTH=true"
+    )
+    [finding] = run("ETCD-007", inventory)
+    assert finding.status is Status.UNKNOWN and "$ETCD_CLIENT_CERT_AUTH" in finding.message
+
+
 def test_last_flag_value() -> None:
     tokens = ["etcd", "--name", "cp-1", "--client-cert-auth", "--data-dir=/a", "--data-dir=/var/lib/etcd"]
     assert last_flag_value(tokens, "name") == "cp-1"
@@ -320,7 +461,7 @@ def test_kubeadm_flags_have_no_problem() -> None:
     ("change", "phrase"),
     [
         (
-            lambda w: [x for x in w if not x.startswith("--client-cert-auth")],
+            lambda w: [x for x in w if not x.startswith(("--client-cert-auth", "--trusted-ca-file"))],
             "does not require client certificates",
         ),
         (lambda w: [x for x in w if not x.startswith("--trusted-ca-file")], "names no --trusted-ca-file"),
@@ -329,12 +470,38 @@ def test_kubeadm_flags_have_no_problem() -> None:
             "plain HTTP on http://0.0.0.0:2379",
         ),
         (lambda w: [*w, "--auto-tls=true"], "--auto-tls"),
-        (lambda w: [x for x in w if not x.startswith("--peer-client-cert-auth")], "peer certificates"),
+        (
+            lambda w: [
+                x for x in w if not x.startswith(("--peer-client-cert-auth", "--peer-trusted-ca-file"))
+            ],
+            "does not require peer certificates",
+        ),
     ],
 )
 def test_etcd_auth_problems(change, phrase) -> None:
     problems, _ = etcd_auth_problems(change(list(KUBEADM_ETCD_FLAGS)), set())
     assert any(phrase in p for p in problems), problems
+
+
+def test_a_trusted_ca_file_requires_certificates_whatever_cert_auth_says() -> None:
+    # etcd's TLSInfo.ServerConfig: `TrustedCAFile != "" || ClientCertAuth` -> RequireAndVerifyClientCert.
+    explicit_false = [
+        w.replace("cert-auth=true", "cert-auth=false") if w.endswith("cert-auth=true") else w
+        for w in KUBEADM_ETCD_FLAGS
+    ]
+    assert "--client-cert-auth=false" in explicit_false and "--peer-client-cert-auth=false" in explicit_false
+    assert etcd_auth_problems(explicit_false, set()) == ([], [])
+    unset = [w for w in KUBEADM_ETCD_FLAGS if "cert-auth" not in w]
+    [finding] = run("ETCD-007", f.make_inventory(**kubeadm_control_plane(etcd_command=unset)))
+    assert finding.status is Status.PASS
+
+
+def test_a_trusted_ca_file_from_the_environment_is_unknown() -> None:
+    tokens = [w for w in KUBEADM_ETCD_FLAGS if not w.startswith(("--client-cert-auth", "--trusted-ca-file"))]
+    problems, unknowns = etcd_auth_problems(tokens, {"ETCD_TRUSTED_CA_FILE"})
+    assert problems == [] and unknowns == [
+        "--trusted-ca-file is set through $ETCD_TRUSTED_CA_FILE, whose value is not kept"
+    ]
 
 
 def test_single_member_on_loopback_needs_no_peer_auth() -> None:
@@ -343,7 +510,7 @@ def test_single_member_on_loopback_needs_no_peer_auth() -> None:
 
 
 def test_settings_from_the_environment_or_a_file_are_unknown() -> None:
-    tokens = [w for w in KUBEADM_ETCD_FLAGS if not w.startswith("--client-cert-auth")]
+    tokens = [w for w in KUBEADM_ETCD_FLAGS if not w.startswith(("--client-cert-auth", "--trusted-ca-file"))]
     problems, unknowns = etcd_auth_problems(tokens, {"ETCD_CLIENT_CERT_AUTH"})
     assert problems == [] and "ETCD_CLIENT_CERT_AUTH" in unknowns[0]
     config_file = f.make_inventory(
