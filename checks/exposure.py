@@ -6,9 +6,11 @@ clusters through dashboards exposed straight to the internet. Each time the seco
 story was the same: the exposed workload was privileged, mounted the node or carried a powerful
 service account token, so one open port became the cluster.
 
-Workload findings name the Deployment/DaemonSet/… (its pod template), not every pod. Node agents
-that need host access (kube-proxy, CNI and CSI node plugins, log shippers) in system namespaces
-are not failed by the privilege checks; EXP-009 lists them with what they hold.
+Workload findings name the Deployment/DaemonSet/… (its pod template), not every pod; but no
+template holds the ephemeral containers `kubectl debug` adds to a controller-owned pod, so that
+pod is judged itself, on those containers alone. Node agents that need host access (kube-proxy,
+CNI and CSI node plugins, log shippers) in system namespaces are not failed by the privilege
+checks; EXP-009 lists them with what they hold.
 """
 
 from __future__ import annotations
@@ -28,10 +30,10 @@ from checks.exposure_index import (
     node_agent,
 )
 from checks.podspec import (
-    allows_privilege_escalation,
     bool_flag,
     command_tokens,
     container_name,
+    escalation_reason,
     host_mounts,
     host_namespaces,
     image_matches,
@@ -74,12 +76,21 @@ RBAC_INPUTS = ("clusterroles", "roles", "clusterrolebindings", "rolebindings")
 # -- shared helpers ---------------------------------------------------------------------------------
 
 
+def unreadable(inv: Inventory, keys: tuple[str, ...]) -> list[str]:
+    return [key for key in keys if not inv.readable(key)]
+
+
+def unreadable_reasons(inv: Inventory, missing: list[str]) -> str:
+    return "; ".join(inv.unreadable_reason(key) for key in missing)
+
+
 def unread(inv: Inventory, keys: tuple[str, ...], what: str) -> Iterator[Finding]:
     """One `unknown` naming the kinds that could not be read, so a partial answer never looks whole."""
-    missing = [key for key in keys if not inv.readable(key)]
+    missing = unreadable(inv, keys)
     if missing:
-        reasons = "; ".join(inv.unreadable_reason(key) for key in missing)
-        yield unknown(Subject.cluster(), f"{what} not evaluated: {reasons}", unreadable=missing)
+        yield unknown(
+            Subject.cluster(), f"{what} not evaluated: {unreadable_reasons(inv, missing)}", unreadable=missing
+        )
 
 
 def templates_unread(inv: Inventory) -> Iterator[Finding]:
@@ -127,6 +138,20 @@ def _match_status(match: AdminMatch, entry: EntryPoint) -> str:
     return "pass" if entry.guard else "warn"
 
 
+def _match_message(inv: Inventory, entry: EntryPoint, match: AdminMatch, count: int) -> str:
+    if entry.guard:
+        where = f"behind {entry.guard}"
+    elif entry.unsure:
+        where = f"but whether to the internet cannot be told ({entry.unsure})"
+    else:
+        where = "to anyone who can reach it"
+    message = (
+        f"exposes {match.interface.name} ({match.template.subject(inv)}, {match.image}) {where}: "
+        f"{match.auth.reason}; a visitor gets {match.interface.risk}"
+    )
+    return f"{message} (and {count - 1} more admin interface(s))" if count > 1 else message
+
+
 def _match_evidence(inv: Inventory, match: AdminMatch) -> dict[str, Any]:
     return {
         "interface": match.interface.name,
@@ -155,7 +180,8 @@ def _match_evidence(inv: Inventory, match: AdminMatch) -> dict[str, Any]:
 `kubectl port-forward`, or put it behind an authenticating proxy (OAuth2 Proxy, IAP, your SSO)
 on an internal load balancer. Switch authentication back on where it was turned off
 (`--auth-mode=client` for Argo, no `--enable-skip-login` for the Dashboard, a token for Jupyter,
-`--web.config.file` for Prometheus/Alertmanager):
+`--web.config.file` for Prometheus/Alertmanager). Client certificates at ingress-nginx count only
+with `auth-tls-verify-client: "on"`: `optional` lets clients without one through:
 
 ```yaml
 apiVersion: v1
@@ -169,37 +195,48 @@ spec:
 )
 def exposed_admin_interfaces(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     idx = ExposureIndex.of(inv)
-    if not idx.entry_points:
+    if not idx.entry_points and inv.readable("ingresses"):
         yield passed(Subject.cluster(), "no LoadBalancer, NodePort or externalIPs Service and no Ingress")
+    # A Service may select pods of a kind that could not be read: no entry point passes then.
+    hidden = unreadable(inv, TEMPLATE_KEYS)
+    unseen = f"workloads behind it may be unseen: {unreadable_reasons(inv, hidden)}" if hidden else ""
     for entry in idx.entry_points:
-        subject = inv.subject(entry.key, entry.obj)
-        matches = idx.admin_matches(entry)
-        base = {"exposure": entry.how, "guard": entry.guard or None}
-        if not matches:
-            backends = [str(t.subject(inv)) for t in entry.backends]
-            yield passed(subject, "exposes no known admin interface", **base, backends=backends)
-            continue
-        ranked = sorted(matches, key=lambda m: ("fail", "warn", "pass").index(_match_status(m, entry)))
-        worst = ranked[0]
-        status = _match_status(worst, entry)
-        where = f"behind {entry.guard}" if entry.guard else "to anyone who can reach it"
-        message = (
-            f"exposes {worst.interface.name} ({worst.template.subject(inv)}, {worst.image}) {where}: "
-            f"{worst.auth.reason}; a visitor gets {worst.interface.risk}"
-        )
-        if len(matches) > 1:
-            message += f" (and {len(matches) - 1} more admin interface(s))"
-        evidence = {**base, "interfaces": [_match_evidence(inv, m) for m in ranked]}
-        if status in ("fail", "warn"):
-            # What `scan --probe` may GET to turn the suspicion into evidence (k8saudit/probe.py).
-            evidence["probe_targets"] = [{**p, "interface": worst.interface.name} for p in entry.probe[:20]]
-        if status == "fail":
-            yield failed(subject, message, **evidence)
-        elif status == "warn":
-            yield warned(subject, message, **evidence)
-        else:
-            yield passed(subject, message, **evidence)
+        yield _entry_finding(inv, idx, entry, hidden, unseen)
     yield from unread(inv, ("ingresses", *TEMPLATE_KEYS), "exposure through these kinds was")
+
+
+def _entry_finding(
+    inv: Inventory, idx: ExposureIndex, entry: EntryPoint, hidden: list[str], unseen: str
+) -> Finding:
+    """EXP-001's verdict on one entry point; `unseen` says why some of its backends may be
+    missing (the kinds `hidden` could not be read), "" when none can be."""
+    subject = inv.subject(entry.key, entry.obj)
+    matches = idx.admin_matches(entry)
+    base = {"exposure": entry.how, "guard": entry.guard or None}
+    if not matches:
+        backends = [str(t.subject(inv)) for t in entry.backends]
+        if unseen:
+            return unknown(
+                subject,
+                f"no known admin interface among the workloads read, but {unseen}",
+                **base,
+                backends=backends,
+                unreadable=hidden,
+            )
+        return passed(subject, "exposes no known admin interface", **base, backends=backends)
+    ranked = sorted(matches, key=lambda m: ("fail", "warn", "pass").index(_match_status(m, entry)))
+    worst = ranked[0]
+    status = _match_status(worst, entry)
+    message = _match_message(inv, entry, worst, len(matches))
+    evidence = {**base, "interfaces": [_match_evidence(inv, m) for m in ranked]}
+    if entry.unsure:  # public or not decides between fail and warn, or warn and pass
+        return unknown(subject, message, **evidence)
+    if status == "pass" and unseen:
+        return unknown(subject, f"{message}; other {unseen}", **evidence, unreadable=hidden)
+    if status in ("fail", "warn"):
+        # What `scan --probe` may GET to turn the suspicion into evidence (k8saudit/probe.py).
+        evidence["probe_targets"] = [{**p, "interface": worst.interface.name} for p in entry.probe[:20]]
+    return judged(Status(status), subject, message, evidence)
 
 
 # -- EXP-002: public load balancers -----------------------------------------------------------------
@@ -236,9 +273,11 @@ def _is_ingress_controller(template: Template) -> bool:
     area="exposure",
     severity="high",
     title="LoadBalancer Services are internal or restricted to known source ranges",
-    rationale="""A Service of type LoadBalancer gets a public address by default on every cloud.
-    Unless it carries the provider's internal annotation or `loadBalancerSourceRanges`, whatever
-    it fronts is on the internet: JW Player's Weave Scope was public only because its load
+    rationale="""A Service of type LoadBalancer gets a public address by default on most clouds
+    (the AWS Load Balancer Controller, from v2.2, is the exception: the NLBs it makes are internal
+    unless marked internet-facing, though one made by an older version keeps its scheme). Unless
+    it carries the provider's internal annotation or `loadBalancerSourceRanges`, whatever it
+    fronts is on the internet: JW Player's Weave Scope was public only because its load
     balancer was not made internal. Public traffic should enter through the ingress controller,
     where TLS, authentication and rate limits live; a direct public load balancer bypasses all of
     that.""",
@@ -441,11 +480,19 @@ _NO_ROOT = shared_evidence(root=NO_ITEMS, privilege_escalation=NO_ITEMS, node_ag
 
 
 def _workload_findings(
-    inv: Inventory, ctx: Context, problems: Problems, verdict: str, agent_verdict: str, clean: str
+    inv: Inventory,
+    ctx: Context,
+    problems: Problems,
+    verdict: str,
+    agent_verdict: str,
+    clean: str,
+    *,
+    include_debugged_pods: bool = True,
 ) -> Iterator[Finding]:
-    """Judge every pod template: `problems(template, ctx)` gives (container, description) pairs."""
+    """Judge every pod template: `problems(template, ctx)` gives (container, description) pairs.
+    Debugged pods' ephemeral containers too, unless the problems are pod settings (the template's)."""
     idx = ExposureIndex.of(inv)
-    for template in idx.templates:
+    for template in idx.templates_and_debugged_pods() if include_debugged_pods else idx.templates:
         subject = template.subject(inv)
         offending, agents = _split_by_agent(template, ctx, problems(template, ctx))
         evidence = with_exposure(
@@ -558,6 +605,7 @@ def host_namespace_sharing(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         "shares host namespaces",
         "sharing host namespaces",
         "uses its own namespaces",
+        include_debugged_pods=False,  # a pod setting: a debugged pod's is its template's
     )
 
 
@@ -567,10 +615,13 @@ def host_namespace_sharing(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     severity="critical",
     title="Workloads do not mount the node's root, runtime socket, /proc, /etc or kubelet data",
     rationale="""A hostPath mount of `/`, `/etc`, `/proc`, `/var/lib/kubelet` or a container
-    runtime socket (`docker.sock`, `containerd.sock`, `crio.sock`) gives the container the node:
-    the socket starts privileged containers, the kubelet directory holds every pod's Secrets and
-    tokens, `/etc` and `/` hold credentials and systemd units. Weave Scope's agent mounts the
-    Docker socket, which is why its exposed UI could run commands anywhere.""",
+    runtime socket (`docker.sock`, `containerd.sock`, `crio.sock`, under `/run` or its `/var/run`
+    symlink; on Windows the `docker_engine` and `containerd-containerd` named pipes or the `C:`
+    drive) gives the container the node: the socket starts privileged containers, the kubelet
+    directory holds every pod's Secrets and tokens, `/etc` and `/` hold credentials and systemd
+    units, and k3s and RKE2 keep a cluster-admin kubeconfig under `/etc/rancher` and their CA
+    keys and join token under `/var/lib/rancher/*/server`. Weave Scope's agent mounts the Docker
+    socket, which is why its exposed UI could run commands anywhere.""",
     remediation="""Replace the hostPath with what the workload needs: a ConfigMap or Secret
 volume, an emptyDir, a CSI volume; for logs, mount only the log directory read-only. Enforce
 with Pod Security Admission `baseline`, which forbids hostPath volumes:
@@ -605,10 +656,14 @@ def sensitive_host_paths(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     rationale="""A container running as UID 0 is root on the node the moment it escapes (a
     kernel bug, a runtime CVE such as runc's CVE-2019-5736, a writable host mount), and files it
     writes on shared volumes are owned by root. Without `allowPrivilegeEscalation: false`, setuid
-    binaries in the image turn a non-root process back into root. The JW Player post-mortem lists
-    "avoid running containers as root" among its lessons.""",
+    binaries in the image turn a non-root process back into root; and that setting does not hold
+    for a privileged container or one given SYS_ADMIN (Kubernetes documents it as always true
+    there). The JW Player post-mortem lists "avoid running containers as root" among its lessons.
+    Windows pods (by `spec.os`, or a node selector or affinity on `kubernetes.io/os`) are not
+    applicable: they have no UID 0.""",
     remediation="""Run as a non-root user and switch off privilege escalation, at pod level for
-the user and per container for escalation (container values override the pod's):
+the user and per container for escalation (container values override the pod's), without
+`privileged` or an added SYS_ADMIN, which void it:
 
 ```yaml
 spec:
@@ -627,7 +682,7 @@ spec:
 )
 def root_containers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     idx = ExposureIndex.of(inv)
-    for template in idx.templates:
+    for template in idx.templates_and_debugged_pods():
         subject = template.subject(inv)
         if is_windows(template.spec):
             yield not_applicable(subject, "Windows pod: runAsUser and privilege escalation do not apply")
@@ -637,10 +692,8 @@ def root_containers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
             reason = root_reason(template.spec, container)
             if reason:
                 root.append((container, f"{role} {container_name(container)}: {reason}"))
-            elif allows_privilege_escalation(container):
-                escalation.append(
-                    (container, f"{role} {container_name(container)}: allowPrivilegeEscalation not false")
-                )
+            elif may_escalate := escalation_reason(container):
+                escalation.append((container, f"{role} {container_name(container)}: {may_escalate}"))
         root_offending, root_agents = _split_by_agent(template, ctx, root)
         esc_offending, esc_agents = _split_by_agent(template, ctx, escalation)
         evidence = with_exposure(
@@ -776,11 +829,12 @@ def exposed_tokens(inv: Inventory, ctx: Context) -> Iterator[Finding]:
                 f"{prefix}; it holds no rights beyond discovery today, so switch automounting off",
                 evidence,
             )
-    if not evaluated:
+    exposure_inputs = ("ingresses", *TEMPLATE_KEYS)
+    if not evaluated and not unreadable(inv, exposure_inputs):  # else an exposed one may be unseen
         yield passed(
             Subject.cluster(), "no workload is exposed by a LoadBalancer, NodePort, externalIPs or Ingress"
         )
-    yield from unread(inv, ("ingresses", *TEMPLATE_KEYS), "exposure through these kinds was")
+    yield from unread(inv, exposure_inputs, "exposure through these kinds was")
 
 
 # -- EXP-009: node agents and their host access -------------------------------------------------------

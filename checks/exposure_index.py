@@ -17,7 +17,7 @@ import functools
 import ipaddress
 import weakref
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +37,7 @@ from checks.podspec import (
 from k8saudit.inventory import Inventory, selector_matches
 from k8saudit.model import Subject
 from k8saudit.readers import annotations_of, as_list, as_object, dicts, name_of, namespace_of
-from k8saudit.redact import pod_labels_of
+from k8saudit.redact import pod_labels_of, pod_spec_of
 
 Obj = dict[str, Any]
 
@@ -425,13 +425,23 @@ INTERNAL_LB_ANNOTATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("service.kubernetes.io/qcloud-loadbalancer-internal-subnetid", ()),
     ("service.beta.kubernetes.io/do-loadbalancer-network", ("vpc",)),
 )
+# The AWS Load Balancer Controller (v2.2+) serves the Services of its class or load balancer types
+# (the in-tree provider leaves those types to it) and makes their NLBs internal unless the scheme
+# annotation, or the legacy internal one set to false, says otherwise.
+AWS_LBC_CLASS = "service.k8s.aws/nlb"
+AWS_LBC_TYPES = ("external", "nlb-ip")
+AWS_LB_TYPE_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-type"
+AWS_LB_SCHEME_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-scheme"
+AWS_LB_INTERNAL_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-internal"
 SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-ranges"
 OPEN_RANGES = frozenset({"0.0.0.0/0", "::/0"})
 
 INGRESS_AUTH_ANNOTATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("nginx.ingress.kubernetes.io/auth-url", ()),
     ("nginx.ingress.kubernetes.io/auth-type", ()),
-    ("nginx.ingress.kubernetes.io/auth-tls-verify-client", ("on", "optional")),
+    # Only "on" turns a client without a certificate away: "optional" and "optional_no_ca" let it
+    # through and merely pass the verification result upstream.
+    ("nginx.ingress.kubernetes.io/auth-tls-verify-client", ("on",)),
     ("alb.ingress.kubernetes.io/auth-type", ("cognito", "oidc")),
     ("ingress.kubernetes.io/auth-type", ()),
     ("haproxy.org/auth-type", ()),
@@ -443,9 +453,18 @@ INGRESS_ALLOWLIST_ANNOTATIONS = (
     "ingress.kubernetes.io/whitelist-source-range",
     "haproxy.org/allow-list",
 )
+# The AWS Load Balancer Controller's ALBs are internal unless this annotation says internet-facing,
+# and an IngressClassParams named by the Ingress's class overrides the annotation.
+ALB_CONTROLLER = "ingress.k8s.aws/alb"
+ALB_CLASS = "alb"  # the controller's default --ingress-class
+ALB_SCHEME_ANNOTATION = "alb.ingress.kubernetes.io/scheme"
 
 
-def internal_annotation(annotations: dict[str, str]) -> str | None:
+def internal_annotation(service: Obj) -> str | None:
+    """Why the Service's load balancer is internal (None: nothing makes it so)."""
+    annotations = annotations_of(service)
+    if _served_by_aws_lbc(service, annotations):
+        return _aws_lbc_internal(annotations)
     for name, internal_values in INTERNAL_LB_ANNOTATIONS:
         if name not in annotations:
             continue
@@ -455,6 +474,25 @@ def internal_annotation(annotations: dict[str, str]) -> str | None:
         ):
             return f"{name}: {annotations[name]}"
     return None
+
+
+def _served_by_aws_lbc(service: Obj, annotations: dict[str, str]) -> bool:
+    load_balancer_class = as_object(service.get("spec")).get("loadBalancerClass")
+    if load_balancer_class is not None:
+        return load_balancer_class == AWS_LBC_CLASS
+    return str(annotations.get(AWS_LB_TYPE_ANNOTATION, "")).strip().lower() in AWS_LBC_TYPES
+
+
+def _aws_lbc_internal(annotations: dict[str, str]) -> str | None:
+    """How the AWS Load Balancer Controller decides: the scheme annotation, else the legacy
+    internal one, else internal."""
+    if AWS_LB_SCHEME_ANNOTATION in annotations:
+        scheme = str(annotations[AWS_LB_SCHEME_ANNOTATION]).strip().lower()
+        return f"{AWS_LB_SCHEME_ANNOTATION}: {scheme}" if scheme == "internal" else None
+    if AWS_LB_INTERNAL_ANNOTATION in annotations:
+        internal = str(annotations[AWS_LB_INTERNAL_ANNOTATION]).strip().lower()
+        return f"{AWS_LB_INTERNAL_ANNOTATION}: {internal}" if internal not in ("", "false") else None
+    return f"the AWS Load Balancer Controller's default without {AWS_LB_SCHEME_ANNOTATION}: internet-facing"
 
 
 def source_ranges(service: Obj) -> list[str]:
@@ -483,7 +521,7 @@ def lb_addresses(service: Obj) -> list[str]:
 
 def load_balancer_guard(service: Obj) -> str:
     """Why a LoadBalancer is not open to the internet ("" when it is, as far as one can tell)."""
-    internal = internal_annotation(annotations_of(service))
+    internal = internal_annotation(service)
     if internal:
         return f"internal load balancer ({internal})"
     ranges = source_ranges(service)
@@ -495,25 +533,65 @@ def load_balancer_guard(service: Obj) -> str:
     return ""
 
 
-def ingress_guard(ingress: Obj) -> str:
+def ingress_guard(ingress: Obj, inv: Inventory) -> tuple[str, str]:
+    """(What keeps the Ingress off the internet, "" when nothing does; why that cannot be told,
+    "" when it can.)"""
     annotations = annotations_of(ingress)
     for name, values in INGRESS_AUTH_ANNOTATIONS:
         value = str(annotations.get(name, "")).strip().lower()
         if name in annotations and value and value != "none" and (not values or value in values):
-            return f"authentication at the ingress ({name})"
+            return f"authentication at the ingress ({name})", ""
     for name in INGRESS_ALLOWLIST_ANNOTATIONS:
         ranges = [r.strip() for r in str(annotations.get(name, "")).split(",") if r.strip()]
         if ranges and not OPEN_RANGES & set(ranges):
-            return f"source allow-list ({name}: {', '.join(ranges)})"
-    if str(annotations.get("alb.ingress.kubernetes.io/scheme", "")).lower() == "internal":
-        return "internal ALB (alb.ingress.kubernetes.io/scheme: internal)"
-    ingress_class = str(
-        (ingress.get("spec") or {}).get("ingressClassName")
+            return f"source allow-list ({name}: {', '.join(ranges)})", ""
+    class_name = str(
+        as_object(ingress.get("spec")).get("ingressClassName")
         or annotations.get("kubernetes.io/ingress.class", "")
     )
-    if any(word in ingress_class.lower() for word in ("internal", "private")):
-        return f"ingress class {ingress_class}"
-    return ""
+    alb = _alb_guard(ingress, class_name, inv)
+    if alb is not None:
+        return alb
+    if str(annotations.get(ALB_SCHEME_ANNOTATION, "")).lower() == "internal":
+        return f"internal ALB ({ALB_SCHEME_ANNOTATION}: internal)", ""
+    if any(word in class_name.lower() for word in ("internal", "private")):
+        return f"ingress class {class_name}", ""
+    return "", ""
+
+
+def _alb_guard(ingress: Obj, class_name: str, inv: Inventory) -> tuple[str, str] | None:
+    """`ingress_guard`'s answer for an Ingress the AWS Load Balancer Controller serves, None for
+    any other: its IngressClass names that controller, or (no such IngressClass) its class is
+    the controller's default name."""
+    by_field = bool(as_object(ingress.get("spec")).get("ingressClassName"))
+    # Only the field names an IngressClass; the legacy annotation names the controller's class.
+    ingress_class = inv.get("ingressclasses", "", class_name) if by_field else None
+    if ingress_class is None:
+        if class_name != ALB_CLASS:
+            return None
+        if by_field and not inv.readable("ingressclasses"):
+            return "", (
+                f"{inv.unreadable_reason('ingressclasses')}, and IngressClass {class_name} may name "
+                "IngressClassParams that set the ALB's scheme"
+            )
+    else:
+        class_spec = as_object(ingress_class.get("spec"))
+        if class_spec.get("controller") != ALB_CONTROLLER:
+            return None
+        parameters = as_object(class_spec.get("parameters"))
+        if parameters.get("kind") == "IngressClassParams":
+            return "", (
+                f"IngressClass {class_name} names IngressClassParams {parameters.get('name')}, "
+                "which may set the ALB's scheme and is not collected"
+            )
+    scheme = str(annotations_of(ingress).get(ALB_SCHEME_ANNOTATION, "")).strip().lower()
+    if not scheme:
+        return (
+            "internal ALB (the AWS Load Balancer Controller's default without "
+            f"{ALB_SCHEME_ANNOTATION}: internet-facing)",
+            "",
+        )
+    return (f"internal ALB ({ALB_SCHEME_ANNOTATION}: internal)" if scheme == "internal" else ""), ""
 
 
 # -- templates, entry points, index ----------------------------------------------------------------
@@ -571,6 +649,8 @@ class EntryPoint:
     services: list[Obj]  # the Services whose pods it reaches
     probe: list[dict[str, Any]]  # addresses an opt-in probe would try
     backends: list[Template] = field(default_factory=list)
+    # Why whether it is open cannot be told ("" when it can; only when there is no guard).
+    unsure: str = ""
     # Named in the evidence of every finding about each backend, by several checks: built once.
     _description: str = field(init=False, repr=False, compare=False)
 
@@ -583,6 +663,8 @@ class EntryPoint:
 
 
 _CACHE: weakref.WeakKeyDictionary[Inventory, ExposureIndex] = weakref.WeakKeyDictionary()
+# NodePorts answer on every address a node reports for itself, the internal one included.
+NODE_PORT_ADDRESS_TYPES = ("ExternalIP", "InternalIP")
 TEMPLATE_KEYS = ("deployments", "daemonsets", "statefulsets", "cronjobs", "jobs", "replicasets", "pods")
 
 
@@ -646,7 +728,7 @@ class ExposureIndex:
                 entry = EntryPoint("services", service, kind, load_balancer_guard(service), [service], [])
                 entry.probe = _service_probes(service, lb_addresses(service), "port")
             elif kind == "NodePort":
-                guard = "" if self._nodes_public() else "no node has a public address"
+                guard = "" if self.nodes_public else "no node has a public address"
                 entry = EntryPoint("services", service, kind, guard, [service], [])
                 entry.probe = _service_probes(service, self.node_addresses[:3], "nodePort")
             elif external_ips:
@@ -664,9 +746,9 @@ class ExposureIndex:
                 service = self.inv.get("services", namespace_of(ingress), name)
                 if service is not None and service not in services:
                     services.append(service)
-            entry = EntryPoint(
-                "ingresses", ingress, "Ingress", ingress_guard(ingress), services, _ingress_probes(ingress)
-            )
+            guard, unsure = ingress_guard(ingress, self.inv)
+            entry = EntryPoint("ingresses", ingress, "Ingress", guard, services, _ingress_probes(ingress))
+            entry.unsure = unsure
             seen: dict[tuple[str, str, str], Template] = {}
             for service in services:
                 for template in self.backends(service):
@@ -674,23 +756,55 @@ class ExposureIndex:
             entry.backends = sorted(seen.values(), key=lambda t: t.ident)
             yield entry
 
-    def _nodes_public(self) -> bool:
-        """Whether NodePorts may be reachable from the internet (True when it can't be told)."""
+    @functools.cached_property
+    def nodes_public(self) -> bool:
+        """Whether NodePorts may be reachable from the internet (True when it can't be told).
+
+        A node is public with a globally routable ExternalIP, or InternalIP: k3s and kubeadm on a
+        VPS without a cloud controller report the public address as InternalIP, and no ExternalIP.
+        Kept: asked for every NodePort Service."""
         if not self.inv.readable("nodes"):
             return True
-        external = []
         known = False
         for node in self.inv.items("nodes"):
-            for address in dicts((node.get("status") or {}).get("addresses")):
+            for address in dicts(as_object(node.get("status")).get("addresses")):
                 known = True
-                if address.get("type") == "ExternalIP":
-                    external.append(str(address.get("address")))
-        return not known or any(is_private_address(a) is False for a in external)
+                if address.get("type") in NODE_PORT_ADDRESS_TYPES and (
+                    is_private_address(str(address.get("address"))) is False
+                ):
+                    return True
+        return not known
+
+    @functools.cached_property
+    def debugged_pods(self) -> list[Template]:
+        """Controller-owned pods with ephemeral containers (`kubectl debug`), each holding those
+        containers alone. Ephemeral containers exist only on pods, never in a template, and the
+        rest of such a pod is its workload's template, judged as that. One pass, a dict lookup
+        per pod; most have none."""
+        found = []
+        for pod in self.inv.items("pods"):
+            spec = pod_spec_of("pods", pod)
+            if spec is None or not spec.get("ephemeralContainers"):
+                continue
+            template = self._by_object.get(id(pod))
+            if template is None or template.obj is not pod:  # a bare pod's are in its template
+                found.append(Template("pods", pod, _ephemeral_only(spec), pod_labels_of("pods", pod)))
+        return found
+
+    def templates_and_debugged_pods(self) -> Iterator[Template]:
+        """What per-container checks judge: every template, then the debugged pods."""
+        yield from self.templates
+        yield from self.debugged_pods
 
     def admin_matches(self, entry: EntryPoint) -> list[AdminMatch]:
         target_ports = _target_ports(entry.services)
         matches = [match_admin_interface(t, target_ports) for t in entry.backends]
         return [m for m in matches if m is not None]
+
+
+def _ephemeral_only(spec: Obj) -> Obj:
+    """The pod spec with its ephemeral containers and none of its regular or init ones."""
+    return {k: v for k, v in spec.items() if k not in ("containers", "initContainers")}
 
 
 def match_admin_interface(template: Template, target_ports: set[int | str]) -> AdminMatch | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import ntpath
 import posixpath
 import re
 import shlex
@@ -206,9 +207,48 @@ def security_context(obj: Obj) -> Obj:
     return sc if isinstance(sc, dict) else {}
 
 
+# The node label the scheduler places pods by OS with (the beta one on clusters older than 1.14).
+OS_LABELS = ("kubernetes.io/os", "beta.kubernetes.io/os")
+
+
 def is_windows(spec: Obj) -> bool:
+    """Whether the pod runs on Windows nodes: `spec.os.name`, or a placement only Windows nodes
+    satisfy (a nodeSelector or required node affinity on kubernetes.io/os), the usual way before
+    `spec.os` (1.25) and the one AKS documents."""
     os = spec.get("os")
-    return isinstance(os, dict) and str(os.get("name", "")).lower() == "windows"
+    if isinstance(os, dict) and str(os.get("name", "")).lower() == "windows":
+        return True
+    selector = spec.get("nodeSelector")
+    if isinstance(selector, dict) and any(selector.get(label) == "windows" for label in OS_LABELS):
+        return True
+    return _affinity_requires_windows(spec)
+
+
+def _affinity_requires_windows(spec: Obj) -> bool:
+    """Every required node selector term admits only Windows nodes (terms are ORed, expressions
+    within a term ANDed)."""
+    required = as_object(
+        as_object(as_object(spec.get("affinity")).get("nodeAffinity")).get(
+            "requiredDuringSchedulingIgnoredDuringExecution"
+        )
+    )
+    terms = dicts(required.get("nodeSelectorTerms"))
+    return bool(terms) and all(
+        any(
+            expression.get("key") in OS_LABELS
+            and expression.get("operator") == "In"
+            and as_list(expression.get("values"))
+            and all(value == "windows" for value in as_list(expression.get("values")))
+            for expression in dicts(term.get("matchExpressions"))
+        )
+        for term in terms
+    )
+
+
+def added_capabilities(container: Obj) -> set[str]:
+    """The capabilities a container adds, upper case and without the CAP_ prefix."""
+    caps = as_object(security_context(container).get("capabilities"))
+    return {str(c).upper().removeprefix("CAP_") for c in as_list(caps.get("add"))}
 
 
 def privileged_reasons(spec: Obj, container: Obj) -> list[str]:
@@ -217,10 +257,7 @@ def privileged_reasons(spec: Obj, container: Obj) -> list[str]:
     reasons = []
     if sc.get("privileged") is True:
         reasons.append("privileged: true")
-    caps = sc.get("capabilities") if isinstance(sc.get("capabilities"), dict) else {}
-    added = sorted(
-        {str(c).upper().removeprefix("CAP_") for c in as_list(caps.get("add"))} & DANGEROUS_CAPABILITIES
-    )
+    added = sorted(added_capabilities(container) & DANGEROUS_CAPABILITIES)
     if added:
         reasons.append(f"adds capabilities {', '.join(added)}")
     pod_windows = as_object(security_context(spec).get("windowsOptions"))
@@ -259,23 +296,35 @@ def root_reason(spec: Obj, container: Obj) -> str | None:
     return "neither runAsNonRoot nor a non-zero runAsUser is set (the image's USER decides)"
 
 
-def allows_privilege_escalation(container: Obj) -> bool:
-    """allowPrivilegeEscalation defaults to true: only an explicit false sets no_new_privs."""
-    return security_context(container).get("allowPrivilegeEscalation") is not False
+def escalation_reason(container: Obj) -> str | None:
+    """Why the container's processes may gain privileges (None: they cannot).
+
+    allowPrivilegeEscalation defaults to true, and Kubernetes documents it as always true for a
+    privileged container or one with CAP_SYS_ADMIN, whatever it says: the API refuses an explicit
+    false with privileged, and with SYS_ADMIN only when spelled CAP_SYS_ADMIN, so the usual
+    spelling gets through."""
+    sc = security_context(container)
+    if sc.get("allowPrivilegeEscalation") is not False:
+        return "allowPrivilegeEscalation not false"
+    if sc.get("privileged") is True:
+        return "allowPrivilegeEscalation: false does not hold for a privileged container"
+    admin = sorted(added_capabilities(container) & {"SYS_ADMIN", "ALL"})
+    if admin:
+        return f"allowPrivilegeEscalation: false does not hold with {', '.join(admin)} added"
+    return None
 
 
 # -- host paths ---------------------------------------------------------------------------------
 
 # Host paths that give a container the node (or the cluster). "subtree": descendants count too.
+# Spelled as `host_path_key` leaves them: /run rather than its /var/run symlink, Windows paths in
+# lower case.
 SENSITIVE_HOST_PATHS: tuple[tuple[str, bool, str], ...] = (
     ("/", False, "the node's whole filesystem"),
-    ("/var/run/docker.sock", False, "the Docker socket: root on the node"),
     ("/run/docker.sock", False, "the Docker socket: root on the node"),
-    ("/var/run/cri-dockerd.sock", False, "the cri-dockerd socket: root on the node"),
-    ("/var/run/containerd/containerd.sock", False, "the containerd socket: root on the node"),
+    ("/run/cri-dockerd.sock", False, "the cri-dockerd socket: root on the node"),
     ("/run/containerd/containerd.sock", False, "the containerd socket: root on the node"),
     ("/run/k3s/containerd/containerd.sock", False, "the k3s containerd socket: root on the node"),
-    ("/var/run/crio/crio.sock", False, "the CRI-O socket: root on the node"),
     ("/run/crio/crio.sock", False, "the CRI-O socket: root on the node"),
     ("/proc", True, "host processes, their memory and environment"),
     ("/sys", False, "kernel and cgroup controls"),
@@ -283,26 +332,66 @@ SENSITIVE_HOST_PATHS: tuple[tuple[str, bool, str], ...] = (
     ("/boot", False, "the node's kernel and boot loader"),
     ("/etc", False, "the node's configuration (passwords, sudoers, systemd units)"),
     ("/etc/kubernetes", True, "kubelet and control-plane credentials and PKI"),
+    ("/etc/rancher/k3s", True, "k3s's cluster-admin kubeconfig (k3s.yaml)"),
+    ("/etc/rancher/rke2", True, "RKE2's cluster-admin kubeconfig (rke2.yaml)"),
     ("/var/lib/kubelet", True, "every pod's Secrets and service account tokens on the node"),
     ("/var/lib/etcd", True, "the etcd database: every Secret of the cluster"),
+    ("/var/lib/rancher/k3s/server", True, "k3s's CA keys, datastore credentials and join token"),
+    ("/var/lib/rancher/rke2/server", True, "RKE2's CA keys, etcd credentials and join token"),
+    ("/var/lib/rancher/k3s/agent", True, "k3s's kubelet credentials and every container's filesystem"),
+    ("/var/lib/rancher/rke2/agent", True, "RKE2's kubelet credentials and every container's filesystem"),
     ("/var/lib/docker", True, "every container's filesystem"),
     ("/var/lib/containerd", True, "every container's filesystem"),
     ("/root", True, "root's home (SSH keys, kubeconfigs)"),
     ("/home", True, "user homes (SSH keys, kubeconfigs)"),
+    ("\\\\.\\pipe\\containerd-containerd", False, "the containerd named pipe: SYSTEM on the Windows node"),
+    ("\\\\.\\pipe\\docker_engine", False, "the Docker named pipe: SYSTEM on the Windows node"),
+    ("c:\\", False, "the Windows node's system drive"),
 )
+# A drive letter or a `\\` (UNC or device) prefix: a path on a Windows node.
+_WINDOWS_PATH = re.compile(r"^(?:[A-Za-z]:|\\\\)")
+_DRIVE = re.compile(r"^[A-Za-z]:$")
+
+
+def _is_windows_path(path: str) -> bool:
+    return _WINDOWS_PATH.match(path) is not None
 
 
 def normalise_path(path: str) -> str:
-    return posixpath.normpath("/" + path.strip().lstrip("/"))
+    """A host path without `.`, `..`, doubled or trailing separators; a POSIX one absolute."""
+    path = path.strip()
+    if _is_windows_path(path):
+        path = ntpath.normpath(path)
+        return path + "\\" if _DRIVE.match(path) else path  # "C:" is the drive's root here
+    return posixpath.normpath("/" + path.lstrip("/"))
 
 
-def sensitive_host_path(path: str) -> str | None:
-    """Why mounting host `path` is dangerous (None: it is not known to be)."""
+def join_host_path(base: str, sub: str) -> str:
+    """`sub` (a volumeMount's subPath) inside host path `base`, normalised."""
+    module = ntpath if _is_windows_path(base.strip()) else posixpath
+    return normalise_path(module.join(base, sub) if sub else base)
+
+
+def host_path_key(path: str) -> tuple[str, str]:
+    """(the spelling SENSITIVE_HOST_PATHS uses for host `path`, its separator)."""
     path = normalise_path(path)
+    if _is_windows_path(path):
+        return path.lower(), "\\"  # Windows compares paths without regard to case
+    if path == "/var/run" or path.startswith("/var/run/"):
+        path = "/run" + path.removeprefix("/var/run")  # a symlink to /run on every systemd distro
+    return path, "/"
+
+
+@functools.lru_cache(maxsize=4096)
+def sensitive_host_path(path: str) -> str | None:
+    """Why mounting host `path` is dangerous (None: it is not known to be). Per path: a few
+    hundred distinct ones in a cluster's tens of thousands of mounts."""
+    key, separator = host_path_key(path)
+    parent_of = key.rstrip(separator) + separator
     for candidate, subtree, why in SENSITIVE_HOST_PATHS:
-        if path == candidate or (subtree and path.startswith(candidate + "/")):
+        if key == candidate or (subtree and key.startswith(candidate + separator)):
             return why
-        if candidate.startswith(path.rstrip("/") + "/"):  # a parent of a sensitive path
+        if candidate.startswith(parent_of):  # a parent of a sensitive path
             return f"contains {candidate} ({why})"
     return None
 
@@ -336,8 +425,7 @@ def host_mounts(spec: Obj) -> list[HostMount]:
             base = host_paths.get(name) if isinstance(name, str) else None
             if base is None:
                 continue
-            sub = str(mount.get("subPath") or "")
-            path = normalise_path(posixpath.join(base, sub) if sub else base)
+            path = join_host_path(base, str(mount.get("subPath") or ""))
             mounts.append(
                 HostMount(
                     container_name(container),

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-from checks.exposure_index import ExposureIndex, load_balancer_guard
+from checks.exposure_index import TEMPLATE_KEYS, ExposureIndex, load_balancer_guard
 from checks.podspec import (
     bool_flag,
     flag_values,
@@ -187,6 +187,32 @@ def test_pod_level_windows_host_process_is_inherited() -> None:
         ("/lib/modules", False),
         ("/run/xtables.lock", False),
         ("/sys/fs/cgroup", False),
+        # /var/run is a symlink to /run: either spelling of a socket, and of its directory
+        ("/run/cri-dockerd.sock", True),
+        ("/var/run/cri-dockerd.sock", True),
+        ("/var/run/k3s/containerd/containerd.sock", True),
+        ("/run/k3s/containerd/containerd.sock", True),
+        ("/var/run/docker.sock", True),
+        ("/var/run", True),
+        ("/var/runner", False),
+        # doubled and trailing slashes
+        ("//var//run//docker.sock/", True),
+        ("//etc/kubernetes/", True),
+        # k3s and RKE2: cluster-admin kubeconfig, CA keys and join token
+        ("/etc/rancher/k3s", True),
+        ("/etc/rancher/rke2/rke2.yaml", True),
+        ("/etc/rancher", True),
+        ("/var/lib/rancher/k3s/server/tls", True),
+        ("/var/lib/rancher/rke2/server/token", True),
+        ("/var/lib/rancher/k3s/storage", False),  # the local-path provisioner's volumes
+        # Windows nodes: the runtimes' named pipes and the system drive
+        ("\\\\.\\pipe\\containerd-containerd", True),
+        ("\\\\.\\pipe\\docker_engine", True),
+        ("C:\\", True),
+        ("c:/", True),
+        ("C:", True),
+        ("C:\\var\\log", False),
+        ("D:\\data", False),
     ],
 )
 def test_sensitive_host_paths(path, sensitive) -> None:
@@ -214,6 +240,32 @@ def test_host_mounts_follow_volume_mounts_and_sub_paths() -> None:
     assert set(mounts) == {"a", "b"}  # the unmounted "/" volume reaches nothing
     assert mounts["a"].host_path == "/var/log" and mounts["a"].why is None and mounts["a"].read_only
     assert mounts["b"].host_path == "/var/run/docker.sock" and mounts["b"].why
+
+
+def test_host_path_findings_name_the_k3s_kubeconfig_and_the_windows_pipe() -> None:
+    def mounting(name: str, path: str, sub_path: str = "") -> dict[str, Any]:
+        mount = {"name": "host", "mountPath": "/host", **({"subPath": sub_path} if sub_path else {})}
+        return workload(
+            name,
+            "tools",
+            hardened("c", "registry.example.com/tool:1", volumeMounts=[mount]),
+            volumes=[{"name": "host", "hostPath": {"path": path}}],
+        )
+
+    inv = f.make_inventory(
+        deployments=[
+            mounting("k3s", "/etc/rancher/", "k3s"),
+            mounting("pipe", "\\\\.\\pipe\\docker_engine"),
+            mounting("logs", "/var/log"),
+        ]
+    )
+    found = results("EXP-006", inv)
+    status_, message = found["Deployment tools/k3s"]
+    assert status_ is Status.FAIL and "/etc/rancher/k3s at /host" in message
+    assert "cluster-admin kubeconfig" in message
+    status_, message = found["Deployment tools/pipe"]
+    assert status_ is Status.FAIL and "Docker named pipe" in message
+    assert found["Deployment tools/logs"][0] is Status.PASS
 
 
 # -- node agents ----------------------------------------------------------------------------------------
@@ -440,6 +492,9 @@ def test_load_balancer_guards(annotations, ranges, address, guarded) -> None:
             False,
         ),
         ([], False),  # no address information: assume reachable
+        # k3s / kubeadm on a VPS: the public address reported as InternalIP, no ExternalIP
+        ([{"type": "InternalIP", "address": "5.75.140.10"}, {"type": "Hostname", "address": "vps-1"}], False),
+        ([{"type": "InternalIP", "address": "100.64.3.9"}], True),  # CGNAT is not public
     ],
 )
 def test_node_ports_are_public_when_nodes_are(addresses, guarded) -> None:
@@ -448,6 +503,19 @@ def test_node_ports_are_public_when_nodes_are(addresses, guarded) -> None:
     inv = f.make_inventory(nodes=[node], services=[f.service("x", "ns", type="NodePort")])
     [entry] = ExposureIndex.of(inv).entry_points
     assert bool(entry.guard) is guarded
+
+
+def test_weave_scope_on_a_node_port_of_a_vps_with_a_public_internal_ip_fails() -> None:
+    node = f.node("vps-1", instance_type=None)
+    node["status"]["addresses"] = [{"type": "InternalIP", "address": "5.75.140.10"}]
+    inv = f.make_inventory(
+        nodes=[node],
+        deployments=[workload("scope", "weave", hardened("app", "weaveworks/scope:1.13.2", ports=[4040]))],
+        services=[f.service("scope", "weave", type="NodePort", ports=[4040])],
+    )
+    status_, message = results("EXP-001", inv)["Service weave/scope"]
+    assert status_ is Status.FAIL
+    assert "to anyone who can reach it" in message and "no node has a public address" not in message
 
 
 def test_public_lb_hint_names_the_cloud_annotation() -> None:
@@ -569,3 +637,267 @@ def test_grafana_anonymous_switch_survives_redaction() -> None:
     )
     status_, message = results("EXP-001", inv)["Service monitoring/grafana"]
     assert status_ is Status.FAIL and "anonymous access enabled" in message and "role Admin" in message
+
+
+# -- client certificates at ingress-nginx ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("verify_client", "expected"),
+    [
+        ("on", Status.WARN),  # open Weave Scope, but only for clients with a certificate
+        ("optional", Status.FAIL),  # a client without a certificate is let through
+        ("optional_no_ca", Status.FAIL),
+        ("off", Status.FAIL),
+    ],
+)
+def test_only_required_client_certificates_count_as_authentication(verify_client, expected) -> None:
+    annotations = {
+        "nginx.ingress.kubernetes.io/auth-tls-verify-client": verify_client,
+        "nginx.ingress.kubernetes.io/auth-tls-secret": "weave/client-ca",
+    }
+    inv = f.make_inventory(
+        deployments=[workload("scope", "weave", hardened("app", "weaveworks/scope:1.13.2", ports=[4040]))],
+        services=[f.service("scope", "weave", ports=[4040])],
+        ingresses=[f.ingress("scope", "weave", backend_service="scope", annotations=annotations)],
+    )
+    status_, message = results("EXP-001", inv)["Ingress weave/scope"]
+    assert status_ is expected
+    assert ("behind authentication at the ingress" in message) is (expected is Status.WARN)
+
+
+# -- the AWS Load Balancer Controller's internal default ------------------------------------------------
+
+LBC_TYPE = "service.beta.kubernetes.io/aws-load-balancer-type"
+LBC_SCHEME = "service.beta.kubernetes.io/aws-load-balancer-scheme"
+AWS_INTERNAL = "service.beta.kubernetes.io/aws-load-balancer-internal"
+
+
+@pytest.mark.parametrize(
+    ("annotations", "load_balancer_class", "guarded"),
+    [
+        (
+            {LBC_TYPE: "external", "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip"},
+            None,
+            True,
+        ),
+        ({LBC_TYPE: "nlb-ip"}, None, True),
+        ({}, "service.k8s.aws/nlb", True),
+        ({LBC_SCHEME: "internet-facing"}, "service.k8s.aws/nlb", False),
+        ({LBC_TYPE: "external", LBC_SCHEME: "internet-facing"}, None, False),
+        # the scheme annotation wins over the legacy internal one, which the controller still reads
+        ({LBC_TYPE: "external", LBC_SCHEME: "internet-facing", AWS_INTERNAL: "true"}, None, False),
+        ({LBC_TYPE: "external", AWS_INTERNAL: "false"}, None, False),
+        # the in-tree provider: internet-facing unless told otherwise
+        ({LBC_TYPE: "nlb"}, None, False),
+        ({}, None, False),
+        ({LBC_TYPE: "nlb", AWS_INTERNAL: "true"}, None, True),
+        ({}, "example.com/other-lb", False),  # another controller's default is not known
+    ],
+)
+def test_aws_load_balancer_controller_services_are_internal_by_default(
+    annotations, load_balancer_class, guarded
+) -> None:
+    spec = {"loadBalancerClass": load_balancer_class} if load_balancer_class else {}
+    service = f.service("api", "shop", type="LoadBalancer", annotations=annotations, spec=spec)
+    assert bool(load_balancer_guard(service)) is guarded
+
+
+def test_public_lb_check_passes_an_nlb_the_aws_controller_makes_internal() -> None:
+    service = f.service(
+        "api", "shop", type="LoadBalancer", ports=[8080], spec={"loadBalancerClass": "service.k8s.aws/nlb"}
+    )
+    inv = f.make_inventory(
+        deployments=[workload("api", "shop", hardened("api", "registry.example.com/shop/api:1"))],
+        services=[service],
+    )
+    status_, message = results("EXP-002", inv)["Service shop/api"]
+    assert status_ is Status.PASS
+    assert "not public" in message and "AWS Load Balancer Controller's default" in message
+
+
+def grafana_behind_an_ingress(class_name: str | None, annotations=None, **kinds: Any) -> Inventory:
+    grafana = hardened(
+        "grafana",
+        "grafana/grafana:10.4.2",
+        ports=[3000],
+        env=[{"name": "GF_AUTH_ANONYMOUS_ENABLED", "value": "true"}],
+    )
+    ingress = f.ingress(
+        "grafana", "monitoring", class_name=class_name, backend_service="grafana", annotations=annotations
+    )
+    return f.make_inventory(
+        deployments=[workload("grafana", "monitoring", grafana)],
+        services=[f.service("grafana", "monitoring", ports=[3000])],
+        ingresses=[ingress],
+        **kinds,
+    )
+
+
+ALB_PARAMS = {"apiGroup": "elbv2.k8s.aws", "kind": "IngressClassParams", "name": "shared-alb"}
+
+
+@pytest.mark.parametrize(
+    ("class_name", "annotations", "kinds", "expected", "words"),
+    [
+        ("alb", None, {}, Status.WARN, "behind internal ALB (the AWS Load Balancer Controller's default"),
+        ("alb", {"alb.ingress.kubernetes.io/scheme": "internet-facing"}, {}, Status.FAIL, "to anyone"),
+        ("alb", {"alb.ingress.kubernetes.io/scheme": "internal"}, {}, Status.WARN, "behind internal ALB"),
+        (None, {"kubernetes.io/ingress.class": "alb"}, {}, Status.WARN, "behind internal ALB"),
+        (
+            "web",
+            None,
+            {"ingressclasses": [f.ingressclass("web", "ingress.k8s.aws/alb")]},
+            Status.WARN,
+            "behind internal ALB",
+        ),
+        (
+            "web",
+            {"alb.ingress.kubernetes.io/scheme": "internal"},
+            {
+                "ingressclasses": [
+                    f.ingressclass("web", "ingress.k8s.aws/alb", spec={"parameters": ALB_PARAMS})
+                ]
+            },
+            Status.UNKNOWN,
+            "IngressClassParams shared-alb, which may set the ALB's scheme",
+        ),
+        ("alb", None, {"coverage": {"ingressclasses": FORBIDDEN}}, Status.UNKNOWN, "IngressClass could not"),
+        ("nginx", None, {}, Status.FAIL, "to anyone"),  # ingress-nginx's load balancer: public
+        (
+            "alb",
+            None,
+            {"ingressclasses": [f.ingressclass("alb")]},
+            Status.FAIL,
+            "to anyone",
+        ),  # not the AWS one
+    ],
+)
+def test_alb_ingresses_are_internal_unless_internet_facing(class_name, annotations, kinds, expected, words):
+    inv = grafana_behind_an_ingress(class_name, annotations, **kinds)
+    status_, message = results("EXP-001", inv)["Ingress monitoring/grafana"]
+    assert status_ is expected and words in message
+
+
+# -- ephemeral containers of controller-owned pods ----------------------------------------------------
+
+
+def debugged_deployment(security_context: dict[str, Any]) -> Inventory:
+    dep = workload("api", "shop", hardened("api", "registry.example.com/shop/api:1"))
+    rs, pods = f.with_pods(dep, ["node-1", "node-2"])
+    debugger = {
+        "name": "debugger-x7k2p",
+        "image": "busybox:1.36",
+        "targetContainerName": "api",
+        "securityContext": security_context,
+    }
+    pods[0]["spec"]["ephemeralContainers"] = [debugger]
+    bare = f.pod("scratch", "shop", containers=[hardened("sh", "busybox:1.36")])
+    bare["spec"]["ephemeralContainers"] = [dict(debugger)]
+    return f.make_inventory(deployments=[dep], replicasets=[rs], pods=[*pods, bare])
+
+
+def test_a_privileged_debug_container_in_a_deployments_pod_fails_on_the_pod() -> None:
+    inv = debugged_deployment({"privileged": True})
+    found = results("EXP-004", inv)
+    status_, message = found["Pod shop/api-6b7c9d8f5-00000"]
+    assert status_ is Status.FAIL and "ephemeral container debugger-x7k2p (privileged: true)" in message
+    assert found["Deployment shop/api"][0] is Status.PASS  # the template is clean
+    assert "Pod shop/api-6b7c9d8f5-00001" not in found  # no debug container: judged as the template
+    assert found["Pod shop/scratch"][0] is Status.FAIL  # a bare pod: judged once, as itself
+    assert len(found) == 3
+    # Host namespaces are a pod setting, the template's: no second finding for the debugged pod.
+    assert "Pod shop/api-6b7c9d8f5-00000" not in results("EXP-005", inv)
+
+
+def test_a_root_debug_container_in_a_deployments_pod_fails_non_root() -> None:
+    inv = debugged_deployment({"runAsUser": 0})
+    status_, message = results("EXP-007", inv)["Pod shop/api-6b7c9d8f5-00000"]
+    assert status_ is Status.FAIL and "ephemeral container debugger-x7k2p: runAsUser: 0" in message
+
+
+# -- unreadable workload kinds: nothing passes on what was not read ------------------------------------
+
+
+def test_exposed_services_are_not_passed_when_workloads_cannot_be_read() -> None:
+    inv = f.make_inventory(
+        services=[f.service("weave-scope-app", "weave", type="LoadBalancer", ports=[4040])],
+        coverage={key: FORBIDDEN for key in TEMPLATE_KEYS},
+    )
+    admin = run_check(CHECKS["EXP-001"], inv, CONTEXT)
+    assert Status.PASS not in {x.status for x in admin}
+    [service] = [x for x in admin if x.subject.kind == "Service"]
+    assert service.status is Status.UNKNOWN and "Deployment could not be read" in service.message
+    assert service.evidence["unreadable"] == list(TEMPLATE_KEYS)
+    tokens = run_check(CHECKS["EXP-008"], inv, CONTEXT)
+    assert [x.status for x in tokens] == [Status.UNKNOWN]
+
+
+def test_no_entry_point_is_not_passed_when_ingresses_cannot_be_read() -> None:
+    inv = f.make_inventory(deployments=[jupyter()], coverage={"ingresses": FORBIDDEN})
+    [gap] = run_check(CHECKS["EXP-001"], inv, CONTEXT)
+    assert gap.status is Status.UNKNOWN and "Ingress could not be read" in gap.message
+
+
+# -- Windows pods placed by node selector or affinity ---------------------------------------------------
+
+
+def windows_os_affinity(*values_per_term: list[str]) -> dict[str, Any]:
+    terms = [
+        {"matchExpressions": [{"key": "kubernetes.io/os", "operator": "In", "values": values}]}
+        for values in values_per_term
+    ]
+    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}
+
+
+@pytest.mark.parametrize(
+    ("placement", "expected"),
+    [
+        ({"nodeSelector": {"kubernetes.io/os": "windows"}}, Status.NOT_APPLICABLE),
+        ({"nodeSelector": {"beta.kubernetes.io/os": "windows"}}, Status.NOT_APPLICABLE),
+        ({"affinity": windows_os_affinity(["windows"])}, Status.NOT_APPLICABLE),
+        ({"affinity": windows_os_affinity(["windows"], ["windows"])}, Status.NOT_APPLICABLE),
+        ({"affinity": windows_os_affinity(["windows", "linux"])}, Status.FAIL),  # may land on Linux
+        ({"affinity": windows_os_affinity(["windows"], ["linux"])}, Status.FAIL),  # terms are ORed
+        ({"nodeSelector": {"kubernetes.io/os": "linux"}}, Status.FAIL),
+    ],
+)
+def test_windows_pods_are_recognised_by_their_placement(placement, expected) -> None:
+    iis = f.container(
+        "iis",
+        "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022",
+        security_context={"windowsOptions": {"runAsUserName": "ContainerUser"}},
+    )
+    inv = f.make_inventory(
+        deployments=[f.deployment("iis", "web", containers=[iis], template_spec=placement)]
+    )
+    status_, message = results("EXP-007", inv)["Deployment web/iis"]
+    assert status_ is expected
+    assert ("Windows pod" in message) is (expected is Status.NOT_APPLICABLE)
+
+
+# -- privilege escalation that allowPrivilegeEscalation: false does not stop ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("added", "expected", "words"),
+    [
+        (["SYS_ADMIN"], Status.WARN, "allowPrivilegeEscalation: false does not hold with SYS_ADMIN added"),
+        (["ALL"], Status.WARN, "does not hold with ALL added"),
+        (["NET_BIND_SERVICE"], Status.PASS, "without privilege escalation"),
+    ],
+)
+def test_sys_admin_voids_allow_privilege_escalation_false(added, expected, words) -> None:
+    agent = f.container(
+        "agent",
+        "registry.example.com/agent:1",
+        security_context={
+            "runAsNonRoot": True,
+            "runAsUser": 1000,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"add": added},
+        },
+    )
+    inv = f.make_inventory(deployments=[f.deployment("agent", "tools", containers=[agent])])
+    status_, message = results("EXP-007", inv)["Deployment tools/agent"]
+    assert status_ is expected and words in message

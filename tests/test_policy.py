@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from k8saudit.cli import main
+from k8saudit.model import Finding, Status, Subject
 from k8saudit.policy import (
     PROJECT_FILE,
     PolicyError,
@@ -22,7 +23,6 @@ from k8saudit.policy import (
     writable_policy_path,
 )
 from k8saudit.registry import AREAS, Config
-from k8saudit.model import Finding, Status, Subject
 from k8saudit.waivers import Waiver, waiver_for_finding
 
 GOOD = """\
