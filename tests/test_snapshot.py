@@ -36,16 +36,20 @@ def test_round_trip_gives_the_same_report(tmp_path: Path, report, name: str) -> 
 
 def test_findings_off_the_fast_schema_load_as_leniently_as_ever(tmp_path: Path, report) -> None:
     """Recorded findings are built in C when they fit the shape k8saudit writes; one that does not
-    (a number for a check id, a null message, a waiver that is no object) sends the file to the
-    generic reader, which reads every finding as before."""
+    (a null message, a waiver that is no object, evidence that is a list) sends the file to the
+    generic reader, which reads every finding as before. A check id must be an id either way."""
     document = orjson.loads(snapshot.dumps(report))
     fast = snapshot.load(_written(tmp_path / "fast.json", document)).findings
     assert [f.to_dict() for f in fast] == [f.to_dict() for f in report.findings]
-    document["findings"][0].update(check_id=7, message=None, waiver="x", evidence=[])
+    document["findings"][0].update(message=None, waiver="x", evidence=[])
     lenient = snapshot.load(_written(tmp_path / "lenient.json", document)).findings
-    assert (lenient[0].check_id, lenient[0].message, lenient[0].waiver) == ("7", "None", None)
+    assert (lenient[0].check_id, lenient[0].message, lenient[0].waiver) == (fast[0].check_id, "None", None)
     assert lenient[0].evidence == {}
     assert [f.to_dict() for f in lenient[1:]] == [f.to_dict() for f in fast[1:]]
+    document["findings"][0]["check_id"] = 7
+    with pytest.raises(SnapshotError, match="check id '7' is not an id like DNS-001"):
+        snapshot.load(_written(tmp_path / "number.json", document))
+    document["findings"][0]["check_id"] = fast[0].check_id
     document["findings"][1]["status"] = "maybe"
     with pytest.raises(SnapshotError, match="not a valid k8saudit snapshot: 'maybe' is not a valid Status"):
         snapshot.load(_written(tmp_path / "bad.json", document))
