@@ -14,7 +14,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import math
-import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -32,7 +31,7 @@ from checks.advisories import (
 )
 from checks.corefile import Corefile, CorefileError, ServerBlock, parse_corefile
 from checks.ingress_controllers import flag_value
-from checks.podspec import command_tokens
+from checks.podspec import binary_of
 from checks.workload_ha import (
     desired_replicas,
     pdb_finding,
@@ -181,14 +180,9 @@ def _server_of(container: Obj) -> str | None:
     """The DNS server a container runs: named by its image, else by the binary it starts
     (OpenShift's `dns` container runs `coredns` from an image that is only a digest)."""
     server = _server_of_image(str(container.get("image", "")))
-    if server is None and _binary_of(container) == "coredns":
+    if server is None and binary_of(container) == "coredns":
         return "coredns"
     return server
-
-
-def _binary_of(container: Obj) -> str:
-    words = command_tokens(container)
-    return posixpath.basename(words[0]) if words else ""
 
 
 def dns_workloads(inv: Inventory) -> list[DnsWorkload]:

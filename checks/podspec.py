@@ -133,11 +133,12 @@ def _path_glob(pattern: str) -> Callable[[str], re.Match[str] | None]:
 
 
 def command_tokens(container: Obj) -> list[str]:
-    """command + args as tokens; a `sh -c "…"` script is split too, so its flags count."""
+    """command + args as tokens; a `sh -c "…"` script is split too, so its flags count. A
+    backslash line continuation joins its lines, as the shell does (not a "\\n" word)."""
     tokens: list[str] = []
     for field in ("command", "args"):
         for item in as_list(container.get(field)):
-            text = str(item)
+            text = str(item).replace("\\\n", " ")
             if " " in text.strip():
                 try:
                     tokens.extend(shlex.split(text))
@@ -146,6 +147,12 @@ def command_tokens(container: Obj) -> list[str]:
             else:
                 tokens.append(text)
     return tokens
+
+
+def binary_of(container: Obj) -> str:
+    """The file name of the program a container starts (`/usr/bin/coredns` -> `coredns`)."""
+    words = command_tokens(container)
+    return posixpath.basename(words[0]) if words else ""
 
 
 def flag_values(tokens: list[str], name: str) -> list[str | None]:

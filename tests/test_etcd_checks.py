@@ -289,6 +289,8 @@ def test_etcdctl_detection_in_scripts_and_args() -> None:
         command_tokens({"command": ["etcdctl", "snapshot", "status", "x.db"]})
     )
     assert not runs_etcdctl_snapshot_save(command_tokens({"command": ["sh", "-c", "echo snapshot save"]}))
+    continued = {"command": ["sh", "-c", "etcdctl \\\n  --endpoints=https://e:2379 \\\n  snapshot save x.db"]}
+    assert command_tokens(continued)[2:5] == ["etcdctl", "--endpoints=https://e:2379", "snapshot"]
     assert command_tokens({"command": ["sh", "-c", "echo 'unbalanced"]}) == [
         "sh",
         "-c",
