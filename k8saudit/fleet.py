@@ -368,14 +368,15 @@ def _load_entry(
 def fleet_exit_code(entries: Sequence[FleetEntry], gates: Gates) -> tuple[int, list[str]]:
     """EXIT_CLUSTER when no cluster could be scanned, EXIT_PARTIAL when some could not, else the
     worst gate result over the clusters; with one line per problem for stderr."""
-    messages = [f"{safe_text(e.context, 120)}: {safe_text(e.error, 300)}" for e in entries if not e.ok]
-    if entries and all(not e.ok for e in entries):
+    missing = [e for e in entries if not e.ok]
+    messages = [f"{safe_text(e.context, 120)}: {safe_text(e.error, 300)}" for e in missing]
+    if entries and len(missing) == len(entries):
         return EXIT_CLUSTER, messages
     # The clusters that were scanned are gated all the same: their unmet gates are printed even
     # when a missing cluster decides the exit code.
     failures = [(e, f) for e in entries for f in e.gate_failures(gates)]
     messages += [f"{safe_text(e.context, 120)}: {f.message}" for e, f in failures]
-    if len(messages) > len(failures):
+    if missing:
         return EXIT_PARTIAL, messages
     return max((f.exit_code for _, f in failures), default=EXIT_OK), messages
 
