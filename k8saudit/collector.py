@@ -164,9 +164,10 @@ class Collector:
         with heap.gc_paused():
             async with self.connection.client(timeout, max_connections=self.settings.concurrency) as client:
                 self._client = client
-                version = await self._version()
+                version_answer = await self._version()
                 served, resources = await self._discover()
                 coverage = await self._list_all(served, resources)
+                self._refuse_unless_kubernetes(version_answer, coverage)
                 self_rules = await self._self_rules()
             share_pod_templates({key: state.items for key, state in self._states.items()})
             heap.settle()
@@ -174,7 +175,10 @@ class Collector:
             objects={key: state.items for key, state in self._states.items()},
             coverage=coverage,
             cluster=ClusterIdentity(
-                self.connection.context, self.connection.server, version, self.connection.insecure
+                self.connection.context,
+                self.connection.server,
+                _version_document(version_answer),
+                self.connection.insecure,
             ),
             served_api_versions=served,
             applied_api_versions={k: s.applied for k, s in self._states.items() if s.applied},
@@ -215,7 +219,7 @@ class Collector:
         """Await `coroutine`, cancelled when the overall deadline strikes (TimeoutError)."""
         return await asyncio.wait_for(coroutine, timeout=max(self._remaining(), 0.001))
 
-    async def _version(self) -> dict[str, Any]:
+    async def _version(self) -> httpx.Response:
         """GET /version: the first request, so it is where 'cannot connect' surfaces."""
         try:
             # One retry only: a refused connection or an unknown host will not heal in seconds.
@@ -226,8 +230,19 @@ class Collector:
             raise ConnectionFailure(self.connection.unreachable_message(exc.cause, exc.attempts)) from None
         if response.status_code == 401:
             raise ConnectionFailure(self.connection.unauthorized_message())
-        body = _json(response)
-        return body if response.status_code == 200 and isinstance(body, dict) else {}
+        return response
+
+    def _refuse_unless_kubernetes(
+        self, version_answer: httpx.Response, coverage: dict[str, Coverage]
+    ) -> None:
+        """A web server, or a proxy answering 404 to every path, is not a cluster that serves
+        nothing: scanned, its empty inventory would grade A. A cluster that forbids everything
+        still answers like one (403 on its lists), so it is scanned and reported as forbidden."""
+        if _version_document(version_answer).get("gitVersion"):
+            return
+        if any(c.state in (OK, FORBIDDEN) for c in coverage.values()):
+            return
+        raise ConnectionFailure(self.connection.not_kubernetes_message(_describe_answer(version_answer)))
 
     async def _discover(self) -> tuple[set[str], dict[str, set[str] | None]]:
         """Served group/versions, and the resources each needed one serves (None: unknown).
@@ -596,6 +611,24 @@ def _json(response: httpx.Response) -> Any:
             cached = None
         response.extensions["k8saudit_json"] = cached
     return cached
+
+
+def _version_document(response: httpx.Response) -> dict[str, Any]:
+    """The /version document, or {} if /version did not answer with one."""
+    body = _json(response)
+    return body if response.status_code == 200 and isinstance(body, dict) else {}
+
+
+def _describe_answer(response: httpx.Response) -> str:
+    """How the server answered, for a message: "404 Not Found", "200 OK with a text/html body
+    instead of JSON", "200 OK without a gitVersion"."""
+    status = f"{response.status_code} {response.reason_phrase}".rstrip()
+    if response.status_code != 200:
+        return status
+    if _json(response) is None:
+        media_type = response.headers.get("content-type", "").split(";")[0].strip() or "untyped"
+        return f"{status} with a {media_type} body instead of JSON"
+    return f"{status} without a gitVersion"
 
 
 def _list_page(response: httpx.Response, key: str) -> ListPage:

@@ -99,13 +99,32 @@ def _validate_kubeconfig_file(path: str) -> dict[str, Any]:
 
 def list_contexts(kubeconfig: str | None = None) -> list[ContextInfo]:
     """Every context of the merged kubeconfig with its server and user name, current first."""
+    files, current = _existing_kubeconfig(kubeconfig)
+    return _context_infos(_merged_kubeconfig(files), current)
+
+
+def _merged_kubeconfig(files: str) -> dict[str, Any]:
+    """The kubeconfig files (joined with os.pathsep) merged as the kubernetes package merges them."""
     from kubernetes.config.kube_config import KubeConfigMerger
 
-    files, current = _existing_kubeconfig(kubeconfig)
     merged = KubeConfigMerger(files).config
-    config = merged.value if merged is not None else {}
-    clusters = {c.value["name"]: c.value.get("cluster") or {} for c in config.get("clusters") or []}
-    users = {u.value["name"]: u.value.get("user") or {} for u in config.get("users") or []}
+    return merged.value if merged is not None else {}
+
+
+def _entries(config: dict[str, Any], section: str) -> dict[str, dict[str, Any]]:
+    """A merged kubeconfig's `clusters`, `contexts` or `users`, by name: each entry's body (the
+    mapping under `cluster`, `context` or `user`). Of two entries with one name the first counts,
+    as in the kubernetes loader's lookup."""
+    body = section.removesuffix("s")
+    entries: dict[str, dict[str, Any]] = {}
+    for node in config.get(section) or []:
+        entries.setdefault(node.value["name"], node.value.get(body) or {})
+    return entries
+
+
+def _context_infos(config: dict[str, Any], current: str) -> list[ContextInfo]:
+    clusters = _entries(config, "clusters")
+    users = _entries(config, "users")
     infos = []
     for node in config.get("contexts") or []:
         entry = node.value
@@ -237,6 +256,13 @@ class Connection:
             f"authentication to {self.server} failed (401 Unauthorized) with context {self.context!r}: "
             f"the credentials from {how} were rejected (expired, revoked, or for another cluster); "
             "log in again or refresh the kubeconfig"
+        )
+
+    def not_kubernetes_message(self, version_answer: str) -> str:
+        return (
+            f"{self.label} does not look like a Kubernetes API server: /version answered "
+            f"{version_answer}, and API discovery found no API; check the server address in the "
+            "kubeconfig (a web server or a proxy may be answering in its place)"
         )
 
     def deadline_message(self, deadline_s: float) -> str:
@@ -514,8 +540,9 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Connec
     """A Connection for `context` (default: current) of the kubeconfig, or the in-cluster config."""
     if context == IN_CLUSTER or (context is None and kubeconfig is None and _in_cluster_only()):
         return _connect_in_cluster()
-    files, _ = _existing_kubeconfig(kubeconfig)
-    contexts = list_contexts(kubeconfig)
+    files, current_context = _existing_kubeconfig(kubeconfig)
+    config = _merged_kubeconfig(files)
+    contexts = _context_infos(config, current_context)
     names = [c.name for c in contexts]
     known = ", ".join(names[:10]) or "none"
     if context is None:
@@ -526,6 +553,7 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Connec
     elif context not in names:
         raise ConnectionFailure(f"context {context!r} not found in kubeconfig (known: {known})")
     chosen = context
+    _check_context_references(config, chosen)
 
     def load() -> Any:
         from kubernetes.client import Configuration
@@ -537,26 +565,40 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Connec
         )
         return configuration
 
-    plugin = _plugin_of(kubeconfig, chosen)
+    plugin = _plugin_of(config, chosen)
     with _captured_kubernetes_errors(plugin):
         configuration = load()
     return _connection(chosen, configuration, load, plugin)
 
 
-def _plugin_of(kubeconfig: str | None, context: str) -> _Plugin | None:
-    from kubernetes.config.kube_config import KubeConfigMerger
+def _check_context_references(config: dict[str, Any], context: str) -> None:
+    """Refuse a context naming a cluster or user the kubeconfig lacks, before any request. The
+    kubernetes loader goes on without credentials for an unknown user, so every request would be
+    a 401 reported as rejected credentials; an unknown cluster fails in the loader's own words.
+    (A context naming no user at all is legitimate: anonymous or proxy-authenticated access.)"""
+    references = _entries(config, "contexts").get(context, {})
+    for section in ("clusters", "users"):
+        role = section.removesuffix("s")
+        name = references.get(role)
+        if not name:
+            continue
+        if not isinstance(name, str):  # an inline user instead of a name: never echoed, it may hold a token
+            raise ConnectionFailure(
+                f"context {context!r}: its {role} must be the name of an entry of {section}"
+            )
+        if name not in _entries(config, section):
+            raise ConnectionFailure(
+                f"context {context!r} names {role} {name!r}, which is not in the kubeconfig"
+            )
 
-    merged = KubeConfigMerger(_existing_kubeconfig(kubeconfig)[0]).config
-    config = merged.value if merged is not None else {}
-    contexts = {c.value["name"]: c.value.get("context") or {} for c in config.get("contexts") or []}
-    user_name = (contexts.get(context) or {}).get("user")
-    for node in config.get("users") or []:
-        if node.value["name"] == user_name:
-            exec_config = (node.value.get("user") or {}).get("exec")
-            if isinstance(exec_config, dict):
-                command = Path(str(exec_config.get("command", "?"))).name
-                return _Plugin(context, command, str(exec_config.get("installHint") or ""))
-    return None
+
+def _plugin_of(config: dict[str, Any], context: str) -> _Plugin | None:
+    user_name = _entries(config, "contexts").get(context, {}).get("user")
+    exec_config = _entries(config, "users").get(user_name, {}).get("exec")
+    if not isinstance(exec_config, dict):
+        return None
+    command = Path(str(exec_config.get("command", "?"))).name
+    return _Plugin(context, command, str(exec_config.get("installHint") or ""))
 
 
 def _in_cluster_only() -> bool:
