@@ -3,10 +3,13 @@
 Only what the DNS checks need, but robust to what real Corefiles contain: several server blocks,
 several keys per block (`example.org:53 example.net:53 {`), nested plugin blocks
 (`kubernetes cluster.local { pods insecure }`), `#` comments, quoted arguments, `{$ENV}`
-placeholders, snippets `(name) { ... }` pulled in with `import name`, and top-level imports of
-files (`import /etc/coredns/custom/*.server`, the last line of k3s's Corefile). Imported files are
-not read here: their patterns are recorded in `Corefile.imports`, so a check can say what it did
-not see.
+placeholders, snippets `(name) { ... }` pulled in with `import name`, and imports of files
+(`import /etc/coredns/custom/*.server` after the last block of k3s's and AKS's Corefile, and
+`import custom/*.override` inside a block). Given the files the CoreDNS pod mounts
+(`ImportableFiles`, from its ConfigMap volumes), imports are read as CoreDNS reads them: server
+blocks spliced in at a top-level import, directives at an import inside a block. An import of
+files that are not known (no ConfigMap mounted there, or values redacted) is recorded in
+`Corefile.imports`, so a check can say what it did not see.
 
 A Corefile is text from the cluster: it is parsed as data, never evaluated. Malformed input
 raises `CorefileError` with the line it stopped at, so the check can say "unparseable" instead
@@ -15,18 +18,30 @@ of guessing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import fnmatch
+import posixpath
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 MAX_IMPORT_DEPTH = 10  # snippets importing snippets: deep enough for any real file, bounded for loops
+# Files read through imports, at most: a real coredns-custom holds a handful, and imports that fan
+# out (files that each import the others) would otherwise grow exponentially. Beyond it, unread.
+MAX_IMPORTED_FILES = 64
 
 
 class CorefileError(ValueError):
-    """The Corefile could not be parsed; `line` is where the parser stopped (1-based)."""
+    """The Corefile could not be parsed; `line` is where the parser stopped (1-based), in the
+    imported file `source` when it is not the Corefile itself."""
 
-    def __init__(self, message: str, line: int) -> None:
-        super().__init__(f"line {line}: {message}")
+    def __init__(self, message: str, line: int, source: str = "") -> None:
+        super().__init__(f"line {line}{f' of {source}' if source else ''}: {message}")
+        self.reason = message
         self.line = line
+        self.source = source
+
+    def located(self, source: str) -> CorefileError:
+        """The same error, placed in the imported file `source` unless it already is in one."""
+        return self if self.source or not source else CorefileError(self.reason, self.line, source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +80,7 @@ class ServerBlock:
     keys: list[str]
     directives: list[Directive]
     line: int
+    origin: str = ""  # the imported file the block comes from, "" for the Corefile itself
 
     def plugin(self, name: str) -> Directive | None:
         return next((d for d in self.directives if d.name == name), None)
@@ -87,17 +103,56 @@ class ServerBlock:
 
     @property
     def label(self) -> str:
-        return " ".join(self.keys)
+        keys = " ".join(self.keys)
+        return f"{keys} (from {self.origin})" if self.origin else keys
 
 
 @dataclass(slots=True)
 class Corefile:
     servers: list[ServerBlock]
-    # Top-level `import` patterns: files whose server blocks CoreDNS splices in, unseen here.
+    # Top-level `import` patterns of files that were not known: server blocks unseen here.
     imports: list[str] = field(default_factory=list)
+    # The imported files that were read, in the order their imports were met.
+    imported: list[str] = field(default_factory=list)
 
     def plugin_anywhere(self, name: str) -> bool:
         return any(server.has(name) for server in self.servers)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportableFiles:
+    """The files a CoreDNS pod can import: the keys of the ConfigMaps it mounts, by path.
+
+    Only `directories` (the ConfigMap mount points) are fully known: a glob there that matches no
+    file imports nothing, as CoreDNS skips it. A file whose text is None was not collected
+    (redacted), so an import of it is unread."""
+
+    base: str  # the Corefile's directory: CoreDNS resolves relative import patterns from there
+    directories: frozenset[str]
+    files: Mapping[str, str | None]
+
+    def resolve(self, pattern: str) -> list[tuple[str, str]] | None:
+        """(path, text) of every file `pattern` imports, in CoreDNS's (sorted) order; None when
+        they cannot all be known."""
+        directory, name = posixpath.split(posixpath.normpath(posixpath.join(self.base, pattern)))
+        if directory not in self.directories:
+            return None
+        # A glob's `*` stops at `/`, as in CoreDNS: only the files right in that directory.
+        paths = sorted(
+            p
+            for p in self.files
+            if posixpath.dirname(p) == directory and fnmatch.fnmatchcase(posixpath.basename(p), name)
+        )
+        if not paths and not _is_glob(name):
+            return None  # CoreDNS refuses a missing file; a file mounted some other way may exist
+        texts = [self.files[p] for p in paths]
+        if any(text is None for text in texts):
+            return None
+        return [(p, t) for p, t in zip(paths, texts, strict=True) if t is not None]
+
+
+def _is_glob(name: str) -> bool:
+    return any(char in name for char in "*?[")
 
 
 def zone_of(key: str) -> str:
@@ -174,10 +229,22 @@ def _quoted(text: str, i: int, line: int) -> tuple[int, str]:
 
 
 class _Parser:
-    def __init__(self, tokens: list[Token]) -> None:
+    def __init__(
+        self,
+        tokens: list[Token],
+        files: ImportableFiles | None,
+        *,
+        chain: tuple[str, ...] = (),
+        shared: _Parser | None = None,
+    ) -> None:
         self.tokens = tokens
         self.pos = 0
-        self.snippets: dict[str, list[Directive]] = {}
+        self.files = files
+        self.chain = chain  # the imported files that led here, this one last; () for the Corefile
+        self.origin = chain[-1] if chain else ""
+        # Snippets and the list of files read are shared with the parsers of imported files.
+        self.snippets: dict[str, list[Directive]] = shared.snippets if shared else {}
+        self.imported: list[str] = shared.imported if shared else []
 
     def peek(self) -> Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -194,7 +261,14 @@ class _Parser:
             if token.is_close:
                 raise CorefileError("unexpected '}'", token.line)
             if token.text == "import" and not token.quoted:
-                imports.append(self.top_level_import())
+                line = token.line
+                pattern = self.top_level_import()
+                imported = self.import_files(pattern, line)
+                if imported is None:
+                    imports.append(pattern)
+                for corefile in imported or ():
+                    servers.extend(corefile.servers)
+                    imports.extend(corefile.imports)
                 continue
             keys = self.keys()
             body = self.block(keys[0].line)
@@ -202,8 +276,42 @@ class _Parser:
             if len(names) == 1 and names[0].startswith("(") and names[0].endswith(")"):
                 self.snippets[names[0][1:-1]] = body
                 continue
-            servers.append(ServerBlock([n for n in names if n], self.expand(body, 0), keys[0].line))
-        return Corefile(servers, imports)
+            servers.append(
+                ServerBlock([n for n in names if n], self.expand(body, 0), keys[0].line, self.origin)
+            )
+        return Corefile(servers, imports, self.imported)
+
+    def import_files(self, pattern: str, line: int) -> list[Corefile] | None:
+        """The server blocks of the files a top-level import names, or None when they are unknown."""
+        found = self.resolve(pattern)
+        if found is None:
+            return None
+        return [self.child(path, text, line).parse_file() for path, text in found]
+
+    def parse_file(self) -> Corefile:
+        try:
+            return self.parse()
+        except CorefileError as exc:
+            raise exc.located(self.origin) from None
+
+    def resolve(self, pattern: str) -> list[tuple[str, str]] | None:
+        """The files an import reads, counted against MAX_IMPORTED_FILES; None: left unread."""
+        found = self.files.resolve(pattern) if self.files is not None else None
+        if found is None or len(self.imported) + len(found) > MAX_IMPORTED_FILES:
+            return None
+        self.imported.extend(path for path, _ in found)
+        return found
+
+    def child(self, path: str, text: str, line: int) -> _Parser:
+        """A parser for an imported file, sharing snippets and the list of files read."""
+        if path in self.chain:
+            # CoreDNS (Caddy) refuses a cycle of imports rather than loop.
+            raise CorefileError(f"import cycle: {' -> '.join([*self.chain, path])}", line, self.origin)
+        try:
+            tokens = tokenize(text)
+        except CorefileError as exc:
+            raise exc.located(path) from None
+        return _Parser(tokens, self.files, chain=(*self.chain, path), shared=self)
 
     def top_level_import(self) -> str:
         """The pattern of an `import` line between server blocks. Caddy splices the named files
@@ -261,23 +369,40 @@ class _Parser:
         return Directive(head.text, args, head.line)
 
     def expand(self, directives: list[Directive], depth: int) -> list[Directive]:
-        """Replace `import snippet` lines with the snippet's directives."""
+        """Replace `import snippet` lines with the snippet's directives, and `import <files>`
+        lines with the directives of the files when they are known (k3s's `*.override`)."""
         out: list[Directive] = []
         for d in directives:
             if d.name == "import" and d.args and d.args[0] in self.snippets:
                 if depth >= MAX_IMPORT_DEPTH:
                     raise CorefileError(f"snippet imports nest deeper than {MAX_IMPORT_DEPTH}", d.line)
                 out.extend(self.expand(self.snippets[d.args[0]], depth + 1))
+            elif d.name == "import" and len(d.args) == 1 and (found := self.resolve(d.args[0])) is not None:
+                for path, text in found:
+                    out.extend(self.child(path, text, d.line).directives_of_file())
             else:
-                out.append(d)
+                out.append(d)  # an import of unknown files stays a line: a record of what was not read
         return out
 
+    def directives_of_file(self) -> list[Directive]:
+        """An imported file of directives (no braces around them), its own imports expanded."""
+        try:
+            directives: list[Directive] = []
+            while (token := self.peek()) is not None:
+                if token.is_open or token.is_close:
+                    raise CorefileError(f"unexpected {token.text!r}", token.line)
+                directives.append(self.directive())
+            return self.expand(directives, 0)
+        except CorefileError as exc:
+            raise exc.located(self.origin) from None
 
-def parse_corefile(text: str) -> Corefile:
-    """Parse a Corefile. Raises `CorefileError` (with a line number) when it is malformed."""
+
+def parse_corefile(text: str, files: ImportableFiles | None = None) -> Corefile:
+    """Parse a Corefile, reading the `files` it imports. Raises `CorefileError` (with a line
+    number, and the imported file it is in) when it or an imported file is malformed."""
     if not isinstance(text, str):
         raise CorefileError("the Corefile is not text", 1)
-    corefile = _Parser(tokenize(text)).parse()
+    corefile = _Parser(tokenize(text), files).parse()
     if not corefile.servers and not corefile.imports:
         raise CorefileError("no server block", 1)
     return corefile

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import math
+import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -29,9 +30,10 @@ from checks.advisories import (
     image_repository,
     image_version,
 )
-from checks.corefile import Corefile, CorefileError, ServerBlock, parse_corefile
+from checks.corefile import Corefile, CorefileError, ImportableFiles, ServerBlock, parse_corefile
+from checks.etcd import join_names
 from checks.ingress_controllers import flag_value
-from checks.podspec import binary_of
+from checks.podspec import binary_of, command_tokens
 from checks.workload_ha import (
     desired_replicas,
     pdb_finding,
@@ -743,7 +745,8 @@ def _ladder_replicas(params: dict[str, Any], nodes: int, cores: float | None) ->
     `preventSinglePointFailure` off and no `min`, a quiet night on a small cluster scales DNS to
     one replica; in ladder mode (which ignores both settings) the same happens when the cores and
     the nodes ladders both step down to one replica, as the autoscaler takes the larger of the two.
-    Without any autoscaler, a fixed replica count falls behind as a big cluster grows.""",
+    Without any autoscaler, a fixed replica count falls behind as a big cluster grows. DNS run as a
+    DaemonSet (OpenShift's dns-default) needs none: it has one pod per node by design.""",
     remediation="""Keep a floor of two (three for production) replicas in the autoscaler's ConfigMap:
 
 ```yaml
@@ -765,23 +768,45 @@ def dns_autoscaler(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     cores = cluster_cores(nodes)
     configs = autoscaler_configs(inv)
     if not configs:
-        replicas = [desired_replicas(w.key, w.obj) for w in dns_workloads(inv) if w.key == "deployments"]
-        evidence = {"nodes": len(nodes), "dns_replicas": replicas}
-        if len(nodes) >= ctx.config.dns_autoscaler_min_nodes:
-            yield warned(
-                Subject.cluster(),
-                f"no DNS autoscaler on a {len(nodes)}-node cluster: DNS replicas stay fixed as it grows",
-                **evidence,
-            )
-        else:
-            yield passed(
-                Subject.cluster(),
-                f"no DNS autoscaler, fine at {len(nodes)} nodes (replica count judged by DNS-002)",
-                **evidence,
-            )
+        yield _without_autoscaler(inv, len(nodes), ctx)
         return
     for config in configs:
         yield _autoscaler_finding(config, len(nodes), cores)
+
+
+def _without_autoscaler(inv: Inventory, nodes: int, ctx: Context) -> Finding:
+    workloads = dns_workloads(inv)
+    replicas = [desired_replicas(w.key, w.obj) for w in workloads if w.key == "deployments"]
+    daemonsets = [
+        f"DaemonSet {namespace_of(w.obj)}/{name_of(w.obj)}" for w in workloads if w.key == "daemonsets"
+    ]
+    evidence = {"nodes": nodes, "dns_replicas": replicas, "dns_daemonsets": daemonsets}
+    if daemonsets and not replicas:
+        # A DaemonSet's pod count is the node count: there is nothing for an autoscaler to do.
+        return passed(
+            Subject.cluster(),
+            f"cluster DNS runs as {join_names(daemonsets)}, one pod per node: it scales with the nodes, "
+            "no autoscaler needed",
+            **evidence,
+        )
+    if nodes < ctx.config.dns_autoscaler_min_nodes:
+        return passed(
+            Subject.cluster(),
+            f"no DNS autoscaler, fine at {nodes} nodes (replica count judged by DNS-002)",
+            **evidence,
+        )
+    if not replicas and not inv.readable("daemonsets"):
+        return unknown(
+            Subject.cluster(),
+            "no DNS autoscaler and no DNS Deployment; DNS may run as a DaemonSet, which needs none, "
+            f"but {inv.unreadable_reason('daemonsets')}",
+            **evidence,
+        )
+    return warned(
+        Subject.cluster(),
+        f"no DNS autoscaler on a {nodes}-node cluster: DNS replicas stay fixed as it grows",
+        **evidence,
+    )
 
 
 def _autoscaler_finding(config: AutoscalerConfig, nodes: int, cores: float | None) -> Finding:
@@ -1076,6 +1101,11 @@ class CorefileSource:
     subject: Subject
     text: str | None
     problem: str | None  # why the text is missing
+    files: ImportableFiles | None = None  # what the Corefile's imports can read
+
+    def parse(self) -> Corefile:
+        """The Corefile with the files it imports (`text` must not be None)."""
+        return parse_corefile(str(self.text), self.files)
 
 
 def corefile_sources(inv: Inventory) -> list[CorefileSource]:
@@ -1104,18 +1134,61 @@ def corefile_sources(inv: Inventory) -> list[CorefileSource]:
                 redacted = text == REDACTED
                 sources.append(
                     CorefileSource(
-                        subject, None if redacted else text, "its values were redacted" if redacted else None
+                        subject,
+                        None if redacted else text,
+                        "its values were redacted" if redacted else None,
+                        importable_files(inv, workload),
                     )
                 )
             break
     return sources
 
 
+# Where CoreDNS manifests (kubeadm, k3s, AKS, EKS) mount the Corefile, and CoreDNS finds it.
+DEFAULT_COREFILE = "/etc/coredns/Corefile"
+
+
+def importable_files(inv: Inventory, workload: DnsWorkload) -> ImportableFiles:
+    """The ConfigMap keys the CoreDNS container sees as files: what its Corefile can import
+    (AKS's and k3s's `coredns-custom`, mounted at /etc/coredns/custom)."""
+    namespace = namespace_of(workload.obj)
+    volumes = {
+        str(v.get("name")): as_object(v.get("configMap"))
+        for v in dicts(workload.spec.get("volumes"))
+        if as_object(v.get("configMap")).get("name")
+    }
+    directories: set[str] = set()
+    files: dict[str, str | None] = {}
+    for mount in dicts(workload.container.get("volumeMounts")):
+        volume = volumes.get(str(mount.get("name")))
+        mount_path = mount.get("mountPath")
+        if volume is None or not isinstance(mount_path, str) or mount.get("subPath"):
+            continue  # a subPath mount is one file, not a directory whose content is known
+        directory = posixpath.normpath(mount_path)
+        directories.add(directory)
+        configmap = inv.get("configmaps", namespace, str(volume.get("name")))
+        for path, text in _projected_files(volume, configmap):
+            files[posixpath.normpath(posixpath.join(directory, path))] = text
+    corefile = flag_value(command_tokens(workload.container), "-conf") or DEFAULT_COREFILE
+    return ImportableFiles(posixpath.dirname(posixpath.normpath(corefile)), frozenset(directories), files)
+
+
+def _projected_files(volume: Obj, configmap: Obj | None) -> list[tuple[str, str | None]]:
+    """(path in the volume, text) of the ConfigMap's keys: every key, or the volume's `items`.
+    A missing (optional) ConfigMap is an empty directory; a redacted value is an unknown text."""
+    data = as_object((configmap or {}).get("data"))
+    pairs = [(str(key), value) for key, value in data.items()]
+    if items := dicts(volume.get("items")):
+        keys = [(i.get("key"), i.get("path")) for i in items]
+        pairs = [(str(path or key), data[key]) for key, path in keys if isinstance(key, str) and key in data]
+    return [(path, value if isinstance(value, str) and value != REDACTED else None) for path, value in pairs]
+
+
 def _parsed_corefile(inv: Inventory) -> Corefile | None:
     for source in corefile_sources(inv):
         if source.text is not None:
             try:
-                return parse_corefile(source.text)
+                return source.parse()
             except CorefileError:
                 return None
     return None
@@ -1132,7 +1205,7 @@ def _corefile_findings(inv: Inventory, judge: Any) -> Iterator[Finding]:
             yield unknown(source.subject, f"cannot read the Corefile: {source.problem}")
             continue
         try:
-            corefile = parse_corefile(source.text)
+            corefile = source.parse()
         except CorefileError as exc:
             yield failed(
                 source.subject,
@@ -1144,13 +1217,15 @@ def _corefile_findings(inv: Inventory, judge: Any) -> Iterator[Finding]:
             yield unknown(
                 source.subject,
                 f"every server block comes from imported files ({', '.join(corefile.imports)}), "
-                "which k8saudit does not read",
+                "which could not be read",
                 imports=corefile.imports,
             )
             continue
         finding = judge(source.subject, corefile)
         if corefile.imports:
             finding.evidence["imports"] = corefile.imports
+        if corefile.imported:
+            finding.evidence["imported_files"] = corefile.imported
         yield finding
 
 

@@ -7,7 +7,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checks.corefile import CorefileError, parse_corefile, tokenize, walk, zone_of
+from checks.corefile import (
+    MAX_IMPORTED_FILES,
+    CorefileError,
+    ImportableFiles,
+    parse_corefile,
+    tokenize,
+    walk,
+    zone_of,
+)
 from tests.check_fixtures.dns import GOOD_COREFILE, K3S_COREFILE, K3S_IMPORT
 
 KUBEADM = GOOD_COREFILE  # kubeadm's default, the one the DNS check fixtures start from
@@ -193,3 +201,75 @@ def test_arbitrary_text_parses_or_raises_corefile_error(text: str) -> None:
         assert exc.line >= 1
     else:
         assert corefile.servers
+
+
+# -- imported files (the coredns-custom ConfigMap mounted at /etc/coredns/custom) -----------------
+
+CUSTOM = "/etc/coredns/custom"
+AKS_COREFILE = ".:53 {\n  forward . /etc/resolv.conf\n  import custom/*.override\n}\nimport custom/*.server\n"
+
+
+def mounted(files: dict[str, str | None], directories: tuple[str, ...] = (CUSTOM,)) -> ImportableFiles:
+    """The files of a CoreDNS pod whose Corefile is /etc/coredns/Corefile."""
+    return ImportableFiles(
+        "/etc/coredns", frozenset(directories), {f"{CUSTOM}/{k}": v for k, v in files.items()}
+    )
+
+
+def test_imported_server_blocks_and_overrides_are_read_from_the_mounted_files() -> None:
+    files = mounted(
+        {
+            "b.server": "corp.example:53 {\n  forward . 10.0.0.2\n}\n",
+            "a.server": "lab.example:53 {\n  forward . 10.0.0.1\n}\n",
+            "log.override": "log\nhosts {\n  fallthrough\n}\n",
+            "notes.txt": "not imported",
+        }
+    )
+    for text in (K3S_COREFILE, AKS_COREFILE):  # an absolute and a relative pattern
+        corefile = parse_corefile(text, files)
+        root, lab, corp = corefile.servers
+        assert corefile.imports == []
+        assert [lab.label, corp.label] == [
+            f"lab.example:53 (from {CUSTOM}/a.server)",
+            f"corp.example:53 (from {CUSTOM}/b.server)",
+        ]
+        assert root.plugin("log") is not None and root.plugin("hosts") is not None
+        assert root.plugin("import") is None
+        assert corefile.imported == [f"{CUSTOM}/log.override", f"{CUSTOM}/a.server", f"{CUSTOM}/b.server"]
+
+
+def test_imports_of_unknown_files_stay_unread() -> None:
+    elsewhere = mounted({"a.server": ".:5353 {\n  whoami\n}\n"}, directories=("/etc/other",))
+    assert parse_corefile(K3S_COREFILE, elsewhere).imports == [K3S_IMPORT]
+    redacted = mounted({"a.server": None})
+    assert parse_corefile(K3S_COREFILE, redacted).imports == [K3S_IMPORT]
+    # a glob in a known, empty directory imports nothing (the optional ConfigMap is absent)
+    empty = parse_corefile(K3S_COREFILE, mounted({}))
+    assert empty.imports == [] and len(empty.servers) == 1
+    # a glob's `*` does not reach into subdirectories
+    nested = ImportableFiles("/etc/coredns", frozenset({CUSTOM}), {f"{CUSTOM}/sub/a.server": ".:1 {\n}\n"})
+    assert parse_corefile(K3S_COREFILE, nested).imported == []
+
+
+def test_a_malformed_imported_file_names_itself() -> None:
+    with pytest.raises(CorefileError, match=f"line 2 of {CUSTOM}/bad.server: unclosed"):
+        parse_corefile(K3S_COREFILE, mounted({"bad.server": "\nlab.example:53 {\n  forward . 10.0.0.1\n"}))
+    with pytest.raises(CorefileError, match=f"of {CUSTOM}/bad.override"):
+        parse_corefile(K3S_COREFILE, mounted({"bad.override": "log }\n"}))
+
+
+def test_an_import_cycle_is_an_error_as_in_coredns() -> None:
+    loop = mounted({"loop.server": f"import {K3S_IMPORT}\n"})
+    with pytest.raises(CorefileError, match=f"import cycle: {CUSTOM}/loop.server -> {CUSTOM}/loop.server"):
+        parse_corefile(K3S_COREFILE, loop)
+
+
+def test_imports_that_fan_out_are_bounded_and_the_rest_left_unread() -> None:
+    """Files that each import the files after them: 2^n paths without a bound."""
+    names = [f"f{i:02d}.server" for i in range(20)]
+    files = {
+        name: f"z{i}.example:53 {{\n}}\n" + "".join(f"import {CUSTOM}/{later}\n" for later in names[i + 1 :])
+        for i, name in enumerate(names)
+    }
+    corefile = parse_corefile(K3S_COREFILE, mounted(files))
+    assert len(corefile.imported) <= MAX_IMPORTED_FILES and corefile.imports

@@ -582,3 +582,71 @@ def test_the_demo_cluster_shows_the_dns_failures() -> None:
     assert status["DNS-008"] == [Status.WARN] and status["DNS-012"] == [Status.WARN]
     [stacked] = findings("DNS-003", inv)
     assert "t2.medium" in stacked.message
+
+
+def test_dns_as_a_daemonset_needs_no_autoscaler() -> None:
+    """OpenShift's dns-default runs one CoreDNS pod per node: it follows the node count by design."""
+    big = f.make_inventory(**{**fx.openshift_dns(), "nodes": [f.node(f"n{i}") for i in range(60)]})
+    [finding] = findings("DNS-007", big)
+    assert finding.status is Status.PASS
+    assert (
+        "DaemonSet openshift-dns/dns-default" in finding.message
+        and "scales with the nodes" in finding.message
+    )
+
+
+def test_without_daemonsets_a_missing_dns_deployment_is_unknown_not_a_missing_autoscaler() -> None:
+    big = f.make_inventory(
+        deployments=[],
+        configmaps=[],
+        nodes=[f.node(f"n{i}") for i in range(60)],
+        coverage={"daemonsets": "forbidden"},
+    )
+    [finding] = findings("DNS-007", big)
+    assert finding.status is Status.UNKNOWN and "DaemonSet" in finding.message
+
+
+def k3s_with_custom(custom: dict[str, str] | None) -> Inventory:
+    """k3s's CoreDNS: the Corefile and the optional coredns-custom ConfigMap mounted as k3s does."""
+    objects = fx.healthy(corefile=fx.K3S_COREFILE)
+    spec = objects["deployments"][0]["spec"]["template"]["spec"]
+    spec["volumes"] = [
+        {
+            "name": "config-volume",
+            "configMap": {"name": "coredns", "items": [{"key": "Corefile", "path": "Corefile"}]},
+        },
+        {"name": "custom-config-volume", "configMap": {"name": "coredns-custom", "optional": True}},
+    ]
+    spec["containers"][0]["volumeMounts"] = [
+        {"name": "config-volume", "mountPath": "/etc/coredns", "readOnly": True},
+        {"name": "custom-config-volume", "mountPath": "/etc/coredns/custom", "readOnly": True},
+    ]
+    if custom is not None:
+        objects["configmaps"].append(f.configmap("coredns-custom", "kube-system", custom))
+    return f.make_inventory(**objects)
+
+
+def test_server_blocks_of_coredns_custom_are_judged() -> None:
+    inv = k3s_with_custom({"corp.server": "corp.example:53 {\n  forward . 8.8.8.8\n}\n"})
+    [uncached] = findings("DNS-011", inv)
+    assert uncached.status is Status.FAIL
+    assert "corp.example:53 (from /etc/coredns/custom/corp.server)" in uncached.message
+    [public] = findings("DNS-012", inv)
+    assert public.status is Status.WARN and "-> 8.8.8.8" in public.message
+    assert public.evidence["imported_files"] == ["/etc/coredns/custom/corp.server"]
+
+
+def test_an_absent_coredns_custom_imports_nothing_and_nothing_is_left_unread() -> None:
+    [finding] = findings("DNS-011", k3s_with_custom(None))
+    assert finding.status is Status.PASS and "not read" not in finding.message
+
+
+def test_a_redacted_custom_file_stays_unread() -> None:
+    [finding] = findings("DNS-012", k3s_with_custom({"corp.server": REDACTED}))
+    assert finding.status is Status.PASS and f"imported from {fx.K3S_IMPORT} were not read" in finding.message
+
+
+def test_coredns_custom_survives_redaction() -> None:
+    custom = f.configmap("coredns-custom", "kube-system", {"corp.server": "corp.example:53 {\n}\n", "x": "y"})
+    redact("configmaps", custom)
+    assert custom["data"] == {"corp.server": "corp.example:53 {\n}\n", "x": REDACTED}
