@@ -247,24 +247,34 @@ def cluster_admin_equivalents(inv: Inventory, ctx: Context) -> Iterator[Finding]
         for obj in inv.items(key_name):
             subject = inv.subject(key_name, obj)
             key = RoleKey(kind, subject.namespace, subject.name)
-            rule = idx.admin_rule(key)
-            if key.is_cluster_admin or rule is None:
+            rules = idx.admin_rules(key)
+            if key.is_cluster_admin or not rules:
                 continue
             found = True
-            yield _equivalent_role_finding(idx, subject, key, rule)
+            yield _equivalent_role_finding(idx, subject, key, rules)
     if not found:
         yield passed(Subject.cluster(), "no role besides cluster-admin grants `*` on `*` in `*`")
 
 
-def _equivalent_role_finding(idx: RbacIndex, subject: Subject, key: RoleKey, rule: SourcedRule) -> Finding:
+def _equivalent_role_finding(
+    idx: RbacIndex, subject: Subject, key: RoleKey, rules: tuple[SourcedRule, ...]
+) -> Finding:
     bindings = idx.bindings_to(key)
     bound = [f"{b}: {', '.join(str(p) for p in b.principals) or 'no subjects'}" for b in bindings]
-    how = f"aggregates a `*` rule from ClusterRole {rule.source}" if rule.source else "has a `*`/`*`/`*` rule"
-    evidence = {"rule": rule.describe(), "bindings": bound}
+    how = _wildcard_origin(rules)
+    evidence = {"rule": rules[0].describe(), "bindings": bound}
     who = f"bound by {len(bindings)} binding(s): {'; '.join(bound)}" if bound else "bound to nobody yet"
     if key.kind == "ClusterRole":
         return failed(subject, f"is equivalent to cluster-admin ({how}), {who}", **evidence)
     return warned(subject, f"is full control of namespace {key.namespace} ({how}), {who}", **evidence)
+
+
+def _wildcard_origin(rules: tuple[SourcedRule, ...]) -> str:
+    """Where the wildcard comes from: the role's own rule, or the labelled roles aggregated into it."""
+    if any(not r.source for r in rules):
+        return "has a `*`/`*`/`*` rule"
+    sources = sorted({r.source for r in rules})
+    return f"aggregates a `*` rule from ClusterRole{'s' if len(sources) > 1 else ''} {', '.join(sources)}"
 
 
 # -- escalation primitives ----------------------------------------------------------------------

@@ -9,11 +9,13 @@ Rule matching follows the API server's RBAC authorizer exactly: `*` matches any 
 resource; `*/exec` matches the `exec` subresource of any resource; `pods` does NOT match
 `pods/exec`, and `pods/*` is not a wildcard. Aggregated ClusterRoles (`aggregationRule`) get the
 union of the rules of the ClusterRoles their selectors pick, recursively, so the answer is right
-even when the aggregation controller has not (yet) written the rules into the aggregate.
+even when the aggregation controller has not (yet) written the rules into the aggregate; once it
+has, the copies are attributed to the labelled ClusterRole they came from.
 """
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections import defaultdict
 from collections.abc import Iterable
@@ -227,6 +229,11 @@ def rule_allows(rule: Obj, group: str, resource: str, verb: str) -> bool:
     return (
         group_matches(rule, group) and resource_matches(rule, resource) and bool(allowed_verbs(rule, [verb]))
     )
+
+
+def rule_identity(rule: Obj) -> str:
+    """A rule's content as a comparable key: the aggregation controller copies rules, not objects."""
+    return json.dumps(rule, sort_keys=True, default=str)
 
 
 def is_wildcard_rule(rule: Obj) -> bool:
@@ -473,14 +480,24 @@ class RbacIndex:
         aggregation = obj.get("aggregationRule")
         if key.kind != "ClusterRole" or not isinstance(aggregation, dict):
             return own
-        seen = {id(r.rule) for r in own}
-        rules = list(own)
-        for source in self._aggregated_sources(key.name, aggregation):
-            if source in visiting or source == key.name:
+        aggregated = self._aggregated_rules(key.name, aggregation, visiting)
+        # On a live cluster the aggregation controller has copied every selected rule into the
+        # aggregate: those copies are the sources' rules, and the source is where a fix goes.
+        copied = {rule_identity(r.rule) for r in aggregated}
+        return tuple(r for r in own if rule_identity(r.rule) not in copied) + aggregated
+
+    def _aggregated_rules(
+        self, name: str, aggregation: Obj, visiting: frozenset[str]
+    ) -> tuple[SourcedRule, ...]:
+        """The rules of every ClusterRole the selectors pick, each named after the role that holds it."""
+        seen: set[int] = set()
+        rules: list[SourcedRule] = []
+        for source in self._aggregated_sources(name, aggregation):
+            if source in visiting:
                 continue  # aggregation cycles are legal; the controller just unions to a fixpoint
-            for sourced in self._resolve(RoleKey("ClusterRole", "", source), visiting | {key.name}):
+            for sourced in self._resolve(RoleKey("ClusterRole", "", source), visiting | {name}):
                 if id(sourced.rule) in seen:
-                    continue
+                    continue  # the same role reached through two selectors or two aggregates
                 seen.add(id(sourced.rule))
                 rules.append(SourcedRule(sourced.rule, sourced.source or source))
         return tuple(rules)
@@ -506,9 +523,13 @@ class RbacIndex:
 
     # -- what a role amounts to -----------------------------------------------------------------
 
+    def admin_rules(self, key: RoleKey) -> tuple[SourcedRule, ...]:
+        """The `*`/`*`/`*` rules that make a role equivalent to cluster-admin, with their sources."""
+        return tuple(r for r in self.effective_rules(key) if is_wildcard_rule(r.rule))
+
     def admin_rule(self, key: RoleKey) -> SourcedRule | None:
-        """The `*`/`*`/`*` rule that makes a role equivalent to cluster-admin, if it has one."""
-        return next((r for r in self.effective_rules(key) if is_wildcard_rule(r.rule)), None)
+        """The first `*`/`*`/`*` rule that makes a role equivalent to cluster-admin, if it has one."""
+        return next(iter(self.admin_rules(key)), None)
 
     def is_admin_equivalent(self, key: RoleKey) -> bool:
         """cluster-admin itself (even when ClusterRoles could not be read) or a `*`/`*`/`*` role."""

@@ -437,3 +437,39 @@ def test_index_is_built_once_per_inventory() -> None:
     inv = rbac_inventory()
     assert RbacIndex.of(inv) is RbacIndex.of(inv)
     assert rbac.expected_admin_subjects(inv) == {("Group", "system:masters")}
+
+
+def _controller_filled(roles: list[dict], aggregates: tuple[str, ...], copied: list[dict]) -> list[dict]:
+    """The roles as a live cluster lists them: the aggregation controller has copied `copied`
+    into each aggregate."""
+    filled = [dict(r) for r in roles]
+    for r in filled:
+        if r["metadata"]["name"] in aggregates:
+            r["rules"] = [dict(c) for c in copied]
+    return filled
+
+
+def test_rules_copied_by_the_aggregation_controller_name_their_source_role() -> None:
+    wildcard = f.rule(["*"], ["*"], ["*"])
+    sneaky = f.clusterrole(
+        "crd-superpowers", [wildcard], labels={"rbac.authorization.k8s.io/aggregate-to-edit": "true"}
+    )
+    base = f.bootstrap_rbac()
+    roles = _controller_filled([*base["clusterroles"], sneaky], ("edit", "admin"), [wildcard])
+    inv = f.make_inventory(clusterroles=roles, clusterrolebindings=base["clusterrolebindings"])
+    found = messages("RBAC-003", inv)
+    for aggregate in ("ClusterRole edit", "ClusterRole admin"):
+        assert "aggregates a `*` rule from ClusterRole crd-superpowers" in found[aggregate]
+    assert "has a `*`/`*`/`*` rule" in found["ClusterRole crd-superpowers"]
+    assert statuses("RBAC-003", inv)["ClusterRole edit"] is Status.FAIL
+
+
+def test_every_source_of_an_aggregated_wildcard_is_named() -> None:
+    label = {"rbac.authorization.k8s.io/aggregate-to-edit": "true"}
+    first = f.clusterrole("first-superpowers", [f.rule(["*"], ["*"], ["*"])], labels=label)
+    second = f.clusterrole("second-superpowers", [f.rule(["*"], ["*"], ["*"])], labels=label)
+    inv = rbac_inventory(clusterroles=(first, second))
+    assert (
+        "from ClusterRoles first-superpowers, second-superpowers"
+        in messages("RBAC-003", inv)["ClusterRole edit"]
+    )
