@@ -23,7 +23,7 @@ from checks.dns import SYSTEM_PRIORITY_CLASSES, daemonset_can_run_on, dns_worklo
 from checks.etcd import join_names
 from checks.ingress_controllers import detect_controllers
 from checks.kernel import CFS_CVE, CFS_FIX_COMMIT, KernelVerdict, cfs_kernel_verdict
-from checks.podspec import env_value, has_cpu_limit, has_env
+from checks.podspec import env_value, has_cpu_limit, has_env, image_matches, parse_image
 from checks.workload_ha import (
     desired_replicas,
     pdb_allowed_disruptions,
@@ -128,23 +128,17 @@ def _marker_search(markers: tuple[str, ...]) -> Callable[[str], re.Match[str] | 
 
 
 DNS_MARKERS = ("coredns", "kube-dns", "node-local-dns", "nodelocaldns")
-INGRESS_MARKERS = (
-    "ingress-nginx",
-    "nginx-ingress",
-    "ingress-controller",
-    "traefik",
-    "haproxy-ingress",
-    "kubernetes-ingress",
-    "contour",
-    "skipper",
+# Gateways whose data plane is the edge but that the ingress checks do not model as controllers,
+# by image path, matched like theirs on whole path parts (`kong` is Kong, never `kong-demo`).
+GATEWAY_IMAGE_PATHS = (
     "kong",
-    "ingressgateway",
-    "emissary",
-    "ambassador",
+    "kong/kong-gateway",
+    "emissaryingress/emissary",
+    "datawire/emissary",
+    "datawire/ambassador",
 )
 EXPORTER_ONLY = ("exporter", "prometheus-adapter", "prometheus-operator", "config-reloader")
 MONITORING_MARKERS = ("prometheus", "alertmanager", "thanos", "kube-state-metrics", "vmagent", "vmalert")
-_EDGE_MARKERS = DNS_MARKERS + INGRESS_MARKERS
 
 
 class ComponentNames(NamedTuple):
@@ -154,6 +148,7 @@ class ComponentNames(NamedTuple):
     # The same minus the parts naming exporters and operators (node-exporter is not Prometheus,
     # the prometheus-operator is not a Prometheus server).
     monitoring: str
+    runs_gateway: bool  # one of its images is in GATEWAY_IMAGE_PATHS
 
 
 def component_names(obj: Obj) -> ComponentNames:
@@ -168,7 +163,8 @@ def component_names(obj: Obj) -> ComponentNames:
         part = _image_unless_exporter(image)
         if part is not None:
             parts.append(part)
-    return ComponentNames(" ".join([name, *images]).lower(), " ".join(parts))
+    runs_gateway = any(_is_gateway_image(image) for image in images)
+    return ComponentNames(" ".join([name, *images]).lower(), " ".join(parts), runs_gateway)
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -178,18 +174,30 @@ def _image_unless_exporter(image: str) -> str | None:
     return None if _matches_any(lowered, EXPORTER_ONLY) else lowered
 
 
-def addon_role(obj: Obj) -> str | None:
-    """Why a workload is a critical add-on ("DNS", "ingress controller", …), or None."""
-    return _role(obj, component_names(obj))
+@functools.lru_cache(maxsize=1 << 14)
+def _is_gateway_image(image: str) -> bool:
+    return image_matches(parse_image(image), GATEWAY_IMAGE_PATHS) is not None
 
 
-def _role(obj: Obj, names: ComponentNames) -> str | None:
+def addon_role(inv: Inventory, key: str, obj: Obj) -> str | None:
+    """Why a workload of `key` is a critical add-on ("DNS", "ingress controller", …), or None."""
+    names = component_names(obj)
+    return _role(obj, names, _is_ingress_controller(inv, key, obj, names))
+
+
+def _is_ingress_controller(inv: Inventory, key: str, obj: Obj, names: ComponentNames) -> bool:
+    """Recognised as the ingress checks recognise controllers (image paths, name labels), or a
+    gateway they do not model; never by a substring, which `myorg/nginx-ingress-test-fixtures`
+    or `traefik/whoami` would match."""
+    return names.runs_gateway or workload_id(key, obj) in ingress_controller_ids(inv)
+
+
+def _role(obj: Obj, names: ComponentNames, ingress_controller: bool) -> str | None:
     text = names.identifying
-    if _matches_any(text, _EDGE_MARKERS):  # most workloads are neither: one search tells
-        if _matches_any(text, DNS_MARKERS) and "autoscaler" not in text:  # the DNS autoscaler is not DNS
-            return "DNS"
-        if _matches_any(text, INGRESS_MARKERS):
-            return "ingress controller"
+    if _matches_any(text, DNS_MARKERS) and "autoscaler" not in text:  # the DNS autoscaler is not DNS
+        return "DNS"
+    if ingress_controller:
+        return "ingress controller"
     if namespace_of(obj) == "kube-system":
         return "kube-system add-on"
     if _matches_any(names.monitoring, MONITORING_MARKERS):
@@ -215,7 +223,12 @@ def _addon_roles(inv: Inventory) -> dict[str, list[tuple[Obj, str]]]:
     """Every workload judged once for the checks that ask which ones are critical add-ons."""
     named = inv.derived(_component_names)
     return {
-        key: [(obj, role) for obj, names in named[key] if (role := _role(obj, names))] for key in ADDON_KEYS
+        key: [
+            (obj, role)
+            for obj, names in named[key]
+            if (role := _role(obj, names, _is_ingress_controller(inv, key, obj, names)))
+        ]
+        for key in ADDON_KEYS
     }
 
 
@@ -236,7 +249,16 @@ def dns_workload_ids(inv: Inventory) -> frozenset[tuple[str, str, str]]:
 def edge_workload_ids(inv: Inventory) -> frozenset[tuple[str, str, str]]:
     """DNS and ingress controller workloads: their spread and PDBs are judged by DNS-003/004 and
     ING-008/009, so the resilience checks leave them out rather than count them twice."""
-    return dns_workload_ids(inv) | frozenset(workload_id(c.key, c.obj) for c in detect_controllers(inv))
+    return dns_workload_ids(inv) | ingress_controller_ids(inv)
+
+
+def ingress_controller_ids(inv: Inventory) -> frozenset[tuple[str, str, str]]:
+    """The ingress controller workloads the ingress checks detect (ING-*)."""
+    return inv.derived(_ingress_controller_ids)
+
+
+def _ingress_controller_ids(inv: Inventory) -> frozenset[tuple[str, str, str]]:
+    return frozenset(workload_id(c.key, c.obj) for c in detect_controllers(inv))
 
 
 # -- RES-001: CronJobs that cannot pile up ---------------------------------------------------------

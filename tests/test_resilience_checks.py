@@ -154,17 +154,46 @@ def test_dns_and_ingress_workloads_are_left_to_their_areas() -> None:
         assert finding.status is Status.NOT_APPLICABLE, check_id
 
 
+def role_of(key: str, workload: dict) -> str | None:
+    """The add-on role of a workload alone in its inventory."""
+    return addon_role(f.make_inventory(**{key: [workload]}), key, workload)
+
+
 def test_addon_roles() -> None:
-    assert addon_role(coredns()) == "DNS"
+    assert role_of("deployments", coredns()) == "DNS"
     nginx = f.deployment(
         "controller",
         "ingress",
         containers=[f.container("c", "registry.k8s.io/ingress-nginx/controller:v1.10.0")],
     )
-    assert addon_role(nginx) == "ingress controller"
-    assert addon_role(f.deployment("metrics-server", "kube-system")) == "kube-system add-on"
-    assert addon_role(f.statefulset("prometheus-k8s", "monitoring")) == "monitoring"
-    assert addon_role(f.deployment("web", "shop")) is None
+    assert role_of("deployments", nginx) == "ingress controller"
+    assert role_of("deployments", f.deployment("metrics-server", "kube-system")) == "kube-system add-on"
+    assert role_of("statefulsets", f.statefulset("prometheus-k8s", "monitoring")) == "monitoring"
+    assert role_of("deployments", f.deployment("web", "shop")) is None
+
+
+@pytest.mark.parametrize(
+    ("image", "labels", "role"),
+    [
+        ("myorg/nginx-ingress-test-fixtures:1.0", None, None),  # a substring is not a controller
+        ("traefik/whoami:v1.10", None, None),
+        ("docker.io/library/traefik:v3.0", None, "ingress controller"),
+        ("kong:3.6", None, "ingress controller"),  # Kong's gateway: not an ING-* family
+        ("docker.io/emissaryingress/emissary:3.9", None, "ingress controller"),
+        ("docker.io/istio/proxyv2:1.22", {"app": "istio-ingressgateway"}, "ingress controller"),
+    ],
+)
+def test_ingress_controllers_are_recognised_by_whole_image_path_parts(image, labels, role) -> None:
+    workload = f.deployment("edge", "shop", labels=labels, containers=[f.container("c", image)])
+    assert role_of("deployments", workload) == role
+
+
+def test_an_image_merely_mentioning_ingress_gets_no_add_on_priority_finding() -> None:
+    fixtures = f.deployment(
+        "fixtures", "ci", containers=[f.container("c", "myorg/nginx-ingress-test-fixtures:1")]
+    )
+    [finding] = run("RES-008", f.make_inventory(deployments=[fixtures], daemonsets=[], statefulsets=[]))
+    assert finding.subject.name != "fixtures"
 
 
 # -- RES-001 --------------------------------------------------------------------------------------
@@ -460,7 +489,7 @@ def test_exporters_are_not_monitoring_addons() -> None:
         "monitoring",
         containers=[f.container("e", "quay.io/prometheus/node-exporter:v1.7.0")],
     )
-    assert addon_role(exporter) is None
+    assert role_of("daemonsets", exporter) is None
     gmp = f.daemonset(
         "collector", "gmp-system", containers=[f.container("c", "gke.gcr.io/prometheus-engine/prometheus:v2")]
     )
