@@ -28,6 +28,7 @@ from checks.exposure_index import (
     ExposureIndex,
     Template,
     node_agent,
+    reads_aws_scheme,
 )
 from checks.podspec import (
     bool_flag,
@@ -242,11 +243,23 @@ def _entry_finding(
 # -- EXP-002: public load balancers -----------------------------------------------------------------
 
 INTERNAL_HINTS = {
-    "aws": "service.beta.kubernetes.io/aws-load-balancer-scheme: internal",
+    "aws": 'service.beta.kubernetes.io/aws-load-balancer-internal: "true"',  # the in-tree provider
     "gce": 'networking.gke.io/load-balancer-type: "Internal"',
     "azure": 'service.beta.kubernetes.io/azure-load-balancer-internal: "true"',
     "openstack": 'service.beta.kubernetes.io/openstack-internal-load-balancer: "true"',
 }
+
+
+# What the AWS Load Balancer Controller and EKS Auto Mode read instead of the in-tree annotation.
+AWS_SCHEME_HINT = "service.beta.kubernetes.io/aws-load-balancer-scheme: internal"
+GENERIC_HINT = "the cloud provider's internal load balancer annotation"
+
+
+def internal_hint(cloud: str, service: dict[str, Any]) -> str:
+    """The annotation that would make this Service's load balancer internal, for whoever makes it."""
+    if reads_aws_scheme(service):
+        return AWS_SCHEME_HINT
+    return INTERNAL_HINTS.get(cloud, GENERIC_HINT)
 
 
 def cloud_of(inv: Inventory) -> str:
@@ -276,7 +289,9 @@ def _is_ingress_controller(template: Template) -> bool:
     rationale="""A Service of type LoadBalancer gets a public address by default on most clouds
     (the AWS Load Balancer Controller, from v2.2, is the exception: the NLBs it makes are internal
     unless marked internet-facing, though one made by an older version keeps its scheme). Unless
-    it carries the provider's internal annotation or `loadBalancerSourceRanges`, whatever it
+    it carries the internal annotation of whoever makes the load balancer (the in-tree AWS
+    provider reads `aws-load-balancer-internal` and ignores `aws-load-balancer-scheme`, which only
+    the controller reads) or `loadBalancerSourceRanges`, whatever it
     fronts is on the internet: JW Player's Weave Scope was public only because its load
     balancer was not made internal. Public traffic should enter through the ingress controller,
     where TLS, authentication and rate limits live; a direct public load balancer bypasses all of
@@ -286,7 +301,8 @@ def _is_ingress_controller(template: Template) -> bool:
 ```yaml
 metadata:
   annotations:
-    service.beta.kubernetes.io/aws-load-balancer-scheme: internal   # AWS LB controller
+    service.beta.kubernetes.io/aws-load-balancer-internal: "true"  # AWS, in-tree provider
+    # service.beta.kubernetes.io/aws-load-balancer-scheme: internal  # AWS LB controller, EKS Auto Mode
     # networking.gke.io/load-balancer-type: "Internal"              # GKE
     # service.beta.kubernetes.io/azure-load-balancer-internal: "true"  # AKS
 spec:
@@ -303,7 +319,7 @@ def public_load_balancers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     balancers = [e for e in idx.entry_points if e.how == "LoadBalancer"]
     if not balancers:
         yield not_applicable(Subject.cluster(), "no Service of type LoadBalancer")
-    hint = INTERNAL_HINTS.get(cloud_of(inv), "the cloud provider's internal load balancer annotation")
+    cloud = cloud_of(inv)
     for entry in balancers:
         subject = inv.subject(entry.key, entry.obj)
         ports = sorted(
@@ -339,6 +355,7 @@ def public_load_balancers(inv: Inventory, ctx: Context) -> Iterator[Finding]:
                 else "no loadBalancerSourceRanges and no internal annotation"
             )
             behind = ", ".join(str(t.subject(inv)) for t in entry.backends[:3]) or "no selected workload"
+            hint = internal_hint(cloud, entry.obj)
             yield failed(
                 subject,
                 f"public load balancer on port(s) {', '.join(map(str, ports))} ({why}) in front of {behind}; "

@@ -410,10 +410,12 @@ def node_agent(namespace: str, image: str, system_namespaces: Iterable[str]) -> 
 
 # -- load balancer guards -----------------------------------------------------------------------
 
-# (annotation, values meaning internal; empty: any value but "false")
+# (annotation, values meaning internal; empty: any value but "false"), as the cloud providers'
+# own (in-tree or cloud-controller-manager) load balancer code reads them. The in-tree AWS provider
+# reads `aws-load-balancer-internal` ("true", or a CIDR in old examples), never
+# `aws-load-balancer-scheme`: that one is read only by the controllers below.
 INTERNAL_LB_ANNOTATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("service.beta.kubernetes.io/aws-load-balancer-internal", ()),
-    ("service.beta.kubernetes.io/aws-load-balancer-scheme", ("internal",)),
     ("networking.gke.io/load-balancer-type", ("internal",)),
     ("cloud.google.com/load-balancer-type", ("internal",)),
     ("service.beta.kubernetes.io/azure-load-balancer-internal", ("true",)),
@@ -429,6 +431,9 @@ INTERNAL_LB_ANNOTATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # (the in-tree provider leaves those types to it) and makes their NLBs internal unless the scheme
 # annotation, or the legacy internal one set to false, says otherwise.
 AWS_LBC_CLASS = "service.k8s.aws/nlb"
+# EKS Auto Mode's load balancing, built on the controller: it reads the same scheme annotation, but
+# its default is not taken as internal here (unknown is not safe).
+EKS_AUTO_MODE_CLASS = "eks.amazonaws.com/nlb"
 AWS_LBC_TYPES = ("external", "nlb-ip")
 AWS_LB_TYPE_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-type"
 AWS_LB_SCHEME_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-scheme"
@@ -460,11 +465,18 @@ ALB_CLASS = "alb"  # the controller's default --ingress-class
 ALB_SCHEME_ANNOTATION = "alb.ingress.kubernetes.io/scheme"
 
 
+AWS_LBC_DEFAULT = (
+    f"the AWS Load Balancer Controller's default without {AWS_LB_SCHEME_ANNOTATION}: internet-facing"
+)
+
+
 def internal_annotation(service: Obj) -> str | None:
     """Why the Service's load balancer is internal (None: nothing makes it so)."""
     annotations = annotations_of(service)
     if _served_by_aws_lbc(service, annotations):
-        return _aws_lbc_internal(annotations)
+        return _aws_scheme_internal(annotations, AWS_LBC_DEFAULT)
+    if _load_balancer_class(service) == EKS_AUTO_MODE_CLASS:
+        return _aws_scheme_internal(annotations, None)
     for name, internal_values in INTERNAL_LB_ANNOTATIONS:
         if name not in annotations:
             continue
@@ -476,23 +488,37 @@ def internal_annotation(service: Obj) -> str | None:
     return None
 
 
+def reads_aws_scheme(service: Obj) -> bool:
+    """Whether the Service's load balancer is made by a controller that reads
+    `aws-load-balancer-scheme` (the AWS Load Balancer Controller, EKS Auto Mode) rather than by
+    the in-tree AWS provider, which reads only `aws-load-balancer-internal`."""
+    return (
+        _served_by_aws_lbc(service, annotations_of(service))
+        or _load_balancer_class(service) == EKS_AUTO_MODE_CLASS
+    )
+
+
+def _load_balancer_class(service: Obj) -> object:
+    return as_object(service.get("spec")).get("loadBalancerClass")
+
+
 def _served_by_aws_lbc(service: Obj, annotations: dict[str, str]) -> bool:
-    load_balancer_class = as_object(service.get("spec")).get("loadBalancerClass")
+    load_balancer_class = _load_balancer_class(service)
     if load_balancer_class is not None:
         return load_balancer_class == AWS_LBC_CLASS
     return str(annotations.get(AWS_LB_TYPE_ANNOTATION, "")).strip().lower() in AWS_LBC_TYPES
 
 
-def _aws_lbc_internal(annotations: dict[str, str]) -> str | None:
+def _aws_scheme_internal(annotations: dict[str, str], default: str | None) -> str | None:
     """How the AWS Load Balancer Controller decides: the scheme annotation, else the legacy
-    internal one, else internal."""
+    internal one, else its default (None: not known to be internal)."""
     if AWS_LB_SCHEME_ANNOTATION in annotations:
         scheme = str(annotations[AWS_LB_SCHEME_ANNOTATION]).strip().lower()
         return f"{AWS_LB_SCHEME_ANNOTATION}: {scheme}" if scheme == "internal" else None
     if AWS_LB_INTERNAL_ANNOTATION in annotations:
         internal = str(annotations[AWS_LB_INTERNAL_ANNOTATION]).strip().lower()
         return f"{AWS_LB_INTERNAL_ANNOTATION}: {internal}" if internal not in ("", "false") else None
-    return f"the AWS Load Balancer Controller's default without {AWS_LB_SCHEME_ANNOTATION}: internet-facing"
+    return default
 
 
 def source_ranges(service: Obj) -> list[str]:

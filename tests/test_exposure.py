@@ -460,7 +460,9 @@ def test_signature_ports_identify_etcd_and_docker_without_a_known_image() -> Non
     [
         ({"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}, None, None, True),
         ({"service.beta.kubernetes.io/aws-load-balancer-internal": "false"}, None, None, False),
-        ({"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"}, None, None, True),
+        # the in-tree AWS provider ignores the scheme annotation (only the LB controller reads it)
+        ({"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"}, None, None, False),
+        ({"service.beta.kubernetes.io/aws-load-balancer-internal": "0.0.0.0/0"}, None, None, True),
         ({"service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing"}, None, None, False),
         ({"networking.gke.io/load-balancer-type": "Internal"}, None, None, True),
         ({"cloud.google.com/load-balancer-type": "internal"}, None, None, True),
@@ -524,7 +526,37 @@ def test_public_lb_hint_names_the_cloud_annotation() -> None:
         nodes=[node], services=[f.service("db", "payments", type="LoadBalancer", ports=[5432])]
     )
     status_, message = results("EXP-002", inv)["Service payments/db"]
-    assert status_ is Status.FAIL and "aws-load-balancer-scheme: internal" in message
+    assert status_ is Status.FAIL and 'aws-load-balancer-internal: "true"' in message
+
+
+def test_the_in_tree_aws_provider_ignores_the_scheme_annotation() -> None:
+    node = f.node("n1", provider_id="aws:///eu-central-1a/i-0abc")
+    in_tree = f.service(
+        "db", "payments", type="LoadBalancer", ports=[5432], annotations={LBC_SCHEME: "internal"}
+    )
+    inv = f.make_inventory(nodes=[node], services=[in_tree])
+    status_, message = results("EXP-002", inv)["Service payments/db"]
+    assert (
+        status_ is Status.FAIL
+        and 'make it internal (service.beta.kubernetes.io/aws-load-balancer-internal: "true")' in message
+    )
+
+
+def test_the_hint_for_a_controller_made_load_balancer_is_the_scheme_annotation() -> None:
+    node = f.node("n1", provider_id="aws:///eu-central-1a/i-0abc")
+    public_nlb = f.service(
+        "db",
+        "payments",
+        type="LoadBalancer",
+        ports=[5432],
+        annotations={LBC_TYPE: "external", LBC_SCHEME: "internet-facing"},
+    )
+    inv = f.make_inventory(nodes=[node], services=[public_nlb])
+    status_, message = results("EXP-002", inv)["Service payments/db"]
+    assert (
+        status_ is Status.FAIL
+        and "make it internal (service.beta.kubernetes.io/aws-load-balancer-scheme: internal)" in message
+    )
 
 
 # -- dashboard and tokens ------------------------------------------------------------------------------
@@ -693,6 +725,9 @@ AWS_INTERNAL = "service.beta.kubernetes.io/aws-load-balancer-internal"
         ({}, None, False),
         ({LBC_TYPE: "nlb", AWS_INTERNAL: "true"}, None, True),
         ({}, "example.com/other-lb", False),  # another controller's default is not known
+        # EKS Auto Mode reads the scheme annotation; its default is not taken as internal
+        ({LBC_SCHEME: "internal"}, "eks.amazonaws.com/nlb", True),
+        ({}, "eks.amazonaws.com/nlb", False),
     ],
 )
 def test_aws_load_balancer_controller_services_are_internal_by_default(
