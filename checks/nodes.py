@@ -35,9 +35,9 @@ ISOLATING_TAINT_KEYS = frozenset(
 ISOLATING_TAINT_EFFECTS = ("NoSchedule", "NoExecute")
 CONTROL_PLANE_COMPONENTS = frozenset({"kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler"})
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
-# OpenShift runs its own control plane (API servers, OAuth, etcd operator) in `openshift-*`
-# namespaces, a prefix it reserves: users cannot request a project named so. Elsewhere the prefix
-# means nothing, and a namespace with that name is judged like any other.
+# OpenShift (and ROSA, ARO) runs its own control plane (API servers, OAuth, etcd operator) in
+# `openshift-*` namespaces, a prefix it reserves: users cannot request a project named so.
+# Elsewhere the prefix means nothing, and a namespace with that name is judged like any other.
 OPENSHIFT_PLATFORM_PREFIX = "openshift-"
 CRITICAL_PRIORITY_CLASSES = frozenset({"system-cluster-critical", "system-node-critical"})
 
@@ -562,7 +562,7 @@ def isolating_taint(node: Obj) -> str | None:
 def is_platform_namespace(inv: Inventory, namespace: str) -> bool:
     if namespace in SYSTEM_NAMESPACES:
         return True
-    return inv.provider.name == "openshift" and namespace.startswith(OPENSHIFT_PLATFORM_PREFIX)
+    return inv.provider.is_openshift and namespace.startswith(OPENSHIFT_PLATFORM_PREFIX)
 
 
 def ordinary_pods_on(inv: Inventory, node: Obj) -> list[str]:
@@ -591,7 +591,9 @@ def ordinary_pods_on(inv: Inventory, node: Obj) -> list[str]:
     planes went down. A NoSchedule or NoExecute taint that only the platform tolerates is what
     keeps them apart: the control-plane role taint, or `CriticalAddonsOnly` on k3s and RKE2
     servers. A cluster whose every node is a control-plane node has nowhere else to run its
-    workloads, and is not judged.""",
+    workloads, and is not judged. Neither is one whose provider keeps the control plane out of
+    the cluster; ROSA classic and ARO show theirs, and are judged (their `openshift-*` pods are the
+    platform's).""",
     remediation="""Taint every control-plane node and move the workloads to worker pools:
 
 ```sh
@@ -616,14 +618,16 @@ workloads.""",
 )
 def control_plane_isolation(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     nodes = inv.items("nodes")
-    if inv.provider.managed_control_plane:
-        yield not_applicable(
-            Subject.cluster(), f"{inv.provider.name.upper()} runs the control plane on its own machines"
-        )
-        return
+    # Visible control-plane nodes are judged even under a managed provider (ROSA classic and ARO
+    # show theirs): ordinary pods tolerating their taints starve the same API server.
     control_planes = [n for n in nodes if is_control_plane(inv, n)]
     if not control_planes:
-        yield not_applicable(Subject.cluster(), "no control-plane node is registered in the cluster")
+        yield not_applicable(
+            Subject.cluster(),
+            f"{inv.provider.name.upper()} runs the control plane on its own machines"
+            if inv.provider.managed_control_plane
+            else "no control-plane node is registered in the cluster",
+        )
         return
     if len(control_planes) == len(nodes):
         layout = (

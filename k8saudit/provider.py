@@ -8,11 +8,14 @@ server address (`*.eks.amazonaws.com`, `*.azmk8s.io`, …), node labels and prov
 runs in kube-system (kops' etcd-manager and kops-controller, kubeadm's static pods and its
 `kubeadm-config` ConfigMap). A "managed" verdict is overruled when the control plane is visible
 (control-plane nodes or API server/etcd pods): EKS Anywhere and EKS-D carry `-eks-` versions but
-their etcd is the operator's to back up.
+their etcd is the operator's to back up. ROSA classic and ARO are the exception: their
+control-plane nodes are visible and still run by Red Hat and Microsoft. `Provider.is_openshift`
+groups OpenShift with ROSA and ARO, which share its platform namespaces.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +23,12 @@ from typing import Any
 from k8saudit.readers import as_object, labels_of, meta
 
 MANAGED_CONTROL_PLANES = frozenset({"eks", "gke", "aks", "doks", "oke", "lke", "rosa", "aro"})
+# OpenShift, self-managed or run by Red Hat (ROSA, OpenShift Dedicated) or Microsoft (ARO): the
+# same platform, with its control plane and add-ons in the `openshift-*` namespaces.
+OPENSHIFT_DISTRIBUTIONS = frozenset({"openshift", "rosa", "aro"})
+# ROSA classic and ARO run their control-plane nodes in the customer's cloud account, visible in
+# the cluster, but Red Hat and Microsoft SREs operate them (etcd backups included).
+_MANAGED_WITH_VISIBLE_CONTROL_PLANE = frozenset({"rosa", "aro"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +40,10 @@ class Provider:
     @property
     def managed_control_plane(self) -> bool:
         return self.name in MANAGED_CONTROL_PLANES
+
+    @property
+    def is_openshift(self) -> bool:
+        return self.name in OPENSHIFT_DISTRIBUTIONS
 
 
 _VERSION_MARKERS = (("-eks-", "eks"), ("-gke.", "gke"), ("+k3s", "k3s"), ("+rke2", "rke2"))
@@ -57,11 +70,15 @@ _LABEL_MARKERS = (
     ("lke.linode.com/pool-id", "lke"),
     ("kops.k8s.io/instancegroup", "kops"),
     ("node.openshift.io/os_id", "openshift"),
+    ("hypershift.openshift.io/nodePool", "openshift"),  # hosted control planes (ROSA HCP, ARO HCP)
     ("node.k3s.io/hostname", "k3s"),
     ("rke2.io/hostname", "rke2"),
 )
 # Substrings of spec.providerID that only the managed offering produces.
 _PROVIDER_ID_MARKERS = (("/virtualMachineScaleSets/aks-", "aks"), ("/gke-", "gke"))
+# On an OpenShift node, the Azure resource group ARO creates for the cluster (`aro-<id>`, or
+# `aro-hcp-<name>-<uuid>` for ARO with hosted control planes) when its API has a custom domain.
+_ARO_RESOURCE_GROUP = re.compile(r"^azure:///subscriptions/[^/]+/resourcegroups/aro-", re.IGNORECASE)
 _CONTROL_PLANE_COMPONENTS = frozenset({"kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler"})
 _CONTROL_PLANE_ROLES = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
 
@@ -78,7 +95,12 @@ def detect_provider(
     kube_system_pods = [p for p in pods if meta(p).get("namespace") == "kube-system"]
     found = _from_version_or_server(version, server) or _from_nodes(nodes)
     visible = _visible_control_plane(nodes, kube_system_pods)
-    if found and found.managed_control_plane and visible:
+    if (
+        found
+        and found.managed_control_plane
+        and visible
+        and found.name not in _MANAGED_WITH_VISIBLE_CONTROL_PLANE
+    ):
         underlying = _from_kube_system(kube_system_pods, configmaps)
         why = f"{found.evidence[0]}, but {visible}: the control plane is self-managed (like EKS Anywhere)"
         return Provider(underlying.name if underlying else "unknown", (why,))
@@ -109,7 +131,7 @@ def _from_nodes(nodes: list[dict[str, Any]]) -> Provider | None:
         labels = as_object(metadata.get("labels"))
         for label, provider in _LABEL_MARKERS:
             if label in labels:
-                return Provider(provider, (f"node {name} has label {label}",))
+                return _refine_openshift(Provider(provider, (f"node {name} has label {label}",)), node)
         kubelet = str(as_object(as_object(node.get("status")).get("nodeInfo")).get("kubeletVersion", ""))
         for marker, provider in _VERSION_MARKERS:
             if marker in kubelet:
@@ -119,6 +141,14 @@ def _from_nodes(nodes: list[dict[str, Any]]) -> Provider | None:
             if marker in provider_id:
                 return Provider(provider, (f"node {name} has providerID {provider_id}",))
     return None
+
+
+def _refine_openshift(found: Provider, node: dict[str, Any]) -> Provider:
+    """OpenShift told by a node label is ARO when the node is in an ARO-made resource group."""
+    provider_id = str(as_object(node.get("spec")).get("providerID", ""))
+    if found.name != "openshift" or not _ARO_RESOURCE_GROUP.match(provider_id):
+        return found
+    return Provider("aro", (*found.evidence, f"in an ARO resource group (providerID {provider_id})"))
 
 
 def _component(pod: dict[str, Any]) -> str:

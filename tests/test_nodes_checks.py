@@ -263,9 +263,9 @@ def test_a_cluster_of_control_plane_nodes_only_is_not_applicable() -> None:
 # -- OpenShift --------------------------------------------------------------------------------------
 
 
-def openshift_cluster(os_id_label: bool) -> object:
+def openshift_cluster(os_id_label: bool, server: str = "https://10.0.0.1:6443") -> object:
     """Masters running only pods in `openshift-*` namespaces, with or without the node label that
-    identifies OpenShift."""
+    identifies OpenShift, behind the API server address `server`."""
     os_id = {"node.openshift.io/os_id": "rhcos"} if os_id_label else {}
     master = f.node(
         "master-0",
@@ -277,7 +277,7 @@ def openshift_cluster(os_id_label: bool) -> object:
         f.pod("apiserver-0", "openshift-apiserver", node_name="master-0"),
         f.pod("oauth-openshift-0", "openshift-authentication", node_name="master-0"),
     ]
-    return f.make_inventory(nodes=[master, worker], pods=pods)
+    return f.make_inventory(server=server, nodes=[master, worker], pods=pods)
 
 
 def test_openshift_platform_namespaces_are_not_ordinary_workloads_on_openshift() -> None:
@@ -301,3 +301,18 @@ def test_an_openshift_prefixed_namespace_elsewhere_is_an_ordinary_workload() -> 
         message
         == "ordinary pods (2) tolerate the node-role.kubernetes.io/master:NoSchedule taint and run here"
     )
+
+
+@pytest.mark.parametrize(
+    ("server", "provider"),
+    [
+        ("https://api.shop.a1b2.p1.openshiftapps.com:6443", "rosa"),
+        ("https://api.shop.westeurope.aroapp.io:6443", "aro"),
+    ],
+)
+def test_rosa_and_aro_masters_are_judged_with_their_platform_namespaces(server: str, provider: str) -> None:
+    inv = openshift_cluster(os_id_label=False, server=server)
+    assert inv.provider.name == provider and inv.provider.is_openshift
+    [(subject, status, message)] = messages("NODE-006", inv)
+    assert (subject, status) == ("Node master-0", "pass")
+    assert "runs no ordinary workload" in message

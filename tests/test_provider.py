@@ -87,3 +87,55 @@ def test_managed_and_unknown() -> None:
     unrecognised = detect(nodes=[f.node("cp-1", control_plane=True)])
     assert unrecognised.name == "unknown" and "control-plane node" in unrecognised.evidence[0]
     assert f.make_inventory(version="v1.28.9-eks-036c24b").provider.name == "eks"
+
+
+OPENSHIFT_MASTER = f.node(
+    "master-0", labels={"node-role.kubernetes.io/master": "", "node.openshift.io/os_id": "rhcos"}
+)
+
+
+@pytest.mark.parametrize(
+    ("server", "name"),
+    [
+        ("https://api.shop.a1b2.p1.openshiftapps.com:6443", "rosa"),
+        ("https://api.shop.westeurope.aroapp.io:6443", "aro"),
+    ],
+)
+def test_rosa_classic_and_aro_stay_managed_with_their_masters_visible(server: str, name: str) -> None:
+    """Their control-plane nodes are in the cluster, but Red Hat and Microsoft SREs run them."""
+    provider = detect(server=server, nodes=[OPENSHIFT_MASTER])
+    assert provider.name == name
+    assert provider.managed_control_plane and provider.is_openshift
+
+
+@pytest.mark.parametrize(
+    ("node", "name"),
+    [
+        (f.node("ip-10-0-1-5", labels={"hypershift.openshift.io/nodePool": "workers"}), "openshift"),
+        (
+            f.node(
+                "shop-worker-westeurope1-x7k2p",
+                labels={"node.openshift.io/os_id": "rhcos"},
+                provider_id="azure:///subscriptions/s/resourceGroups/aro-k3x9q2/providers/"
+                "Microsoft.Compute/virtualMachines/shop-worker-westeurope1-x7k2p",
+            ),
+            "aro",
+        ),
+        (
+            f.node(
+                "worker-0",
+                labels={"node.openshift.io/os_id": "rhcos"},
+                provider_id="azure:///subscriptions/s/resourceGroups/platform/providers/"
+                "Microsoft.Compute/virtualMachines/worker-0",
+            ),
+            "openshift",  # self-managed OpenShift on Azure
+        ),
+    ],
+)
+def test_openshift_node_markers(node, name: str) -> None:
+    provider = detect(nodes=[node])
+    assert provider.name == name and provider.is_openshift
+
+
+def test_only_openshift_distributions_are_openshift() -> None:
+    assert not detect("v1.29.3-eks-adc7111").is_openshift
