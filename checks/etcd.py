@@ -71,6 +71,20 @@ def parse_timestamp(value: object) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+# Whole hours of the longest timedelta, a bound any float compared with it can be converted under.
+_TIMEDELTA_MAX_HOURS = timedelta.max.days * 24
+
+
+def backup_age_limit(ctx: Context) -> timedelta:
+    """`backup_max_age_hours` as a timedelta. The policy file allows ten years at most, but a
+    Config built in code can hold more than a timedelta does (1e300 hours raised OverflowError,
+    making ETCD-005 a check error): such a limit, or nan, is the longest timedelta, i.e. none."""
+    hours = ctx.config.backup_max_age_hours
+    if not hours < _TIMEDELTA_MAX_HOURS:
+        return timedelta.max
+    return timedelta(hours=hours)
+
+
 def format_age(age: timedelta) -> str:
     """`timedelta(days=9, hours=3)` -> "9d 3h"; negative ages (clock skew) read "just now"."""
     seconds = int(age.total_seconds())
@@ -444,7 +458,7 @@ def k3s_source(inv: Inventory, ctx: Context) -> BackupSource:
     # The schedule lives in the servers' config files, out of the API's sight. What shows that it
     # runs is a scheduled snapshot within the backup age limit, taken or failed (as a CronJob whose
     # runs fail is still a mechanism); old records and one-off snapshots show no such thing.
-    window = timedelta(hours=ctx.config.backup_max_age_hours)
+    window = backup_age_limit(ctx)
     scheduled = [s for s in snapshots if not is_on_demand_snapshot(s)]
     recent = [
         s for s in scheduled if (t := k3s_snapshot_attempted_at(s)) is not None and ctx.now - t <= window
@@ -834,7 +848,7 @@ def _snapshot_error_time(snapshot: Obj) -> datetime | None:
 
 
 def _k3s_group_finding(inv: Inventory, ctx: Context, group: str, snapshots: list[Obj]) -> Finding:
-    threshold = timedelta(hours=ctx.config.backup_max_age_hours)
+    threshold = backup_age_limit(ctx)
     ready = [(t, s) for s in snapshots if (t := k3s_snapshot_time(s)) is not None]
     errored = [(t, s) for s in snapshots if (t := _snapshot_error_time(s)) is not None]
     newest_ready = max(ready, key=lambda pair: pair[0], default=None)
@@ -945,7 +959,7 @@ def newest_backup_is_fresh(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     if (managed := _not_applicable_on_managed(inv)) is not None:
         yield managed
         return
-    threshold = timedelta(hours=ctx.config.backup_max_age_hours)
+    threshold = backup_age_limit(ctx)
     sources = backup_sources(inv, ctx)
     when, label = newest((s.newest_success, s.newest_label) for s in sources)
     evidence: dict[str, Any] = {

@@ -7,9 +7,9 @@ Where it is looked for (the first that exists wins; see the README's "Waivers an
 
 ```toml
 [settings]                     # any field of k8saudit.registry.Config
-backup_max_age_hours = 48
+backup_max_age_hours = 48      # numbers: above 0, at most ten years (hours, days) or 1000000
 
-[weights]                      # area weights in the overall score (0 leaves an area out)
+[weights]                      # area weights in the overall score: 0 (left out) to 1000
 rbac = 2.0
 
 [[waiver]]
@@ -54,6 +54,13 @@ TABLES = ("settings", "weights", "waiver")
 WAIVER_FIELDS = ("check", "kind", "namespace", "name", "reason", "owner", "expires", "ticket")
 REQUIRED_WAIVER_FIELDS = ("check", "reason", "owner", "expires")
 _TEXT_LIMIT = 1000
+# Bounds that keep every threshold meaningful and every computation with it finite: past ten
+# years an age limit means "never" (and 1e300 hours no longer fits a timedelta), a million nodes
+# or cores per replica is more than any cluster has, and a weight over 1000 times another's
+# already drowns it (1e307 made the overall score inf or nan, which passed --fail-under).
+MAX_AREA_WEIGHT = 1000
+_TEN_YEARS = {"_hours": 10 * 365 * 24, "_days": 10 * 365}  # by the setting's unit (name suffix)
+_MAX_COUNT = 1_000_000
 _NEW_FILE_HEADER = (
     "k8saudit policy: waivers (accepted risks), thresholds and area weights.\n"
     'See the README section "Waivers and settings" for every field.'
@@ -184,17 +191,13 @@ def parse_settings(settings: object, weights: object, source: Path | str) -> Con
                 f"{source}: [settings] unknown setting {key!r}{_suggest(key, settable)} "
                 f"(known: {', '.join(settable)})"
             )
-        values[key] = _setting_value(f"{source}: [settings] {key}", settable[key], value)
+        values[key] = _setting_value(source, key, settable[key], value)
     area_weights = dict(Config().area_weights)
     for area, weight in weights.items():
         where = f"{source}: [weights] {area}"
         if area not in AREAS:
             raise PolicyError(f"{where}: unknown area{_suggest(area, AREAS)} (areas: {', '.join(AREAS)})")
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or not math.isfinite(weight):
-            raise PolicyError(f"{where}: expected a number, got {_shown(weight)}")
-        if weight < 0:
-            raise PolicyError(f"{where}: weights cannot be negative, got {weight}")
-        area_weights[area] = float(weight)
+        area_weights[area] = _area_weight(where, weight)
     _check_warn_before_fail(values, source)
     if not any(area_weights.values()):
         raise PolicyError(f"{source}: [weights] every area weight is 0: nothing would be scored")
@@ -215,14 +218,30 @@ def _check_warn_before_fail(values: dict[str, Any], source: Path | str) -> None:
             raise PolicyError(f"{source}: [settings] {warn_name} ({warn}) must be below {fail_name} ({fail})")
 
 
-def _setting_value(where: str, type_name: str, value: object) -> Any:
+def _area_weight(where: str, weight: object) -> float:
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or not math.isfinite(weight):
+        raise PolicyError(f"{where}: expected a number, got {_shown(weight)}")
+    if not 0 <= weight <= MAX_AREA_WEIGHT:
+        raise PolicyError(f"{where}: weights cannot be negative or above {MAX_AREA_WEIGHT}, got {weight}")
+    return float(weight)
+
+
+def _setting_limit(name: str) -> int:
+    """The largest value the numeric setting `name` may take."""
+    unit = next((suffix for suffix in _TEN_YEARS if name.endswith(suffix)), None)
+    return _TEN_YEARS[unit] if unit else _MAX_COUNT
+
+
+def _setting_value(source: Path | str, name: str, type_name: str, value: object) -> Any:
+    where = f"{source}: [settings] {name}"
     if type_name in ("float", "int"):
         numeric = isinstance(value, int | float) and not isinstance(value, bool)
         if not numeric or (type_name == "int" and not isinstance(value, int)):
             expected = "a whole number" if type_name == "int" else "a number"
             raise PolicyError(f"{where}: expected {expected}, got {_shown(value)}")
-        if not math.isfinite(value) or value <= 0:
-            raise PolicyError(f"{where}: must be positive, got {value}")
+        limit = _setting_limit(name)
+        if not 0 < value <= limit:  # nan fails too
+            raise PolicyError(f"{where}: must be positive and at most {limit}, got {value}")
         return float(value) if type_name == "float" else value
     if type_name == "bool":
         if not isinstance(value, bool):

@@ -15,6 +15,7 @@ area's scored checks, aw_a the area's weight and AW the sum of the scored areas'
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -99,14 +100,11 @@ class Scores:
     overall: float | None
     areas: dict[str, AreaScore]
     checks: dict[str, CheckScore]
+    area_shares: dict[str, float] = field(default_factory=dict)  # aw_a / AW of each scored area
 
     @property
     def grade(self) -> str:
         return grade(self.overall)
-
-    @property
-    def _scored_area_weight(self) -> float:
-        return sum(a.weight for a in self.areas.values() if a.score is not None)
 
     def check_points(self, check_id: str, credit_gain: float) -> float:
         """Overall points gained when `credit_gain` more credit is earned in check `check_id`."""
@@ -114,18 +112,10 @@ class Scores:
         if cs is None or not cs.denominator or not cs.weight:
             return 0.0
         area = self.areas[cs.area]
-        total_area_weight = self._scored_area_weight
-        if not area.check_weight or not total_area_weight:
+        if not area.check_weight:
             return 0.0
-        return (
-            100.0
-            * credit_gain
-            / cs.denominator
-            * cs.weight
-            / area.check_weight
-            * area.weight
-            / total_area_weight
-        )
+        share = self.area_shares.get(cs.area, 0.0)
+        return 100.0 * credit_gain / cs.denominator * cs.weight / area.check_weight * share
 
     def points_for(self, finding: Finding) -> float:
         """Overall points gained if this finding passed (0 for passing or waived findings)."""
@@ -158,6 +148,7 @@ def score(
     checks: Mapping[str, CheckMeta],
     area_weights: Mapping[str, float] | None = None,
 ) -> Scores:
+    weights_by_area = _checked_area_weights(area_weights)
     check_scores = {cid: CheckScore(cid, meta.area, meta.severity) for cid, meta in checks.items()}
     # Counted in C per (check, status, waived), then credited per group: 337k findings at 100k
     # pods, a few hundred groups. Credits are multiples of 0.5, so the sums are exact either way.
@@ -179,10 +170,32 @@ def score(
         ]
         total = sum(cs.weight for cs in scored)
         value = 100.0 * sum(cs.weight * (cs.ratio or 0.0) for cs in scored) / total if total else None
-        weight = (area_weights or {}).get(area, 1.0)
+        weight = weights_by_area[area]
         areas[area] = AreaScore(area, value, weight, total)
 
-    scored_areas = [a for a in areas.values() if a.score is not None and a.weight > 0]
-    total_weight = sum(a.weight for a in scored_areas)
-    overall = sum(a.weight * (a.score or 0.0) for a in scored_areas) / total_weight if total_weight else None
-    return Scores(overall, areas, check_scores)
+    scaled = _scaled_area_weights(areas)
+    total_weight = sum(scaled.values())
+    if not total_weight:
+        return Scores(None, areas, check_scores)
+    overall = sum(w * (areas[name].score or 0.0) for name, w in scaled.items()) / total_weight
+    shares = {name: w / total_weight for name, w in scaled.items()}
+    return Scores(overall, areas, check_scores, shares)
+
+
+def _checked_area_weights(area_weights: Mapping[str, float] | None) -> dict[str, float]:
+    """Every area's weight (default 1); a negative, infinite or nan one is a programming error
+    (the policy file refuses them), never a score that is nan and so passes every gate."""
+    weights = {area: float((area_weights or {}).get(area, 1.0)) for area in AREAS}
+    for area, weight in weights.items():
+        if not (math.isfinite(weight) and weight >= 0):
+            raise ValueError(f"area weight of {area} must be a finite number >= 0, got {weight}")
+    return weights
+
+
+def _scaled_area_weights(areas: Mapping[str, AreaScore]) -> dict[str, float]:
+    """The weights of the scored areas divided by the largest: the same proportions, but the sum
+    of huge weights (1e307) stays finite and tiny ones (5e-324) keep their precision. The default
+    weights (all 1) come out unchanged."""
+    weights = {name: a.weight for name, a in areas.items() if a.score is not None and a.weight > 0}
+    largest = max(weights.values(), default=0.0)
+    return {name: w / largest for name, w in weights.items()}

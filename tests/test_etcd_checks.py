@@ -80,6 +80,21 @@ def test_freshness_limit_is_configurable() -> None:
     assert statuses(run("ETCD-005", inventory, config=relaxed)) == [Status.PASS]
 
 
+@pytest.mark.parametrize("hours", [1e300, float("inf"), float("nan")])
+def test_a_limit_longer_than_a_timedelta_is_no_limit_not_a_check_error(hours: float) -> None:
+    """The policy file refuses such limits; a Config built in code must not crash the checks."""
+    unlimited = Config(backup_max_age_hours=hours)
+    inventory = cronjob_cluster("2020-01-01T00:00:00Z")
+    assert statuses(run("ETCD-005", inventory, config=unlimited)) == [Status.PASS]
+    k3s = k3s_cluster(
+        k3s__etcdsnapshotfiles=[k3s_snapshot("etcd-snapshot-s-1", "s", "2020-01-01T00:00:00Z")],
+        cronjobs=[],
+        jobs=[],
+    )
+    for check_id in ("ETCD-001", "ETCD-004"):
+        assert statuses(run(check_id, k3s, config=unlimited)) == [Status.PASS], check_id
+
+
 def test_etcd_manager_is_evidence_but_its_freshness_is_unknown() -> None:
     inventory = f.make_inventory(
         nodes=[f.node("ip-10-0-1-10", control_plane=True)], pods=[kops_etcd_manager_pod()]
