@@ -35,6 +35,7 @@ class _Field:
     low: int
     high: int
     names: dict[str, int]
+    lenient_high: int | None = None  # a larger value accepted too (7: Sunday in many crons)
 
 
 _MONTH_NAMES = {
@@ -50,8 +51,10 @@ _FIELDS = (
     _Field("hour", 0, 23, {}),
     _Field("day of month", 1, 31, {}),
     _Field("month", 1, 12, _MONTH_NAMES),
-    _Field("day of week", 0, 6, _DAY_NAMES),
+    _Field("day of week", 0, 6, _DAY_NAMES, lenient_high=7),
 )
+# What the API server accepts in a new CronJob (robfig/cron's standard parser): no 7 for Sunday.
+_STRICT_FIELDS = tuple(replace(spec, lenient_high=None) for spec in _FIELDS)
 
 _DESCRIPTORS = {
     "@yearly": "0 0 1 1 *",
@@ -63,7 +66,8 @@ _DESCRIPTORS = {
     "@hourly": "0 * * * *",
 }
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", re.ASCII)  # Go: ASCII digits
+_GO_MAX_DURATION_S = (2**63 - 1) / 1e9  # an int64 of nanoseconds
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 # Firing days are enumerated over a fixed eight-year window (two leap days), so the answer never
@@ -121,13 +125,21 @@ class CronSchedule:
         raise CronError(f"{self.expression!r} never fires (no such date)")
 
 
-def parse_cron(expression: str) -> CronSchedule:
-    """Parse a CronJob/Velero schedule; `CronError` says what is wrong with it."""
+def parse_cron(expression: str, *, strict: bool = False) -> CronSchedule:
+    """Parse a CronJob/Velero schedule; `CronError` says what is wrong with it.
+
+    `strict` accepts only what the API server accepts in a new CronJob: day of week 0-6, and no
+    `TZ=` prefix (it takes `spec.timeZone` instead). Schedules read from a cluster are parsed
+    leniently, as they may predate those rules or come from Velero."""
     if not isinstance(expression, str) or not expression.strip():
         raise CronError("empty schedule")
     text = expression.strip()
     time_zone = None
     if text.startswith(("TZ=", "CRON_TZ=")):
+        if strict:
+            raise CronError(
+                f"{expression!r}: the API server refuses a TZ= or CRON_TZ= prefix in a new CronJob"
+            )
         prefix, _, text = text.partition(" ")
         time_zone = prefix.partition("=")[2]
         text = text.strip()
@@ -138,7 +150,8 @@ def parse_cron(expression: str) -> CronSchedule:
     fields = text.split()
     if len(fields) != len(_FIELDS):
         raise CronError(f"{expression!r} has {len(fields)} fields, expected 5")
-    parsed = [_parse_field(raw, spec) for raw, spec in zip(fields, _FIELDS, strict=True)]
+    specs = _STRICT_FIELDS if strict else _FIELDS
+    parsed = [_parse_field(raw, spec) for raw, spec in zip(fields, specs, strict=True)]
     (minutes, _), (hours, _), (dom, dom_star), (months, _), (dow, dow_star) = parsed
     return CronSchedule(
         expression=expression,
@@ -228,6 +241,8 @@ def parse_go_duration(text: str) -> timedelta:
         position = match.end()
     if position != len(text):
         raise CronError(f"{text!r} is not a duration such as 1h30m")
+    if seconds > _GO_MAX_DURATION_S:  # Go refuses it; a timedelta would overflow
+        raise CronError(f"{text!r} is longer than a Go duration can be (about 292 years)")
     return timedelta(seconds=seconds)
 
 
@@ -250,35 +265,40 @@ def _parse_part(part: str, spec: _Field) -> tuple[set[int], bool]:
     range_text, slash, step_text = part.partition("/")
     step = 1
     if slash:
-        if not step_text.isdigit() or int(step_text) == 0:
+        if not _is_number(step_text) or int(step_text) == 0:
             raise CronError(f"{part!r}: the step in the {spec.name} field must be a positive number")
         step = int(step_text)
-    high_limit = 7 if spec.name == "day of week" else spec.high
     star = False
     if range_text in ("*", "?"):
         low, high = spec.low, spec.high
         star = step == 1
     elif "-" in range_text:
         first, _, last = range_text.partition("-")
-        low, high = _value(first, spec, high_limit), _value(last, spec, high_limit)
+        low, high = _value(first, spec), _value(last, spec)
         if low > high:
             raise CronError(f"{part!r}: the range in the {spec.name} field runs backwards")
     else:
-        low = _value(range_text, spec, high_limit)
+        low = _value(range_text, spec)
         high = spec.high if slash else low  # "5/15" means "5-max/15"
     return set(range(low, high + 1, step)), star
 
 
-def _value(text: str, spec: _Field, high_limit: int) -> int:
+def _value(text: str, spec: _Field) -> int:
     lowered = text.lower()
     if lowered in spec.names:
         return spec.names[lowered]
-    if not text.isdigit():
+    if not _is_number(text):
         raise CronError(f"{text!r} is not a valid {spec.name}")
     value = int(text)
-    if not spec.low <= value <= high_limit:
+    if not spec.low <= value <= (spec.lenient_high or spec.high):
         raise CronError(f"{value} is out of range for the {spec.name} field ({spec.low}-{spec.high})")
     return value
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits only, as in Go's parser: `str.isdigit` also takes "²" (which int() refuses)
+    and "٥" (which int() reads as 5)."""
+    return text.isascii() and text.isdigit()
 
 
 def _min_interval(schedule: CronSchedule) -> timedelta:

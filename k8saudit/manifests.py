@@ -32,8 +32,6 @@ RUN_AS = 65532  # the conventional "nonroot" uid of distroless images
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?-]+$")
-_CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +51,7 @@ class CronJobOptions:
             raise UsageError(f"--namespace {self.namespace!r} is not a valid namespace name")
         if not _DNS_SUBDOMAIN.match(self.service_account):
             raise UsageError(f"--service-account {self.service_account!r} is not a valid name")
-        fields = self.schedule.split()
-        macro = len(fields) == 1 and fields[0] in _CRON_MACROS
-        if not macro and (len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields)):
-            raise UsageError(
-                f"--schedule {self.schedule!r} is not a cron schedule (5 fields, e.g. '0 */6 * * *')"
-            )
+        _check_schedule(self.schedule)
         if not self.image.strip() or any(c.isspace() for c in self.image):
             raise UsageError(f"--image {self.image!r} is not an image reference")
         if not _QUANTITY.match(self.storage):
@@ -69,6 +62,18 @@ class CronJobOptions:
             raise UsageError(f"--waivers-configmap {self.waivers_configmap!r} is not a valid name")
         if self.keep < 1:
             raise UsageError("--keep must be at least 1")
+
+
+def _check_schedule(schedule: str) -> None:
+    """The schedule as the API server validates it (minute 0-59, hour 0-23, day 1-31, month
+    1-12, weekday 0-6, positive steps, no TZ= prefix), and firing at all (30 February never
+    comes): the parser the etcd checks read schedules with, in its strict mode."""
+    from checks.cron import CronError, parse_cron
+
+    try:
+        parse_cron(schedule, strict=True).min_interval()
+    except CronError as exc:
+        raise UsageError(f"--schedule is not a cron schedule: {exc}") from None
 
 
 def scan_command(options: CronJobOptions) -> list[str]:

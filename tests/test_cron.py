@@ -178,3 +178,33 @@ def test_interval_matches_simulation(expression: str) -> None:
     assert computed <= simulated, expression  # the eight-year window sees at least as much
     if not parse_cron(expression).dom_restricted:  # then the pattern repeats weekly: exact
         assert computed == simulated, expression
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("0 0 * * 7", r"7 is out of range for the day of week field \(0-6\)"),
+        ("0 0 * * 5-7", "7 is out of range for the day of week field"),
+        ("TZ=Europe/Berlin 0 2 * * *", "refuses a TZ= or CRON_TZ= prefix"),
+        ("CRON_TZ=UTC @daily", "refuses a TZ= or CRON_TZ= prefix"),
+    ],
+)
+def test_strict_parsing_refuses_what_the_api_server_refuses(expression: str, message: str) -> None:
+    parse_cron(expression)  # read leniently from a cluster (Velero, older API servers)
+    with pytest.raises(CronError, match=message):
+        parse_cron(expression, strict=True)
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("² * * * *", "'²' is not a valid minute"),  # str.isdigit() says yes, int() says no
+        ("٥ * * * *", "'٥' is not a valid minute"),  # int() reads it as 5; Go does not
+        ("*/² * * * *", "step in the minute field must be a positive number"),
+        ("@every ٥m", "not a duration"),
+        ("@every 99999999999999999h", "longer than a Go duration can be"),
+    ],
+)
+def test_only_what_go_parses_is_a_number(expression: str, message: str) -> None:
+    with pytest.raises(CronError, match=message):
+        parse_cron(expression)

@@ -210,3 +210,33 @@ def test_in_cluster_context_name_matches_the_connection_module() -> None:
 
     container = pod_spec(cronjob_manifests())["containers"][0]
     assert re.search(rf"--context', '{IN_CLUSTER}'", str(container["command"] + container["args"]))
+
+
+@pytest.mark.parametrize(
+    ("schedule", "field"),
+    [
+        ("99 * * * *", "99 is out of range for the minute field"),
+        ("60 * * * *", "60 is out of range for the minute field"),
+        ("0 24 * * *", "24 is out of range for the hour field"),
+        ("0 0 0 * *", "0 is out of range for the day of month field"),
+        ("0 0 32 * *", "32 is out of range for the day of month field"),
+        ("0 0 * 13 *", "13 is out of range for the month field"),
+        ("0 0 * * 8", "8 is out of range for the day of week field"),
+        ("0 0 * * 7", "7 is out of range for the day of week field"),  # robfig/cron: 0-6
+        ("*/0 * * * *", "the step in the minute field must be a positive number"),
+        ("0 0 30 2 *", "never fires"),
+        ("TZ=UTC 0 0 * * *", "refuses a TZ= or CRON_TZ= prefix"),
+    ],
+)
+def test_a_schedule_the_api_server_would_reject_names_the_field(capsys, schedule: str, field: str) -> None:
+    assert main(["manifests", "--schedule", schedule]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("k8saudit: error: --schedule is not a cron schedule:")
+    assert field in captured.err and captured.err.count("\n") == 1
+
+
+@pytest.mark.parametrize("schedule", ["0 9 * * mon-fri", "*/15 0-6 1,15 jan-jun ?", "@weekly", "@every 6h"])
+def test_schedules_the_api_server_accepts_are_written(schedule: str) -> None:
+    cronjob = cronjob_manifests(CronJobOptions(schedule=schedule))[-1]
+    assert cronjob["spec"]["schedule"] == schedule
