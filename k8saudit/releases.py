@@ -24,6 +24,7 @@ import httpx
 import orjson
 
 from k8saudit import __version__
+from k8saudit.errors import UsageError
 from k8saudit.redact import without_userinfo
 
 # A Kubernetes pre-release is `-alpha.N`, `-beta.N` or `-rc.N`, then `.N` for a build N commits
@@ -327,13 +328,38 @@ def fetch_calendar(
                 body += chunk
                 if len(body) > MAX_REFRESH_BYTES:
                     raise CalendarError(f"the answer from {shown} is larger than {MAX_REFRESH_BYTES} bytes")
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL is no HTTPError
         raise CalendarError(f"cannot fetch {shown}: {type(exc).__name__}: {exc}") from None
     try:
         data = orjson.loads(bytes(body))
     except orjson.JSONDecodeError:
         raise CalendarError(f"the answer from {shown} is not JSON") from None
     return from_endoflife(data, fetched_on, shown)
+
+
+def check_releases_url(url: str) -> str:
+    """`url` if the calendar can be fetched from it; else one UsageError line saying why (naming
+    the URL without its `user:password@` part)."""
+    try:
+        problem = _url_problem(httpx.URL(url), url)
+    except httpx.InvalidURL as exc:
+        problem = str(exc)
+    if problem:
+        shown = without_userinfo(url)[0][:120]
+        raise UsageError(f"--releases-url must be an http(s) URL, not {shown!r}: {problem}")
+    return url
+
+
+def _url_problem(parsed: httpx.URL, url: str) -> str | None:
+    if parsed.scheme not in ("http", "https"):
+        return "the scheme must be http or https"
+    if not parsed.host:
+        return "it names no host"
+    if any(c.isspace() for c in url):
+        return "it contains white space"
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        return f"port {parsed.port} is out of range (1-65535)"
+    return None
 
 
 def refresh_calendar(
@@ -344,8 +370,10 @@ def refresh_calendar(
 ) -> tuple[ReleaseCalendar, str]:
     """The refreshed calendar and a note saying so, or `fallback` and a note saying why not.
 
-    Never raises: an audit must not fail because a public website is down.
+    A failed fetch never raises: an audit must not fail because a public website is down. A
+    `url` that is no http(s) URL is a typo to fix, not a fetch that failed: a UsageError.
     """
+    check_releases_url(url)
     try:
         calendar = fetch_calendar(url, **fetch_options)
     except CalendarError as exc:

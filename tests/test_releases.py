@@ -16,9 +16,11 @@ import orjson
 import pytest
 
 from k8saudit.cli import demo_snapshot_path, main
+from k8saudit.errors import UsageError
 from k8saudit.releases import (
     CalendarError,
     ReleaseCalendar,
+    check_releases_url,
     fetch_calendar,
     format_version,
     from_endoflife,
@@ -430,3 +432,54 @@ def test_calendar_option_usage_errors(capsys) -> None:
         assert main(argv) == 1
         err = capsys.readouterr().err
         assert err.startswith("k8saudit: error:") and err.count("\n") == 1
+
+
+# -- a malformed --releases-url -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("notaurl", "the scheme must be http or https"),
+        ("ftp://mirror.test/k8s.json", "the scheme must be http or https"),
+        ("http://[::1", "Invalid port"),
+        ("http://mirror.test:abc/k8s.json", "Invalid port"),
+        ("https://[zz]/k8s.json", "Invalid IPv6 address"),
+        ("http://:80/k8s.json", "it names no host"),
+        ("http://mir ror.test/k8s.json", "it contains white space"),
+        ("http://[::1]:99999/k8s.json", "port 99999 is out of range"),
+    ],
+)
+def test_a_malformed_releases_url_is_a_one_line_usage_error(url: str, problem: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        check_releases_url(url)
+    assert caught.value.message.startswith(f"--releases-url must be an http(s) URL, not {url!r}: {problem}")
+    with pytest.raises(UsageError, match="--releases-url"):
+        refresh_calendar(ReleaseCalendar.shipped(), "the shipped calendar", url)
+
+
+def test_a_malformed_releases_url_never_names_its_password() -> None:
+    with pytest.raises(UsageError) as caught:
+        check_releases_url("https://k8saudit:s3cret@[zz]/k8s.json")
+    assert "s3cret" not in caught.value.message and "'https://[zz]/k8s.json'" in caught.value.message
+
+
+def test_good_releases_urls_pass() -> None:
+    for url in (
+        "https://endoflife.date/api/kubernetes.json",
+        "http://[::1]:8080/k8s.json",
+        "HTTP://Mirror.test",
+    ):
+        assert check_releases_url(url) == url
+
+
+def test_an_invalid_url_is_a_calendar_error_when_fetched_directly() -> None:
+    with pytest.raises(CalendarError, match="cannot fetch http://\\[::1: InvalidURL"):
+        fetch_calendar("http://[::1")
+
+
+def test_cli_refuses_a_malformed_releases_url_in_one_line(capsys) -> None:
+    snapshot = str(demo_snapshot_path())
+    assert main(["report", snapshot, "--refresh-releases", "--releases-url", "http://[::1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("k8saudit: error: --releases-url must be an http(s) URL") and err.count("\n") == 1
