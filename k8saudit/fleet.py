@@ -11,6 +11,7 @@ the TUI's fleet view. Both return `FleetEntry` rows: everything a fleet table ne
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -121,7 +122,7 @@ class FleetEntry:
     def to_dict(self) -> dict[str, Any]:
         return {
             "context": self.context,
-            "snapshot": str(self.snapshot) if self.snapshot else None,
+            "snapshot": shown_path(self.snapshot) if self.snapshot else None,
             "error": self.error,
             "server": self.server,
             "grade": self.grade,
@@ -196,13 +197,14 @@ def default_output_dir(now: datetime | None = None) -> Path:
 
 
 def snapshot_name(context: str, taken: set[str]) -> str:
-    """A file name for `context`'s snapshot, unique within `taken` (which it joins)."""
+    """A file name for `context`'s snapshot, unique within `taken` (which it joins, casefolded:
+    on a case-insensitive file system `Prod.json.gz` would replace `prod.json.gz`)."""
     base = re.sub(r"[^A-Za-z0-9._-]+", "_", context).strip("._")[:80] or "cluster"
     name, n = f"{base}.json.gz", 1
-    while name in taken:
+    while name.casefold() in taken:
         n += 1
         name = f"{base}-{n}.json.gz"
-    taken.add(name)
+    taken.add(name.casefold())
     return name
 
 
@@ -219,10 +221,9 @@ async def scan_fleet(
     the order of `contexts`; a failure is that cluster's entry, never an exception."""
     from k8saudit.snapshot import save
 
-    if output_dir is not None:
-        _prepare_dir(output_dir)
+    # The directory may hold the user's own files: snapshots get names none of them has.
+    taken = _prepare_dir(output_dir) if output_dir is not None else set()
     semaphore = asyncio.Semaphore(max_parallel)
-    taken: set[str] = set()
     names = {context: snapshot_name(context, taken) for context in contexts}
 
     async def one(context: str) -> FleetEntry:
@@ -248,15 +249,21 @@ async def scan_fleet(
     return entries
 
 
-def _prepare_dir(directory: Path) -> None:
+def _prepare_dir(directory: Path) -> set[str]:
+    """Create `directory` if needed; the names already in it (casefolded), which a fleet scan
+    must not replace. Refused: a directory that holds a `fleet.json` (another scan's, or any
+    file of that name) or cannot be listed (its files could not be kept clear of)."""
+    shown = shown_path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
+        existing = {entry.name.casefold() for entry in directory.iterdir()}
     except OSError as exc:
-        raise SnapshotError(f"cannot create {directory}: {exc.strerror or exc}") from None
-    if (directory / INDEX_FILE).exists():
+        raise SnapshotError(f"cannot use {shown} as the output directory: {exc.strerror or exc}") from None
+    if INDEX_FILE in existing:
         raise SnapshotError(
-            f"{directory} already holds a fleet scan ({INDEX_FILE}); choose another --output-dir"
+            f"{shown} already holds a fleet scan or another {INDEX_FILE}; choose another --output-dir"
         )
+    return existing
 
 
 def write_index(directory: Path, entries: Sequence[FleetEntry]) -> Path:
@@ -294,50 +301,114 @@ def load_fleet(
 ) -> list[FleetEntry]:
     """The clusters of a fleet directory: from its `fleet.json` when present (so clusters that
     could not be scanned are listed too), else every snapshot file in it. Each snapshot is
-    re-evaluated (current checks, `waivers`) unless `as_recorded`; one that cannot be read is an
-    entry with the load error. `calendar` replaces the calendars saved in the snapshots; `today` is
-    the day waiver expiry is judged against (default: today's date)."""
+    re-evaluated (current checks, `waivers`) unless `as_recorded`; one that cannot be read, or a
+    malformed entry of the index, is an entry with the one-line reason. `calendar` replaces the
+    calendars saved in the snapshots; `today` is the day waiver expiry is judged against (default:
+    today's date)."""
     root = Path(directory)
-    if not root.is_dir():
-        raise SnapshotError(f"{root} is not a directory")
-    listed = _from_index(root) if (root / INDEX_FILE).is_file() else _from_files(root)
-    if not listed:
-        raise SnapshotError(f"{root} holds no snapshots (*.json, *.json.gz) and no {INDEX_FILE}")
+    listed = _listed(root)
     return [
         _load_entry(context, path, error, config, waivers, as_recorded, max_bytes, calendar, today)
         for context, path, error in listed
     ]
 
 
-def _from_index(root: Path) -> list[tuple[str, Path | None, str | None]]:
-    source = root / INDEX_FILE
+# (context, snapshot file or None, why there is no snapshot to read)
+_Listed = tuple[str, Path | None, str | None]
+
+
+def _listed(root: Path) -> list[_Listed]:
+    """What `root` lists: its index's clusters, or else its snapshot files."""
     try:
-        data = orjson.loads(source.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        raise SnapshotError(f"{source} cannot be read: {str(exc)[:160]}") from None
-    if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT:
-        raise SnapshotError(f'{source} is not a k8saudit fleet index (no "format": "{INDEX_FORMAT}")')
-    listed = []
-    for item in data.get("clusters") or []:
-        if not isinstance(item, dict) or not isinstance(item.get("context"), str):
-            raise SnapshotError(f"{source}: every cluster needs a context name")
-        name = item.get("snapshot")
-        if isinstance(name, str) and Path(name).name != name:
-            raise SnapshotError(f"{source}: snapshot {name!r} must be a file name in {root}")
-        error = item.get("error")
-        listed.append(
-            (
-                item["context"],
-                root / name if isinstance(name, str) else None,
-                str(error) if error else None if isinstance(name, str) else "no snapshot recorded",
-            )
-        )
+        if not root.is_dir():
+            raise SnapshotError(f"{shown_path(root)} is not a directory")
+        if (root / INDEX_FILE).is_file():
+            listed = _from_index(root)
+            if not listed:
+                raise SnapshotError(f"{shown_path(root / INDEX_FILE)} lists no clusters")
+            return listed
+        listed = _from_files(root)
+    except OSError as exc:  # a directory that cannot be listed or searched
+        raise SnapshotError(f"cannot read {shown_path(root)}: {exc.strerror or exc}") from None
+    if not listed:
+        raise SnapshotError(f"{shown_path(root)} holds no snapshots (*.json, *.json.gz) and no {INDEX_FILE}")
     return listed
 
 
-def _from_files(root: Path) -> list[tuple[str, Path | None, str | None]]:
-    files = sorted(p for p in root.iterdir() if p.is_file() and p.name.endswith((".json", ".json.gz")))
-    return [("", p, None) for p in files if p.name != INDEX_FILE]
+def _from_index(root: Path) -> list[_Listed]:
+    source = root / INDEX_FILE
+    shown = shown_path(source)
+    try:
+        data = orjson.loads(source.read_bytes())
+    except OSError as exc:
+        raise SnapshotError(f"cannot read {shown}: {exc.strerror or exc}") from None
+    except orjson.JSONDecodeError as exc:
+        raise SnapshotError(f"{shown} cannot be read: {str(exc)[:160]}") from None
+    if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT:
+        raise SnapshotError(f'{shown} is not a k8saudit fleet index (no "format": "{INDEX_FORMAT}")')
+    clusters = data.get("clusters")
+    if not isinstance(clusters, list):
+        raise SnapshotError(f'{shown}: "clusters" must be a list, got {_type_name(clusters)}')
+    return [_index_entry(root, shown, number, item) for number, item in enumerate(clusters, start=1)]
+
+
+def _index_entry(root: Path, index: str, number: int, item: object) -> _Listed:
+    """One cluster of the index. A malformed one is listed with what is wrong with it, so that
+    the clusters around it are still reported."""
+    at = f"{index}: cluster #{number}"
+    if not isinstance(item, dict):
+        return f"#{number}", None, f"{at} must be an object, got {_type_name(item)}"
+    context = item.get("context")
+    if not isinstance(context, str):
+        return f"#{number}", None, f'{at}: "context" must be a string, got {_type_name(context)}'
+    name, error = item.get("snapshot"), item.get("error")
+    if error is not None and not isinstance(error, str):
+        return context, None, f'{at}: "error" must be a string, got {_type_name(error)}'
+    if name is None:
+        return context, None, error or "no snapshot recorded"
+    if problem := _file_name_problem(name):
+        return context, None, f'{at}: "snapshot" {problem}'
+    return context, root / name, None
+
+
+def _file_name_problem(name: object) -> str | None:
+    """What makes `name` unusable as the name of a snapshot file in the fleet directory."""
+    if not isinstance(name, str):
+        return f"must be a file name, got {_type_name(name)}"
+    shown = safe_text(repr(name), 80)
+    if "\0" in name:
+        return f"{shown} holds a NUL character"
+    if name in ("", ".", "..") or Path(name).name != name:
+        return f"{shown} is not a file name in the fleet directory"
+    return None
+
+
+def _type_name(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _from_files(root: Path) -> list[_Listed]:
+    files = sorted(p for p in root.iterdir() if p.name.endswith((".json", ".json.gz")) and p.is_file())
+    return [_file_entry(p) for p in files if p.name != INDEX_FILE]
+
+
+def _file_entry(path: Path) -> _Listed:
+    """A snapshot file found in the directory; one whose name is not UTF-8 is listed as such
+    (reports, JSON and the terminal all need the name as text)."""
+    name = _printable(path.name)
+    if name != path.name:  # it had bytes that are not UTF-8, now escaped
+        return name, None, f"{shown_path(path)}: the file name is not UTF-8; rename it to read it"
+    return "", path, None
+
+
+def shown_path(path: Path) -> str:
+    """`path` as text every output accepts: the bytes of a name that is not UTF-8 (which Python
+    keeps as lone surrogates, refused by every encoder) are shown as \\xNN escapes."""
+    return _printable(os.fsdecode(path))
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _load_entry(
@@ -357,8 +428,8 @@ def _load_entry(
         return FleetEntry(context, error=error or "not scanned")
     try:
         snapshot = load(path, max_bytes or DEFAULT_MAX_BYTES)
-    except SnapshotError as exc:
-        return FleetEntry(context or path.name, snapshot=path, error=exc.message)
+    except SnapshotError as exc:  # its message names the path, which may not be UTF-8
+        return FleetEntry(context or path.name, snapshot=path, error=_printable(exc.message))
     report = snapshot.report(
         as_recorded=as_recorded, config=config, waivers=waivers, calendar=calendar, today=today
     )
@@ -411,7 +482,7 @@ def render_fleet_text(entries: Sequence[FleetEntry], directory: Path | None = No
             lines.append(f"{'':<{width}}  coverage gaps ({len(e.unreadable)}): {safe_text(shown, 200)}")
     failed = sum(1 for e in entries if not e.ok)
     summary = f"{len(entries)} cluster(s)" + (f", {failed} without a usable scan" if failed else "")
-    lines += ["", summary + (f"; snapshots in {safe_text(directory, 300)}" if directory else "")]
+    lines += ["", summary + (f"; snapshots in {safe_text(shown_path(directory), 300)}" if directory else "")]
     return "\n".join(lines) + "\n"
 
 
@@ -423,7 +494,7 @@ def fleet_dict(entries: Sequence[FleetEntry], directory: Path | None = None) -> 
     grades = Counter(e.grade for e in entries if e.ok)
     return {
         "schema": FLEET_SCHEMA,
-        "directory": str(directory) if directory else None,
+        "directory": shown_path(directory) if directory else None,
         "clusters": [e.to_dict() for e in entries],
         "summary": {
             "clusters": len(entries),
