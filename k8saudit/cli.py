@@ -1,28 +1,48 @@
 """The `k8saudit` command line.
 
 Exit codes: 0 ok, 1 usage or input error (bad arguments, unreadable snapshot or waivers file),
-2 the cluster cannot be reached or authenticated to (a fleet: none of them), 3 `--fail-under` not
-met, 4 `--fail-on` tripped, 5 a fleet scan where some clusters could not be scanned. Every
-failure is one line on stderr, never a traceback (set K8SAUDIT_DEBUG=1 to see one).
+2 the cluster cannot be reached or authenticated to, or the kubeconfig does not lead to it (a
+fleet: none of them), 3 `--fail-under` not met, 4 `--fail-on` tripped, 5 a fleet scan where some
+clusters could not be scanned, 130 interrupted (Ctrl-C). Every failure is one line on stderr, never
+a traceback (set K8SAUDIT_DEBUG=1 to see one).
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import os
-import re
 import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
 
-import orjson
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a Ctrl-C
+INTERRUPTED = "k8saudit: interrupted\n"
 
-from k8saudit import __version__
-from k8saudit.errors import EXIT_OK, EXIT_USAGE, K8sAuditError, UsageError
-from k8saudit.model import Severity
-from k8saudit.textsafe import dump_json, safe_json, safe_text
+try:  # a Ctrl-C while these load comes before main() can catch it: the same line, no traceback
+    import argparse
+    import asyncio
+    import hashlib
+    import math
+    import os
+    import re
+    import signal
+    import threading
+    from collections.abc import Callable, Coroutine, Iterable, Sequence
+    from pathlib import Path
+    from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+    import orjson
+
+    from k8saudit import __version__
+    from k8saudit.errors import (
+        EXIT_OK,
+        EXIT_USAGE,
+        ConnectionFailure,
+        K8sAuditError,
+        SnapshotError,
+        UsageError,
+    )
+    from k8saudit.model import Severity
+    from k8saudit.textsafe import dump_json, safe_json, safe_text
+except KeyboardInterrupt:
+    sys.stderr.write(INTERRUPTED)
+    raise SystemExit(EXIT_INTERRUPTED) from None
 
 if TYPE_CHECKING:
     from k8saudit.collector import CollectorSettings
@@ -55,14 +75,18 @@ def demo_snapshot_path() -> Path:
     raise UsageError("the demo snapshot is missing from this installation")
 
 
-def _positive(kind: type) -> Callable[[str], float | int]:
+def _positive(kind: type, maximum: int | None = None) -> Callable[[str], float | int]:
     def parse(text: str) -> float | int:
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if isinstance(value, float) and not math.isfinite(value):  # nan compares false with 0
+            raise argparse.ArgumentTypeError(f"must be a finite number: {text!r}")
         if value <= 0:
             raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}: {text!r}")
         return value
 
     return parse
@@ -160,10 +184,14 @@ def _add_gates(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# 1 TiB: more than any snapshot that fits in memory, and the byte count stays a C size.
+MAX_SNAPSHOT_MIB = 1024**2
+
+
 def _add_max_size(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-snapshot-size",
-        type=_positive(int),
+        type=_positive(int, MAX_SNAPSHOT_MIB),
         default=None,
         metavar="MIB",
         help="refuse bigger snapshots (default: 2048)",
@@ -234,7 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser(
         "report", help="print the report of a saved snapshot, or the table of a fleet directory"
     )
-    report.add_argument("snapshot", help="snapshot file (.json or .json.gz), or a fleet directory")
+    report.add_argument(
+        "snapshot", help="snapshot file (.json or .json.gz; - reads standard input), or a fleet directory"
+    )
     _add_format(report, REPORT_FORMATS)
     report.add_argument(
         "--as-recorded",
@@ -325,17 +355,51 @@ def _add_manifests_parser(commands: argparse._SubParsersAction) -> None:
 # -- commands -----------------------------------------------------------------------------------
 
 
+def _write_stdout(pieces: Iterable[bytes], what: str = "the report") -> None:
+    """Write `pieces` to standard output as they come. A reader that leaves early (`| head`) is
+    no error: the output stops and the command goes on to the exit code its gates give. Any other
+    failure (a full disk, a closed descriptor) is one line, exit 1."""
+    stdout = sys.stdout
+    if stdout is None:  # started with standard output closed (`>&-`)
+        raise UsageError(f"cannot write {what} to standard output: it is closed")
+    try:
+        stdout.flush()  # what was written before comes first
+        for piece in pieces:  # as it is made: never held whole
+            stdout.buffer.write(piece)
+        stdout.buffer.flush()
+    except BrokenPipeError:
+        _discard_stdout()
+    except OSError as exc:
+        _discard_stdout()
+        raise UsageError(f"cannot write {what} to standard output: {exc.strerror or exc}") from None
+
+
+def _write_text(text: str, what: str = "the report") -> None:
+    _write_stdout([text.encode("utf-8", "replace")], what)
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null: what is still buffered would fail again when Python
+    flushes it at exit, with a traceback."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file descriptor (a test's capture)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def _print_report(report: Report, fmt: str) -> None:
     from k8saudit.export import chunks
 
-    sys.stdout.flush()  # what was written before comes first
-    sys.stdout.buffer.writelines(chunks(report, fmt))  # as it is made: never held whole
-    sys.stdout.buffer.flush()
+    _write_stdout(chunks(report, fmt))
 
 
-def _print_json(data: object) -> None:
-    sys.stdout.buffer.write(safe_json(dump_json(data, option=orjson.OPT_INDENT_2)) + b"\n")
-    sys.stdout.flush()
+def _print_json(data: object, what: str = "the report") -> None:
+    _write_stdout([safe_json(dump_json(data, option=orjson.OPT_INDENT_2)) + b"\n"], what)
 
 
 def _policy(args: argparse.Namespace) -> tuple[Config, WaiverPolicy]:
@@ -362,25 +426,76 @@ def _gate_exit(report: Report, gates: Gates) -> int:
     return exit_code(failures)
 
 
+# Contexts longer than this are shortened in default snapshot names (with a hash, see below).
+_STEM_LENGTH = 60
+
+
+def _context_stem(context: str) -> str:
+    """`context` as default snapshot names spell it. A name kept as it is never holds a '~'; one
+    that had to be sanitised or shortened ends in '~' and a hash of the whole name. So no two
+    contexts share a stem, and --keep never prunes another cluster's snapshots."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", context).strip("._")
+    if safe and safe == context and len(context) <= _STEM_LENGTH:
+        return context
+    digest = hashlib.sha256(context.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{safe[: _STEM_LENGTH - len(digest) - 1] or 'cluster'}~{digest}"
+
+
 def _default_snapshot_name(context: str) -> str:
+    """`k8saudit-CONTEXT-YYYYmmdd-HHMMSS.json.gz`; a second scan within the same second is saved
+    as `…-HHMMSS-2.json.gz` (`snapshot.numbered_name`)."""
     from k8saudit.report import utcnow
 
-    safe_context = re.sub(r"[^A-Za-z0-9._-]+", "_", context).strip("._") or "cluster"
-    return f"k8saudit-{safe_context[:60]}-{utcnow():%Y%m%d-%H%M%S}.json.gz"
-
-
-def _safe_context(context: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", context).strip("._")[:60] or "cluster"
+    return f"k8saudit-{_context_stem(context)}-{utcnow():%Y%m%d-%H%M%S}.json.gz"
 
 
 def prune_snapshots(directory: Path, context: str, keep: int) -> list[Path]:
-    """Delete all but the `keep` newest default-named snapshots of `context` in `directory`."""
-    pattern = re.compile(rf"^k8saudit-{re.escape(_safe_context(context))}-\d{{8}}-\d{{6}}\.json\.gz$")
-    ours = sorted((p for p in directory.iterdir() if pattern.match(p.name)), key=lambda p: p.name)
-    doomed = ours[:-keep] if keep < len(ours) else []
+    """Delete all but the `keep` newest default-named snapshots of `context` in `directory`.
+
+    The time and the number a same-second scan adds are the end of the name, so the stem before
+    them is read back exactly: a context whose name starts like this one's is never matched."""
+    pattern = re.compile(
+        rf"k8saudit-{re.escape(_context_stem(context))}-(\d{{8}}-\d{{6}})(?:-(\d+))?\.json\.gz"
+    )
+    ours = []
+    for name in _directory_names(directory):
+        if match := pattern.fullmatch(name):
+            ours.append(((match[1], int(match[2] or 1)), directory / name))
+    doomed = [path for _, path in sorted(ours)[:-keep]]
     for path in doomed:
-        path.unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise SnapshotError(f"cannot remove old snapshot {path}: {exc.strerror or exc}") from None
     return doomed
+
+
+def _directory_names(directory: Path) -> list[str]:
+    try:
+        return os.listdir(directory)
+    except OSError as exc:  # a write-only (chmod 300) or unreadable directory
+        raise SnapshotError(
+            f"cannot list {directory} to prune old snapshots (--keep): {exc.strerror or exc}"
+        ) from None
+
+
+def _input_files(args: argparse.Namespace) -> list[Path]:
+    """The files a scan reads: its snapshot must never be saved over one of them."""
+    from k8saudit.connection import kubeconfig_paths
+    from k8saudit.policy import find_policy_file
+
+    policy = find_policy_file(args.waivers)
+    return [*kubeconfig_paths(args.kubeconfig), *([policy] if policy else [])]
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse, before the scan, where a single-cluster scan could not or must not save."""
+    from k8saudit.snapshot import check_save_target
+
+    if args.output:
+        check_save_target(Path(args.output), _input_files(args))
+    if args.keep:
+        _directory_names(Path("."))  # the snapshots to prune must be listable
 
 
 def _check_scan_args(args: argparse.Namespace) -> bool:
@@ -414,10 +529,8 @@ def _refresh_calendar(
         return None, []
     from k8saudit.releases import ENDOFLIFE_URL, refresh_calendar
 
-    url = args.releases_url or ENDOFLIFE_URL
-    if not re.match(r"^https?://[^\s/]+", url):
-        raise UsageError(f"--releases-url must be an http(s) URL, not {url[:80]!r}")
-    calendar, note = refresh_calendar(fallback, fallback_name, url)
+    # refresh_calendar refuses a malformed URL in one line, never echoing its credentials.
+    calendar, note = refresh_calendar(fallback, fallback_name, args.releases_url or ENDOFLIFE_URL)
     return calendar, [note]
 
 
@@ -425,7 +538,6 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from k8saudit.collector import CollectorSettings
     from k8saudit.releases import ReleaseCalendar
     from k8saudit.scan import probe_report, scan_cluster
-    from k8saudit.snapshot import save
 
     fleet = _check_scan_args(args)
     config, waivers = _policy(args)
@@ -459,18 +571,72 @@ def cmd_scan(args: argparse.Namespace) -> int:
             await probe_report(report, probe)
         return report
 
-    report = asyncio.run(scan_then_probe())
+    if not args.no_save:
+        _check_outputs(args)
+    report = _run_async(scan_then_probe())
     if progress:
         progress.clear()
+    if not args.no_save:  # saved before printing: a reader that leaves early loses no snapshot
+        _save_scan(report, args)
     _print_report(report, args.format)
-    if not args.no_save:
-        context = report.inventory.cluster.context
-        path = save(report, args.output or _default_snapshot_name(context))
-        print(f"Snapshot saved to {safe_text(path)}", file=sys.stderr)
-        if args.keep:
-            for old in prune_snapshots(path.parent, context, args.keep):
-                print(f"Removed old snapshot {safe_text(old)}", file=sys.stderr)
     return _gate_exit(report, gates)
+
+
+def _save_scan(report: Report, args: argparse.Namespace) -> None:
+    from k8saudit.snapshot import save
+
+    context = report.inventory.cluster.context
+    if args.output:
+        path = save(report, args.output)
+    else:  # never over another scan's snapshot, even one taken in the same second
+        path = save(report, _default_snapshot_name(context), exclusive=True)
+    print(f"Snapshot saved to {safe_text(path)}", file=sys.stderr)
+    if args.keep:
+        for old in prune_snapshots(path.parent, context, args.keep):
+            print(f"Removed old snapshot {safe_text(old)}", file=sys.stderr)
+
+
+_Result = TypeVar("_Result")
+
+
+def _run_async(coroutine: Coroutine[Any, Any, _Result]) -> _Result:
+    """asyncio.run, except that Ctrl-C cancels every task, not only the main one: a list left
+    running after the scan's HTTP client closed would fail and print "Task exception was never
+    retrieved". A second Ctrl-C stops at once, as with asyncio.run. Raises KeyboardInterrupt
+    after a Ctrl-C, however the coroutine ended."""
+    with asyncio.Runner() as runner:
+        loop = runner.get_loop()
+        if (
+            threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler  # e.g. ignored
+        ):
+            return runner.run(coroutine)
+        presses = 0
+
+        def on_interrupt(signum: int, frame: object) -> None:
+            nonlocal presses
+            presses += 1
+            if presses > 1:
+                raise KeyboardInterrupt
+            loop.call_soon_threadsafe(_cancel_all_tasks, loop)  # from the loop, not mid-step
+
+        signal.signal(signal.SIGINT, on_interrupt)
+        try:
+            result = runner.run(coroutine)
+        except BaseException:
+            if presses:  # a cancelled scan ends in whatever error its cancellation caused
+                raise KeyboardInterrupt from None
+            raise
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        if presses:
+            raise KeyboardInterrupt
+        return result
+
+
+def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
 
 
 def _scan_fleet(
@@ -492,7 +658,10 @@ def _scan_fleet(
     names = [n.strip() for n in (args.contexts or "").split(",") if n.strip()]
     if args.contexts is not None and not names:
         raise UsageError("scan: --contexts needs at least one context name")
-    contexts = select_contexts(args.kubeconfig, args.all_contexts, names)
+    try:
+        contexts = select_contexts(args.kubeconfig, args.all_contexts, names)
+    except UsageError as exc:  # a context the kubeconfig lacks: exit 2, as `--context` (connection.py)
+        raise ConnectionFailure(exc.message) from None
     output_dir = None if args.no_save else Path(args.output_dir) if args.output_dir else default_output_dir()
 
     def on_done(entry: FleetEntry) -> None:
@@ -503,7 +672,7 @@ def _scan_fleet(
             print(f"FAIL {safe_text(entry.context, 80)}: {safe_text(entry.error, 300)}", file=sys.stderr)
 
     scan_one = cluster_scanner(args.kubeconfig, settings, config, waivers, calendar, notes)
-    entries = asyncio.run(
+    entries = _run_async(
         scan_fleet(
             contexts,
             scan_one,
@@ -521,7 +690,7 @@ def _print_fleet(entries: list[FleetEntry], directory: Path | None, fmt: str, ga
     if fmt == "json":
         _print_json(fleet_dict(entries, directory))
     else:
-        sys.stdout.write(render_fleet_text(entries, directory))
+        _write_text(render_fleet_text(entries, directory))
     code, messages = fleet_exit_code(entries, gates)
     for message in messages:
         print(f"k8saudit: {message}", file=sys.stderr)
@@ -588,12 +757,12 @@ def _check_as_recorded(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from k8saudit.snapshot import load
+    from k8saudit.snapshot import STDIN, load
 
     _check_as_recorded(args)
     config, waivers = _policy(args)
     gates = _gates(args)
-    if Path(args.snapshot).is_dir():
+    if args.snapshot != STDIN and _is_directory(Path(args.snapshot)):
         return _report_fleet(args, config, waivers, gates)
     snapshot = load(args.snapshot, _max_bytes(args))
     calendar, notes = _refresh_calendar(args, snapshot.calendar, "the calendar saved in the snapshot")
@@ -637,9 +806,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
         max_bytes=_max_bytes(args),
     )
     if args.format == "json":
-        _print_json(diff.to_dict())
+        _print_json(diff.to_dict(), "the comparison")
     else:
-        sys.stdout.write(render_diff_text(diff))
+        _write_text(render_diff_text(diff), "the comparison")
     return EXIT_OK
 
 
@@ -657,7 +826,7 @@ def cmd_manifests(args: argparse.Namespace) -> int:
         keep=args.keep,
         waivers_configmap=args.waivers_configmap,
     )
-    sys.stdout.write(manifests_yaml(options))
+    _write_text(manifests_yaml(options), "the manifests")
     return EXIT_OK
 
 
@@ -665,7 +834,7 @@ def cmd_checks(args: argparse.Namespace) -> int:
     from k8saudit.catalog import catalog_json, catalog_markdown, catalog_text
 
     render = {"text": catalog_text, "markdown": catalog_markdown, "json": catalog_json}[args.format]
-    sys.stdout.write(render())
+    _write_text(render(), "the catalog")
     return EXIT_OK
 
 
@@ -682,9 +851,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _open_snapshot(args, demo_snapshot_path(), demo=True)
 
 
+def _is_directory(path: Path) -> bool:
+    """Whether `path` is a directory; one that cannot even be looked at (a parent without
+    search permission, a name too long) is a one-line error, not a traceback."""
+    try:
+        return path.is_dir()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
 def cmd_open(args: argparse.Namespace) -> int:
     path = Path(args.snapshot)
-    if path.is_dir():
+    if _is_directory(path):
         return _open_fleet(args, path)
     if not path.is_file():
         raise UsageError(f"no such snapshot file or directory: {path}")
@@ -729,8 +907,13 @@ def _open_fleet(args: argparse.Namespace, directory: Path) -> int:
 
 def cmd_rbac(args: argparse.Namespace) -> int:
     from k8saudit.access import reader_manifests, to_yaml
+    from k8saudit.manifests import CronJobOptions
 
-    sys.stdout.write(to_yaml(reader_manifests(args.namespace, args.service_account, not args.no_secrets)))
+    # The identity `manifests` prints too: its names are checked by the same rules (a namespace
+    # is a DNS-1123 label, a ServiceAccount a DNS-1123 subdomain), before any YAML is printed.
+    CronJobOptions(namespace=args.namespace, service_account=args.service_account).validate()
+    identity = reader_manifests(args.namespace, args.service_account, not args.no_secrets)
+    _write_text(to_yaml(identity), "the manifests")
     return EXIT_OK
 
 
@@ -764,6 +947,13 @@ def cmd_tui(args: argparse.Namespace) -> int:
     )
 
 
+def _stop_at_next_interrupt() -> None:
+    """After a Ctrl-C, another one ends the process at once: Python's shutdown may still wait
+    for a worker thread (a DNS lookup, an exec plugin), and interrupting that prints a traceback."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     None: cmd_tui,
     "scan": cmd_scan,
@@ -785,10 +975,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"k8saudit: error: {safe_text(exc.message, 500)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("k8saudit: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return EXIT_OK  # `k8saudit report x | head`: the reader left, nothing is wrong
+        _stop_at_next_interrupt()
+        sys.stderr.write(INTERRUPTED)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # a write `_write_stdout` does not make (help text, stderr)
+        _discard_stdout()
+        return EXIT_USAGE  # the outcome could not be told: never 0, which would pass a gate
     except Exception as exc:  # the last line of defence: one line, no traceback
         if os.environ.get("K8SAUDIT_DEBUG"):
             raise

@@ -9,11 +9,11 @@ newer-format file, and refuses files that would decompress beyond a size cap.
 from __future__ import annotations
 
 import contextlib
-import io
 import itertools
 import os
 import re
 import socket
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -194,14 +194,15 @@ def _json_list(items: Iterable[Any], encode: Callable[[Any], Any] | None = None)
 GZIP_LEVEL = 1
 
 
-def save(report: Report, path: str | os.PathLike[str]) -> Path:
-    """Write `report` to `path` atomically; gzip when the name ends in `.gz`."""
+def save(report: Report, path: str | os.PathLike[str], *, exclusive: bool = False) -> Path:
+    """Write `report` to `path` atomically; gzip when the name ends in `.gz`. Returns the path
+    written: with `exclusive`, the first free one of `path`, `path-2`, … (`write_atomically`)."""
     target = Path(path)
     # Closed even when the write fails: a suspended dump_chunks would keep its gc_paused for as
     # long as the error is kept (a TUI message, a test's excinfo).
     with contextlib.closing(dump_chunks(report)) as chunks:
-        write_atomically(target, _gzipped(chunks) if target.name.endswith(".gz") else chunks)
-    return target
+        data = _gzipped(chunks) if target.name.endswith(".gz") else chunks
+        return write_atomically(target, data, exclusive=exclusive)
 
 
 def _gzipped(chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -211,25 +212,36 @@ def _gzipped(chunks: Iterable[bytes]) -> Iterator[bytes]:
     yield compressor.flush()
 
 
-def write_atomically(target: Path, data: bytes | Iterable[bytes]) -> None:
+def write_atomically(target: Path, data: bytes | Iterable[bytes], *, exclusive: bool = False) -> Path:
     """Replace `target` with `data` (bytes, or pieces written as they come) so that a reader, or
     the next run after a crash, sees the previous file or the new one, whole, never a mix: the
     data goes to a temp file next to the target (created 0600), is fsynced, then renamed over it.
     Any error removes the temp file; a process killed mid-write leaves one behind, which the next
-    save next to it removes."""
+    save next to it removes.
+
+    Only a regular file is ever replaced: a device, FIFO, socket or directory at `target` is
+    refused (a rename would put the snapshot in place of /dev/null). With `exclusive`, nothing is
+    replaced: the data goes to the first free name of `target`, `target-2`, `target-3`, …
+    (`numbered_name`). Returns the path written."""
     directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        raise SnapshotError(f"cannot save {target}: directory {directory} does not exist")
-    _remove_abandoned_temp_files(directory, target.name)
     tmp_name: str | None = None
     try:
+        _check_directory(target, directory)
+        _refuse_special_file(target)
+        _remove_abandoned_temp_files(directory, target.name)
         fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(target.name), suffix=".tmp", dir=directory)
         with os.fdopen(fd, "wb") as handle:  # mkstemp creates the file 0600
             for piece in (data,) if isinstance(data, bytes) else data:
                 handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
+        written = _claim_free_name(target) if exclusive else target
+        try:
+            os.replace(tmp_name, written)
+        except BaseException:  # a Ctrl-C too: the name stays free
+            if exclusive:
+                written.unlink(missing_ok=True)  # the empty file that claimed it
+            raise
         tmp_name = None
         _fsync_directory(directory)  # the rename itself survives a power cut
     except OSError as exc:
@@ -237,6 +249,105 @@ def write_atomically(target: Path, data: bytes | Iterable[bytes]) -> None:
     finally:
         if tmp_name is not None:
             Path(tmp_name).unlink(missing_ok=True)
+    return written
+
+
+SNAPSHOT_SUFFIXES = (".json.gz", ".json")
+_MAX_NUMBERED = 10_000
+
+
+def numbered_name(target: Path, number: int) -> Path:
+    """`target` itself for 1, else with `-number` before its suffix: `s.json.gz` → `s-2.json.gz`."""
+    if number == 1:
+        return target
+    name = target.name
+    suffix = next((s for s in SNAPSHOT_SUFFIXES if name.endswith(s)), target.suffix)
+    return target.with_name(f"{name.removesuffix(suffix)}-{number}{suffix}")
+
+
+def _claim_free_name(target: Path) -> Path:
+    """The first free numbered name of `target`, created empty with O_EXCL: two saves running
+    at once can never both take it (an existence check followed by a rename could)."""
+    for number in range(1, _MAX_NUMBERED + 1):
+        candidate = numbered_name(target, number)
+        try:
+            os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            continue
+        return candidate
+    raise SnapshotError(f"cannot save {target}: {_MAX_NUMBERED} files of that name already exist")
+
+
+def _check_directory(target: Path, directory: Path) -> None:
+    if not directory.is_dir():  # raises, as OSError, when it cannot even be looked at
+        raise SnapshotError(f"cannot save {target}: directory {directory} does not exist")
+
+
+def _refuse_special_file(target: Path) -> None:
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        raise SnapshotError(f"refusing to save to {target}: it is not a regular file ({_file_type(mode)})")
+
+
+def _file_type(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "a special file"
+
+
+def check_save_target(target: Path, inputs: Iterable[Path] = ()) -> None:
+    """Refuse, before any work is done, a path a snapshot must not be saved to: a name that does
+    not end in .json or .json.gz (a typo must not replace ~/.kube/config), one of the command's
+    `inputs` (the kubeconfig, the policy file), anything but a regular file, and a file that is
+    not a k8saudit snapshot. An existing snapshot may be replaced: that is a re-scan."""
+    if not target.name.endswith(SNAPSHOT_SUFFIXES):
+        raise SnapshotError(f"refusing to save to {target}: a snapshot file name ends in .json or .json.gz")
+    try:
+        _check_directory(target, target.parent if str(target.parent) else Path("."))
+        _refuse_special_file(target)
+        if not target.exists():
+            return
+        if any(_same_file(target, source) for source in inputs):
+            raise SnapshotError(f"refusing to save to {target}: the command reads it (an input file)")
+        if not _is_snapshot_file(target):
+            raise SnapshotError(
+                f"refusing to replace {target}: it is not a k8saudit snapshot (choose another name)"
+            )
+    except OSError as exc:
+        raise SnapshotError(f"cannot save {target}: {exc.strerror or exc}") from None
+
+
+def _same_file(target: Path, source: Path) -> bool:
+    try:
+        return os.path.samefile(target, source)
+    except OSError:  # the input does not exist (a default that is not there)
+        return False
+
+
+_SNAPSHOT_START = re.compile(rb'\s*\{\s*"format"\s*:\s*"' + re.escape(FORMAT_NAME.encode()) + rb"/")
+
+
+def _is_snapshot_file(path: Path) -> bool:
+    """Whether `path` starts as a k8saudit snapshot does (`"format"` comes first), gzipped or
+    not; an empty file holds nothing to lose and counts as one."""
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    if head[:2] == _GZIP_MAGIC:
+        try:
+            head = isal_zlib.decompressobj(wbits=31).decompress(head, 256)
+        except isal_zlib.error:
+            return False
+    return not head or _SNAPSHOT_START.match(head) is not None
 
 
 # Temp files are named `.<target>.<host>.<pid>.<random>.tmp`, so a later save can tell the ones
@@ -286,40 +397,60 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+STDIN = "-"  # as a path: the snapshot comes through a pipe (`cat s.json.gz | k8saudit report -`)
+
+
 def load(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Snapshot:
-    """Read and validate a snapshot file; any problem is one SnapshotError line."""
+    """Read and validate a snapshot file (`-`: standard input); any problem is one SnapshotError
+    line."""
     source = Path(path)
+    from_stdin = str(path) == STDIN
+    shown: Path | str = "standard input" if from_stdin else source
     try:
         # Boxed, so that the document's bytes (~400 MB for a 100k-pod cluster) are freed the
         # moment they are parsed instead of staying alive in this frame while objects are built.
-        raw = [_read_bytes(source, max_bytes)]
+        raw = [_read_bytes(source, shown, max_bytes)]
     except OSError as exc:
-        raise SnapshotError(f"cannot read {source}: {exc.strerror or exc}") from None
+        raise SnapshotError(f"cannot read {shown}: {exc.strerror or exc}") from None
     with heap.gc_paused():
-        snapshot = _loads(raw, source, max_bytes)
-    snapshot.path = source
+        snapshot = _loads(raw, shown, max_bytes)
+    snapshot.path = None if from_stdin else source
     return snapshot
 
 
-def _read_bytes(source: Path, max_bytes: int) -> bytes:
-    with source.open("rb") as handle:
-        head = handle.read(2)
-        handle.seek(0)
-        if head != _GZIP_MAGIC:
-            data = handle.read(max_bytes + 1)
-            if len(data) > max_bytes:
-                raise SnapshotError(_too_big(source, max_bytes))
-            return data
-        return _gunzip_stream(handle, source, max_bytes)
+_PIPE_PIECE = 1024**2
 
 
-def _gunzip_stream(handle: BinaryIO, source: Path, max_bytes: int) -> bytes:
-    """Inflate at most `max_bytes`: a gzip bomb stops there, and a compressed file larger than
-    what it may inflate to is refused before it is read whole.
+def _read_bytes(source: Path, shown: Path | str, max_bytes: int) -> bytes:
+    """The file as it is stored (gzipped or not), refused past `max_bytes`: a compressed file
+    larger than what it may inflate to is refused before it is read whole. Read front to back,
+    never seeking, so that a pipe (`-`, /dev/stdin) reads as a file does."""
+    with open(0, "rb", closefd=False) if str(source) == STDIN else source.open("rb") as handle:
+        status = os.fstat(handle.fileno())
+        if stat.S_ISREG(status.st_mode):  # one buffer the file's size, not the limit's (read(n) allocates n)
+            data = handle.read(min(status.st_size, max_bytes) + 1)
+        else:
+            data = _read_stream(handle, max_bytes + 1)
+    if len(data) > max_bytes:
+        raise SnapshotError(_too_big(shown, max_bytes))
+    return data
+
+
+def _read_stream(handle: BinaryIO, limit: int) -> bytes:
+    """At most `limit` bytes of a pipe, in pieces: a pipe has no size to size one buffer by."""
+    pieces: list[bytes] = []
+    total = 0
+    while total < limit and (piece := handle.read(min(_PIPE_PIECE, limit - total))):
+        pieces.append(piece)
+        total += len(piece)
+    return b"".join(pieces)
+
+
+def _gunzip(packed: bytes, source: Path | str, max_bytes: int) -> bytes:
+    """Inflate at most `max_bytes`: a gzip bomb stops there.
 
     In one call, into one growing buffer: pieces joined at the end would hold the document twice
     (~900 MB at 100k pods), and ISA-L inflates it in half the time zlib takes (0.45 s vs 0.95 s)."""
-    packed = handle.read(max_bytes + 1)
     if len(packed) > max_bytes:
         raise SnapshotError(_too_big(source, max_bytes))
     decompressor = isal_zlib.decompressobj(wbits=31)
@@ -336,11 +467,7 @@ def _gunzip_stream(handle: BinaryIO, source: Path, max_bytes: int) -> bytes:
     return document
 
 
-def _gunzip(data: bytes, source: Path, max_bytes: int) -> bytes:
-    return _gunzip_stream(io.BytesIO(data), source, max_bytes)
-
-
-def _too_big(source: Path, max_bytes: int) -> str:
+def _too_big(source: Path | str, max_bytes: int) -> str:
     limit = max_bytes // 1024**2
     return f"{source} is larger than {limit} MiB uncompressed; raise --max-snapshot-size to open it"
 
@@ -354,7 +481,7 @@ def loads(raw: bytes, source: Path | str = "snapshot", max_bytes: int = DEFAULT_
 def _loads(box: list[bytes], source: Path | str, max_bytes: int) -> Snapshot:
     raw = box.pop()
     if raw[:2] == _GZIP_MAGIC:
-        raw = _gunzip(raw, Path(str(source)), max_bytes)
+        raw = _gunzip(raw, source, max_bytes)
     if not raw.strip():
         raise SnapshotError(f"{source} is empty")
     data, shape_checked = _parse(raw, source)

@@ -1,0 +1,458 @@
+"""The CLI fed bad input: it never replaces a file it should not, never prunes another cluster's
+snapshots, keeps its exit code when the reader leaves, and ends every failure (a full disk, a
+Ctrl-C, an unreadable directory) with one line on stderr."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from k8saudit import cli, snapshot
+from k8saudit.cli import demo_snapshot_path, main, prune_snapshots
+from k8saudit.errors import EXIT_CLUSTER, EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, SnapshotError
+from tests.replay import ReplayServer
+
+REPO = Path(__file__).resolve().parents[1]
+# A kubeconfig that names one context and no reachable server: enough to select contexts.
+KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+current-context: only
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: only, context: {cluster: c, user: u}}]
+"""
+
+
+def run_cli(*argv: str, cwd: Path, **options) -> subprocess.CompletedProcess[bytes]:
+    """`python -m k8saudit ARGV` in a process of its own (a real stdout, real signals)."""
+    options.setdefault("capture_output", "stdout" not in options)
+    if "stdout" in options:
+        options.setdefault("stderr", subprocess.PIPE)
+    return subprocess.run(
+        [sys.executable, "-m", "k8saudit", *argv],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=300,
+        check=False,
+        **options,
+    )
+
+
+def one_error_line(err: str, *words: str) -> None:
+    assert err.count("\n") == 1 and err.startswith("k8saudit: error: "), err
+    assert "internal error" not in err and "Traceback" not in err
+    for word in words:
+        assert word in err, err
+
+
+def at(monkeypatch, moment: datetime) -> None:
+    import k8saudit.report
+
+    monkeypatch.setattr(k8saudit.report, "utcnow", lambda: moment)
+
+
+@pytest.fixture
+def kubeconfig(replay_server: ReplayServer, tmp_path: Path) -> Path:
+    return replay_server.write_kubeconfig(tmp_path / "kubeconfig", context="shop")
+
+
+# -- 1. -o never replaces what is not a snapshot -------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["kubeconfig", "notes.txt", "s.json.gz.bak", "s.gz"])
+def test_scan_output_must_be_named_as_a_snapshot(
+    replay_server: ReplayServer, kubeconfig: Path, tmp_path: Path, capsys, name: str
+) -> None:
+    target = tmp_path / name
+    before = target.read_bytes() if target.exists() else None
+    code = main(["scan", "--kubeconfig", str(kubeconfig), "--quiet", "-o", str(target)])
+    one_error_line(capsys.readouterr().err, "refusing", ".json or .json.gz")
+    assert code == EXIT_USAGE
+    assert (target.read_bytes() if target.exists() else None) == before
+    assert replay_server.requests == [], "refused before the scan: no scan wasted"
+
+
+def test_scan_output_is_never_an_input_file(
+    replay_server: ReplayServer, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    kubeconfig = replay_server.write_kubeconfig(tmp_path / "kc.json", context="shop")  # YAML is JSON
+    waivers = tmp_path / "waivers.json"
+    waivers.write_text("[settings]\n")
+    for target, given in (
+        (kubeconfig, ["--kubeconfig", str(kubeconfig)]),
+        (waivers, ["--waivers", str(waivers)]),
+    ):
+        monkeypatch.setenv("KUBECONFIG", str(kubeconfig))  # the kubeconfig in use, not given
+        before = target.read_bytes()
+        assert main(["scan", *given, "--quiet", "-o", target.name]) == EXIT_USAGE
+        one_error_line(capsys.readouterr().err, "refusing", "input file")
+        assert target.read_bytes() == before
+    assert replay_server.requests == []
+
+
+def test_scan_output_is_never_a_device_fifo_or_directory(
+    replay_server: ReplayServer, kubeconfig: Path, tmp_path: Path, capsys
+) -> None:
+    device = tmp_path / "null.json"
+    device.symlink_to(os.devnull)
+    fifo = tmp_path / "fifo.json.gz"
+    os.mkfifo(fifo)
+    directory = tmp_path / "dir.json"
+    directory.mkdir()
+    for target, kind in ((device, "device"), (fifo, "FIFO"), (directory, "directory")):
+        assert main(["scan", "--kubeconfig", str(kubeconfig), "--quiet", "-o", str(target)]) == EXIT_USAGE
+        one_error_line(capsys.readouterr().err, "not a regular file", kind)
+    assert replay_server.requests == []
+    assert Path(os.devnull).is_char_device()
+
+
+def test_scan_output_replaces_a_snapshot_but_no_other_json(kubeconfig: Path, tmp_path: Path, capsys) -> None:
+    foreign = tmp_path / "package.json"
+    foreign.write_text('{"name": "web"}\n')
+    assert main(["scan", "--kubeconfig", str(kubeconfig), "--quiet", "-o", str(foreign)]) == EXIT_USAGE
+    one_error_line(capsys.readouterr().err, "not a k8saudit snapshot")
+    assert foreign.read_text() == '{"name": "web"}\n'
+    for name in ("s.json", "s.json.gz"):  # a re-scan replaces the previous snapshot
+        target = tmp_path / name
+        for _ in range(2):
+            assert main(["scan", "--kubeconfig", str(kubeconfig), "--quiet", "-o", str(target)]) == EXIT_OK
+            assert snapshot.load(target).inventory.cluster.context == "shop"
+    capsys.readouterr()
+
+
+def test_fleet_output_dir_never_replaces_a_foreign_file(
+    replay_server: ReplayServer, kubeconfig: Path, tmp_path: Path, capsys
+) -> None:
+    """The user's file keeps its name and bytes; the scan's snapshot takes another name."""
+    output = tmp_path / "fleet"
+    output.mkdir()
+    (output / "shop.json.gz").write_bytes(b"my notes")
+    argv = ["scan", "--kubeconfig", str(kubeconfig), "--contexts", "shop", "--quiet"]
+    assert main([*argv, "--output-dir", str(output)]) == EXIT_OK
+    assert (output / "shop.json.gz").read_bytes() == b"my notes"
+    assert snapshot.load(output / "shop-2.json.gz").report().inventory.cluster.context == "shop"
+
+
+def test_write_atomically_never_replaces_a_special_file(tmp_path: Path) -> None:
+    """The TUI's save and export go through it too."""
+    device = tmp_path / "export.json"
+    device.symlink_to(os.devnull)
+    with pytest.raises(SnapshotError, match="not a regular file"):
+        snapshot.write_atomically(device, b"{}")
+    assert device.is_symlink() and Path(os.devnull).is_char_device()
+    assert [p.name for p in tmp_path.iterdir()] == ["export.json"], "no temp file left"
+
+
+# -- 2. default names and --keep -----------------------------------------------------------------
+
+
+def test_keep_never_prunes_a_context_sharing_the_first_60_characters(tmp_path: Path, monkeypatch) -> None:
+    prod, staging = "x" * 60 + "-prod", "x" * 60 + "-staging"
+    names: dict[str, list[str]] = {prod: [], staging: []}
+    for day in (1, 2, 3):
+        at(monkeypatch, datetime(2026, 3, day, 8, 0, tzinfo=UTC))
+        for context, written in names.items():
+            written.append(cli._default_snapshot_name(context))
+            (tmp_path / written[-1]).write_bytes(b"x")
+    assert [p.name for p in prune_snapshots(tmp_path, prod, 1)] == names[prod][:2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*names[staging], names[prod][2]])
+    assert prune_snapshots(tmp_path, staging, 3) == []
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"), [("prod/eu", "prod_eu"), ("prod/eu", "prod:eu"), ("", "cluster"), (".prod", "prod")]
+)
+def test_sanitised_context_names_never_share_snapshots(
+    tmp_path: Path, monkeypatch, ours: str, theirs: str
+) -> None:
+    at(monkeypatch, datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
+    assert cli._default_snapshot_name(ours) != cli._default_snapshot_name(theirs)
+    (tmp_path / cli._default_snapshot_name(theirs)).write_bytes(b"x")
+    assert prune_snapshots(tmp_path, ours, 1) == prune_snapshots(tmp_path, ours, 1) == []
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_two_scans_in_the_same_second_keep_both_snapshots(
+    kubeconfig: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    at(monkeypatch, datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
+    scan = ["scan", "--kubeconfig", str(kubeconfig), "--quiet", "--format", "json"]
+    for _ in range(3):
+        assert main(scan) == EXIT_OK
+    names = sorted(p.name for p in tmp_path.glob("k8saudit-shop-*"))
+    assert names == [
+        "k8saudit-shop-20260301-080000-2.json.gz",
+        "k8saudit-shop-20260301-080000-3.json.gz",
+        "k8saudit-shop-20260301-080000.json.gz",
+    ]
+    # --keep counts a same-second scan's number as newer: the -3 and the new -4 stay.
+    assert main([*scan, "--keep", "2"]) == EXIT_OK
+    assert sorted(p.name for p in tmp_path.glob("k8saudit-shop-*")) == [
+        "k8saudit-shop-20260301-080000-3.json.gz",
+        "k8saudit-shop-20260301-080000-4.json.gz",
+    ]
+    assert "Removed old snapshot k8saudit-shop-20260301-080000.json.gz" in capsys.readouterr().err
+
+
+# -- 3. standard output --------------------------------------------------------------------------
+
+
+def closed_pipe() -> int:
+    """The write end of a pipe whose reader has already left (`| head -0`)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    return write_end
+
+
+def test_broken_pipe_keeps_the_gate_exit_code(tmp_path: Path) -> None:
+    pipe = closed_pipe()
+    try:
+        done = run_cli("report", str(demo_snapshot_path()), "--fail-on", "low", cwd=tmp_path, stdout=pipe)
+    finally:
+        os.close(pipe)
+    err = done.stderr.decode()
+    assert done.returncode == EXIT_FAIL_ON, err
+    assert err.startswith("k8saudit: gate failed: ") and err.count("\n") == 1, err
+
+
+def test_scan_saves_its_snapshot_before_printing(kubeconfig: Path, tmp_path: Path) -> None:
+    pipe = closed_pipe()
+    target = tmp_path / "s.json.gz"
+    try:
+        argv = ["scan", "--kubeconfig", str(kubeconfig), "-o", str(target), "--fail-on", "info"]
+        done = run_cli(*argv, cwd=tmp_path, stdout=pipe)
+    finally:
+        os.close(pipe)
+    assert done.returncode == EXIT_FAIL_ON, done.stderr.decode()
+    assert snapshot.load(target).inventory.cluster.context == "shop"
+    assert "Traceback" not in done.stderr.decode() and "Exception ignored" not in done.stderr.decode()
+
+
+def test_full_or_closed_stdout_is_one_line(tmp_path: Path) -> None:
+    with open("/dev/full", "wb") as full:
+        done = run_cli("report", str(demo_snapshot_path()), cwd=tmp_path, stdout=full)
+    assert done.returncode == EXIT_USAGE
+    one_error_line(done.stderr.decode(), "cannot write the report to standard output", "No space left")
+    done = run_cli(
+        "checks", cwd=tmp_path, stdout=None, stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1)
+    )
+    assert done.returncode == EXIT_USAGE
+    one_error_line(done.stderr.decode(), "cannot write the catalog to standard output", "closed")
+
+
+# -- 4. numbers ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("option", ["--deadline", "--timeout", "--probe-timeout"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
+def test_seconds_must_be_finite(capsys, option: str, value: str) -> None:
+    assert main(["scan", f"{option}={value}", "--probe"]) == EXIT_USAGE
+    one_error_line(capsys.readouterr().err, option, "finite")
+
+
+@pytest.mark.parametrize("size", ["99999999999999999999", "1048577"])
+def test_huge_max_snapshot_size_is_refused(capsys, size: str) -> None:
+    assert main(["report", str(demo_snapshot_path()), "--max-snapshot-size", size]) == EXIT_USAGE
+    one_error_line(capsys.readouterr().err, "--max-snapshot-size", "at most 1048576")
+
+
+def test_largest_max_snapshot_size_reads_without_reserving_it(capsys) -> None:
+    """read(n) allocates n bytes: a limit of 1 TiB must not mean a 1 TiB buffer."""
+    assert main(["report", str(demo_snapshot_path()), "--max-snapshot-size", "1048576"]) == EXIT_OK
+    assert "Overall" in capsys.readouterr().out
+
+
+# -- 5. Ctrl-C -----------------------------------------------------------------------------------
+
+
+def test_ctrl_c_during_a_scan_is_one_line_and_exit_130(
+    replay_server: ReplayServer, kubeconfig: Path, tmp_path: Path
+) -> None:
+    replay_server.slow("pods", 60)  # discovery answers, the pod list hangs
+    process = subprocess.Popen(
+        [sys.executable, "-m", "k8saudit", "scan", "--kubeconfig", str(kubeconfig), "-o", "s.json.gz"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # A test run in the background has SIGINT ignored; the child must see it as a terminal does.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 120
+    while not any(r.path.endswith("/pods") for r in replay_server.requests):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    time.sleep(0.3)  # the other lists are under way too
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    # 130, or killed by SIGINT (which a shell also shows as 130): CPython exits that way when
+    # a Ctrl-C interrupted an exec() of a string (dataclasses), even once caught.
+    assert process.returncode in (130, -signal.SIGINT), err.decode()
+    assert err.decode() == "k8saudit: interrupted\n" and out == b""
+    assert [p.name for p in tmp_path.iterdir()] == ["kubeconfig"], "no snapshot, no temp file"
+
+
+# Runs k8saudit as `python -m k8saudit` does, with a Ctrl-C arriving while cli.py loads orjson.
+_INTERRUPTED_IMPORT = """
+import runpy, sys
+
+class CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == "orjson":
+            raise KeyboardInterrupt
+
+sys.meta_path.insert(0, CtrlC())
+runpy.run_module("k8saudit", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_ctrl_c_while_the_cli_loads_is_one_line_and_exit_130(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _INTERRUPTED_IMPORT, "checks"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 130, done.stderr.decode()
+    assert done.stderr.decode() == "k8saudit: interrupted\n" and done.stdout == b""
+
+
+def test_ctrl_c_cancels_every_task_not_only_the_main_one() -> None:
+    """A list still running after the scan's HTTP client closed fails, and asyncio prints "Task
+    exception was never retrieved": Ctrl-C must cancel it with the rest."""
+    lists: list[asyncio.Task[None]] = []
+    client_closed = False
+
+    async def one_list() -> None:
+        while True:
+            await asyncio.sleep(0.01)
+            if client_closed:
+                raise RuntimeError("Cannot send a request, as the client has been closed.")
+
+    async def scan() -> None:
+        nonlocal client_closed
+        lists.append(asyncio.create_task(one_list()))
+        await asyncio.sleep(0.05)
+        signal.raise_signal(signal.SIGINT)
+        try:
+            await asyncio.wait(lists)
+        finally:
+            client_closed = True
+            await asyncio.sleep(0.1)  # closing the client takes a moment
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # ignored in a background run
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            cli._run_async(scan())
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "restored"
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert lists[0].cancelled()
+
+
+# -- 6. directories that cannot be read or listed ------------------------------------------------
+
+
+def test_keep_in_a_directory_that_cannot_be_listed(
+    replay_server: ReplayServer, kubeconfig: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    real_listdir = os.listdir
+
+    def listdir(path: str = ".") -> list[str]:  # the working directory is chmod 300: root lists it anyway
+        if Path(path).resolve() == tmp_path.resolve():
+            raise PermissionError(13, "Permission denied")
+        return real_listdir(path)
+
+    monkeypatch.setattr(os, "listdir", listdir)
+    assert main(["scan", "--kubeconfig", str(kubeconfig), "--quiet", "--keep", "2"]) == EXIT_USAGE
+    one_error_line(capsys.readouterr().err, "cannot list", "--keep", "Permission denied")
+    assert replay_server.requests == [], "checked before the scan"
+
+
+@pytest.mark.parametrize("command", [["report"], ["open", "--text"]])
+def test_a_path_that_cannot_be_looked_at(tmp_path: Path, capsys, command: list[str]) -> None:
+    assert main([*command, str(tmp_path / ("d" * 300) / "s.json")]) == EXIT_USAGE
+    one_error_line(capsys.readouterr().err, "cannot read", "File name too long")
+
+
+# -- 7. rbac -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--namespace", "Prod"),
+        ("--namespace", "a.b"),
+        ("--namespace", "x" * 64),
+        ("--service-account", "ci:bot"),
+    ],
+)
+def test_rbac_names_are_kubernetes_names(capsys, option: str, value: str) -> None:
+    assert main(["rbac", option, value]) == EXIT_USAGE
+    captured = capsys.readouterr()
+    one_error_line(captured.err, option, "not a valid")
+    assert captured.out == ""
+
+
+# -- 8. exit codes -------------------------------------------------------------------------------
+
+
+def test_unknown_context_exits_2_for_one_cluster_and_for_a_fleet(tmp_path: Path, capsys) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG)
+    for option in ("--context", "--contexts"):
+        assert main(["scan", "--kubeconfig", str(kubeconfig), option, "nope", "--no-save"]) == EXIT_CLUSTER
+        one_error_line(capsys.readouterr().err, "'nope' not found in kubeconfig")
+
+
+# -- 9. a snapshot through a pipe ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["-", "/dev/stdin"])
+def test_report_reads_a_snapshot_from_a_pipe(tmp_path: Path, path: str) -> None:
+    packed = demo_snapshot_path().read_bytes()
+    done = run_cli("report", path, "--format", "json", cwd=tmp_path, input=packed)
+    assert done.returncode == EXIT_OK, done.stderr.decode()
+    assert b'"shop-prod"' in done.stdout
+    done = run_cli("report", path, cwd=tmp_path, input=gzip.decompress(packed))
+    assert done.returncode == EXIT_OK and b"Overall" in done.stdout
+
+
+def test_a_pipe_is_held_to_the_size_limit(tmp_path: Path) -> None:
+    done = run_cli("report", "-", "--max-snapshot-size", "1", cwd=tmp_path, input=b" " * (2 * 1024**2))
+    assert done.returncode == EXIT_USAGE
+    one_error_line(done.stderr.decode(), "standard input is larger than 1 MiB")
+
+
+def test_load_reads_a_pipe_without_seeking(tmp_path: Path) -> None:
+    fifo = tmp_path / "s.json.gz"
+    os.mkfifo(fifo)
+    packed = demo_snapshot_path().read_bytes()
+
+    def feed() -> None:
+        with fifo.open("wb") as handle:
+            handle.write(packed)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        assert snapshot.load(fifo).inventory.cluster.context == "shop-prod"
+    finally:
+        writer.join()
