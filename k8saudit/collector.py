@@ -24,7 +24,7 @@ import asyncio
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -311,10 +311,10 @@ class Collector:
                 continue
             tasks[asyncio.create_task(self._list_kind(kind, gv))] = kind.key
         if tasks:
-            done, pending = await asyncio.wait(tasks, timeout=max(self._remaining(), 0.001))
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            try:
+                done, _ = await asyncio.wait(tasks, timeout=max(self._remaining(), 0.001))
+            finally:  # the deadline, or the scan itself cancelled (Ctrl-C): no list outlives it
+                await _cancel_and_wait(tasks)
             for task, key in tasks.items():
                 coverage[key] = task.result() if task in done else self._deadline_coverage(key)
                 if task not in done:
@@ -578,9 +578,7 @@ class _ReadAhead:
     async def cancel(self) -> None:
         pages = list(self._pages.values())
         self._pages.clear()
-        for task in pages:
-            task.cancel()
-        await asyncio.gather(*pages, return_exceptions=True)
+        await _cancel_and_wait(pages)
 
 
 _CONTINUE = re.compile(rb'"continue":"([A-Za-z0-9_=-]+)"')
@@ -599,6 +597,14 @@ def _peek_continue(raw: bytes) -> str | None:
         return None
     match = _CONTINUE.search(raw, 0, items_at) or _CONTINUE.search(raw, max(raw.rfind(b"]"), items_at))
     return match.group(1).decode("ascii") if match else None
+
+
+async def _cancel_and_wait(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel the unfinished `tasks` and wait until they have ended, whatever they raise."""
+    pending = [task for task in tasks if not task.done()]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
 
 
 def _json(response: httpx.Response) -> Any:
