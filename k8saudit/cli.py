@@ -907,11 +907,9 @@ def _open_fleet(args: argparse.Namespace, directory: Path) -> int:
 
 def cmd_rbac(args: argparse.Namespace) -> int:
     from k8saudit.access import reader_manifests, to_yaml
-    from k8saudit.manifests import CronJobOptions
+    from k8saudit.manifests import check_identity
 
-    # The identity `manifests` prints too: its names are checked by the same rules (a namespace
-    # is a DNS-1123 label, a ServiceAccount a DNS-1123 subdomain), before any YAML is printed.
-    CronJobOptions(namespace=args.namespace, service_account=args.service_account).validate()
+    check_identity(args.namespace, args.service_account)  # before any YAML is printed
     identity = reader_manifests(args.namespace, args.service_account, not args.no_secrets)
     _write_text(to_yaml(identity), "the manifests")
     return EXIT_OK

@@ -47,10 +47,7 @@ class CronJobOptions:
     waivers_configmap: str | None = None  # a ConfigMap with key waivers.toml: the policy file
 
     def validate(self) -> None:
-        if not _DNS_LABEL.match(self.namespace):
-            raise UsageError(f"--namespace {self.namespace!r} is not a valid namespace name")
-        if not _DNS_SUBDOMAIN.match(self.service_account):
-            raise UsageError(f"--service-account {self.service_account!r} is not a valid name")
+        check_identity(self.namespace, self.service_account)
         _check_schedule(self.schedule)
         if not self.image.strip() or any(c.isspace() for c in self.image):
             raise UsageError(f"--image {self.image!r} is not an image reference")
@@ -62,6 +59,15 @@ class CronJobOptions:
             raise UsageError(f"--waivers-configmap {self.waivers_configmap!r} is not a valid name")
         if self.keep < 1:
             raise UsageError("--keep must be at least 1")
+
+
+def check_identity(namespace: str, service_account: str) -> None:
+    """The scanning identity's names as the API server validates them: a namespace is a DNS-1123
+    label, a ServiceAccount a DNS-1123 subdomain (`manifests` and `rbac` both print them)."""
+    if not _DNS_LABEL.match(namespace):
+        raise UsageError(f"--namespace {namespace!r} is not a valid namespace name")
+    if not _DNS_SUBDOMAIN.match(service_account):
+        raise UsageError(f"--service-account {service_account!r} is not a valid name")
 
 
 def _check_schedule(schedule: str) -> None:
