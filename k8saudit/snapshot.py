@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, TypedDict, cast
+from typing import Annotated, Any, BinaryIO, NamedTuple, TypedDict, cast
 
 import msgspec
 import orjson
@@ -305,13 +305,33 @@ def _file_type(mode: int) -> str:
     return "a special file"
 
 
-def check_save_target(target: Path, inputs: Iterable[Path] = ()) -> None:
-    """Refuse, before any work is done, a path a snapshot must not be saved to: a name that does
-    not end in .json or .json.gz (a typo must not replace ~/.kube/config), one of the command's
-    `inputs` (the kubeconfig, the policy file), anything but a regular file, and a file that is
-    not a k8saudit snapshot. An existing snapshot may be replaced: that is a re-scan."""
-    if not target.name.endswith(SNAPSHOT_SUFFIXES):
-        raise SnapshotError(f"refusing to save to {target}: a snapshot file name ends in .json or .json.gz")
+class SavedFile(NamedTuple):
+    """What k8saudit writes to a path the user names, and how to recognise one it wrote."""
+
+    noun: str  # "a k8saudit snapshot"
+    suffixes: tuple[str, ...]  # the names it may take
+    start: re.Pattern[bytes]  # how such a file begins (its first key), gzipped or not
+
+
+SNAPSHOT_FILE = SavedFile(
+    "a k8saudit snapshot",
+    SNAPSHOT_SUFFIXES,
+    re.compile(rb'\s*\{\s*"format"\s*:\s*"' + re.escape(FORMAT_NAME.encode()) + rb"/"),
+)
+# The JSON report (`render.report_dict`, schema k8saudit.report/N), as the TUI exports it.
+REPORT_FILE = SavedFile(
+    "a k8saudit JSON report", (".json",), re.compile(rb'\s*\{\s*"schema"\s*:\s*"k8saudit\.report/')
+)
+
+
+def check_save_target(target: Path, inputs: Iterable[Path] = (), saved: SavedFile = SNAPSHOT_FILE) -> None:
+    """Refuse, before any work is done, a path `saved` must not be written to: a name without
+    one of its suffixes (a typo must not replace ~/.kube/config), one of the command's `inputs`
+    (the kubeconfig, the policy file), anything but a regular file, and a file k8saudit did not
+    write. An existing file of the same kind may be replaced: that is a re-scan."""
+    if not target.name.endswith(saved.suffixes):
+        endings = " or ".join(sorted(saved.suffixes, key=len))
+        raise SnapshotError(f"refusing to save to {target}: its name must end in {endings}")
     try:
         _check_directory(target, target.parent if str(target.parent) else Path("."))
         _refuse_special_file(target)
@@ -319,10 +339,8 @@ def check_save_target(target: Path, inputs: Iterable[Path] = ()) -> None:
             return
         if any(_same_file(target, source) for source in inputs):
             raise SnapshotError(f"refusing to save to {target}: the command reads it (an input file)")
-        if not _is_snapshot_file(target):
-            raise SnapshotError(
-                f"refusing to replace {target}: it is not a k8saudit snapshot (choose another name)"
-            )
+        if not _starts_as(target, saved.start):
+            raise SnapshotError(f"refusing to replace {target}: it is not {saved.noun} (choose another name)")
     except OSError as exc:
         raise SnapshotError(f"cannot save {target}: {exc.strerror or exc}") from None
 
@@ -334,12 +352,9 @@ def _same_file(target: Path, source: Path) -> bool:
         return False
 
 
-_SNAPSHOT_START = re.compile(rb'\s*\{\s*"format"\s*:\s*"' + re.escape(FORMAT_NAME.encode()) + rb"/")
-
-
-def _is_snapshot_file(path: Path) -> bool:
-    """Whether `path` starts as a k8saudit snapshot does (`"format"` comes first), gzipped or
-    not; an empty file holds nothing to lose and counts as one."""
+def _starts_as(path: Path, start: re.Pattern[bytes]) -> bool:
+    """Whether `path` begins as `start` says, gzipped or not; an empty file holds nothing to
+    lose and counts as one."""
     with path.open("rb") as handle:
         head = handle.read(4096)
     if head[:2] == _GZIP_MAGIC:
@@ -347,7 +362,7 @@ def _is_snapshot_file(path: Path) -> bool:
             head = isal_zlib.decompressobj(wbits=31).decompress(head, 256)
         except isal_zlib.error:
             return False
-    return not head or _SNAPSHOT_START.match(head) is not None
+    return not head or start.match(head) is not None
 
 
 # Temp files are named `.<target>.<host>.<pid>.<random>.tmp`, so a later save can tell the ones

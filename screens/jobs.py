@@ -37,7 +37,7 @@ from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
 from k8saudit.report import Report, rewaive, utcnow, with_probe_results
 from k8saudit.scan import probe_finding, scan_cluster, ui_origin
-from k8saudit.snapshot import Snapshot, load, save, write_atomically
+from k8saudit.snapshot import REPORT_FILE, Snapshot, check_save_target, load, save, write_atomically
 from k8saudit.textsafe import safe_text
 from k8saudit.waivers import Waiver, WaiverPolicy
 from screens.findings_index import FindingsIndex
@@ -236,6 +236,7 @@ def load_fleet_dir(directory: Path, post: Post, judging: Judging = Judging()) ->
 
 def save_snapshot(report: Report, path: Path, post: Post) -> None:
     try:
+        check_save_target(path)  # as `scan -o`: never over a file k8saudit did not write
         written = save(report, path)
     except Exception as exc:
         post(WriteFailed(path, _reason(exc)))
@@ -247,6 +248,7 @@ def export_report(report: Report, path: Path, post: Post) -> None:
     """The JSON report (`k8saudit.render.report_dict`), written atomically like a snapshot, as
     it is made (as the CLI writes it)."""
     try:
+        check_save_target(path, saved=REPORT_FILE)
         write_atomically(path, chunks(report, "json"))
     except Exception as exc:
         post(WriteFailed(path, _reason(exc)))

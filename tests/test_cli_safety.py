@@ -456,3 +456,25 @@ def test_load_reads_a_pipe_without_seeking(tmp_path: Path) -> None:
         assert snapshot.load(fifo).inventory.cluster.context == "shop-prod"
     finally:
         writer.join()
+
+
+def test_the_tuis_save_and_export_never_replace_a_foreign_file(tmp_path: Path) -> None:
+    """The TUI's `s` and `e` write through screens.jobs: the same guard as `scan -o`."""
+    from screens.jobs import export_report, save_snapshot
+    from screens.messages import FileWritten, WriteFailed
+
+    report = snapshot.load(demo_snapshot_path()).report()
+    posted: list[object] = []
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text("apiVersion: v1\n")
+    notes = tmp_path / "notes.json"
+    notes.write_text('{"todo": []}\n')
+    for write, path in ((save_snapshot, kubeconfig), (save_snapshot, notes), (export_report, notes)):
+        write(report, path, posted.append)
+        assert isinstance(posted[-1], WriteFailed) and "refusing" in posted[-1].reason
+    assert kubeconfig.read_text() == "apiVersion: v1\n" and notes.read_text() == '{"todo": []}\n'
+    for write, name in ((save_snapshot, "s.json.gz"), (export_report, "r.json")):
+        for _ in range(2):  # written, then replaced: a file k8saudit wrote
+            write(report, tmp_path / name, posted.append)
+            assert isinstance(posted[-1], FileWritten), getattr(posted[-1], "reason", "")
+    assert b'"schema": "k8saudit.report/' in (tmp_path / "r.json").read_bytes()[:40]
