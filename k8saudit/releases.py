@@ -342,12 +342,22 @@ def check_releases_url(url: str) -> str:
     the URL without its `user:password@` part)."""
     try:
         problem = _url_problem(httpx.URL(url), url)
-    except httpx.InvalidURL as exc:
+    except (httpx.InvalidURL, ValueError) as exc:  # an IDNA error is a UnicodeError, not InvalidURL
         problem = str(exc)
     if problem:
-        shown = without_userinfo(url)[0][:120]
-        raise UsageError(f"--releases-url must be an http(s) URL, not {shown!r}: {problem}")
+        raise UsageError(f"--releases-url must be an http(s) URL, not {_shown_url(url)!r}: {problem}")
     return url
+
+
+def _shown_url(url: str) -> str:
+    """A URL that is not one, shortened for a message, with anything before an `@` in its
+    authority hidden: typed without its scheme, `user:password@host` is no userinfo to a URL
+    parser, yet still a password."""
+    scheme, separator, rest = url.partition("://") if "://" in url else ("", "", url)
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "***@" + authority.rpartition("@")[2]
+    return f"{scheme}{separator}{authority}{slash}{path}"[:120]
 
 
 def _url_problem(parsed: httpx.URL, url: str) -> str | None:
