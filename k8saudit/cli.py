@@ -17,7 +17,6 @@ INTERRUPTED = "k8saudit: interrupted\n"
 try:  # a Ctrl-C while these load comes before main() can catch it: the same line, no traceback
     import argparse
     import asyncio
-    import hashlib
     import math
     import os
     import re
@@ -392,6 +391,16 @@ def _discard_stdout() -> None:
         os.close(devnull)
 
 
+def _say(line: str, end: str = "\n") -> None:
+    """One line on standard error. With `2>&1 | head` the reader may have left: the line is lost,
+    not the exit code (a gate's 3 or 4 must not turn into an error about the pipe)."""
+    try:
+        sys.stderr.write(line + end)
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe or stream, a full disk: there is nowhere to say it
+        pass
+
+
 def _print_report(report: Report, fmt: str) -> None:
     from k8saudit.export import chunks
 
@@ -422,45 +431,38 @@ def _gate_exit(report: Report, gates: Gates) -> int:
 
     failures = report_gate_failures(report, gates)
     for failure in failures:
-        print(f"k8saudit: gate failed: {failure.message}", file=sys.stderr)
+        _say(f"k8saudit: gate failed: {failure.message}")
     return exit_code(failures)
-
-
-# Contexts longer than this are shortened in default snapshot names (with a hash, see below).
-_STEM_LENGTH = 60
-
-
-def _context_stem(context: str) -> str:
-    """`context` as default snapshot names spell it. A name kept as it is never holds a '~'; one
-    that had to be sanitised or shortened ends in '~' and a hash of the whole name. So no two
-    contexts share a stem, and --keep never prunes another cluster's snapshots."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", context).strip("._")
-    if safe and safe == context and len(context) <= _STEM_LENGTH:
-        return context
-    digest = hashlib.sha256(context.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-    return f"{safe[: _STEM_LENGTH - len(digest) - 1] or 'cluster'}~{digest}"
 
 
 def _default_snapshot_name(context: str) -> str:
     """`k8saudit-CONTEXT-YYYYmmdd-HHMMSS.json.gz`; a second scan within the same second is saved
     as `…-HHMMSS-2.json.gz` (`snapshot.numbered_name`)."""
     from k8saudit.report import utcnow
+    from k8saudit.snapshot import context_stem
 
-    return f"k8saudit-{_context_stem(context)}-{utcnow():%Y%m%d-%H%M%S}.json.gz"
+    return f"k8saudit-{context_stem(context)}-{utcnow():%Y%m%d-%H%M%S}.json.gz"
 
 
 def prune_snapshots(directory: Path, context: str, keep: int) -> list[Path]:
     """Delete all but the `keep` newest default-named snapshots of `context` in `directory`.
 
     The time and the number a same-second scan adds are the end of the name, so the stem before
-    them is read back exactly: a context whose name starts like this one's is never matched."""
-    pattern = re.compile(
-        rf"k8saudit-{re.escape(_context_stem(context))}-(\d{{8}}-\d{{6}})(?:-(\d+))?\.json\.gz"
-    )
+    them is read back exactly: a context whose name starts like this one's is never matched.
+    Names an earlier k8saudit gave (`snapshot.legacy_context_stem`, shared by contexts that
+    differ only in the characters it replaced) count only when the file records this context."""
+    from k8saudit.snapshot import context_stem, legacy_context_stem, recorded_context
+
+    # stem -> whether the file must record `context` to count; a plain name's stems are one
+    stems = {legacy_context_stem(context): True, context_stem(context): False}
     ours = []
     for name in _directory_names(directory):
-        if match := pattern.fullmatch(name):
-            ours.append(((match[1], int(match[2] or 1)), directory / name))
+        match = _DEFAULT_NAME.fullmatch(name)
+        if match is None or match["stem"] not in stems:
+            continue
+        if stems[match["stem"]] and recorded_context(directory / name) != context:
+            continue
+        ours.append(((match["time"], int(match["number"] or 1)), directory / name))
     doomed = [path for _, path in sorted(ours)[:-keep]]
     for path in doomed:
         try:
@@ -468,6 +470,10 @@ def prune_snapshots(directory: Path, context: str, keep: int) -> list[Path]:
         except OSError as exc:
             raise SnapshotError(f"cannot remove old snapshot {path}: {exc.strerror or exc}") from None
     return doomed
+
+
+# `_default_snapshot_name`'s names: the stem, the time, and a number for a same-second scan.
+_DEFAULT_NAME = re.compile(r"k8saudit-(?P<stem>.+)-(?P<time>\d{8}-\d{6})(?:-(?P<number>\d+))?\.json\.gz")
 
 
 def _directory_names(directory: Path) -> list[str]:
@@ -494,8 +500,8 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
     if args.output:
         check_save_target(Path(args.output), _input_files(args))
-    if args.keep:
-        _directory_names(Path("."))  # the snapshots to prune must be listable
+    if args.keep:  # the directory whose old snapshots are pruned must be listable
+        _directory_names(Path(args.output).parent if args.output else Path("."))
 
 
 def _check_scan_args(args: argparse.Namespace) -> bool:
@@ -576,24 +582,41 @@ def cmd_scan(args: argparse.Namespace) -> int:
     report = _run_async(scan_then_probe())
     if progress:
         progress.clear()
-    if not args.no_save:  # saved before printing: a reader that leaves early loses no snapshot
-        _save_scan(report, args)
+    # Saved before printing, so a reader that leaves early loses no snapshot; printed before a
+    # failed save is reported, so a full disk loses no report.
+    saved, save_error = None, None
+    if not args.no_save:
+        try:
+            saved = _save_scan(report, args)
+        except SnapshotError as exc:
+            save_error = exc
     _print_report(report, args.format)
+    if save_error is not None:
+        raise save_error
+    if saved is not None and args.keep:
+        _prune_old_snapshots(saved, report.inventory.cluster.context, args.keep)
     return _gate_exit(report, gates)
 
 
-def _save_scan(report: Report, args: argparse.Namespace) -> None:
+def _save_scan(report: Report, args: argparse.Namespace) -> Path:
     from k8saudit.snapshot import save
 
-    context = report.inventory.cluster.context
     if args.output:
         path = save(report, args.output)
     else:  # never over another scan's snapshot, even one taken in the same second
-        path = save(report, _default_snapshot_name(context), exclusive=True)
-    print(f"Snapshot saved to {safe_text(path)}", file=sys.stderr)
-    if args.keep:
-        for old in prune_snapshots(path.parent, context, args.keep):
-            print(f"Removed old snapshot {safe_text(old)}", file=sys.stderr)
+        path = save(report, _default_snapshot_name(report.inventory.cluster.context), exclusive=True)
+    _say(f"Snapshot saved to {safe_text(path)}")
+    return path
+
+
+def _prune_old_snapshots(saved: Path, context: str, keep: int) -> None:
+    """--keep, after the report: a snapshot that cannot be removed is a warning, never the
+    scan's outcome (the gates decide the exit code)."""
+    try:
+        for old in prune_snapshots(saved.parent, context, keep):
+            _say(f"Removed old snapshot {safe_text(old)}")
+    except SnapshotError as exc:
+        _say(f"k8saudit: warning: {safe_text(exc.message, 300)}")
 
 
 _Result = TypeVar("_Result")
@@ -667,9 +690,9 @@ def _scan_fleet(
     def on_done(entry: FleetEntry) -> None:
         if entry.ok:
             score = "n/a" if entry.overall is None else f"{entry.overall:.1f}"
-            print(f"ok   {safe_text(entry.context, 80)}: {entry.grade} {score}", file=sys.stderr)
+            _say(f"ok   {safe_text(entry.context, 80)}: {entry.grade} {score}")
         else:
-            print(f"FAIL {safe_text(entry.context, 80)}: {safe_text(entry.error, 300)}", file=sys.stderr)
+            _say(f"FAIL {safe_text(entry.context, 80)}: {safe_text(entry.error, 300)}")
 
     scan_one = cluster_scanner(args.kubeconfig, settings, config, waivers, calendar, notes)
     entries = _run_async(
@@ -693,7 +716,7 @@ def _print_fleet(entries: list[FleetEntry], directory: Path | None, fmt: str, ga
         _write_text(render_fleet_text(entries, directory))
     code, messages = fleet_exit_code(entries, gates)
     for message in messages:
-        print(f"k8saudit: {message}", file=sys.stderr)
+        _say(f"k8saudit: {message}")
     return code
 
 
@@ -727,14 +750,10 @@ class _ProgressLine:
             self.objects[event.key] = event.objects
         elif isinstance(event, KindFinished):
             self.done += 1
-        sys.stderr.write(
-            f"\rScanning: {self.done}/{self.total} kinds, {sum(self.objects.values()):,} objects "
-        )
-        sys.stderr.flush()
+        _say(f"\rScanning: {self.done}/{self.total} kinds, {sum(self.objects.values()):,} objects ", end="")
 
     def clear(self) -> None:
-        sys.stderr.write("\r\x1b[K")
-        sys.stderr.flush()
+        _say("\r\x1b[K", end="")
 
 
 def _max_bytes(args: argparse.Namespace) -> int:
@@ -780,7 +799,7 @@ def _report_fleet(args: argparse.Namespace, config: Config, waivers: WaiverPolic
         raise UsageError("report: a fleet directory prints its table as --format text or json")
     calendar, notes = _refresh_calendar(args, ReleaseCalendar.shipped(), "the shipped calendar")
     for note in notes:
-        print(f"k8saudit: {safe_text(note, 300)}", file=sys.stderr)
+        _say(f"k8saudit: {safe_text(note, 300)}")
     entries = load_fleet(
         args.snapshot,
         config=config,
@@ -897,7 +916,7 @@ def _open_fleet(args: argparse.Namespace, directory: Path) -> int:
 
     calendar, notes = _refresh_calendar(args, ReleaseCalendar.shipped(), "the shipped calendar")
     for note in notes:
-        print(f"k8saudit: {safe_text(note, 300)}", file=sys.stderr)
+        _say(f"k8saudit: {safe_text(note, 300)}")
     if args.text or not _tui_available():
         config, waivers = _policy(args)
         entries = load_fleet(directory, config=config, waivers=waivers, calendar=calendar)
@@ -970,11 +989,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except K8sAuditError as exc:
-        print(f"k8saudit: error: {safe_text(exc.message, 500)}", file=sys.stderr)
+        _say(f"k8saudit: error: {safe_text(exc.message, 500)}")
         return exc.exit_code
     except KeyboardInterrupt:
         _stop_at_next_interrupt()
-        sys.stderr.write(INTERRUPTED)
+        _say(INTERRUPTED, end="")
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # a write `_write_stdout` does not make (help text, stderr)
         _discard_stdout()
@@ -982,5 +1001,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: one line, no traceback
         if os.environ.get("K8SAUDIT_DEBUG"):
             raise
-        print(f"k8saudit: internal error: {type(exc).__name__}: {safe_text(exc, 300)}", file=sys.stderr)
+        _say(f"k8saudit: internal error: {type(exc).__name__}: {safe_text(exc, 300)}")
         return EXIT_USAGE

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -199,7 +198,9 @@ def default_output_dir(now: datetime | None = None) -> Path:
 def snapshot_name(context: str, taken: set[str]) -> str:
     """A file name for `context`'s snapshot, unique within `taken` (which it joins, casefolded:
     on a case-insensitive file system `Prod.json.gz` would replace `prod.json.gz`)."""
-    base = re.sub(r"[^A-Za-z0-9._-]+", "_", context).strip("._")[:80] or "cluster"
+    from k8saudit.snapshot import file_stem
+
+    base = file_stem(context, 80) or "cluster"
     name, n = f"{base}.json.gz", 1
     while name.casefold() in taken:
         n += 1

@@ -9,6 +9,7 @@ newer-format file, and refuses files that would decompress beyond a size cap.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import os
 import re
@@ -253,6 +254,51 @@ def write_atomically(target: Path, data: bytes | Iterable[bytes], *, exclusive: 
 
 
 SNAPSHOT_SUFFIXES = (".json.gz", ".json")
+# Default file names: `k8saudit-STEM-…`. A stem is at most this long.
+CONTEXT_STEM_LENGTH = 60
+_UNSAFE_IN_NAMES = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def file_stem(text: str, length: int) -> str:
+    """`text` as part of a file name: runs of other characters than letters, digits, `.`, `_`
+    and `-` become `_`, no leading or trailing dot, at most `length` characters ("" if none)."""
+    return _UNSAFE_IN_NAMES.sub("_", text).strip("._")[:length]
+
+
+def context_stem(context: str) -> str:
+    """`context` as default snapshot names spell it (the CLI's and the TUI's). A name kept as it
+    is never holds a '~'; one that had to be sanitised or shortened ends in '~' and a hash of the
+    whole name. So no two contexts share a stem, and --keep never prunes another cluster's."""
+    safe = file_stem(context, len(context))
+    if safe and safe == context and len(context) <= CONTEXT_STEM_LENGTH:
+        return context
+    digest = hashlib.sha256(context.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{safe[: CONTEXT_STEM_LENGTH - len(digest) - 1] or 'cluster'}~{digest}"
+
+
+def legacy_context_stem(context: str) -> str:
+    """The stem k8saudit gave before `context_stem`: different contexts could share it."""
+    return file_stem(context, CONTEXT_STEM_LENGTH) or "cluster"
+
+
+_RECORDED_CONTEXT = re.compile(rb'"cluster"\s*:\s*\{\s*"context"\s*:\s*("(?:[^"\\]|\\.)*")')
+
+
+def recorded_context(path: Path) -> str | None:
+    """The context a snapshot file records, read from its first bytes (the cluster comes right
+    after the format and the tool); None if it cannot be read there."""
+    try:
+        head = _head_bytes(path)
+    except (OSError, isal_zlib.error):
+        return None
+    match = _RECORDED_CONTEXT.search(head)
+    try:
+        context = orjson.loads(match[1]) if match else None
+    except orjson.JSONDecodeError:
+        return None
+    return context if isinstance(context, str) else None
+
+
 _MAX_NUMBERED = 10_000
 
 
@@ -355,14 +401,21 @@ def _same_file(target: Path, source: Path) -> bool:
 def _starts_as(path: Path, start: re.Pattern[bytes]) -> bool:
     """Whether `path` begins as `start` says, gzipped or not; an empty file holds nothing to
     lose and counts as one."""
+    try:
+        head = _head_bytes(path)
+    except isal_zlib.error:
+        return False
+    return not head or start.match(head) is not None
+
+
+def _head_bytes(path: Path) -> bytes:
+    """The first bytes of `path`'s document, inflated if it is gzipped (isal_zlib.error if the
+    gzip stream is broken)."""
     with path.open("rb") as handle:
         head = handle.read(4096)
     if head[:2] == _GZIP_MAGIC:
-        try:
-            head = isal_zlib.decompressobj(wbits=31).decompress(head, 256)
-        except isal_zlib.error:
-            return False
-    return not head or start.match(head) is not None
+        head = isal_zlib.decompressobj(wbits=31).decompress(head, 1024)
+    return head
 
 
 # Temp files are named `.<target>.<host>.<pid>.<random>.tmp`, so a later save can tell the ones

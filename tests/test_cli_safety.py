@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 import os
 import signal
 import subprocess
@@ -228,6 +229,17 @@ def test_broken_pipe_keeps_the_gate_exit_code(tmp_path: Path) -> None:
     assert err.startswith("k8saudit: gate failed: ") and err.count("\n") == 1, err
 
 
+def test_gate_exit_code_survives_stderr_on_the_same_closed_pipe(tmp_path: Path) -> None:
+    """`2>&1 | head`: the gate's own line meets the closed pipe; the code must stay the gate's."""
+    pipe = closed_pipe()
+    try:
+        argv = ("report", str(demo_snapshot_path()), "--fail-on", "low")
+        done = run_cli(*argv, cwd=tmp_path, stdout=pipe, stderr=pipe)
+    finally:
+        os.close(pipe)
+    assert done.returncode == EXIT_FAIL_ON
+
+
 def test_scan_saves_its_snapshot_before_printing(kubeconfig: Path, tmp_path: Path) -> None:
     pipe = closed_pipe()
     target = tmp_path / "s.json.gz"
@@ -384,6 +396,43 @@ def test_keep_in_a_directory_that_cannot_be_listed(
     assert main(["scan", "--kubeconfig", str(kubeconfig), "--quiet", "--keep", "2"]) == EXIT_USAGE
     one_error_line(capsys.readouterr().err, "cannot list", "--keep", "Permission denied")
     assert replay_server.requests == [], "checked before the scan"
+
+
+def test_a_snapshot_keep_cannot_remove_is_a_warning_after_the_report(
+    kubeconfig: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "k8saudit-shop-20000101-000000.json.gz").mkdir()  # named as ours, not removable
+    assert main(["scan", "--kubeconfig", str(kubeconfig), "--quiet", "--keep", "1", "--fail-on", "info"]) == (
+        EXIT_FAIL_ON
+    )
+    out, err = capsys.readouterr()
+    assert "Overall" in out, "the report is printed"
+    assert "k8saudit: warning: cannot remove old snapshot" in err and "gate failed" in err
+
+
+def _legacy_snapshot(path: Path, context: str) -> Path:
+    """A snapshot's first bytes as an earlier k8saudit wrote them, under its default name."""
+    head = {"format": "k8saudit.snapshot/3", "tool": {"name": "k8saudit"}, "cluster": {"context": context}}
+    path.write_bytes(gzip.compress(json.dumps(head, separators=(",", ":")).encode()))
+    return path
+
+
+def test_keep_prunes_the_names_earlier_versions_gave_only_for_this_context(tmp_path: Path) -> None:
+    arn, twin = "arn:aws:eks:eu-west-1:1:cluster/prod", "arn_aws_eks_eu-west-1_1_cluster/prod"
+    ours = [
+        _legacy_snapshot(
+            tmp_path / f"k8saudit-arn_aws_eks_eu-west-1_1_cluster_prod-2026010{day}-080000.json.gz", arn
+        )
+        for day in (1, 2)
+    ]
+    theirs = _legacy_snapshot(
+        tmp_path / "k8saudit-arn_aws_eks_eu-west-1_1_cluster_prod-20260103-080000.json.gz", twin
+    )
+    newest = tmp_path / cli._default_snapshot_name(arn)
+    newest.write_bytes(b"")
+    assert prune_snapshots(tmp_path, arn, 2) == [ours[0]]
+    assert sorted(tmp_path.iterdir()) == sorted([ours[1], theirs, newest])
 
 
 @pytest.mark.parametrize("command", [["report"], ["open", "--text"]])
