@@ -600,11 +600,13 @@ def _peek_continue(raw: bytes) -> str | None:
 
 
 async def _cancel_and_wait(tasks: Iterable[asyncio.Task[Any]]) -> None:
-    """Cancel the unfinished `tasks` and wait until they have ended, whatever they raise."""
-    pending = [task for task in tasks if not task.done()]
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
+    """Cancel the unfinished `tasks` and wait until they have ended. Every task's outcome is
+    collected, a finished one's too: a read-ahead page that failed and was never awaited would
+    print "Task exception was never retrieved"."""
+    tasks = list(tasks)
+    for task in tasks:
+        task.cancel()  # a finished task ignores it
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _json(response: httpx.Response) -> Any:

@@ -249,3 +249,24 @@ async def test_neighbouring_services_and_nodes_share_equal_parts_collected_and_s
     loaded = snapshot.load(path).inventory
     assert loaded.items("services") == services and loaded.items("nodes") == nodes
     assert loaded.items("services")[0]["spec"]["ports"] is loaded.items("services")[1]["spec"]["ports"]
+
+
+async def test_a_page_asked_ahead_that_failed_is_retrieved_when_the_list_ends(caplog) -> None:
+    """The list ended early (deadline, Ctrl-C, a malformed page) after its read-ahead page failed:
+    the failure is collected, not left to asyncio's "Task exception was never retrieved"."""
+    import asyncio
+
+    from k8saudit.collector import _ReadAhead, _RequestFailed
+
+    async def failing_page() -> None:
+        raise _RequestFailed("connection reset (4 attempt(s))")
+
+    ahead = _ReadAhead.__new__(_ReadAhead)
+    page = asyncio.create_task(failing_page())
+    ahead._pages = {"token": page}
+    await asyncio.sleep(0.01)
+    assert page.done()
+    await ahead.cancel()
+    del page, ahead
+    gc.collect()
+    assert "never retrieved" not in caplog.text
