@@ -127,14 +127,17 @@ class ImportableFiles:
     file imports nothing, as CoreDNS skips it. A file whose text is None was not collected
     (redacted), so an import of it is unread."""
 
-    base: str  # the Corefile's directory: CoreDNS resolves relative import patterns from there
+    base: str  # the Corefile's directory: where the Corefile's own relative imports start
     directories: frozenset[str]
     files: Mapping[str, str | None]
 
-    def resolve(self, pattern: str) -> list[tuple[str, str]] | None:
+    def resolve(self, pattern: str, base: str | None = None) -> list[tuple[str, str]] | None:
         """(path, text) of every file `pattern` imports, in CoreDNS's (sorted) order; None when
-        they cannot all be known."""
-        directory, name = posixpath.split(posixpath.normpath(posixpath.join(self.base, pattern)))
+        they cannot all be known. A relative pattern starts from `base`, the directory of the
+        file holding the import (CoreDNS's Caddy parser joins it to the importing token's file);
+        the Corefile's directory by default."""
+        start = self.base if base is None else base
+        directory, name = posixpath.split(posixpath.normpath(posixpath.join(start, pattern)))
         if directory not in self.directories:
             return None
         # A glob's `*` stops at `/`, as in CoreDNS: only the files right in that directory.
@@ -242,8 +245,13 @@ class _Parser:
         self.files = files
         self.chain = chain  # the imported files that led here, this one last; () for the Corefile
         self.origin = chain[-1] if chain else ""
-        # Snippets and the list of files read are shared with the parsers of imported files.
-        self.snippets: dict[str, list[Directive]] = shared.snippets if shared else {}
+        # Where this file's relative imports start: CoreDNS resolves them from the directory of the
+        # file that holds the import line, not from the Corefile's.
+        self.directory = posixpath.dirname(self.origin) if self.origin else (files.base if files else "")
+        # Snippets and the list of files read are shared with the parsers of imported files. A
+        # snippet keeps the directory of the file that defines it: its tokens carry that file in
+        # CoreDNS, so a file import inside it resolves from there wherever the snippet is used.
+        self.snippets: dict[str, tuple[list[Directive], str]] = shared.snippets if shared else {}
         self.imported: list[str] = shared.imported if shared else []
 
     def peek(self) -> Token | None:
@@ -265,7 +273,9 @@ class _Parser:
                 pattern = self.top_level_import()
                 imported = self.import_files(pattern, line)
                 if imported is None:
-                    imports.append(pattern)
+                    # In an imported file, the pattern as CoreDNS resolves it: a relative one read
+                    # as written would name a file beside the Corefile.
+                    imports.append(posixpath.join(self.directory, pattern) if self.origin else pattern)
                 for corefile in imported or ():
                     servers.extend(corefile.servers)
                     imports.extend(corefile.imports)
@@ -274,16 +284,18 @@ class _Parser:
             body = self.block(keys[0].line)
             names = [k.text.rstrip(",") for k in keys]
             if len(names) == 1 and names[0].startswith("(") and names[0].endswith(")"):
-                self.snippets[names[0][1:-1]] = body
+                self.snippets[names[0][1:-1]] = (body, self.directory)
                 continue
             servers.append(
-                ServerBlock([n for n in names if n], self.expand(body, 0), keys[0].line, self.origin)
+                ServerBlock(
+                    [n for n in names if n], self.expand(body, 0, self.directory), keys[0].line, self.origin
+                )
             )
         return Corefile(servers, imports, self.imported)
 
     def import_files(self, pattern: str, line: int) -> list[Corefile] | None:
         """The server blocks of the files a top-level import names, or None when they are unknown."""
-        found = self.resolve(pattern)
+        found = self.resolve(pattern, self.directory)
         if found is None:
             return None
         return [self.child(path, text, line).parse_file() for path, text in found]
@@ -294,9 +306,10 @@ class _Parser:
         except CorefileError as exc:
             raise exc.located(self.origin) from None
 
-    def resolve(self, pattern: str) -> list[tuple[str, str]] | None:
-        """The files an import reads, counted against MAX_IMPORTED_FILES; None: left unread."""
-        found = self.files.resolve(pattern) if self.files is not None else None
+    def resolve(self, pattern: str, directory: str) -> list[tuple[str, str]] | None:
+        """The files an import in `directory` reads, counted against MAX_IMPORTED_FILES; None:
+        left unread."""
+        found = self.files.resolve(pattern, directory) if self.files is not None else None
         if found is None or len(self.imported) + len(found) > MAX_IMPORTED_FILES:
             return None
         self.imported.extend(path for path, _ in found)
@@ -368,16 +381,22 @@ class _Parser:
             args.append(self.take().text)
         return Directive(head.text, args, head.line)
 
-    def expand(self, directives: list[Directive], depth: int) -> list[Directive]:
+    def expand(self, directives: list[Directive], depth: int, directory: str) -> list[Directive]:
         """Replace `import snippet` lines with the snippet's directives, and `import <files>`
-        lines with the directives of the files when they are known (k3s's `*.override`)."""
+        lines with the directives of the files when they are known (k3s's `*.override`).
+        `directory` is that of the file the directives were written in."""
         out: list[Directive] = []
         for d in directives:
             if d.name == "import" and d.args and d.args[0] in self.snippets:
                 if depth >= MAX_IMPORT_DEPTH:
                     raise CorefileError(f"snippet imports nest deeper than {MAX_IMPORT_DEPTH}", d.line)
-                out.extend(self.expand(self.snippets[d.args[0]], depth + 1))
-            elif d.name == "import" and len(d.args) == 1 and (found := self.resolve(d.args[0])) is not None:
+                body, defined_in = self.snippets[d.args[0]]
+                out.extend(self.expand(body, depth + 1, defined_in))
+            elif (
+                d.name == "import"
+                and len(d.args) == 1
+                and (found := self.resolve(d.args[0], directory)) is not None
+            ):
                 for path, text in found:
                     out.extend(self.child(path, text, d.line).directives_of_file())
             else:
@@ -392,7 +411,7 @@ class _Parser:
                 if token.is_open or token.is_close:
                     raise CorefileError(f"unexpected {token.text!r}", token.line)
                 directives.append(self.directive())
-            return self.expand(directives, 0)
+            return self.expand(directives, 0, self.directory)
         except CorefileError as exc:
             raise exc.located(self.origin) from None
 

@@ -273,3 +273,50 @@ def test_imports_that_fan_out_are_bounded_and_the_rest_left_unread() -> None:
     }
     corefile = parse_corefile(K3S_COREFILE, mounted(files))
     assert len(corefile.imported) <= MAX_IMPORTED_FILES and corefile.imports
+
+
+def test_relative_imports_in_an_imported_file_start_from_that_file() -> None:
+    """CoreDNS joins a relative pattern to the directory of the file holding the import line (the
+    Corefile's only for the Corefile's own imports): `custom/zone.server` importing
+    `common.override` reads `custom/common.override`, and a glob there lists `custom/`."""
+    files = ImportableFiles(
+        "/etc/coredns",
+        frozenset({"/etc/coredns", CUSTOM}),
+        {
+            "/etc/coredns/Corefile": None,
+            f"{CUSTOM}/zone.server": "example.org:53 {\n  import common.override\n  import *.plugins\n}\n",
+            f"{CUSTOM}/common.override": "log\n",
+            f"{CUSTOM}/a.plugins": "cache 30\n",
+            f"{CUSTOM}/snippets.server": "(stub) {\n  import *.plugins\n}\n",
+        },
+    )
+    text = (
+        ".:53 {\n  forward . /etc/resolv.conf\n}\nimport custom/*.server\nlab.example:53 {\n  import stub\n}"
+    )
+    corefile = parse_corefile(text, files)
+    _root, zone, lab = corefile.servers
+    assert [d.name for d in zone.directives] == ["log", "cache"]
+    # a snippet resolves its imports from the file that defines it, wherever it is used
+    assert [d.name for d in lab.directives] == ["cache"]
+    assert corefile.imports == []
+    assert corefile.imported == [
+        f"{CUSTOM}/snippets.server",
+        f"{CUSTOM}/zone.server",
+        f"{CUSTOM}/common.override",
+        f"{CUSTOM}/a.plugins",
+        f"{CUSTOM}/a.plugins",
+    ]
+
+
+def test_unknown_relative_imports_in_an_imported_file_stay_unread() -> None:
+    """Resolved from the imported file's directory, an import of no known file is still a record
+    of what was not read: a line in its block, or (between blocks) listed by the path CoreDNS
+    reads, not by a pattern that would name a file beside the Corefile."""
+    files = mounted(
+        {"zone.server": "example.org:53 {\n  import missing.override\n}\nimport sub/*.server\n"},
+        directories=("/etc/coredns", CUSTOM),
+    )
+    corefile = parse_corefile(AKS_COREFILE, files)
+    zone = corefile.servers[1]
+    assert [(d.name, d.args) for d in zone.directives] == [("import", ["missing.override"])]
+    assert corefile.imports == [f"{CUSTOM}/sub/*.server"]
