@@ -15,10 +15,9 @@ has, the copies are attributed to the labelled ClusterRole they came from.
 
 from __future__ import annotations
 
-import json
 import weakref
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -231,9 +230,24 @@ def rule_allows(rule: Obj, group: str, resource: str, verb: str) -> bool:
     )
 
 
-def rule_identity(rule: Obj) -> str:
-    """A rule's content as a comparable key: the aggregation controller copies rules, not objects."""
-    return json.dumps(rule, sort_keys=True, default=str)
+def rule_identity(rule: Obj) -> Hashable:
+    """A rule's content as a comparable key: the aggregation controller copies rules, not objects.
+
+    Structural and cheap (it runs for every rule of every aggregate): the set of the rule's fields,
+    a list of strings as a tuple. Any other shape a malformed object may hold is keyed by its
+    repr, which never equals a tuple: at worst two odd copies are not recognised as one.
+    """
+    if not isinstance(rule, dict):
+        return repr(rule)
+    fields: list[tuple[Any, Hashable]] = []
+    for name, value in rule.items():
+        if type(value) is list:
+            strs = tuple(value)
+            if all(map(str.__instancecheck__, strs)):
+                fields.append((name, strs))
+                continue
+        fields.append((name, repr(value)))
+    return frozenset(fields)
 
 
 def is_wildcard_rule(rule: Obj) -> bool:
@@ -426,6 +440,8 @@ class RbacIndex:
             for k, v in labels_of(obj).items():
                 self._cluster_roles_by_label[(k, v)].append(name)
         self._effective: dict[RoleKey, tuple[SourcedRule, ...]] = {}
+        # Resolutions that hold whatever the aggregation path to them: see `_resolve`.
+        self._resolved: dict[RoleKey, tuple[SourcedRule, ...]] = {}
         self._grants: dict[tuple[RoleKey, str], tuple[Grant, ...]] = {}
         self._powerful_namespaces: dict[str, str] | None = None
 
@@ -469,38 +485,61 @@ class RbacIndex:
         """The role's rules, plus for an aggregated ClusterRole those of every role it selects."""
         cached = self._effective.get(key)
         if cached is None:
-            cached = self._effective[key] = self._resolve(key, frozenset())
+            cached = self._effective[key] = self._resolve(key, frozenset())[0]
         return cached
 
-    def _resolve(self, key: RoleKey, visiting: frozenset[str]) -> tuple[SourcedRule, ...]:
+    def _resolve(
+        self, key: RoleKey, visiting: frozenset[str]
+    ) -> tuple[tuple[SourcedRule, ...], frozenset[str]]:
+        """The role's rules with `visiting` (the aggregates on the path here) left out, and the
+        cut: the names of `visiting` the resolution stopped at.
+
+        Where the walk from a role stops at no name of `visiting`, and not at the role itself,
+        the role is on no aggregation cycle: no aggregate on any path to it is reachable from it,
+        so its rules are the same whatever the path. Those are kept in `_resolved` and shared
+        (admin, edit and view each resolved once). A role on a cycle is resolved anew on every
+        path, as the union to a fixpoint depends on where the walk entered the cycle.
+        """
+        cached = self._resolved.get(key)
+        if cached is not None:
+            return cached, frozenset()
         obj = self.role(key)
         if obj is None:
-            return ()
+            return (), frozenset()
         own = tuple(SourcedRule(r) for r in obj.get("rules") or () if isinstance(r, dict))
         aggregation = obj.get("aggregationRule")
         if key.kind != "ClusterRole" or not isinstance(aggregation, dict):
-            return own
-        aggregated = self._aggregated_rules(key.name, aggregation, visiting)
-        # On a live cluster the aggregation controller has copied every selected rule into the
-        # aggregate: those copies are the sources' rules, and the source is where a fix goes.
-        copied = {rule_identity(r.rule) for r in aggregated}
-        return tuple(r for r in own if rule_identity(r.rule) not in copied) + aggregated
+            rules, cut = own, frozenset[str]()
+        else:
+            aggregated, cut = self._aggregated_rules(key.name, aggregation, visiting)
+            # On a live cluster the aggregation controller has copied every selected rule into the
+            # aggregate: those copies are the sources' rules, and the source is where a fix goes.
+            copied = {rule_identity(r.rule) for r in aggregated}
+            rules = tuple(r for r in own if rule_identity(r.rule) not in copied) + aggregated
+        if not cut:
+            self._resolved[key] = rules
+        return rules, cut - {key.name}
 
     def _aggregated_rules(
         self, name: str, aggregation: Obj, visiting: frozenset[str]
-    ) -> tuple[SourcedRule, ...]:
-        """The rules of every ClusterRole the selectors pick, each named after the role that holds it."""
+    ) -> tuple[tuple[SourcedRule, ...], frozenset[str]]:
+        """The rules of every ClusterRole the selectors pick, each named after the role that holds
+        it, and the names of `visiting` or `name` the walk stopped at (see `_resolve`)."""
         seen: set[int] = set()
         rules: list[SourcedRule] = []
+        cut: set[str] = set()
         for source in self._aggregated_sources(name, aggregation):
             if source in visiting:
+                cut.add(source)
                 continue  # aggregation cycles are legal; the controller just unions to a fixpoint
-            for sourced in self._resolve(RoleKey("ClusterRole", "", source), visiting | {name}):
+            resolved, below = self._resolve(RoleKey("ClusterRole", "", source), visiting | {name})
+            cut |= below
+            for sourced in resolved:
                 if id(sourced.rule) in seen:
                     continue  # the same role reached through two selectors or two aggregates
                 seen.add(id(sourced.rule))
                 rules.append(SourcedRule(sourced.rule, sourced.source or source))
-        return tuple(rules)
+        return tuple(rules), frozenset(cut)
 
     def _aggregated_sources(self, name: str, aggregation: Obj) -> list[str]:
         sources: list[str] = []

@@ -15,6 +15,7 @@ from checks.rbac_index import (
     RoleKey,
     resource_matches,
     rule_allows,
+    rule_identity,
 )
 from k8saudit.engine import run_check
 from k8saudit.inventory import FORBIDDEN, Inventory, label_selector_matches
@@ -131,6 +132,93 @@ def test_aggregation_cycles_terminate() -> None:
     idx = RbacIndex.of(f.make_inventory(clusterroles=[a, b]))
     resources = {tuple(r.rule["resources"]) for r in idx.effective_rules(RoleKey("ClusterRole", "", "a"))}
     assert resources == {("pods",), ("secrets",)}
+
+
+def _aggregate(name: str, rules: list[dict], selects: str, labels: dict[str, str] | None = None) -> dict:
+    return f.clusterrole(
+        name,
+        rules,
+        labels=labels,
+        aggregationRule={"clusterRoleSelectors": [{"matchLabels": {"agg": selects}}]},
+    )
+
+
+def test_a_role_aggregated_along_several_paths_is_resolved_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """admin <- edit <- view: resolving all three walks each aggregate's selectors once, not once
+    per path that reaches it."""
+    roles = [
+        _aggregate("view", [], "view"),
+        _aggregate("edit", [], "edit", labels={"agg": "admin"}),
+        _aggregate("admin", [], "admin"),
+        f.clusterrole("crd-view", [f.rule(["get"], ["widgets"], ["example.com"])], labels={"agg": "view"}),
+        f.clusterrole("crd-edit", [f.rule(["create"], ["widgets"], ["example.com"])], labels={"agg": "edit"}),
+    ]
+    roles[0]["metadata"]["labels"] = {"agg": "edit"}
+    idx = RbacIndex(f.make_inventory(clusterroles=roles))
+    walked: list[str] = []
+    sources = RbacIndex._aggregated_sources
+
+    def counting(self: RbacIndex, name: str, aggregation: dict) -> list[str]:
+        walked.append(name)
+        return sources(self, name, aggregation)
+
+    monkeypatch.setattr(RbacIndex, "_aggregated_sources", counting)
+    rules = {
+        name: idx.effective_rules(RoleKey("ClusterRole", "", name)) for name in ("admin", "edit", "view")
+    }
+    assert sorted(walked) == ["admin", "edit", "view"]
+    assert [r.source for r in rules["admin"]] == ["crd-edit", "crd-view"]
+    assert [r.source for r in rules["edit"]] == ["crd-edit", "crd-view"]
+
+
+def test_aggregation_cycles_resolve_the_same_in_any_order() -> None:
+    """A role on a cycle is not shared between paths: what it contributes depends on where the walk
+    entered the cycle, and every role's rules are those it has when resolved first."""
+    roles = [
+        _aggregate("a", [f.rule(["get"], ["pods"])], "a", labels={"agg": "b"}),
+        _aggregate("b", [f.rule(["get"], ["secrets"])], "b", labels={"agg": "a"}),
+        _aggregate("c", [f.rule(["get"], ["nodes"])], "a"),  # c <- b <-> a, entering the cycle at b
+        _aggregate("d", [f.rule(["get"], ["configmaps"])], "d", labels={"agg": "b"}),  # b <- d
+    ]
+    inv = f.make_inventory(clusterroles=roles)
+    names = ("a", "b", "c", "d")
+
+    def shape(idx: RbacIndex, name: str) -> list[tuple[str, str]]:
+        return [
+            (r.rule["resources"][0], r.source) for r in idx.effective_rules(RoleKey("ClusterRole", "", name))
+        ]
+
+    alone = {name: shape(RbacIndex(inv), name) for name in names}
+    assert alone["a"] == [("pods", ""), ("secrets", "b"), ("configmaps", "d")]
+    assert alone["b"] == [("secrets", ""), ("pods", "a"), ("configmaps", "d")]
+    assert alone["c"] == [("nodes", ""), ("secrets", "b"), ("pods", "a"), ("configmaps", "d")]
+    for order in (names, names[::-1], ("c", "a", "d", "b"), ("d", "b", "c", "a")):
+        idx = RbacIndex(inv)
+        assert {name: shape(idx, name) for name in order} == alone
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        ({"verbs": ["get"], "resources": ["pods"]}, {"resources": ["pods"], "verbs": ["get"]}, True),
+        (
+            {"verbs": ["get"], "resources": ["pods"]},
+            {"verbs": ["get"], "resources": ["pods", "nodes"]},
+            False,
+        ),
+        ({"verbs": ["get"]}, {"verbs": ["get"], "resourceNames": []}, False),
+        # odd shapes from a malformed object: keyed, never confused with the strings they print as
+        ({"verbs": "get"}, {"verbs": ["get"]}, False),
+        ({"verbs": [1]}, {"verbs": ["1"]}, False),
+        ({"verbs": [True]}, {"verbs": [1]}, False),
+        ({"verbs": None}, {"verbs": ["None"]}, False),
+        ({"verbs": [{"a": ["b"]}]}, {"verbs": [{"a": ["b"]}]}, True),
+        ({"verbs": [["get"]], 1: "x"}, {"verbs": [["get"]], 1: "x"}, True),
+    ],
+)
+def test_rule_identity_compares_content(one: dict, other: dict, same: bool) -> None:
+    assert (rule_identity(one) == rule_identity(other)) is same
+    assert {rule_identity(one), rule_identity(other)}  # hashable, whatever the shape
 
 
 # -- bootstrap and platform recognition ---------------------------------------------------------
