@@ -22,7 +22,6 @@ report in when it comes (`take_rechecked`), never another screen under the reade
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from datetime import date, datetime
@@ -42,6 +41,7 @@ from k8saudit.probe import OPEN, ProbeRun, ProbeSettings, why_not_probeable
 from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
 from k8saudit.report import Report, utcnow
+from k8saudit.snapshot import context_stem
 from k8saudit.textsafe import safe_text
 from k8saudit.waivers import Waiver
 from screens import jobs
@@ -84,8 +84,7 @@ NEEDS_REPORT = frozenset({"save", "export", "overview", "findings", "diff", "wai
 
 def _report_stem(report: Report) -> str:
     """`CONTEXT-YYYYmmdd-HHMMSS` of the collection: a default file name that says what it holds."""
-    context = re.sub(r"[^A-Za-z0-9._-]+", "_", report.inventory.cluster.context).strip("._")[:60]
-    return f"{context or 'cluster'}-{report.collection.finished_at:%Y%m%d-%H%M%S}"
+    return f"{context_stem(report.inventory.cluster.context)}-{report.collection.finished_at:%Y%m%d-%H%M%S}"
 
 
 def _grade_line(report: Report) -> str:
@@ -600,7 +599,6 @@ class K8sAuditApp(App[int]):
         request = WaiverRequest(
             finding=finding,
             meta=index.report.checks.get(finding.check_id),
-            points=index.points[position],
             target=self.waiver_target(),
             today=self.today,
             owner=self.last_owner,
@@ -610,7 +608,7 @@ class K8sAuditApp(App[int]):
             if waiver is not None:
                 self.waiver_written(waiver)
 
-        self.push_screen(WaiverDialog(request), written)
+        self.push_screen(WaiverDialog(request, index.report), written)
 
     def waiver_written(self, waiver: Waiver) -> None:
         self.last_owner = waiver.owner

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 _REPORT_DATA = (Report, Inventory, FindingsIndex, IndexedRows, Diff)
 
 
-def _let_go_of_report_data(node: object) -> None:
+def let_go_of_report_data(node: object) -> None:
     """Drop every reference `node` (a screen or widget being removed) holds to a report.
 
     Every big build freezes the heap (`k8saudit.heap`): what is alive then is never looked at by
@@ -83,6 +84,16 @@ class TopBar(Static):
         self.show()
 
 
+class ScrollingBody(VerticalScroll):
+    """What a screen or dialog shows that may be taller than a small terminal (80x24).
+
+    A tab stop (its arrows, page keys, home and end scroll it) only while it has something to
+    scroll: in a terminal where everything fits, tab goes from table to table as before."""
+
+    def allow_focus(self) -> bool:
+        return self.allow_vertical_scroll
+
+
 class AuditScreen(Screen[None]):
     """Base class of the app's screens.
 
@@ -92,7 +103,7 @@ class AuditScreen(Screen[None]):
 
     SCOPE: ClassVar[str] = ""
     # Lists of positions into the findings index (one per finding shown: 336k at 100k pods),
-    # emptied when the screen is removed, as its report data is (`_let_go_of_report_data`).
+    # emptied when the screen is removed, as its report data is (`let_go_of_report_data`).
     POSITIONS: ClassVar[tuple[str, ...]] = ()
 
     @property
@@ -116,7 +127,7 @@ class AuditScreen(Screen[None]):
         return None
 
     def on_unmount(self) -> None:
-        _let_go_of_report_data(self)
+        let_go_of_report_data(self)
         for name in self.POSITIONS:
             setattr(self, name, [])
 

@@ -11,6 +11,7 @@ from textual.widgets import Label, Markdown, Static
 
 from k8saudit.registry import CheckMeta
 from k8saudit.render import waiver_line
+from k8saudit.scoring import CheckScore
 from k8saudit.textsafe import safe_text
 from screens.actions import bindings_for
 from screens.base import AuditScreen
@@ -26,8 +27,8 @@ EVIDENCE_MIN_WIDTH = 40
 SUBJECT_COLUMNS = (
     Column("status", "Status", width=14),
     Column("subject", "Subject", ratio=1, min_width=20),
-    Column("message", "Message", ratio=1, min_width=20),
-    Column("points", "Points", width=7, align="right"),
+    Column("message", "Message", ratio=1, min_width=20, drop_rank=2),  # also in the pane
+    Column("points", "Points", width=7, align="right", drop_rank=1),
 )
 
 
@@ -46,6 +47,24 @@ class SubjectRows(IndexedRows):
             ("waived" if finding.waived else finding.status.value, None, None, "points"),
             "waived" if finding.waived else None,
         )
+
+
+def points_summary(check: CheckScore | None, gain: float) -> str:
+    """What fixing the check would gain, or why nothing: a waived failure is out of the score
+    like a pass, but it is not a pass."""
+    waived = check.waived if check else 0
+    failing = check.counts["fail"] + check.counts["warn"] if check else 0
+    if not gain and not failing:
+        if waived:
+            return f"nothing to gain: every failing subject is waived ({waived} waived)"
+        if check and check.counts["pass"]:
+            return "nothing to gain: every subject passes"
+        return "nothing to gain: no subject is scored"
+    if gain:
+        summary = f"fixing every {'unwaived ' if waived else ''}subject gains +{gain:.1f} points"
+    else:
+        summary = f"{failing} failing, worth no points in the score"
+    return f"{summary} ({waived} waived)" if waived else summary
 
 
 class DetailScreen(AuditScreen):
@@ -114,11 +133,7 @@ class DetailScreen(AuditScreen):
     def _points_text(self) -> str:
         scores = self.index.report.scores
         fix = next((points for cid, points, _ in scores.top_fixes(10**6) if cid == self.check_id), 0.0)
-        return (
-            f"fixing every subject gains +{fix:.1f} points"
-            if fix
-            else "nothing to gain: every subject passes"
-        )
+        return points_summary(scores.checks.get(self.check_id), fix)
 
     def _origin_text(self) -> Text:
         collected = self.index.report.collection.finished_at

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -15,6 +16,8 @@ from textual.widgets import Input, Label, Static
 from k8saudit.textsafe import safe_text
 from screens.actions import ACTIONS, SCOPE_TITLES, bindings_for, first_key
 from screens.base import AuditScreen
+
+TWO_COLUMNS_FROM = 110  # terminal columns the help needs to show its two columns side by side
 
 
 class PathDialog(ModalScreen[Path | None]):
@@ -85,6 +88,11 @@ class HelpScreen(ModalScreen[None]):
 
     SCOPE = "help"
     BINDINGS = bindings_for("help")
+    # Narrower than this, the two columns go one under the other (`-narrow` in the .tcss).
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (TWO_COLUMNS_FROM, "-wide"),
+    ]
 
     LEFT_SCOPES = ("app", "table", "picker", "scan", "fleet", "dialog", "waiver", "choice")
 

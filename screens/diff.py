@@ -35,17 +35,17 @@ from k8saudit.model import Finding, Subject
 from k8saudit.registry import AREAS
 from k8saudit.textsafe import safe_text
 from screens.actions import bindings_for
-from screens.base import AuditScreen
+from screens.base import AuditScreen, ScrollingBody
 from screens.findings_index import FindingsIndex
 from screens.overview import grade_class
 from screens.table import Column, ListSource, Row, RowTable
 
 CHANGE_COLUMNS = (
-    Column("severity", "Severity", width=8),
+    Column("severity", "Severity", width=8, drop_rank=1),
     Column("check", "Check", width=8),
     Column("status", "Was → now", width=22),
     Column("subject", "Subject", ratio=1, min_width=12),
-    Column("message", "Message", ratio=1, min_width=12),
+    Column("message", "Message", ratio=1, min_width=12, drop_rank=2),
 )
 OBJECT_COLUMNS = (
     Column("change", "Change", width=8),
@@ -63,6 +63,8 @@ OBJECTS_SHOWN_PER_KIND = 200  # a whole namespace deleted should not make a 10 0
 
 
 SIDE_WIDTH = 54  # what fits after the indent in the "Comparing" panel
+# Below this width the panels and the lists go one under the other (`-narrow` in the .tcss).
+SIDE_BY_SIDE_FROM = 140
 
 
 def tail(text: str, width: int) -> str:
@@ -113,6 +115,10 @@ class ChangeRows:
 class DiffScreen(AuditScreen):
     SCOPE = "diff"
     BINDINGS = bindings_for("diff")
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (SIDE_BY_SIDE_FROM, "-wide"),
+    ]
     TABLES: ClassVar[dict[str, str]] = {
         NEW: "diff-new",
         RESOLVED: "diff-resolved",
@@ -162,6 +168,12 @@ class DiffScreen(AuditScreen):
     # -- layout -------------------------------------------------------------------------------
 
     def compose_body(self) -> ComposeResult:
+        # One scrolling body: in a small terminal (80x24) the panels and lists are taller than it.
+        with ScrollingBody(id="diff-body"):
+            yield from self._panels()
+            yield from self._lists()
+
+    def _panels(self) -> ComposeResult:
         with Horizontal(id="diff-top"):
             with Vertical(id="diff-sides", classes="panel") as panel:
                 panel.border_title = "Comparing"
@@ -177,6 +189,8 @@ class DiffScreen(AuditScreen):
             )
             objects.border_title = self._objects_title()
             yield objects
+
+    def _lists(self) -> ComposeResult:
         with Grid(id="diff-grid"):
             for key, title, empty in SECTIONS:
                 table = RowTable(

@@ -9,8 +9,10 @@ fast runs the filter twice, not once per key.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
@@ -25,16 +27,18 @@ from screens.findings_index import PROBLEMS, FindingFilter, FindingsIndex, Index
 from screens.table import Column, Row, RowTable
 
 ALL = "*"
+# Terminal columns the filter bar needs on one line; narrower, the dropdowns go on a second line.
+ONE_LINE_FILTERS_FROM = 140
 COLUMNS = (
     Column("severity", "Severity", width=9),
     Column("status", "Status", width=14),
-    Column("area", "Area", width=10),
+    Column("area", "Area", width=10, drop_rank=1),  # the check id names it
     Column("check", "Check", width=9),
     Column("subject", "Subject", ratio=4, min_width=20),
     Column("message", "Message", ratio=5, min_width=20),
     Column("points", "Points", width=7, align="right"),
 )
-SORT_NAMES = {"status": "status (failing first)", "points": "points gained"}
+SORT_NAMES = {"points": "points gained"}
 SEVERITY_CHOICES = [("critical", "critical"), ("high", "high+"), ("medium", "medium+"), ("low", "low+")]
 STATUS_CHOICES = (
     (PROBLEMS, "fail + warn"),
@@ -93,10 +97,21 @@ def _choices(pairs: list[tuple[str, str]], everything: str) -> list[tuple[Text, 
     return [(Text(everything), ALL), *((Text(safe_text(label, 80)), value) for value, label in pairs)]
 
 
+def _picker(select_id: str, pairs: list[tuple[str, str]], everything: str, value: str | None) -> Select[str]:
+    """A filter dropdown: `everything` (no filter) first, then `pairs` of (value, label)."""
+    return Select(
+        _choices(pairs, everything), value=value or ALL, allow_blank=False, compact=True, id=select_id
+    )
+
+
 class FindingsScreen(AuditScreen):
     SCOPE = "findings"
     POSITIONS = ("rows_shown",)
     BINDINGS = bindings_for("findings")
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (ONE_LINE_FILTERS_FROM, "-wide"),
+    ]
 
     def __init__(self, index: FindingsIndex, initial: FindingFilter | None = None) -> None:
         super().__init__()
@@ -111,44 +126,18 @@ class FindingsScreen(AuditScreen):
         return ["Findings"]
 
     def compose_body(self) -> ComposeResult:
-        flt = self.filter
         with Horizontal(id="filter-bar"):
-            yield Label("/", classes="filter-key")
-            yield Input(
-                flt.text,
-                placeholder="filter: words in check, subject, message…",
-                id="filter-text",
-                compact=True,
-            )
-            yield Select(
-                _choices(SEVERITY_CHOICES, "any severity"),
-                value=flt.min_severity.value if flt.min_severity else ALL,
-                allow_blank=False,
-                compact=True,
-                id="filter-severity",
-            )
-            yield Select(
-                _choices(list(STATUS_CHOICES), "any status"),
-                value=flt.status or ALL,
-                allow_blank=False,
-                compact=True,
-                id="filter-status",
-            )
-            yield Select(
-                _choices([(a, a) for a in self.index.areas()], "any area"),
-                value=flt.area or ALL,
-                allow_blank=False,
-                compact=True,
-                id="filter-area",
-            )
-            yield Select(
-                _choices([(n, n) for n in self.index.namespaces()], "any namespace"),
-                value=flt.namespace or ALL,
-                allow_blank=False,
-                compact=True,
-                id="filter-namespace",
-            )
-            yield Label("", id="filter-waived")
+            with Horizontal(id="filter-words"):
+                yield Label("/", classes="filter-key")
+                yield Input(
+                    self.filter.text,
+                    placeholder="filter: words in check, subject, message…",
+                    id="filter-text",
+                    compact=True,
+                )
+                yield Label("", id="filter-waived")
+            with Horizontal(id="filter-pickers"):
+                yield from self._pickers()
         yield RowTable(
             COLUMNS,
             empty_text="No finding matches these filters (x clears them).",
@@ -156,6 +145,15 @@ class FindingsScreen(AuditScreen):
             id="findings",
         )
         yield Label("", id="findings-count", classes="status")
+
+    def _pickers(self) -> ComposeResult:
+        flt = self.filter
+        severity = flt.min_severity.value if flt.min_severity else None
+        yield _picker("filter-severity", SEVERITY_CHOICES, "any severity", severity)
+        yield _picker("filter-status", list(STATUS_CHOICES), "any status", flt.status)
+        yield _picker("filter-area", [(a, a) for a in self.index.areas()], "any area", flt.area)
+        namespaces = [(n, n) for n in self.index.namespaces()]
+        yield _picker("filter-namespace", namespaces, "any namespace", flt.namespace)
 
     def on_mount(self) -> None:
         self.query_one("#filter-text", Input).cursor_blink = self.audit_app.cursor_blink
@@ -190,8 +188,7 @@ class FindingsScreen(AuditScreen):
         shown, total = len(self.rows_shown), len(self.index)
         problems = sum(map(self.index.problem.__getitem__, self.rows_shown))
         text = f"{shown:,} of {total:,} findings · {problems:,} failing or warning"
-        text += f" · sorted by {SORT_NAMES.get(self.sort.column, self.sort.column)}"
-        text += " (descending)" if self.sort.descending else ""
+        text += f" · sorted by {SORT_NAMES.get(self.sort.column, self.sort.column)} ({self.sort.words})"
         self.query_one("#findings-count", Label).update(Text(text))
         waived = self.query_one("#filter-waived", Label)
         waived.update("waived hidden (W)" if self.filter.hide_waived else "waived shown (W)")
@@ -294,8 +291,10 @@ class FindingsScreen(AuditScreen):
         self._apply()
 
     def action_sort(self, column: str) -> None:
-        descending = not self.sort.descending if self.sort.column == column else False
-        self.sort = SortOrder(column, descending)
+        """Sort by `column` in its first order (the worst, the most first; A to Z), or turn the
+        order around when it is already sorted by it."""
+        reverse = not self.sort.reverse if self.sort.column == column else False
+        self.sort = SortOrder(column, reverse)
         self._apply()
 
     def action_waive(self) -> None:
@@ -324,6 +323,20 @@ class FindingsScreen(AuditScreen):
     @on(RowTable.Selected, "#findings")
     def _open(self, event: RowTable.Selected) -> None:
         self.audit_app.open_finding(self.rows_shown[event.index])
+
+    def on_key(self, event: events.Key) -> None:
+        """esc on an open dropdown closes it and focuses its Select at once.
+
+        Left to the Select, the overlay asks it to close with a message and keeps the focus until
+        that is handled: an esc typed right behind the first (a quick double tap) reached the
+        closing overlay again, the focus stayed on the dropdown, and the keys after it too."""
+        if event.key != "escape":
+            return
+        dropdown = next((select for select in self.query(Select) if select.expanded), None)
+        if dropdown is not None:
+            event.stop()
+            dropdown.expanded = False
+            self.set_focus(dropdown)
 
     def go_back(self) -> None:
         focused = self.focused

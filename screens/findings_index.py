@@ -25,8 +25,6 @@ PROBLEMS = "problems"  # the status filter value for "fail or warn"
 CLUSTER_SCOPED = "(cluster-scoped)"  # the namespace filter value for findings without one
 UNKNOWN_SEVERITY_RANK = len(Severity)
 
-SORT_COLUMNS: tuple[str, ...] = ("severity", "status", "area", "check", "subject", "message", "points")
-
 
 @dataclass(frozen=True, slots=True)
 class FindingFilter:
@@ -54,9 +52,42 @@ class FindingFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class SortDirection:
+    """How a column's sort reads: first as `first`, or reversed as `then`. `descending`: the
+    first order goes from the most to the least (the most severe, the most points first)."""
+
+    first: str
+    then: str
+    descending: bool = False
+
+
+ALPHABETICAL = SortDirection("A to Z", "Z to A")
+SORT_DIRECTIONS: dict[str, SortDirection] = {
+    "severity": SortDirection("most severe first", "least severe first", descending=True),
+    "status": SortDirection("failing first", "failing last"),
+    "area": ALPHABETICAL,
+    "check": ALPHABETICAL,
+    "subject": ALPHABETICAL,
+    "message": ALPHABETICAL,
+    "points": SortDirection("most points first", "fewest points first", descending=True),
+}
+
+
+@dataclass(frozen=True, slots=True)
 class SortOrder:
     column: str = "status"
-    descending: bool = False
+    reverse: bool = False  # the column's order turned around (its key pressed again)
+
+    @property
+    def descending(self) -> bool:
+        """From the most to the least: what the header's ▼ says."""
+        return SORT_DIRECTIONS[self.column].descending != self.reverse
+
+    @property
+    def words(self) -> str:
+        """The order as a reader says it: "most severe first", "Z to A"."""
+        direction = SORT_DIRECTIONS[self.column]
+        return direction.then if self.reverse else direction.first
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +236,7 @@ class FindingsIndex:
 
     def order(self, column: str) -> tuple[list[int], list[int]]:
         """(indices sorted by `column`, position of each index in that order), cached."""
-        if column not in SORT_COLUMNS:
+        if column not in SORT_DIRECTIONS:
             raise ValueError(f"unknown sort column {column!r}")
         if column not in self._orders:
             if "status" not in self._orders:
@@ -266,7 +297,7 @@ class FindingsIndex:
             for i in kept:
                 keep[i] = 1
             result = [i for i in ordered if keep[i]]
-        if sort.descending:
+        if sort.reverse:
             result.reverse()
         return result
 

@@ -33,11 +33,11 @@ COLUMNS = (
     Column("cluster", "Cluster", ratio=1, min_width=14),
     Column("grade", "Grade", width=5),
     Column("overall", "Score", width=7, align="right"),
-    *(Column(area, AREA_LABELS[area], width=6, align="right") for area in AREAS),
+    *(Column(area, AREA_LABELS[area], width=6, align="right", drop_rank=3) for area in AREAS),
     *(Column(severity, label, width=4, align="right") for severity, label in SEVERITY_COLUMNS),
-    Column("waived", "Waived", width=6, align="right"),
-    Column("gaps", "Gaps", width=4, align="right"),
-    Column("collected", "Collected", width=10),
+    Column("waived", "Waived", width=6, align="right", drop_rank=2),
+    Column("gaps", "Gaps", width=4, align="right", drop_rank=1),
+    Column("collected", "Collected", width=10, drop_rank=1),
     Column("status", "Status", ratio=2, min_width=12),
 )
 SORT_NAMES = {
@@ -47,6 +47,10 @@ SORT_NAMES = {
     "problems": "failing findings (most critical first)",
     "collected": "collection time (oldest first)",
 }
+
+
+# Columns whose first order goes from the most to the least (the header's ▼): counts, most first.
+MOST_FIRST = frozenset({"problems", *(severity for severity, _ in SEVERITY_COLUMNS), "waived", "gaps"})
 
 
 def can_open(entry: FleetEntry) -> bool:
@@ -143,12 +147,12 @@ class FleetScreen(AuditScreen):
         self.directory = directory
         self.entries = list(entries)
         self.sort_column = "overall"
-        self.descending = False
+        self.reverse = False  # the column's order turned around (its key pressed again)
         self.loading = False
         self._order()
 
     def _order(self) -> None:
-        self.entries.sort(key=sort_key(self.sort_column), reverse=self.descending)
+        self.entries.sort(key=sort_key(self.sort_column), reverse=self.reverse)
 
     def crumbs(self) -> list[str]:
         return ["Fleet"]
@@ -167,7 +171,7 @@ class FleetScreen(AuditScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#fleet", RowTable)
-        table.set_sort(self.sort_column, self.descending)
+        self._show_sort(table)
         table.focus()
         self._show(0)
         self._status()
@@ -178,7 +182,7 @@ class FleetScreen(AuditScreen):
 
     def _status(self) -> None:
         name = SORT_NAMES.get(self.sort_column, self.sort_column)
-        text = f"sorted by {name}" + (" (reversed)" if self.descending else "")
+        text = f"sorted by {name}" + (" (reversed)" if self.reverse else "")
         text += " · C name · S score · P findings · D time · click a header for any column"
         if self.loading:
             text = "reloading the directory… · " + text
@@ -243,7 +247,7 @@ class FleetScreen(AuditScreen):
     # -- sorting and reloading --------------------------------------------------------------------
 
     def action_sort(self, column: str) -> None:
-        self.descending = not self.descending if self.sort_column == column else False
+        self.reverse = not self.reverse if self.sort_column == column else False
         self.sort_column = column
         self._refill()
 
@@ -257,10 +261,14 @@ class FleetScreen(AuditScreen):
         self._order()
         cursor = _position(self.entries, chosen)
         table.set_source(FleetRows(self.entries), cursor=cursor)
-        table.set_sort(self.sort_column, self.descending)
+        self._show_sort(table)
         table.border_title = self._title()
         self._show(cursor)
         self._status()
+
+    def _show_sort(self, table: RowTable) -> None:
+        """The header's arrow: ▼ when the rows go from the most to the least."""
+        table.set_sort(self.sort_column, (self.sort_column in MOST_FIRST) != self.reverse)
 
     def action_reload(self) -> None:
         self.audit_app.reload_fleet()

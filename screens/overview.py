@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -17,13 +18,14 @@ from k8saudit.report import Report
 from k8saudit.scoring import grade
 from k8saudit.textsafe import safe_text
 from screens.actions import bindings_for
-from screens.base import AuditScreen
+from screens.base import AuditScreen, ScrollingBody
 from screens.findings import COLUMNS as FINDING_COLUMNS
 from screens.findings import FindingRows
 from screens.findings_index import PROBLEMS, FindingFilter, FindingsIndex, SortOrder
 from screens.table import Column, ListSource, Row, RowTable
 
-BAR_WIDTH = 24
+# Below this width the cluster panel goes under the score and the areas (`-narrow` in the .tcss).
+CLUSTER_BESIDE_FROM = 120
 FIX_COLUMNS = (
     Column("points", "Points", width=7, align="right"),
     Column("check", "Check", width=9),
@@ -35,7 +37,7 @@ FIX_COLUMNS = (
 GAP_COLUMNS = (
     Column("kind", "Kind not read", width=30),
     Column("state", "State", width=11),
-    Column("checks", "Checks left unknown", width=28),
+    Column("checks", "Checks left unknown", width=28, drop_rank=1),
     Column("message", "Why", ratio=1),
 )
 COVERAGE_STATE_WORDS = {"forbidden": "forbidden", "not-served": "not served", "error": "error"}
@@ -46,11 +48,22 @@ def grade_class(value: float | None) -> str:
     return "grade-none" if letter == "-" else f"grade-{letter.lower()}"
 
 
-def score_bar(value: float | None, width: int = BAR_WIDTH) -> str:
+def score_bar(value: float | None, width: int) -> str:
     if value is None:
         return "·" * width
     filled = round(value / 100 * width)
     return "█" * filled + "░" * (width - filled)
+
+
+class ScoreBar(Static):
+    """A score as a bar as wide as the widget: a bar cut by a narrow panel would show a wrong score."""
+
+    def __init__(self, value: float | None, *, classes: str) -> None:
+        super().__init__(classes=classes)
+        self.value = value
+
+    def render(self) -> str:
+        return score_bar(self.value, self.size.width)
 
 
 def ago(then: datetime, now: datetime) -> str:
@@ -68,6 +81,13 @@ class OverviewScreen(AuditScreen):
     SCOPE = "overview"
     POSITIONS = ("failing",)
     BINDINGS = bindings_for("overview")
+    # No automatic focus ("" turns it off; None would mean the app's): Textual's scrolls to the
+    # table it focuses, and in a short terminal the grade above it would start out of view.
+    AUTO_FOCUS = ""
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (CLUSTER_BESIDE_FROM, "-wide"),
+    ]
 
     def __init__(self, report: Report, index: FindingsIndex) -> None:
         super().__init__()
@@ -87,16 +107,26 @@ class OverviewScreen(AuditScreen):
     # -- layout -------------------------------------------------------------------------------
 
     def compose_body(self) -> ComposeResult:
+        # One scrolling body: in a small terminal (80x24) the panels and tables are taller than
+        # the screen, and the top bar and the footer must stay where they are.
+        with ScrollingBody(id="overview-body"):
+            yield from self._panels()
+            yield from self._tables()
+
+    def _panels(self) -> ComposeResult:
         with Horizontal(id="overview-top"):
-            with Vertical(id="score-panel", classes="panel") as panel:
-                panel.border_title = "Score"
-                yield from self._score()
-            with Vertical(id="areas-panel", classes="panel") as panel:
-                panel.border_title = "Areas"
-                yield from self._areas()
+            with Horizontal(id="overview-scores"):
+                with Vertical(id="score-panel", classes="panel") as panel:
+                    panel.border_title = "Score"
+                    yield from self._score()
+                with Vertical(id="areas-panel", classes="panel") as panel:
+                    panel.border_title = "Areas"
+                    yield from self._areas()
             with Vertical(id="cluster-panel", classes="panel") as panel:
                 panel.border_title = "Cluster"
                 yield Static(self._identity(), id="identity")
+
+    def _tables(self) -> ComposeResult:
         fixes = RowTable(FIX_COLUMNS, ListSource(self._fix_rows()), empty_text="Nothing to fix.", id="fixes")
         fixes.border_title = "Top fixes, by points gained (enter: details)"
         yield fixes
@@ -120,7 +150,8 @@ class OverviewScreen(AuditScreen):
         yield failing
 
     def on_mount(self) -> None:
-        self.query_one("#fixes", RowTable).focus()
+        # Not scrolled to: in a short terminal the grade, above the table, stays in view.
+        self.set_focus(self.query_one("#fixes", RowTable), scroll_visible=False)
 
     def on_screen_resume(self) -> None:
         self.audit_app.take_rechecked()  # today's findings of a re-checked snapshot, if ready
@@ -164,7 +195,7 @@ class OverviewScreen(AuditScreen):
                 yield Label(area, classes="area-name")
                 yield Label(area_score.grade, classes=f"area-grade grade {css}")
                 yield Label(value, classes="area-score")
-                yield Label(score_bar(area_score.score), classes=f"area-bar {css}")
+                yield ScoreBar(area_score.score, classes=f"area-bar {css}")
 
     def _identity(self) -> Text:
         report = self.report

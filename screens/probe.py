@@ -33,6 +33,7 @@ from k8saudit.probe import (
 )
 from k8saudit.textsafe import safe_text
 from screens.actions import bindings_for
+from screens.base import ScrollingBody
 
 ACCESS_ORDER = (OPEN, LOGIN, OTHER, NO_ANSWER)  # the most telling answer first
 
@@ -78,14 +79,18 @@ class ProbeDialog(ModalScreen[bool]):
             box.border_title = Text(f"Probe {subject_line(req.finding)}?")  # a str title is markup
             count = len(req.targets)
             which = "this address" if count == 1 else f"these {count} addresses"
-            yield Static(
-                Text(f"k8saudit will send one plain GET to {which}, from this machine, and nothing else:"),
-                id="probe-intro",
-            )
-            with VerticalScroll(id="probe-targets-pane"):
-                yield Static(self._targets(), id="probe-targets")
-            yield Static(self._promises(), id="probe-promises", classes="prose")
-            yield Label("enter: probe · esc: cancel", classes="hint")
+            # The promises scroll in a short terminal; the keys stay in view.
+            with ScrollingBody(classes="dialog-body"):
+                yield Static(
+                    Text(
+                        f"k8saudit will send one plain GET to {which}, from this machine, and nothing else:"
+                    ),
+                    id="probe-intro",
+                )
+                with VerticalScroll(id="probe-targets-pane"):
+                    yield Static(self._targets(), id="probe-targets")
+                yield Static(self._promises(), id="probe-promises", classes="prose")
+            yield Label("enter: probe · esc: cancel", classes="hint dialog-foot")
 
     def _targets(self) -> Text:
         req = self.request

@@ -19,7 +19,7 @@ from screens.table import Column, Row, RowTable
 from screens.text import title, yaml_view
 
 FINDING_COLUMNS = (
-    Column("severity", "Severity", width=9),
+    Column("severity", "Severity", width=9, drop_rank=1),
     Column("status", "Status", width=14),
     Column("check", "Check", width=9),
     Column("message", "Message", ratio=1),

@@ -25,9 +25,9 @@ from screens.table import Column, Row, RowTable
 COLUMNS = (
     Column("kind", "Kind", width=40),
     Column("state", "State", width=12),
-    Column("pages", "Pages", width=6, align="right"),
+    Column("pages", "Pages", width=6, align="right", drop_rank=2),
     Column("objects", "Objects", width=9, align="right"),
-    Column("time", "Time", width=8, align="right"),
+    Column("time", "Time", width=8, align="right", drop_rank=1),
     Column("detail", "Detail", ratio=1),
 )
 WAITING, LISTING = "waiting", "listing"

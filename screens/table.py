@@ -75,6 +75,10 @@ class Column:
     ratio: int = 1  # share of the remaining width for flexible columns
     min_width: int = 6
     align: str = "left"  # or "right"
+    # 0: always shown. Otherwise the column is left out when the table is too narrow for every
+    # column's width (an 80-column terminal), the highest rank first: what it shows is also
+    # elsewhere on the screen (the area in the check id, the message in the detail pane).
+    drop_rank: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +114,46 @@ def fit(text: str, width: int, align: str = "left") -> str:
     if cell_len(text) > width:
         return set_cell_size(text, width - 1) + "…"
     return text.rjust(width - cell_len(text) + len(text)) if align == "right" else set_cell_size(text, width)
+
+
+def column_widths(columns: Sequence[Column], total: int) -> list[int]:
+    """Widths for `columns` in `total` cells (single-space gaps between them), 0 for a column
+    dropped because the table is too narrow for all of them.
+
+    Fixed columns keep their width; flexible ones share the rest by ratio, each at least its
+    `min_width` when there is room. When there is not, droppable columns go first (highest
+    `drop_rank`, the rightmost of a rank first), then the flexible ones shrink below their
+    minimum: every column that is drawn fits, the last one included."""
+    shown = _columns_that_fit(columns, total)
+    widths = [0] * len(columns)
+    flexible = [i for i in shown if not columns[i].width]
+    spare = max(0, total - sum(columns[i].width for i in shown) - (len(shown) - 1))
+    ratios = sum(columns[i].ratio for i in flexible) or 1
+    roomy = spare >= sum(columns[i].min_width for i in flexible)
+    for i in shown:
+        column = columns[i]
+        share = spare * column.ratio // ratios
+        widths[i] = column.width or (max(column.min_width, share) if roomy else max(1, share))
+    if flexible:  # the last flexible column takes the rounding remainder, or gives back the excess
+        last = flexible[-1]
+        widths[last] = max(1, widths[last] + total - (len(shown) - 1) - sum(widths))
+    return widths
+
+
+def _columns_that_fit(columns: Sequence[Column], total: int) -> list[int]:
+    """The positions of the columns kept: all, unless their fixed and minimum widths need more
+    than `total` cells; then droppable ones are left out until they fit (or none is left)."""
+    kept = list(range(len(columns)))
+
+    def needed() -> int:
+        return sum(columns[i].width or columns[i].min_width for i in kept) + len(kept) - 1
+
+    while needed() > total:
+        droppable = [i for i in kept if columns[i].drop_rank]
+        if not droppable:
+            break
+        kept.remove(max(droppable, key=lambda i: (columns[i].drop_rank, i)))
+    return kept
 
 
 class RowTable(ScrollView, can_focus=True):
@@ -174,6 +218,7 @@ class RowTable(ScrollView, can_focus=True):
         self._built: set[int] = set()  # rows whose line was built since the last set_source
         self._cache: dict[tuple[int, bool, bool, int], Strip] = {}
         self._widths: list[int] = []
+        self._widths_for = -1  # the content width `_widths` were computed for
 
     # -- data ---------------------------------------------------------------------------------
 
@@ -230,6 +275,8 @@ class RowTable(ScrollView, can_focus=True):
 
     def watch_cursor(self, old: int, new: int) -> None:
         self._scroll_to_cursor()
+        if self.has_focus:  # in a screen that scrolls (the overview at 80x24): bring it into view
+            self.scroll_visible(animate=False)
         self.refresh()
         if len(self.source):
             self.post_message(self.Highlighted(self, new))
@@ -280,7 +327,7 @@ class RowTable(ScrollView, can_focus=True):
 
     def _column_at(self, x: int) -> str | None:
         left = GUTTER
-        for column, width in zip(self.columns, self._column_widths(), strict=True):
+        for _, column, width in self._shown_columns():
             if left <= x < left + width:
                 return column.key
             left += width + 1
@@ -289,30 +336,24 @@ class RowTable(ScrollView, can_focus=True):
     # -- layout -------------------------------------------------------------------------------
 
     def on_resize(self, event: events.Resize) -> None:
-        self._widths = []
         self._cache.clear()
         self._update_virtual_size()
 
+    def _shown_columns(self) -> list[tuple[int, Column, int]]:
+        """The columns drawn, left to right: (position in `columns`, column, width in cells)."""
+        widths = self._column_widths()
+        return [(i, column, widths[i]) for i, column in enumerate(self.columns) if widths[i]]
+
     def _column_widths(self) -> list[int]:
-        if self._widths:
-            return self._widths
-        total = self.scrollable_content_region.width - GUTTER
-        gaps = len(self.columns) - 1
-        fixed = sum(c.width for c in self.columns if c.width)
-        flexible = [c for c in self.columns if not c.width]
-        spare = max(0, total - fixed - gaps)
-        ratios = sum(c.ratio for c in flexible) or 1
-        widths = []
-        for column in self.columns:
-            if column.width:
-                widths.append(column.width)
-            else:
-                widths.append(max(column.min_width, spare * column.ratio // ratios))
-        if flexible:  # give the rounding remainder to the last flexible column
-            last = max(i for i, c in enumerate(self.columns) if not c.width)
-            widths[last] += max(0, total - gaps - sum(widths))
-        self._widths = widths
-        return widths
+        """Each column's width in cells (0: dropped), for the width the rows are drawn in now.
+
+        Recomputed whenever that width changes, not only on a resize: a vertical scrollbar
+        that appears (more rows than fit) takes a cell without resizing the widget."""
+        width = self.scrollable_content_region.width
+        if width != self._widths_for:
+            self._widths = column_widths(self.columns, width - GUTTER)
+            self._widths_for = width
+        return self._widths
 
     # -- rendering ----------------------------------------------------------------------------
 
@@ -342,11 +383,12 @@ class RowTable(ScrollView, can_focus=True):
     def _header_strip(self, width: int, base: Style) -> Strip:
         style = base + self.get_component_rich_style("row-table--header", partial=True)
         segments = [Segment(" " * GUTTER, style)]
-        for i, (column, cell_width) in enumerate(zip(self.columns, self._column_widths(), strict=True)):
+        for n, (_, column, cell_width) in enumerate(self._shown_columns()):
             label = column.label.upper()
-            if column.key == self.sort_column:
-                label += " ▼" if self.sort_descending else " ▲"
-            if i:
+            if column.key == self.sort_column:  # the arrow stays when the label is cut to fit
+                arrow = "▼" if self.sort_descending else "▲"
+                label = f"{fit(label, cell_width - 2).rstrip()} {arrow}"
+            if n:
                 segments.append(Segment(" ", style))
             segments.append(Segment(fit(label, cell_width, column.align), style))
         return Strip(segments).adjust_cell_length(width, style)
@@ -363,8 +405,8 @@ class RowTable(ScrollView, can_focus=True):
         marked = on_cursor and (self.has_focus or self.mark_unfocused)
         mark = f"{CURSOR_MARK} " if marked else "  "
         segments = [Segment(mark, row_style)]
-        for i, (column, cell_width) in enumerate(zip(self.columns, self._column_widths(), strict=True)):
-            if i:
+        for n, (i, column, cell_width) in enumerate(self._shown_columns()):
+            if n:
                 segments.append(Segment(" ", row_style))
             text = row.cells[i] if i < len(row.cells) else ""
             text = safe_text(text[:MAX_CELL_CHARS], None)

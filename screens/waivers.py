@@ -21,6 +21,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widget import Widget
@@ -28,7 +29,7 @@ from textual.widgets import Input, Label, Static
 
 from k8saudit.model import Finding, Status
 from k8saudit.registry import CheckMeta
-from k8saudit.report import Report
+from k8saudit.report import Report, WaiverEffect, waiver_effect
 from k8saudit.textsafe import safe_text
 from k8saudit.waivers import (
     ACTIVE,
@@ -44,7 +45,7 @@ from k8saudit.waivers import (
 )
 from screens import jobs
 from screens.actions import bindings_for
-from screens.base import AuditScreen
+from screens.base import AuditScreen, ScrollingBody, let_go_of_report_data
 from screens.findings_index import FindingFilter, FindingsIndex
 from screens.messages import WaiverWriteFailed, WaiverWritten
 from screens.table import Column, ListSource, Row, RowTable
@@ -81,7 +82,6 @@ class WaiverRequest:
 
     finding: Finding
     meta: CheckMeta | None
-    points: float  # what waiving it gains (it leaves the score)
     target: Path  # the waivers file it is appended to
     today: date
     owner: str = ""  # prefilled: the owner of the last waiver written in this session
@@ -95,6 +95,13 @@ class ScopeChoice(Widget, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = {"scope-choice--selected"}
     selected: reactive[int] = reactive(0)
 
+    class Changed(Message):
+        """Another scope is chosen."""
+
+        def __init__(self, choice: ScopeChoice) -> None:
+            super().__init__()
+            self.choice = choice
+
     def __init__(self, choices: list[tuple[str, str]], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.choices = choices
@@ -106,8 +113,8 @@ class ScopeChoice(Widget, can_focus=True):
     def validate_selected(self, value: int) -> int:
         return max(0, min(value, len(self.choices) - 1))
 
-    def get_content_height(self, container: object, viewport: object, width: int) -> int:
-        return len(self.choices)
+    def watch_selected(self) -> None:
+        self.post_message(self.Changed(self))
 
     def render(self) -> Text:
         text = Text()
@@ -132,53 +139,67 @@ class WaiverDialog(ModalScreen[Waiver | None]):
     SCOPE = "waiver"
     BINDINGS = bindings_for("waiver")
 
-    def __init__(self, request: WaiverRequest) -> None:
+    def __init__(self, request: WaiverRequest, report: Report) -> None:
         super().__init__()
         self.request = request
+        self.report = report  # the finding's report: what each scope would do to its score
+        self.effects: dict[str, WaiverEffect] = {}  # by scope, worked out when first chosen
         self.writing = False
 
     def compose(self) -> ComposeResult:
+        finding = self.request.finding
+        with Vertical(id="waiver-dialog", classes="dialog") as box:
+            box.border_title = title(f"Waive {finding.check_id} on {finding.subject}", 120)
+            # The form scrolls in a short terminal; the keys and the problem line stay in view.
+            with ScrollingBody(classes="dialog-body"):
+                yield from self._form()
+            with Vertical(classes="dialog-foot"):
+                yield Label("enter: write · tab: next field · esc: cancel", classes="hint")
+                yield Static("", id="waiver-problem", classes="error")
+
+    def _form(self) -> ComposeResult:
+        req = self.request
+        yield Static(self._about(), id="waiver-about")
+        with Horizontal(classes="form-line"):
+            yield Label("Reason", classes="form-label")
+            yield Input(placeholder="why this risk is accepted", id="waiver-reason", compact=True)
+        with Horizontal(classes="form-line"):
+            yield Label("Owner", classes="form-label")
+            yield Input(
+                req.owner,
+                placeholder="who answers for it: a person or a team",
+                id="waiver-owner",
+                compact=True,
+            )
+        with Horizontal(classes="form-line"):
+            yield Label("Expires", classes="form-label")
+            default = req.today + timedelta(days=DEFAULT_DAYS)
+            yield Input(default.isoformat(), id="waiver-expires", compact=True)
+            yield Label(f"YYYY-MM-DD or days (90d); default {DEFAULT_DAYS} days", classes="form-hint")
+        with Horizontal(classes="form-line"):
+            yield Label("Ticket", classes="form-label")
+            yield Input(placeholder="optional: an issue URL or id", id="waiver-ticket", compact=True)
+        yield Label("Covers (↑↓)", classes="form-label section-label")
+        yield ScopeChoice(self._scopes(), id="waiver-scope")
+        yield Static(self._effect_text(SCOPE_SUBJECT), id="waiver-effect", classes="prose")
+        yield Static(self._where(), id="waiver-target", classes="hint")
+
+    def _about(self) -> Text:
         req = self.request
         finding = req.finding
-        subject = finding.subject
-        with Vertical(id="waiver-dialog", classes="dialog") as box:
-            box.border_title = title(f"Waive {finding.check_id} on {subject}", 120)
-            about = Text()
-            about.append(f"{finding.status.value.upper()}  ", "bold")
-            about.append(safe_text(req.meta.title if req.meta else finding.check_id, 200))
-            about.append("\n")
-            about.append(safe_text(finding.message, 300))
-            yield Static(about, id="waiver-about")
-            with Horizontal(classes="form-line"):
-                yield Label("Reason", classes="form-label")
-                yield Input(placeholder="why this risk is accepted", id="waiver-reason", compact=True)
-            with Horizontal(classes="form-line"):
-                yield Label("Owner", classes="form-label")
-                yield Input(
-                    req.owner,
-                    placeholder="who answers for it: a person or a team",
-                    id="waiver-owner",
-                    compact=True,
-                )
-            with Horizontal(classes="form-line"):
-                yield Label("Expires", classes="form-label")
-                default = req.today + timedelta(days=DEFAULT_DAYS)
-                yield Input(default.isoformat(), id="waiver-expires", compact=True)
-                yield Label(f"YYYY-MM-DD or days (90d); default {DEFAULT_DAYS} days", classes="form-hint")
-            with Horizontal(classes="form-line"):
-                yield Label("Ticket", classes="form-label")
-                yield Input(placeholder="optional: an issue URL or id", id="waiver-ticket", compact=True)
-            yield Label("Covers (↑↓)", classes="form-label section-label")
-            yield ScopeChoice(self._scopes(), id="waiver-scope")
-            where = Text()
-            where.append("Written to ")
-            where.append(safe_text(req.target, 300), "bold")
-            where.append(" (its comments and other entries are kept).")
-            if req.points:
-                where.append(f"\nWaived, it leaves the score: +{req.points:.2f} points.")
-            yield Static(where, id="waiver-target", classes="hint")
-            yield Label("enter: write · tab: next field · esc: cancel", classes="hint")
-            yield Static("", id="waiver-problem", classes="error")
+        about = Text()
+        about.append(f"{finding.status.value.upper()}  ", "bold")
+        about.append(safe_text(req.meta.title if req.meta else finding.check_id, 200))
+        about.append("\n")
+        about.append(safe_text(finding.message, 300))
+        return about
+
+    def _where(self) -> Text:
+        where = Text()
+        where.append("Written to ")
+        where.append(safe_text(self.request.target, 300), "bold")
+        where.append(" (its comments and other entries are kept).")
+        return where
 
     def _scopes(self) -> list[tuple[str, str]]:
         finding = self.request.finding
@@ -197,6 +218,27 @@ class WaiverDialog(ModalScreen[Waiver | None]):
         for field in self.query(Input):
             field.cursor_blink = blink
         self.query_one("#waiver-reason", Input).focus()
+
+    def on_unmount(self) -> None:
+        let_go_of_report_data(self)  # a dialog removed after a heap freeze would keep the report
+
+    # -- what it changes ---------------------------------------------------------------------------
+
+    def effect(self, scope: str) -> WaiverEffect:
+        """What a waiver covering `scope` would do to the score (worked out once per scope)."""
+        if scope not in self.effects:
+            req = self.request
+            # Only what it matches counts: its reason, owner and expiry change nothing here.
+            waiver = waiver_for_finding(req.finding, reason="", owner="", expires=req.today, scope=scope)
+            self.effects[scope] = waiver_effect(self.report, waiver, req.today)
+        return self.effects[scope]
+
+    def _effect_text(self, scope: str) -> Text:
+        return Text(self.effect(scope).describe())
+
+    @on(ScopeChoice.Changed)
+    def _scope_changed(self, event: ScopeChoice.Changed) -> None:
+        self.query_one("#waiver-effect", Static).update(self._effect_text(event.choice.value))
 
     # -- writing --------------------------------------------------------------------------------
 
@@ -279,8 +321,8 @@ WAIVER_COLUMNS = (
     Column("state", "State", width=8),
     Column("check", "Check", width=10),
     Column("covers", "Covers", ratio=3, min_width=16),
-    Column("findings", "Findings", width=13),
-    Column("owner", "Owner", width=16),
+    Column("findings", "Findings", width=13, drop_rank=1),
+    Column("owner", "Owner", width=16, drop_rank=2),
     Column("expires", "Expires", width=10),
     Column("reason", "Reason", ratio=4, min_width=16),
 )

@@ -113,7 +113,7 @@ def test_filters_match_brute_force_on_50k_findings() -> None:
         i for i, f in enumerate(index.findings) if f.check_id == check_id
     ]
     assert sorted(index.naming(subject)) == [i for i, f in enumerate(index.findings) if f.subject == subject]
-    by_subject = index.select(FindingFilter(text="team-001"), SortOrder("subject", descending=True))
+    by_subject = index.select(FindingFilter(text="team-001"), SortOrder("subject", reverse=True))
     subjects = [index.subject_text[i].lower() for i in by_subject]
     assert subjects == sorted(subjects, reverse=True)
 

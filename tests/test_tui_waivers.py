@@ -113,13 +113,14 @@ async def test_w_writes_the_waiver_keeps_the_file_and_rescores_in_place(policy_f
         assert target is not None
         score_before = app.report.scores.overall
         area_before = app.report.scores.areas["rbac"].score
-        points = findings.index.points[target]
-        assert points > 0
+        assert findings.index.points[target] > 0
 
         dialog = await open_dialog(pilot, app, "w", WaiverDialog)
         text = screen_text(app)
         assert "Waive RBAC-001 on ClusterRoleBinding jenkins-admin" in text
-        assert str(policy_file) in text and f"+{points:.2f} points" in text
+        assert str(policy_file) in text
+        announced = dialog.effect("subject")  # what waiving it does to the score (not fixing it)
+        assert announced.waived == 1 and f"{announced.points:+.2f} points" in text
         expires = dialog.query_one("#waiver-expires", Input)
         assert expires.value == (TODAY + timedelta(days=90)).isoformat(), "default: 90 days"
         assert dialog.query_one("#waiver-scope", ScopeChoice).value == "subject", "default: exactly this"
@@ -155,6 +156,7 @@ async def test_w_writes_the_waiver_keeps_the_file_and_rescores_in_place(policy_f
         assert screen.highlighted == target
         assert "fail (waived)" in screen_text(app)
         assert app.report.scores.overall > score_before
+        assert app.report.scores.overall == pytest.approx(announced.after)
         assert app.report.scores.areas["rbac"].score > area_before
         waiver = app.report.findings[target].waiver or {}
         assert waiver["owner"] == "team-ci" and waiver["source"].startswith(str(policy_file))

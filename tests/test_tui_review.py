@@ -1,0 +1,442 @@
+"""What a hand review of the TUI found: every screen usable at 80x24, esc out of a filter
+dropdown, the waiver dialog's real effect on the score, the POINTS column under a scrollbar,
+truthful sort directions, and a waived check that is not called passing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual import events
+from textual.containers import VerticalScroll
+from textual.widgets import Input, Select, Static
+
+from k8saudit.cli import demo_snapshot_path
+from k8saudit.model import Severity, Status
+from k8saudit.report import rewaive
+from k8saudit.scoring import CheckScore
+from k8saudit.snapshot import load, save
+from k8saudit.waivers import SCOPE_CHECK, SCOPE_NAMESPACE, SCOPE_SUBJECT, WaiverPolicy, waiver_for_finding
+from screens.app import K8sAuditApp
+from screens.detail import DetailScreen, points_summary
+from screens.dialogs import HelpScreen
+from screens.findings import COLUMNS as FINDING_COLUMNS
+from screens.findings import FindingsScreen
+from screens.findings_index import FindingFilter
+from screens.fleet import FleetScreen
+from screens.jobs import WaiverOptions
+from screens.overview import OverviewScreen
+from screens.probe import ProbeDialog
+from screens.table import RowTable, column_widths
+from screens.waivers import ScopeChoice, WaiverDialog
+from tests.tui_support import (
+    FIXED_NOW,
+    SIZE,
+    demo_variant,
+    make_app,
+    open_dialog,
+    screen_text,
+    wait_for,
+)
+
+SMALL = (80, 24)  # the classic terminal
+TODAY = FIXED_NOW.date()
+
+
+NO_WAIVERS_FILE = WaiverOptions(cwd=Path("/nonexistent"), environ={})  # annotations only
+
+
+def demo_app(waivers: WaiverOptions = NO_WAIVERS_FILE) -> K8sAuditApp:
+    """The demo cluster's report, evaluated here with `waivers`. (Opened as a snapshot, it would
+    be re-checked in a worker that swaps the overview under a test when it ends.)"""
+    report = load(demo_snapshot_path()).report(waivers=waivers.waiver_policy(waivers.load()), today=TODAY)
+    return make_app(report=report, debounce_s=0.0, waivers=waivers)
+
+
+async def open_overview(pilot, app) -> OverviewScreen:
+    await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "the overview")
+    screen = app.screen
+    assert isinstance(screen, OverviewScreen)
+    return screen
+
+
+async def open_findings(pilot, app) -> FindingsScreen:
+    await open_overview(pilot, app)
+    await pilot.press("f")
+    screen = app.screen
+    assert isinstance(screen, FindingsScreen)
+    return screen
+
+
+def header_text(table: RowTable) -> str:
+    return table.render_line(0).text
+
+
+def row_text(table: RowTable, row: int) -> str:
+    return table.render_line(row + 1).text
+
+
+def visible(widget, within) -> bool:
+    """`widget` is wholly inside `within`'s region on screen (not scrolled or cut off)."""
+    return within.region.contains_region(widget.region)
+
+
+# -- 1. every screen at 80x24 ---------------------------------------------------------------------
+
+
+async def test_overview_at_80x24_scrolls_to_every_panel_under_a_fixed_top_bar() -> None:
+    app = demo_app()
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await open_overview(pilot, app)
+        body = screen.query_one("#overview-body", VerticalScroll)
+        assert screen.query_one("#topbar").region.y == 0
+        assert f"{app.report.scores.overall:.1f} / 100" in screen_text(app), "the grade shows first"
+        for panel in ("#score-panel", "#areas-panel", "#cluster-panel"):
+            assert screen.query_one(panel).region.right <= SMALL[0], f"{panel} runs off the screen"
+        assert screen.query_one("#cluster-panel").region.y > screen.query_one("#score-panel").region.y
+
+        assert body.max_scroll_y > 0, "taller than the terminal: it scrolls"
+        await pilot.press("j")  # moving in the (focused) fixes table brings it into view
+        assert visible(screen.query_one("#fixes"), body)
+        await pilot.press("tab", "tab")
+        failing = screen.query_one("#failing", RowTable)
+        assert app.focused is failing and visible(failing, body)
+        assert screen.query_one("#topbar").region.y == 0, "the top bar never scrolls away"
+        assert "POINTS" in header_text(failing)
+
+
+async def test_overview_area_bars_fit_their_panel_and_tell_the_score() -> None:
+    app = demo_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await open_overview(pilot, app)
+        lines = screen_text(app).splitlines()
+        line = next(line for line in lines if " versions " in line and ("█" in line or "░" in line))
+        filled, empty = line.count("█"), line.count("░")
+        score = app.report.scores.areas["versions"].score
+        assert filled + empty < 24, "narrower than at 160 columns"
+        assert filled == round(score / 100 * (filled + empty))
+
+
+async def test_findings_at_80x24_show_every_filter_and_the_points() -> None:
+    app = demo_app()
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await open_findings(pilot, app)
+        for widget_id in (
+            "filter-text",
+            "filter-waived",
+            *(f"filter-{w}" for w in ("severity", "namespace")),
+        ):
+            assert screen.query_one(f"#{widget_id}").region.right <= SMALL[0], widget_id
+        assert screen.query_one("#filter-text", Input).region.width >= 30
+        header = header_text(screen.table)
+        assert header.rstrip().endswith("POINTS") and "AREA" not in header  # the check id names it
+        first = screen.index.points[screen.rows_shown[0]]
+        assert row_text(screen.table, 0).rstrip().endswith(f"+{first:.2f}")
+
+
+async def test_waiver_dialog_at_80x24_scrolls_its_form_and_keeps_its_keys_in_view(tmp_path: Path) -> None:
+    app = demo_app(WaiverOptions(cwd=tmp_path))
+    async with app.run_test(size=SMALL) as pilot:
+        await open_findings(pilot, app)
+        dialog = await open_dialog(pilot, app, "w", WaiverDialog)
+        box = dialog.query_one("#waiver-dialog")
+        assert box.region.right <= SMALL[0] and box.region.bottom <= SMALL[1]
+        hint = dialog.query_one(".dialog-foot")
+        assert visible(hint, box) and "enter: write" in screen_text(app)
+
+        await pilot.press("tab", "tab", "tab", "tab")  # reason, owner, expires, ticket, scope
+        scope = dialog.query_one("#waiver-scope", ScopeChoice)
+        form = dialog.query_one(".dialog-body")
+        assert app.focused is scope and visible(scope, form)
+        assert "(the whole check)" in screen_text(app), "every choice shows, wrapped or not"
+
+        await pilot.press("enter")  # no reason yet: the problem line says so, in view
+        assert "Reason: say why" in screen_text(app)
+        assert app.focused is dialog.query_one("#waiver-reason", Input)
+
+
+async def test_help_at_80x24_is_one_scrolling_column() -> None:
+    app = demo_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await open_overview(pilot, app)
+        helper = await open_dialog(pilot, app, "question_mark", HelpScreen)
+        box = helper.query_one("#help", VerticalScroll)
+        assert box.region.right <= SMALL[0]
+        left, right = helper.query(".help-column")
+        assert left.region.x == right.region.x, "one column under the other"
+        assert box.max_scroll_y > 0
+        await pilot.press("end")
+        assert "Good to know" in screen_text(app)
+
+
+async def test_probe_dialog_at_80x24_keeps_its_keys_in_view() -> None:
+    app = demo_app()
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await open_findings(pilot, app)
+        exposed = next(i for i in screen.rows_shown if screen.index.findings[i].check_id == "EXP-001")
+        await pilot.press("home", *["down"] * screen.rows_shown.index(exposed))
+        dialog = await open_dialog(pilot, app, "p", ProbeDialog)
+        box = dialog.query_one("#probe-dialog")
+        assert box.region.right <= SMALL[0] and box.region.bottom <= SMALL[1]
+        assert visible(dialog.query_one(".dialog-foot"), box)
+        assert "enter: probe · esc: cancel" in screen_text(app)
+
+
+async def test_at_160x48_nothing_scrolls_and_tab_goes_from_table_to_table() -> None:
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_overview(pilot, app)
+        body = screen.query_one("#overview-body", VerticalScroll)
+        assert body.max_scroll_y == 0 and not body.focusable
+        assert screen.query_one("#cluster-panel").region.y == screen.query_one("#score-panel").region.y
+        await pilot.press("tab")
+        assert app.focused is screen.query_one("#gaps")
+        helper = await open_dialog(pilot, app, "question_mark", HelpScreen)
+        left, right = helper.query(".help-column")
+        assert left.region.y == right.region.y, "two columns side by side"
+
+
+def test_column_widths_drop_what_is_shown_elsewhere_before_cutting_the_last_column() -> None:
+    widths = column_widths(FINDING_COLUMNS, 75)
+    shown = {c.key: w for c, w in zip(FINDING_COLUMNS, widths, strict=True) if w}
+    assert "area" not in shown and shown["points"] == 7
+    assert sum(shown.values()) + len(shown) - 1 == 75
+
+    roomy = column_widths(FINDING_COLUMNS, 200)
+    assert all(roomy) and sum(roomy) + len(roomy) - 1 == 200
+    assert all(w >= c.min_width for c, w in zip(FINDING_COLUMNS, roomy, strict=True))
+
+
+# -- 2. esc out of a filter dropdown -------------------------------------------------------------
+
+
+async def test_esc_closes_the_dropdown_and_a_second_esc_returns_to_the_table() -> None:
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_findings(pilot, app)
+        severity = screen.query_one("#filter-severity", Select)
+        await pilot.press("v")
+        assert severity.expanded
+        await pilot.press("escape")
+        assert not severity.expanded and app.focused is severity
+        await pilot.press("escape")
+        assert app.focused is screen.table and isinstance(app.screen, FindingsScreen)
+
+
+async def test_a_quick_double_esc_on_an_open_dropdown_returns_to_the_table() -> None:
+    """Both keys queued before the first is handled (a quick double tap): the second used to
+    reach the closing overlay, and the focus stayed on the dropdown."""
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_findings(pilot, app)
+        await pilot.press("n")
+        assert screen.query_one("#filter-namespace", Select).expanded
+        app.post_message(events.Key("escape", None))
+        app.post_message(events.Key("escape", None))
+        await pilot.pause(0.1)
+        assert app.focused is screen.table
+        await pilot.press("j")
+        assert screen.table.cursor == 1, "j moves the table, not the dropdown"
+        assert isinstance(app.screen, FindingsScreen)
+
+
+# -- 3. what a waiver changes in the score --------------------------------------------------------
+
+
+def spread_problem(index) -> int:
+    """A failing finding whose check fails on other subjects of its namespace, and elsewhere."""
+    for i, finding in enumerate(index.findings):
+        if finding.status is not Status.FAIL or not finding.subject.namespace:
+            continue
+        problems = [f for f in index.findings if f.check_id == finding.check_id and f.status.is_problem]
+        here = [f for f in problems if f.subject.namespace == finding.subject.namespace]
+        if 1 < len(here) < len(problems):
+            return i
+    raise AssertionError("the demo has no such check")
+
+
+def expected_effect(report, finding, scope: str) -> tuple[int, float, float]:
+    """(findings waived, score before, score after), through the core's own re-waiving."""
+    waiver = waiver_for_finding(finding, reason="r", owner="o", expires=TODAY, scope=scope)
+    policy = WaiverPolicy((waiver,), annotations=report.waivers.annotations)
+    after = rewaive(report, policy, TODAY)
+    waived = sum(1 for f in after.findings if f.waiver and f.waiver["reason"] == "r")
+    return waived, report.scores.overall, after.scores.overall
+
+
+async def test_waiver_dialog_shows_what_each_scope_changes_in_the_score(tmp_path: Path) -> None:
+    app = demo_app(WaiverOptions(cwd=tmp_path))  # no waivers file: only this one counts
+    async with app.run_test(size=SIZE) as pilot:
+        await open_overview(pilot, app)
+        index, report = app.index, app.report
+        position = spread_problem(index)
+        finding = index.findings[position]
+        app.open_finding(position)
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail")
+        dialog = await open_dialog(pilot, app, "w", WaiverDialog)
+        effect = dialog.query_one("#waiver-effect", Static)
+        scope = dialog.query_one("#waiver-scope", ScopeChoice)
+        scope.focus()
+
+        shown = {}
+        for name in (SCOPE_SUBJECT, SCOPE_NAMESPACE, SCOPE_CHECK):
+            assert scope.value == name
+            await pilot.pause()
+            waived, before, after = expected_effect(report, finding, name)
+            text = str(effect.content)
+            assert f"It waives {waived} failing finding" in text
+            if round(after - before, 2):
+                assert f"from {before:.2f} to {after:.2f} ({after - before:+.2f} points)" in text
+            else:  # one of several failures of a check that passes nowhere: its share stays 0
+                assert f"the score stays at {before:.2f}" in text
+            shown[name] = (waived, text)
+            await pilot.press("down")
+        assert shown[SCOPE_SUBJECT][0] == 1 < shown[SCOPE_NAMESPACE][0] < shown[SCOPE_CHECK][0]
+        assert f"+{index.points[position]:.2f} points" not in shown[SCOPE_SUBJECT][1], "not the fix's gain"
+
+        # written, the report's new score is the one the dialog announced
+        for field, value in (("reason", "accepted for now"), ("owner", "team-x")):
+            dialog.query_one(f"#waiver-{field}", Input).value = value
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.report is not report, "the report to be re-waived")
+        assert f"to {app.report.scores.overall:.2f} (" in shown[SCOPE_CHECK][1]
+
+
+# -- 4. the POINTS column under a scrollbar -------------------------------------------------------
+
+
+async def test_points_column_fits_when_a_scrollbar_comes_and_goes() -> None:
+    """A scrollbar takes a column without resizing the table: the widths must follow it."""
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_overview(pilot, app)
+        app.open_findings(FindingFilter(text="ver-006"))  # a dozen rows: no scrollbar
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, FindingsScreen) and not screen.table.show_vertical_scrollbar
+
+        def table_lines() -> tuple[str, str]:
+            lines = screen_text(app).splitlines()
+            header = next(n for n, line in enumerate(lines) if "SEVERITY" in line and "POINTS" in line)
+            return lines[header].rstrip(), lines[header + 1].rstrip()
+
+        header, first_row = table_lines()
+        assert header.endswith("POINTS│") and first_row.endswith("+0.19│"), "flush with the border"
+
+        await pilot.press("x")  # every finding: a scrollbar appears
+        await pilot.pause()
+        assert screen.table.show_vertical_scrollbar
+        header, first_row = table_lines()
+        first = screen.index.points[screen.rows_shown[0]]
+        assert header.endswith("POINTS │") and first_row.endswith(f"+{first:.2f} │"), "not cut by it"
+
+        await pilot.press("slash", *"ver-006", "enter")  # and goes: no blank column left behind
+        await pilot.pause()
+        assert not screen.table.show_vertical_scrollbar
+        assert table_lines()[0].endswith("POINTS│")
+
+
+# -- 5. sort directions ---------------------------------------------------------------------------
+
+
+async def test_sort_keys_name_the_order_the_rows_are_in() -> None:
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_findings(pilot, app)
+        count = screen.query_one("#findings-count")
+
+        def severities() -> list[Severity | None]:
+            return [screen.index.severity[i] for i in screen.rows_shown]
+
+        await pilot.press("S")
+        assert severities()[0] is Severity.CRITICAL and severities()[-1] is Severity.INFO
+        assert "sorted by severity (most severe first)" in str(count.content)
+        assert "SEVERI… ▼" in header_text(screen.table), "the arrow stays when the label is cut"
+        await pilot.press("S")
+        assert severities()[0] is Severity.INFO
+        assert "sorted by severity (least severe first)" in str(count.content)
+        assert "SEVERI… ▲" in header_text(screen.table)
+
+        points = lambda: [screen.index.points[i] for i in screen.rows_shown]  # noqa: E731
+        await pilot.press("P")
+        assert points() == sorted(points(), reverse=True)
+        assert "sorted by points gained (most points first)" in str(count.content)
+        assert "POIN… ▼" in header_text(screen.table)
+        await pilot.press("P")
+        assert points() == sorted(points())
+        assert "sorted by points gained (fewest points first)" in str(count.content)
+        assert "POIN… ▲" in header_text(screen.table)
+
+
+async def test_fleet_count_columns_sort_most_first_under_a_down_arrow(tmp_path: Path) -> None:
+    for context, fixed in (("shop-prod", True), ("shop-staging", False)):
+        save(demo_variant(fixed=fixed, context=context), tmp_path / f"{context}.json.gz")
+    app = make_app(fleet=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen), "the fleet")
+        fleet = app.screen
+        table = fleet.query_one("#fleet", RowTable)
+        assert "SCORE ▲" in header_text(table), "worst (lowest) score first"
+        fleet.action_sort("critical")
+        await pilot.pause()
+        counts = [e.problems.get("critical", 0) for e in fleet.entries]
+        assert counts == sorted(counts, reverse=True) and "C… ▼" in header_text(table)
+        fleet.action_sort("critical")
+        await pilot.pause()
+        assert "C… ▲" in header_text(table)
+
+
+# -- 6. waived is not passing ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def whole_check_waived(tmp_path: Path) -> Path:
+    path = tmp_path / "waivers.toml"
+    path.write_text(
+        '[[waiver]]\ncheck = "VER-006"\nreason = "upgrade planned"\nowner = "sre"\nexpires = 2027-02-21\n'
+    )
+    return path
+
+
+async def test_detail_of_a_waived_check_says_waived_not_passing(whole_check_waived: Path) -> None:
+    app = demo_app(WaiverOptions(str(whole_check_waived)))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_overview(pilot, app)
+        index = app.index
+        waived = [i for i, f in enumerate(index.findings) if f.check_id == "VER-006" and f.waived]
+        assert waived and not any(
+            f.check_id == "VER-006" and f.status.is_problem and not f.waived for f in index.findings
+        )
+        app.open_finding(waived[0])
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail")
+        points = str(app.screen.query_one("#detail-points").content)
+        assert points == f"nothing to gain: every failing subject is waived ({len(waived)} waived)"
+
+
+def check_score(
+    passing: int = 0, failing: int = 0, waived: int = 0, severity: Severity = Severity.HIGH
+) -> CheckScore:
+    score = CheckScore("X-001", "rbac", severity, waived=waived)
+    score.counts["pass"], score.counts["fail"] = passing, failing
+    return score
+
+
+@pytest.mark.parametrize(
+    ("check", "gain", "said"),
+    [
+        (check_score(passing=3), 0.0, "nothing to gain: every subject passes"),
+        (
+            check_score(passing=3, waived=2),
+            0.0,
+            "nothing to gain: every failing subject is waived (2 waived)",
+        ),
+        (check_score(waived=2), 0.0, "nothing to gain: every failing subject is waived (2 waived)"),
+        (check_score(failing=2), 1.25, "fixing every subject gains +1.2 points"),
+        (check_score(failing=1, waived=1), 2.0, "fixing every unwaived subject gains +2.0 points (1 waived)"),
+        (check_score(failing=4, severity=Severity.INFO), 0.0, "4 failing, worth no points in the score"),
+        (check_score(), 0.0, "nothing to gain: no subject is scored"),
+        (None, 0.0, "nothing to gain: no subject is scored"),
+    ],
+)
+def test_points_summary_tells_waived_from_passing(check: CheckScore | None, gain: float, said: str) -> None:
+    assert points_summary(check, gain) == said
