@@ -26,7 +26,7 @@ from k8saudit.probe import attach as attach_probe_results
 from k8saudit.registry import CheckMeta, Config, Context, load_checks
 from k8saudit.releases import ReleaseCalendar
 from k8saudit.scoring import Scores, score
-from k8saudit.waivers import WaiverPolicy, WaiverSummary, apply_waivers
+from k8saudit.waivers import Waiver, WaiverPolicy, WaiverSummary, apply_waivers
 
 
 def utcnow() -> datetime:
@@ -277,6 +277,58 @@ def rewaive(report: Report, waivers: WaiverPolicy, today: date, config: Config |
         summary,
         report.fingerprint,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverEffect:
+    """What a waiver would change once written: how many findings it waives, and the overall
+    score before and after."""
+
+    waived: int
+    before: float | None
+    after: float | None
+
+    @property
+    def points(self) -> float:
+        """The change of the overall score. It can be negative: a waived warning (half a credit)
+        leaves a check that earns less than that, or an area loses its best-scored check."""
+        if self.before is None or self.after is None:
+            return 0.0
+        return self.after - self.before
+
+    def describe(self) -> str:
+        if not self.waived:
+            return "It waives no failing finding: the score does not change."
+        findings = f"{self.waived} failing finding" + ("" if self.waived == 1 else "s")
+        before, after = _overall(self.before), _overall(self.after)
+        if round(self.points, 2) == 0:
+            return f"It waives {findings}; the score stays at {before}."
+        return f"It waives {findings}; the score goes from {before} to {after} ({self.points:+.2f} points)."
+
+
+def _overall(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def waiver_effect(report: Report, waiver: Waiver, today: date) -> WaiverEffect:
+    """What `waiver`, appended to the waivers file in effect, would do to `report`'s score.
+
+    `apply_waivers` with this waiver alone, on copies of the findings of its check that no waiver
+    holds (appended last, it never takes a finding an earlier waiver waives), then `score` with
+    the report's area weights: what `rewaive` would give after the waiver is written, without
+    touching `report`. Pure: no file is read. The TUI's waiver dialog shows it per scope."""
+    findings = list(report.findings)
+    open_positions = [
+        i for i, f in enumerate(findings) if f.waiver is None and waiver.matches_check(f.check_id)
+    ]
+    copies = [replace(findings[i]) for i in open_positions]
+    summary = apply_waivers(copies, report.inventory, WaiverPolicy((waiver,), annotations=False), today)
+    for position, copy in zip(open_positions, copies, strict=True):
+        if copy.waiver is not None:
+            findings[position] = copy
+    area_weights = {area: area_score.weight for area, area_score in report.scores.areas.items()}
+    after = score(findings, report.checks, area_weights)
+    return WaiverEffect(summary.waived, report.scores.overall, after.overall)
 
 
 def record_probe(collection: CollectionInfo, run: ProbeRun, origin: str) -> None:
