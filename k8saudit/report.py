@@ -25,7 +25,7 @@ from k8saudit.probe import ProbeRun, detach, merge_runs, named_targets
 from k8saudit.probe import attach as attach_probe_results
 from k8saudit.registry import CheckMeta, Config, Context, load_checks
 from k8saudit.releases import ReleaseCalendar
-from k8saudit.scoring import Scores, score
+from k8saudit.scoring import Scores, rescore_checks, score
 from k8saudit.waivers import Waiver, WaiverPolicy, WaiverSummary, apply_waivers
 
 
@@ -313,21 +313,17 @@ def _overall(value: float | None) -> str:
 def waiver_effect(report: Report, waiver: Waiver, today: date) -> WaiverEffect:
     """What `waiver`, appended to the waivers file in effect, would do to `report`'s score.
 
-    `apply_waivers` with this waiver alone, on copies of the findings of its check that no waiver
-    holds (appended last, it never takes a finding an earlier waiver waives), then `score` with
-    the report's area weights: what `rewaive` would give after the waiver is written, without
-    touching `report`. Pure: no file is read. The TUI's waiver dialog shows it per scope."""
-    findings = list(report.findings)
-    open_positions = [
-        i for i, f in enumerate(findings) if f.waiver is None and waiver.matches_check(f.check_id)
-    ]
-    copies = [replace(findings[i]) for i in open_positions]
+    `apply_waivers` with this waiver alone, on copies of the findings of its checks that no
+    waiver holds (appended last, it never takes a finding an earlier waiver waives), then those
+    checks scored again (`rescore_checks`): what `rewaive` would give once the waiver is written,
+    without touching `report`, at the cost of those checks' findings only. Pure: no file is read.
+    The TUI's waiver dialog shows it per scope."""
+    matched = {check_id for check_id in report.checks if waiver.matches_check(check_id)}
+    theirs = [f for f in report.findings if f.check_id in matched]
+    held = [f for f in theirs if f.waiver is not None]
+    copies = [replace(f) for f in theirs if f.waiver is None]
     summary = apply_waivers(copies, report.inventory, WaiverPolicy((waiver,), annotations=False), today)
-    for position, copy in zip(open_positions, copies, strict=True):
-        if copy.waiver is not None:
-            findings[position] = copy
-    area_weights = {area: area_score.weight for area, area_score in report.scores.areas.items()}
-    after = score(findings, report.checks, area_weights)
+    after = rescore_checks(report.scores, [*held, *copies], matched, report.checks)
     return WaiverEffect(summary.waived, report.scores.overall, after.overall)
 
 

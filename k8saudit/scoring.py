@@ -148,8 +148,30 @@ def score(
     checks: Mapping[str, CheckMeta],
     area_weights: Mapping[str, float] | None = None,
 ) -> Scores:
-    weights_by_area = _checked_area_weights(area_weights)
     check_scores = {cid: CheckScore(cid, meta.area, meta.severity) for cid, meta in checks.items()}
+    _tally(findings, check_scores)
+    return _combine(check_scores, _checked_area_weights(area_weights))
+
+
+def rescore_checks(
+    scores: Scores,
+    findings: Iterable[Finding],
+    check_ids: Iterable[str],
+    checks: Mapping[str, CheckMeta],
+) -> Scores:
+    """`scores` with the checks `check_ids` scored again from `findings` (all of theirs, and only
+    theirs) and every other check as it was: a what-if over one check's findings costs those
+    findings, not the report's (a waiver's preview at 100k pods), and gives what `score` would."""
+    check_scores = dict(scores.checks)
+    for cid in check_ids:
+        if cid in checks:
+            check_scores[cid] = CheckScore(cid, checks[cid].area, checks[cid].severity)
+    _tally(findings, {cid: check_scores[cid] for cid in check_ids if cid in checks})
+    return _combine(check_scores, {name: area.weight for name, area in scores.areas.items()})
+
+
+def _tally(findings: Iterable[Finding], check_scores: Mapping[str, CheckScore]) -> None:
+    """Count `findings` into the check scores of their checks (others are skipped)."""
     # Counted in C per (check, status, waived), then credited per group: 337k findings at 100k
     # pods, a few hundred groups. Credits are multiples of 0.5, so the sums are exact either way.
     tally = Counter((f.check_id, f.status, f.waiver is not None) for f in findings)
@@ -163,6 +185,9 @@ def score(
         cs.counts[status.value] += count
         cs.earned += CREDIT.get(status, 0.0) * count
 
+
+def _combine(check_scores: dict[str, CheckScore], weights_by_area: Mapping[str, float]) -> Scores:
+    """The areas' and the overall score from the checks' (see the module's docstring)."""
     areas: dict[str, AreaScore] = {}
     for area in AREAS:
         scored = [
@@ -170,8 +195,7 @@ def score(
         ]
         total = sum(cs.weight for cs in scored)
         value = 100.0 * sum(cs.weight * (cs.ratio or 0.0) for cs in scored) / total if total else None
-        weight = weights_by_area[area]
-        areas[area] = AreaScore(area, value, weight, total)
+        areas[area] = AreaScore(area, value, weights_by_area[area], total)
 
     scaled = _scaled_area_weights(areas)
     total_weight = sum(scaled.values())

@@ -88,3 +88,18 @@ def test_area_weights_and_grades() -> None:
 def test_nothing_scored_means_no_score() -> None:
     s = score([finding("RBAC-001", Status.UNKNOWN, "x")], CHECKS)
     assert s.overall is None and s.grade == "-" and s.top_fixes() == []
+
+
+def test_rescoring_some_checks_gives_what_scoring_everything_gives() -> None:
+    """A what-if over one check's findings (a waiver's preview) needs no pass over the rest."""
+    from k8saudit.scoring import rescore_checks
+
+    before = score(findings(), CHECKS, {"rbac": 2.0})
+    changed = [finding("RBAC-001", Status.PASS, "a"), finding("RBAC-001", Status.FAIL, "b", waived=True)]
+    everything = [*changed, *(f for f in findings() if f.check_id != "RBAC-001")]
+    expected = score(everything, CHECKS, {"rbac": 2.0})
+    rescored = rescore_checks(before, changed, {"RBAC-001"}, CHECKS)
+    assert rescored.overall == pytest.approx(expected.overall) and rescored.overall != before.overall
+    assert rescored.checks["RBAC-001"].to_dict() == expected.checks["RBAC-001"].to_dict()
+    assert rescored.areas["rbac"].weight == 2.0
+    assert before.checks["RBAC-001"].denominator == 3, "the scores it started from are left as they were"
