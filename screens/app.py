@@ -465,6 +465,7 @@ class K8sAuditApp(App[int]):
         self.report = report
         self.index = index or FindingsIndex(report)
         self.report_path = path
+        self.demo = self.demo and path == self.snapshot_path  # "demo" names the demo file only
         self.live_context = (report.inventory.cluster.context or context or "") if path is None else None
         self._replace_stack(OverviewScreen(report, self.index))
 
@@ -608,7 +609,9 @@ class K8sAuditApp(App[int]):
             if waiver is not None:
                 self.waiver_written(waiver)
 
-        self.push_screen(WaiverDialog(request, index.report), written)
+        # The score it changes is the shown report's, also for a finding of a comparison's other
+        # side: the waiver applies to every report, the overview shows this one.
+        self.push_screen(WaiverDialog(request, self.report or index.report), written)
 
     def waiver_written(self, waiver: Waiver) -> None:
         self.last_owner = waiver.owner

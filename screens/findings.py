@@ -38,7 +38,6 @@ COLUMNS = (
     Column("message", "Message", ratio=5, min_width=20),
     Column("points", "Points", width=7, align="right"),
 )
-SORT_NAMES = {"points": "points gained"}
 SEVERITY_CHOICES = [("critical", "critical"), ("high", "high+"), ("medium", "medium+"), ("low", "low+")]
 STATUS_CHOICES = (
     (PROBLEMS, "fail + warn"),
@@ -188,7 +187,7 @@ class FindingsScreen(AuditScreen):
         shown, total = len(self.rows_shown), len(self.index)
         problems = sum(map(self.index.problem.__getitem__, self.rows_shown))
         text = f"{shown:,} of {total:,} findings · {problems:,} failing or warning"
-        text += f" · sorted by {SORT_NAMES.get(self.sort.column, self.sort.column)} ({self.sort.words})"
+        text += f" · {self.sort.column}, {self.sort.words}"  # short: it fits 80 columns
         self.query_one("#findings-count", Label).update(Text(text))
         waived = self.query_one("#filter-waived", Label)
         waived.update("waived hidden (W)" if self.filter.hide_waived else "waived shown (W)")

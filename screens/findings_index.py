@@ -69,7 +69,7 @@ SORT_DIRECTIONS: dict[str, SortDirection] = {
     "check": ALPHABETICAL,
     "subject": ALPHABETICAL,
     "message": ALPHABETICAL,
-    "points": SortDirection("most points first", "fewest points first", descending=True),
+    "points": SortDirection("most first", "fewest first", descending=True),
 }
 
 

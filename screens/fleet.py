@@ -40,12 +40,13 @@ COLUMNS = (
     Column("collected", "Collected", width=10, drop_rank=1),
     Column("status", "Status", ratio=2, min_width=12),
 )
-SORT_NAMES = {
-    "cluster": "cluster name",
-    "overall": "score (worst first)",
-    "grade": "score (worst first)",
-    "problems": "failing findings (most critical first)",
-    "collected": "collection time (oldest first)",
+# How each column's order reads: (what is sorted, its first order, the order turned around).
+SORT_WORDS = {
+    "cluster": ("cluster name", "A to Z", "Z to A"),
+    "overall": ("score", "worst first", "best first"),
+    "grade": ("score", "worst first", "best first"),
+    "problems": ("failing findings", "most critical first", "least critical first"),
+    "collected": ("collection time", "oldest first", "newest first"),
 }
 
 
@@ -181,8 +182,7 @@ class FleetScreen(AuditScreen):
         return f"Clusters ({len(self.entries)}, {usable} with a usable report)"
 
     def _status(self) -> None:
-        name = SORT_NAMES.get(self.sort_column, self.sort_column)
-        text = f"sorted by {name}" + (" (reversed)" if self.reverse else "")
+        text = f"sorted by {self._sort_words()}"
         text += " · C name · S score · P findings · D time · click a header for any column"
         if self.loading:
             text = "reloading the directory… · " + text
@@ -265,6 +265,13 @@ class FleetScreen(AuditScreen):
         table.border_title = self._title()
         self._show(cursor)
         self._status()
+
+    def _sort_words(self) -> str:
+        """The order as a reader says it: "score, best first"."""
+        column = self.sort_column
+        default = ("most first", "fewest first") if column in MOST_FIRST else ("A to Z", "Z to A")
+        name, first, then = SORT_WORDS.get(column, (column, *default))
+        return f"{name}, {then if self.reverse else first}"
 
     def _show_sort(self, table: RowTable) -> None:
         """The header's arrow: ▼ when the rows go from the most to the least."""

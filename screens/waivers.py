@@ -238,7 +238,9 @@ class WaiverDialog(ModalScreen[Waiver | None]):
 
     @on(ScopeChoice.Changed)
     def _scope_changed(self, event: ScopeChoice.Changed) -> None:
-        self.query_one("#waiver-effect", Static).update(self._effect_text(event.choice.value))
+        effect = self.query_one("#waiver-effect", Static)
+        effect.update(self._effect_text(event.choice.value))
+        effect.scroll_visible(animate=False)  # in a short terminal it is below the choices
 
     # -- writing --------------------------------------------------------------------------------
 

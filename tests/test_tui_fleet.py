@@ -74,6 +74,7 @@ async def test_fleet_rows_sorting_drill_in_and_back(fleet_dir: Path) -> None:
         assert contexts(fleet) == ["broken.json", "shop-prod", "shop-staging"]
         await pilot.press("C")
         assert contexts(fleet) == ["shop-staging", "shop-prod", "broken.json"]
+        assert "sorted by cluster name, Z to A" in screen_text(app)
         await pilot.press("D")
         assert contexts(fleet) == ["broken.json", "shop-staging", "shop-prod"], "oldest first, none first"
         assert "sorted by collection time" in screen_text(app)

@@ -350,21 +350,21 @@ async def test_sort_keys_name_the_order_the_rows_are_in() -> None:
 
         await pilot.press("S")
         assert severities()[0] is Severity.CRITICAL and severities()[-1] is Severity.INFO
-        assert "sorted by severity (most severe first)" in str(count.content)
+        assert "severity, most severe first" in str(count.content)
         assert "SEVERI… ▼" in header_text(screen.table), "the arrow stays when the label is cut"
         await pilot.press("S")
         assert severities()[0] is Severity.INFO
-        assert "sorted by severity (least severe first)" in str(count.content)
+        assert "severity, least severe first" in str(count.content)
         assert "SEVERI… ▲" in header_text(screen.table)
 
         points = lambda: [screen.index.points[i] for i in screen.rows_shown]  # noqa: E731
         await pilot.press("P")
         assert points() == sorted(points(), reverse=True)
-        assert "sorted by points gained (most points first)" in str(count.content)
+        assert "points, most first" in str(count.content)
         assert "POIN… ▼" in header_text(screen.table)
         await pilot.press("P")
         assert points() == sorted(points())
-        assert "sorted by points gained (fewest points first)" in str(count.content)
+        assert "points, fewest first" in str(count.content)
         assert "POIN… ▲" in header_text(screen.table)
 
 
@@ -440,3 +440,33 @@ def check_score(
 )
 def test_points_summary_tells_waived_from_passing(check: CheckScore | None, gain: float, said: str) -> None:
     assert points_summary(check, gain) == said
+
+
+async def test_a_waiver_from_a_comparisons_other_side_previews_the_shown_reports_score(
+    tmp_path: Path,
+) -> None:
+    """The waiver applies to every report on screen; the score the overview shows is the shown
+    report's, so that is the one the dialog works out."""
+    from screens.findings_index import FindingsIndex
+
+    app = demo_app(WaiverOptions(cwd=tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_overview(pilot, app)
+        shown = app.report
+        other = rewaive(shown, WaiverPolicy((), annotations=False), TODAY)  # another report object
+        other_index = FindingsIndex(other)
+        app.waive(other_index, spread_problem(other_index))
+        await wait_for(pilot, lambda: isinstance(app.screen, WaiverDialog), "the waiver dialog")
+        assert app.screen.report is shown
+
+
+async def test_the_demo_label_goes_with_the_demo_file(tmp_path: Path) -> None:
+    app = demo_app()
+    app.demo, app.snapshot_path = True, demo_snapshot_path()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_overview(pilot, app)
+        app.show_report(app.report, path=demo_snapshot_path())
+        assert app.origin_label() == "demo snapshot (no cluster)"
+        app.show_report(app.report, path=tmp_path / "old.json.gz")
+        await pilot.pause()
+        assert app.origin_label().startswith("snapshot · ") and "demo snapshot" not in app.origin_label()
