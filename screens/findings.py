@@ -186,7 +186,11 @@ class FindingsScreen(AuditScreen):
     def _show_count(self) -> None:
         shown, total = len(self.rows_shown), len(self.index)
         problems = sum(map(self.index.problem.__getitem__, self.rows_shown))
-        text = f"{shown:,} of {total:,} findings · {problems:,} failing or warning"
+        still_open = sum(map(self.index.open_problem.__getitem__, self.rows_shown))
+        # Counted as the overview counts them (waived ones apart), so the two screens agree.
+        text = f"{shown:,} of {total:,} findings · {still_open:,} failing or warning"
+        if problems > still_open:
+            text += f" (+{problems - still_open:,} waived)"
         text += f" · {self.sort.column}, {self.sort.words}"  # short: it fits 80 columns
         self.query_one("#findings-count", Label).update(Text(text))
         waived = self.query_one("#filter-waived", Label)

@@ -155,6 +155,8 @@ class FindingsIndex:
         self.status: list[str] = [r.status for r in rows]
         self.problem: list[bool] = [r.problem for r in rows]
         self.waived: list[bool] = [r.waived for r in rows]
+        # Failing or warning and not waived: what the overview counts as failing.
+        self.open_problem: list[bool] = [r.problem and not r.waived for r in rows]
         self.area: list[str] = [r.area for r in rows]
         self.title: list[str] = [r.title for r in rows]
         self.points: list[float] = [r.points for r in rows]

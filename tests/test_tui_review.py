@@ -470,3 +470,19 @@ async def test_the_demo_label_goes_with_the_demo_file(tmp_path: Path) -> None:
         app.show_report(app.report, path=tmp_path / "old.json.gz")
         await pilot.pause()
         assert app.origin_label().startswith("snapshot · ") and "demo snapshot" not in app.origin_label()
+
+
+async def test_the_findings_count_of_failing_agrees_with_the_overview(tmp_path: Path) -> None:
+    """Waived findings are counted apart on the findings screen, as the overview leaves them out."""
+    (tmp_path / ".k8saudit.toml").write_text(
+        '[[waiver]]\ncheck = "RBAC-001"\nreason = "accepted"\nowner = "team"\nexpires = "2099-01-01"\n'
+    )
+    app = demo_app(WaiverOptions(cwd=tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        overview = await open_overview(pilot, app)
+        waived = sum(1 for f in app.report.findings if f.waived and f.status.is_problem)
+        assert waived > 0
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(app.screen, FindingsScreen), "the findings")
+        count = str(app.screen.query_one("#findings-count").content)
+        assert f"· {len(overview.failing):,} failing or warning (+{waived:,} waived)" in count
