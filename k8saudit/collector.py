@@ -469,7 +469,12 @@ class Collector:
                 if response.status_code in RETRYABLE_STATUS:
                     problem = f"HTTP {response.status_code}"
                     delay = _retry_after(response)
-                elif parse is not None and response.status_code == 200 and parse(response) is None:
+                elif (
+                    parse is not None
+                    and response.status_code == 200
+                    and _may_be_json(response)
+                    and parse(response) is None
+                ):
                     problem, delay = "the response body is not valid JSON (truncated?)", None
                 else:
                     return response
@@ -619,6 +624,14 @@ def _json(response: httpx.Response) -> Any:
             cached = None
         response.extensions["k8saudit_json"] = cached
     return cached
+
+
+def _may_be_json(response: httpx.Response) -> bool:
+    """Whether a body is meant to be JSON (or says nothing): one that is not parsed is then cut
+    off, worth another try. A web page (a proxy or web server where the API server should be) is
+    no better the second time."""
+    media_type = response.headers.get("content-type", "").partition(";")[0].strip().lower()
+    return not media_type or media_type.endswith(("/json", "+json"))
 
 
 def _version_document(response: httpx.Response) -> dict[str, Any]:

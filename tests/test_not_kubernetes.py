@@ -64,6 +64,8 @@ async def test_a_server_answering_a_web_page_everywhere_is_refused(
         await Collector(connection, FAST).collect()
     assert "/version answered 200 OK with a text/plain body instead of JSON" in str(refused.value)
     assert refused.value.exit_code == EXIT_CLUSTER
+    paths = [r.path for r in replay_server.requests]
+    assert "/api/v1/pods" in paths and len(paths) == len(set(paths)), "a web page is not retried"
 
 
 async def test_a_cluster_that_forbids_everything_is_scanned_as_forbidden(
