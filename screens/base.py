@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -37,6 +38,30 @@ def let_go_of_report_data(node: object) -> None:
             setattr(node, name, None)
 
 
+CRUMB_GAP = " › "
+ORIGIN_GLIMPSE = 20  # cells of the top bar kept for where the data comes from, if it needs them
+
+
+def fitted_crumbs(crumbs: list[str], room: int) -> list[str]:
+    """`crumbs` as they fit in `room` cells (0: unknown, all of them), each after a " › ": the
+    first ones give way to one "…", as the last ones say where the reader is; the last one alone
+    is cut if it must be. One line, never wrapped away."""
+
+    def width(parts: list[str]) -> int:
+        return sum(len(CRUMB_GAP) + cell_len(part) for part in parts)
+
+    if not room or width(crumbs) <= room:
+        return crumbs
+    kept = list(crumbs)
+    while len(kept) > 1 and width(["…", *kept]) > room:
+        kept.pop(0)
+    fitted = ["…", *kept]
+    if width(fitted) > room:  # the last crumb alone is too long: cut it
+        spare = room - width(["…", ""])
+        fitted[-1] = set_cell_size(fitted[-1], max(1, spare - 1)) + "…" if spare > 1 else "…"
+    return fitted
+
+
 class TopBar(Static):
     """One line: the product, the breadcrumb of screens, and where the data comes from."""
 
@@ -61,24 +86,32 @@ class TopBar(Static):
         app: K8sAuditApp = self.app  # type: ignore[assignment]
         text = Text()
         text.append(" k8saudit ", "bold reverse")
-        for crumb in self.crumbs():
-            text.append(" › ")
-            text.append(safe_text(crumb, 80))
         screen = self.screen
         own = screen.origin() if isinstance(screen, AuditScreen) else None
-        origin = app.origin_label() if own is None else own
-        if origin:
-            left = text.cell_len
-            room = max(0, self.size.width - left - 1) if self.size.width else 0
-            label = safe_text(origin, 200)
-            if room and len(label) > room - 2:
-                label = label[: max(0, room - 3)] + "…"
-            if room:
-                text.append(" " * max(1, room - len(label)))
-            else:
-                text.append("   ")
-            text.append(label)
+        label = safe_text(app.origin_label() if own is None else own, 200)
+        width = self.size.width  # 0 before the first layout: nothing is cut then
+        # The crumbs come first (where the reader is); the origin keeps a short glimpse at least.
+        room = max(1, width - text.cell_len - 1 - min(len(label) + 1, ORIGIN_GLIMPSE)) if width else 0
+        for crumb in fitted_crumbs([safe_text(crumb, 80) for crumb in self.crumbs()], room):
+            text.append(CRUMB_GAP)
+            text.append(crumb)
+        if label:
+            self._append_origin(text, label, width)
         return text
+
+    @staticmethod
+    def _append_origin(text: Text, label: str, width: int) -> None:
+        """`label` right-aligned in what is left of the line, cut to fit; left out if nothing is."""
+        if not width:
+            text.append(f"   {label}")
+            return
+        room = width - text.cell_len - 1
+        if room < 4:
+            return
+        if len(label) > room - 2:
+            label = label[: room - 3] + "…"
+        text.append(" " * max(1, room - len(label)))
+        text.append(label)
 
     def on_resize(self) -> None:
         self.show()

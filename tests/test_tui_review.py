@@ -486,3 +486,38 @@ async def test_the_findings_count_of_failing_agrees_with_the_overview(tmp_path: 
         await wait_for(pilot, lambda: isinstance(app.screen, FindingsScreen), "the findings")
         count = str(app.screen.query_one("#findings-count").content)
         assert f"· {len(overview.failing):,} failing or warning (+{waived:,} waived)" in count
+
+
+def test_crumbs_that_do_not_fit_give_way_from_the_first() -> None:
+    from screens.base import fitted_crumbs
+
+    crumbs = [
+        "shop-prod",
+        "Overview",
+        "Findings",
+        "VER-006",
+        "Node ip-10-0-1-10.eu-central-1.compute.internal",
+    ]
+    assert fitted_crumbs(crumbs, 0) == crumbs, "width unknown: all of them"
+    assert fitted_crumbs(crumbs, 200) == crumbs
+    fitted = fitted_crumbs(crumbs, 70)
+    assert fitted == ["…", "VER-006", crumbs[-1]]
+    assert sum(3 + len(c) for c in fitted) <= 70
+    tight = fitted_crumbs(crumbs, 30)
+    assert tight[0] == "…" and tight[-1].startswith("Node ip-10") and tight[-1].endswith("…")
+    assert sum(3 + len(c) for c in tight) <= 30
+
+
+async def test_the_top_bar_keeps_the_last_crumb_on_its_line_at_80_columns() -> None:
+    app = demo_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_overview(pilot, app)
+        node = next(i for i, f in enumerate(app.index.findings) if f.subject.kind == "Node")
+        app.open_finding(node)
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail")
+        subject = app.index.findings[node].subject
+        app.open_subject(subject)
+        await wait_for(pilot, lambda: not isinstance(app.screen, DetailScreen), "the resource")
+        await pilot.pause()
+        line = str(app.screen.query_one("TopBar").build())
+        assert len(line) <= 80 and subject.name[:20] in line, line
