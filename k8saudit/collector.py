@@ -630,8 +630,13 @@ def _may_be_json(response: httpx.Response) -> bool:
     """Whether a body is meant to be JSON (or says nothing): one that is not parsed is then cut
     off, worth another try. A web page (a proxy or web server where the API server should be) is
     no better the second time."""
-    media_type = response.headers.get("content-type", "").partition(";")[0].strip().lower()
+    media_type = _media_type(response)
     return not media_type or media_type.endswith(("/json", "+json"))
+
+
+def _media_type(response: httpx.Response) -> str:
+    """The body's media type, lower case, without parameters ("" if untyped)."""
+    return response.headers.get("content-type", "").partition(";")[0].strip().lower()
 
 
 def _version_document(response: httpx.Response) -> dict[str, Any]:
@@ -647,7 +652,7 @@ def _describe_answer(response: httpx.Response) -> str:
     if response.status_code != 200:
         return status
     if _json(response) is None:
-        media_type = response.headers.get("content-type", "").split(";")[0].strip() or "untyped"
+        media_type = _media_type(response) or "untyped"
         return f"{status} with a {media_type} body instead of JSON"
     return f"{status} without a gitVersion"
 
