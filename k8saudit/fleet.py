@@ -11,6 +11,7 @@ the TUI's fleet view. Both return `FleetEntry` rows: everything a fleet table ne
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -198,13 +199,14 @@ def default_output_dir(now: datetime | None = None) -> Path:
 def snapshot_name(context: str, taken: set[str]) -> str:
     """A file name for `context`'s snapshot, unique within `taken` (which it joins, casefolded:
     on a case-insensitive file system `Prod.json.gz` would replace `prod.json.gz`)."""
-    from k8saudit.snapshot import file_stem
+    from k8saudit.snapshot import file_stem, numbered_name
 
-    base = file_stem(context, 80) or "cluster"
-    name, n = f"{base}.json.gz", 1
-    while name.casefold() in taken:
-        n += 1
-        name = f"{base}-{n}.json.gz"
+    first = Path(f"{file_stem(context, 80) or 'cluster'}.json.gz")
+    name = next(
+        candidate
+        for n in itertools.count(1)
+        if (candidate := numbered_name(first, n).name).casefold() not in taken
+    )
     taken.add(name.casefold())
     return name
 
