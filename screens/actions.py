@@ -71,6 +71,26 @@ ACTIONS: tuple[Action, ...] = (
     Action("table.first", "home,g", "First row", "first", "table", show=False, palette=False),
     Action("table.last", "end,G", "Last row", "last", "table", show=False, palette=False),
     Action("table.open", "enter", "Open the selected row", "select", "table", show=False, palette=False),
+    Action(
+        "table.right",
+        "right,l",
+        "Show more of the cut text in wide columns",
+        "shift_text(1)",
+        "table",
+        show=False,
+        palette=False,
+        display="→",
+    ),
+    Action(
+        "table.left",
+        "left,h",
+        "Back towards the start of the cut text",
+        "shift_text(-1)",
+        "table",
+        show=False,
+        palette=False,
+        display="←",
+    ),
     # -- context picker --------------------------------------------------------------------------
     Action(
         "picker.filter",

@@ -3,11 +3,15 @@ check with its status, how to fix it, and where to read more. `enter` on a subje
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, Markdown, Static
+from textual.widgets.markdown import MarkdownBlock, MarkdownFence
 
 from k8saudit.registry import CheckMeta
 from k8saudit.render import waiver_line
@@ -30,6 +34,37 @@ SUBJECT_COLUMNS = (
     Column("message", "Message", ratio=1, min_width=20, drop_rank=2),  # also in the pane
     Column("points", "Points", width=7, align="right", drop_rank=1),
 )
+
+
+class ScrollingFence(MarkdownFence):
+    """A code block of a remediation that scrolls sideways to its long lines instead of cutting
+    them: a command is copied whole or not at all. A tab stop (left, right, home and end scroll
+    it) only while a line is wider than the pane."""
+
+    # Scroll keys, like those of any scrolling pane (which screens.actions does not list either).
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left", "scroll_left", show=False),
+        Binding("right", "scroll_right", show=False),
+        Binding("home", "line_start", show=False),
+        Binding("end", "line_end", show=False),
+    ]
+
+    def allow_focus(self) -> bool:
+        return self.max_scroll_x > 0
+
+    def action_line_start(self) -> None:
+        self.scroll_to(x=0, animate=False)
+
+    def action_line_end(self) -> None:
+        self.scroll_to(x=self.max_scroll_x, animate=False)
+
+
+class RemediationMarkdown(Markdown):
+    BLOCKS: ClassVar[dict[str, type[MarkdownBlock]]] = {
+        **Markdown.BLOCKS,
+        "fence": ScrollingFence,
+        "code_block": ScrollingFence,
+    }
 
 
 class SubjectRows(IndexedRows):
@@ -110,7 +145,7 @@ class DetailScreen(AuditScreen):
                     yield Label("Why it matters", classes="section")
                     yield Static(reflow(meta.rationale), classes="prose", markup=False)
                     yield Label("How to fix", classes="section")
-                    yield Markdown(meta.remediation, id="detail-remediation")
+                    yield RemediationMarkdown(meta.remediation, id="detail-remediation")
                     if meta.references:
                         yield Label("References", classes="section")
                         yield Static(Text("\n".join(meta.references)), id="detail-references")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, ScrollableContainer
 from textual.widgets import Static
 
 from k8saudit.inventory import KINDS_BY_KIND
@@ -59,7 +59,8 @@ class ResourceScreen(AuditScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="resource"):
-            with VerticalScroll(id="resource-yaml", can_focus=True) as pane:
+            # Both ways: a long line (an annotation, a command) is scrolled to, never cut or folded.
+            with ScrollableContainer(id="resource-yaml", can_focus=True) as pane:
                 pane.border_title = title(self.subject)
                 yield Static(self._content(), id="resource-object")
             table = RowTable(

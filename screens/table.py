@@ -65,6 +65,7 @@ TONES: tuple[str, ...] = (
 GUTTER = 2  # "› " marks the cursor row, so the cursor is visible without colour
 CURSOR_MARK = "›"
 MAX_CELL_CHARS = 400  # a cell is one line; longer text is clipped before escaping
+SHIFT_STEP = 8  # cells one left/right moves the text of flexible columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,18 @@ def fit(text: str, width: int, align: str = "left") -> str:
     if cell_len(text) > width:
         return set_cell_size(text, width - 1) + "…"
     return text.rjust(width - cell_len(text) + len(text)) if align == "right" else set_cell_size(text, width)
+
+
+def shifted(text: str, cells: int) -> str:
+    """`text` without its first `cells` cells, marked with "…" when something was left out."""
+    if cells <= 0:
+        return text
+    used = 0
+    for position, char in enumerate(text):
+        if used >= cells:
+            return "…" + text[position:]
+        used += cell_len(char)
+    return ""
 
 
 def column_widths(columns: Sequence[Column], total: int) -> list[int]:
@@ -219,6 +232,8 @@ class RowTable(ScrollView, can_focus=True):
         self._cache: dict[tuple[int, bool, bool, int], Strip] = {}
         self._widths: list[int] = []
         self._widths_for = -1  # the content width `_widths` were computed for
+        # How far the text of flexible columns (a message) is moved left to show what was cut.
+        self.text_shift = 0
 
     # -- data ---------------------------------------------------------------------------------
 
@@ -231,6 +246,7 @@ class RowTable(ScrollView, can_focus=True):
     def set_source(self, source: RowSource, cursor: int | None = None) -> None:
         """Show `source`; keep the cursor where it was (clamped) unless told otherwise."""
         self.source = source
+        self.text_shift = 0
         self._built.clear()
         self._cache.clear()
         self._update_virtual_size()
@@ -305,6 +321,28 @@ class RowTable(ScrollView, can_focus=True):
 
     def action_last(self) -> None:
         self.cursor = len(self.source) - 1
+
+    def action_shift_text(self, steps: int) -> None:
+        """Move the text of the flexible columns left (steps > 0) or back, as far as the longest
+        of the rows on screen needs: like `less -S`, without folding rows onto two lines."""
+        shift = max(0, min(self.text_shift + steps * SHIFT_STEP, self._longest_cut()))
+        if shift != self.text_shift:
+            self.text_shift = shift
+            self._cache.clear()
+            self.refresh()
+
+    def _longest_cut(self) -> int:
+        """How many cells the most cut flexible cell among the rows on screen is missing."""
+        top = int(self.scroll_y)
+        rows = range(top, min(len(self.source), top + self.page_rows))
+        cut = 0
+        for i, column, width in self._shown_columns():
+            if not column.width:
+                for index in rows:
+                    cells = self.source.row(index).cells
+                    text = cells[i][:MAX_CELL_CHARS] if i < len(cells) else ""
+                    cut = max(cut, cell_len(safe_text(text, None)) - width + 1)
+        return cut
 
     def action_select(self) -> None:
         if len(self.source):
@@ -410,6 +448,8 @@ class RowTable(ScrollView, can_focus=True):
                 segments.append(Segment(" ", row_style))
             text = row.cells[i] if i < len(row.cells) else ""
             text = safe_text(text[:MAX_CELL_CHARS], None)
+            if self.text_shift and not column.width:
+                text = shifted(text, self.text_shift)
             tone = row.tones[i] if i < len(row.tones) else None
             style = row_style + self._tone(tone) if tone else row_style  # tones set colour only
             segments.append(Segment(fit(text, cell_width, column.align), style))
