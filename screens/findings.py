@@ -15,9 +15,11 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Label, Select
+from textual.widgets._select import SelectOverlay
 
 from k8saudit.model import Severity, Status
 from k8saudit.textsafe import safe_text
@@ -96,9 +98,21 @@ def _choices(pairs: list[tuple[str, str]], everything: str) -> list[tuple[Text, 
     return [(Text(everything), ALL), *((Text(safe_text(label, 80)), value) for value, label in pairs)]
 
 
+class FilterSelect(Select[str]):
+    """A filter dropdown that says when an option is picked, the one already chosen included:
+    Select posts Changed only for a new value, and its overlay's message does not bubble."""
+
+    class Picked(Message):
+        pass
+
+    @on(SelectOverlay.UpdateSelection)
+    def _picked(self) -> None:
+        self.post_message(self.Picked())
+
+
 def _picker(select_id: str, pairs: list[tuple[str, str]], everything: str, value: str | None) -> Select[str]:
     """A filter dropdown: `everything` (no filter) first, then `pairs` of (value, label)."""
-    return Select(
+    return FilterSelect(
         _choices(pairs, everything), value=value or ALL, allow_blank=False, compact=True, id=select_id
     )
 
@@ -245,6 +259,9 @@ class FindingsScreen(AuditScreen):
         if flt != self.filter:
             self.filter = flt
             self._apply()
+
+    @on(FilterSelect.Picked)
+    def _picked(self) -> None:
         self.call_after_refresh(self.table.focus)  # after the select has closed its overlay
 
     def _filter_fields(self) -> dict[str, object]:

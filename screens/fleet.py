@@ -50,6 +50,10 @@ SORT_WORDS = {
 }
 
 
+# Orders with no column of their own, and the column whose header shows them: by failing findings,
+# critical first, is the Crit column's order (ties broken by high, medium, low either way).
+SORT_HEADER = {"problems": "critical"}
+
 # Columns whose first order goes from the most to the least (the header's ▼): counts, most first.
 MOST_FIRST = frozenset({"problems", *(severity for severity, _ in SEVERITY_COLUMNS), "waived", "gaps"})
 
@@ -275,7 +279,8 @@ class FleetScreen(AuditScreen):
 
     def _show_sort(self, table: RowTable) -> None:
         """The header's arrow: ▼ when the rows go from the most to the least."""
-        table.set_sort(self.sort_column, (self.sort_column in MOST_FIRST) != self.reverse)
+        column = self.sort_column
+        table.set_sort(SORT_HEADER.get(column, column), (column in MOST_FIRST) != self.reverse)
 
     def action_reload(self) -> None:
         self.audit_app.reload_fleet()

@@ -240,6 +240,18 @@ async def test_a_quick_double_esc_on_an_open_dropdown_returns_to_the_table() -> 
         assert isinstance(app.screen, FindingsScreen)
 
 
+async def test_enter_on_the_option_already_chosen_returns_to_the_table() -> None:
+    app = demo_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_findings(pilot, app)
+        await pilot.press("t")  # "any status" is chosen: enter picks it again
+        assert screen.query_one("#filter-status", Select).expanded
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.focused is screen.table, "the focus back on the table")
+        await pilot.press("j")
+        assert screen.table.cursor == 1
+
+
 # -- 3. what a waiver changes in the score --------------------------------------------------------
 
 
@@ -383,6 +395,10 @@ async def test_fleet_count_columns_sort_most_first_under_a_down_arrow(tmp_path: 
         assert counts == sorted(counts, reverse=True) and "C… ▼" in header_text(table)
         fleet.action_sort("critical")
         await pilot.pause()
+        assert "C… ▲" in header_text(table)
+        await pilot.press("P")  # failing findings, critical first: the Crit column's order
+        assert fleet.sort_column == "problems" and "C… ▼" in header_text(table)
+        await pilot.press("P")
         assert "C… ▲" in header_text(table)
 
 
