@@ -312,6 +312,7 @@ class Inventory:
             self.items("nodes"),
             self.in_namespace("pods", "kube-system"),
             self.in_namespace("configmaps", "kube-system"),
+            self.items("namespaces"),
         )
 
     # -- relations ----------------------------------------------------------------------------

@@ -6,10 +6,14 @@ are not applicable there), while on kubeadm, kops, k3s or RKE2 they are the oper
 Evidence, strongest first: the server version string (`-eks-`, `-gke.`, `+k3s`, `+rke2`), the API
 server address (`*.eks.amazonaws.com`, `*.azmk8s.io`, …), node labels and provider IDs, and what
 runs in kube-system (kops' etcd-manager and kops-controller, kubeadm's static pods and its
-`kubeadm-config` ConfigMap). A "managed" verdict is overruled when the control plane is visible
-(control-plane nodes or API server/etcd pods): EKS Anywhere and EKS-D carry `-eks-` versions but
-their etcd is the operator's to back up. ROSA classic and ARO are the exception: their
-control-plane nodes are visible and still run by Red Hat and Microsoft. `Provider.is_openshift`
+`kubeadm-config` ConfigMap). OpenShift's platform namespaces tell who runs it: the ARO operator's
+namespace, Red Hat SRE's operators on ROSA and OpenShift Dedicated, or neither (self-managed);
+they are the evidence left when nodes cannot be read.
+
+A "managed" verdict is overruled when the control plane is visible (control-plane nodes or API
+server/etcd pods): EKS Anywhere and EKS-D carry `-eks-` versions but their etcd is the operator's
+to back up. ROSA classic and ARO are the exception: their control-plane nodes are visible and
+still run by Red Hat and Microsoft. `Provider.is_openshift`
 groups OpenShift with ROSA and ARO, which share its platform namespaces.
 """
 
@@ -79,6 +83,15 @@ _PROVIDER_ID_MARKERS = (("/virtualMachineScaleSets/aks-", "aks"), ("/gke-", "gke
 # On an OpenShift node, the Azure resource group ARO creates for the cluster (`aro-<id>`, or
 # `aro-hcp-<name>-<uuid>` for ARO with hosted control planes) when its API has a custom domain.
 _ARO_RESOURCE_GROUP = re.compile(r"^azure:///subscriptions/[^/]+/resourcegroups/aro-", re.IGNORECASE)
+# Namespaces of the operators that run a managed OpenShift, most specific first: ARO's own
+# operator (ARO may also run Red Hat's upgrade operator), then those Red Hat SRE installs on ROSA
+# and OpenShift Dedicated, then the namespace every OpenShift 4 cluster has.
+_OPENSHIFT_NAMESPACES = (
+    ("openshift-azure-operator", "aro", "the ARO operator's namespace"),
+    ("openshift-ocm-agent-operator", "rosa", "Red Hat SRE's operators (ROSA or OpenShift Dedicated)"),
+    ("openshift-managed-upgrade-operator", "rosa", "Red Hat SRE's operators (ROSA or OpenShift Dedicated)"),
+    ("openshift-config", "openshift", "OpenShift's configuration namespace"),
+)
 _CONTROL_PLANE_COMPONENTS = frozenset({"kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler"})
 _CONTROL_PLANE_ROLES = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
 
@@ -89,11 +102,18 @@ def detect_provider(
     nodes: Iterable[dict[str, Any]],
     pods: Iterable[dict[str, Any]],
     configmaps: Iterable[dict[str, Any]] = (),
+    namespaces: Iterable[dict[str, Any]] = (),
 ) -> Provider:
     """`pods` and `configmaps` are those of kube-system (others are ignored)."""
     nodes = list(nodes)
     kube_system_pods = [p for p in pods if meta(p).get("namespace") == "kube-system"]
+    openshift = _from_namespaces(namespaces)
     found = _from_version_or_server(version, server) or _from_nodes(nodes)
+    if found is None:
+        found = openshift
+    elif found.name == "openshift" and openshift and openshift.name != "openshift":
+        # A node label tells OpenShift, not who runs it.
+        found = Provider(openshift.name, (*found.evidence, *openshift.evidence))
     visible = _visible_control_plane(nodes, kube_system_pods)
     if (
         found
@@ -149,6 +169,14 @@ def _refine_openshift(found: Provider, node: dict[str, Any]) -> Provider:
     if found.name != "openshift" or not _ARO_RESOURCE_GROUP.match(provider_id):
         return found
     return Provider("aro", (*found.evidence, f"in an ARO resource group (providerID {provider_id})"))
+
+
+def _from_namespaces(namespaces: Iterable[dict[str, Any]]) -> Provider | None:
+    names = {name for namespace in namespaces if isinstance(name := meta(namespace).get("name"), str)}
+    for name, provider, what in _OPENSHIFT_NAMESPACES:
+        if name in names:
+            return Provider(provider, (f"namespace {name} exists ({what})",))
+    return None
 
 
 def _component(pod: dict[str, Any]) -> str:

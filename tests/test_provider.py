@@ -139,3 +139,56 @@ def test_openshift_node_markers(node, name: str) -> None:
 
 def test_only_openshift_distributions_are_openshift() -> None:
     assert not detect("v1.29.3-eks-adc7111").is_openshift
+
+
+def namespaces(*names: str) -> list[dict]:
+    return [{"metadata": {"name": name}} for name in names]
+
+
+@pytest.mark.parametrize(
+    ("names", "name"),
+    [
+        (("openshift-config", "openshift-azure-operator", "openshift-managed-upgrade-operator"), "aro"),
+        (("openshift-config", "openshift-ocm-agent-operator"), "rosa"),
+        (("openshift-config", "openshift-managed-upgrade-operator"), "rosa"),
+        (("openshift-config", "default"), "openshift"),
+    ],
+)
+def test_openshift_namespaces_tell_who_runs_it_when_nodes_cannot_be_read(names, name: str) -> None:
+    provider = detect_provider(
+        {"gitVersion": "v1.29.3"}, "https://api.shop.example.com:6443", (), (), (), namespaces(*names)
+    )
+    assert provider.name == name and provider.is_openshift
+    assert provider.managed_control_plane == (name != "openshift")
+    assert any("namespace openshift-" in why for why in provider.evidence)
+
+
+def test_a_rosa_classic_node_label_with_a_custom_domain_stays_managed() -> None:
+    """Its nodes say OpenShift; Red Hat SRE's operators say who runs it."""
+    provider = detect_provider(
+        {"gitVersion": "v1.29.3"},
+        "https://api.shop.example.com:6443",
+        [OPENSHIFT_MASTER],
+        (),
+        (),
+        namespaces("openshift-config", "openshift-ocm-agent-operator"),
+    )
+    assert provider.name == "rosa" and provider.managed_control_plane
+    assert "node.openshift.io/os_id" in provider.evidence[0] and "Red Hat SRE" in provider.evidence[1]
+
+
+def test_namespace_signals_never_overrule_a_stronger_one_or_a_malformed_name() -> None:
+    eks = detect_provider(
+        {"gitVersion": "v1.29.3-eks-adc7111"}, "", (), (), (), namespaces("openshift-config")
+    )
+    assert eks.name == "eks"
+    garbage = [{"metadata": {"name": ["openshift-config"]}}, {"metadata": "x"}, {}]
+    assert detect_provider({}, "", (), (), (), garbage).name == "unknown"
+
+
+def test_the_inventory_reads_the_namespaces_for_the_provider() -> None:
+    inventory = f.make_inventory(
+        server="https://api.shop.example.com:6443",
+        namespaces=[f.namespace("openshift-config"), f.namespace("openshift-azure-operator")],
+    )
+    assert inventory.provider.name == "aro"
