@@ -325,7 +325,9 @@ class RowTable(ScrollView, can_focus=True):
     def action_shift_text(self, steps: int) -> None:
         """Move the text of the flexible columns left (steps > 0) or back, as far as the longest
         of the rows on screen needs: like `less -S`, without folding rows onto two lines."""
-        shift = max(0, min(self.text_shift + steps * SHIFT_STEP, self._longest_cut()))
+        shift = max(0, self.text_shift + steps * SHIFT_STEP)
+        if steps > 0:  # never further than needed, and never back (rows scrolled to may be shorter)
+            shift = min(shift, max(self.text_shift, self._longest_cut()))
         if shift != self.text_shift:
             self.text_shift = shift
             self._cache.clear()

@@ -97,3 +97,19 @@ async def test_right_shows_the_cut_end_of_a_message_and_left_its_start_again() -
         for _ in range(20):
             await pilot.press("left")
         assert table.text_shift == 0 and "ingress-nginx v1.9" in row_text(table, 0)
+
+
+async def test_right_on_rows_shorter_than_the_shift_never_moves_the_text_back() -> None:
+    app = OneTable()
+    async with app.run_test(size=(40, 6)) as pilot:
+        table = app.query_one(RowTable)
+        table.focus()
+        await pilot.press(*["right"] * 3)
+        shift = table.text_shift
+        table.set_source(ListSource([Row(("ING-004", "short")), Row(("ING-005", MESSAGE))]))
+        assert table.text_shift == 0, "new rows start at their beginning"
+        await pilot.press(*["right"] * 3)
+        assert table.text_shift == shift
+        table.source = ListSource([Row(("ING-004", "short"))])  # what is on screen got shorter
+        await pilot.press("right")
+        assert table.text_shift == shift
