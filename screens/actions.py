@@ -74,8 +74,8 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "table.right",
         "right,l",
-        "Show more of the cut text in wide columns",
-        "shift_text(1)",
+        "Page on through the cut text of wide columns",
+        "page_text(1)",
         "table",
         show=False,
         palette=False,
@@ -84,8 +84,8 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "table.left",
         "left,h",
-        "Back towards the start of the cut text",
-        "shift_text(-1)",
+        "Page back through the cut text of wide columns",
+        "page_text(-1)",
         "table",
         show=False,
         palette=False,

@@ -65,7 +65,6 @@ TONES: tuple[str, ...] = (
 GUTTER = 2  # "› " marks the cursor row, so the cursor is visible without colour
 CURSOR_MARK = "›"
 MAX_CELL_CHARS = 400  # a cell is one line; longer text is clipped before escaping
-SHIFT_STEP = 8  # cells one left/right moves the text of flexible columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,16 +116,45 @@ def fit(text: str, width: int, align: str = "left") -> str:
     return text.rjust(width - cell_len(text) + len(text)) if align == "right" else set_cell_size(text, width)
 
 
-def shifted(text: str, cells: int) -> str:
-    """`text` without its first `cells` cells, marked with "…" when something was left out."""
-    if cells <= 0:
-        return text
+def paged(text: str, width: int, page: int) -> str:
+    """`text` in `width` cells, `page` pages on when it is cut: each page shows the next
+    `width - 2` cells between a leading and a trailing "…", so every character is seen, and it
+    stops at the page that shows the end. Text that fits never moves."""
+    overflow = cell_len(text) - width
+    if page <= 0 or overflow <= 0 or width < 3:
+        return fit(text, width)
+    return fit("…" + _without_cells(text, min(page * (width - 2), overflow + 1)), width)
+
+
+def pages_to_end(text: str, width: int) -> int:
+    """How many pages on (`paged`) the end of `text` is in `width` cells (0: it fits)."""
+    overflow = cell_len(text) - width
+    if overflow <= 0 or width < 3:
+        return 0
+    return -(-(overflow + 1) // (width - 2))
+
+
+def _without_cells(text: str, cells: int) -> str:
+    """`text` without its first `cells` cells (a wide character cut in two goes whole)."""
     used = 0
     for position, char in enumerate(text):
         if used >= cells:
-            return "…" + text[position:]
+            return text[position:]
         used += cell_len(char)
     return ""
+
+
+def _cell_text(row: Row, column: int) -> str:
+    """The text a row shows in a column: one line, clipped, inert in a terminal."""
+    text = row.cells[column] if column < len(row.cells) else ""
+    return safe_text(text[:MAX_CELL_CHARS], None)
+
+
+def _with_arrow(label: str, arrow: str, width: int) -> str:
+    """A header label with its sort arrow in `width` cells: "SCORE ▲", or cut to "CRI▼"."""
+    if cell_len(label) + 2 <= width:
+        return f"{label} {arrow}"
+    return set_cell_size(label, max(0, width - 1)) + arrow
 
 
 def column_widths(columns: Sequence[Column], total: int) -> list[int]:
@@ -233,7 +261,7 @@ class RowTable(ScrollView, can_focus=True):
         self._widths: list[int] = []
         self._widths_for = -1  # the content width `_widths` were computed for
         # How far the text of flexible columns (a message) is moved left to show what was cut.
-        self.text_shift = 0
+        self.text_page = 0
 
     # -- data ---------------------------------------------------------------------------------
 
@@ -246,7 +274,7 @@ class RowTable(ScrollView, can_focus=True):
     def set_source(self, source: RowSource, cursor: int | None = None) -> None:
         """Show `source`; keep the cursor where it was (clamped) unless told otherwise."""
         self.source = source
-        self.text_shift = 0
+        self.text_page = 0
         self._built.clear()
         self._cache.clear()
         self._update_virtual_size()
@@ -322,29 +350,32 @@ class RowTable(ScrollView, can_focus=True):
     def action_last(self) -> None:
         self.cursor = len(self.source) - 1
 
-    def action_shift_text(self, steps: int) -> None:
-        """Move the text of the flexible columns left (steps > 0) or back, as far as the longest
-        of the rows on screen needs: like `less -S`, without folding rows onto two lines."""
-        shift = max(0, self.text_shift + steps * SHIFT_STEP)
-        if steps > 0:  # never further than needed, and never back (rows scrolled to may be shorter)
-            shift = min(shift, max(self.text_shift, self._longest_cut()))
-        if shift != self.text_shift:
-            self.text_shift = shift
+    def action_page_text(self, pages: int) -> None:
+        """Page the cut cells of the flexible columns on (pages > 0) or back, up to the page
+        that shows the end of the longest cut cell on screen; cells that fit stay put."""
+        needed = max(self._pages_needed().values(), default=0)
+        page = self.text_page + pages
+        # Never past the last page the rows on screen need, and right never goes back (rows
+        # scrolled to may need fewer pages); left starts from what they need.
+        page = min(page, max(self.text_page, needed)) if pages > 0 else min(page, needed - 1)
+        page = max(0, page)
+        if page != self.text_page:
+            self.text_page = page
             self._cache.clear()
             self.refresh()
 
-    def _longest_cut(self) -> int:
-        """How many cells the most cut flexible cell among the rows on screen is missing."""
+    def _pages_needed(self) -> dict[int, int]:
+        """For each flexible column with a cut cell among the rows on screen, the pages to its
+        longest cell's end."""
         top = int(self.scroll_y)
-        rows = range(top, min(len(self.source), top + self.page_rows))
-        cut = 0
+        rows = [self.source.row(i) for i in range(top, min(len(self.source), top + self.page_rows))]
+        needed: dict[int, int] = {}
         for i, column, width in self._shown_columns():
             if not column.width:
-                for index in rows:
-                    cells = self.source.row(index).cells
-                    text = cells[i][:MAX_CELL_CHARS] if i < len(cells) else ""
-                    cut = max(cut, cell_len(safe_text(text, None)) - width + 1)
-        return cut
+                pages = max((pages_to_end(_cell_text(row, i), width) for row in rows), default=0)
+                if pages:
+                    needed[i] = pages
+        return needed
 
     def action_select(self) -> None:
         if len(self.source):
@@ -423,11 +454,13 @@ class RowTable(ScrollView, can_focus=True):
     def _header_strip(self, width: int, base: Style) -> Strip:
         style = base + self.get_component_rich_style("row-table--header", partial=True)
         segments = [Segment(" " * GUTTER, style)]
-        for n, (_, column, cell_width) in enumerate(self._shown_columns()):
+        paged_columns = self._pages_needed() if self.text_page else {}
+        for n, (i, column, cell_width) in enumerate(self._shown_columns()):
             label = column.label.upper()
+            if i in paged_columns:  # its cut cells are paged on: they do not start at the start
+                label = f"…{label}"
             if column.key == self.sort_column:  # the arrow stays when the label is cut to fit
-                arrow = "▼" if self.sort_descending else "▲"
-                label = f"{fit(label, cell_width - 2).rstrip()} {arrow}"
+                label = _with_arrow(label, "▼" if self.sort_descending else "▲", cell_width)
             if n:
                 segments.append(Segment(" ", style))
             segments.append(Segment(fit(label, cell_width, column.align), style))
@@ -448,10 +481,9 @@ class RowTable(ScrollView, can_focus=True):
         for n, (i, column, cell_width) in enumerate(self._shown_columns()):
             if n:
                 segments.append(Segment(" ", row_style))
-            text = row.cells[i] if i < len(row.cells) else ""
-            text = safe_text(text[:MAX_CELL_CHARS], None)
-            if self.text_shift and not column.width:
-                text = shifted(text, self.text_shift)
+            text = _cell_text(row, i)
+            if self.text_page and not column.width:
+                text = paged(text, cell_width, self.text_page)
             tone = row.tones[i] if i < len(row.tones) else None
             style = row_style + self._tone(tone) if tone else row_style  # tones set colour only
             segments.append(Segment(fit(text, cell_width, column.align), style))

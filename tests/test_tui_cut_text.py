@@ -1,5 +1,5 @@
 """Text wider than its pane is reached, never lost: the resource YAML and a remediation's command
-scroll sideways, and the cut cells of a table move left under → like `less -S`."""
+scroll sideways, and → pages on through the cut cells of a table."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from textual.app import App, ComposeResult
 
 from screens.detail import DetailScreen, ScrollingFence
 from screens.resource import ResourceScreen
-from screens.table import Column, ListSource, Row, RowTable, shifted
-from tests.test_tui_review import SMALL, demo_app, open_overview, row_text
+from screens.table import Column, ListSource, Row, RowTable, paged, pages_to_end
+from tests.test_tui_review import SMALL, demo_app, header_text, open_overview, row_text
 from tests.tui_support import wait_for
 
 
@@ -39,9 +39,13 @@ async def test_a_command_wider_than_the_detail_is_a_tab_stop_that_scrolls_sidewa
         await pilot.pause()
         fences = list(app.screen.query(ScrollingFence))
         assert fences and all(fence.max_scroll_x > 0 for fence in fences)
+        body = app.screen.query_one("#detail-body")
+        unfocused = body.styles.border_top, fences[0].styles.background
         await pilot.press("shift+tab")  # from the subjects table back to the command
         fence = app.focused
         assert isinstance(fence, ScrollingFence) and "--reuse-values" in fence.code
+        assert (body.styles.border_top, fence.styles.background) != unfocused, "where the focus is shows"
+        assert body.styles.border_top[1] != unfocused[0][1] and fence.styles.background != unfocused[1]
         await pilot.press("end")
         assert fence.scroll_x == fence.max_scroll_x
         await pilot.press("home")
@@ -59,57 +63,71 @@ async def test_a_command_that_fits_is_no_tab_stop() -> None:
         assert fence.max_scroll_x == 0 and not fence.focusable
 
 
-def test_shifted_drops_the_first_cells_and_says_so() -> None:
-    assert shifted("ingress-nginx v1.9.4", 0) == "ingress-nginx v1.9.4"
-    assert shifted("ingress-nginx v1.9.4", 8) == "…nginx v1.9.4"
-    assert shifted("名前空間の名前", 4) == "…空間の名前", "wide characters count two cells"
-    assert shifted("short", 8) == ""
+def test_paged_shows_every_character_of_a_cut_cell_page_by_page_and_stops_at_its_end() -> None:
+    text = "abcdefghijklmnopqrst"  # 20 cells in 10: pages of 8 between two "…"
+    assert paged(text, 10, 0) == "abcdefghi…"
+    assert paged(text, 10, 1) == "…ijklmnop…"
+    assert paged(text, 10, 2) == paged(text, 10, 9) == "…lmnopqrst", "the last page shows the end"
+    assert pages_to_end(text, 10) == 2
+    assert paged("fits", 10, 3) == "fits      " and pages_to_end("fits", 10) == 0
+    assert paged("Schedule is paused", 3, 1) == "…c…", "a 3-cell column pages one character at a time"
+    assert pages_to_end("Schedule is paused", 3) == 16
+    assert paged("名前空間の名前です", 8, 0) == "名前空 …" and paged("名前空間の名前です", 8, 1) == "…間の名…"
 
 
 MESSAGE = "ingress-nginx v1.9.4 is affected by 12 advisories, including CVE-2025-1974 (IngressNightmare)"
+COLUMNS = (Column("check", "Check", width=9), Column("name", "Name"), Column("message", "Message", ratio=2))
 
 
 class OneTable(App[None]):
     def compose(self) -> ComposeResult:
         yield RowTable(
-            (Column("check", "Check", width=9), Column("message", "Message")),
-            ListSource([Row(("ING-004", MESSAGE)), Row(("ING-005", "short"))]),
+            COLUMNS,
+            ListSource([Row(("ING-004", "nginx", MESSAGE)), Row(("ING-005", "dns", "short"))]),
         )
 
 
-async def test_right_shows_the_cut_end_of_a_message_and_left_its_start_again() -> None:
+async def test_right_pages_the_cut_cells_to_their_end_and_leaves_the_others_in_place() -> None:
     app = OneTable()
-    async with app.run_test(size=(40, 6)) as pilot:
+    async with app.run_test(size=(46, 6)) as pilot:
         table = app.query_one(RowTable)
         table.focus()
         await pilot.pause()
-        assert "ING-004" in row_text(table, 0) and "(IngressNightmare)" not in row_text(table, 0)
-        for _ in range(20):  # more than needed: it stops at the end of the longest cut cell
+        first = row_text(table, 0)
+        assert "ING-004" in first and "nginx" in first and "(IngressNightmare)" not in first
+        assert "…MESSAGE" not in header_text(table)
+        for _ in range(20):  # more than needed: it stops at the page that shows the end
             await pilot.press("right")
-        assert row_text(table, 0).rstrip().endswith("(IngressNightmare)")
-        assert "ING-004" in row_text(table, 0), "fixed columns stay where they are"
-        assert row_text(table, 1).strip() == "ING-005", "a short cell is scrolled out of sight"
-        farthest = table.text_shift
+        first = row_text(table, 0)
+        assert first.rstrip().endswith("(IngressNightmare)")
+        assert "ING-004" in first and "nginx" in first, "cells that fit stay where they are"
+        assert "dns" in row_text(table, 1) and "short" in row_text(table, 1)
+        assert "…MESSAGE" in header_text(table) and "…NAME" not in header_text(table)
+        last = table.text_page
         await pilot.press("right")
-        assert table.text_shift == farthest
+        assert table.text_page == last
         await pilot.press("h")
-        assert table.text_shift < farthest
+        assert table.text_page == last - 1
         for _ in range(20):
             await pilot.press("left")
-        assert table.text_shift == 0 and "ingress-nginx v1.9" in row_text(table, 0)
+        assert table.text_page == 0 and "ingress-nginx v1.9" in row_text(table, 0)
 
 
-async def test_right_on_rows_shorter_than_the_shift_never_moves_the_text_back() -> None:
+async def test_rows_on_screen_that_need_fewer_pages_are_never_blank_and_left_answers_at_once() -> None:
     app = OneTable()
-    async with app.run_test(size=(40, 6)) as pilot:
+    async with app.run_test(size=(46, 6)) as pilot:
         table = app.query_one(RowTable)
         table.focus()
-        await pilot.press(*["right"] * 3)
-        shift = table.text_shift
-        table.set_source(ListSource([Row(("ING-004", "short")), Row(("ING-005", MESSAGE))]))
-        assert table.text_shift == 0, "new rows start at their beginning"
-        await pilot.press(*["right"] * 3)
-        assert table.text_shift == shift
-        table.source = ListSource([Row(("ING-004", "short"))])  # what is on screen got shorter
+        await pilot.press(*["right"] * 20)
+        far = table.text_page
+        table.set_source(ListSource([Row(("ING-004", "nginx", "short")), Row(("ING-005", "dns", MESSAGE))]))
+        assert table.text_page == 0, "new rows start at their beginning"
+        await pilot.press(*["right"] * 20)
+        assert table.text_page == far
+        table.source = ListSource([Row(("ING-004", "nginx", MESSAGE[:40]))])  # shorter rows now
+        table.refresh_rows()
         await pilot.press("right")
-        assert table.text_shift == shift
+        assert table.text_page == far, "right never goes back"
+        assert row_text(table, 0).rstrip().endswith(MESSAGE[25:40]), "the cell shows its own end"
+        await pilot.press("left")
+        assert table.text_page == 0, "one page back from what these rows need: their start"

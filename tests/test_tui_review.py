@@ -363,21 +363,21 @@ async def test_sort_keys_name_the_order_the_rows_are_in() -> None:
         await pilot.press("S")
         assert severities()[0] is Severity.CRITICAL and severities()[-1] is Severity.INFO
         assert "severity, most severe first" in str(count.content)
-        assert "SEVERI… ▼" in header_text(screen.table), "the arrow stays when the label is cut"
+        assert "SEVERITY▼" in header_text(screen.table), "the arrow stays when the label is cut"
         await pilot.press("S")
         assert severities()[0] is Severity.INFO
         assert "severity, least severe first" in str(count.content)
-        assert "SEVERI… ▲" in header_text(screen.table)
+        assert "SEVERITY▲" in header_text(screen.table)
 
         points = lambda: [screen.index.points[i] for i in screen.rows_shown]  # noqa: E731
         await pilot.press("P")
         assert points() == sorted(points(), reverse=True)
         assert "points, most first" in str(count.content)
-        assert "POIN… ▼" in header_text(screen.table)
+        assert "POINTS▼" in header_text(screen.table)
         await pilot.press("P")
         assert points() == sorted(points())
         assert "points, fewest first" in str(count.content)
-        assert "POIN… ▲" in header_text(screen.table)
+        assert "POINTS▲" in header_text(screen.table)
 
 
 async def test_fleet_count_columns_sort_most_first_under_a_down_arrow(tmp_path: Path) -> None:
@@ -392,14 +392,14 @@ async def test_fleet_count_columns_sort_most_first_under_a_down_arrow(tmp_path: 
         fleet.action_sort("critical")
         await pilot.pause()
         counts = [e.problems.get("critical", 0) for e in fleet.entries]
-        assert counts == sorted(counts, reverse=True) and "C… ▼" in header_text(table)
+        assert counts == sorted(counts, reverse=True) and "CRI▼" in header_text(table)
         fleet.action_sort("critical")
         await pilot.pause()
-        assert "C… ▲" in header_text(table)
+        assert "CRI▲" in header_text(table)
         await pilot.press("P")  # failing findings, critical first: the Crit column's order
-        assert fleet.sort_column == "problems" and "C… ▼" in header_text(table)
+        assert fleet.sort_column == "problems" and "CRI▼" in header_text(table)
         await pilot.press("P")
-        assert "C… ▲" in header_text(table)
+        assert "CRI▲" in header_text(table)
 
 
 # -- 6. waived is not passing ---------------------------------------------------------------------
