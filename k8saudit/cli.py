@@ -904,8 +904,15 @@ def _open_snapshot(args: argparse.Namespace, path: Path, demo: bool = False) -> 
     options = _tui_waivers(args)
     if args.refresh_releases:
         calendar, notes = _refresh_calendar(args, load(path).calendar, saved_calendar)
-        return _run_tui(snapshot=path, demo=demo, calendar=calendar, notes=notes, waivers=options)
-    return _run_tui(snapshot=path, demo=demo, waivers=options)
+        return _run_tui(
+            snapshot=path,
+            demo=demo,
+            calendar=calendar,
+            notes=notes,
+            waivers=options,
+            kubeconfig=args.kubeconfig,
+        )
+    return _run_tui(snapshot=path, demo=demo, waivers=options, kubeconfig=args.kubeconfig)
 
 
 def _open_fleet(args: argparse.Namespace, directory: Path) -> int:
@@ -921,7 +928,9 @@ def _open_fleet(args: argparse.Namespace, directory: Path) -> int:
         config, waivers = _policy(args)
         entries = load_fleet(directory, config=config, waivers=waivers, calendar=calendar)
         return _print_fleet(entries, directory, "text", Gates())
-    return _run_tui(fleet=directory, calendar=calendar, waivers=_tui_waivers(args))
+    return _run_tui(
+        fleet=directory, calendar=calendar, waivers=_tui_waivers(args), kubeconfig=args.kubeconfig
+    )
 
 
 def cmd_rbac(args: argparse.Namespace) -> int:

@@ -34,14 +34,14 @@ def tui_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
 def test_open_starts_the_tui_on_the_snapshot(tmp_path: Path, tui_calls: list[dict[str, object]]) -> None:
     path = save(sample_report(), tmp_path / "s.json.gz")
     assert main(["open", str(path)]) == 0
-    assert tui_calls == [{"snapshot": path, "demo": False, "waivers": DEFAULT_WAIVERS}]
+    assert tui_calls == [{"snapshot": path, "demo": False, "waivers": DEFAULT_WAIVERS, "kubeconfig": None}]
 
 
 def test_demo_and_no_command_start_the_tui(tui_calls: list[dict[str, object]]) -> None:
     assert main(["demo"]) == 0
     assert main(["--context", "prod"]) == 0
     assert tui_calls == [
-        {"snapshot": demo_snapshot_path(), "demo": True, "waivers": DEFAULT_WAIVERS},
+        {"snapshot": demo_snapshot_path(), "demo": True, "waivers": DEFAULT_WAIVERS, "kubeconfig": None},
         {"kubeconfig": None, "context": "prod", "waivers": DEFAULT_WAIVERS, "calendar": None, "notes": []},
     ]
 
@@ -77,7 +77,22 @@ def test_a_bad_waivers_file_stops_the_tui_with_one_line(
 def test_open_a_directory_starts_the_fleet_view(tmp_path: Path, tui_calls: list[dict[str, object]]) -> None:
     save(sample_report(), tmp_path / "prod.json.gz")
     assert main(["open", str(tmp_path)]) == 0
-    assert tui_calls == [{"fleet": tmp_path, "calendar": None, "waivers": DEFAULT_WAIVERS}]
+    assert tui_calls == [
+        {"fleet": tmp_path, "calendar": None, "waivers": DEFAULT_WAIVERS, "kubeconfig": None}
+    ]
+
+
+def test_the_kubeconfig_given_reaches_the_tui_opened_on_a_snapshot_or_a_fleet(
+    tmp_path: Path, tui_calls: list[dict[str, object]]
+) -> None:
+    """`c` in the TUI lists its contexts, and picking one scans with it: a snapshot or fleet
+    opened with --kubeconfig used to list ~/.kube/config instead."""
+    kubeconfig = str(tmp_path / "other-kubeconfig")
+    save(sample_report(), tmp_path / "prod.json.gz")
+    assert main(["--kubeconfig", kubeconfig, "demo"]) == 0
+    assert main(["--kubeconfig", kubeconfig, "open", str(tmp_path / "prod.json.gz")]) == 0
+    assert main(["--kubeconfig", kubeconfig, "open", str(tmp_path)]) == 0
+    assert [call["kubeconfig"] for call in tui_calls] == [kubeconfig] * 3
 
 
 def test_open_a_directory_without_a_terminal_prints_the_fleet_table(tmp_path: Path, capsys) -> None:
