@@ -13,8 +13,9 @@ markup in cluster text is never parsed, escape sequences and bidi controls are s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import ClassVar, Protocol
 
 from rich.cells import cell_len, set_cell_size
@@ -117,37 +118,64 @@ def fit(text: str, width: int, align: str = "left") -> str:
 
 
 def paged(text: str, width: int, page: int) -> str:
-    """`text` in `width` cells, `page` pages on when it is cut: each page shows the next
-    `width - 2` cells between a leading and a trailing "…", so every character is seen, and it
-    stops at the page that shows the end. Text that fits never moves."""
-    overflow = cell_len(text) - width
-    if page <= 0 or overflow <= 0 or width < 3:
+    """`text` in `width` cells, `page` pages on when it is cut: each page shows the characters
+    after the last page's between a leading and a trailing "…", so every character is seen once,
+    and it stops at the page that shows the end. Text that fits never moves."""
+    if page <= 0 or cell_len(text) <= width or width < 3:
         return fit(text, width)
-    return fit("…" + _without_cells(text, min(page * (width - 2), overflow + 1)), width)
+    *_, shown = islice(_later_pages(text, width), page)  # past the last page: the last page
+    return shown
 
 
 def pages_to_end(text: str, width: int) -> int:
     """How many pages on (`paged`) the end of `text` is in `width` cells (0: it fits)."""
-    overflow = cell_len(text) - width
-    if overflow <= 0 or width < 3:
+    if cell_len(text) <= width or width < 3:
         return 0
-    return -(-(overflow + 1) // (width - 2))
+    return sum(1 for _ in _later_pages(text, width))
 
 
-def _without_cells(text: str, cells: int) -> str:
-    """`text` without its first `cells` cells (a wide character cut in two goes whole)."""
-    used = 0
-    for position, char in enumerate(text):
-        if used >= cells:
-            return text[position:]
-        used += cell_len(char)
-    return ""
+def _later_pages(text: str, width: int) -> Iterator[str]:
+    """The pages after the first (`fit`'s) of a cut `text` in `width` (3 or more) cells."""
+    sizes = [cell_len(char) for char in text]
+    start = _fitting(sizes, 0, width - 1)
+    remaining = sum(sizes[start:])
+    while start < len(text):
+        if 1 + remaining <= width:  # the last page: "…" and as much of the end as fits
+            yield set_cell_size("…" + text[_tail_start(sizes, width - 1) :], width)
+            return
+        # At least one character a page: a wide one alone in a 3-cell column fills it whole.
+        end = max(start + 1, _fitting(sizes, start, width - 2))
+        used = sum(sizes[start:end])
+        piece = "…" + text[start:end]
+        yield set_cell_size(piece, width - 1) + "…" if 1 + used < width else set_cell_size(piece, width)
+        remaining -= used
+        start = end
+
+
+def _tail_start(sizes: list[int], cells: int) -> int:
+    """Where the last characters that fit in `cells` cells start."""
+    start, used = len(sizes), 0
+    while start > 0 and used + sizes[start - 1] <= cells:
+        start -= 1
+        used += sizes[start]
+    return start
+
+
+def _fitting(sizes: list[int], start: int, cells: int) -> int:
+    """Where the characters from `start` that fit in `cells` cells end."""
+    end, used = start, 0
+    while end < len(sizes) and used + sizes[end] <= cells:
+        used += sizes[end]
+        end += 1
+    return end
 
 
 def _cell_text(row: Row, column: int) -> str:
     """The text a row shows in a column: one line, clipped, inert in a terminal."""
     text = row.cells[column] if column < len(row.cells) else ""
-    return safe_text(text[:MAX_CELL_CHARS], None)
+    if len(text) > MAX_CELL_CHARS:  # the last page ends in "…": there is more (the detail has it)
+        return safe_text(text[:MAX_CELL_CHARS], None) + "…"
+    return safe_text(text, None)
 
 
 def _with_arrow(label: str, arrow: str, width: int) -> str:

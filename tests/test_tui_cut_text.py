@@ -3,11 +3,13 @@ scroll sideways, and → pages on through the cut cells of a table."""
 
 from __future__ import annotations
 
+import pytest
+from rich.cells import cell_len
 from textual.app import App, ComposeResult
 
 from screens.detail import DetailScreen, ScrollingFence
 from screens.resource import ResourceScreen
-from screens.table import Column, ListSource, Row, RowTable, paged, pages_to_end
+from screens.table import MAX_CELL_CHARS, Column, ListSource, Row, RowTable, _cell_text, paged, pages_to_end
 from tests.test_tui_review import SMALL, demo_app, header_text, open_overview, row_text
 from tests.tui_support import wait_for
 
@@ -64,15 +66,44 @@ async def test_a_command_that_fits_is_no_tab_stop() -> None:
 
 
 def test_paged_shows_every_character_of_a_cut_cell_page_by_page_and_stops_at_its_end() -> None:
-    text = "abcdefghijklmnopqrst"  # 20 cells in 10: pages of 8 between two "…"
+    text = "abcdefghijklmnopqrst"  # 20 cells in 10
     assert paged(text, 10, 0) == "abcdefghi…"
-    assert paged(text, 10, 1) == "…ijklmnop…"
+    assert paged(text, 10, 1) == "…jklmnopq…", "the next 8 between two …"
     assert paged(text, 10, 2) == paged(text, 10, 9) == "…lmnopqrst", "the last page shows the end"
     assert pages_to_end(text, 10) == 2
     assert paged("fits", 10, 3) == "fits      " and pages_to_end("fits", 10) == 0
-    assert paged("Schedule is paused", 3, 1) == "…c…", "a 3-cell column pages one character at a time"
-    assert pages_to_end("Schedule is paused", 3) == 16
+    assert paged("Schedule is paused", 3, 1) == "…h…", "a 3-cell column pages one character at a time"
     assert paged("名前空間の名前です", 8, 0) == "名前空 …" and paged("名前空間の名前です", 8, 1) == "…間の名…"
+    assert paged("名前空間の名前です", 3, 0) == "名…" and paged("名前空間の名前です", 3, 1) == "…前"
+
+
+def page_contents(text: str, width: int) -> list[str]:
+    pages = [paged(text, width, page) for page in range(pages_to_end(text, width) + 1)]
+    return [page.removeprefix("…").rstrip(" ").removesuffix("…").rstrip(" ") for page in pages]
+
+
+@pytest.mark.parametrize("width", range(3, 14))
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ingress-nginx_v1.9.4_is_affected_by_12_advisories",
+        "一二三四五六七八九十甲乙丙丁",
+        "ab名前cd空間ef🙂gh🙂",
+    ],
+)
+def test_every_character_is_on_some_page_in_order(text: str, width: int) -> None:
+    *pages, last = page_contents(text, width)
+    joined = "".join(pages)
+    assert text.startswith(joined) and text.endswith(last), (pages, last)
+    assert len(joined) + len(last) >= len(text), f"characters skipped: {pages} {last}"
+    assert all(cell_len(paged(text, width, page)) == width for page in range(pages_to_end(text, width) + 2))
+
+
+def test_a_cell_clipped_for_length_says_there_is_more() -> None:
+    row = Row(("x" * (MAX_CELL_CHARS + 50),))
+    table = RowTable((Column("message", "Message"),), ListSource([row]))
+    assert table._row_strip(0, False, 40, table.rich_style).text.rstrip().endswith("…")
+    assert paged(_cell_text(row, 0), 40, 99).endswith("x…")
 
 
 MESSAGE = "ingress-nginx v1.9.4 is affected by 12 advisories, including CVE-2025-1974 (IngressNightmare)"
