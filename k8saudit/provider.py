@@ -13,8 +13,8 @@ they are the evidence left when nodes cannot be read.
 A "managed" verdict is overruled when the control plane is visible (control-plane nodes or API
 server/etcd pods): EKS Anywhere and EKS-D carry `-eks-` versions but their etcd is the operator's
 to back up. ROSA classic and ARO are the exception: their control-plane nodes are visible and
-still run by Red Hat and Microsoft. `Provider.is_openshift`
-groups OpenShift with ROSA and ARO, which share its platform namespaces.
+still run by Red Hat and Microsoft. `Provider.is_openshift` groups OpenShift with ROSA and ARO,
+which share its platform namespaces.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Label, Select
-from textual.widgets._select import SelectOverlay
+from textual.widgets._select import SelectOverlay  # not exported; FilterSelect's tests guard it
 
 from k8saudit.model import Severity, Status
 from k8saudit.textsafe import safe_text

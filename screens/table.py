@@ -288,7 +288,7 @@ class RowTable(ScrollView, can_focus=True):
         self._cache: dict[tuple[int, bool, bool, int], Strip] = {}
         self._widths: list[int] = []
         self._widths_for = -1  # the content width `_widths` were computed for
-        # How far the text of flexible columns (a message) is moved left to show what was cut.
+        # Which page of their cut cells the flexible columns show (0: their start; `paged`).
         self.text_page = 0
 
     # -- data ---------------------------------------------------------------------------------
