@@ -17,16 +17,16 @@ import posixpath
 import re
 import shlex
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from checks.cron import CronError, describe_interval, min_interval, next_run
-from checks.podspec import bool_flag, command_tokens, flag_values
+from checks.podspec import GO_TRUE, bool_flag, command_tokens, env_value, flag_values
 from k8saudit.inventory import Inventory
 from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
 from k8saudit.readers import as_list, dicts, labels_of, meta, name_of, namespace_of
-from k8saudit.redact import pod_spec_of
+from k8saudit.redact import REDACTED, pod_spec_of
 from k8saudit.registry import Context, check
 
 Obj = dict[str, Any]
@@ -1218,26 +1218,29 @@ class EtcdSettings:
 
     words: list[str]
     env_names: set[str]
+    env_values: dict[str, str] = field(default_factory=dict)  # the literal values collection keeps
 
-    def _environment_reason(self, name: str) -> list[str]:
-        """Why an unset --name is still not known: the pod sets its `ETCD_*` variable."""
+    def _environment(self, name: str) -> tuple[str | None, list[str]]:
+        """An unset --name's `ETCD_*` variable: its value, or None with why it is not known
+        (set but not kept, or set by a script); ("", []) when the pod does not set it."""
         env = "ETCD_" + name.upper().replace("-", "_")
-        return [f"--{name} is set through ${env}, whose value is not kept"] if env in self.env_names else []
+        if env in self.env_values:
+            return self.env_values[env], []
+        if env in self.env_names:
+            return None, [f"--{name} is set through ${env}, whose value is not kept"]
+        return "", []
 
     def value(self, name: str) -> tuple[str | None, list[str]]:
         """--name's value as written ("" when unset), or None with why it is not known."""
         written = last_flag_value(self.words, name)
-        if written is not None:
-            return written, []
-        why = self._environment_reason(name)
-        return (None, why) if why else ("", [])
+        return (written, []) if written is not None else self._environment(name)
 
     def enabled(self, name: str) -> Answer:
         """Whether the boolean --name is on."""
         on = bool_flag(self.words, name)
         if on is None:
-            why = self._environment_reason(name)
-            return (None, why) if why else (False, [])
+            value, why = self._environment(name)
+            return (None, why) if value is None else (value.strip().lower() in GO_TRUE, [])
         written = last_flag_value(self.words, name) or ""
         return (None, [_variable_reason(name, written)]) if "$" in written else (on, [])
 
@@ -1297,13 +1300,24 @@ class EtcdSettings:
         return _any(listening, several)
 
 
-def etcd_auth_problems(tokens: list[str], env_names: set[str]) -> tuple[list[str], list[str]]:
-    """(problems, unknowns) of an etcd command line, as short sentences.
+def etcd_settings(container: Obj, words: list[str]) -> EtcdSettings:
+    """The settings of the etcd server `container` runs with command line `words`: its flags and
+    its `ETCD_*` variables (literal values where collection kept them, redact.ENV_VALUES_KEPT)."""
+    names = {str(e.get("name")) for e in dicts(container.get("env"))} | script_etcd_variables(container)
+    values = {
+        name: value
+        for name in names
+        if name.startswith("ETCD_") and (value := env_value(container, name)) not in (None, REDACTED)
+    }
+    return EtcdSettings(words, names, values)
+
+
+def etcd_auth_problems(settings: EtcdSettings) -> tuple[list[str], list[str]]:
+    """(problems, unknowns) of an etcd server's settings, as short sentences.
 
     A setting that cannot be read is only an unknown when the verdict depends on it: a CA file
     makes `--client-cert-auth` moot, and peer settings do not matter to a lone loopback member.
     """
-    settings = EtcdSettings(tokens, env_names)
     problems: list[str] = []
     unknowns: list[str] = []
 
@@ -1379,9 +1393,7 @@ def etcd_client_auth(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         subject = inv.subject("pods", pod)
         container = etcd_container(pod) or {}
         tokens = etcd_server_words(container) or []
-        env_names = {str(e.get("name")) for e in dicts(container.get("env"))} | script_etcd_variables(
-            container
-        )
+        settings = etcd_settings(container, tokens)
         if config_file := last_flag_value(tokens, "config-file"):
             yield unknown(
                 subject,
@@ -1389,7 +1401,7 @@ def etcd_client_auth(inv: Inventory, ctx: Context) -> Iterator[Finding]:
                 config_file=config_file,
             )
             continue
-        problems, unknowns = etcd_auth_problems(tokens, env_names)
+        problems, unknowns = etcd_auth_problems(settings)
         if problems:
             yield failed(subject, "etcd " + "; ".join(problems), problems=problems)
         elif unknowns:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from checks.etcd import etcd_settings
 from checks.podspec import (
     ImageRef,
     bool_flag,
@@ -30,7 +31,6 @@ from checks.podspec import (
     containers_of,
     env_value,
     flag_values,
-    has_env,
     image_matches,
     parse_image,
 )
@@ -141,11 +141,18 @@ def _kibana_auth(container: Obj, image: ImageRef, ports: tuple[int, ...]) -> Aut
 
 
 def _etcd_auth(container: Obj, image: ImageRef, ports: tuple[int, ...]) -> Auth:
-    if bool_flag(command_tokens(container), "client-cert-auth") or has_env(
-        container, "ETCD_CLIENT_CERT_AUTH"
-    ):
-        return Auth(False, "client certificates required (--client-cert-auth)")
-    return Auth(True, "no --client-cert-auth")
+    # The member's own rules (checks.etcd): a flag or its ETCD_* variable, and a CA file that
+    # makes etcd demand certificates whatever --client-cert-auth says.
+    settings = etcd_settings(container, command_tokens(container))
+    plain, _ = settings.plain_http_clients()
+    if plain:
+        return Auth(True, f"clients served over plain HTTP ({plain[0]})")
+    required, unknowns = settings.requires_certificates("")
+    if required is None:
+        return Auth(False, f"whether client certificates are required is not known: {unknowns[0]}")
+    if required:
+        return Auth(False, "client certificates required (--client-cert-auth or --trusted-ca-file)")
+    return Auth(True, "client certificates not required (no --client-cert-auth, no --trusted-ca-file)")
 
 
 def _docker_auth(container: Obj, image: ImageRef, ports: tuple[int, ...]) -> Auth:

@@ -171,6 +171,11 @@ def flag_values(tokens: list[str], name: str) -> list[str | None]:
     return values
 
 
+# The spellings of true Go's strconv.ParseBool accepts (lowered): how a Go program such as etcd
+# reads a boolean from its environment.
+GO_TRUE = frozenset({"1", "t", "true"})
+
+
 def bool_flag(tokens: list[str], name: str) -> bool | None:
     """A Go boolean flag: `--name` or `--name=true` is True, `--name=false` False, absent None.
 

@@ -40,6 +40,7 @@ ENV_VALUES_KEPT = frozenset(
         "GF_AUTH_ANONYMOUS_ORG_ROLE",
         "GF_AUTH_DISABLE_LOGIN_FORM",
         "DOCKER_TLS_CERTDIR",
+        "ETCD_CLIENT_CERT_AUTH",
     }
 )
 

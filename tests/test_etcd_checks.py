@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from checks.etcd import (
+    EtcdSettings,
     etcd_auth_problems,
     etcd_server_words,
     etcd_version_verdict,
@@ -471,7 +472,7 @@ def test_last_flag_value() -> None:
 
 
 def test_kubeadm_flags_have_no_problem() -> None:
-    assert etcd_auth_problems(list(KUBEADM_ETCD_FLAGS), set()) == ([], [])
+    assert etcd_auth_problems(EtcdSettings(list(KUBEADM_ETCD_FLAGS), set())) == ([], [])
 
 
 @pytest.mark.parametrize(
@@ -496,7 +497,7 @@ def test_kubeadm_flags_have_no_problem() -> None:
     ],
 )
 def test_etcd_auth_problems(change, phrase) -> None:
-    problems, _ = etcd_auth_problems(change(list(KUBEADM_ETCD_FLAGS)), set())
+    problems, _ = etcd_auth_problems(EtcdSettings(change(list(KUBEADM_ETCD_FLAGS)), set()))
     assert any(phrase in p for p in problems), problems
 
 
@@ -507,7 +508,7 @@ def test_a_trusted_ca_file_requires_certificates_whatever_cert_auth_says() -> No
         for w in KUBEADM_ETCD_FLAGS
     ]
     assert "--client-cert-auth=false" in explicit_false and "--peer-client-cert-auth=false" in explicit_false
-    assert etcd_auth_problems(explicit_false, set()) == ([], [])
+    assert etcd_auth_problems(EtcdSettings(explicit_false, set())) == ([], [])
     unset = [w for w in KUBEADM_ETCD_FLAGS if "cert-auth" not in w]
     [finding] = run("ETCD-007", f.make_inventory(**kubeadm_control_plane(etcd_command=unset)))
     assert finding.status is Status.PASS
@@ -515,7 +516,7 @@ def test_a_trusted_ca_file_requires_certificates_whatever_cert_auth_says() -> No
 
 def test_a_trusted_ca_file_from_the_environment_is_unknown() -> None:
     tokens = [w for w in KUBEADM_ETCD_FLAGS if not w.startswith(("--client-cert-auth", "--trusted-ca-file"))]
-    problems, unknowns = etcd_auth_problems(tokens, {"ETCD_TRUSTED_CA_FILE"})
+    problems, unknowns = etcd_auth_problems(EtcdSettings(tokens, {"ETCD_TRUSTED_CA_FILE"}))
     assert problems == [] and unknowns == [
         "--trusted-ca-file is set through $ETCD_TRUSTED_CA_FILE, whose value is not kept"
     ]
@@ -523,13 +524,16 @@ def test_a_trusted_ca_file_from_the_environment_is_unknown() -> None:
 
 def test_single_member_on_loopback_needs_no_peer_auth() -> None:
     tokens = ["etcd", "--client-cert-auth=true", "--trusted-ca-file=/ca.crt"]
-    assert etcd_auth_problems(tokens, set()) == ([], [])
+    assert etcd_auth_problems(EtcdSettings(tokens, set())) == ([], [])
 
 
 def test_settings_from_the_environment_or_a_file_are_unknown() -> None:
     tokens = [w for w in KUBEADM_ETCD_FLAGS if not w.startswith(("--client-cert-auth", "--trusted-ca-file"))]
-    problems, unknowns = etcd_auth_problems(tokens, {"ETCD_CLIENT_CERT_AUTH"})
+    problems, unknowns = etcd_auth_problems(EtcdSettings(tokens, {"ETCD_CLIENT_CERT_AUTH"}))
     assert problems == [] and "ETCD_CLIENT_CERT_AUTH" in unknowns[0]
+    kept = EtcdSettings(tokens, {"ETCD_CLIENT_CERT_AUTH"}, {"ETCD_CLIENT_CERT_AUTH": "false"})
+    [problem] = etcd_auth_problems(kept)[0]
+    assert problem.startswith("does not require client certificates")
     config_file = f.make_inventory(
         **kubeadm_control_plane(
             etcd_command=["etcd", "--config-file=/var/lib/rancher/rke2/server/db/etcd/config"]

@@ -25,6 +25,7 @@ from checks.podspec import (
 from k8saudit.engine import run_check
 from k8saudit.inventory import FORBIDDEN, Inventory
 from k8saudit.model import NO_ITEMS, Status
+from k8saudit.redact import redact_pod_spec
 from k8saudit.registry import Context, load_checks
 from tests import factories as f
 from tests.check_fixtures.exposure import dashboard, hardened, kube_proxy, workload
@@ -450,6 +451,38 @@ def test_signature_ports_identify_etcd_and_docker_without_a_known_image() -> Non
     found = results("EXP-001", inv)
     assert found["Service infra/kv"][0] is Status.FAIL and "etcd" in found["Service infra/kv"][1]
     assert found["Service ci/builder"][0] is Status.FAIL and "Docker API" in found["Service ci/builder"][1]
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected", "phrase"),
+    [
+        ({"env": [{"name": "ETCD_CLIENT_CERT_AUTH", "value": "false"}]}, Status.FAIL, "not required"),
+        ({"env": [{"name": "ETCD_CLIENT_CERT_AUTH", "value": "True"}]}, Status.WARN, "required"),
+        ({"args": ["--client-cert-auth=false", "--trusted-ca-file=/tls/ca.crt"]}, Status.WARN, "required"),
+        (
+            {"args": ["--client-cert-auth", "--listen-client-urls=http://0.0.0.0:2379"]},
+            Status.FAIL,
+            "plain HTTP",
+        ),
+        (
+            {"env": [{"name": "ETCD_CLIENT_CERT_AUTH", "valueFrom": {"configMapKeyRef": {"name": "etcd"}}}]},
+            Status.WARN,
+            "not known",
+        ),
+    ],
+    ids=["env-false", "env-true", "ca-file", "plain-http", "env-from-reference"],
+)
+def test_an_exposed_etcd_is_judged_by_its_own_rules_flags_and_variables(setting, expected, phrase) -> None:
+    """An ETCD_CLIENT_CERT_AUTH that says false is off (it was read as on whatever it said), a CA
+    file makes etcd demand certificates, and collection keeps the variable's value to judge."""
+    container = f.container("etcd", "bitnami/etcd:3.5.12", ports=[2379], **setting)
+    redact_pod_spec({"containers": [container]})  # what collection keeps
+    inv = f.make_inventory(
+        deployments=[workload("etcd", "data", container)],
+        services=[f.service("etcd", "data", type="LoadBalancer", ports=[2379])],
+    )
+    found_status, message = results("EXP-001", inv)["Service data/etcd"]
+    assert found_status is expected and phrase in message, message
 
 
 # -- load balancer and node guards -----------------------------------------------------------------------
