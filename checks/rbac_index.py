@@ -270,7 +270,7 @@ class Request:
     group: str
     resource: str
     verbs: tuple[str, ...]
-    namespaced: bool  # False: a cluster-scoped resource, which a RoleBinding can never grant
+    namespaced: bool  # False: authorised cluster-wide only, so a RoleBinding can never grant it
 
     def describe(self) -> str:
         group = f"{self.group}/" if self.group else ""
@@ -303,7 +303,11 @@ PRIMITIVES: dict[str, Primitive] = {
             "escalate or bind roles (grant permissions they do not hold)",
             (
                 Request(RBAC_GROUP, "roles", ("escalate", "bind"), True),
-                Request(RBAC_GROUP, "clusterroles", ("escalate", "bind"), False),
+                # Binding a ClusterRole in a RoleBinding is authorised as `bind` on clusterroles
+                # in that binding's namespace, so a Role can grant it (the RBAC docs' delegation
+                # example); `escalate` on clusterroles only matters cluster-wide.
+                Request(RBAC_GROUP, "clusterroles", ("bind",), True),
+                Request(RBAC_GROUP, "clusterroles", ("escalate",), False),
             ),
             anywhere=True,
             narrowed_by_names=True,  # bind limited to named roles is delegation; see grants()

@@ -366,13 +366,27 @@ def test_rolebindings_never_grant_cluster_scoped_resources() -> None:
     assert "RoleBinding kube-system/agent" not in statuses("RBAC-008", inv)
 
 
-def test_escalate_and_bind_count_in_any_namespace() -> None:
-    role = f.role("role-admin", "shop", [f.rule(["escalate"], ["roles"], ["rbac.authorization.k8s.io"])])
+@pytest.mark.parametrize(
+    ("verb", "resource"), [("escalate", "roles"), ("bind", "roles"), ("bind", "clusterroles")]
+)
+def test_escalate_and_bind_count_in_any_namespace(verb, resource) -> None:
+    """`bind` on clusterroles in a Role lets its holder bind cluster-admin in that namespace: a
+    RoleBinding naming a ClusterRole is authorised in the binding's namespace."""
+    role = f.role("role-admin", "shop", [f.rule([verb], [resource], ["rbac.authorization.k8s.io"])])
     inv = rbac_inventory(
         roles=(role,),
         rolebindings=(f.rolebinding("leads", "shop", "role-admin", [f.subject("Group", "leads")]),),
     )
     assert statuses("RBAC-004", inv)["RoleBinding shop/leads"] is Status.FAIL
+
+
+def test_escalate_on_clusterroles_is_granted_only_cluster_wide() -> None:
+    rule = f.rule(["escalate"], ["clusterroles"], ["rbac.authorization.k8s.io"])
+    inv = rbac_inventory(
+        roles=(f.role("role-admin", "shop", [rule]),),
+        rolebindings=(f.rolebinding("leads", "shop", "role-admin", [f.subject("Group", "leads")]),),
+    )
+    assert "RoleBinding shop/leads" not in statuses("RBAC-004", inv)
 
 
 @pytest.mark.parametrize(
