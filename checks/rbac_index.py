@@ -36,6 +36,11 @@ UNAUTHENTICATED_GROUP = "system:unauthenticated"
 AUTHENTICATED_GROUP = "system:authenticated"
 ALL_SERVICE_ACCOUNTS_GROUP = "system:serviceaccounts"
 NAMESPACE_SERVICE_ACCOUNTS_PREFIX = "system:serviceaccounts:"
+# Groups every kubelet, or whoever holds a bootstrap token (printed in each `kubeadm join`
+# command), is in. The Node authorizer limits what nodes may do; a binding somebody made for
+# these groups hands its rights to every node, or every joining machine, at once.
+BOOTSTRAPPERS_GROUP = "system:bootstrappers"
+MACHINE_GROUPS = ("system:nodes", BOOTSTRAPPERS_GROUP)
 # Control-plane identities some distributions use without the `system:` prefix: k3s and RKE2
 # bind the API server's kubelet client (`kube-apiserver`) to system:kubelet-api-admin.
 PROVIDER_IDENTITIES: dict[str, frozenset[tuple[str, str]]] = {
@@ -90,6 +95,13 @@ class Principal:
             return "*"
         namespace = self.name.removeprefix(NAMESPACE_SERVICE_ACCOUNTS_PREFIX)
         return namespace if namespace != self.name and namespace else None
+
+    @property
+    def is_machine_group(self) -> bool:
+        """Every node, or every holder of a bootstrap token (`system:bootstrappers:<group>` too)."""
+        return self.kind == "Group" and (
+            self.name in MACHINE_GROUPS or self.name.startswith(f"{BOOTSTRAPPERS_GROUP}:")
+        )
 
     @property
     def is_population(self) -> bool:
@@ -624,13 +636,16 @@ class RbacIndex:
     def is_platform_subject(self, principal: Principal, binding: Binding) -> bool:
         """An identity the control plane itself runs as: its rights are the platform's, not yours.
 
-        `system:` users and groups (the controller manager, the scheduler, nodes, …) and, on a
-        platform-owned binding, service accounts in kube-system. Never a population such as
-        `system:authenticated`, and never a subject someone added to a default binding.
+        `system:` users and groups (the controller manager, the scheduler, …) and, on a
+        platform-owned binding, the groups of every node and every join token (`MACHINE_GROUPS`)
+        and service accounts in kube-system. Never a population such as `system:authenticated`,
+        and never a subject someone added to a default binding.
         """
         if principal.is_population:
             return False
         if principal.kind in ("User", "Group"):
+            if principal.is_machine_group:
+                return self.is_platform_owned(binding)
             if principal.name.startswith("system:"):
                 return True
             if (principal.kind, principal.name) in PROVIDER_IDENTITIES.get(self.provider, ()):

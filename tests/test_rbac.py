@@ -263,6 +263,18 @@ def test_kube_system_service_accounts_count_as_platform_only_on_platform_binding
     assert found["ClusterRoleBinding gke-managed"] is Status.PASS  # reconciled by the provider
 
 
+@pytest.mark.parametrize("group", ["system:nodes", "system:bootstrappers:kubeadm:default-node-token"])
+def test_node_and_join_token_groups_count_as_platform_only_on_platform_bindings(group) -> None:
+    """Every kubelet is in system:nodes and every holder of a join token in system:bootstrappers:
+    a binding somebody made for them hands Secrets to every node (or joining machine)."""
+    reader = f.clusterrole("secret-reader", [f.rule(["get"], ["secrets"])])
+    made = f.clusterrolebinding("made", "secret-reader", [f.subject("Group", group)])
+    default = f.clusterrolebinding("default", "secret-reader", [f.subject("Group", group)], bootstrap=True)
+    found = statuses("RBAC-006", rbac_inventory(clusterroles=(reader,), clusterrolebindings=(made, default)))
+    assert found["ClusterRoleBinding made"] is Status.FAIL
+    assert found["ClusterRoleBinding default"] is Status.PASS
+
+
 def test_populations_are_never_platform_identities() -> None:
     reader = f.clusterrole("secret-reader", [f.rule(["get"], ["secrets"])])
     inv = rbac_inventory(
