@@ -21,6 +21,7 @@ from typing import Any
 
 from checks.exposure_index import (
     INGRESS_CONTROLLER_IMAGES,
+    PLATFORM_COMPONENT,
     TEMPLATE_KEYS,
     WEB_PORTS,
     AdminMatch,
@@ -99,6 +100,8 @@ def templates_unread(inv: Inventory) -> Iterator[Finding]:
 
 
 def agent_of(template: Template, container: dict[str, Any], ctx: Context) -> str | None:
+    if template.platform_owned:
+        return PLATFORM_COMPONENT
     return node_agent(template.namespace, str(container.get("image", "")), ctx.config.system_namespaces)
 
 
@@ -882,7 +885,6 @@ def node_agents(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         agent = template_agent(template, ctx)
         if agent is None:
             continue
-        found = True
         problems = (
             privileged_problems(template, ctx)
             + host_namespace_problems(template, ctx)
@@ -894,6 +896,9 @@ def node_agents(inv: Inventory, ctx: Context) -> Iterator[Finding]:
             for role, c in template.containers
             if not is_windows(template.spec) and root_reason(template.spec, c)
         ]
+        if not held and template.platform_owned:
+            continue  # hundreds of OpenShift's own deployments: only its host agents are news
+        found = True
         subject = template.subject(inv)
         images = sorted({str(c.get("image", "")) for _, c in template.containers})
         if held:

@@ -343,11 +343,12 @@ class NodeAgent:
 # Components that need host access to do their job. Recognised only inside the configured system
 # namespaces, so the same image elsewhere is judged like any other workload.
 NODE_AGENTS: tuple[NodeAgent, ...] = (
-    NodeAgent("kube-proxy", ("kube-proxy",)),
+    NodeAgent("kube-proxy", ("kube-proxy", "kube-proxy-amd64", "kube-proxy-arm64")),  # GKE's: per arch
     NodeAgent(
         "control plane",
         ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "*cloud-controller-manager"),
     ),
+    NodeAgent("cloud node manager", ("*cloud-node-manager",)),  # AKS and other out-of-tree providers
     NodeAgent("Calico", ("calico/*",)),
     NodeAgent("Cilium", ("cilium/*",)),
     NodeAgent("Flannel", ("flannel/*", "flannel-io/*", "flannelcni/*", "mirrored-flannelcni-flannel*")),
@@ -402,6 +403,9 @@ NODE_AGENTS: tuple[NodeAgent, ...] = (
         ),
     ),
 )
+
+
+PLATFORM_COMPONENT = "OpenShift platform component"
 
 
 def node_agent(namespace: str, image: str, system_namespaces: Iterable[str]) -> str | None:
@@ -639,6 +643,9 @@ class Template:
     obj: Obj
     spec: Obj
     labels: dict[str, str]
+    # The distribution runs it in a namespace of its own (OpenShift's `openshift-*`): its node
+    # agents carry release-payload digests no image pattern names.
+    platform_owned: bool = False
     # (key, namespace, name) and (role, container) pairs: asked for every template by every
     # exposure check, so kept.
     ident: tuple[str, str, str] = field(init=False, compare=False, repr=False)
@@ -707,8 +714,10 @@ class ExposureIndex:
         # an index holding its own key would keep every inventory checked in this process (each
         # rescan, each snapshot opened in the UI: over a GiB each at 100k pods) alive for good.
         self.inv = weakref.proxy(inv)
+        owns = inv.provider.owns_namespace
         self.templates: list[Template] = [
-            Template(key, obj, spec, pod_labels_of(key, obj)) for key, obj, spec in inv.pod_templates()
+            Template(key, obj, spec, pod_labels_of(key, obj), owns(namespace_of(obj)))
+            for key, obj, spec in inv.pod_templates()
         ]
         # By the workload or pod object (its id; the inventory holds every object): the Services'
         # pods find their template without building a name tuple per pod.

@@ -35,10 +35,6 @@ ISOLATING_TAINT_KEYS = frozenset(
 ISOLATING_TAINT_EFFECTS = ("NoSchedule", "NoExecute")
 CONTROL_PLANE_COMPONENTS = frozenset({"kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler"})
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
-# OpenShift (and ROSA, ARO) runs its own control plane (API servers, OAuth, etcd operator) in
-# `openshift-*` namespaces, a prefix it reserves: users cannot request a project named so.
-# Elsewhere the prefix means nothing, and a namespace with that name is judged like any other.
-OPENSHIFT_PLATFORM_PREFIX = "openshift-"
 CRITICAL_PRIORITY_CLASSES = frozenset({"system-cluster-critical", "system-node-critical"})
 
 # Burstable / shared-core instance families: CPU beyond a baseline is paid for with credits (AWS T,
@@ -562,7 +558,7 @@ def isolating_taint(node: Obj) -> str | None:
 def is_platform_namespace(inv: Inventory, namespace: str) -> bool:
     if namespace in SYSTEM_NAMESPACES:
         return True
-    return inv.provider.is_openshift and namespace.startswith(OPENSHIFT_PLATFORM_PREFIX)
+    return inv.provider.owns_namespace(namespace)  # OpenShift's own control plane and operators
 
 
 def ordinary_pods_on(inv: Inventory, node: Obj) -> list[str]:

@@ -30,6 +30,9 @@ MANAGED_CONTROL_PLANES = frozenset({"eks", "gke", "aks", "doks", "oke", "lke", "
 # OpenShift, self-managed or run by Red Hat (ROSA, OpenShift Dedicated) or Microsoft (ARO): the
 # same platform, with its control plane and add-ons in the `openshift-*` namespaces.
 OPENSHIFT_DISTRIBUTIONS = frozenset({"openshift", "rosa", "aro"})
+OPENSHIFT_PLATFORM_PREFIX = "openshift-"
+# Where OLM installs cluster-wide operators by default, from Red Hat's catalogs and community ones.
+OPENSHIFT_OPERATOR_NAMESPACES = frozenset({"openshift-operators"})
 # ROSA classic and ARO run their control-plane nodes in the customer's cloud account, visible in
 # the cluster, but Red Hat and Microsoft SREs operate them (etcd backups included).
 _MANAGED_WITH_VISIBLE_CONTROL_PLANE = frozenset({"rosa", "aro"})
@@ -48,6 +51,17 @@ class Provider:
     @property
     def is_openshift(self) -> bool:
         return self.name in OPENSHIFT_DISTRIBUTIONS
+
+    def owns_namespace(self, namespace: str) -> bool:
+        """Whether the distribution's own operators run what is in `namespace`: OpenShift's
+        `openshift-*` namespaces (a prefix it reserves: users cannot request a project named so),
+        less the one OLM installs operators from any catalog into. Elsewhere the prefix means
+        nothing, and a namespace so named is judged like any other."""
+        return (
+            self.is_openshift
+            and namespace.startswith(OPENSHIFT_PLATFORM_PREFIX)
+            and namespace not in OPENSHIFT_OPERATOR_NAMESPACES
+        )
 
 
 _VERSION_MARKERS = (("-eks-", "eks"), ("-gke.", "gke"), ("+k3s", "k3s"), ("+rke2", "rke2"))

@@ -285,6 +285,55 @@ def test_node_agents_are_recognised_only_in_system_namespaces() -> None:
     assert "DaemonSet default/kube-proxy-copy" not in agents
 
 
+def _privileged_agent(name: str, namespace: str, image: str) -> dict[str, Any]:
+    container = f.container(name, image, security_context={"privileged": True})
+    return f.daemonset(name, namespace, containers=[container], template_spec={"hostNetwork": True})
+
+
+def test_openshift_runs_its_node_agents_in_its_own_namespaces() -> None:
+    """OpenShift's agents carry release-payload digests no image pattern names: its reserved
+    `openshift-*` namespaces make them the platform's, except where OLM installs any catalog's
+    operators, and only on OpenShift."""
+    payload = "quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:" + "a" * 64
+    daemonsets = [
+        _privileged_agent("ovnkube-node", "openshift-ovn-kubernetes", payload),
+        _privileged_agent("node-tuner", "openshift-cluster-node-tuning-operator", payload),
+        _privileged_agent("community-agent", "openshift-operators", "quay.io/example/agent:1.0"),
+    ]
+    openshift = f.make_inventory(namespaces=[f.namespace("openshift-config")], daemonsets=daemonsets)
+    assert openshift.provider.is_openshift
+    found = results("EXP-004", openshift)
+    assert found["DaemonSet openshift-ovn-kubernetes/ovnkube-node"][0] is Status.NOT_APPLICABLE
+    assert found["DaemonSet openshift-cluster-node-tuning-operator/node-tuner"][0] is Status.NOT_APPLICABLE
+    assert found["DaemonSet openshift-operators/community-agent"][0] is Status.FAIL
+    agents = results("EXP-009", openshift)
+    assert (
+        "OpenShift platform component with host access"
+        in agents["DaemonSet openshift-ovn-kubernetes/ovnkube-node"][1]
+    )
+    elsewhere = results("EXP-004", f.make_inventory(daemonsets=daemonsets))
+    assert elsewhere["DaemonSet openshift-ovn-kubernetes/ovnkube-node"][0] is Status.FAIL
+
+
+def test_openshift_components_without_host_access_are_not_listed_as_agents() -> None:
+    quiet = workload("console", "openshift-console", hardened("console", "quay.io/openshift/console:4.16"))
+    inv = f.make_inventory(namespaces=[f.namespace("openshift-config")], deployments=[quiet])
+    assert "Deployment openshift-console/console" not in results("EXP-009", inv)
+
+
+@pytest.mark.parametrize(
+    ("image", "agent"),
+    [
+        ("gke.gcr.io/kube-proxy-amd64:v1.29.1-gke.1589017", "kube-proxy"),
+        ("mcr.microsoft.com/oss/kubernetes/azure-cloud-node-manager:v1.29.4", "cloud node manager"),
+    ],
+)
+def test_managed_providers_node_agents_are_recognised(image, agent) -> None:
+    inv = f.make_inventory(daemonsets=[_privileged_agent("agent", "kube-system", image)])
+    found_status, message = results("EXP-004", inv)["DaemonSet kube-system/agent"]
+    assert found_status is Status.NOT_APPLICABLE and f"[{agent}]" in message
+
+
 def test_unknown_privileged_image_in_kube_system_fails() -> None:
     stranger = workload(
         "crypto", "kube-system", f.container("x", "xmrig/xmrig:6", security_context={"privileged": True})

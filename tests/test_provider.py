@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from k8saudit.provider import detect_provider
+from k8saudit.provider import Provider, detect_provider
 from tests import factories as f
 
 
@@ -192,3 +192,17 @@ def test_the_inventory_reads_the_namespaces_for_the_provider() -> None:
         namespaces=[f.namespace("openshift-config"), f.namespace("openshift-azure-operator")],
     )
     assert inventory.provider.name == "aro"
+
+
+@pytest.mark.parametrize(
+    ("provider", "namespace", "owned"),
+    [
+        ("openshift", "openshift-etcd", True),
+        ("rosa", "openshift-ovn-kubernetes", True),
+        ("openshift", "openshift-operators", False),  # OLM installs any catalog's operators here
+        ("openshift", "shop", False),
+        ("eks", "openshift-etcd", False),  # the prefix means nothing elsewhere
+    ],
+)
+def test_openshift_owns_its_reserved_namespaces(provider, namespace, owned) -> None:
+    assert Provider(provider).owns_namespace(namespace) is owned
