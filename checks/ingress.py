@@ -31,10 +31,10 @@ from checks.ingress_controllers import (
     family_for_class,
 )
 from checks.workload_ha import desired_replicas, pdb_finding, ready_replicas, spread_finding
-from k8saudit.inventory import Inventory
+from k8saudit.inventory import Inventory, selector_matches
 from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
-from k8saudit.readers import annotations_of, as_list, dicts, meta, name_of
-from k8saudit.redact import REDACTED
+from k8saudit.readers import annotations_of, as_list, dicts, meta, name_of, namespace_of
+from k8saudit.redact import REDACTED, pod_labels_of
 from k8saudit.registry import Context, check
 
 Obj = dict[str, Any]
@@ -760,13 +760,19 @@ def ingress_controller_spread(inv: Inventory, ctx: Context) -> Iterator[Finding]
 
 # -- ING-010 ------------------------------------------------------------------------------------
 
-# Annotations with which cloud load balancers terminate TLS without spec.tls.
+# Annotations with which cloud load balancers terminate TLS without spec.tls: on the Ingress
+# (a cloud's own ingress controller)...
 CLOUD_TLS_ANNOTATIONS = (
     "alb.ingress.kubernetes.io/certificate-arn",
     "networking.gke.io/managed-certificates",
     "ingress.gcp.kubernetes.io/pre-shared-cert",
-    "service.beta.kubernetes.io/aws-load-balancer-ssl-cert",
     "appgw.ingress.kubernetes.io/appgw-ssl-certificate",
+)
+# ...or on the LoadBalancer Service in front of an in-cluster controller (ingress-nginx behind an
+# NLB with an ACM certificate, as its AWS deployment guide sets it up).
+SERVICE_TLS_ANNOTATIONS = (
+    "service.beta.kubernetes.io/aws-load-balancer-ssl-cert",
+    "service.beta.kubernetes.io/do-loadbalancer-certificate-id",
 )
 
 
@@ -797,11 +803,53 @@ def ingresses_use_tls(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     if not ingresses:
         yield not_applicable(Subject.cluster(), "no Ingress in the cluster")
         return
+    terminating = _tls_terminating_load_balancers(inv)
     for ingress in ingresses:
-        yield _tls_finding(inv, ingress)
+        yield _tls_finding(inv, ingress, terminating.get(_effective_class(inv, ingress) or ""))
 
 
-def _tls_finding(inv: Inventory, ingress: Obj) -> Finding:
+def _effective_class(inv: Inventory, ingress: Obj) -> str | None:
+    """The IngressClass an Ingress gets: its own, its legacy annotation's, or the default one."""
+    named = _class_name(ingress) or annotations_of(ingress).get(LEGACY_CLASS_ANNOTATION)
+    if named:
+        return str(named)
+    defaults = [name_of(c) for c in inv.items("ingressclasses") if _is_default(c)]
+    return defaults[0] if len(defaults) == 1 else None
+
+
+def _tls_terminating_load_balancers(inv: Inventory) -> dict[str, str]:
+    """IngressClass name -> the LoadBalancer Service of its controller that terminates TLS with a
+    cloud certificate, described with its annotation."""
+    found: dict[str, str] = {}
+    for ingress_class in inv.items("ingressclasses"):
+        wanted = str((ingress_class.get("spec") or {}).get("controller") or "")
+        for controller in _controllers(inv):
+            if wanted and controller.serves(wanted) and (service := _tls_service_of(inv, controller)):
+                found[name_of(ingress_class)] = service
+                break
+    return found
+
+
+def _tls_service_of(inv: Inventory, controller: Controller) -> str | None:
+    pod_labels = pod_labels_of(controller.key, controller.obj)
+    for service in inv.items("services"):
+        spec = service.get("spec") or {}
+        selector = spec.get("selector")
+        if (
+            spec.get("type") != "LoadBalancer"
+            or namespace_of(service) != controller.namespace
+            or not isinstance(selector, dict)
+            or not selector
+            or not selector_matches(selector, pod_labels)
+        ):
+            continue
+        annotation = next((a for a in SERVICE_TLS_ANNOTATIONS if annotations_of(service).get(a)), None)
+        if annotation:
+            return f"Service {namespace_of(service)}/{name_of(service)} ({annotation})"
+    return None
+
+
+def _tls_finding(inv: Inventory, ingress: Obj, terminating_service: str | None) -> Finding:
     subject = inv.subject("ingresses", ingress)
     spec = ingress.get("spec") or {}
     hosts = sorted({str(r["host"]) for r in dicts(spec.get("rules")) if r.get("host")})
@@ -811,6 +859,13 @@ def _tls_finding(inv: Inventory, ingress: Obj) -> Finding:
     evidence = {"hosts": hosts, "tls_hosts": sorted(covered), "cloud_tls": cloud}
     if cloud and not tls:
         return passed(subject, f"TLS is terminated by the cloud load balancer ({cloud[0]})", **evidence)
+    if terminating_service and not tls:
+        return passed(
+            subject,
+            f"TLS is terminated by the controller's load balancer, {terminating_service}",
+            load_balancer_tls=terminating_service,
+            **evidence,
+        )
     if not tls:
         return failed(
             subject, f"no TLS: {', '.join(hosts) or 'all hosts'} served over plain HTTP", **evidence

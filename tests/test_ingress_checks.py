@@ -627,6 +627,38 @@ def test_tls_partial_wildcard_and_cloud_termination() -> None:
     assert tls_status(f.ingress("web", "shop", tls=False)) is Status.FAIL
 
 
+@pytest.mark.parametrize(
+    ("class_name", "service_type", "expected"),
+    [
+        (None, "LoadBalancer", Status.PASS),  # the default class: nginx
+        ("nginx", "LoadBalancer", Status.PASS),
+        ("other", "LoadBalancer", Status.FAIL),  # another controller's class
+        ("nginx", "NodePort", Status.FAIL),  # the annotation means nothing without a load balancer
+    ],
+)
+def test_tls_terminated_by_the_controllers_load_balancer(class_name, service_type, expected) -> None:
+    """ingress-nginx behind an NLB with an ACM certificate (its AWS guide): the annotation is on
+    the controller's Service, never on the Ingresses, which carry no spec.tls."""
+    objects = fx.healthy()
+    front = f.service(
+        "ingress-nginx-controller",
+        fx.NGINX_NS,
+        type=service_type,
+        ports=[80, 443],
+        selector=dict(fx.NGINX_LABELS),
+        annotations={
+            "service.beta.kubernetes.io/aws-load-balancer-ssl-cert": "arn:aws:acm:eu-west-1:1:certificate/a"
+        },
+    )
+    ingress = f.ingress("web", "shop", tls=False)
+    if class_name:
+        ingress["spec"]["ingressClassName"] = class_name
+    objects.update(services=[front], ingresses=[ingress])
+    objects["ingressclasses"].append(f.ingressclass("other", controller="example.com/other"))
+    [status] = statuses("ING-010", f.make_inventory(**objects))
+    assert status is expected
+
+
 def test_checks_run_on_the_recorded_v1_24_cluster(fixture_inventory: Inventory) -> None:
     """The recorded apiserver has an IngressClass, an Ingress and no controller workload."""
     results = {cid: statuses(cid, fixture_inventory) for cid in CHECKS if cid.startswith("ING-")}
