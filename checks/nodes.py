@@ -44,6 +44,10 @@ _BURSTABLE = (
     re.compile(r"^(e2-(micro|small|medium)|f1-micro|g1-small)$", re.IGNORECASE),  # GCP
     re.compile(r"^standard_b\d+[a-z]*(_v\d+)?$", re.IGNORECASE),  # Azure B-series
 )
+# AWS T3, T3a and T4g start in unlimited credit mode unless launched in standard mode: past their
+# baseline they keep full speed and the surplus credits are billed. T1/T2 (standard by default),
+# Azure B-series and GCP shared-core machines are held to their baseline.
+_UNLIMITED_BY_DEFAULT = re.compile(r"^t(3|3a|4g)\.", re.IGNORECASE)
 BURSTABLE_REFERENCES = (
     "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/burstable-performance-instances.html",
     "https://cloud.google.com/compute/docs/general-purpose-machines#sharedcore",
@@ -215,6 +219,15 @@ def _instance_finding(subject: Subject, node: Obj, role: str, severe: bool, extr
         return unknown(subject, why, **evidence)
     if not is_burstable(kind):
         return passed(subject, f"{role} on {kind}, a fixed-performance instance type", **evidence)
+    if _UNLIMITED_BY_DEFAULT.match(kind):
+        # Throttled only if launched in standard mode, which the cluster cannot see: a warning.
+        return warned(
+            subject,
+            f"{role} on {kind}, a burstable instance type: past its CPU baseline it is billed for "
+            "surplus credits in the default unlimited mode, and throttled in standard mode "
+            "(the node's credit mode is not visible in the cluster)",
+            **evidence,
+        )
     message = (
         f"{role} on {kind}, a burstable/shared-core instance type: once CPU credits run out it is throttled"
     )
@@ -230,7 +243,9 @@ def _instance_finding(subject: Subject, node: Obj, role: str, severe: bool, extr
     credit balance drained by a compaction, a busy controller or a noisy neighbour throttles them
     and the whole cluster stalls. Zalando's API servers sporadically lost etcd during an EC2
     maintenance that AWS confirmed hit only T2 instances; JW Player and Moonlight show how fast a
-    node pinned at 100% CPU takes its workloads down.""",
+    node pinned at 100% CPU takes its workloads down. T3, T3a and T4g start in unlimited credit
+    mode (billed, not throttled, past the baseline) and only warn: their mode is not visible
+    in the cluster.""",
     remediation="""Move control-plane nodes to a fixed-performance family (AWS m/c, GCP n2/e2-standard,
 Azure D-series). With kops:
 

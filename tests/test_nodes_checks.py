@@ -95,15 +95,31 @@ def test_unlabelled_node_in_a_labelled_cluster_is_unknown() -> None:
 def test_each_node_is_judged_by_exactly_one_instance_check() -> None:
     inv = f.make_inventory(
         nodes=[
-            f.node("cp", control_plane=True, instance_type="t3.medium"),
-            f.node("dns", instance_type="t3.medium"),
-            f.node("app", instance_type="t3.medium"),
+            f.node("cp", control_plane=True, instance_type="t2.medium"),
+            f.node("dns", instance_type="t2.medium"),
+            f.node("app", instance_type="t2.medium"),
         ],
         pods=[f.pod("coredns-1", "kube-system", node_name="dns", labels={"k8s-app": "kube-dns"})],
     )
     assert statuses("NODE-001", inv) == [("Node cp", "fail")]
     assert statuses("NODE-002", inv) == [("Node dns", "fail")]
     assert statuses("NODE-003", inv) == [("Node app", "warn")]
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "expected", "phrase"),
+    [
+        ("t2.large", "fail", "throttled"),  # standard credit mode by default
+        ("t3.large", "warn", "unlimited mode"),  # unlimited by default: billed, not throttled
+        ("t3a.xlarge", "warn", "unlimited mode"),
+        ("t4g.medium", "warn", "unlimited mode"),
+        ("Standard_B2s", "fail", "throttled"),
+    ],
+)
+def test_burstable_verdicts_follow_the_default_credit_mode(instance_type, expected, phrase) -> None:
+    inv = f.make_inventory(nodes=[f.node("cp", control_plane=True, instance_type=instance_type)])
+    [finding] = run_check(CHECKS["NODE-001"], inv, NOW)
+    assert finding.status.value == expected and phrase in finding.message, finding.message
 
 
 @pytest.mark.parametrize(
