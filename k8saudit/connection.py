@@ -489,11 +489,11 @@ def _capturing(plugin: _Plugin | None) -> Iterator[None]:
     try:
         yield
     except ConfigException as exc:
-        raise ConnectionFailure(f"kubeconfig: {_first_line(exc)}") from None
+        raise ConnectionFailure(f"kubeconfig: {_without_entries(_first_line(exc))}") from None
     except FileNotFoundError as exc:
         raise ConnectionFailure(f"kubeconfig refers to a missing file: {exc.filename}") from None
     except (OSError, ValueError, TypeError, KeyError) as exc:
-        raise ConnectionFailure(f"kubeconfig cannot be used: {_first_line(exc)}") from None
+        raise ConnectionFailure(f"kubeconfig cannot be used: {_without_entries(_first_line(exc))}") from None
     finally:
         root.handlers = previous_handlers
         root.propagate = previous_propagate
@@ -529,6 +529,18 @@ def _plugin_failure(logged: str, plugin: _Plugin | None) -> str:
     if "api version" in logged:
         return f"{who} speaks another client.authentication.k8s.io version than the kubeconfig asks for"
     return f"{who} failed: run it by hand to see why"
+
+
+# The kubernetes loader names where it found a problem by printing the kubeconfig entry itself,
+# a Python dict or list holding its tokens, passwords and client secrets:
+# "Expected key id-token in /home/me/.kube/config/{'name': 'oidc', 'user': {...}}".
+_ENTRY_REPR = re.compile(r"/?[{\[].*", re.DOTALL)
+
+
+def _without_entries(message: str) -> str:
+    """`message` without the kubeconfig entries it prints (credentials), saying so."""
+    cut = _ENTRY_REPR.sub("", message).rstrip(" :/")
+    return cut if cut == message else f"{cut} (the entry is not shown: it may hold credentials)"
 
 
 def _first_line(value: object) -> str:

@@ -134,11 +134,33 @@ def _server_hangs(srv: ReplayServer, tmp: Path) -> tuple[Path, list[str]]:
     return srv.write_kubeconfig(tmp / "config"), ["--deadline", "1"]
 
 
+def _oidc_without_id_token(srv: ReplayServer, tmp: Path) -> tuple[Path, list[str]]:
+    provider = {
+        "name": "oidc",
+        "config": {"client-id": "k", "client-secret": TOKEN_CANARY, "refresh-token": TOKEN_CANARY},
+    }
+    return set_user(srv.write_kubeconfig(tmp / "config"), {"auth-provider": provider}), []
+
+
+def _token_at_the_wrong_level(srv: ReplayServer, tmp: Path) -> tuple[Path, list[str]]:
+    def misplace(document: dict[str, Any]) -> None:
+        document["users"][0] = {"name": document["users"][0]["name"], "token": TOKEN_CANARY}
+
+    return edit_kubeconfig(srv.write_kubeconfig(tmp / "config"), misplace), []
+
+
 CASES: dict[str, Case] = {
     "missing kubeconfig": Case(_missing, ("no kubeconfig found at", "absent-kubeconfig")),
     "kubeconfig is a directory": Case(_directory, (".kube: a directory, not a kubeconfig file",)),
     "kubeconfig not YAML": Case(_not_yaml, ("is not valid YAML (line ",)),
     "not a kubeconfig": Case(_not_a_kubeconfig, ("'clusters' must be a list of named entries",)),
+    # The kubernetes loader prints the whole entry, secrets and all, to say where it looked.
+    "oidc entry without id-token": Case(
+        _oidc_without_id_token, ("Expected key id-token", "the entry is not shown: it may hold credentials")
+    ),
+    "token at the wrong level": Case(
+        _token_at_the_wrong_level, ("Expected key user", "the entry is not shown: it may hold credentials")
+    ),
     "unknown context": Case(_unknown_context, ("context 'nope' not found", "known: replay")),
     "exec plugin not installed": Case(
         _plugin_not_installed,
