@@ -24,7 +24,7 @@ try:  # a Ctrl-C while these load comes before main() can catch it: the same lin
     import threading
     from collections.abc import Callable, Coroutine, Iterable, Sequence
     from pathlib import Path
-    from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+    from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar
 
     import orjson
 
@@ -444,13 +444,22 @@ def _default_snapshot_name(context: str) -> str:
     return f"k8saudit-{context_stem(context)}-{utcnow():%Y%m%d-%H%M%S}.json.gz"
 
 
-def prune_snapshots(directory: Path, context: str, keep: int) -> list[Path]:
+class Pruned(NamedTuple):
+    removed: list[Path]
+    later: list[Path]  # named after the snapshot just saved: left alone, and said so
+
+
+def prune_snapshots(directory: Path, context: str, keep: int, saved: Path | None = None) -> Pruned:
     """Delete all but the `keep` newest default-named snapshots of `context` in `directory`.
 
     The time and the number a same-second scan adds are the end of the name, so the stem before
     them is read back exactly: a context whose name starts like this one's is never matched.
     Names an earlier k8saudit gave (`snapshot.legacy_context_stem`, shared by contexts that
-    differ only in the characters it replaced) count only when the file records this context."""
+    differ only in the characters it replaced) count only when the file records this context.
+
+    `saved`, the snapshot this scan just wrote, is the newest by definition: it is never
+    removed, and a name dated after it (a clock that was ahead, a copied file) neither counts
+    among the newest nor is removed."""
     from k8saudit.snapshot import context_stem, legacy_context_stem, recorded_context
 
     # stem -> whether the file must record `context` to count; a plain name's stems are one
@@ -463,13 +472,20 @@ def prune_snapshots(directory: Path, context: str, keep: int) -> list[Path]:
         if stems[match["stem"]] and recorded_context(directory / name) != context:
             continue
         ours.append(((match["time"], int(match["number"] or 1)), directory / name))
-    doomed = [path for _, path in sorted(ours)[:-keep]]
+    ours.sort()
+    later: list[Path] = []
+    if saved is not None:
+        newest = next((order for order, path in ours if path.name == saved.name), None)
+        if newest is not None:
+            later = [path for order, path in ours if order > newest]
+            ours = [(order, path) for order, path in ours if order <= newest]
+    doomed = [path for _, path in ours[:-keep]]
     for path in doomed:
         try:
             path.unlink(missing_ok=True)
         except OSError as exc:
             raise SnapshotError(f"cannot remove old snapshot {path}: {exc.strerror or exc}") from None
-    return doomed
+    return Pruned(doomed, later)
 
 
 # `_default_snapshot_name`'s names: the stem, the time, and a number for a same-second scan.
@@ -613,8 +629,14 @@ def _prune_old_snapshots(saved: Path, context: str, keep: int) -> None:
     """--keep, after the report: a snapshot that cannot be removed is a warning, never the
     scan's outcome (the gates decide the exit code)."""
     try:
-        for old in prune_snapshots(saved.parent, context, keep):
+        pruned = prune_snapshots(saved.parent, context, keep, saved)
+        for old in pruned.removed:
             _say(f"Removed old snapshot {safe_text(old)}")
+        for later in pruned.later:
+            _say(
+                f"k8saudit: warning: {safe_text(later)} is named after the snapshot just saved "
+                "(a clock ahead?): not counted by --keep, and left alone"
+            )
     except SnapshotError as exc:
         _say(f"k8saudit: warning: {safe_text(exc.message, 300)}")
 

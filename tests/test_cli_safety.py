@@ -167,9 +167,9 @@ def test_keep_never_prunes_a_context_sharing_the_first_60_characters(tmp_path: P
         for context, written in names.items():
             written.append(cli._default_snapshot_name(context))
             (tmp_path / written[-1]).write_bytes(b"x")
-    assert [p.name for p in prune_snapshots(tmp_path, prod, 1)] == names[prod][:2]
+    assert [p.name for p in prune_snapshots(tmp_path, prod, 1).removed] == names[prod][:2]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*names[staging], names[prod][2]])
-    assert prune_snapshots(tmp_path, staging, 3) == []
+    assert prune_snapshots(tmp_path, staging, 3).removed == []
 
 
 @pytest.mark.parametrize(
@@ -181,7 +181,7 @@ def test_sanitised_context_names_never_share_snapshots(
     at(monkeypatch, datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
     assert cli._default_snapshot_name(ours) != cli._default_snapshot_name(theirs)
     (tmp_path / cli._default_snapshot_name(theirs)).write_bytes(b"x")
-    assert prune_snapshots(tmp_path, ours, 1) == prune_snapshots(tmp_path, ours, 1) == []
+    assert prune_snapshots(tmp_path, ours, 1).removed == prune_snapshots(tmp_path, ours, 1).removed == []
     assert len(list(tmp_path.iterdir())) == 1
 
 
@@ -206,6 +206,27 @@ def test_two_scans_in_the_same_second_keep_both_snapshots(
         "k8saudit-shop-20260301-080000-4.json.gz",
     ]
     assert "Removed old snapshot k8saudit-shop-20260301-080000.json.gz" in capsys.readouterr().err
+
+
+def test_keep_never_removes_the_snapshot_just_saved(
+    kubeconfig: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """A default-named file dated later (a clock that was ahead, a copied file) used to count as
+    the newest: `--keep 1` then removed the snapshot the scan had just written."""
+    monkeypatch.chdir(tmp_path)
+    at(monkeypatch, datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
+    ahead = tmp_path / "k8saudit-shop-20990101-000000.json.gz"
+    ahead.write_bytes(b"not a snapshot")
+    older = tmp_path / "k8saudit-shop-20260201-080000.json.gz"
+    older.write_bytes(b"x")
+    assert main(["scan", "--kubeconfig", str(kubeconfig), "--quiet", "--keep", "1"]) == EXIT_OK
+    assert sorted(p.name for p in tmp_path.glob("k8saudit-shop-*")) == [
+        "k8saudit-shop-20260301-080000.json.gz",
+        ahead.name,
+    ]
+    err = capsys.readouterr().err
+    assert f"Removed old snapshot {older.name}" in err
+    assert f"{ahead.name} is named after the snapshot just saved" in err
 
 
 # -- 3. standard output --------------------------------------------------------------------------
@@ -431,7 +452,7 @@ def test_keep_prunes_the_names_earlier_versions_gave_only_for_this_context(tmp_p
     )
     newest = tmp_path / cli._default_snapshot_name(arn)
     newest.write_bytes(b"")
-    assert prune_snapshots(tmp_path, arn, 2) == [ours[0]]
+    assert prune_snapshots(tmp_path, arn, 2).removed == [ours[0]]
     assert sorted(tmp_path.iterdir()) == sorted([ours[1], theirs, newest])
 
 

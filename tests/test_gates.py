@@ -176,6 +176,6 @@ def test_prune_keeps_the_newest_of_this_context_only(tmp_path: Path) -> None:
     names += ["k8saudit-prod-eu-20260101-080000.json.gz", "k8saudit-prod-notes.json.gz", "mine.json.gz"]
     for name in names:
         (tmp_path / name).write_bytes(b"x")
-    removed = prune_snapshots(tmp_path, "prod", 2)
+    removed = prune_snapshots(tmp_path, "prod", 2).removed
     assert sorted(p.name for p in removed) == names[:2]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])
