@@ -558,6 +558,7 @@ def _refresh_calendar(
 
 def cmd_scan(args: argparse.Namespace) -> int:
     from k8saudit.collector import CollectorSettings
+    from k8saudit.fleet import nothing_read
     from k8saudit.releases import ReleaseCalendar
     from k8saudit.scan import probe_report, scan_cluster
 
@@ -598,6 +599,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     report = _run_async(scan_then_probe())
     if progress:
         progress.clear()
+    if unread := nothing_read(report):  # as a fleet scan says of the same cluster
+        raise ConnectionFailure(f"{unread}; no report and no snapshot")
     # Saved before printing, so a reader that leaves early loses no snapshot; printed before a
     # failed save is reported, so a full disk loses no report.
     saved, save_error = None, None

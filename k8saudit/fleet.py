@@ -110,8 +110,7 @@ class FleetEntry:
             collected_at=report.collection.finished_at,
             tool_version=report.collection.tool_version,
         )
-        if not readable:
-            entry.error = f"nothing could be read: {_first_gap(report)}"
+        entry.error = nothing_read(report)
         return entry
 
     def gate_failures(self, gates: Gates) -> list[GateFailure]:
@@ -135,6 +134,14 @@ class FleetEntry:
             "collected_at": self.collected_at.isoformat() if self.collected_at else None,
             "tool_version": self.tool_version,
         }
+
+
+def nothing_read(report: Report) -> str | None:
+    """Why a scan is no report at all: no kind could be read completely (None when one could).
+    Scored, it would grade the cluster on the checks that need no object."""
+    if report.inventory.kinds_read():
+        return None
+    return f"nothing could be read: {_first_gap(report)}"
 
 
 def _first_gap(report: Report) -> str:

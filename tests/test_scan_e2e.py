@@ -236,3 +236,20 @@ async def test_exec_plugin_token_refreshed_after_401(replay_server: ReplayServer
     assert not bad
     pods = replay_server.requests_to("/api/v1/pods")
     assert [r.status for r in pods] == [401, 200]
+
+
+def test_a_scan_that_could_read_nothing_is_an_error_not_a_grade(
+    replay_server: ReplayServer, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """Every list forbidden: the checks that need no object would grade the cluster (an F at
+    59.8 with exposure A); a fleet scan already calls it 'nothing could be read'."""
+    replay_server.add_token("auditor-token", "auditor")
+    replay_server.forbid("/api/v1/*", identity="auditor", times=None)
+    replay_server.forbid("/apis/*/*/*", identity="auditor", times=None)
+    kubeconfig = replay_server.write_kubeconfig(tmp_path / "kubeconfig", token="auditor-token")
+    monkeypatch.chdir(tmp_path)
+    assert main(["scan", "--kubeconfig", str(kubeconfig), "-q"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1, err
+    assert err.startswith("k8saudit: error: nothing could be read: ") and "forbidden" in err, err
+    assert not list(tmp_path.glob("*.json.gz")), "no snapshot of nothing"
