@@ -31,6 +31,14 @@ RUN_AS = 65532  # the conventional "nonroot" uid of distroless images
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+# An image reference as the container runtimes parse it (distribution's reference grammar): an
+# optional registry host and port, lower-case path components, then a tag and/or a digest.
+_HOST_PART = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+_PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE = re.compile(
+    rf"^(?:{_HOST_PART}(?:\.{_HOST_PART})*(?::[0-9]+)?/)?{_PATH_PART}(?:/{_PATH_PART})*"
+    r"(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
+)
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 
 
@@ -48,8 +56,14 @@ class CronJobOptions:
 
     def validate(self) -> None:
         check_identity(self.namespace, self.service_account)
+        if self.namespace in SHARED_NAMESPACES or self.namespace.startswith(("kube-", "openshift-")):
+            raise UsageError(
+                f"--namespace {self.namespace} is shared: the manifests declare the namespace with the "
+                "restricted Pod Security level enforced, which would refuse its other pods (kube-proxy, "
+                "CNI, CSI); give k8saudit a namespace of its own"
+            )
         _check_schedule(self.schedule)
-        if not self.image.strip() or any(c.isspace() for c in self.image):
+        if not _IMAGE.match(self.image):
             raise UsageError(f"--image {self.image!r} is not an image reference")
         if not _QUANTITY.match(self.storage):
             raise UsageError(f"--storage {self.storage!r} is not a storage quantity like 2Gi")
@@ -59,6 +73,11 @@ class CronJobOptions:
             raise UsageError(f"--waivers-configmap {self.waivers_configmap!r} is not a valid name")
         if self.keep < 1:
             raise UsageError("--keep must be at least 1")
+
+
+# Namespaces other workloads live in: the CronJob's manifests label theirs for the restricted
+# Pod Security level, and `kubectl apply` would merge that label onto them.
+SHARED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
 
 def check_identity(namespace: str, service_account: str) -> None:

@@ -194,8 +194,12 @@ def test_cli_prints_yaml_documents(capsys) -> None:
         (["--schedule", "every hour"], "is not a cron schedule"),
         (["--schedule", "0 * * *"], "is not a cron schedule"),
         (["--namespace", "Audit_NS"], "is not a valid namespace name"),
+        # Applied, the restricted Pod Security label would land on a namespace kube-proxy lives in.
+        (["--namespace", "kube-system"], "--namespace kube-system is shared"),
+        (["--namespace", "default"], "--namespace default is shared"),
         (["--storage", "lots"], "is not a storage quantity"),
         (["--image", "bad image"], "is not an image reference"),
+        (["--image", "Registry.example.com/Team/K8saudit:1"], "is not an image reference"),  # upper-case path
         (["--keep", "0"], "must be positive"),
     ],
 )
