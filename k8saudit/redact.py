@@ -207,7 +207,8 @@ def _is_secret_flag(name: str) -> bool:
 
 
 def _redact_words(words: list[object]) -> list[object]:
-    """`--password=x` keeps its name; in `--password x` the next word is the value."""
+    """`--password=x` keeps its name; in `--password x` the next word is the value. In any word
+    (a flag's value, a `sh -c` script), a URL's password and an Authorization header's token."""
     out: list[object] = []
     value_follows = False
     for word in words:
@@ -216,15 +217,32 @@ def _redact_words(words: list[object]) -> list[object]:
             value_follows = False
             continue
         value_follows = False
-        if isinstance(word, str) and word.startswith("-"):
+        if not isinstance(word, str):
+            out.append(word)
+            continue
+        if word.startswith("-"):
             name, equals, value = word.partition("=")
             if _is_secret_flag(name):
                 if equals and value:
                     word = f"{name}={REDACTED}"
                 elif not equals:
                     value_follows = True
-        out.append(word)
+        out.append(_without_inline_credentials(word))
     return out
+
+
+# `postgres://app:s3cret@db/x`: the password, up to the `@` before the host.
+_URL_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^/\s@]+@")
+# `Authorization: Bearer eyJ…` in a curl or wget line: the credential after the scheme.
+_AUTHORIZATION = re.compile(r"(?i)\b(bearer|basic|authorization:\s*token)(\s+)[A-Za-z0-9._~+/-]{6,}=*")
+
+
+def _without_inline_credentials(word: str) -> str:
+    if "@" in word:
+        word = _URL_PASSWORD.sub(rf"\1{REDACTED}@", word)
+    if " " in word or "\t" in word:
+        word = _AUTHORIZATION.sub(rf"\1\2{REDACTED}", word)
+    return word
 
 
 def _glob(pattern: str) -> re.Pattern[str]:

@@ -110,3 +110,36 @@ def test_flag_redaction_stays_linear_on_hostile_arguments() -> None:
     redact("pods", obj)
     args = obj["spec"]["containers"][0]["args"]
     assert args[0] == hostile and args[1] == f"{hostile}={REDACTED}"
+
+
+def test_credentials_written_inline_in_commands_are_redacted() -> None:
+    """A URL's password and an Authorization header's token, wherever a command line holds them:
+    a flag's value, a shell script (SECURITY.md promises a snapshot is safe to attach)."""
+    script = f'curl -fsS -H "Authorization: Bearer {CANARY}" https://hooks.example.com/x'
+    args = [
+        f"--db-url=postgres://app:{CANARY}@db.shop:5432/orders",
+        f"--header=Authorization: Basic {CANARY}",
+        "--listen-client-urls=https://10.0.0.1:2379",
+        "git@github.com:org/repo.git",
+    ]
+    obj = f.pod("p", containers=[f.container("app", command=["sh", "-c", script], args=args)])
+    redact("pods", obj)
+    container = obj["spec"]["containers"][0]
+    assert CANARY not in json.dumps(obj)
+    assert (
+        container["command"][2]
+        == f'curl -fsS -H "Authorization: Bearer {REDACTED}" https://hooks.example.com/x'
+    )
+    assert container["args"] == [
+        f"--db-url=postgres://app:{REDACTED}@db.shop:5432/orders",
+        f"--header=Authorization: Basic {REDACTED}",
+        "--listen-client-urls=https://10.0.0.1:2379",  # no credential: as written, for the checks
+        "git@github.com:org/repo.git",
+    ]
+
+
+def test_inline_credential_redaction_stays_linear_on_hostile_arguments() -> None:
+    hostile = ["://a:" * 200_000 + "@", "bearer " * 150_000, "x://" + ":" * 1_000_000 + "@"]
+    obj = f.pod("p", containers=[f.container("app", args=hostile)])
+    redact("pods", obj)
+    assert len(obj["spec"]["containers"][0]["args"]) == 3
