@@ -1,3 +1,3 @@
-from k8saudit.cli import main
+from k8saudit.cli import run
 
-raise SystemExit(main())
+run()

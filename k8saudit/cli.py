@@ -1018,6 +1018,19 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def run() -> NoReturn:
+    """The `k8saudit` command. A Ctrl-C that lands as main() returns, its own handler left
+    behind, is the same one line, and one after that ends the process at once: never a
+    traceback at exit."""
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        _say(INTERRUPTED, end="")
+        code = EXIT_INTERRUPTED
+    _stop_at_next_interrupt()
+    raise SystemExit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)

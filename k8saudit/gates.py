@@ -64,11 +64,10 @@ def gate_failures(
     if gates.fail_under is not None:
         if overall is None:
             failures.append(GateFailure(EXIT_FAIL_UNDER, f"{unscored} (--fail-under)"))
-        elif overall < gates.fail_under:
+        elif float(shown := f"{overall:.1f}") < gates.fail_under:  # the score as every report shows it
             failures.append(
                 GateFailure(
-                    EXIT_FAIL_UNDER,
-                    f"overall score {overall:.1f} is under {gates.fail_under:g} (--fail-under)",
+                    EXIT_FAIL_UNDER, f"overall score {shown} is under {gates.fail_under:g} (--fail-under)"
                 )
             )
     return failures

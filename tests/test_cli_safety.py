@@ -548,3 +548,31 @@ def test_the_tuis_save_and_export_never_replace_a_foreign_file(tmp_path: Path) -
             write(report, tmp_path / name, posted.append)
             assert isinstance(posted[-1], FileWritten), getattr(posted[-1], "reason", "")
     assert b'"schema": "k8saudit.report/' in (tmp_path / "r.json").read_bytes()[:40]
+
+
+# A Ctrl-C that lands just as main() returns (after its own handler), as `python -m k8saudit`.
+_INTERRUPTED_RETURN = """
+import runpy, sys
+import k8saudit.cli as cli
+
+real_main = cli.main
+def main(*args):
+    real_main(*args)
+    raise KeyboardInterrupt
+
+cli.main = main
+runpy.run_module("k8saudit", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_ctrl_c_as_main_returns_is_one_line_and_exit_130(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _INTERRUPTED_RETURN, "rbac"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 130, done.stderr.decode()
+    assert done.stderr.decode() == "k8saudit: interrupted\n", done.stderr.decode()

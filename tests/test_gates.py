@@ -90,6 +90,14 @@ def test_gates_keep_machine_output_clean(failing_snapshot: Path, capsys) -> None
     assert code == EXIT_FAIL_ON and json.loads(out)["schema"] == "k8saudit.report/1" and "gate failed" in err
 
 
+def test_the_score_gate_judges_the_score_every_report_shows() -> None:
+    """51.75 is shown as 51.8: it passes --fail-under 51.8 and fails 51.9 saying 51.8 (it said
+    "overall score 51.8 is under 51.8")."""
+    assert gate_failures(51.75, {}, Gates(fail_under=51.8)) == []
+    [failure] = gate_failures(51.75, {}, Gates(fail_under=51.9))
+    assert failure.message == "overall score 51.8 is under 51.9 (--fail-under)"
+
+
 def test_nothing_scored_fails_the_score_gate() -> None:
     failures = gate_failures(None, {}, Gates(fail_under=0))
     assert [(x.exit_code, x.message) for x in failures] == [(3, "nothing could be scored (--fail-under)")]
