@@ -1,7 +1,8 @@
 """The least-privilege, read-only RBAC that covers exactly what the collector reads.
 
 Generated from the collector's own kind table (`k8saudit.kinds.KINDS`), so it cannot drift from
-what a scan requests: every group/version a kind may be served under, `get` and `list` only.
+what a scan requests: every group/version a kind may be served under, `list` only (a scan reads
+whole lists, never one object by name).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def reader_rules(include_secrets: bool = True) -> list[dict[str, Any]]:
         for gv in kind.versions:
             resources_by_group[gv.group].add(kind.resource)
     rules: list[dict[str, Any]] = [
-        {"apiGroups": [group], "resources": sorted(resources), "verbs": ["get", "list"]}
+        {"apiGroups": [group], "resources": sorted(resources), "verbs": ["list"]}
         for group, resources in sorted(resources_by_group.items())
     ]
     rules.append(
@@ -72,9 +73,10 @@ def reader_manifests(
 
 HEADER = """\
 # Read-only access for k8saudit, generated from the kinds its collector lists.
-# Verbs are get/list only. Secrets: RBAC cannot limit `list` to metadata, but k8saudit asks for
-# metadata only (PartialObjectMetadataList) so values are never sent; use --no-secrets to leave
-# them out (the checks that need them then report `unknown`).
+# Resources are list only; the one `create` is a SelfSubjectRulesReview, which reports this
+# identity's permissions and changes nothing. Secrets: RBAC cannot limit `list` to metadata, but
+# k8saudit asks for metadata only (PartialObjectMetadataList) so values are never sent; use
+# --no-secrets to leave them out (the checks that need them then report `unknown`).
 """
 
 

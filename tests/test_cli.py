@@ -38,7 +38,9 @@ def test_rbac_role_covers_exactly_the_collected_kinds(capsys) -> None:
         for gv in kind.versions:
             assert (gv.group, kind.resource) in granted
     verbs = {v for rule in docs[0]["rules"] for v in rule["verbs"]}
-    assert verbs == {"get", "list", "create"}
+    assert verbs == {"get", "list", "create"}  # get: /version and discovery only
+    objects = [r for r in docs[0]["rules"] if "resources" in r and "create" not in r["verbs"]]
+    assert objects and all(r["verbs"] == ["list"] for r in objects), "a scan lists; it never gets by name"
     assert [r for r in docs[0]["rules"] if "create" in r["verbs"]] == [
         {"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectrulesreviews"], "verbs": ["create"]}
     ]

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import pytest
 
 from k8saudit.access import reader_manifests
 from k8saudit.cli import main
+from k8saudit.collector import Collector
+from k8saudit.connection import connect
 from k8saudit.inventory import FORBIDDEN, NOT_SERVED, OK
 from k8saudit.kinds import KINDS_BY_KEY
 from k8saudit.registry import load_checks
@@ -250,17 +253,20 @@ def test_rbac_enforcement_is_not_permissive(replay_server: ReplayServer, tmp_pat
     """The same identity without a binding: everything is forbidden except what every
     authenticated user may do (discovery, /version, self reviews)."""
     kubeconfig = as_service_account(replay_server, tmp_path)
-    report = scan_json(kubeconfig, tmp_path, capsys)
-    states = {cov["state"] for key, cov in report["coverage"].items() if not KINDS_BY_KEY[key].custom}
+    inventory, collection = asyncio.run(Collector(connect(str(kubeconfig), None)).collect())
+    states = {cov.state for key, cov in inventory.coverage.items() if not KINDS_BY_KEY[key].custom}
     assert states == {FORBIDDEN}
-    assert report["cluster"]["version"]["gitVersion"] == "v1.24.0+0"
-    assert report["collection"]["self_rules"]["resourceRules"] == [
+    assert inventory.cluster.version["gitVersion"] == "v1.24.0+0"
+    assert collection.self_rules["resourceRules"] == [
         {
             "verbs": ["create"],
             "apiGroups": ["authorization.k8s.io"],
             "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
         }
     ]
+    # A scan makes that no report: a grade from nothing read would mislead.
+    assert main(["scan", "--kubeconfig", str(kubeconfig), "--no-save", "-q"]) == 2
+    assert capsys.readouterr().err.startswith("k8saudit: error: nothing could be read: ")
 
 
 def test_with_the_view_role_the_report_names_every_gap(
