@@ -640,6 +640,8 @@ class K8sAuditApp(App[int]):
             self.notify("Probe from the report shown, not a comparison's side.", severity="warning")
             return
         problem = why_not_probeable(finding)
+        if problem is None and self.demo:  # its load balancer names look real and may resolve
+            problem = "the demo cluster's addresses are made up"
         if problem is not None:
             self.notify(f"Nothing to probe: {problem}.", severity="warning")
             return
@@ -717,8 +719,8 @@ class K8sAuditApp(App[int]):
             return self.report is not None
         if isinstance(self.screen, ScanScreen) and action in ("rescan", "contexts", "open_snapshot"):
             return False  # one scan at a time: esc cancels this one first
-        if action == "rescan":
-            return self.live_context is not None and self.report is not None
+        if action == "rescan":  # on a snapshot too: it says why there is nothing to rescan
+            return self.report is not None
         return True
 
     async def action_quit(self) -> None:

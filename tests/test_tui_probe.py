@@ -240,6 +240,28 @@ async def test_findings_without_addresses_get_a_one_line_notice(admin_ui: FakeAd
         assert admin_ui.seen == []
 
 
+async def test_the_demo_is_never_probed_and_r_says_there_is_no_cluster() -> None:
+    """The demo's load balancer names look real (and may resolve): `p` refuses with a notice.
+    `r` on a snapshot said nothing at all (the binding was off); now it says why."""
+    app = make_app(snapshot=demo_snapshot_path(), demo=True)
+    notices: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        original = app.notify
+
+        def record(message: str, **kwargs) -> None:
+            notices.append(message)
+            original(message, **kwargs)
+
+        app.notify = record  # type: ignore[method-assign]
+        await wait_for(pilot, lambda: app.report is not None, "the demo")
+        await findings_cursor_on(pilot, app, "EXP-001", "weave-scope-app")
+        await pilot.press("p")
+        assert isinstance(app.screen, FindingsScreen), "no dialog"
+        assert notices[-1] == "Nothing to probe: the demo cluster's addresses are made up."
+        await pilot.press("r")
+        assert notices[-1].startswith("No cluster to rescan: this report comes from a snapshot")
+
+
 async def test_the_answers_reach_every_finding_naming_the_address_and_probing_again_replaces_them(
     admin_ui: FakeAdminUI,
 ) -> None:
