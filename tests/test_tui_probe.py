@@ -182,6 +182,19 @@ def demo_with_targets(ui: FakeAdminUI, weave: str, grafana: str) -> Report:
     return report
 
 
+def recorded_notices(app: K8sAuditApp) -> list[str]:
+    """The messages the app notifies from now on, in order (each still shown)."""
+    notices: list[str] = []
+    original = app.notify
+
+    def record(message: str, **kwargs) -> None:
+        notices.append(message)
+        original(message, **kwargs)
+
+    app.notify = record  # type: ignore[method-assign]
+    return notices
+
+
 async def test_never_probes_without_confirmation(admin_ui: FakeAdminUI) -> None:
     report = demo_with_targets(admin_ui, "/open", "/basic")
     app = make_app(report=report, debounce_s=0.0)
@@ -216,15 +229,8 @@ async def test_findings_without_addresses_get_a_one_line_notice(admin_ui: FakeAd
         PROBE_TARGETS: [{"url": admin_ui.url("/open")}],
     }  # named, but the check passed
     app = make_app(report=report, debounce_s=0.0)
-    notices: list[str] = []
     async with app.run_test(size=SIZE) as pilot:
-        original = app.notify
-
-        def record(message: str, **kwargs) -> None:
-            notices.append(message)
-            original(message, **kwargs)
-
-        app.notify = record  # type: ignore[method-assign]
+        notices = recorded_notices(app)
         cases = [
             ("RBAC-001", "jenkins-admin", "Nothing to probe: this finding names no address."),
             ("EXP-001", "churn-notebook", "Nothing to probe: this finding names no address."),
@@ -244,15 +250,8 @@ async def test_the_demo_is_never_probed_and_r_says_there_is_no_cluster() -> None
     """The demo's load balancer names look real (and may resolve): `p` refuses with a notice.
     `r` on a snapshot said nothing at all (the binding was off); now it says why."""
     app = make_app(snapshot=demo_snapshot_path(), demo=True)
-    notices: list[str] = []
     async with app.run_test(size=SIZE) as pilot:
-        original = app.notify
-
-        def record(message: str, **kwargs) -> None:
-            notices.append(message)
-            original(message, **kwargs)
-
-        app.notify = record  # type: ignore[method-assign]
+        notices = recorded_notices(app)
         await wait_for(pilot, lambda: app.report is not None, "the demo")
         await findings_cursor_on(pilot, app, "EXP-001", "weave-scope-app")
         await pilot.press("p")
