@@ -17,7 +17,7 @@ import yaml
 from k8saudit.cli import main
 from k8saudit.collector import RULES_REVIEW_PATH, Collector, CollectorSettings
 from k8saudit.connection import connect
-from k8saudit.errors import EXIT_CLUSTER, EXIT_OK, ConnectionFailure
+from k8saudit.errors import EXIT_CLUSTER, ConnectionFailure
 from k8saudit.inventory import FORBIDDEN
 from screens.picker import ContextPickerScreen
 from tests.replay import ReplayServer
@@ -79,14 +79,15 @@ async def test_a_cluster_that_forbids_everything_is_scanned_as_forbidden(
     assert any(note.startswith("not permitted to read: nodes") for note in collection.notes)
 
 
-def test_cli_scan_of_a_cluster_that_forbids_everything_exits_0(
+def test_cli_scan_of_a_cluster_that_forbids_everything_says_so_not_that_it_is_not_kubernetes(
     replay_server: ReplayServer, tmp_path: Path, capsys
 ) -> None:
     replay_server.forbid(None)
     code = scan(replay_server.write_kubeconfig(tmp_path / "config"))
     out, err = capsys.readouterr()
-    assert code == EXIT_OK, err
-    assert "not permitted to read" in out and NOT_KUBERNETES not in out + err
+    assert code == EXIT_CLUSTER and out == "", err
+    assert err.startswith("k8saudit: error: nothing could be read: ") and "forbidden" in err
+    assert NOT_KUBERNETES not in err
 
 
 async def test_the_tui_says_the_server_is_not_kubernetes(replay_server: ReplayServer, tmp_path: Path) -> None:
