@@ -16,6 +16,7 @@ from k8saudit import __version__
 from k8saudit.access import reader_manifests, to_yaml
 from k8saudit.connection import IN_CLUSTER
 from k8saudit.errors import UsageError
+from k8saudit.provider import OPENSHIFT_PLATFORM_PREFIX
 
 DEFAULT_NAMESPACE = "k8saudit"
 DEFAULT_SCHEDULE = "0 */6 * * *"
@@ -56,7 +57,9 @@ class CronJobOptions:
 
     def validate(self) -> None:
         check_identity(self.namespace, self.service_account)
-        if self.namespace in SHARED_NAMESPACES or self.namespace.startswith(("kube-", "openshift-")):
+        if self.namespace in SHARED_NAMESPACES or self.namespace.startswith(
+            ("kube-", OPENSHIFT_PLATFORM_PREFIX)
+        ):
             raise UsageError(
                 f"--namespace {self.namespace} is shared: the manifests declare the namespace with the "
                 "restricted Pod Security level enforced, which would refuse its other pods (kube-proxy, "

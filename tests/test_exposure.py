@@ -34,6 +34,12 @@ CHECKS = load_checks()
 CONTEXT = Context.default(datetime(2026, 11, 20, tzinfo=UTC))
 
 
+# The AWS load balancer annotations (the in-tree provider's and the Load Balancer Controller's).
+LBC_TYPE = "service.beta.kubernetes.io/aws-load-balancer-type"
+LBC_SCHEME = "service.beta.kubernetes.io/aws-load-balancer-scheme"
+AWS_INTERNAL = "service.beta.kubernetes.io/aws-load-balancer-internal"
+
+
 def results(check_id: str, inv: Inventory) -> dict[str, tuple[Status, str]]:
     return {str(x.subject): (x.status, x.message) for x in run_check(CHECKS[check_id], inv, CONTEXT)}
 
@@ -611,34 +617,25 @@ def test_public_lb_hint_names_the_cloud_annotation() -> None:
     assert status_ is Status.FAIL and 'aws-load-balancer-internal: "true"' in message
 
 
-def test_the_in_tree_aws_provider_ignores_the_scheme_annotation() -> None:
+@pytest.mark.parametrize(
+    ("annotations", "hint"),
+    [
+        # the in-tree AWS provider ignores the scheme annotation: its own is the hint
+        ({LBC_SCHEME: "internal"}, 'service.beta.kubernetes.io/aws-load-balancer-internal: "true"'),
+        # a load balancer the AWS Load Balancer Controller makes: the scheme annotation is
+        (
+            {LBC_TYPE: "external", LBC_SCHEME: "internet-facing"},
+            "service.beta.kubernetes.io/aws-load-balancer-scheme: internal",
+        ),
+    ],
+    ids=["in-tree", "controller"],
+)
+def test_the_hint_names_the_annotation_the_load_balancer_maker_reads(annotations, hint) -> None:
     node = f.node("n1", provider_id="aws:///eu-central-1a/i-0abc")
-    in_tree = f.service(
-        "db", "payments", type="LoadBalancer", ports=[5432], annotations={LBC_SCHEME: "internal"}
-    )
-    inv = f.make_inventory(nodes=[node], services=[in_tree])
+    public = f.service("db", "payments", type="LoadBalancer", ports=[5432], annotations=annotations)
+    inv = f.make_inventory(nodes=[node], services=[public])
     status_, message = results("EXP-002", inv)["Service payments/db"]
-    assert (
-        status_ is Status.FAIL
-        and 'make it internal (service.beta.kubernetes.io/aws-load-balancer-internal: "true")' in message
-    )
-
-
-def test_the_hint_for_a_controller_made_load_balancer_is_the_scheme_annotation() -> None:
-    node = f.node("n1", provider_id="aws:///eu-central-1a/i-0abc")
-    public_nlb = f.service(
-        "db",
-        "payments",
-        type="LoadBalancer",
-        ports=[5432],
-        annotations={LBC_TYPE: "external", LBC_SCHEME: "internet-facing"},
-    )
-    inv = f.make_inventory(nodes=[node], services=[public_nlb])
-    status_, message = results("EXP-002", inv)["Service payments/db"]
-    assert (
-        status_ is Status.FAIL
-        and "make it internal (service.beta.kubernetes.io/aws-load-balancer-scheme: internal)" in message
-    )
+    assert status_ is Status.FAIL and f"make it internal ({hint})" in message
 
 
 # -- dashboard and tokens ------------------------------------------------------------------------------
@@ -781,10 +778,6 @@ def test_only_required_client_certificates_count_as_authentication(verify_client
 
 
 # -- the AWS Load Balancer Controller's internal default ------------------------------------------------
-
-LBC_TYPE = "service.beta.kubernetes.io/aws-load-balancer-type"
-LBC_SCHEME = "service.beta.kubernetes.io/aws-load-balancer-scheme"
-AWS_INTERNAL = "service.beta.kubernetes.io/aws-load-balancer-internal"
 
 
 @pytest.mark.parametrize(
