@@ -15,7 +15,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from importlib import resources
 from typing import Any
@@ -251,7 +251,9 @@ def from_endoflife(data: object, fetched_on: date, source: str = ENDOFLIFE_URL) 
 
     Accepts the v0 list (`/api/kubernetes.json`: `cycle`, `releaseDate`, `eol`, `latest`) and the
     v1 document (`/api/v1/products/kubernetes`: `result.releases[]` with `name`, `releaseDate`,
-    `eolFrom`, `latest.name`). Everything it says is taken as true on `fetched_on`.
+    `eolFrom`, `latest.name`). What it says is taken as true on the day its data shows it was
+    last kept up, `fetched_on` for a source kept current (`answer_as_of`): a mirror frozen two
+    years ago must not make a two-year-old patch "the newest".
     """
     if isinstance(data, dict) and isinstance(data.get("result"), dict):
         items = data["result"].get("releases")
@@ -262,41 +264,64 @@ def from_endoflife(data: object, fetched_on: date, source: str = ENDOFLIFE_URL) 
         rows = None
     if not rows:
         raise CalendarError("the answer is not an endoflife.date release list")
-    minors = []
-    for cycle, released, eol, latest in rows:
-        if not _MINOR.match(cycle) or cycle.startswith("0."):
-            continue  # pre-1.0 or oddly named cycles are of no use to an audit
-        minors.append(
-            _minor_from_dict(
-                {
-                    "minor": cycle,
-                    "released": released,
-                    "end_of_life": eol,
-                    "latest": latest,
-                    "latest_as_of": fetched_on.isoformat(),
-                }
-            )
-        )
-    if not minors:
+    rows = [row for row in rows if _MINOR.match(row[0]) and not row[0].startswith("0.")]
+    if not rows:  # pre-1.0 or oddly named cycles are of no use to an audit
         raise CalendarError("the answer lists no Kubernetes minor release")
-    return ReleaseCalendar.build(minors, fetched_on, f"{source} (fetched {fetched_on.isoformat()})")
+    minors = [
+        _minor_from_dict({"minor": cycle, "released": released, "end_of_life": eol, "latest": latest})
+        for cycle, released, eol, latest, _ in rows
+    ]
+    as_of = answer_as_of(minors, [_patch_date(row) for row in rows], fetched_on)
+    minors = [replace(m, latest_as_of=as_of) for m in minors]
+    dated = "" if as_of == fetched_on else f"; its newest entry is of {as_of.isoformat()}"
+    return ReleaseCalendar.build(minors, as_of, f"{source} (fetched {fetched_on.isoformat()}{dated})")
 
 
-def _v0_row(item: object) -> tuple[str, Any, Any, Any]:
+# Kubernetes cuts patches of every supported branch about monthly, and a minor about every four
+# months: a source kept up to date has a patch newer than this, or else a minor newer than that.
+CURRENT_PATCH_DAYS = 45
+CURRENT_MINOR_DAYS = 150
+
+
+def answer_as_of(minors: list[MinorRelease], patch_dates: list[date | None], fetched_on: date) -> date:
+    """The day a fetched calendar was last kept up: `fetched_on` when its newest patch (or,
+    without patch dates, its newest minor) is recent enough for a source that follows every
+    release; else that newest date, so the checks judge the calendar as old as its data."""
+    patches = [d for d in patch_dates if d is not None and d <= fetched_on]
+    if patches:
+        newest, current_days = max(patches), CURRENT_PATCH_DAYS
+    else:
+        newest = max((m.released for m in minors if m.released <= fetched_on), default=fetched_on)
+        current_days = CURRENT_MINOR_DAYS
+    return fetched_on if (fetched_on - newest).days <= current_days else newest
+
+
+def _patch_date(row: tuple[str, Any, Any, Any, Any]) -> date | None:
+    """A row's newest-patch date, None when it has none or not a date (it is optional)."""
+    try:
+        return date.fromisoformat(str(row[4]))
+    except ValueError:
+        return None
+
+
+def _v0_row(item: object) -> tuple[str, Any, Any, Any, Any]:
     if not isinstance(item, dict):
         raise CalendarError("a release entry is not an object")
     eol = item.get("eol")
     if isinstance(eol, bool):  # a bare true/false has no date: unusable for an audit
         raise CalendarError(f"{item.get('cycle')}: end of life has no date")
-    return str(item.get("cycle", "")), item.get("releaseDate"), eol, item.get("latest")
+    cycle = str(item.get("cycle", ""))
+    return cycle, item.get("releaseDate"), eol, item.get("latest"), item.get("latestReleaseDate")
 
 
-def _v1_row(item: object) -> tuple[str, Any, Any, Any]:
+def _v1_row(item: object) -> tuple[str, Any, Any, Any, Any]:
     if not isinstance(item, dict):
         raise CalendarError("a release entry is not an object")
     latest = item.get("latest")
-    latest_name = latest.get("name") if isinstance(latest, dict) else latest
-    return str(item.get("name", "")), item.get("releaseDate"), item.get("eolFrom"), latest_name
+    name, patch_date = (
+        (latest.get("name"), latest.get("date")) if isinstance(latest, dict) else (latest, None)
+    )
+    return str(item.get("name", "")), item.get("releaseDate"), item.get("eolFrom"), name, patch_date
 
 
 def fetch_calendar(
@@ -378,7 +403,8 @@ def refresh_calendar(
     url: str = ENDOFLIFE_URL,
     **fetch_options: Any,
 ) -> tuple[ReleaseCalendar, str]:
-    """The refreshed calendar and a note saying so, or `fallback` and a note saying why not.
+    """The refreshed calendar and a note saying so, or `fallback` and a note saying why not (the
+    fetch failed, or what it brought is older than `fallback`: a stale mirror).
 
     A failed fetch never raises: an audit must not fail because a public website is down. A
     `url` that is no http(s) URL is a typo to fix, not a fetch that failed: a UsageError.
@@ -393,4 +419,9 @@ def refresh_calendar(
             f"using {fallback_name} as of {fallback.as_of.isoformat()}"
         )
     shown = without_userinfo(url)[0]
-    return calendar, f"release calendar refreshed from {shown} on {calendar.as_of.isoformat()}"
+    if calendar.as_of < fallback.as_of:
+        return fallback, (
+            f"the release calendar from {shown} is of {calendar.as_of.isoformat()} (its newest "
+            f"entry), older than {fallback_name} as of {fallback.as_of.isoformat()}; using that"
+        )
+    return calendar, f"release calendar refreshed from {shown} as of {calendar.as_of.isoformat()}"

@@ -168,6 +168,62 @@ def test_endoflife_v0_and_v1_answers_convert() -> None:
     assert v1.release(1, 37).latest == (1, 37, 3)  # type: ignore[union-attr]
 
 
+# What a mirror frozen in mid-2024 still serves: its newest entry is 1.27.16's patch date.
+FROZEN_MIRROR_V0 = [
+    {**ENDOFLIFE_V0[2]},
+    {
+        "cycle": "1.30",
+        "releaseDate": "2024-04-17",
+        "eol": "2025-06-28",
+        "latest": "1.30.3",
+        "latestReleaseDate": "2024-07-16",
+    },
+]
+
+
+def test_a_frozen_mirror_is_dated_by_its_data_not_the_fetch() -> None:
+    calendar = from_endoflife(FROZEN_MIRROR_V0, FETCHED, "https://mirror.example/k8s.json")
+    frozen = date(2024, 7, 17)
+    assert calendar.as_of == frozen
+    assert calendar.latest_verified_on(calendar.release(1, 30)) == frozen  # type: ignore[arg-type]
+    assert (
+        calendar.source
+        == "https://mirror.example/k8s.json (fetched 2026-11-21; its newest entry is of 2024-07-17)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "current"),
+    [
+        (ENDOFLIFE_V0, True),  # a patch 10 days before the fetch
+        ([{**row, "latestReleaseDate": "2026-10-07"} for row in ENDOFLIFE_V0], True),  # 45 days
+        ([{**row, "latestReleaseDate": "2026-10-06"} for row in ENDOFLIFE_V0], False),  # 46 days
+        # Without patch dates a minor about every four months is what a kept-up source shows.
+        ([{k: v for k, v in row.items() if k != "latestReleaseDate"} for row in ENDOFLIFE_V0], True),
+        ([{k: v for k, v in row.items() if k != "latestReleaseDate"} for row in FROZEN_MIRROR_V0], False),
+        # A patch "dated" after the fetch proves nothing about being kept up.
+        ([{**row, "latestReleaseDate": "2027-01-01"} for row in FROZEN_MIRROR_V0], False),
+    ],
+)
+def test_a_fetched_calendar_is_trusted_up_to_the_fetch_only_when_its_data_is_recent(
+    answer: list, current: bool
+) -> None:
+    assert (from_endoflife(answer, FETCHED).as_of == FETCHED) is current
+
+
+def test_a_mirror_older_than_the_shipped_calendar_does_not_replace_it() -> None:
+    shipped = ReleaseCalendar.shipped()
+    frozen = httpx.MockTransport(lambda request: httpx.Response(200, content=orjson.dumps(FROZEN_MIRROR_V0)))
+    calendar, note = refresh_calendar(
+        shipped, "the shipped calendar", "https://mirror.test/k8s.json", transport=frozen
+    )
+    assert calendar is shipped
+    assert note == (
+        "the release calendar from https://mirror.test/k8s.json is of 2024-07-17 (its newest entry), "
+        f"older than the shipped calendar as of {shipped.as_of.isoformat()}; using that"
+    )
+
+
 @pytest.mark.parametrize(
     "answer",
     [
@@ -219,7 +275,7 @@ def test_a_mirror_password_is_sent_as_basic_auth_and_never_named() -> None:
     assert seen[0].headers["Authorization"] == "Basic " + base64.b64encode(b"k8saudit:mirror-s3cret").decode()
     assert calendar.source.startswith("https://artifacts.corp.test/eol/kubernetes.json (fetched")
     assert note.startswith(
-        "release calendar refreshed from https://artifacts.corp.test/eol/kubernetes.json on "
+        "release calendar refreshed from https://artifacts.corp.test/eol/kubernetes.json as of "
     )
     assert "mirror-s3cret" not in str(calendar.to_dict())
     failing = httpx.MockTransport(lambda request: httpx.Response(503))

@@ -10,8 +10,9 @@ from checks import versions
 from k8saudit.engine import run_check
 from k8saudit.model import Status
 from k8saudit.registry import Config, Context, load_checks
-from k8saudit.releases import MinorRelease, ReleaseCalendar, parse_version
+from k8saudit.releases import MinorRelease, ReleaseCalendar, from_endoflife, parse_version
 from tests import factories as f
+from tests.test_releases import FROZEN_MIRROR_V0
 
 CHECKS = load_checks()
 
@@ -269,6 +270,16 @@ def test_a_stale_calendar_cannot_pass_the_minor_lag() -> None:
 
 
 # -- skew -----------------------------------------------------------------------------------------
+
+
+def test_a_calendar_from_a_frozen_mirror_cannot_pass_the_version_checks() -> None:
+    """A mirror that stopped syncing in mid-2024 still lists 1.30.3 as 1.30's newest patch and
+    1.30 as the newest minor: fetched today, it is as old as its data, so neither passes."""
+    today = date(2026, 11, 21)
+    ctx = ctx_on(today, from_endoflife(FROZEN_MIRROR_V0, today))
+    inventory = f.make_inventory(version="v1.30.3")
+    assert statuses("VER-001", inventory, ctx) == [("cluster", "unknown")]
+    assert statuses("VER-002", inventory, ctx) == [("cluster", "unknown")]
 
 
 def test_allowed_skew_follows_the_policy() -> None:
