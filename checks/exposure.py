@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from checks.exposure_index import (
+    ENTRY_KINDS,
     INGRESS_CONTROLLER_IMAGES,
     PLATFORM_COMPONENT,
     TEMPLATE_KEYS,
@@ -177,15 +178,18 @@ def _match_evidence(inv: Inventory, match: AdminMatch) -> dict[str, Any]:
     rationale="""Cluster tooling with a web UI or API (Weave Scope, the Kubernetes Dashboard, Argo
     Workflows in server auth mode, Kubeflow, Jupyter, Tiller, Prometheus, Grafana, Kibana, etcd, a
     Docker daemon) often has no login, or one that was switched off. Behind a LoadBalancer, a
-    NodePort or an Ingress it is found by internet scanners within hours: JW Player's Weave Scope
-    load balancer, Tesla's and Weight Watchers' open Kubernetes consoles and the 2020 Kubeflow
-    campaign all ended in crypto miners running on the victims' nodes.""",
+    NodePort, an Ingress or a Gateway API route it is found by internet scanners within hours:
+    JW Player's Weave Scope load balancer, Tesla's and Weight Watchers' open Kubernetes consoles
+    and the 2020 Kubeflow campaign all ended in crypto miners running on the victims' nodes.""",
     remediation="""Keep admin UIs off the internet: make the Service `ClusterIP` and reach it with
 `kubectl port-forward`, or put it behind an authenticating proxy (OAuth2 Proxy, IAP, your SSO)
 on an internal load balancer. Switch authentication back on where it was turned off
 (`--auth-mode=client` for Argo, no `--enable-skip-login` for the Dashboard, a token for Jupyter,
 `--web.config.file` for Prometheus/Alertmanager). Client certificates at ingress-nginx count only
-with `auth-tls-verify-client: "on"`: `optional` lets clients without one through:
+with `auth-tls-verify-client: "on"`: `optional` lets clients without one through. A Gateway API
+route is judged by its Gateways: authentication your implementation adds by policy (an Envoy
+Gateway SecurityPolicy, an Istio AuthorizationPolicy) is not read, so waive the finding it covers
+with that reason, or detach the route from a public Gateway:
 
 ```yaml
 apiVersion: v1
@@ -199,14 +203,17 @@ spec:
 )
 def exposed_admin_interfaces(inv: Inventory, ctx: Context) -> Iterator[Finding]:
     idx = ExposureIndex.of(inv)
-    if not idx.entry_points and inv.readable("ingresses"):
-        yield passed(Subject.cluster(), "no LoadBalancer, NodePort or externalIPs Service and no Ingress")
+    if not idx.entry_points and all(inv.readable(key) for key in ENTRY_KINDS):
+        yield passed(
+            Subject.cluster(),
+            "no LoadBalancer, NodePort or externalIPs Service, no Ingress and no Gateway route",
+        )
     # A Service may select pods of a kind that could not be read: no entry point passes then.
     hidden = unreadable(inv, TEMPLATE_KEYS)
     unseen = f"workloads behind it may be unseen: {unreadable_reasons(inv, hidden)}" if hidden else ""
     for entry in idx.entry_points:
         yield _entry_finding(inv, idx, entry, hidden, unseen)
-    yield from unread(inv, ("ingresses", *TEMPLATE_KEYS), "exposure through these kinds was")
+    yield from unread(inv, (*ENTRY_KINDS, *TEMPLATE_KEYS), "exposure through these kinds was")
 
 
 def _entry_finding(
@@ -849,10 +856,11 @@ def exposed_tokens(inv: Inventory, ctx: Context) -> Iterator[Finding]:
                 f"{prefix}; it holds no rights beyond discovery today, so switch automounting off",
                 evidence,
             )
-    exposure_inputs = ("ingresses", *TEMPLATE_KEYS)
+    exposure_inputs = (*ENTRY_KINDS, *TEMPLATE_KEYS)
     if not evaluated and not unreadable(inv, exposure_inputs):  # else an exposed one may be unseen
         yield passed(
-            Subject.cluster(), "no workload is exposed by a LoadBalancer, NodePort, externalIPs or Ingress"
+            Subject.cluster(),
+            "no workload is exposed by a LoadBalancer, NodePort, externalIPs, Ingress or Gateway route",
         )
     yield from unread(inv, exposure_inputs, "exposure through these kinds was")
 

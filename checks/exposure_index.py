@@ -1,8 +1,9 @@
 """What the cluster exposes, and what runs behind it; built once per inventory.
 
-- Entry points: Services of type LoadBalancer or NodePort, Services with externalIPs, and
-  Ingresses. Each knows how it is guarded (internal load balancer, source ranges, private
-  address, auth annotation) and the addresses an opt-in probe would try.
+- Entry points: Services of type LoadBalancer or NodePort, Services with externalIPs,
+  Ingresses, and Gateway API routes attached to a Gateway. Each knows how it is guarded
+  (internal load balancer, source ranges, private address, auth annotation) and the addresses an
+  opt-in probe would try.
 - Backends: the pod templates (Deployments, DaemonSets, … or bare pods) a Service selects,
   found through the running pods (`inv.pods_selected_by`) and through the workloads' template
   labels (so a scaled-to-zero admin UI is still seen). Linear: one label index, one pass.
@@ -35,6 +36,7 @@ from checks.podspec import (
     parse_image,
 )
 from k8saudit.inventory import Inventory, selector_matches
+from k8saudit.kinds import KINDS_BY_KEY
 from k8saudit.model import Subject
 from k8saudit.readers import annotations_of, as_list, as_object, dicts, name_of, namespace_of
 from k8saudit.redact import pod_labels_of, pod_spec_of
@@ -631,6 +633,126 @@ def _alb_guard(ingress: Obj, class_name: str, inv: Inventory) -> tuple[str, str]
     return (f"internal ALB ({ALB_SCHEME_ANNOTATION}: internal)" if scheme == "internal" else ""), ""
 
 
+# -- Gateway API ----------------------------------------------------------------------------------
+
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+GATEWAYS = "gateway.gateways"
+ROUTE_KEYS = ("gateway.httproutes", "gateway.grpcroutes", "gateway.tlsroutes", "gateway.tcproutes")
+# Besides Services (every exposure check's declared input): what else can be a way in.
+ENTRY_KINDS = ("ingresses", GATEWAYS, *ROUTE_KEYS)
+# Classes whose load balancer only has addresses inside the VPC (GKE's regional internal L7).
+INTERNAL_GATEWAY_CLASSES = frozenset({"gke-l7-rilb", "gke-l7-rilb-mc"})
+
+
+def gateway_guard(gateway: Obj) -> tuple[str, str]:
+    """(What keeps the Gateway off the internet, "" when nothing does; why that cannot be told,
+    "" when it can.) Judged by its class, the load balancer annotations it hands its
+    implementation (`spec.infrastructure.annotations`, copied onto the Service that Envoy
+    Gateway, Istio, Cilium or NGINX Gateway Fabric make for it), then the addresses it reports."""
+    spec = as_object(gateway.get("spec"))
+    class_name = str(spec.get("gatewayClassName", ""))
+    if class_name in INTERNAL_GATEWAY_CLASSES or any(
+        w in class_name.lower() for w in ("internal", "private")
+    ):
+        return f"gateway class {class_name}", ""
+    infrastructure = as_object(spec.get("infrastructure"))
+    internal = internal_annotation(
+        {"metadata": {"annotations": as_object(infrastructure.get("annotations"))}}
+    )
+    if internal:
+        return f"internal load balancer ({internal})", ""
+    addresses = gateway_addresses(gateway)
+    if addresses and all(is_private_address(a) for a in addresses):
+        return f"private address {', '.join(addresses)}", ""
+    if not addresses:
+        return "", f"Gateway {namespace_of(gateway)}/{name_of(gateway)} reports no address yet"
+    return "", ""
+
+
+def gateway_addresses(gateway: Obj) -> list[str]:
+    status = as_object(gateway.get("status")).get("addresses")
+    return [str(a["value"]) for a in dicts(status) if a.get("value")]
+
+
+def route_parents(route: Obj, inv: Inventory) -> tuple[list[Obj], str]:
+    """(The Gateways the route is attached to; why some may be missing, "" when none can be.)
+    A parent that reports the route not accepted (a listener's `allowedRoutes` refusing its
+    namespace, say) does not count."""
+    refused = {
+        (str(ref.get("namespace") or namespace_of(route)), str(ref.get("name")))
+        for status in dicts(as_object(route.get("status")).get("parents"))
+        for ref in [as_object(status.get("parentRef"))]
+        if any(
+            c.get("type") == "Accepted" and c.get("status") == "False"
+            for c in dicts(status.get("conditions"))
+        )
+    }
+    gateways, missing = [], ""
+    for ref in dicts(as_object(route.get("spec")).get("parentRefs")):
+        if ref.get("group", GATEWAY_GROUP) != GATEWAY_GROUP or ref.get("kind", "Gateway") != "Gateway":
+            continue  # a mesh Service as parent: east-west traffic, no way in from outside
+        key = (str(ref.get("namespace") or namespace_of(route)), str(ref.get("name")))
+        if key in refused:
+            continue
+        gateway = inv.get(GATEWAYS, *key)
+        if gateway is not None and gateway not in gateways:
+            gateways.append(gateway)
+        elif gateway is None and not inv.readable(GATEWAYS):
+            missing = inv.unreadable_reason(GATEWAYS)
+    return gateways, missing
+
+
+def route_backend_names(route: Obj) -> list[tuple[str, str]]:
+    """The (namespace, name) of each Service the route's rules send traffic to."""
+    names: list[tuple[str, str]] = []
+    for rule in dicts(as_object(route.get("spec")).get("rules")):
+        for backend in dicts(rule.get("backendRefs")):
+            if backend.get("group") not in (None, "") or backend.get("kind", "Service") != "Service":
+                continue
+            name = (str(backend.get("namespace") or namespace_of(route)), str(backend.get("name", "")))
+            if name[1] and name not in names:
+                names.append(name)
+    return names
+
+
+def _route_guard(gateways: list[Obj], missing: str) -> tuple[str, str]:
+    """A route is as open as the most open Gateway it is attached to."""
+    guards = [gateway_guard(g) for g in gateways]
+    if any(not guard and not unsure for guard, unsure in guards):
+        return "", ""
+    unsure = "; ".join(u for _, u in guards if u) or missing
+    if unsure:
+        return "", unsure
+    return "; ".join(dict.fromkeys(guard for guard, _ in guards)), ""
+
+
+def _route_probes(route: Obj, gateways: list[Obj]) -> list[dict[str, Any]]:
+    """GETs an opt-in probe may send: the route's hostnames (else its Gateways' addresses) on
+    each HTTP or HTTPS listener of its Gateways, at its rules' path prefixes."""
+    spec = as_object(route.get("spec"))
+    hostnames = [str(h) for h in as_list(spec.get("hostnames")) if isinstance(h, str) and "*" not in h]
+    paths = [
+        str(path["value"])
+        for rule in dicts(spec.get("rules"))
+        for match in dicts(rule.get("matches"))
+        for path in [as_object(match.get("path"))]
+        if path.get("type", "PathPrefix") in ("PathPrefix", "Exact") and isinstance(path.get("value"), str)
+    ] or ["/"]
+    probes = []
+    for gateway in gateways:
+        hosts = hostnames or gateway_addresses(gateway)
+        for listener in dicts(as_object(gateway.get("spec")).get("listeners")):
+            scheme = str(listener.get("protocol", "")).lower()
+            port = listener.get("port")
+            if scheme not in ("http", "https") or not isinstance(port, int):
+                continue
+            for host in hosts:
+                probes.extend(
+                    {"scheme": scheme, "host": host, "port": port, "path": p} for p in dict.fromkeys(paths)
+                )
+    return probes
+
+
 # -- templates, entry points, index ----------------------------------------------------------------
 
 
@@ -682,9 +804,9 @@ class AdminMatch:
 class EntryPoint:
     """A way into the cluster from outside: an exposed Service or an Ingress."""
 
-    key: str  # services | ingresses
+    key: str  # services | ingresses | a Gateway API route kind
     obj: Obj
-    how: str  # "LoadBalancer", "NodePort", "externalIPs", "Ingress"
+    how: str  # "LoadBalancer", "NodePort", "externalIPs", "Ingress", "HTTPRoute", "GRPCRoute", …
     guard: str  # "" when open
     services: list[Obj]  # the Services whose pods it reaches
     probe: list[dict[str, Any]]  # addresses an opt-in probe would try
@@ -695,7 +817,7 @@ class EntryPoint:
     _description: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        kind = "Ingress" if self.key == "ingresses" else f"{self.how} Service"
+        kind = f"{self.how} Service" if self.key == "services" else self.how
         self._description = f"{kind} {namespace_of(self.obj)}/{name_of(self.obj)}"
 
     def describe(self) -> str:
@@ -791,12 +913,36 @@ class ExposureIndex:
             guard, unsure = ingress_guard(ingress, self.inv)
             entry = EntryPoint("ingresses", ingress, "Ingress", guard, services, _ingress_probes(ingress))
             entry.unsure = unsure
-            seen: dict[tuple[str, str, str], Template] = {}
-            for service in services:
-                for template in self.backends(service):
-                    seen.setdefault(template.ident, template)
-            entry.backends = sorted(seen.values(), key=lambda t: t.ident)
+            entry.backends = self._services_backends(services)
             yield entry
+        for key in ROUTE_KEYS:
+            for route in self.inv.items(key):
+                entry = self._route_entry(key, route)
+                if entry is not None:
+                    yield entry
+
+    def _route_entry(self, key: str, route: Obj) -> EntryPoint | None:
+        """A Gateway API route as a way in, None when it is attached to no Gateway."""
+        gateways, missing = route_parents(route, self.inv)
+        if not gateways and not missing:
+            return None
+        services = [
+            s for s in (self.inv.get("services", *n) for n in route_backend_names(route)) if s is not None
+        ]
+        guard, unsure = _route_guard(gateways, missing)
+        entry = EntryPoint(
+            key, route, KINDS_BY_KEY[key].kind, guard, services, _route_probes(route, gateways)
+        )
+        entry.unsure = unsure
+        entry.backends = self._services_backends(services)
+        return entry
+
+    def _services_backends(self, services: list[Obj]) -> list[Template]:
+        seen: dict[tuple[str, str, str], Template] = {}
+        for service in services:
+            for template in self.backends(service):
+                seen.setdefault(template.ident, template)
+        return sorted(seen.values(), key=lambda t: t.ident)
 
     @functools.cached_property
     def nodes_public(self) -> bool:

@@ -129,6 +129,38 @@ KINDS: tuple[ResourceKind, ...] = (
         _gv("apiextensions.k8s.io/v1"),
         namespaced=False,
     ),
+    # Gateway API: routes through a Gateway reach workloads as an Ingress does (installed as CRDs).
+    ResourceKind(
+        "gateway.gateways",
+        "Gateway",
+        "gateways",
+        _gv("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"),
+        custom=True,
+    ),
+    ResourceKind(
+        "gateway.httproutes",
+        "HTTPRoute",
+        "httproutes",
+        _gv("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"),
+        custom=True,
+    ),
+    ResourceKind(
+        "gateway.grpcroutes",
+        "GRPCRoute",
+        "grpcroutes",
+        _gv("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1alpha2"),
+        custom=True,
+    ),
+    ResourceKind(
+        "gateway.tlsroutes",
+        "TLSRoute",
+        "tlsroutes",
+        _gv("gateway.networking.k8s.io/v1alpha3", "gateway.networking.k8s.io/v1alpha2"),
+        custom=True,
+    ),
+    ResourceKind(
+        "gateway.tcproutes", "TCPRoute", "tcproutes", _gv("gateway.networking.k8s.io/v1alpha2"), custom=True
+    ),
     ResourceKind("velero.schedules", "Schedule", "schedules", _gv("velero.io/v1"), custom=True),
     ResourceKind("velero.backups", "Backup", "backups", _gv("velero.io/v1"), custom=True),
     ResourceKind(

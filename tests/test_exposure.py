@@ -447,6 +447,160 @@ def test_ingress_to_a_cluster_ip_service_exposes_jupyter() -> None:
     assert status("EXP-001", sso, "Ingress data/notebook") is Status.WARN  # open, but behind SSO
 
 
+# -- Gateway API routes -----------------------------------------------------------------------------
+
+PUBLIC_GATEWAY_ADDRESS = "34.120.7.9"
+
+
+def gateway(
+    name: str = "public", namespace: str = "gateways", *, addresses=(PUBLIC_GATEWAY_ADDRESS,), **spec: Any
+):
+    listeners = [
+        {"name": "https", "protocol": "HTTPS", "port": 443},
+        {"name": "tcp", "protocol": "TCP", "port": 5432},
+    ]
+    return f.custom_resource(
+        "Gateway",
+        name,
+        namespace,
+        spec={"gatewayClassName": "envoy", "listeners": listeners, **spec},
+        status={"addresses": [{"type": "IPAddress", "value": a} for a in addresses]},
+    )
+
+
+def notebook_route(
+    *, parent: dict[str, Any] | None = None, status: dict[str, Any] | None = None, kind="HTTPRoute"
+):
+    """An HTTPRoute from the shared Gateway gateways/public to the notebook Service."""
+    parent = parent or {"name": "public", "namespace": "gateways"}
+    spec = {
+        "parentRefs": [parent],
+        "hostnames": ["notebook.example.com", "*.example.com"],
+        "rules": [
+            {
+                "matches": [{"path": {"type": "PathPrefix", "value": "/lab"}}],
+                "backendRefs": [{"name": "notebook", "port": 8888}],
+            }
+        ],
+    }
+    return f.custom_resource(kind, "notebook", "data", spec=spec, status=status or {})
+
+
+def notebook_behind_a_route(*gateways: dict[str, Any], route=None, **kinds: Any) -> Inventory:
+    return f.make_inventory(
+        deployments=[jupyter("--NotebookApp.token=", "--NotebookApp.password=")],
+        services=[f.service("notebook", "data", ports=[8888])],  # ClusterIP: only the route exposes it
+        gateway__gateways=list(gateways),
+        gateway__httproutes=[route or notebook_route()],
+        **kinds,
+    )
+
+
+def test_a_route_through_a_public_gateway_exposes_an_open_admin_interface() -> None:
+    [finding] = [x for x in run_check(CHECKS["EXP-001"], notebook_behind_a_route(gateway()), CONTEXT)]
+    assert str(finding.subject) == "HTTPRoute data/notebook" and finding.status is Status.FAIL
+    assert "to anyone who can reach it: token and password disabled" in finding.message
+    # The route's own host name, on the Gateway's HTTP(S) listeners only, at its path prefix.
+    assert finding.evidence["probe_targets"] == [
+        {
+            "scheme": "https",
+            "host": "notebook.example.com",
+            "port": 443,
+            "path": "/lab",
+            "interface": "Jupyter",
+        }
+    ]
+    # Other exposure checks see the workload as exposed by the route too.
+    assert (
+        "exposed by HTTPRoute data/notebook"
+        in results("EXP-008", notebook_behind_a_route(gateway()))["Deployment data/notebook"][1]
+    )
+
+
+@pytest.mark.parametrize(
+    ("the_gateway", "guard"),
+    [
+        (gateway(gatewayClassName="gke-l7-rilb"), "gateway class gke-l7-rilb"),
+        (
+            gateway(infrastructure={"annotations": {AWS_INTERNAL: "true"}}),
+            f"internal load balancer ({AWS_INTERNAL}: true)",
+        ),
+        (gateway(addresses=("10.0.8.4",)), "private address 10.0.8.4"),
+    ],
+)
+def test_a_route_through_an_internal_gateway_only_warns(the_gateway: dict[str, Any], guard: str) -> None:
+    [finding] = run_check(CHECKS["EXP-001"], notebook_behind_a_route(the_gateway), CONTEXT)
+    assert finding.status is Status.WARN and f"behind {guard}" in finding.message
+
+
+def test_a_route_is_as_open_as_its_most_open_gateway() -> None:
+    route = notebook_route()
+    route["spec"]["parentRefs"].append({"name": "internal", "namespace": "gateways"})
+    inv = notebook_behind_a_route(gateway(), gateway("internal", gatewayClassName="gke-l7-rilb"), route=route)
+    assert status("EXP-001", inv, "HTTPRoute data/notebook") is Status.FAIL
+
+
+def test_a_gateway_without_an_address_leaves_the_route_unknown() -> None:
+    [finding] = run_check(CHECKS["EXP-001"], notebook_behind_a_route(gateway(addresses=())), CONTEXT)
+    assert finding.status is Status.UNKNOWN
+    assert "Gateway gateways/public reports no address yet" in finding.message
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        # The listener's allowedRoutes refused the route's namespace: it carries no traffic.
+        notebook_route(
+            status={
+                "parents": [
+                    {
+                        "parentRef": {"name": "public", "namespace": "gateways"},
+                        "conditions": [
+                            {"type": "Accepted", "status": "False", "reason": "NotAllowedByListeners"}
+                        ],
+                    }
+                ]
+            }
+        ),
+        notebook_route(parent={"name": "gone", "namespace": "gateways"}),  # no such Gateway
+        notebook_route(parent={"group": "", "kind": "Service", "name": "notebook"}),  # mesh (GAMMA) route
+    ],
+)
+def test_a_route_attached_to_no_gateway_is_no_way_in(route: dict[str, Any]) -> None:
+    [finding] = run_check(CHECKS["EXP-001"], notebook_behind_a_route(gateway(), route=route), CONTEXT)
+    assert finding.status is Status.PASS and str(finding.subject) == "cluster"
+    assert "no Gateway route" in finding.message
+
+
+def test_every_route_kind_is_a_way_in() -> None:
+    for key, kind in (
+        ("gateway__grpcroutes", "GRPCRoute"),
+        ("gateway__tlsroutes", "TLSRoute"),
+        ("gateway__tcproutes", "TCPRoute"),
+    ):
+        inv = f.make_inventory(
+            deployments=[jupyter("--NotebookApp.token=", "--NotebookApp.password=")],
+            services=[f.service("notebook", "data", ports=[8888])],
+            gateway__gateways=[gateway()],
+            **{key: [notebook_route(kind=kind)]},
+        )
+        assert status("EXP-001", inv, f"{kind} data/notebook") is Status.FAIL
+
+
+def test_routes_or_gateways_that_cannot_be_read_are_never_passed() -> None:
+    unread_gateways = notebook_behind_a_route(coverage={"gateway.gateways": FORBIDDEN})
+    findings = results("EXP-001", unread_gateways)
+    assert findings["HTTPRoute data/notebook"][0] is Status.UNKNOWN
+    assert "Gateway could not be read" in findings["HTTPRoute data/notebook"][1]
+    unread_routes = f.make_inventory(deployments=[jupyter()], coverage={"gateway.httproutes": FORBIDDEN})
+    [gap] = run_check(CHECKS["EXP-001"], unread_routes, CONTEXT)
+    assert gap.status is Status.UNKNOWN and "HTTPRoute could not be read" in gap.message
+    [token_gap] = [
+        x for x in run_check(CHECKS["EXP-008"], unread_routes, CONTEXT) if x.status is Status.UNKNOWN
+    ]
+    assert "HTTPRoute could not be read" in token_gap.message
+
+
 def test_findings_carry_evidence_for_the_probe() -> None:
     inv = f.make_inventory(
         deployments=[workload("scope", "weave", hardened("app", "weaveworks/scope:1.13.2", ports=[4040]))],

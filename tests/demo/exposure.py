@@ -1,7 +1,8 @@
 """Exposure in the demo, as in the incidents: Weave Scope installed for a debugging session and
 left on a public load balancer (JW Player), the Kubernetes Dashboard with the Skip button and a
 cluster-admin service account behind an Ingress (Tesla), a data scientist's Jupyter notebook
-with its token switched off on a NodePort, and the node agents every cluster has."""
+with its token switched off on a NodePort, Prometheus published through a shared Gateway, and
+the node agents every cluster has."""
 
 from __future__ import annotations
 
@@ -217,6 +218,32 @@ def monitoring_demo(demo: DemoCluster) -> None:
         securityContext={"runAsNonRoot": True, "runAsUser": 65534},
     )
     demo.add("services", f.service("prometheus", "monitoring", ports=[9090]))
+    prometheus_route_demo(demo)
+
+
+def prometheus_route_demo(demo: DemoCluster) -> None:
+    """The platform team's shared Envoy Gateway, and a route someone added to it so the on-call
+    phone can see Prometheus: the Service stays ClusterIP, the route makes it public."""
+    demo.add("namespaces", f.namespace("gateways"))
+    listeners = [
+        {"name": "https", "protocol": "HTTPS", "port": 443, "allowedRoutes": {"namespaces": {"from": "All"}}}
+    ]
+    demo.add(
+        "gateway.gateways",
+        f.custom_resource(
+            "Gateway",
+            "shared",
+            "gateways",
+            spec={"gatewayClassName": "eg", "listeners": listeners},
+            status={"addresses": [{"type": "IPAddress", "value": "18.197.44.120"}]},
+        ),
+    )
+    route = {
+        "parentRefs": [{"name": "shared", "namespace": "gateways"}],
+        "hostnames": ["prometheus.shop.example.com"],
+        "rules": [{"backendRefs": [{"name": "prometheus", "port": 9090}]}],
+    }
+    demo.add("gateway.httproutes", f.custom_resource("HTTPRoute", "prometheus", "monitoring", spec=route))
 
 
 def node_agents_demo(demo: DemoCluster) -> None:
