@@ -24,6 +24,7 @@ from checks.advisories import (
     format_version,
 )
 from checks.etcd import parse_timestamp
+from checks.exposure_index import gateway_guard
 from checks.ingress_controllers import (
     INGRESS_NGINX,
     Controller,
@@ -33,7 +34,7 @@ from checks.ingress_controllers import (
 from checks.workload_ha import desired_replicas, pdb_finding, ready_replicas, spread_finding
 from k8saudit.inventory import Inventory, selector_matches
 from k8saudit.model import Finding, Subject, failed, not_applicable, passed, unknown, warned
-from k8saudit.readers import annotations_of, as_list, dicts, meta, name_of, namespace_of
+from k8saudit.readers import annotations_of, as_list, as_object, dicts, meta, name_of, namespace_of
 from k8saudit.redact import REDACTED, pod_labels_of
 from k8saudit.registry import Context, check
 
@@ -881,3 +882,80 @@ def _host_covered(host: str, covered: set[str]) -> bool:
         return True
     parent = host.split(".", 1)[1] if "." in host else ""
     return bool(parent) and f"*.{parent}" in covered
+
+
+# -- ING-011 ------------------------------------------------------------------------------------
+
+GATEWAY_SECURITY_DOCS = "https://gateway-api.sigs.k8s.io/concepts/security-model/"
+ROUTE_ATTACHMENT_DOCS = "https://gateway-api.sigs.k8s.io/concepts/api-overview/#attaching-routes-to-gateways"
+
+
+@check(
+    id="ING-011",
+    area="ingress",
+    severity="high",
+    title="Shared Gateways admit routes only from the namespaces meant to use them",
+    rationale="""A Gateway listener with `allowedRoutes.namespaces.from: All` lets a route from any
+    namespace attach to it. On a shared, public Gateway, whoever can create an HTTPRoute anywhere
+    (a tenant, a CI job, a compromised app's service account) can claim a host name or a path of
+    another team's site and receive its logins and API calls, with the Gateway's certificate
+    vouching for it. The Gateway API's role split (the platform owns Gateways, teams own routes)
+    only holds if the listener says which teams.""",
+    remediation="""Admit routes from the namespaces that should publish through the listener, by
+label, and give each listener the host names it may serve:
+
+```yaml
+listeners:
+- name: https
+  protocol: HTTPS
+  port: 443
+  hostname: "*.shop.example.com"
+  allowedRoutes:
+    namespaces:
+      from: Selector
+      selector:
+        matchLabels: {gateway-access/shared: "true"}
+```""",
+    references=(GATEWAY_SECURITY_DOCS, ROUTE_ATTACHMENT_DOCS),
+    inputs=("gateway.gateways",),
+)
+def gateway_route_admission(inv: Inventory, ctx: Context) -> Iterator[Finding]:
+    gateways = inv.items("gateway.gateways")
+    if not gateways:
+        yield not_applicable(Subject.cluster(), "no Gateway API Gateway in the cluster")
+        return
+    for gateway in gateways:
+        yield _route_admission_finding(inv, gateway)
+
+
+def _route_admission_finding(inv: Inventory, gateway: Obj) -> Finding:
+    subject = inv.subject("gateway.gateways", gateway)
+    listeners = dicts(as_object(gateway.get("spec")).get("listeners"))
+    open_to_all = [
+        listener
+        for listener in listeners
+        if as_object(as_object(listener.get("allowedRoutes")).get("namespaces")).get("from") == "All"
+    ]
+    evidence: dict[str, Any] = {
+        "listeners_admitting_all_namespaces": [_listener_name(x) for x in open_to_all]
+    }
+    if not open_to_all:
+        return passed(subject, "every listener admits routes only from chosen namespaces", **evidence)
+    any_host = [x for x in open_to_all if "*" in str(x.get("hostname") or "*")]
+    guard, _ = gateway_guard(gateway)
+    named = ", ".join(_listener_name(x) for x in (any_host or open_to_all))
+    if any_host and not guard:
+        return failed(
+            subject,
+            f"listener {named} admits routes from every namespace for any host name: any namespace "
+            "can take over another team's site on this Gateway",
+            **evidence,
+        )
+    where = f" (the Gateway is not public: {guard})" if guard else ""
+    scope = "for any host name" if any_host else "for its host name"
+    return warned(subject, f"listener {named} admits routes from every namespace {scope}{where}", **evidence)
+
+
+def _listener_name(listener: Obj) -> str:
+    hostname = listener.get("hostname")
+    return f"{listener.get('name')} ({hostname})" if hostname else str(listener.get("name"))

@@ -684,3 +684,38 @@ def test_the_demo_cluster_shows_the_ingress_failures() -> None:
     for cid in ("ING-004", "ING-005", "ING-006", "ING-007", "ING-008", "ING-009"):
         assert failing[cid] == {controller}, cid
     assert failing["ING-010"] == {"Ingress monitoring/grafana"}
+
+
+# -- ING-011: which namespaces may attach routes to a Gateway ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("gateway", "expected", "words"),
+    [
+        (
+            fx.shared_gateway(fx.listener(admits="All")),
+            Status.FAIL,
+            "listener https admits routes from every",
+        ),
+        (
+            fx.shared_gateway(fx.listener(admits="All", hostname="shop.example.com")),
+            Status.WARN,
+            "listener https (shop.example.com) admits routes from every namespace for its host name",
+        ),
+        (
+            fx.shared_gateway(fx.listener(admits="All"), address="10.0.4.7"),
+            Status.WARN,
+            "for any host name (the Gateway is not public: private address 10.0.4.7)",
+        ),
+        (fx.shared_gateway(fx.listener(), fx.listener("selected", admits="Selector")), Status.PASS, "chosen"),
+    ],
+)
+def test_gateway_listeners_admitting_every_namespace(gateway, expected: Status, words: str) -> None:
+    [(status, message)] = run("ING-011", f.make_inventory(gateway__gateways=[gateway]))
+    assert status is expected and words in message
+
+
+def test_no_gateway_is_not_applicable_and_unreadable_gateways_unknown() -> None:
+    assert statuses("ING-011", f.make_inventory()) == [Status.NOT_APPLICABLE]
+    forbidden = f.make_inventory(coverage={"gateway.gateways": "forbidden"})
+    assert statuses("ING-011", forbidden) == [Status.UNKNOWN]

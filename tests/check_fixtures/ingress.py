@@ -255,3 +255,36 @@ def tls_pass():
 @fixture("ING-010", "fail")
 def tls_fail():
     return inventory({**healthy(), "ingresses": [f.ingress("web", "shop", tls=False)]})
+
+
+def shared_gateway(*listeners: dict[str, Any], address: str = "18.197.44.120", **spec: Any) -> dict[str, Any]:
+    """The platform team's Gateway in `gateways`, with a public address unless told otherwise."""
+    return f.custom_resource(
+        "Gateway",
+        "shared",
+        "gateways",
+        spec={"gatewayClassName": "eg", "listeners": list(listeners), **spec},
+        status={"addresses": [{"type": "IPAddress", "value": address}]},
+    )
+
+
+def listener(name: str = "https", *, admits: str = "Same", hostname: str | None = None) -> dict[str, Any]:
+    found = {
+        "name": name,
+        "protocol": "HTTPS",
+        "port": 443,
+        "allowedRoutes": {"namespaces": {"from": admits}},
+    }
+    return {**found, "hostname": hostname} if hostname else found
+
+
+@fixture("ING-011", "pass")
+def gateway_admission_pass():
+    return inventory({"gateway__gateways": [shared_gateway(listener(admits="Selector"), listener("own"))]})
+
+
+@fixture("ING-011", "fail")
+def gateway_admission_fail():
+    return inventory(
+        {"gateway__gateways": [shared_gateway(listener(admits="All", hostname="*.shop.example.com"))]}
+    )
