@@ -9,7 +9,8 @@ each has its own check so the report says which door is open and who can walk th
 
 What the platform itself holds is recognised and not flagged: bootstrap bindings (label
 `kubernetes.io/bootstrapping=rbac-defaults`) to `system:` identities and kube-system service
-accounts. A subject somebody added to a default binding is flagged like any other.
+accounts, and the control plane's own users wherever they are bound. A subject somebody added to
+a default binding, or a `system:` name on a binding somebody made, is flagged like any other.
 """
 
 from __future__ import annotations

@@ -41,6 +41,21 @@ NAMESPACE_SERVICE_ACCOUNTS_PREFIX = "system:serviceaccounts:"
 # these groups hands its rights to every node, or every joining machine, at once.
 BOOTSTRAPPERS_GROUP = "system:bootstrappers"
 MACHINE_GROUPS = ("system:nodes", BOOTSTRAPPERS_GROUP)
+# The control plane's own identities (kubeadm's component certificates, the API server's loopback
+# client, the konnectivity server, every kubelet as `system:node:<name>`): wherever they are bound,
+# the rights go to the control plane. `system:masters` bypasses RBAC, so binding it adds nothing.
+CONTROL_PLANE_IDENTITIES = frozenset(
+    {
+        ("User", "system:kube-controller-manager"),
+        ("User", "system:kube-scheduler"),
+        ("User", "system:kube-proxy"),
+        ("User", "system:apiserver"),
+        ("User", "system:konnectivity-server"),
+        ("Group", "system:masters"),
+    }
+)
+NODE_USER_PREFIX = "system:node:"
+RESERVED_PREFIX = "system:"
 # Control-plane identities some distributions use without the `system:` prefix: k3s and RKE2
 # bind the API server's kubelet client (`kube-apiserver`) to system:kubelet-api-admin.
 PROVIDER_IDENTITIES: dict[str, frozenset[tuple[str, str]]] = {
@@ -101,6 +116,13 @@ class Principal:
         """Every node, or every holder of a bootstrap token (`system:bootstrappers:<group>` too)."""
         return self.kind == "Group" and (
             self.name in MACHINE_GROUPS or self.name.startswith(f"{BOOTSTRAPPERS_GROUP}:")
+        )
+
+    @property
+    def is_control_plane(self) -> bool:
+        """A control-plane component or a kubelet (`system:node:<name>`)."""
+        return (self.kind, self.name) in CONTROL_PLANE_IDENTITIES or (
+            self.kind == "User" and self.name.startswith(NODE_USER_PREFIX)
         )
 
     @property
@@ -636,18 +658,24 @@ class RbacIndex:
     def is_platform_subject(self, principal: Principal, binding: Binding) -> bool:
         """An identity the control plane itself runs as: its rights are the platform's, not yours.
 
-        `system:` users and groups (the controller manager, the scheduler, …) and, on a
-        platform-owned binding, the groups of every node and every join token (`MACHINE_GROUPS`)
+        The control plane's users (the controller manager, the scheduler, each kubelet, …),
+        other `system:` users and groups on a binding the platform owns or named in the reserved
+        `system:` space itself (managed offerings name their bindings after their agents), and, on
+        a platform-owned binding, the groups of every node and every join token (`MACHINE_GROUPS`)
         and service accounts in kube-system. Never a population such as `system:authenticated`,
-        and never a subject someone added to a default binding.
+        never a subject someone added to a default binding, and never a `system:` name on a
+        binding somebody made under another name (a backdoor's client certificate named
+        `system:backup` hides behind that prefix).
         """
         if principal.is_population:
             return False
         if principal.kind in ("User", "Group"):
             if principal.is_machine_group:
                 return self.is_platform_owned(binding)
-            if principal.name.startswith("system:"):
+            if principal.is_control_plane:
                 return True
+            if principal.name.startswith(RESERVED_PREFIX):
+                return self.is_platform_owned(binding) or binding.name.startswith(RESERVED_PREFIX)
             if (principal.kind, principal.name) in PROVIDER_IDENTITIES.get(self.provider, ()):
                 return True
             return self.provider == "eks" and principal.name.startswith("eks:")

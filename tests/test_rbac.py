@@ -275,6 +275,24 @@ def test_node_and_join_token_groups_count_as_platform_only_on_platform_bindings(
     assert found["ClusterRoleBinding default"] is Status.PASS
 
 
+@pytest.mark.parametrize(
+    ("binding_name", "user", "expected"),
+    [
+        ("backdoor", "system:backup", Status.FAIL),  # a `system:` name hiding on a made binding
+        ("system:clustermetrics", "system:clustermetrics", Status.PASS),  # GKE names its agents' bindings so
+        ("scheduler-extras", "system:kube-scheduler", Status.PASS),  # the control plane's own identity
+        ("kubelet-secrets", "system:node:ip-10-0-1-7", Status.PASS),  # a kubelet
+    ],
+)
+def test_system_users_count_as_platform_only_when_the_control_plane_or_the_platform_binds_them(
+    binding_name: str, user: str, expected: Status
+) -> None:
+    reader = f.clusterrole("secret-reader", [f.rule(["get"], ["secrets"])])
+    binding = f.clusterrolebinding(binding_name, "secret-reader", [f.subject("User", user)])
+    found = statuses("RBAC-006", rbac_inventory(clusterroles=(reader,), clusterrolebindings=(binding,)))
+    assert found[f"ClusterRoleBinding {binding_name}"] is expected
+
+
 def test_populations_are_never_platform_identities() -> None:
     reader = f.clusterrole("secret-reader", [f.rule(["get"], ["secrets"])])
     inv = rbac_inventory(
