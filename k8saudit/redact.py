@@ -12,6 +12,8 @@ What is removed, and why (a snapshot must be safe to attach to a ticket):
 - Secret `data`/`stringData`: the collector asks for metadata only, this is the second lock.
 - ConfigMap values, except for the few ConfigMaps the checks read (DNS, ingress controller);
   even there, credentials written inline in a Corefile are masked.
+- credentials inline in an Ingress's annotations (a snippet's `Authorization: Basic …`, an auth
+  URL's password), and the header values a Gateway API route's filters set or add.
 
 Addresses k8saudit is given lose their `user:password@` the same way (`without_userinfo`): a
 kubeconfig's server, a release-calendar mirror.
@@ -26,6 +28,8 @@ from typing import Any
 from urllib.parse import unquote
 
 import orjson
+
+from k8saudit.readers import as_object, dicts
 
 REDACTED = "<redacted by k8saudit>"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -139,10 +143,46 @@ def redact(
     if key == "configmaps":
         _redact_configmap(obj)
         return applied_api_version
+    if key == "ingresses":
+        _redact_annotation_credentials(meta)
+    elif key in ROUTE_KINDS:
+        _redact_route_headers(obj)
     spec = None if spec_redacted else pod_spec_of(key, obj)
     if spec is not None:
         redact_pod_spec(spec)
     return applied_api_version
+
+
+# Gateway API routes: the header values their filters set or add may be an upstream's credential
+# (`Authorization: Basic …` towards a backend); no check reads them.
+ROUTE_KINDS = frozenset({"gateway.httproutes", "gateway.grpcroutes"})
+_HEADER_FILTERS = ("requestHeaderModifier", "responseHeaderModifier")
+
+
+def _redact_route_headers(route: dict[str, Any]) -> None:
+    for rule in dicts(as_object(route.get("spec")).get("rules")):
+        for holder in (rule, *dicts(rule.get("backendRefs"))):
+            for route_filter in dicts(holder.get("filters")):
+                _redact_header_values(route_filter)
+
+
+def _redact_header_values(route_filter: dict[str, Any]) -> None:
+    for name in _HEADER_FILTERS:
+        modifier = as_object(route_filter.get(name))
+        for header in (*dicts(modifier.get("set")), *dicts(modifier.get("add"))):
+            if "value" in header:
+                header["value"] = REDACTED
+
+
+def _redact_annotation_credentials(meta: object) -> None:
+    """An Ingress's annotations are its controller's settings: a snippet may set an upstream's
+    `Authorization: Basic …`, an auth URL may carry a password. The credential goes, the rest
+    stays (checks read these annotations)."""
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    if isinstance(annotations, dict):
+        for name, value in annotations.items():
+            if isinstance(value, str):
+                annotations[name] = _without_inline_credentials(value)
 
 
 def _applied_api_version(raw: object) -> str | None:

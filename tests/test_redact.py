@@ -102,6 +102,39 @@ def test_redaction_survives_malformed_objects() -> None:
         redact("pods", obj)
 
 
+def test_credentials_in_ingress_annotations_and_route_headers_are_redacted() -> None:
+    """An upstream's credential set by an nginx snippet, an auth URL's password, or a header an
+    HTTPRoute filter adds: the credential goes, the settings checks read stay."""
+    snippet = f'proxy_set_header Authorization "Basic {CANARY}";'
+    ingress = f.ingress(
+        "legacy",
+        "shop",
+        annotations={
+            "nginx.ingress.kubernetes.io/configuration-snippet": snippet,
+            "nginx.ingress.kubernetes.io/auth-url": f"https://sso:{CANARY}@auth.shop/check",
+            "nginx.ingress.kubernetes.io/auth-tls-verify-client": "on",
+        },
+    )
+    redact("ingresses", ingress)
+    annotations = ingress["metadata"]["annotations"]
+    assert CANARY not in json.dumps(ingress)
+    assert annotations["nginx.ingress.kubernetes.io/configuration-snippet"] == (
+        f'proxy_set_header Authorization "Basic {REDACTED}";'
+    )
+    assert annotations["nginx.ingress.kubernetes.io/auth-tls-verify-client"] == "on"
+    header = {"requestHeaderModifier": {"set": [{"name": "Authorization", "value": f"Bearer {CANARY}"}]}}
+    rules = [{"filters": [header], "backendRefs": [{"name": "legacy", "port": 80, "filters": [header]}]}]
+    route = f.custom_resource("HTTPRoute", "legacy", "shop", spec={"rules": rules})
+    redact("gateway.httproutes", route)
+    assert CANARY not in json.dumps(route)
+    assert route["spec"]["rules"][0]["filters"][0]["requestHeaderModifier"]["set"][0] == {
+        "name": "Authorization",
+        "value": REDACTED,
+    }
+    for hostile in ({"spec": {"rules": 5}}, {"spec": {"rules": [{"filters": "x", "backendRefs": [None]}]}}):
+        redact("gateway.httproutes", hostile)
+
+
 def test_flag_redaction_stays_linear_on_hostile_arguments() -> None:
     """A megabyte-long argument made of secret-flag names: a backtracking pattern would hang."""
     hostile = "--" + "password" * 131_072
