@@ -29,7 +29,7 @@ import httpx
 import yaml
 from isal import isal_zlib
 
-from k8saudit.errors import ConnectionFailure
+from k8saudit.errors import ConnectionFailure, check_input_file
 from k8saudit.redact import without_userinfo
 
 IN_CLUSTER = "in-cluster"
@@ -62,11 +62,11 @@ def _existing_kubeconfig(explicit: str | None) -> tuple[str, str]:
     merger lets the last one win).
     """
     paths = kubeconfig_paths(explicit)
+    for path in paths:  # `--kubeconfig ~/.kube`, not its config file (kubectl refuses it too)
+        check_input_file(path, "a kubeconfig file", ConnectionFailure)
     found = [str(p) for p in paths if p.is_file()]
     if not found:
         shown = ", ".join(str(p) for p in paths)
-        if paths and all(p.is_dir() for p in paths):  # `--kubeconfig ~/.kube`, not its config file
-            raise ConnectionFailure(f"{shown}: a directory, not a kubeconfig file")
         hint = "" if explicit else " (set KUBECONFIG or pass --kubeconfig)"
         raise ConnectionFailure(f"no kubeconfig found at {shown}{hint}")
     current = ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 EXIT_OK = 0
 EXIT_USAGE = 1
 EXIT_CLUSTER = 2
@@ -35,3 +37,17 @@ class ConnectionFailure(K8sAuditError):
     """The cluster cannot be reached or authenticated to (exit code 2)."""
 
     exit_code = EXIT_CLUSTER
+
+
+def check_input_file(path: Path, expected: str, error: type[K8sAuditError] = UsageError) -> None:
+    """Refuse, as one `error` line, an input path that is a directory (`--waivers ~/.config/k8saudit`)
+    or that cannot even be looked at (a name too long, a parent without search permission).
+    "Does not exist" or the system's "Is a directory" would say neither what went wrong nor what
+    to give instead: `expected` says that ("a waivers TOML file"). A missing file is left to the
+    caller, whose message names what it looked for."""
+    try:
+        directory = path.is_dir()
+    except OSError as exc:
+        raise error(f"cannot read {path}: {exc.strerror or exc}") from None
+    if directory:
+        raise error(f"{path} is a directory; expected {expected}")

@@ -41,7 +41,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from k8saudit.errors import UsageError
+from k8saudit.errors import UsageError, check_input_file
 from k8saudit.inventory import KINDS_BY_KIND
 from k8saudit.model import PSEUDO_KINDS
 from k8saudit.registry import AREAS, Config
@@ -103,8 +103,11 @@ def find_policy_file(
     """The policy file in effect: `explicit`, else ./.k8saudit.toml, else the user's; None if none."""
     if explicit is not None:
         path = Path(explicit).expanduser()
-        if not path.is_file():
+        check_input_file(path, "a waivers TOML file", PolicyError)
+        if not path.exists():
             raise PolicyError(f"waivers file {path} does not exist")
+        if not path.is_file():  # /dev/null, a pipe: a waiver added in the UI would replace it
+            raise PolicyError(f"waivers file {path} is not a regular file; expected a waivers TOML file")
         return path
     project = cwd / PROJECT_FILE if cwd is not None else Path(PROJECT_FILE)  # relative reads better
     for candidate in (project, user_policy_path(environ)):

@@ -28,7 +28,7 @@ import orjson
 from isal import isal_zlib
 
 from k8saudit import __version__, heap, siblings
-from k8saudit.errors import SnapshotError
+from k8saudit.errors import SnapshotError, check_input_file
 from k8saudit.inventory import ClusterIdentity, Coverage, Inventory, malformed, share_pod_templates
 from k8saudit.kinds import KINDS, KINDS_BY_KEY
 from k8saudit.model import CHECK_ID_PATTERN, Finding, Status, Subject, shared_evidence
@@ -474,6 +474,8 @@ def load(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Sn
     source = Path(path)
     from_stdin = str(path) == STDIN
     shown: Path | str = "standard input" if from_stdin else source
+    if not from_stdin:
+        check_input_file(source, "a snapshot file (.json or .json.gz)", SnapshotError)
     try:
         # Boxed, so that the document's bytes (~400 MB for a 100k-pod cluster) are freed the
         # moment they are parsed instead of staying alive in this frame while objects are built.

@@ -443,9 +443,40 @@ def test_keep_prunes_the_names_earlier_versions_gave_only_for_this_context(tmp_p
     assert sorted(tmp_path.iterdir()) == sorted([ours[1], theirs, newest])
 
 
-@pytest.mark.parametrize("command", [["report"], ["open", "--text"]])
-def test_a_path_that_cannot_be_looked_at(tmp_path: Path, capsys, command: list[str]) -> None:
-    assert main([*command, str(tmp_path / ("d" * 300) / "s.json")]) == EXIT_USAGE
+DEMO = str(demo_snapshot_path())
+# Every option that reads a file, with the path it reads put last: (argv, exit code, what it expects)
+INPUT_FILES = [
+    (["report", DEMO, "--waivers"], EXIT_USAGE, "a waivers TOML file"),
+    (["demo", "--text", "--waivers"], EXIT_USAGE, "a waivers TOML file"),
+    (["diff", DEMO, DEMO, "--waivers"], EXIT_USAGE, "a waivers TOML file"),
+    (["scan", "--no-save", "--kubeconfig"], EXIT_CLUSTER, "a kubeconfig file"),
+    (["diff", DEMO], EXIT_USAGE, "a snapshot file (.json or .json.gz)"),
+]
+INPUT_IDS = [" ".join(word for word in argv if word != DEMO) for argv, _, _ in INPUT_FILES]
+
+
+@pytest.mark.parametrize(("argv", "code", "expected"), INPUT_FILES, ids=INPUT_IDS)
+def test_a_directory_given_for_an_input_file_says_so(
+    tmp_path: Path, capsys, argv: list[str], code: int, expected: str
+) -> None:
+    """Not "does not exist" nor "Is a directory": what the path is, and what the option wants."""
+    assert main([*argv, str(tmp_path)]) == code
+    one_error_line(capsys.readouterr().err, f"{tmp_path} is a directory; expected {expected}")
+
+
+def test_a_device_given_as_waivers_file_is_not_called_missing(capsys) -> None:
+    assert main(["report", DEMO, "--waivers", os.devnull]) == EXIT_USAGE
+    one_error_line(capsys.readouterr().err, "is not a regular file; expected a waivers TOML file")
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [(["report"], EXIT_USAGE), (["open", "--text"], EXIT_USAGE)]
+    + [(argv, code) for argv, code, _ in INPUT_FILES],
+    ids=["report", "open --text", *INPUT_IDS],
+)
+def test_a_path_that_cannot_be_looked_at(tmp_path: Path, capsys, argv: list[str], code: int) -> None:
+    assert main([*argv, str(tmp_path / ("d" * 300) / "s.json")]) == code
     one_error_line(capsys.readouterr().err, "cannot read", "File name too long")
 
 

@@ -151,7 +151,7 @@ def _token_at_the_wrong_level(srv: ReplayServer, tmp: Path) -> tuple[Path, list[
 
 CASES: dict[str, Case] = {
     "missing kubeconfig": Case(_missing, ("no kubeconfig found at", "absent-kubeconfig")),
-    "kubeconfig is a directory": Case(_directory, (".kube: a directory, not a kubeconfig file",)),
+    "kubeconfig is a directory": Case(_directory, (".kube is a directory; expected a kubeconfig file",)),
     "kubeconfig not YAML": Case(_not_yaml, ("is not valid YAML (line ",)),
     "not a kubeconfig": Case(_not_a_kubeconfig, ("'clusters' must be a list of named entries",)),
     # The kubernetes loader prints the whole entry, secrets and all, to say where it looked.

@@ -149,7 +149,7 @@ def test_bad_entries_are_listed_with_the_reason_and_the_others_still_reported(tm
     assert "'' is not a file name in the fleet directory" in reasons["empty"]
     assert '"snapshot" must be a file name, got int' in reasons["typed"]
     assert '"error" must be a string, got dict' in reasons["odd-error"]
-    assert "Is a directory" in reasons["dir"]
+    assert "is a directory; expected a snapshot file" in reasons["dir"]
     for context in ("nul", "#3", "#4", "up", "empty", "typed", "odd-error"):
         assert reasons[context].startswith(f"{fleet / INDEX_FILE}: cluster #"), context
 
