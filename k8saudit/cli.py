@@ -22,6 +22,7 @@ try:  # a Ctrl-C while these load comes before main() can catch it: the same lin
     import re
     import signal
     import threading
+    import time
     from collections.abc import Callable, Coroutine, Iterable, Sequence
     from pathlib import Path
     from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TypeVar
@@ -577,7 +578,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
             raise UsageError("scan: --probe scans one cluster at a time; leave out --all-contexts/--contexts")
         return _scan_fleet(args, settings, config, waivers, gates, calendar, notes)
     probe = _probe_settings(args)
-    progress = None if args.quiet or not sys.stderr.isatty() else _ProgressLine()
+    progress = None if args.quiet else _progress_for_stderr()
 
     async def scan_then_probe() -> Report:
         report = await scan_cluster(
@@ -596,9 +597,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     if not args.no_save:
         _check_outputs(args)
-    report = _run_async(scan_then_probe())
-    if progress:
-        progress.clear()
+    try:
+        report = _run_async(scan_then_probe())
+    finally:  # a failed or interrupted scan's line must not run into the error's
+        if progress:
+            progress.clear()
     if unread := nothing_read(report):  # as a fleet scan says of the same cluster
         raise ConnectionFailure(f"{unread}; no report and no snapshot")
     # Saved before printing, so a reader that leaves early loses no snapshot; printed before a
@@ -758,13 +761,33 @@ def _probe_settings(args: argparse.Namespace) -> ProbeSettings | None:
     )
 
 
-class _ProgressLine:
-    """One self-rewriting line on stderr while a scan runs."""
+# A terminal that shows \r and escape sequences as text (Emacs' shell, some CI log viewers) says so
+# with TERM=dumb; without TERM at all nothing says it understands them either.
+_DUMB_TERMINALS = ("", "dumb")
+PLAIN_PROGRESS_EVERY_S = 5.0  # a dumb terminal gets a new line at most this often: a log, not a flood
 
-    def __init__(self) -> None:
+
+def _progress_for_stderr() -> _ProgressLine | None:
+    """The progress display standard error can show: none for a file or a pipe (a log would
+    fill with counts), plain lines for a dumb terminal, one line rewritten in place otherwise."""
+    if not sys.stderr.isatty():
+        return None
+    return _ProgressLine(rewrite=os.environ.get("TERM", "") not in _DUMB_TERMINALS)
+
+
+class _ProgressLine:
+    """The scan's progress on stderr: one self-rewriting line, or with `rewrite=False` plain
+    lines (no carriage return, no escape sequence) at most every PLAIN_PROGRESS_EVERY_S seconds
+    and the last count at the end."""
+
+    def __init__(self, rewrite: bool = True, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rewrite = rewrite
+        self.clock = clock
         self.total = 0
         self.done = 0
         self.objects: dict[str, int] = {}
+        self.shown = ""  # the last plain line written
+        self.next_plain_at = -math.inf
 
     def __call__(self, event: object) -> None:
         from k8saudit.collector import KindFinished, PageReceived, ScanStarted
@@ -775,10 +798,27 @@ class _ProgressLine:
             self.objects[event.key] = event.objects
         elif isinstance(event, KindFinished):
             self.done += 1
-        _say(f"\rScanning: {self.done}/{self.total} kinds, {sum(self.objects.values()):,} objects ", end="")
+        if self.rewrite:
+            _say(f"\r{self._text()} ", end="")
+        elif self.clock() >= self.next_plain_at:
+            self._plain_line()
+
+    def _text(self) -> str:
+        return f"Scanning: {self.done}/{self.total} kinds, {sum(self.objects.values()):,} objects"
+
+    def _plain_line(self) -> None:
+        self.next_plain_at = self.clock() + PLAIN_PROGRESS_EVERY_S
+        if (text := self._text()) != self.shown:
+            _say(text)
+            self.shown = text
 
     def clear(self) -> None:
-        _say("\r\x1b[K", end="")
+        """Erase the line, so that what follows starts clean; a plain display ends on the last
+        count instead (a line written cannot be taken back)."""
+        if self.rewrite:
+            _say("\r\x1b[K", end="")
+        elif self.shown:
+            self._plain_line()
 
 
 def _max_bytes(args: argparse.Namespace) -> int:

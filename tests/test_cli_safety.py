@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -601,3 +603,62 @@ def test_ctrl_c_while_the_cli_loads_or_returns_is_one_line_and_exit_130(
     )
     assert done.returncode == 130, done.stderr.decode()
     assert done.stderr.decode() == "k8saudit: interrupted\n", "no traceback"
+
+
+# -- 10. the scan's progress on standard error ---------------------------------------------------
+
+
+class Terminal(io.StringIO):
+    """Standard error as a terminal: what was written to it, exactly."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def progress_shown(monkeypatch, kubeconfig: Path, term: str | None, stderr: io.StringIO) -> str:
+    if term is None:
+        monkeypatch.delenv("TERM", raising=False)
+    else:
+        monkeypatch.setenv("TERM", term)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    assert main(["scan", "--kubeconfig", str(kubeconfig), "--no-save"]) == EXIT_OK
+    return stderr.getvalue()
+
+
+@pytest.mark.parametrize("term", ["dumb", None])
+def test_a_dumb_terminal_gets_plain_progress_lines(monkeypatch, kubeconfig: Path, term: str | None) -> None:
+    shown = progress_shown(monkeypatch, kubeconfig, term, Terminal())
+    assert "\x1b" not in shown and "\r" not in shown, repr(shown)
+    lines = shown.splitlines()
+    assert lines[0].startswith("Scanning: 0/"), lines
+    assert re.fullmatch(r"Scanning: (\d+)/\1 kinds, [\d,]+ objects", lines[-1]), "ends on the last count"
+
+
+def test_a_capable_terminal_gets_one_line_rewritten_then_erased(monkeypatch, kubeconfig: Path) -> None:
+    shown = progress_shown(monkeypatch, kubeconfig, "xterm-256color", Terminal())
+    assert shown.startswith("\rScanning: ") and shown.endswith("\r\x1b[K"), repr(shown[-80:])
+    assert "\n" not in shown
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(monkeypatch, kubeconfig: Path) -> None:
+    assert progress_shown(monkeypatch, kubeconfig, "xterm-256color", io.StringIO()) == ""
+
+
+def test_plain_progress_is_a_line_every_few_seconds_not_one_per_event(monkeypatch) -> None:
+    from k8saudit.collector import KindFinished, ScanStarted
+
+    now = [0.0]
+    stderr = Terminal()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    progress = cli._ProgressLine(rewrite=False, clock=lambda: now[0])
+    progress(ScanStarted(("pods", "nodes", "services")))
+    every = cli.PLAIN_PROGRESS_EVERY_S
+    for moment in (1.0, every + 0.5, every + 1.0):
+        now[0] = moment
+        progress(KindFinished("pods", None))  # type: ignore[arg-type]
+    progress.clear()
+    assert stderr.getvalue().splitlines() == [
+        "Scanning: 0/3 kinds, 0 objects",
+        "Scanning: 2/3 kinds, 0 objects",
+        "Scanning: 3/3 kinds, 0 objects",  # the end, however soon after the last line
+    ]
