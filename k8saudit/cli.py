@@ -62,6 +62,25 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # argparse would exit 2, which means "cluster"
         raise UsageError(f"{self.prog}: {message}")
 
+    def print_help(self, file: Any = None) -> None:
+        """argparse ignores a failed write: `--help > /dev/full` would exit 0 having shown nothing."""
+        if file is not None:
+            super().print_help(file)
+        else:
+            _write_text(self.format_help(), "the help")
+
+
+class _Version(argparse.Action):
+    """--version, written as every output is (argparse's own ignores a failed write)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        kwargs.setdefault("help", "show program's version number and exit")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> NoReturn:
+        _write_text(f"k8saudit {__version__}\n", "the version")
+        parser.exit()
+
 
 def demo_snapshot_path() -> Path:
     """The demo snapshot shipped in the wheel (k8saudit/snapshots) or in a source checkout."""
@@ -204,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Audit the hardening of a Kubernetes cluster (read-only). "
         "Without a command, opens the terminal UI on the current kubeconfig context.",
     )
-    parser.add_argument("--version", action="version", version=f"k8saudit {__version__}")
+    parser.add_argument("--version", action=_Version)
     _add_connection_options(parser)
     _add_policy_options(parser)
     _add_calendar_options(parser)

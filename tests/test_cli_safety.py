@@ -26,6 +26,7 @@ from k8saudit.errors import EXIT_CLUSTER, EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, Sna
 from tests.replay import ReplayServer
 
 REPO = Path(__file__).resolve().parents[1]
+DEMO = str(demo_snapshot_path())
 # A kubeconfig that names one context and no reachable server: enough to select contexts.
 KUBECONFIG = """\
 apiVersion: v1
@@ -288,6 +289,27 @@ def test_full_or_closed_stdout_is_one_line(tmp_path: Path) -> None:
     one_error_line(done.stderr.decode(), "cannot write the catalog to standard output", "closed")
 
 
+@pytest.mark.parametrize(
+    ("argv", "what"),
+    [
+        (["--help"], "the help"),
+        (["scan", "--help"], "the help"),
+        ([], "the help"),  # no terminal: the help instead of the UI
+        (["--version"], "the version"),
+        (["diff", DEMO, DEMO], "the comparison"),
+        (["diff", DEMO, DEMO, "--format", "json"], "the comparison"),
+    ],
+    ids=["--help", "scan --help", "no command", "--version", "diff", "diff json"],
+)
+def test_every_output_to_a_full_disk_is_one_line_and_never_0(
+    tmp_path: Path, argv: list[str], what: str
+) -> None:
+    with open("/dev/full", "wb") as full:
+        done = run_cli(*argv, cwd=tmp_path, stdout=full, stdin=subprocess.DEVNULL)
+    assert done.returncode == EXIT_USAGE
+    one_error_line(done.stderr.decode(), f"cannot write {what} to standard output", "No space left")
+
+
 # -- 4. numbers ----------------------------------------------------------------------------------
 
 
@@ -445,7 +467,6 @@ def test_keep_prunes_the_names_earlier_versions_gave_only_for_this_context(tmp_p
     assert sorted(tmp_path.iterdir()) == sorted([ours[1], theirs, newest])
 
 
-DEMO = str(demo_snapshot_path())
 # Every option that reads a file, with the path it reads put last: (argv, exit code, what it expects)
 INPUT_FILES = [
     (["report", DEMO, "--waivers"], EXIT_USAGE, "a waivers TOML file"),
