@@ -111,11 +111,22 @@ def _positive(kind: type, maximum: int | None = None) -> Callable[[str], float |
     return parse
 
 
+def _path(text: str) -> str:
+    """A path given on the command line, never empty: `-o "$OUT"` with OUT unset would otherwise
+    save under the default name, and `report ""` read the working directory as a fleet."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path names no file")
+    return text
+
+
 def _add_connection_options(parser: argparse.ArgumentParser, default: object = None) -> None:
     """Accepted before and after the command; `default=SUPPRESS` keeps a subcommand from
     overwriting a value given before it."""
     parser.add_argument(
-        "--kubeconfig", default=default, help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)"
+        "--kubeconfig",
+        type=_path,
+        default=default,
+        help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)",
     )
     parser.add_argument(
         "--context",
@@ -167,6 +178,7 @@ def _add_policy_options(parser: argparse.ArgumentParser, default: object = None)
     group = parser.add_argument_group("waivers and settings")
     group.add_argument(
         "--waivers",
+        type=_path,
         metavar="PATH",
         default=default,
         help="policy file with waivers and settings (default: ./.k8saudit.toml, "
@@ -232,7 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
     scan = commands.add_parser("scan", help="scan a cluster, print the report and save a snapshot")
     _add_connection_options(scan, argparse.SUPPRESS)
     scan.add_argument(
-        "-o", "--output", help="snapshot file (.json or .json.gz; default: k8saudit-CONTEXT-TIME.json.gz)"
+        "-o",
+        "--output",
+        type=_path,
+        help="snapshot file (.json or .json.gz; default: k8saudit-CONTEXT-TIME.json.gz)",
     )
     scan.add_argument("--no-save", action="store_true", help="do not write a snapshot")
     scan.add_argument(
@@ -270,7 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--all-contexts", action="store_true", help="scan every context of the kubeconfig")
     fleet.add_argument("--contexts", metavar="A,B,C", help="scan these contexts")
     fleet.add_argument(
-        "--output-dir", metavar="DIR", help="fleet snapshots directory (default: ./k8saudit-fleet-TIME/)"
+        "--output-dir",
+        type=_path,
+        metavar="DIR",
+        help="fleet snapshots directory (default: ./k8saudit-fleet-TIME/)",
     )
     fleet.add_argument(
         "--max-clusters", type=_positive(int), default=4, help="clusters scanned at once (default: 4)"
@@ -282,7 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
         "report", help="print the report of a saved snapshot, or the table of a fleet directory"
     )
     report.add_argument(
-        "snapshot", help="snapshot file (.json or .json.gz; - reads standard input), or a fleet directory"
+        "snapshot",
+        type=_path,
+        help="snapshot file (.json or .json.gz; - reads standard input), or a fleet directory",
     )
     _add_format(report, REPORT_FORMATS)
     report.add_argument(
@@ -296,8 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_calendar_options(report, argparse.SUPPRESS)
 
     diff = commands.add_parser("diff", help="compare two snapshots: new, resolved and changed findings")
-    diff.add_argument("old", help="the older snapshot")
-    diff.add_argument("new", help="the newer snapshot")
+    diff.add_argument("old", type=_path, help="the older snapshot")
+    diff.add_argument("new", type=_path, help="the newer snapshot")
     _add_format(diff)
     diff.add_argument(
         "--as-recorded", action="store_true", help="compare the findings as saved, not re-evaluated"
@@ -313,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="open a saved snapshot, or a fleet directory of them, in the terminal UI (no cluster needed)",
     )
     open_.add_argument(
-        "snapshot", help="snapshot file (.json or .json.gz), or a directory of them (fleet view)"
+        "snapshot", type=_path, help="snapshot file (.json or .json.gz), or a directory of them (fleet view)"
     )
     open_.add_argument("--text", action="store_true", help="print the report instead of opening the UI")
     _add_calendar_options(open_, argparse.SUPPRESS)

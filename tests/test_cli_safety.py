@@ -122,6 +122,43 @@ def test_scan_output_is_never_a_device_fifo_or_directory(
     assert Path(os.devnull).is_char_device()
 
 
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["-o", ""], "-o/--output"),
+        (["--output="], "-o/--output"),
+        (["--all-contexts", "--output-dir", ""], "--output-dir"),
+        (["--waivers", ""], "--waivers"),
+    ],
+    ids=["-o", "--output=", "--output-dir", "--waivers"],
+)
+def test_an_empty_path_is_refused_before_the_scan(
+    replay_server: ReplayServer, kubeconfig: Path, tmp_path: Path, capsys, monkeypatch, argv, option
+) -> None:
+    """`-o "$OUT"` with OUT unset: not a snapshot saved under the default name."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["scan", "--kubeconfig", str(kubeconfig), "--quiet", *argv]) == EXIT_USAGE
+    one_error_line(capsys.readouterr().err, f"argument {option}: an empty path names no file")
+    assert replay_server.requests == []
+    assert list(tmp_path.iterdir()) == [kubeconfig], "nothing saved"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["report", ""], ["open", "--text", ""], ["diff", DEMO, ""], ["--kubeconfig", "", "scan"]],
+    ids=["report", "open", "diff", "--kubeconfig"],
+)
+def test_an_empty_input_path_is_not_the_working_directory(
+    tmp_path: Path, capsys, monkeypatch, argv: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    snapshot.save(snapshot.load(DEMO).report(), tmp_path / "s.json.gz")  # `report ""` read it as a fleet
+    assert main(argv) == EXIT_USAGE
+    captured = capsys.readouterr()
+    one_error_line(captured.err, "an empty path names no file")
+    assert captured.out == ""
+
+
 def test_scan_output_replaces_a_snapshot_but_no_other_json(kubeconfig: Path, tmp_path: Path, capsys) -> None:
     foreign = tmp_path / "package.json"
     foreign.write_text('{"name": "web"}\n')
