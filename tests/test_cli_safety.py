@@ -363,6 +363,19 @@ def test_huge_max_snapshot_size_is_refused(capsys, size: str) -> None:
     one_error_line(capsys.readouterr().err, "--max-snapshot-size", "at most 1048576")
 
 
+@pytest.mark.parametrize("size", ["5001", "99999999999999999999"])
+def test_huge_page_size_is_refused_before_the_scan(
+    replay_server: ReplayServer, kubeconfig: Path, capsys, size: str
+) -> None:
+    """The API server would build the whole page in memory: one huge page is no paging at all."""
+    assert main(["scan", "--kubeconfig", str(kubeconfig), "--no-save", "--page-size", size]) == EXIT_USAGE
+    one_error_line(capsys.readouterr().err, "--page-size", "at most 5000")
+    assert replay_server.requests == []
+    assert (
+        main(["scan", "--kubeconfig", str(kubeconfig), "--no-save", "-q", "--page-size", "5000"]) == EXIT_OK
+    )
+
+
 def test_largest_max_snapshot_size_reads_without_reserving_it(capsys) -> None:
     """read(n) allocates n bytes: a limit of 1 TiB must not mean a 1 TiB buffer."""
     assert main(["report", str(demo_snapshot_path()), "--max-snapshot-size", "1048576"]) == EXIT_OK
