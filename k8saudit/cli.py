@@ -325,7 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_calendar_options(report, argparse.SUPPRESS)
 
     diff = commands.add_parser("diff", help="compare two snapshots: new, resolved and changed findings")
-    diff.add_argument("old", type=_path, help="the older snapshot")
+    diff.add_argument(
+        "old", type=_path, help="the older snapshot (- reads standard input, for one side only)"
+    )
     diff.add_argument("new", type=_path, help="the newer snapshot")
     _add_format(diff)
     diff.add_argument(
@@ -924,9 +926,15 @@ def _report_fleet(args: argparse.Namespace, config: Config, waivers: WaiverPolic
     return _print_fleet(entries, Path(args.snapshot), args.format, gates)
 
 
+# The names of standard input as a path: `-`, and what the system calls it.
+_STDIN_PATHS = ("-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0")
+
+
 def cmd_diff(args: argparse.Namespace) -> int:
     from k8saudit.diff import diff_snapshots, render_diff_text
 
+    if args.old in _STDIN_PATHS and args.new in _STDIN_PATHS:  # the second would find it empty
+        raise UsageError("diff: only one of the two snapshots can be read from standard input")
     _check_as_recorded(args)
     config, waivers = _policy(args)
     diff = diff_snapshots(

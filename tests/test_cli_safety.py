@@ -596,6 +596,18 @@ def test_report_reads_a_snapshot_from_a_pipe(tmp_path: Path, path: str) -> None:
     assert done.returncode == EXIT_OK and b"Overall" in done.stdout
 
 
+@pytest.mark.parametrize("new", ["-", "/dev/stdin"])
+def test_diff_reads_only_one_side_from_standard_input(tmp_path: Path, new: str) -> None:
+    with open(DEMO, "rb") as stdin:  # a file: its offset, shared with the process, tells what it read
+        done = run_cli("diff", "-", new, cwd=tmp_path, stdin=stdin)
+        assert os.lseek(stdin.fileno(), 0, os.SEEK_CUR) == 0, "refused before reading anything"
+    assert done.returncode == EXIT_USAGE
+    one_error_line(done.stderr.decode(), "only one of the two snapshots can be read from standard input")
+    with open(DEMO, "rb") as stdin:
+        done = run_cli("diff", "-", DEMO, cwd=tmp_path, stdin=stdin)
+    assert done.returncode == EXIT_OK and b"Overall: F -> F" in done.stdout, done.stderr.decode()
+
+
 def test_a_pipe_is_held_to_the_size_limit(tmp_path: Path) -> None:
     done = run_cli("report", "-", "--max-snapshot-size", "1", cwd=tmp_path, input=b" " * (2 * 1024**2))
     assert done.returncode == EXIT_USAGE
