@@ -588,8 +588,18 @@ def _parse(raw: bytes, source: Path | str) -> tuple[Any, bool]:
     try:
         return orjson.loads(raw), False
     except orjson.JSONDecodeError as exc:
-        problem = "truncated" if "EOF" in str(exc) or "end of" in str(exc).lower() else "corrupt"
-        raise SnapshotError(f"{source} is {problem}: not valid JSON ({_short(exc)})") from None
+        raise SnapshotError(_not_json(raw, source, exc)) from None
+
+
+def _not_json(raw: bytes, source: Path | str, exc: orjson.JSONDecodeError) -> str:
+    """Why `raw` is not a snapshot, in words: a file of another kind (an image, a tarball) is no
+    "corrupt" snapshot, and orjson's "surrogates not allowed" says nothing about binary data."""
+    if raw.lstrip()[:1] not in (b"{", b"["):  # a snapshot's first byte, however it was cut
+        return f"{source} is not a k8saudit snapshot: not valid JSON, nor gzip"
+    if "UTF-8" in str(exc):  # orjson checks the whole text first: it gives no position for it
+        return f"{source} is corrupt: not valid JSON (not UTF-8 text)"
+    problem = "truncated" if "EOF" in str(exc) or "end of" in str(exc).lower() else "corrupt"
+    return f"{source} is {problem}: not valid JSON ({_short(exc)})"
 
 
 _KIND_KEYS = tuple(kind.key for kind in KINDS)

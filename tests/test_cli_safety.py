@@ -583,6 +583,42 @@ def test_unknown_context_exits_2_for_one_cluster_and_for_a_fleet(tmp_path: Path,
         one_error_line(capsys.readouterr().err, "'nope' not found in kubeconfig")
 
 
+def wrong_snapshot(tmp_path: Path, kind: str) -> Path:
+    demo = Path(DEMO).read_bytes()
+    text = gzip.decompress(demo)
+    content = {
+        "binary": bytes(range(256)) * 8,  # an image, a tarball
+        "text": b"hello\n",
+        "not UTF-8": text[:5000] + b"\xff\xfe" + text[5002:],
+        "truncated": demo[: len(demo) // 3],
+        "empty": b"",
+    }[kind]
+    path = tmp_path / f"{kind.replace(' ', '-')}.json.gz"
+    path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize(
+    "command", [["report"], ["open", "--text"], ["diff", DEMO]], ids=["report", "open", "diff"]
+)
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("binary", "is not a k8saudit snapshot: not valid JSON, nor gzip"),
+        ("text", "is not a k8saudit snapshot: not valid JSON, nor gzip"),
+        ("not UTF-8", "is corrupt: not valid JSON (not UTF-8 text)"),
+        ("truncated", "is truncated: the gzip stream ends early"),
+        ("empty", "is empty"),
+    ],
+)
+def test_a_file_that_is_no_snapshot_says_what_it_is(
+    tmp_path: Path, capsys, command: list[str], kind: str, said: str
+) -> None:
+    path = wrong_snapshot(tmp_path, kind)
+    assert main([*command, str(path)]) == EXIT_USAGE
+    one_error_line(capsys.readouterr().err, f"{path} {said}")
+
+
 # -- 9. a snapshot through a pipe ----------------------------------------------------------------
 
 
