@@ -1002,9 +1002,17 @@ def _is_directory(path: Path) -> bool:
 
 def cmd_open(args: argparse.Namespace) -> int:
     path = Path(args.snapshot)
+    if args.snapshot == "-":  # "no such file: -" would send the reader looking for a file named so
+        raise UsageError(
+            "open reads a snapshot file, not standard input; print one from it with: k8saudit report -"
+        )
     if _is_directory(path):
         return _open_fleet(args, path)
     if not path.is_file():
+        if path.exists():  # a pipe (`open <(...)`): the UI may read the file again, a pipe gives it once
+            raise UsageError(
+                f"open reads a snapshot file; {path} is not a regular file (print it with: k8saudit report)"
+            )
         raise UsageError(f"no such snapshot file or directory: {path}")
     return _open_snapshot(args, path)
 

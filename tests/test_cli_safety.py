@@ -644,6 +644,16 @@ def test_diff_reads_only_one_side_from_standard_input(tmp_path: Path, new: str) 
     assert done.returncode == EXIT_OK and b"Overall: F -> F" in done.stdout, done.stderr.decode()
 
 
+@pytest.mark.parametrize("text", [[], ["--text"]], ids=["ui", "text"])
+def test_open_points_a_snapshot_in_a_pipe_to_report(tmp_path: Path, capsys, text: list[str]) -> None:
+    """Not "no such snapshot file or directory: -": what open wants, and the command that reads a pipe."""
+    fifo = tmp_path / "s.json.gz"
+    os.mkfifo(fifo)
+    for target, said in (("-", "not standard input"), (str(fifo), f"{fifo} is not a regular file")):
+        assert main(["open", *text, target]) == EXIT_USAGE
+        one_error_line(capsys.readouterr().err, "open reads a snapshot file", said, "k8saudit report")
+
+
 def test_a_pipe_is_held_to_the_size_limit(tmp_path: Path) -> None:
     done = run_cli("report", "-", "--max-snapshot-size", "1", cwd=tmp_path, input=b" " * (2 * 1024**2))
     assert done.returncode == EXIT_USAGE
