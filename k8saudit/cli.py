@@ -586,6 +586,8 @@ def _check_scan_args(args: argparse.Namespace) -> bool:
         raise UsageError("scan: --keep applies to single-cluster scans")
     if not fleet and args.output_dir:
         raise UsageError("scan: --output-dir is for fleet scans (--all-contexts, --contexts)")
+    if args.no_save and (args.output or args.output_dir):  # one of the two is a mistake: say which
+        raise UsageError("scan: --no-save writes no snapshot; -o and --output-dir name where to write one")
     if args.keep and (args.output or args.no_save):
         raise UsageError("scan: --keep prunes default-named snapshots; it does not go with -o or --no-save")
     return fleet

@@ -159,6 +159,18 @@ def test_an_empty_input_path_is_not_the_working_directory(
     assert captured.out == ""
 
 
+@pytest.mark.parametrize(
+    "argv", [["-o", "s.json.gz"], ["--all-contexts", "--output-dir", "fleet"]], ids=["-o", "fleet"]
+)
+def test_an_output_with_no_save_is_refused_not_ignored(
+    replay_server: ReplayServer, kubeconfig: Path, tmp_path: Path, capsys, monkeypatch, argv: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["scan", "--kubeconfig", str(kubeconfig), "--quiet", "--no-save", *argv]) == EXIT_USAGE
+    one_error_line(capsys.readouterr().err, "--no-save writes no snapshot; -o and --output-dir name where")
+    assert replay_server.requests == []
+
+
 def test_scan_output_replaces_a_snapshot_but_no_other_json(kubeconfig: Path, tmp_path: Path, capsys) -> None:
     foreign = tmp_path / "package.json"
     foreign.write_text('{"name": "web"}\n')
