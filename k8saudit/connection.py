@@ -62,9 +62,7 @@ def _existing_kubeconfig(explicit: str | None) -> tuple[str, str]:
     merger lets the last one win).
     """
     paths = kubeconfig_paths(explicit)
-    for path in paths:  # `--kubeconfig ~/.kube`, not its config file (kubectl refuses it too)
-        check_input_file(path, "a kubeconfig file", ConnectionFailure)
-    found = [str(p) for p in paths if p.is_file()]
+    found = [str(p) for p in _kubeconfig_files(paths)]
     if not found:
         shown = ", ".join(str(p) for p in paths)
         hint = "" if explicit else " (set KUBECONFIG or pass --kubeconfig)"
@@ -74,6 +72,14 @@ def _existing_kubeconfig(explicit: str | None) -> tuple[str, str]:
         data = _validate_kubeconfig_file(path)
         current = current or str(data.get("current-context") or "")
     return os.pathsep.join(found), current
+
+
+def _kubeconfig_files(paths: list[Path]) -> list[Path]:
+    """Those of `paths` that are files; a directory (`--kubeconfig ~/.kube`, not its config file:
+    kubectl refuses it too) or a path that cannot be looked at is one ConnectionFailure line."""
+    for path in paths:
+        check_input_file(path, "a kubeconfig file", ConnectionFailure)
+    return [p for p in paths if p.is_file()]
 
 
 def _validate_kubeconfig_file(path: str) -> dict[str, Any]:
@@ -614,7 +620,7 @@ def _plugin_of(config: dict[str, Any], context: str) -> _Plugin | None:
 
 
 def _in_cluster_only() -> bool:
-    has_kubeconfig = any(p.is_file() for p in kubeconfig_paths())
+    has_kubeconfig = bool(_kubeconfig_files(kubeconfig_paths()))
     return not has_kubeconfig and bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
 
 

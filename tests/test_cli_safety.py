@@ -555,6 +555,19 @@ def test_a_device_given_as_waivers_file_is_not_called_missing(capsys) -> None:
 
 
 @pytest.mark.parametrize(
+    ("name", "said"),
+    [("d" * 300 + "/config", "File name too long"), (".", "is a directory; expected a kubeconfig file")],
+    ids=["name too long", "directory"],
+)
+def test_a_kubeconfig_variable_naming_no_file_is_one_line(
+    tmp_path: Path, capsys, monkeypatch, name: str, said: str
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / name))
+    assert main(["scan", "--no-save", "--quiet"]) == EXIT_CLUSTER
+    one_error_line(capsys.readouterr().err, said)
+
+
+@pytest.mark.parametrize(
     ("argv", "code"),
     [(["report"], EXIT_USAGE), (["open", "--text"], EXIT_USAGE)]
     + [(argv, code) for argv, code, _ in INPUT_FILES],
