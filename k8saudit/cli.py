@@ -220,6 +220,11 @@ def _add_gates(parser: argparse.ArgumentParser) -> None:
 # page that large is no paging at all. Ten times the default still pages a 100k-pod cluster in 20.
 MAX_PAGE_SIZE = 5000
 
+# kube-apiserver serves every client from about 400 read requests in flight by default, shared
+# out by priority and fairness: past a few dozen parallel lists a scan only queues, earns 429s
+# and crowds out the controllers the cluster runs on.
+MAX_CONCURRENCY = 64
+
 # 1 TiB: more than any snapshot that fits in memory, and the byte count stays a C size.
 MAX_SNAPSHOT_MIB = 1024**2
 
@@ -262,7 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep only the N newest default-named snapshots of this context in the directory",
     )
     _add_format(scan, REPORT_FORMATS)
-    scan.add_argument("--concurrency", type=_positive(int), default=8, help="parallel requests (default: 8)")
+    scan.add_argument(
+        "--concurrency",
+        type=_positive(int, MAX_CONCURRENCY),
+        default=8,
+        help=f"parallel requests (default: 8; at most {MAX_CONCURRENCY}: more only queue at the API server)",
+    )
     scan.add_argument(
         "--page-size",
         type=_positive(int, MAX_PAGE_SIZE),

@@ -476,6 +476,11 @@ def load(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Sn
     shown: Path | str = "standard input" if from_stdin else source
     if not from_stdin:
         check_input_file(source, "a snapshot file (.json or .json.gz)", SnapshotError)
+    elif os.isatty(0):  # else it waits, silently, for a snapshot typed in
+        raise SnapshotError(
+            "standard input is a terminal, not a snapshot: "
+            "pipe one in (cat snapshot.json.gz | k8saudit report -)"
+        )
     try:
         # Boxed, so that the document's bytes (~400 MB for a 100k-pod cluster) are freed the
         # moment they are parsed instead of staying alive in this frame while objects are built.

@@ -388,6 +388,23 @@ def test_huge_page_size_is_refused_before_the_scan(
     )
 
 
+@pytest.mark.parametrize("count", ["65", "1000000"])
+def test_huge_concurrency_is_refused_before_the_scan(
+    replay_server: ReplayServer, kubeconfig: Path, capsys, count: str
+) -> None:
+    """Past a few dozen parallel lists a scan only queues at the API server and crowds its controllers."""
+    assert main(["scan", "--kubeconfig", str(kubeconfig), "--no-save", "--concurrency", count]) == EXIT_USAGE
+    one_error_line(capsys.readouterr().err, "--concurrency", "at most 64")
+    assert replay_server.requests == []
+
+
+def test_report_from_a_terminal_says_to_pipe_a_snapshot(monkeypatch, capsys) -> None:
+    """`report -` typed at a prompt would wait, silently, for a snapshot typed in."""
+    monkeypatch.setattr(os, "isatty", lambda fd: fd == 0)
+    assert main(["report", "-"]) == EXIT_USAGE
+    one_error_line(capsys.readouterr().err, "standard input is a terminal", "pipe one in")
+
+
 def test_largest_max_snapshot_size_reads_without_reserving_it(capsys) -> None:
     """read(n) allocates n bytes: a limit of 1 TiB must not mean a 1 TiB buffer."""
     assert main(["report", str(demo_snapshot_path()), "--max-snapshot-size", "1048576"]) == EXIT_OK
