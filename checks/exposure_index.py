@@ -695,7 +695,7 @@ def route_parents(route: Obj, inv: Inventory) -> tuple[list[Obj], str]:
         if key in refused:
             continue
         gateway = inv.get(GATEWAYS, *key)
-        if gateway is not None and gateway not in gateways:
+        if gateway is not None and all(gateway is not g for g in gateways):
             gateways.append(gateway)
         elif gateway is None and not inv.readable(GATEWAYS):
             missing = inv.unreadable_reason(GATEWAYS)
@@ -731,13 +731,13 @@ def _route_probes(route: Obj, gateways: list[Obj]) -> list[dict[str, Any]]:
     each HTTP or HTTPS listener of its Gateways, at its rules' path prefixes."""
     spec = as_object(route.get("spec"))
     hostnames = [str(h) for h in as_list(spec.get("hostnames")) if isinstance(h, str) and "*" not in h]
-    paths = [
+    paths = dict.fromkeys(
         str(path["value"])
         for rule in dicts(spec.get("rules"))
         for match in dicts(rule.get("matches"))
         for path in [as_object(match.get("path"))]
         if path.get("type", "PathPrefix") in ("PathPrefix", "Exact") and isinstance(path.get("value"), str)
-    ] or ["/"]
+    ) or {"/": None}
     probes = []
     for gateway in gateways:
         hosts = hostnames or gateway_addresses(gateway)
@@ -747,9 +747,7 @@ def _route_probes(route: Obj, gateways: list[Obj]) -> list[dict[str, Any]]:
             if scheme not in ("http", "https") or not isinstance(port, int):
                 continue
             for host in hosts:
-                probes.extend(
-                    {"scheme": scheme, "host": host, "port": port, "path": p} for p in dict.fromkeys(paths)
-                )
+                probes.extend({"scheme": scheme, "host": host, "port": port, "path": path} for path in paths)
     return probes
 
 
@@ -802,7 +800,7 @@ class AdminMatch:
 
 @dataclass(slots=True)
 class EntryPoint:
-    """A way into the cluster from outside: an exposed Service or an Ingress."""
+    """A way into the cluster from outside: an exposed Service, an Ingress or a Gateway route."""
 
     key: str  # services | ingresses | a Gateway API route kind
     obj: Obj
