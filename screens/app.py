@@ -25,6 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 from textual import work
@@ -48,7 +49,7 @@ from screens import jobs
 from screens.actions import bindings_for
 from screens.base import AuditScreen, TopBar
 from screens.detail import DetailScreen
-from screens.dialogs import HelpScreen, LoadingScreen, PathDialog
+from screens.dialogs import HelpScreen, LoadingScreen, PathDialog, WriteDialog
 from screens.diff import DiffScreen
 from screens.findings import FindingsScreen
 from screens.findings_index import FindingFilter, FindingsIndex
@@ -57,7 +58,6 @@ from screens.messages import (
     CompareFailed,
     CompareLoaded,
     ContextsLoaded,
-    FileWritten,
     FleetLoaded,
     FleetLoadFailed,
     ProbeFailed,
@@ -68,7 +68,6 @@ from screens.messages import (
     ReportRechecked,
     ReportsRewaived,
     RewaiveFailed,
-    WriteFailed,
 )
 from screens.overview import OverviewScreen
 from screens.palette import ActionsProvider
@@ -248,14 +247,6 @@ class K8sAuditApp(App[int]):
     def _apply_probe(self, report: Report, run: ProbeRun, origin: str, serial: int) -> None:
         jobs.apply_probe(report, run, origin, serial, self.post_message)
 
-    @work(thread=True, group="write", exit_on_error=False)
-    def _save(self, report: Report, path: Path) -> None:
-        jobs.save_snapshot(report, path, self.post_message)
-
-    @work(thread=True, group="write", exit_on_error=False)
-    def _export(self, report: Report, path: Path) -> None:
-        jobs.export_report(report, path, self.post_message)
-
     # -- messages from the workers ------------------------------------------------------------------
 
     def on_contexts_loaded(self, message: ContextsLoaded) -> None:
@@ -405,13 +396,6 @@ class K8sAuditApp(App[int]):
         if isinstance(self.screen, LoadingScreen):
             self.pop_screen()
         self.notify(message.reason, title="Cannot open the fleet", severity="error", markup=False)
-
-    def on_file_written(self, message: FileWritten) -> None:
-        what = "Snapshot saved" if message.what == "snapshot" else "JSON report written"
-        self.notify(f"{what} to {safe_text(message.path, 300)}", markup=False)
-
-    def on_write_failed(self, message: WriteFailed) -> None:
-        self.notify(message.reason, title="Not written", severity="error", markup=False)
 
     # -- scans ------------------------------------------------------------------------------------
 
@@ -780,24 +764,24 @@ class K8sAuditApp(App[int]):
         if report is None:
             return
         name = f"k8saudit-{_report_stem(report)}.json.gz"
-
-        def save(path: Path | None) -> None:
-            if path is not None:
-                self._save(report, path)
-
-        self.push_screen(PathDialog("Save the snapshot (.json or .json.gz)", name, "save"), save)
+        write = partial(jobs.save_snapshot, report)
+        dialog = WriteDialog("Save the snapshot (.json or .json.gz)", name, "save", write)
+        self.push_screen(dialog, partial(self._written, "Snapshot saved"))
 
     def action_export(self) -> None:
         report = self.report
         if report is None:
             return
         name = f"k8saudit-report-{_report_stem(report)}.json"
+        write = partial(jobs.export_report, report)
+        dialog = WriteDialog("Export the JSON report", name, "export", write)
+        self.push_screen(dialog, partial(self._written, "JSON report written"))
 
-        def export(path: Path | None) -> None:
-            if path is not None:
-                self._export(report, path)
-
-        self.push_screen(PathDialog("Export the JSON report", name, "export"), export)
+    def _written(self, what: str, path: Path | None) -> None:
+        """A save or export dialog closed: `path` was written (None: cancelled). Its failures
+        were said in the dialog, which stayed open."""
+        if path is not None:
+            self.notify(f"{what} to {safe_text(path, 300)}", markup=False)
 
     def action_open_snapshot(self) -> None:
         def open_path(path: Path | None) -> None:

@@ -1,8 +1,11 @@
-"""Modal dialogs: a file name to save/export/open, the help listing every key, and loading."""
+"""Modal dialogs: a file name to open (`PathDialog`) or to write to (`WriteDialog`), the help
+listing every key, and loading."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -10,12 +13,14 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from k8saudit.textsafe import safe_text
 from screens.actions import ACTIONS, SCOPE_TITLES, bindings_for, first_key
 from screens.base import AuditScreen
+from screens.messages import FileWritten, WriteFailed
 
 TWO_COLUMNS_FROM = 110  # terminal columns the help needs to show its two columns side by side
 
@@ -37,6 +42,7 @@ class PathDialog(ModalScreen[Path | None]):
         self.verb = verb
         self.must_exist = must_exist
         self._confirmed_overwrite: Path | None = None
+        self.writing = False  # a WriteDialog is writing the file
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog") as box:
@@ -53,34 +59,83 @@ class PathDialog(ModalScreen[Path | None]):
     @on(Input.Submitted, "#dialog-path")
     def _submit(self, event: Input.Submitted) -> None:
         raw = event.value.strip()
-        problem = self.query_one("#dialog-problem", Static)
         if not raw:
-            problem.update("Type a file name.")
+            self.say("Type a file name.")
             return
         path = Path(raw).expanduser()
         if self.must_exist and not (path.is_file() or (self.allow_dir and path.is_dir())):
             if path.is_dir():
-                problem.update(Text(f"{safe_text(path, 300)} is a directory; type a snapshot file in it."))
+                self.say(f"{safe_text(path, 300)} is a directory; type a snapshot file in it.")
             else:
-                problem.update(Text(f"No such file: {safe_text(path, 300)}"))
+                self.say(f"No such file: {safe_text(path, 300)}")
             return
         if not self.must_exist:
             if path.is_dir():
-                problem.update(Text(f"{safe_text(path, 300)} is a directory; add a file name."))
+                self.say(f"{safe_text(path, 300)} is a directory; add a file name.")
                 return
-            if path.exists() and self._confirmed_overwrite != path:
+            if path.is_file() and self._confirmed_overwrite != path:  # a device: the write refuses it
                 self._confirmed_overwrite = path
-                problem.update(Text(f"{safe_text(path, 300)} exists: press enter again to overwrite it."))
+                self.say(f"{safe_text(path, 300)} exists: press enter again to overwrite it.")
                 return
+        self.accept(path)
+
+    def say(self, line: str, *, error: bool = True) -> None:
+        """Show `line` (plain text, never markup) under the path: a problem, or what is under way."""
+        problem = self.query_one("#dialog-problem", Static)
+        problem.set_class(error, "error")
+        problem.update(Text(line))
+
+    def accept(self, path: Path) -> None:
+        """`path` passed the dialog's checks: it is the answer."""
         self.dismiss(path)
 
     @on(Input.Changed, "#dialog-path")
     def _changed(self) -> None:
         self._confirmed_overwrite = None
-        self.query_one("#dialog-problem", Static).update("")
+        if not self.writing:  # "Writing to …" stays until the write answers
+            self.query_one("#dialog-problem", Static).update("")
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+# Writes the file at the path it is given, in a worker thread; posts FileWritten or WriteFailed.
+Writer = Callable[[Path, Callable[[Message], object]], None]
+
+
+class WriteDialog(PathDialog):
+    """Ask for a file name and write the file there (`write`, in a worker) while the dialog stays
+    open: whatever stops the write (no such directory, permission denied, disk full, a file that
+    must not be replaced) is said on its problem line, with the typed path still there to correct.
+    Dismissed with the path written."""
+
+    def __init__(self, title: str, initial: str, verb: str, write: Writer) -> None:
+        super().__init__(title, initial, verb)
+        self.write: Writer | None = write
+
+    def on_unmount(self) -> None:
+        self.write = None  # it holds the report: a dialog removed after a heap freeze would keep it
+
+    def accept(self, path: Path) -> None:
+        if self.writing or self.write is None:
+            return
+        self.writing = True
+        self.say(f"Writing to {safe_text(path, 300)}…", error=False)
+        self.run_worker(
+            partial(self.write, path, self.post_message), thread=True, group="write", exit_on_error=False
+        )
+
+    def on_file_written(self, message: FileWritten) -> None:
+        self.dismiss(message.path)
+
+    def on_write_failed(self, message: WriteFailed) -> None:
+        self.writing = False
+        self.say(message.reason)
+        self.query_one("#dialog-path", Input).focus()
+
+    def action_cancel(self) -> None:
+        if not self.writing:  # once the write has started, its answer must reach the dialog
+            self.dismiss(None)
 
 
 class HelpScreen(ModalScreen[None]):

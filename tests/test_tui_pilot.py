@@ -3,12 +3,13 @@ save and reload a snapshot, help, palette, quit."""
 
 from __future__ import annotations
 
+import errno
 import gzip
 from pathlib import Path
 
 import orjson
 import pytest
-from textual.widgets import Input, Select
+from textual.widgets import Input, Select, Static
 
 from k8saudit.cli import demo_snapshot_path
 from k8saudit.model import Severity, Status
@@ -22,7 +23,7 @@ from screens.findings_index import PROBLEMS
 from screens.overview import OverviewScreen
 from screens.resource import ResourceScreen
 from screens.table import RowTable
-from tests.tui_support import SIZE, make_app, sample_report, screen_text, wait_for
+from tests.tui_support import SIZE, make_app, open_dialog, sample_report, screen_text, wait_for
 
 
 def shown_findings(app: K8sAuditApp):
@@ -159,6 +160,73 @@ async def test_save_then_reload_snapshot(tmp_path: Path) -> None:
         assert str(target) in screen_text(app)
         assert len(app.screen_stack) == 2  # the old report's screens are gone
         await pilot.press("q")
+
+
+def _no_space(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def fsync(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("k8saudit.snapshot.os.fsync", fsync)
+
+
+def _no_permission(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def mkstemp(*args: object, **kwargs: object) -> None:  # root may write anywhere: say it cannot
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr("k8saudit.snapshot.tempfile.mkstemp", mkstemp)
+
+
+def _device(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("out.json", "out.json.gz"):
+        (tmp_path / name).symlink_to("/dev/full")
+
+
+# (what is typed, what stops the write, what the dialog says); `{tmp}` is the test's directory.
+WRITE_FAILURES = [
+    pytest.param(
+        "{tmp}/no-such-dir/out.json", None, "directory {tmp}/no-such-dir does not exist", id="no-dir"
+    ),
+    pytest.param("{tmp}/out.json", _device, "it is not a regular file (a device)", id="device"),
+    pytest.param("/dev/full", None, "its name must end in", id="suffix"),
+    pytest.param("{tmp}/out.json", _no_permission, "Permission denied", id="denied"),
+    pytest.param("{tmp}/out.json", _no_space, "No space left on device", id="disk-full"),
+]
+
+
+@pytest.mark.parametrize("key", ["s", "e"])
+@pytest.mark.parametrize(("typed", "patch", "said"), WRITE_FAILURES)
+async def test_a_save_or_export_that_cannot_be_written_says_why_in_the_dialog(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str, typed: str, patch, said: str
+) -> None:
+    """The dialog stays open with the typed path and one line saying why; corrected, it writes."""
+    if patch is not None:
+        patch(monkeypatch, tmp_path)
+    typed = typed.format(tmp=tmp_path)
+    if key == "s":
+        typed = typed.replace(".json", ".json.gz")
+    app = make_app(report=sample_report())
+    async with app.run_test(size=(80, 24)) as pilot:
+        dialog = await open_dialog(pilot, app, key, PathDialog)
+        field = dialog.query_one(Input)
+        field.value = typed
+        await pilot.press("enter")
+        problem = dialog.query_one("#dialog-problem", Static)
+        await wait_for(pilot, lambda: not dialog.writing, "the write to fail")
+        assert app.screen is dialog, "the dialog stays open"
+        assert field.value == typed and app.focused is field, "what was typed is there to correct"
+        line = str(problem.content)
+        assert said.format(tmp=tmp_path) in line and "\n" not in line
+        assert dialog.query_one("#dialog").region.contains_region(problem.region), "in view"
+        assert not app._notifications, "said in the dialog, not in a notice behind it"
+        assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")], "no temp file left behind"
+
+        monkeypatch.undo()
+        fixed = tmp_path / ("fixed.json.gz" if key == "s" else "fixed.json")
+        field.value = str(fixed)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is not dialog, "the dialog to close")
+        assert fixed.is_file()
+        assert [n.message for n in app._notifications][-1].endswith(f"to {fixed}")
 
 
 async def test_open_missing_snapshot_from_dialog_says_why(tmp_path: Path) -> None:
