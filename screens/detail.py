@@ -22,11 +22,7 @@ from screens.base import AuditScreen
 from screens.findings import status_word
 from screens.findings_index import FindingsIndex, IndexedRows
 from screens.table import Column, Row, RowTable
-from screens.text import plain, reflow, title, to_yaml
-
-# Long evidence values are folded the YAML way to fit the detail pane (the indentation stays).
-EVIDENCE_WIDTH = 72
-EVIDENCE_MIN_WIDTH = 40
+from screens.text import FoldedLines, plain, reflow, title, to_yaml
 
 SUBJECT_COLUMNS = (
     Column("status", "Status", width=14),
@@ -163,7 +159,6 @@ class DetailScreen(AuditScreen):
         table.cursor = position
         table.focus()
         self._show_subject(self.finding)
-        self.call_after_refresh(lambda: self._show_subject(self.finding))  # fold to the laid-out width
 
     def _points_text(self) -> str:
         scores = self.index.report.scores
@@ -187,10 +182,9 @@ class DetailScreen(AuditScreen):
                 subject.append(f"\nby {safe_text(finding.waiver['source'], 200)}")
         self.query_one("#detail-subject", Static).update(subject)
         self.query_one("#detail-message", Static).update(plain(finding.message))
-        pane = self.query_one("#detail-body").scrollable_content_region.width
-        width = max(EVIDENCE_MIN_WIDTH, pane - 4) if pane else EVIDENCE_WIDTH
-        evidence = to_yaml(finding.evidence, width) if finding.evidence else "(no evidence recorded)"
-        self.query_one("#detail-evidence", Static).update(Text(evidence))
+        # Long values fold the YAML way, under their key, at the width the pane has when drawn.
+        evidence = to_yaml(finding.evidence) if finding.evidence else "(no evidence recorded)"
+        self.query_one("#detail-evidence", Static).update(FoldedLines(evidence))
 
     @on(RowTable.Highlighted, "#subjects")
     def _highlighted(self, event: RowTable.Highlighted) -> None:

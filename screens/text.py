@@ -7,11 +7,18 @@ escape and bidi characters are shown as visible `\\x..`/`\\u....` escapes (`safe
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
+from rich.cells import cell_len, chop_cells
 from rich.syntax import Syntax
 from rich.text import Text
+from textual.content import Content
+from textual.css.styles import RulesMap
+from textual.strip import Strip
+from textual.style import Style
+from textual.visual import RenderOptions, Visual
 
 from k8saudit.textsafe import safe_text
 
@@ -49,18 +56,16 @@ def _clipped(data: Any) -> Any:
     return data
 
 
-def to_yaml(data: Any, width: int = 10**9) -> str:
-    """`data` as YAML, every line made safe to print and every string clipped to MAX_STRING. A
-    `width` folds long plain scalars the YAML way (continuation lines indented under their key)
-    instead of letting the terminal wrap them to column 0; the default never folds, like
-    `kubectl get -o yaml`."""
+def to_yaml(data: Any) -> str:
+    """`data` as YAML, every line made safe to print and every string clipped to MAX_STRING.
+    Never folded, like `kubectl get -o yaml`: `FoldedLines` folds it to the width it is shown at."""
     raw = yaml.dump(
         _clipped(data),
         Dumper=_Dumper,
         sort_keys=False,
         allow_unicode=True,
         default_flow_style=False,
-        width=width,
+        width=10**9,
     )
     return "\n".join(safe_text(line, MAX_LINE) for line in raw.rstrip("\n").split("\n"))
 
@@ -84,3 +89,65 @@ def title(value: object, limit: int = 150) -> Text:
 def reflow(paragraph: str) -> str:
     """Triple-quoted metadata text as one paragraph (the source line breaks are not meaningful)."""
     return " ".join(paragraph.split())
+
+
+# -- YAML folded to the width it is drawn at ----------------------------------------------------
+
+_WORDS = re.compile(r"\S+\s*")
+_LIST_ITEMS = re.compile(r"(?:- )*")  # "- - key: value": the key starts after them
+
+
+def fold_line(line: str, width: int) -> list[str]:
+    """`line` of YAML in lines of at most `width` cells: broken at spaces (a word wider than the
+    room is cut), continuation lines two cells deeper than the line's key, as YAML folds a
+    scalar, so the structure still reads at a glance."""
+    if width < 1 or cell_len(line) <= width:
+        return [line]
+    indent = len(line) - len(line.lstrip(" "))
+    lead = indent + len(_LIST_ITEMS.match(line, indent).group())  # type: ignore[union-attr]
+    hang = " " * min(lead + 2, width // 2)  # a deep key in a narrow pane keeps room for its value
+    folded: list[str] = []
+    current = line[:lead]
+    for word in _WORDS.findall(line, lead):
+        too_long = cell_len(current + word.rstrip()) > width
+        if too_long and current.strip() and cell_len(hang + word.rstrip()) <= width:
+            folded.append(current.rstrip())
+            current = hang
+        current += word
+        while cell_len(current.rstrip()) > width:  # a word wider than the room: cut
+            head = chop_cells(current, width)[0]
+            folded.append(head)
+            current = hang + current[len(head) :]
+    folded.append(current.rstrip())
+    return folded
+
+
+class FoldedLines(Visual):
+    """Text (YAML) drawn with each line folded to the width it is drawn at (`fold_line`), and
+    only by this: the widget never wraps it again, at any width, after any resize. The text is
+    shown as it is (no markup: escape it first, as `to_yaml` does). Printed by Rich (a test, a
+    log) it is the text unfolded."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._folded: tuple[int, Content] | None = None
+
+    def __rich__(self) -> Text:
+        return Text(self.text)
+
+    def folded(self, width: int) -> Content:
+        if self._folded is None or self._folded[0] != width:
+            lines = [piece for line in self.text.split("\n") for piece in fold_line(line, width)]
+            self._folded = (width, Content("\n".join(lines)))
+        return self._folded[1]
+
+    def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
+        return max(cell_len(line) for line in self.text.split("\n"))
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        return len(self.folded(width).plain.split("\n"))
+
+    def render_strips(
+        self, width: int, height: int | None, style: Style, options: RenderOptions
+    ) -> list[Strip]:
+        return self.folded(width).render_strips(width, height, style, options)

@@ -4,11 +4,13 @@ truthful sort directions, and a waived check that is not called passing."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
 from textual import events
 from textual.containers import VerticalScroll
+from textual.geometry import Region
 from textual.widgets import Input, Select, Static
 
 from k8saudit.cli import demo_snapshot_path
@@ -28,6 +30,7 @@ from screens.jobs import WaiverOptions
 from screens.overview import OverviewScreen
 from screens.probe import ProbeDialog
 from screens.table import RowTable, column_widths
+from screens.text import to_yaml
 from screens.waivers import ScopeChoice, WaiverDialog
 from tests.tui_support import (
     FIXED_NOW,
@@ -537,3 +540,54 @@ async def test_the_top_bar_keeps_the_last_crumb_on_its_line_at_80_columns() -> N
         await pilot.pause()
         line = str(app.screen.query_one("TopBar").build())
         assert len(line) <= 80 and subject.name[:20] in line, line
+
+
+# -- 7. the evidence is folded once, at the width of its pane -------------------------------------
+
+
+def drawn_lines(widget) -> list[str]:
+    """What `widget` draws, every line of it (scrolled into view or not), without its padding."""
+    width, height = widget.outer_size
+    left = widget.styles.padding.left
+    return [strip.text[left:].rstrip() for strip in widget.render_lines(Region(0, 0, width, height))]
+
+
+def folded_groups(yaml_lines: list[str], drawn: list[str]) -> list[list[str]]:
+    """`drawn` cut into one group of lines per YAML line: a line and its continuations, which
+    together hold its text (the spaces where it was folded aside)."""
+    groups, rest = [], list(drawn)
+    for line in yaml_lines:
+        want, group = "".join(line.split()), [rest.pop(0)]
+        while len("".join("".join(group).split())) < len(want):
+            group.append(rest.pop(0))
+        assert "".join("".join(group).split()) == want, f"{line!r} drawn as {group!r}"
+        groups.append(group)
+    assert not rest, f"drawn past the evidence: {rest!r}"
+    return groups
+
+
+@pytest.mark.parametrize("size", [SMALL, (101, 30), SIZE])
+async def test_evidence_is_folded_once_at_its_panes_width(size: tuple[int, int]) -> None:
+    """Each long value folds under its key where the next word would not fit, and nowhere else:
+    no line is wrapped a second time by the widget (a ragged stub at the left edge)."""
+    app = demo_app()
+    async with app.run_test(size=size) as pilot:
+        await open_overview(pilot, app)
+        position = next(i for i, f in enumerate(app.index.findings) if f.check_id == "ING-004")
+        app.open_finding(position)
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail")
+        await pilot.press("tab", "end")
+        await pilot.pause()
+        evidence = app.screen.query_one("#detail-evidence", Static)
+        width = evidence.content_size.width
+        yaml_lines = to_yaml(app.index.findings[position].evidence).split("\n")
+        groups = folded_groups(yaml_lines, drawn_lines(evidence))
+        assert any(len(group) > 1 for group in groups), "some value is folded at this width"
+        for line, group in zip(yaml_lines, groups, strict=True):
+            indent = len(line) - len(line.lstrip(" -"))
+            for before, after in itertools.pairwise(group):
+                assert len(after) - len(after.lstrip()) > indent, f"{after!r} is not under its key"
+                next_word = after.split()[0]
+                assert len(before) == width or len(before) + 1 + len(next_word) > width, (
+                    f"folded early: {before!r} had room for {next_word!r} ({width} columns)"
+                )
