@@ -18,7 +18,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Input, Label, Select
+from textual.widgets import Input, Label, Select, Static
 from textual.widgets._select import SelectOverlay  # not exported; FilterSelect's tests guard it
 
 from k8saudit.model import Severity, Status
@@ -27,6 +27,7 @@ from screens.actions import bindings_for
 from screens.base import AuditScreen
 from screens.findings_index import PROBLEMS, FindingFilter, FindingsIndex, IndexedRows, SortOrder
 from screens.table import Column, Row, RowTable
+from screens.text import FirstThatFits
 
 ALL = "*"
 # Terminal columns the filter bar needs on one line; narrower, the dropdowns go on a second line.
@@ -117,6 +118,22 @@ def _picker(select_id: str, pairs: list[tuple[str, str]], everything: str, value
     )
 
 
+def count_lines(shown: int, total: int, still_open: int, waived: int, sort: SortOrder) -> tuple[str, ...]:
+    """The count under the findings, from the most said to the least, for `FirstThatFits`: the
+    word "findings" gives way first, then the sort (the header's arrow says it too); how many
+    are shown, failing and waived stay. Counted as the overview counts them (waived ones
+    apart), so the two screens agree."""
+    of = f"{shown:,} of {total:,}"
+    problems = f"{still_open:,} failing or warning" + (f" (+{waived:,} waived)" if waived else "")
+    order = f"{sort.column}, {sort.words}"
+    return (
+        f"{of} findings · {problems} · {order}",
+        f"{of} · {problems} · {order}",
+        f"{of} · {problems}",
+        f"{shown:,}/{total:,} · {still_open:,} fail/warn" + (f" +{waived:,} waived" if waived else ""),
+    )
+
+
 class FindingsScreen(AuditScreen):
     SCOPE = "findings"
     POSITIONS = ("rows_shown",)
@@ -157,7 +174,7 @@ class FindingsScreen(AuditScreen):
             mark_unfocused=True,
             id="findings",
         )
-        yield Label("", id="findings-count", classes="status")
+        yield Static("", id="findings-count", classes="status")
 
     def _pickers(self) -> ComposeResult:
         flt = self.filter
@@ -198,15 +215,12 @@ class FindingsScreen(AuditScreen):
         self._filtered_at = self.audit_app.monotonic()
 
     def _show_count(self) -> None:
-        shown, total = len(self.rows_shown), len(self.index)
         problems = sum(map(self.index.problem.__getitem__, self.rows_shown))
         still_open = sum(map(self.index.open_problem.__getitem__, self.rows_shown))
-        # Counted as the overview counts them (waived ones apart), so the two screens agree.
-        text = f"{shown:,} of {total:,} findings · {still_open:,} failing or warning"
-        if problems > still_open:
-            text += f" (+{problems - still_open:,} waived)"
-        text += f" · {self.sort.column}, {self.sort.words}"  # short: it fits 80 columns
-        self.query_one("#findings-count", Label).update(Text(text))
+        count = count_lines(
+            len(self.rows_shown), len(self.index), still_open, problems - still_open, self.sort
+        )
+        self.query_one("#findings-count", Static).update(FirstThatFits(*count))
         waived = self.query_one("#filter-waived", Label)
         waived.update("waived hidden (W)" if self.filter.hide_waived else "waived shown (W)")
 

@@ -151,3 +151,30 @@ class FoldedLines(Visual):
         self, width: int, height: int | None, style: Style, options: RenderOptions
     ) -> list[Strip]:
         return self.folded(width).render_strips(width, height, style, options)
+
+
+class FirstThatFits(Visual):
+    """One line: the first of `lines` (saying the most first) that fits the width it is drawn
+    at, chosen again after a resize; the last one, cut with "…", when none does. Plain text,
+    never markup. Printed by Rich it is the first line."""
+
+    def __init__(self, *lines: str) -> None:
+        self.lines = lines
+
+    def __rich__(self) -> Text:
+        return Text(self.lines[0])
+
+    def line(self, width: int) -> str:
+        return next((line for line in self.lines if cell_len(line) <= width), self.lines[-1])
+
+    def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
+        return cell_len(self.lines[0])
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        return 1
+
+    def render_strips(
+        self, width: int, height: int | None, style: Style, options: RenderOptions
+    ) -> list[Strip]:
+        line = Content(self.line(width)).truncate(width, ellipsis=True)
+        return line.render_strips(width, 1, style, options)

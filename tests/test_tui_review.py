@@ -358,28 +358,27 @@ async def test_sort_keys_name_the_order_the_rows_are_in() -> None:
     app = demo_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_findings(pilot, app)
-        count = screen.query_one("#findings-count")
 
         def severities() -> list[Severity | None]:
             return [screen.index.severity[i] for i in screen.rows_shown]
 
         await pilot.press("S")
         assert severities()[0] is Severity.CRITICAL and severities()[-1] is Severity.INFO
-        assert "severity, most severe first" in str(count.content)
+        assert "severity, most severe first" in drawn_count(app)
         assert "SEVERITY▼" in header_text(screen.table), "the arrow stays when the label is cut"
         await pilot.press("S")
         assert severities()[0] is Severity.INFO
-        assert "severity, least severe first" in str(count.content)
+        assert "severity, least severe first" in drawn_count(app)
         assert "SEVERITY▲" in header_text(screen.table)
 
         points = lambda: [screen.index.points[i] for i in screen.rows_shown]  # noqa: E731
         await pilot.press("P")
         assert points() == sorted(points(), reverse=True)
-        assert "points, most first" in str(count.content)
+        assert "points, most first" in drawn_count(app)
         assert "POINTS▼" in header_text(screen.table)
         await pilot.press("P")
         assert points() == sorted(points())
-        assert "points, fewest first" in str(count.content)
+        assert "points, fewest first" in drawn_count(app)
         assert "POINTS▲" in header_text(screen.table)
 
 
@@ -503,8 +502,61 @@ async def test_the_findings_count_of_failing_agrees_with_the_overview(tmp_path: 
         assert waived > 0
         await pilot.press("f")
         await wait_for(pilot, lambda: isinstance(app.screen, FindingsScreen), "the findings")
-        count = str(app.screen.query_one("#findings-count").content)
+        count = drawn_count(app)
         assert f"· {len(overview.failing):,} failing or warning (+{waived:,} waived)" in count
+
+
+def drawn_count(app: K8sAuditApp) -> str:
+    """The findings count line as drawn, without its padding."""
+    return app.screen.query_one("#findings-count").render_line(0).text.strip()
+
+
+async def test_the_findings_count_fits_80_columns_with_waived_findings_and_filters(tmp_path: Path) -> None:
+    """Shown, failing and waived are always there; the word "findings" and the sort (the
+    header's arrow says it) give way, in that order, when the line would be cut."""
+    (tmp_path / ".k8saudit.toml").write_text(
+        '[[waiver]]\ncheck = "RBAC-001"\nreason = "accepted"\nowner = "team"\nexpires = "2099-01-01"\n'
+    )
+    app = demo_app(WaiverOptions(cwd=tmp_path))
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await open_findings(pilot, app)
+        room = SMALL[0] - 2  # the terminal, less the line's padding
+
+        async def count_says(keys: tuple[str, ...], *parts: str) -> str:
+            await pilot.press(*keys)
+            await pilot.pause()
+            shown = [app.index.findings[i] for i in screen.rows_shown]
+            open_ = sum(1 for f in shown if f.status.is_problem and not f.waived)
+            waived = sum(1 for f in shown if f.status.is_problem and f.waived)
+            line = drawn_count(app)
+            assert len(line) <= room and not line.endswith("…"), line
+            assert line.startswith(f"{len(shown):,} of {len(app.index.findings):,} ·"), line
+            assert f" · {open_:,} failing or warning (+{waived:,} waived)" in line, line
+            for part in parts:
+                assert part in line, line
+            return line
+
+        await count_says((), "status, failing first")
+        await count_says(("S", "S"), "severity, least severe first")  # the longest order
+        await count_says(("slash", *"admin", "enter"))  # a text filter
+        await count_says(("v", "down", "enter"))  # and a severity filter
+
+
+def test_the_findings_count_keeps_its_numbers_at_any_size() -> None:
+    from screens.findings import count_lines
+    from screens.findings_index import SortOrder
+    from screens.text import FirstThatFits
+
+    count = FirstThatFits(
+        *count_lines(123_456, 1_234_567, 12_345, 23_456, SortOrder("severity", reverse=True))
+    )
+    assert count.line(200) == (
+        "123,456 of 1,234,567 findings · 12,345 failing or warning (+23,456 waived)"
+        " · severity, least severe first"
+    )
+    assert count.line(78) == "123,456 of 1,234,567 · 12,345 failing or warning (+23,456 waived)"
+    assert count.line(50) == "123,456/1,234,567 · 12,345 fail/warn +23,456 waived"
+    assert count.line(100) == count.line(200).replace(" findings", "")
 
 
 def test_crumbs_that_do_not_fit_give_way_from_the_first() -> None:
