@@ -52,6 +52,7 @@ from screens.table import Column, ListSource, Row, RowTable
 from screens.text import title
 
 DEFAULT_DAYS = 90
+TALL_FROM = 36  # terminal rows from which the waiver dialog has room for blank lines
 _DAYS = re.compile(r"^\+?(\d{1,4})\s*d(ays?)?$", re.IGNORECASE)
 
 
@@ -138,6 +139,8 @@ class WaiverDialog(ModalScreen[Waiver | None]):
 
     SCOPE = "waiver"
     BINDINGS = bindings_for("waiver")
+    # A short terminal (80x24) shows the whole form without a blank line; a tall one airs it.
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (TALL_FROM, "-tall")]
 
     def __init__(self, request: WaiverRequest, report: Report) -> None:
         super().__init__()
@@ -158,8 +161,14 @@ class WaiverDialog(ModalScreen[Waiver | None]):
                 yield Static("", id="waiver-problem", classes="error")
 
     def _form(self) -> ComposeResult:
+        """What is waived and what that changes first (in view without scrolling at 80x24),
+        then who and why, then where it is written."""
         req = self.request
-        yield Static(self._about(), id="waiver-about")
+        yield Static(self._about(), id="waiver-about", classes="waiver-section")
+        with Horizontal(id="waiver-covers"):
+            yield Label("Covers\n↑↓", classes="form-label")
+            yield ScopeChoice(self._scopes(), id="waiver-scope")
+        yield Static(self._effect_text(SCOPE_SUBJECT), id="waiver-effect", classes="waiver-section")
         with Horizontal(classes="form-line"):
             yield Label("Reason", classes="form-label")
             yield Input(placeholder="why this risk is accepted", id="waiver-reason", compact=True)
@@ -175,13 +184,10 @@ class WaiverDialog(ModalScreen[Waiver | None]):
             yield Label("Expires", classes="form-label")
             default = req.today + timedelta(days=DEFAULT_DAYS)
             yield Input(default.isoformat(), id="waiver-expires", compact=True)
-            yield Label(f"YYYY-MM-DD or days (90d); default {DEFAULT_DAYS} days", classes="form-hint")
-        with Horizontal(classes="form-line"):
+            yield Label(f"YYYY-MM-DD or days (default {DEFAULT_DAYS}d)", classes="form-hint")
+        with Horizontal(classes="form-line waiver-section"):
             yield Label("Ticket", classes="form-label")
             yield Input(placeholder="optional: an issue URL or id", id="waiver-ticket", compact=True)
-        yield Label("Covers (↑↓)", classes="form-label section-label")
-        yield ScopeChoice(self._scopes(), id="waiver-scope")
-        yield Static(self._effect_text(SCOPE_SUBJECT), id="waiver-effect", classes="prose")
         yield Static(self._where(), id="waiver-target", classes="hint")
 
     def _about(self) -> Text:
@@ -240,7 +246,8 @@ class WaiverDialog(ModalScreen[Waiver | None]):
     def _scope_changed(self, event: ScopeChoice.Changed) -> None:
         effect = self.query_one("#waiver-effect", Static)
         effect.update(self._effect_text(event.choice.value))
-        effect.scroll_visible(animate=False)  # in a short terminal it is below the choices
+        if event.choice.has_focus:  # not when it is first shown: the reason field has the focus
+            effect.scroll_visible(animate=False)
 
     # -- writing --------------------------------------------------------------------------------
 

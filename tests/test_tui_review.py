@@ -147,7 +147,7 @@ async def test_waiver_dialog_at_80x24_scrolls_its_form_and_keeps_its_keys_in_vie
         hint = dialog.query_one(".dialog-foot")
         assert visible(hint, box) and "enter: write" in screen_text(app)
 
-        await pilot.press("tab", "tab", "tab", "tab")  # reason, owner, expires, ticket, scope
+        await pilot.press("shift+tab")  # the scope comes before the reason
         scope = dialog.query_one("#waiver-scope", ScopeChoice)
         form = dialog.query_one(".dialog-body")
         assert app.focused is scope and visible(scope, form)
@@ -156,6 +156,31 @@ async def test_waiver_dialog_at_80x24_scrolls_its_form_and_keeps_its_keys_in_vie
         await pilot.press("enter")  # no reason yet: the problem line says so, in view
         assert "Reason: say why" in screen_text(app)
         assert app.focused is dialog.query_one("#waiver-reason", Input)
+
+
+@pytest.mark.parametrize("size", [SMALL, SIZE])
+async def test_waiver_dialog_opens_with_the_scope_and_what_it_changes_in_view(
+    tmp_path: Path, size: tuple[int, int]
+) -> None:
+    """What is about to be waived, every scope and what the chosen one does to the score show
+    without scrolling, with the field being typed in: at 80x24 too, for the demo's first
+    finding (a four-line message about a long subject)."""
+    app = demo_app(WaiverOptions(cwd=tmp_path))
+    async with app.run_test(size=size) as pilot:
+        await open_findings(pilot, app)
+        dialog = await open_dialog(pilot, app, "w", WaiverDialog)
+        await pilot.pause()
+        form = dialog.query_one(".dialog-body")
+        assert form.scroll_y == 0, "opened at its top"
+        for widget_id in ("waiver-about", "waiver-scope", "waiver-reason"):
+            assert visible(dialog.query_one(f"#{widget_id}"), form), widget_id
+        effect = dialog.query_one("#waiver-effect").region
+        assert form.region.contains_region(Region(effect.x, effect.y, effect.width, 1)), "its headline"
+        text = screen_text(app)
+        assert "(the whole check)" in text and "It waives 1 failing finding;" in text
+        assert app.focused is dialog.query_one("#waiver-reason", Input)
+        if size == SIZE:
+            assert form.max_scroll_y == 0, "at 160x48 the whole form shows"
 
 
 async def test_help_at_80x24_is_one_scrolling_column() -> None:
