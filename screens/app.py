@@ -568,8 +568,9 @@ class K8sAuditApp(App[int]):
     def waiver_target(self) -> Path:
         return self.waiver_options.target()
 
-    def waive(self, index: FindingsIndex, position: int) -> None:
-        """`w`: ask for a waiver of `index.findings[position]` and write it to the waivers file."""
+    def waive(self, index: FindingsIndex, position: int, label: str | None = None) -> None:
+        """`w`: ask for a waiver of `index.findings[position]` and write it to the waivers file;
+        `label` names the finding's report when it is not the shown one ("old snapshot")."""
         if self._still_rechecking():
             return
         finding = index.findings[position]
@@ -593,9 +594,9 @@ class K8sAuditApp(App[int]):
             if waiver is not None:
                 self.waiver_written(waiver)
 
-        # The score it changes is the shown report's, also for a finding of a comparison's other
-        # side: the waiver applies to every report, the overview shows this one.
-        self.push_screen(WaiverDialog(request, self.report or index.report), written)
+        # The score it changes is worked out on the finding's own report, a comparison's other
+        # side too: the shown one may not even have that finding (it was resolved since).
+        self.push_screen(WaiverDialog(request, index.report, label), written)
 
     def waiver_written(self, waiver: Waiver) -> None:
         self.last_owner = waiver.owner

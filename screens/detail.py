@@ -198,7 +198,7 @@ class DetailScreen(AuditScreen):
         self.audit_app.open_subject(subject, self.index, self.label)
 
     def action_waive(self) -> None:
-        self.audit_app.waive(self.index, self.finding)
+        self.audit_app.waive(self.index, self.finding, self.label)
 
     def action_probe(self) -> None:
         self.audit_app.probe(self.index, self.finding)

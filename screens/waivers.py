@@ -142,10 +142,11 @@ class WaiverDialog(ModalScreen[Waiver | None]):
     # A short terminal (80x24) shows the whole form without a blank line; a tall one airs it.
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (TALL_FROM, "-tall")]
 
-    def __init__(self, request: WaiverRequest, report: Report) -> None:
+    def __init__(self, request: WaiverRequest, report: Report, label: str | None = None) -> None:
         super().__init__()
         self.request = request
         self.report = report  # the finding's report: what each scope would do to its score
+        self.label = label  # names that report when it is not the one shown ("old snapshot")
         self.effects: dict[str, WaiverEffect] = {}  # by scope, worked out when first chosen
         self.writing = False
 
@@ -240,7 +241,17 @@ class WaiverDialog(ModalScreen[Waiver | None]):
         return self.effects[scope]
 
     def _effect_text(self, scope: str) -> Text:
-        return Text(self.effect(scope).describe())
+        """What `scope` does to the score, after the report it is worked out on: a finding of a
+        comparison's other side is previewed on its own report, which is then not the one shown."""
+        report = self.report
+        text = Text()
+        text.append(safe_text(report.inventory.cluster.context or "cluster", 60))
+        text.append(f", collected {report.collection.finished_at:%Y-%m-%d %H:%M} UTC")
+        if self.label:
+            text.append(f" ({self.label}, not the report shown)")
+        text.append(": ")
+        text.append(self.effect(scope).describe(), "bold")
+        return text
 
     @on(ScopeChoice.Changed)
     def _scope_changed(self, event: ScopeChoice.Changed) -> None:

@@ -22,6 +22,7 @@ from k8saudit.waivers import SCOPE_CHECK, SCOPE_NAMESPACE, SCOPE_SUBJECT, Waiver
 from screens.app import K8sAuditApp
 from screens.detail import DetailScreen, points_summary
 from screens.dialogs import HelpScreen
+from screens.diff import DiffScreen
 from screens.findings import COLUMNS as FINDING_COLUMNS
 from screens.findings import FindingsScreen
 from screens.findings_index import FindingFilter
@@ -33,7 +34,9 @@ from screens.table import RowTable, column_widths
 from screens.text import to_yaml
 from screens.waivers import ScopeChoice, WaiverDialog
 from tests.tui_support import (
+    FIXED_BINDING,
     FIXED_NOW,
+    INTRODUCED_BINDING,
     SIZE,
     demo_variant,
     make_app,
@@ -172,10 +175,8 @@ async def test_waiver_dialog_opens_with_the_scope_and_what_it_changes_in_view(
         await pilot.pause()
         form = dialog.query_one(".dialog-body")
         assert form.scroll_y == 0, "opened at its top"
-        for widget_id in ("waiver-about", "waiver-scope", "waiver-reason"):
+        for widget_id in ("waiver-about", "waiver-scope", "waiver-effect", "waiver-reason"):
             assert visible(dialog.query_one(f"#{widget_id}"), form), widget_id
-        effect = dialog.query_one("#waiver-effect").region
-        assert form.region.contains_region(Region(effect.x, effect.y, effect.width, 1)), "its headline"
         text = screen_text(app)
         assert "(the whole check)" in text and "It waives 1 failing finding;" in text
         assert app.focused is dialog.query_one("#waiver-reason", Input)
@@ -485,22 +486,47 @@ def test_points_summary_tells_waived_from_passing(check: CheckScore | None, gain
     assert points_summary(check, gain) == said
 
 
-async def test_a_waiver_from_a_comparisons_other_side_previews_the_shown_reports_score(
-    tmp_path: Path,
-) -> None:
-    """The waiver applies to every report on screen; the score the overview shows is the shown
-    report's, so that is the one the dialog works out."""
-    from screens.findings_index import FindingsIndex
-
-    app = demo_app(WaiverOptions(cwd=tmp_path))
-    async with app.run_test(size=SIZE) as pilot:
+async def test_a_waiver_of_the_older_snapshots_finding_previews_that_snapshots_score(tmp_path: Path) -> None:
+    """On the comparison, a finding only the older snapshot has (resolved since): what waiving it
+    does is worked out on the older report, which the preview names; the shown (newer) one does
+    not even have it. A finding of the shown report is previewed on it, named too."""
+    old_path = save(demo_variant(fixed=False), tmp_path / "old.json.gz")
+    new_path = save(demo_variant(fixed=True), tmp_path / "new.json.gz")
+    app = make_app(snapshot=new_path, waivers=WaiverOptions(cwd=tmp_path), debounce_s=0.0)
+    async with app.run_test(size=SMALL) as pilot:
         await open_overview(pilot, app)
-        shown = app.report
-        other = rewaive(shown, WaiverPolicy((), annotations=False), TODAY)  # another report object
-        other_index = FindingsIndex(other)
-        app.waive(other_index, spread_problem(other_index))
-        await wait_for(pilot, lambda: isinstance(app.screen, WaiverDialog), "the waiver dialog")
-        assert app.screen.report is shown
+        await pilot.press("d")
+        app.screen.query_one(Input).value = str(old_path)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen), "the comparison")
+        diff = app.screen
+        assert isinstance(diff, DiffScreen)
+
+        async def preview(section: str, changes, name: str, report) -> str:
+            await pilot.press(section)
+            position = [(c.finding.check_id, c.finding.subject.name) for c in changes].index(
+                ("RBAC-001", name)
+            )
+            await pilot.press("home", *(["down"] * position), "enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail")
+            dialog = await open_dialog(pilot, app, "w", WaiverDialog)
+            waived, before, after = expected_effect(report, dialog.request.finding, SCOPE_SUBJECT)
+            effect = dialog.query_one("#waiver-effect", Static)
+            text = str(effect.content)
+            assert (
+                f"It waives {waived} failing finding; the score goes from {before:.2f} to {after:.2f}" in text
+            )
+            assert visible(effect, dialog.query_one(".dialog-body")), "the whole preview, at 80x24"
+            await pilot.press("escape", "escape")
+            return text
+
+        resolved = await preview("2", diff.diff.resolved, FIXED_BINDING, diff.old_index.report)
+        assert resolved.startswith(
+            "shop-prod, collected 2026-11-13 08:00 UTC (old snapshot, not the report shown): "
+        )
+        assert "It waives 1 failing finding" in resolved, "not the shown report's: it has no such finding"
+        introduced = await preview("1", diff.diff.new_findings, INTRODUCED_BINDING, app.report)
+        assert introduced.startswith("shop-prod, collected 2026-11-20 08:00 UTC: It waives 1 failing finding")
 
 
 async def test_the_demo_label_goes_with_the_demo_file(tmp_path: Path) -> None:
