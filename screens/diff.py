@@ -15,7 +15,8 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.geometry import Size
 from textual.widgets import Label, Static
 
 from k8saudit import __version__
@@ -47,10 +48,12 @@ CHANGE_COLUMNS = (
     Column("subject", "Subject", ratio=1, min_width=12),
     Column("message", "Message", ratio=1, min_width=12, drop_rank=2),
 )
+# Side by side the objects get what the two other panels leave (30 cells at 140 columns): the
+# kind and the object share it, so that neither is left out (→ pages through a cut one).
 OBJECT_COLUMNS = (
     Column("change", "Change", width=8),
-    Column("kind", "Kind", width=22),
-    Column("object", "Object", ratio=1),
+    Column("kind", "Kind", ratio=1, min_width=10),
+    Column("object", "Object", ratio=2, min_width=12),
 )
 SECTIONS: tuple[tuple[str, str, str], ...] = (
     (NEW, "New findings", "Nothing new fails."),
@@ -65,6 +68,9 @@ OBJECTS_SHOWN_PER_KIND = 200  # a whole namespace deleted should not make a 10 0
 SIDE_WIDTH = 54  # what fits after the indent in the "Comparing" panel
 # Below this width the panels and the lists go one under the other (`-narrow` in the .tcss).
 SIDE_BY_SIDE_FROM = 140
+# Side by side, the panels on top are as tall as the longest of them (the "Comparing" text grows
+# with notes, a long context name or path), up to this many lines; past it, that panel scrolls.
+TOP_MOST_LINES = 16
 
 
 def tail(text: str, width: int) -> str:
@@ -109,6 +115,19 @@ class ChangeRows:
             (change.severity, finding.check_id, change.transition("→"), str(finding.subject), change.message),
             (change.severity, None, status_tone),
             tone,
+        )
+
+
+class SummaryPanel(VerticalScroll):
+    """A panel on top of the comparison ("Comparing", "Score"): a tab stop whenever the reader
+    may not see all of it, so that it can be reached and read with the keyboard alone: while it
+    scrolls (more lines than it has room for) or while the screen's body does (an 80x24
+    terminal, where focusing it brings it into view). Where everything fits, tab goes from table
+    to table as before."""
+
+    def allow_focus(self) -> bool:
+        return self.allow_vertical_scroll or any(
+            isinstance(node, ScrollingBody) and node.allow_vertical_scroll for node in self.ancestors
         )
 
 
@@ -175,10 +194,10 @@ class DiffScreen(AuditScreen):
 
     def _panels(self) -> ComposeResult:
         with Horizontal(id="diff-top"):
-            with Vertical(id="diff-sides", classes="panel") as panel:
+            with SummaryPanel(id="diff-sides", classes="panel") as panel:
                 panel.border_title = "Comparing"
                 yield Static(self._sides(), id="diff-sides-text")
-            with Vertical(id="diff-scores", classes="panel") as panel:
+            with SummaryPanel(id="diff-scores", classes="panel") as panel:
                 panel.border_title = "Score, old → new"
                 yield from self._scores()
             objects = RowTable(
@@ -203,8 +222,39 @@ class DiffScreen(AuditScreen):
     def on_mount(self) -> None:
         self.call_after_refresh(self._focus_first)
 
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_top)
+
+    async def _rebuild(self, focus_id: str | None) -> None:
+        await super()._rebuild(focus_id)  # the waivers applied again: new panels, new text
+        self.call_after_refresh(self._fit_top)
+
+    def _fit_top(self) -> None:
+        """Side by side, the panels on top as tall as the "Comparing" text and the scores need
+        (up to TOP_MOST_LINES); one under the other, each as tall as its own lines (the .tcss)."""
+        top = self.query_one("#diff-top", Horizontal)
+        objects = self.query_one("#diff-objects", RowTable)
+        objects.border_title = self._objects_title(objects.size.width - 6)
+        if self.size.width < SIDE_BY_SIDE_FROM:
+            top.styles.height = None
+            return
+        sides = self.query_one("#diff-sides", SummaryPanel)
+        width = sides.scrollable_content_region.width
+        if not width:
+            return
+        text = self.query_one("#diff-sides-text", Static)
+        lines = max(
+            text.get_content_height(Size(width, 0), self.size, width), len(self.query(".diff-score-line"))
+        )
+        top.styles.height = min(lines, TOP_MOST_LINES) + 2  # and their borders
+
     def _focus_first(self) -> None:
-        """The first list with something in it: usually the new findings."""
+        """The first list with something in it: usually the new findings. In a small terminal
+        (one under the other), what is compared comes first: the lists are a tab or a digit away."""
+        sides = self.query_one("#diff-sides", SummaryPanel)
+        if sides.focusable and self.size.width < SIDE_BY_SIDE_FROM:
+            self.set_focus(sides)
+            return
         for key, _, _ in SECTIONS:
             if self.sections[key]:
                 self.action_jump(key)
@@ -272,10 +322,18 @@ class DiffScreen(AuditScreen):
                 yield Label(f"{_score(d.old)} → {_score(d.new)}", classes="diff-values")
                 yield Label(delta, classes=f"diff-delta {delta_class}")
 
-    def _objects_title(self) -> str:
+    def _objects_title(self, room: int = 0) -> str:
+        """The objects panel's title: the kinds that came or went, with their counts, as many as
+        fit in `room` cells (0: four); the others counted ("+3 kinds"): their rows are listed."""
         parts = [f"{kind} +{len(c.added)} −{len(c.removed)}" for kind, c in self.diff.objects.items()]
-        summary = ", ".join(parts[:4]) + (f", +{len(parts) - 4} kinds" if len(parts) > 4 else "")
-        return "5 Objects" + (f": {summary}" if summary else "")
+        title = "5 Objects"
+        for shown in range(len(parts) if room > 0 else min(len(parts), 4), -1, -1):
+            rest = len(parts) - shown
+            summary = parts[:shown] + ([f"+{rest} kind{'s' if rest != 1 else ''}"] if rest else [])
+            title = "5 Objects" + (f": {', '.join(summary)}" if summary else "")
+            if room <= 0 or len(title) <= room:
+                break
+        return title
 
     def _object_rows(self) -> list[Row]:
         rows = []

@@ -20,6 +20,7 @@ from screens.overview import OverviewScreen
 from screens.resource import ResourceScreen
 from screens.table import RowTable
 from screens.waivers import WaiverDialog
+from tests.test_tui_review import SMALL, row_text, visible
 from tests.tui_support import (
     FIXED_BINDING,
     INTRODUCED_BINDING,
@@ -227,3 +228,101 @@ def test_a_problem_no_longer_visible_shows_as_unknown_with_the_reason() -> None:
         "not visible in NEW: CronJob could not be read (forbidden); before: runs every 1m",
     )
     assert row.tones[2] == "unknown", "not coloured as a fix"
+
+
+# -- every panel of the summary readable at 80x24 and at 160x48, by keyboard alone ----------------
+
+
+def other_cluster(tmp_path: Path, context: str, server: str | None = None) -> Path:
+    """The fixed demo as scanned through another context (and server): the comparison notes it."""
+    report = demo_variant(fixed=True, context=context)
+    if server is not None:
+        report.inventory.cluster.server = server
+    return save(report, tmp_path / "other.json.gz")
+
+
+async def test_at_80x24_the_summary_comes_first_and_tab_brings_each_panel_into_view(snapshots) -> None:
+    """One under the other, the panels are taller than the terminal: what is compared shows on
+    arrival, tab brings the score panel wholly into view, then the lists; shift+tab goes back."""
+    old_path, new_path = snapshots
+    app = make_app(snapshot=new_path)
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await open_diff(pilot, app, old_path)
+        await pilot.pause()
+        body = screen.query_one("#diff-body")
+        sides, scores = screen.query_one("#diff-sides"), screen.query_one("#diff-scores")
+        assert app.focused is sides and visible(sides, body)
+        text = screen_text(app)
+        assert "OLD shop-prod  collected 2026-11-13 08:00 UTC" in text
+        assert f"{len(screen.diff.unchanged)} unchanged" in text, "its last line too"
+
+        await pilot.press("tab")
+        assert app.focused is scores and visible(scores, body)
+        text = screen_text(app)
+        assert "overall " in text and "resilience " in text, "every line of the scores"
+
+        await pilot.press("tab", "tab")
+        assert app.focused is screen.query_one("#diff-new", RowTable)
+        await pilot.press("shift+tab", "shift+tab", "shift+tab")
+        assert app.focused is sides and visible(sides, body), "and back up to what is compared"
+
+
+async def test_side_by_side_the_comparing_panel_grows_to_show_every_line(snapshots, tmp_path: Path) -> None:
+    """Two clusters: the note saying so made the panel cut its last lines at 160x48."""
+    old_path, _ = snapshots
+    app = make_app(snapshot=other_cluster(tmp_path, "shop-prod-eu", "https://api.eu.shop.example.com"))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_diff(pilot, app, old_path)
+        await pilot.pause()
+        assert screen.diff.notes and "comparing different clusters" in screen.diff.notes[0]
+        sides = screen.query_one("#diff-sides")
+        text_widget = screen.query_one("#diff-sides-text")
+        assert sides.scrollable_content_region.contains_region(text_widget.region), "nothing cut"
+        assert not sides.focusable, "nothing to scroll: tab goes from table to table"
+        text = screen_text(app)
+        assert "(https://api.eu.shop.example.com)" in text and "comparing different clusters" in text
+        assert f"{len(screen.diff.unchanged)} unchanged" in text
+        top = screen.query_one("#diff-top")
+        assert screen.query_one("#diff-scores").region.height == top.region.height, "one height for the row"
+
+        # the waivers applied again (a waiver written from here): the panels are made anew
+        old_side = screen.old_index
+        screen.index_replaced(old_side, FindingsIndex(old_side.report))
+        await wait_for(pilot, lambda: screen.query_one("#diff-sides-text") is not text_widget, "the rebuild")
+        await pilot.pause()
+        sides, text_widget = screen.query_one("#diff-sides"), screen.query_one("#diff-sides-text")
+        assert sides.scrollable_content_region.contains_region(text_widget.region), "still nothing cut"
+
+
+async def test_side_by_side_a_comparing_text_too_long_for_the_row_is_a_tab_stop_that_scrolls(
+    snapshots, tmp_path: Path
+) -> None:
+    old_path, _ = snapshots
+    long_name = "arn:aws:eks:eu-central-1:123456789012:cluster/shop-prod-" + "x" * 40
+    server = "https://" + "D" * 32 + ".gr7.eu-central-1.eks.amazonaws.com/" + "p" * 60
+    app = make_app(snapshot=other_cluster(tmp_path, long_name, server))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_diff(pilot, app, old_path)
+        await pilot.pause()
+        sides = screen.query_one("#diff-sides")
+        assert sides.max_scroll_y > 0, "longer than the row"
+        assert screen.query_one("#diff-top").region.height < SIZE[1] // 2, "the lists keep their room"
+        assert app.focused is screen.query_one("#diff-new", RowTable)
+        await pilot.press("shift+tab", "shift+tab")
+        assert app.focused is sides
+        counts = f"{len(screen.diff.unchanged)} unchanged"
+        assert counts not in screen_text(app)
+        await pilot.press("end")
+        await wait_for(pilot, lambda: sides.scroll_y == sides.max_scroll_y, "the panel scrolled to its end")
+        assert counts in screen_text(app)
+
+
+async def test_at_the_narrowest_side_by_side_the_objects_show_their_names(snapshots) -> None:
+    """At 140 columns the objects panel has 30 cells: the kind took them all, the names none."""
+    old_path, new_path = snapshots
+    app = make_app(snapshot=new_path)
+    async with app.run_test(size=(140, 36)) as pilot:
+        screen = await open_diff(pilot, app, old_path)
+        objects = screen.query_one("#diff-objects", RowTable)
+        first = row_text(objects, 0)
+        assert "added" in first and "Clus" in first and INTRODUCED_BINDING in first, first
