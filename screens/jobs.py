@@ -29,7 +29,7 @@ from k8saudit.diff import diff_reports
 from k8saudit.engine import Stopped
 from k8saudit.errors import K8sAuditError
 from k8saudit.export import chunks
-from k8saudit.fleet import load_fleet
+from k8saudit.fleet import load_fleet, nothing_read
 from k8saudit.model import Finding
 from k8saudit.policy import Policy, append_waiver, load_policy, writable_policy_path
 from k8saudit.probe import ProbeRun, ProbeSettings
@@ -341,13 +341,18 @@ class ScanJob(LoopJob):
         )
         try:
             report = await self._cancellable(scan)
-            index = None if self._cancelled else FindingsIndex(report)  # this thread, not the UI's
+            # As `k8saudit scan` refuses it: graded, a scan that read nothing would score the
+            # cluster on the few checks that need no object.
+            unread = nothing_read(report)
+            index = None if self._cancelled or unread else FindingsIndex(report)  # not the UI's thread
         except (asyncio.CancelledError, Stopped):
             self._post(ScanCancelled())
         except Exception as exc:
             self._post(ScanFailed(self.context, _reason(exc)))
         else:
-            if self._cancelled or index is None:
+            if unread and not self._cancelled:
+                self._post(ScanFailed(self.context, safe_text(f"{unread}; no report", 500)))
+            elif self._cancelled or index is None:
                 self._post(ScanCancelled())
             else:
                 self._post(ScanFinished(report, index))

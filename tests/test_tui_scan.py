@@ -249,3 +249,47 @@ async def test_quit_while_the_checks_run_stops_them(
         await pilot.press("q")
     assert await asyncio.to_thread(job.done.wait, 5), "the checks went on after quitting"
     assert 0 < len(ran) < len(load_checks()) // 2
+
+
+def forbid_every_list(replay_server: ReplayServer) -> None:
+    replay_server.forbid("/api/v1/*", times=None)
+    replay_server.forbid("/apis/*/*/*", times=None)
+
+
+async def test_a_scan_that_read_nothing_is_no_report_and_says_why_in_one_line(
+    replay_server: ReplayServer, tmp_path: Path
+) -> None:
+    """Every list forbidden: `k8saudit scan` refuses to grade it (exit 2); the TUI graded it an F
+    (exposure A) from the checks that need no object. Now: the picker says why, no report."""
+    forbid_every_list(replay_server)
+    app = make_app(kubeconfig=str(replay_server.write_kubeconfig(tmp_path / "config")))
+    async with app.run_test(size=SIZE) as pilot:
+
+        def refused() -> bool:
+            return isinstance(app.screen, ContextPickerScreen) and "replay" in app.screen.failures
+
+        await wait_for(pilot, refused, "the refusal", tries=1500)
+        reason = app.screen.failures["replay"]
+        assert reason.startswith("nothing could be read: ") and "forbidden" in reason, reason
+        assert reason.endswith("; no report") and "\n" not in reason
+        assert "✗ cannot scan replay: nothing could be read: " in screen_text(app)
+        await pilot.pause(0.2)
+        assert app.report is None and not isinstance(app.screen, OverviewScreen)
+        assert app.check_action("save", ()) is False, "no snapshot of nothing to save"
+
+
+async def test_a_rescan_that_read_nothing_keeps_the_report_shown(
+    replay_server: ReplayServer, tmp_path: Path
+) -> None:
+    app = make_app(kubeconfig=str(replay_server.write_kubeconfig(tmp_path / "config")))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "the overview", tries=1500)
+        report = app.report
+        forbid_every_list(replay_server)  # the credentials lost every permission since
+        await pilot.press("r")
+        await wait_for(
+            pilot, lambda: "nothing could be read: " in screen_text(app), "the refusal", tries=1500
+        )
+        assert isinstance(app.screen, ContextPickerScreen) and app.report is report
+        await pilot.press("escape", "escape")  # out of the filter, then back to the report
+        assert isinstance(app.screen, OverviewScreen) and app.report is report
