@@ -15,6 +15,14 @@ from screens.findings import focus_or_type_slash
 from screens.messages import ContextsLoaded
 from screens.table import Column, Row, RowTable
 
+# No kubeconfig (or none that can be read, or one without a context): the status line says why
+# and where it looked; this, under it, what can be done without one.
+NOTHING_TO_SCAN = (
+    "Nothing to scan: ctrl+o opens a saved snapshot (or a directory of them); "
+    "to look around first, quit (q) and run: k8saudit demo"
+)
+NO_MATCH = "No context matches."
+
 COLUMNS = (
     Column("name", "Context", ratio=3),
     Column("state", "State", width=12),
@@ -70,7 +78,8 @@ class ContextPickerScreen(AuditScreen):
         )
         yield Input(placeholder="filter contexts…", id="context-filter", compact=True)
         yield Static("Reading the kubeconfig…", id="picker-status", classes="status")
-        yield RowTable(COLUMNS, empty_text="No context matches.", mark_unfocused=True, id="contexts")
+        yield Static(NOTHING_TO_SCAN, id="picker-nothing", classes="status")
+        yield RowTable(COLUMNS, empty_text=NO_MATCH, mark_unfocused=True, id="contexts")
 
     def on_mount(self) -> None:
         self.query_one("#context-filter", Input).cursor_blink = self.audit_app.cursor_blink
@@ -85,8 +94,22 @@ class ContextPickerScreen(AuditScreen):
     def on_contexts_loaded(self, message: ContextsLoaded) -> None:
         self.contexts = message.contexts
         self.load_error = message.error
+        self._show_what_to_do()
         self._refilter(select_current=True)
         self._show_status(self.last_failure)
+
+    def _show_what_to_do(self) -> None:
+        """With no context to pick (no kubeconfig, one that cannot be read, one without a
+        context), say what can be done instead, not "No context matches": no filter to type in."""
+        nothing = self.load_error is not None or not self.contexts
+        self.set_class(nothing, "-nothing-to-scan")  # the .tcss shows and hides what it says
+        if nothing:
+            self.set_focus(self.table)  # keys are keys again (q quits), not typed into the filter
+        self.table.empty_text = "No context to scan." if nothing else NO_MATCH
+        self.refresh_bindings()  # `/ filter` leaves the footer, or comes back
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action == "focus_filter" and self.has_class("-nothing-to-scan"))
 
     def show_failure(self, context: str | None, reason: str) -> None:
         """A scan of `context` could not connect: say why on this screen, stay usable."""

@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from textual.widgets import Input
 
 from k8saudit import engine
@@ -17,12 +18,14 @@ from k8saudit.collector import CollectorSettings
 from k8saudit.inventory import FORBIDDEN
 from k8saudit.registry import load_checks
 from k8saudit.releases import ReleaseCalendar
+from screens.dialogs import PathDialog
 from screens.jobs import WaiverOptions
 from screens.messages import ContextsLoaded
 from screens.overview import OverviewScreen
 from screens.picker import ContextPickerScreen
 from screens.scan import ScanScreen
 from tests.replay import ReplayServer, closed_port_url
+from tests.test_tui_review import SMALL
 from tests.tui_support import SIZE, make_app, screen_text, wait_for
 
 TOKEN = "admin-token"
@@ -293,3 +296,51 @@ async def test_a_rescan_that_read_nothing_keeps_the_report_shown(
         assert isinstance(app.screen, ContextPickerScreen) and app.report is report
         await pilot.press("escape", "escape")  # out of the filter, then back to the report
         assert isinstance(app.screen, OverviewScreen) and app.report is report
+
+
+# -- no kubeconfig: the picker says so, where it looked, and what to do instead -------------------
+
+
+def unwrapped(text: str) -> str:
+    """`text` without its spaces and line breaks: what a line says, however 80 columns wrap it
+    (a long path breaks at a hyphen)."""
+    return "".join(text.split())
+
+
+@pytest.mark.parametrize("missing", ["KUBECONFIG", "HOME"])
+async def test_without_a_kubeconfig_the_picker_says_where_it_looked_and_what_to_do(
+    missing: str, tmp_path: Path, monkeypatch
+) -> None:
+    """It said "No context matches." under the error, as if a filter hid the contexts."""
+    if missing == "KUBECONFIG":
+        looked = tmp_path / "absent-kubeconfig"
+        monkeypatch.setenv("KUBECONFIG", str(looked))
+    else:
+        monkeypatch.delenv("KUBECONFIG", raising=False)
+        monkeypatch.setenv("HOME", str(tmp_path))
+        looked = tmp_path / ".kube" / "config"
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_for(
+            pilot, lambda: app.screen.query("#contexts") and app.screen.load_error, "the kubeconfig"
+        )
+        text = unwrapped(screen_text(app))
+        assert unwrapped(f"✗ no kubeconfig found at {looked}") in text
+        assert "Nocontextmatches" not in text and unwrapped("No context to scan.") in text
+        assert unwrapped("ctrl+o opens a saved snapshot") in text and "k8sauditdemo" in text
+        assert "typetofilter" not in text and not app.screen.query_one(Input).display, "nothing to filter"
+        await pilot.press("ctrl+o")  # what it says works
+        assert isinstance(app.screen, PathDialog)
+        await pilot.press("escape", "q")
+    assert not app.is_running, "q quits: it is not typed into a hidden filter"
+
+
+async def test_a_kubeconfig_without_a_context_says_so(tmp_path: Path) -> None:
+    empty = tmp_path / "config"
+    empty.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+    app = make_app(kubeconfig=str(empty))
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_for(pilot, lambda: "in the kubeconfig" in screen_text(app), "the kubeconfig")
+        text = unwrapped(screen_text(app))
+        assert unwrapped("0 contexts in the kubeconfig") in text and unwrapped("No context to scan.") in text
+        assert unwrapped("Nothing to scan: ctrl+o opens a saved snapshot") in text
