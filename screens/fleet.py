@@ -17,7 +17,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Label, Static
+from textual.widgets import Static
 
 from k8saudit.fleet import AREA_LABELS, FleetEntry
 from k8saudit.model import Severity
@@ -29,15 +29,22 @@ from screens.overview import ago
 from screens.table import Column, Row, RowTable
 
 SEVERITY_COLUMNS = (("critical", "Crit"), ("high", "High"), ("medium", "Med"), ("low", "Low"))
+# To the minute, never left out: the same cluster scanned again minutes later is another row,
+# which would read the same as the first (the selected row's detail has the second and the file).
+COLLECTED_FORMAT = "%Y-%m-%d %H:%M"
 COLUMNS = (
     Column("cluster", "Cluster", ratio=1, min_width=14),
     Column("grade", "Grade", width=5),
     Column("overall", "Score", width=7, align="right"),
     *(Column(area, AREA_LABELS[area], width=6, align="right", drop_rank=3) for area in AREAS),
-    *(Column(severity, label, width=4, align="right") for severity, label in SEVERITY_COLUMNS),
+    # In 80 columns the low findings give way to the collection time (the detail counts them).
+    *(
+        Column(severity, label, width=4, align="right", drop_rank=1 if severity == "low" else 0)
+        for severity, label in SEVERITY_COLUMNS
+    ),
     Column("waived", "Waived", width=6, align="right", drop_rank=2),
-    Column("gaps", "Gaps", width=4, align="right", drop_rank=1),
-    Column("collected", "Collected", width=10, drop_rank=1),
+    Column("gaps", "Gaps", width=4, align="right", drop_rank=2),  # the status says "N kinds not read"
+    Column("collected", "Collected UTC", width=16),
     Column("status", "Status", ratio=2, min_width=12),
 )
 # How each column's order reads: (what is sorted, its first order, the order turned around).
@@ -126,7 +133,7 @@ class FleetRows:
                 *counts,
                 str(e.waived) if readable else "-",
                 str(len(e.unreadable)) if readable else "-",
-                f"{e.collected_at:%Y-%m-%d}" if e.collected_at else "-",
+                f"{e.collected_at:{COLLECTED_FORMAT}}" if e.collected_at else "-",
                 status,
             ),
             (
@@ -172,7 +179,8 @@ class FleetScreen(AuditScreen):
         with Vertical(id="fleet-detail", classes="panel") as panel:
             panel.border_title = "Selected cluster (enter: open its report)"
             yield Static(id="fleet-detail-text")
-        yield Label("", id="fleet-status", classes="status")
+            yield Static(id="fleet-detail-problem", classes="error")
+        yield Static("", id="fleet-status", classes="status")
 
     def on_mount(self) -> None:
         table = self.query_one("#fleet", RowTable)
@@ -190,7 +198,7 @@ class FleetScreen(AuditScreen):
         text += " · C name · S score · P findings · D time · click a header for any column"
         if self.loading:
             text = "reloading the directory… · " + text
-        self.query_one("#fleet-status", Label).update(Text(text))
+        self.query_one("#fleet-status", Static).update(Text(text))
 
     # -- the highlighted cluster ------------------------------------------------------------------
 
@@ -202,15 +210,17 @@ class FleetScreen(AuditScreen):
 
     def _show(self, position: int) -> None:
         detail = self.query_one("#fleet-detail-text", Static)
-        if not self.entries:
-            detail.update(Text("—"))
-            return
-        detail.update(self._detail(self.entries[min(position, len(self.entries) - 1)]))
+        problem = self.query_one("#fleet-detail-problem", Static)
+        entry = self.entries[min(position, len(self.entries) - 1)] if self.entries else None
+        detail.update(self._detail(entry) if entry is not None else Text("—"))
+        # Why a cluster has no usable report: wrapped whole under the facts, never cut.
+        problem.display = bool(entry is not None and entry.error)
+        if entry is not None and entry.error:
+            problem.update(Text.assemble(("problem    ", "bold"), safe_text(entry.error, 400)))
 
     def _detail(self, e: FleetEntry) -> Text:
+        """One line per fact, cut at the panel's edge (the .tcss): the report has the rest."""
         text = Text()
-
-        text.no_wrap, text.overflow = True, "ellipsis"  # one line per fact; the report has the rest
 
         def line(label: str, value: str, style: str = "") -> None:
             text.append("\n" if text else "")
@@ -218,13 +228,12 @@ class FleetScreen(AuditScreen):
             text.append(safe_text(value, 400), style)
 
         line("cluster", f"{e.context}" + (f" ({e.server})" if e.server else ""))
-        line("snapshot", str(e.snapshot) if e.snapshot else "none")
+        # the file's name first: it tells two snapshots of one cluster apart, the folder may be cut
+        line("snapshot", f"{e.snapshot.name} in {e.snapshot.parent}" if e.snapshot else "none")
         if e.collected_at is not None:
             now = self.audit_app.clock()
-            when = f"{e.collected_at:%Y-%m-%d %H:%M} UTC, {ago(e.collected_at, now)}"
+            when = f"{e.collected_at:%Y-%m-%d %H:%M:%S} UTC, {ago(e.collected_at, now)}"
             line("collected", when + (f", k8saudit {e.tool_version}" if e.tool_version else ""))
-        if e.error:
-            line("problem", e.error, "bold")
         if e.collected_at is not None:
             counts = ", ".join(
                 f"{e.problems[s.value]} {s.value}" for s in Severity if e.problems.get(s.value)

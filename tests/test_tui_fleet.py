@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 from textual.widgets import Input
 
 from k8saudit.fleet import FleetEntry
@@ -17,7 +18,9 @@ from screens.findings import FindingsScreen
 from screens.fleet import FleetScreen, sort_key
 from screens.jobs import WaiverOptions
 from screens.overview import OverviewScreen
+from screens.table import RowTable
 from screens.waivers import WaiverDialog
+from tests.test_tui_review import SMALL, header_text, row_text
 from tests.tui_support import (
     COLLECTED_AT,
     SIZE,
@@ -210,3 +213,63 @@ def fleet_entries() -> list[FleetEntry]:
 def test_fleet_view(snap_compare) -> None:
     app = make_app(fleet="fleet", fleet_entries=fleet_entries())
     assert snap_compare(app, terminal_size=SIZE)
+
+
+# -- the same cluster scanned again minutes later: rows that tell the scans apart -----------------
+
+
+@pytest.fixture
+def rescanned_dir(tmp_path: Path) -> Path:
+    """shop-prod scanned three times minutes apart (as `scan --keep` leaves them), and a corrupt file."""
+    directory = tmp_path / "fleet"
+    directory.mkdir()
+    for minutes in (0, 7, 12):
+        report = demo_variant(fixed=True, context="shop-prod")
+        report.collection.finished_at += timedelta(minutes=minutes, seconds=minutes)
+        save(report, directory / f"k8saudit-shop-prod-{report.collection.finished_at:%Y%m%d-%H%M%S}.json.gz")
+    (directory / "broken.json").write_text('{"format": "k8saudit.snapshot/1", "cluster": ')
+    return directory
+
+
+@pytest.mark.parametrize("size", [SMALL, SIZE], ids=["80x24", "160x48"])
+async def test_scans_of_one_cluster_minutes_apart_are_rows_that_differ(rescanned_dir: Path, size) -> None:
+    """They showed the same name, grade, scores and date: nothing told them apart."""
+    app = make_app(fleet=rescanned_dir)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen), "the fleet")
+        fleet = app.screen
+        table = fleet.query_one("#fleet", RowTable)
+        await pilot.press("D")  # oldest first
+        rows = [row_text(table, i) for i in range(len(fleet.entries))]
+        scans = [row for row in rows if "shop-prod" in row]
+        assert len(scans) == 3 and len(set(scans)) == 3, scans
+        for row, minute in zip(scans, ("08:00", "08:07", "08:12"), strict=True):
+            assert f"2026-11-20 {minute}" in row, row
+        assert all(cell_len(row) <= size[0] - 2 for row in rows), "within the table, nothing off screen"
+        assert "COLLECTED" in header_text(table) and "STATUS" in header_text(table)
+
+        # the selected scan's detail: to the second, and which file it is
+        await pilot.press("end")
+        text = screen_text(app)
+        assert "collected  2026-11-20 08:12:12 UTC" in text
+        assert "snapshot   k8saudit-shop-prod-20261120-081212.json.gz in " in text
+
+
+async def test_at_80x24_the_detail_is_one_line_per_fact_and_a_problem_is_whole(rescanned_dir: Path) -> None:
+    """A worst finding's long message wrapped over five lines and pushed the others out."""
+    app = make_app(fleet=rescanned_dir)
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen), "the fleet")
+        fleet = app.screen
+        await pilot.press("D", "end")
+        entry = fleet.highlighted
+        assert entry is not None and len(entry.worst) == 3
+        lines = screen_text(app).splitlines()
+        worst = [line for line in lines if f" {entry.worst[0].severity.upper()} " in line]
+        assert len(worst) == 3 and all(line.rstrip().endswith("… │") for line in worst), worst
+        assert any(line.startswith("│ failing ") for line in lines)
+
+        await pilot.press("home")  # the corrupt file: why it has no report, every word of it
+        assert fleet.highlighted is not None and fleet.highlighted.context == "broken.json"
+        text = "".join(screen_text(app).replace("│", "").split())  # the panel's lines, joined
+        assert "".join(f"problem {fleet.highlighted.error}".split()) in text
