@@ -23,14 +23,16 @@ NOTHING_TO_SCAN = (
 )
 NO_MATCH = "No context matches."
 
+# In 80 columns the context's name comes first (it had 12 cells: every EKS context read
+# "arn:aws:eks…"): the namespace and the cluster's name give way (→ pages through a cut cell).
 COLUMNS = (
-    Column("name", "Context", ratio=3),
+    Column("name", "Context", ratio=4, min_width=20),
     Column("state", "State", width=12),
-    Column("server", "Server", ratio=4),
-    Column("cluster", "Cluster", ratio=2),
-    Column("user", "User", ratio=2),
-    Column("auth", "Auth", ratio=2),
-    Column("namespace", "Namespace", ratio=1),
+    Column("server", "Server", ratio=4, min_width=16),
+    Column("cluster", "Cluster", ratio=2, min_width=8, drop_rank=2),
+    Column("user", "User", ratio=2, min_width=8, drop_rank=1),
+    Column("auth", "Auth", ratio=2, min_width=8),
+    Column("namespace", "Namespace", ratio=1, drop_rank=3),
 )
 
 

@@ -24,8 +24,9 @@ from screens.messages import ContextsLoaded
 from screens.overview import OverviewScreen
 from screens.picker import ContextPickerScreen
 from screens.scan import ScanScreen
+from screens.table import RowTable
 from tests.replay import ReplayServer, closed_port_url
-from tests.test_tui_review import SMALL
+from tests.test_tui_review import SMALL, row_text
 from tests.tui_support import SIZE, make_app, screen_text, wait_for
 
 TOKEN = "admin-token"
@@ -344,3 +345,29 @@ async def test_a_kubeconfig_without_a_context_says_so(tmp_path: Path) -> None:
         text = unwrapped(screen_text(app))
         assert unwrapped("0 contexts in the kubeconfig") in text and unwrapped("No context to scan.") in text
         assert unwrapped("Nothing to scan: ctrl+o opens a saved snapshot") in text
+
+
+async def test_at_80x24_the_picker_gives_the_context_names_the_room(tmp_path: Path) -> None:
+    """Every EKS context read "arn:aws:eks…" in a 12-cell column, and the table stopped two
+    columns short of the right edge."""
+    names = [f"arn:aws:eks:eu-central-1:123456789012:cluster/shop-{env}" for env in ("prod", "staging")]
+    config = tmp_path / "config"
+    config.write_text(
+        "apiVersion: v1\nkind: Config\n"
+        + "clusters:\n"
+        + "".join(
+            f"- name: {n}\n  cluster: {{server: 'https://{i}.eks.example.com'}}\n"
+            for i, n in enumerate(names)
+        )
+        + "users:\n"
+        + "".join(f"- name: {n}\n  user: {{token: t}}\n" for n in names)
+        + "contexts:\n"
+        + "".join(f"- name: {n}\n  context: {{cluster: {n}, user: {n}}}\n" for n in names)
+    )
+    app = make_app(kubeconfig=str(config))
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_for(pilot, lambda: "2 contexts in the kubeconfig" in screen_text(app), "the contexts")
+        table = app.screen.query_one("#contexts", RowTable)
+        assert table.region.width == SMALL[0], "the whole width"
+        assert [row_text(table, i)[2:21] for i in range(2)] == [n[:19] for n in names]
+        assert "https://0.eks.exam" in row_text(table, 0), "the server too"
