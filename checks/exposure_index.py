@@ -35,10 +35,10 @@ from checks.podspec import (
     image_matches,
     parse_image,
 )
-from k8saudit.inventory import Inventory, selector_matches
+from k8saudit.inventory import Inventory, label_selector_matches, selector_matches
 from k8saudit.kinds import KINDS_BY_KEY
 from k8saudit.model import Subject
-from k8saudit.readers import annotations_of, as_list, as_object, dicts, name_of, namespace_of
+from k8saudit.readers import annotations_of, as_list, as_object, dicts, labels_of, name_of, namespace_of
 from k8saudit.redact import pod_labels_of, pod_spec_of
 
 Obj = dict[str, Any]
@@ -637,36 +637,47 @@ def _alb_guard(ingress: Obj, class_name: str, inv: Inventory) -> tuple[str, str]
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 GATEWAYS = "gateway.gateways"
-ROUTE_KEYS = ("gateway.httproutes", "gateway.grpcroutes", "gateway.tlsroutes", "gateway.tcproutes")
+ROUTE_KEYS = (
+    "gateway.httproutes",
+    "gateway.grpcroutes",
+    "gateway.tlsroutes",
+    "gateway.tcproutes",
+    "gateway.udproutes",
+)
+# A parent that adds listeners to a Gateway from another namespace, by (group, kind).
+LISTENER_SETS = {
+    (GATEWAY_GROUP, "ListenerSet"): "gateway.listenersets",
+    ("gateway.networking.x-k8s.io", "XListenerSet"): "gateway.xlistenersets",
+}
 # Besides Services (every exposure check's declared input): what else can be a way in.
-ENTRY_KINDS = ("ingresses", GATEWAYS, *ROUTE_KEYS)
+ENTRY_KINDS = ("ingresses", GATEWAYS, *LISTENER_SETS.values(), *ROUTE_KEYS)
 # Classes whose load balancer only has addresses inside the VPC (GKE's regional internal L7).
 INTERNAL_GATEWAY_CLASSES = frozenset({"gke-l7-rilb", "gke-l7-rilb-mc"})
+# What implementations label the Service they make for a Gateway with: the Gateway API's own
+# label (Istio, NGINX Gateway Fabric, Kong), Envoy Gateway's owner labels (its Services live in
+# its own namespace), Cilium's.
+GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
+ENVOY_OWNER_NAME = "gateway.envoyproxy.io/owning-gateway-name"
+ENVOY_OWNER_NAMESPACE = "gateway.envoyproxy.io/owning-gateway-namespace"
+CILIUM_OWNER = "io.cilium.gateway/owning-gateway"
+# The route kinds a listener takes by default, by protocol (an implementation's own protocol: any).
+PROTOCOL_ROUTE_KINDS = {
+    "HTTP": ("HTTPRoute", "GRPCRoute"),
+    "HTTPS": ("HTTPRoute", "GRPCRoute"),
+    "TLS": ("TLSRoute", "TCPRoute"),
+    "TCP": ("TCPRoute",),
+    "UDP": ("UDPRoute",),
+}
+# A multi-cluster ServiceImport stands for the Service of its name in every cluster, this one's too.
+SERVICE_IMPORT_GROUPS = frozenset({"multicluster.x-k8s.io", "net.gke.io"})
 
 
-def gateway_guard(gateway: Obj) -> tuple[str, str]:
-    """(What keeps the Gateway off the internet, "" when nothing does; why that cannot be told,
-    "" when it can.) Judged by its class, the load balancer annotations it hands its
-    implementation (`spec.infrastructure.annotations`, copied onto the Service that Envoy
-    Gateway, Istio, Cilium or NGINX Gateway Fabric make for it), then the addresses it reports."""
-    spec = as_object(gateway.get("spec"))
-    class_name = str(spec.get("gatewayClassName", ""))
-    if class_name in INTERNAL_GATEWAY_CLASSES or any(
-        w in class_name.lower() for w in ("internal", "private")
-    ):
-        return f"gateway class {class_name}", ""
-    infrastructure = as_object(spec.get("infrastructure"))
-    internal = internal_annotation(
-        {"metadata": {"annotations": as_object(infrastructure.get("annotations"))}}
-    )
-    if internal:
-        return f"internal load balancer ({internal})", ""
-    addresses = gateway_addresses(gateway)
-    if addresses and all(is_private_address(a) for a in addresses):
-        return f"private address {', '.join(addresses)}", ""
-    if not addresses:
-        return "", f"Gateway {namespace_of(gateway)}/{name_of(gateway)} reports no address yet"
-    return "", ""
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A Gateway a route is attached to, through the listeners that admit it."""
+
+    gateway: Obj
+    listeners: tuple[Obj, ...]
 
 
 def gateway_addresses(gateway: Obj) -> list[str]:
@@ -674,61 +685,93 @@ def gateway_addresses(gateway: Obj) -> list[str]:
     return [str(a["value"]) for a in dicts(status) if a.get("value")]
 
 
-def route_parents(route: Obj, inv: Inventory) -> tuple[list[Obj], str]:
-    """(The Gateways the route is attached to; why some may be missing, "" when none can be.)
-    A parent that reports the route not accepted (a listener's `allowedRoutes` refusing its
-    namespace, say) does not count."""
-    refused = {
-        (str(ref.get("namespace") or namespace_of(route)), str(ref.get("name")))
+def gateway_service_owner(service: Obj) -> tuple[str, str] | None:
+    """The (namespace, name) of the Gateway an implementation made this Service for, if any."""
+    labels = labels_of(service)
+    if ENVOY_OWNER_NAME in labels:
+        return str(labels.get(ENVOY_OWNER_NAMESPACE) or namespace_of(service)), str(labels[ENVOY_OWNER_NAME])
+    name = labels.get(GATEWAY_NAME_LABEL) or labels.get(CILIUM_OWNER)
+    return (namespace_of(service), str(name)) if name else None
+
+
+def is_internal_hostname(address: str) -> bool:
+    """An in-cluster Service name (Istio reports one for a ClusterIP Gateway), or an AWS load
+    balancer created with the internal scheme (its DNS name starts with `internal-`)."""
+    host = address.lower().rstrip(".")
+    return host.endswith((".svc", ".svc.cluster.local")) or (
+        host.startswith("internal-") and host.endswith(".elb.amazonaws.com")
+    )
+
+
+def _parent_identity(ref: Obj, route_namespace: str) -> tuple[str, ...]:
+    """A parentRef with its defaults filled in, as spec and status both name it."""
+    return (
+        str(ref.get("group", GATEWAY_GROUP)),
+        str(ref.get("kind", "Gateway")),
+        str(ref.get("namespace") or route_namespace),
+        str(ref.get("name")),
+        str(ref.get("sectionName") or ""),
+        str(ref.get("port") or ""),
+    )
+
+
+def _parent_verdicts(route: Obj) -> dict[tuple[str, ...], bool]:
+    """Per parentRef, whether the implementation reports the route accepted (absent: not yet)."""
+    verdicts = {}
+    for status in dicts(as_object(route.get("status")).get("parents")):
+        for condition in dicts(status.get("conditions")):
+            if condition.get("type") == "Accepted" and condition.get("status") in ("True", "False"):
+                identity = _parent_identity(as_object(status.get("parentRef")), namespace_of(route))
+                verdicts[identity] = condition["status"] == "True"
+    return verdicts
+
+
+def _refs_not_permitted(route: Obj) -> bool:
+    """Whether an implementation reports a backend in another namespace without a ReferenceGrant."""
+    return any(
+        c.get("type") == "ResolvedRefs"
+        and c.get("status") == "False"
+        and c.get("reason") == "RefNotPermitted"
         for status in dicts(as_object(route.get("status")).get("parents"))
-        for ref in [as_object(status.get("parentRef"))]
-        if any(
-            c.get("type") == "Accepted" and c.get("status") == "False"
-            for c in dicts(status.get("conditions"))
-        )
-    }
-    gateways, missing = [], ""
-    for ref in dicts(as_object(route.get("spec")).get("parentRefs")):
-        if ref.get("group", GATEWAY_GROUP) != GATEWAY_GROUP or ref.get("kind", "Gateway") != "Gateway":
-            continue  # a mesh Service as parent: east-west traffic, no way in from outside
-        key = (str(ref.get("namespace") or namespace_of(route)), str(ref.get("name")))
-        if key in refused:
-            continue
-        gateway = inv.get(GATEWAYS, *key)
-        if gateway is not None and all(gateway is not g for g in gateways):
-            gateways.append(gateway)
-        elif gateway is None and not inv.readable(GATEWAYS):
-            missing = inv.unreadable_reason(GATEWAYS)
-    return gateways, missing
+        for c in dicts(status.get("conditions"))
+    )
+
+
+def _section_matches(listener: Obj, identity: tuple[str, ...]) -> bool:
+    section, port = identity[4], identity[5]
+    return (not section or str(listener.get("name")) == section) and (
+        not port or str(listener.get("port")) == port
+    )
+
+
+def listeners_of(owner: Obj) -> list[Obj]:
+    """The listeners of a Gateway or a ListenerSet."""
+    return dicts(as_object(owner.get("spec")).get("listeners"))
 
 
 def route_backend_names(route: Obj) -> list[tuple[str, str]]:
-    """The (namespace, name) of each Service the route's rules send traffic to."""
+    """The (namespace, name) of each Service the route's rules send traffic to. A backend in
+    another namespace that the implementation reports not permitted (no ReferenceGrant) gets
+    nothing forwarded and does not count."""
+    namespace = namespace_of(route)
+    refused_elsewhere = _refs_not_permitted(route)
     names: list[tuple[str, str]] = []
     for rule in dicts(as_object(route.get("spec")).get("rules")):
         for backend in dicts(rule.get("backendRefs")):
-            if backend.get("group") not in (None, "") or backend.get("kind", "Service") != "Service":
+            group, kind = backend.get("group") or "", backend.get("kind", "Service")
+            if (group, kind) != ("", "Service") and not (
+                kind == "ServiceImport" and group in SERVICE_IMPORT_GROUPS
+            ):
                 continue
-            name = (str(backend.get("namespace") or namespace_of(route)), str(backend.get("name", "")))
-            if name[1] and name not in names:
+            name = (str(backend.get("namespace") or namespace), str(backend.get("name", "")))
+            if name[1] and name not in names and not (refused_elsewhere and name[0] != namespace):
                 names.append(name)
     return names
 
 
-def _route_guard(gateways: list[Obj], missing: str) -> tuple[str, str]:
-    """A route is as open as the most open Gateway it is attached to."""
-    guards = [gateway_guard(g) for g in gateways]
-    if any(not guard and not unsure for guard, unsure in guards):
-        return "", ""
-    unsure = "; ".join(u for _, u in guards if u) or missing
-    if unsure:
-        return "", unsure
-    return "; ".join(dict.fromkeys(guard for guard, _ in guards)), ""
-
-
-def _route_probes(route: Obj, gateways: list[Obj]) -> list[dict[str, Any]]:
-    """GETs an opt-in probe may send: the route's hostnames (else its Gateways' addresses) on
-    each HTTP or HTTPS listener of its Gateways, at its rules' path prefixes."""
+def _route_probes(route: Obj, attachments: list[Attachment]) -> list[dict[str, Any]]:
+    """GETs an opt-in probe may send: on each HTTP(S) listener the route is attached through,
+    its hostnames (else the listener's, else its Gateway's addresses), at its path prefixes."""
     spec = as_object(route.get("spec"))
     hostnames = [str(h) for h in as_list(spec.get("hostnames")) if isinstance(h, str) and "*" not in h]
     paths = dict.fromkeys(
@@ -739,15 +782,20 @@ def _route_probes(route: Obj, gateways: list[Obj]) -> list[dict[str, Any]]:
         if path.get("type", "PathPrefix") in ("PathPrefix", "Exact") and isinstance(path.get("value"), str)
     ) or {"/": None}
     probes = []
-    for gateway in gateways:
-        hosts = hostnames or gateway_addresses(gateway)
-        for listener in dicts(as_object(gateway.get("spec")).get("listeners")):
-            scheme = str(listener.get("protocol", "")).lower()
-            port = listener.get("port")
+    for attachment in attachments:
+        for listener in attachment.listeners:
+            scheme, port = str(listener.get("protocol", "")).lower(), listener.get("port")
             if scheme not in ("http", "https") or not isinstance(port, int):
                 continue
-            for host in hosts:
-                probes.extend({"scheme": scheme, "host": host, "port": port, "path": path} for path in paths)
+            listener_host = str(listener.get("hostname") or "*")
+            hosts = hostnames or (
+                [listener_host] if "*" not in listener_host else gateway_addresses(attachment.gateway)
+            )
+            probes.extend(
+                {"scheme": scheme, "host": host, "port": port, "path": path}
+                for host in hosts
+                for path in paths
+            )
     return probes
 
 
@@ -921,19 +969,173 @@ class ExposureIndex:
 
     def _route_entry(self, key: str, route: Obj) -> EntryPoint | None:
         """A Gateway API route as a way in, None when it is attached to no Gateway."""
-        gateways, missing = route_parents(route, self.inv)
-        if not gateways and not missing:
+        attachments, missing = self.route_attachments(key, route)
+        if not attachments and not missing:
             return None
         services = [
             s for s in (self.inv.get("services", *n) for n in route_backend_names(route)) if s is not None
         ]
-        guard, unsure = _route_guard(gateways, missing)
+        guard, unsure = self._route_guard(attachments, missing)
         entry = EntryPoint(
-            key, route, KINDS_BY_KEY[key].kind, guard, services, _route_probes(route, gateways)
+            key, route, KINDS_BY_KEY[key].kind, guard, services, _route_probes(route, attachments)
         )
         entry.unsure = unsure
         entry.backends = self._services_backends(services)
         return entry
+
+    def route_attachments(self, key: str, route: Obj) -> tuple[list[Attachment], str]:
+        """(The Gateways the route is attached to, through which listeners; why some may be
+        missing, "" when none can be.) A parent reporting the route accepted is believed, one
+        refusing it too; without a report, the listeners' `allowedRoutes` decide. A mesh
+        Service as parent is east-west traffic: no way in from outside."""
+        kind, namespace = KINDS_BY_KEY[key].kind, namespace_of(route)
+        verdicts = _parent_verdicts(route)
+        attachments: list[Attachment] = []
+        missing = ""
+        for ref in dicts(as_object(route.get("spec")).get("parentRefs")):
+            identity = _parent_identity(ref, namespace)
+            accepted = verdicts.get(identity)
+            if accepted is False:
+                continue
+            owner, why = self._listener_owner(identity)
+            if owner is None:
+                missing = missing or why
+                continue
+            gateway, listeners, owner_namespace = owner
+            chosen = tuple(
+                listener
+                for listener in listeners
+                if _section_matches(listener, identity)
+                and (accepted or self._admits_route(listener, kind, namespace, owner_namespace))
+            )
+            if chosen:
+                attachments.append(Attachment(gateway, chosen))
+        return attachments, missing
+
+    def _listener_owner(self, identity: tuple[str, ...]) -> tuple[tuple[Obj, list[Obj], str] | None, str]:
+        """((The Gateway, the listeners a parentRef names, their namespace), or None and why it
+        cannot be told ("" when there is simply no such parent))."""
+        group, kind, namespace, name = identity[:4]
+        if (group, kind) == (GATEWAY_GROUP, "Gateway"):
+            gateway = self.inv.get(GATEWAYS, namespace, name)
+            return (
+                ((gateway, listeners_of(gateway), namespace), "")
+                if gateway
+                else (None, self._unread(GATEWAYS))
+            )
+        key = LISTENER_SETS.get((group, kind))
+        listener_set = self.inv.get(key, namespace, name) if key else None
+        if listener_set is None:
+            return None, self._unread(key) if key else ""
+        parent = as_object(as_object(listener_set.get("spec")).get("parentRef"))
+        gateway = self.inv.get(GATEWAYS, str(parent.get("namespace") or namespace), str(parent.get("name")))
+        if gateway is None:
+            return None, self._unread(GATEWAYS)
+        allowed = as_object(
+            as_object(as_object(gateway.get("spec")).get("allowedListeners")).get("namespaces")
+        )
+        # A Gateway takes no ListenerSet unless it says from where (`allowedListeners`).
+        if not self._admits_namespace(allowed, namespace, namespace_of(gateway), default="None"):
+            return None, ""
+        return (gateway, listeners_of(listener_set), namespace), ""
+
+    def _unread(self, key: str) -> str:
+        return "" if self.inv.readable(key) else self.inv.unreadable_reason(key)
+
+    def _admits_route(self, listener: Obj, kind: str, namespace: str, owner_namespace: str) -> bool:
+        allowed = as_object(listener.get("allowedRoutes"))
+        kinds = dicts(allowed.get("kinds"))
+        if kinds:
+            if not any(
+                k.get("kind") == kind and k.get("group", GATEWAY_GROUP) == GATEWAY_GROUP for k in kinds
+            ):
+                return False
+        elif kind not in PROTOCOL_ROUTE_KINDS.get(str(listener.get("protocol")), (kind,)):
+            return False
+        return self._admits_namespace(
+            as_object(allowed.get("namespaces")), namespace, owner_namespace, "Same"
+        )
+
+    def _admits_namespace(self, namespaces: Obj, namespace: str, owner_namespace: str, default: str) -> bool:
+        """Whether `namespaces` (`from` and `selector`, as in allowedRoutes) admits `namespace`;
+        a selector on a namespace that could not be read admits it (it cannot be told)."""
+        origin = namespaces.get("from", default)
+        if origin == "All":
+            return True
+        if origin == "Same":
+            return namespace == owner_namespace
+        if origin == "Selector":
+            found = self.inv.get("namespaces", "", namespace)
+            return found is None or label_selector_matches(namespaces.get("selector"), labels_of(found))
+        return False
+
+    def _route_guard(self, attachments: list[Attachment], missing: str) -> tuple[str, str]:
+        """A route is as open as the most open Gateway it is attached to."""
+        guards = [self.gateway_guard(a.gateway) for a in attachments]
+        if any(not guard and not unsure for guard, unsure in guards):
+            return "", ""
+        unsure = "; ".join(u for _, u in guards if u) or missing
+        if unsure:
+            return "", unsure
+        return "; ".join(dict.fromkeys(guard for guard, _ in guards)), ""
+
+    def gateway_guard(self, gateway: Obj) -> tuple[str, str]:
+        """(What keeps the Gateway off the internet, "" when nothing does; why that cannot be
+        told, "" when it can.) Judged by its class, the load balancer annotations it hands its
+        implementation (`spec.infrastructure.annotations`), the Service the implementation made
+        for it (Envoy Gateway, Istio, Cilium, NGINX Gateway Fabric), then its addresses."""
+        spec = as_object(gateway.get("spec"))
+        class_name = str(spec.get("gatewayClassName", ""))
+        if class_name in INTERNAL_GATEWAY_CLASSES or any(
+            w in class_name.lower() for w in ("internal", "private")
+        ):
+            return f"gateway class {class_name}", ""
+        infrastructure = as_object(spec.get("infrastructure"))
+        internal = internal_annotation(
+            {"metadata": {"annotations": as_object(infrastructure.get("annotations"))}}
+        )
+        if internal:
+            return f"internal load balancer ({internal})", ""
+        services = self._gateway_services.get((namespace_of(gateway), name_of(gateway)))
+        if services:
+            return self._services_guard(services), ""
+        addresses = gateway_addresses(gateway)
+        if not addresses:
+            return "", f"Gateway {namespace_of(gateway)}/{name_of(gateway)} reports no address yet"
+        if all(is_private_address(a) or is_internal_hostname(a) for a in addresses):
+            return f"private address {', '.join(addresses)}", ""
+        return "", ""
+
+    @functools.cached_property
+    def _gateway_services(self) -> dict[tuple[str, str], list[Obj]]:
+        found: dict[tuple[str, str], list[Obj]] = defaultdict(list)
+        for service in self.inv.items("services"):
+            owner = gateway_service_owner(service)
+            if owner is not None:
+                found[owner].append(service)
+        return found
+
+    def _services_guard(self, services: list[Obj]) -> str:
+        """What keeps every one of a Gateway's Services off the internet, "" when one is open."""
+        guards = []
+        for service in services:
+            spec = as_object(service.get("spec"))
+            kind, external_ips = (
+                spec.get("type", "ClusterIP"),
+                [str(ip) for ip in as_list(spec.get("externalIPs"))],
+            )
+            if kind == "LoadBalancer":
+                guard = load_balancer_guard(service)
+            elif kind == "NodePort":
+                guard = "" if self.nodes_public else "no node has a public address"
+            elif external_ips:
+                guard = "private external IPs" if all(is_private_address(ip) for ip in external_ips) else ""
+            else:
+                guard = f"Service {namespace_of(service)}/{name_of(service)} is {kind}, in-cluster only"
+            if not guard:
+                return ""
+            guards.append(guard)
+        return "; ".join(dict.fromkeys(guards))
 
     def _services_backends(self, services: list[Obj]) -> list[Template]:
         seen: dict[tuple[str, str, str], Template] = {}

@@ -24,7 +24,7 @@ from checks.advisories import (
     format_version,
 )
 from checks.etcd import parse_timestamp
-from checks.exposure_index import gateway_guard
+from checks.exposure_index import ExposureIndex
 from checks.ingress_controllers import (
     INGRESS_NGINX,
     Controller,
@@ -942,7 +942,7 @@ def _route_admission_finding(inv: Inventory, gateway: Obj) -> Finding:
     if not open_to_all:
         return passed(subject, "every listener admits routes only from chosen namespaces", **evidence)
     any_host = [x for x in open_to_all if "*" in str(x.get("hostname") or "*")]
-    guard, _ = gateway_guard(gateway)
+    guard, _ = ExposureIndex.of(inv).gateway_guard(gateway)
     named = ", ".join(_listener_name(x) for x in (any_host or open_to_all))
     if any_host and not guard:
         return failed(

@@ -265,9 +265,14 @@ class Collector:
                     if isinstance(version, dict) and version.get("groupVersion"):
                         served.add(str(version["groupVersion"]))
         discovery_failed = core is None or groups is None
-        needed = {self._pick_version(k, served, discovery_failed) for k in self._kinds}
-        needed.discard(None)
-        paths = sorted({gv.path for gv in needed if gv is not None})
+        # Every served candidate, not only the first: a group/version may be served for other
+        # resources of its group (Gateway API's v1alpha3 for BackendTLSPolicy alone, while
+        # TLSRoute is at v1alpha2), so the version a kind is listed under is the first one
+        # whose resources name it.
+        paths = sorted(
+            {gv.path for k in self._kinds for gv in k.versions if gv.api_version in served}
+            | ({k.versions[0].path for k in self._kinds} if discovery_failed else set())
+        )
         documents = await asyncio.gather(*(self._get_json(p) for p in paths))
         resources: dict[str, set[str] | None] = {}
         for path, document in zip(paths, documents, strict=True):
@@ -282,11 +287,18 @@ class Collector:
         return served, resources
 
     @staticmethod
-    def _pick_version(kind: ResourceKind, served: set[str], discovery_failed: bool) -> GroupVersion | None:
+    def _pick_version(
+        kind: ResourceKind, served: set[str], resources: dict[str, set[str] | None]
+    ) -> GroupVersion | None:
+        """The first candidate served with the kind among its resources (a version whose
+        resources are unknown counts); with no discovery at all, the preferred one."""
+        if not served:
+            return kind.versions[0]
         for gv in kind.versions:
-            if gv.api_version in served:
+            listed = resources.get(gv.path)
+            if gv.api_version in served and (listed is None or kind.resource in listed):
                 return gv
-        return kind.versions[0] if discovery_failed else None
+        return None
 
     async def _get_json(self, path: str) -> Any:
         try:
@@ -302,10 +314,9 @@ class Collector:
         coverage: dict[str, Coverage] = {}
         tasks: dict[asyncio.Task[Coverage], str] = {}
         for kind in self._kinds:
-            gv = self._pick_version(kind, served, not served)
+            gv = self._pick_version(kind, served, resources)
             self._states[kind.key] = _KindState(kind, started=time.monotonic())
-            listed = resources.get(gv.path) if gv is not None else None
-            if gv is None or (listed is not None and kind.resource not in listed):
+            if gv is None:
                 coverage[kind.key] = Coverage(NOT_SERVED, message=_not_served_message(kind))
                 self._emit(KindFinished(kind.key, coverage[kind.key]))
                 continue

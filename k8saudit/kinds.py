@@ -155,11 +155,30 @@ KINDS: tuple[ResourceKind, ...] = (
         "gateway.tlsroutes",
         "TLSRoute",
         "tlsroutes",
-        _gv("gateway.networking.k8s.io/v1alpha3", "gateway.networking.k8s.io/v1alpha2"),
+        _gv(
+            "gateway.networking.k8s.io/v1",
+            "gateway.networking.k8s.io/v1alpha3",
+            "gateway.networking.k8s.io/v1alpha2",
+        ),
         custom=True,
     ),
     ResourceKind(
         "gateway.tcproutes", "TCPRoute", "tcproutes", _gv("gateway.networking.k8s.io/v1alpha2"), custom=True
+    ),
+    ResourceKind(
+        "gateway.udproutes", "UDPRoute", "udproutes", _gv("gateway.networking.k8s.io/v1alpha2"), custom=True
+    ),
+    # Listeners added to a Gateway from other namespaces (standard from Gateway API 1.5; before,
+    # the experimental XListenerSet): routes attach to them as to the Gateway's own.
+    ResourceKind(
+        "gateway.listenersets", "ListenerSet", "listenersets", _gv("gateway.networking.k8s.io/v1"), custom=True
+    ),
+    ResourceKind(
+        "gateway.xlistenersets",
+        "XListenerSet",
+        "xlistenersets",
+        _gv("gateway.networking.x-k8s.io/v1alpha1"),
+        custom=True,
     ),
     ResourceKind("velero.schedules", "Schedule", "schedules", _gv("velero.io/v1"), custom=True),
     ResourceKind("velero.backups", "Backup", "backups", _gv("velero.io/v1"), custom=True),

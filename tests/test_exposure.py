@@ -455,9 +455,10 @@ PUBLIC_GATEWAY_ADDRESS = "34.120.7.9"
 def gateway(
     name: str = "public", namespace: str = "gateways", *, addresses=(PUBLIC_GATEWAY_ADDRESS,), **spec: Any
 ):
+    admit_all = {"namespaces": {"from": "All"}}  # a shared Gateway: routes from any namespace attach
     listeners = [
-        {"name": "https", "protocol": "HTTPS", "port": 443},
-        {"name": "tcp", "protocol": "TCP", "port": 5432},
+        {"name": "https", "protocol": "HTTPS", "port": 443, "allowedRoutes": admit_all},
+        {"name": "tcp", "protocol": "TCP", "port": 5432, "allowedRoutes": admit_all},
     ]
     return f.custom_resource(
         "Gateway",
@@ -573,15 +574,23 @@ def test_a_route_attached_to_no_gateway_is_no_way_in(route: dict[str, Any]) -> N
 
 
 def test_every_route_kind_is_a_way_in() -> None:
+    """Each through a listener of a protocol that takes it by default."""
+    the_gateway = gateway()
+    for protocol, port in (("TLS", 8443), ("UDP", 5353)):
+        listener = {"name": protocol.lower(), "protocol": protocol, "port": port}
+        the_gateway["spec"]["listeners"].append(
+            {**listener, "allowedRoutes": {"namespaces": {"from": "All"}}}
+        )
     for key, kind in (
         ("gateway__grpcroutes", "GRPCRoute"),
         ("gateway__tlsroutes", "TLSRoute"),
         ("gateway__tcproutes", "TCPRoute"),
+        ("gateway__udproutes", "UDPRoute"),
     ):
         inv = f.make_inventory(
             deployments=[jupyter("--NotebookApp.token=", "--NotebookApp.password=")],
             services=[f.service("notebook", "data", ports=[8888])],
-            gateway__gateways=[gateway()],
+            gateway__gateways=[the_gateway],
             **{key: [notebook_route(kind=kind)]},
         )
         assert status("EXP-001", inv, f"{kind} data/notebook") is Status.FAIL
@@ -599,6 +608,175 @@ def test_routes_or_gateways_that_cannot_be_read_are_never_passed() -> None:
         x for x in run_check(CHECKS["EXP-008"], unread_routes, CONTEXT) if x.status is Status.UNKNOWN
     ]
     assert "HTTPRoute could not be read" in token_gap.message
+
+
+def accepted_by(*parent_refs: dict[str, Any], accepted: str = "True", **condition: str) -> dict[str, Any]:
+    """A route's status: each parent reporting Accepted (and any other condition given)."""
+    conditions = [{"type": "Accepted", "status": accepted}]
+    if condition:
+        conditions.append(condition)
+    return {"parents": [{"parentRef": ref, "conditions": conditions} for ref in parent_refs]}
+
+
+def exp001(inv: Inventory) -> tuple[Status, str]:
+    [finding] = [x for x in run_check(CHECKS["EXP-001"], inv, CONTEXT) if x.subject.kind != "Service"]
+    return finding.status, finding.message
+
+
+def test_a_route_refused_by_one_listener_still_enters_through_the_other() -> None:
+    """Route status is per parentRef, section included: one listener refusing it is not both."""
+    plain = {"name": "public", "namespace": "gateways", "sectionName": "tcp"}
+    tls = {"name": "public", "namespace": "gateways", "sectionName": "https"}
+    route = notebook_route(parent=plain, status=accepted_by(plain, accepted="False"))
+    route["spec"]["parentRefs"].append(tls)
+    assert exp001(notebook_behind_a_route(gateway(), route=route))[0] is Status.FAIL
+
+
+def test_without_a_status_the_listeners_allowed_routes_decide() -> None:
+    same_only = gateway()
+    for listener in same_only["spec"]["listeners"]:
+        del listener["allowedRoutes"]  # the default: routes of the Gateway's own namespace only
+    assert exp001(notebook_behind_a_route(same_only))[0] is Status.PASS  # not attached
+    labelled = gateway()
+    selector = {"matchLabels": {"shared-gateway": "yes"}}
+    labelled["spec"]["listeners"][0]["allowedRoutes"] = {
+        "namespaces": {"from": "Selector", "selector": selector}
+    }
+    data = f.namespace("data", labels={"shared-gateway": "yes"})
+    assert exp001(notebook_behind_a_route(labelled, namespaces=[data]))[0] is Status.FAIL
+    assert exp001(notebook_behind_a_route(labelled, namespaces=[f.namespace("data")]))[0] is Status.PASS
+    grpc_only = gateway()
+    grpc_only["spec"]["listeners"][0]["allowedRoutes"]["kinds"] = [{"kind": "GRPCRoute"}]
+    assert exp001(notebook_behind_a_route(grpc_only))[0] is Status.PASS
+
+
+def test_a_route_attached_through_a_listener_set_enters_through_its_gateway() -> None:
+    team_listeners = f.custom_resource(
+        "ListenerSet",
+        "team-data",
+        "data",
+        spec={
+            "parentRef": {"name": "public", "namespace": "gateways"},
+            "listeners": [
+                {"name": "notebook", "protocol": "HTTPS", "port": 443, "hostname": "notebook.example.com"}
+            ],
+        },
+    )
+    parent = {"group": "gateway.networking.k8s.io", "kind": "ListenerSet", "name": "team-data"}
+    route = notebook_route(parent=parent)
+    open_to_sets = gateway(allowedListeners={"namespaces": {"from": "All"}})
+    inv = notebook_behind_a_route(open_to_sets, route=route, gateway__listenersets=[team_listeners])
+    assert exp001(inv)[0] is Status.FAIL
+    # A Gateway takes no ListenerSet unless `allowedListeners` says from where.
+    assert exp001(notebook_behind_a_route(gateway(), route=route, gateway__listenersets=[team_listeners]))[
+        0
+    ] is (Status.PASS)
+
+
+def test_a_service_import_backend_is_this_clusters_service_of_that_name() -> None:
+    route = notebook_route()
+    route["spec"]["rules"][0]["backendRefs"] = [
+        {"group": "net.gke.io", "kind": "ServiceImport", "name": "notebook", "port": 8888}
+    ]
+    assert exp001(notebook_behind_a_route(gateway(), route=route))[0] is Status.FAIL
+
+
+def test_a_backend_in_another_namespace_without_a_reference_grant_gets_nothing() -> None:
+    parent = {"name": "public", "namespace": "gateways"}
+    route = notebook_route(
+        status=accepted_by(parent, type="ResolvedRefs", status="False", reason="RefNotPermitted")
+    )
+    route["metadata"]["namespace"] = "web"
+    route["spec"]["rules"][0]["backendRefs"][0]["namespace"] = "data"
+    assert exp001(notebook_behind_a_route(gateway(), route=route))[:1] == (Status.PASS,)
+
+
+@pytest.mark.parametrize(
+    ("service", "status", "words"),
+    [
+        (
+            f.service(
+                "envoy-gateways-public-7c1d",
+                "envoy-gateway-system",
+                type="LoadBalancer",
+                annotations={AWS_INTERNAL: "true"},
+                labels={
+                    "gateway.envoyproxy.io/owning-gateway-name": "public",
+                    "gateway.envoyproxy.io/owning-gateway-namespace": "gateways",
+                },
+            ),
+            Status.WARN,
+            f"behind internal load balancer ({AWS_INTERNAL}: true)",
+        ),
+        (
+            f.service(
+                "public-istio", "gateways", labels={"gateway.networking.k8s.io/gateway-name": "public"}
+            ),
+            Status.WARN,
+            "behind Service gateways/public-istio is ClusterIP, in-cluster only",
+        ),
+        (
+            f.service(
+                "public-istio",
+                "gateways",
+                type="LoadBalancer",
+                labels={"gateway.networking.k8s.io/gateway-name": "public"},
+            ),
+            Status.FAIL,
+            "to anyone who can reach it",
+        ),
+    ],
+)
+def test_a_gateway_is_as_open_as_the_service_its_implementation_made(
+    service, status: Status, words: str
+) -> None:
+    """The Service Envoy Gateway or Istio make for a Gateway is where its traffic comes in."""
+    inv = notebook_behind_a_route(gateway(addresses=("a1b2.elb.eu-west-1.amazonaws.com",)))
+    inv_with_service = f.make_inventory(
+        deployments=[jupyter("--NotebookApp.token=", "--NotebookApp.password=")],
+        services=[f.service("notebook", "data", ports=[8888]), service],
+        gateway__gateways=[gateway(addresses=("a1b2.elb.eu-west-1.amazonaws.com",))],
+        gateway__httproutes=[notebook_route()],
+    )
+    assert exp001(inv)[0] is Status.FAIL  # a public load balancer's name, as far as can be told
+    found, message = exp001(inv_with_service)
+    assert found is status and words in message
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "public-istio.gateways.svc.cluster.local",
+        "internal-k8s-gateways-public-5e8a0c1b2d-1234.eu-west-1.elb.amazonaws.com",
+    ],
+)
+def test_in_cluster_and_internal_load_balancer_names_are_not_public(address: str) -> None:
+    found, message = exp001(notebook_behind_a_route(gateway(addresses=(address,))))
+    assert found is Status.WARN and f"behind private address {address}" in message
+
+
+def test_probes_go_to_the_listener_the_route_is_attached_to() -> None:
+    admin = {"name": "admin", "protocol": "HTTPS", "port": 8443, "hostname": "admin.example.com"}
+    admin["allowedRoutes"] = {"namespaces": {"from": "All"}}
+    the_gateway = gateway()
+    the_gateway["spec"]["listeners"].append(admin)
+    route = notebook_route(parent={"name": "public", "namespace": "gateways", "sectionName": "admin"})
+    del route["spec"]["hostnames"]
+    [finding] = run_check(CHECKS["EXP-001"], notebook_behind_a_route(the_gateway, route=route), CONTEXT)
+    assert [(p["host"], p["port"]) for p in finding.evidence["probe_targets"]] == [
+        ("admin.example.com", 8443)
+    ]
+    tcp = notebook_route(
+        kind="TCPRoute", parent={"name": "public", "namespace": "gateways", "sectionName": "tcp"}
+    )
+    inv = f.make_inventory(
+        deployments=[jupyter("--NotebookApp.token=", "--NotebookApp.password=")],
+        services=[f.service("notebook", "data", ports=[8888])],
+        gateway__gateways=[gateway()],
+        gateway__tcproutes=[tcp],
+    )
+    [finding] = run_check(CHECKS["EXP-001"], inv, CONTEXT)
+    assert finding.status is Status.FAIL and finding.evidence["probe_targets"] == []  # no HTTP to send
 
 
 def test_findings_carry_evidence_for_the_probe() -> None:

@@ -253,3 +253,20 @@ def test_a_scan_that_could_read_nothing_is_an_error_not_a_grade(
     assert out == "" and err.count("\n") == 1, err
     assert err.startswith("k8saudit: error: nothing could be read: ") and "forbidden" in err, err
     assert not list(tmp_path.glob("*.json.gz")), "no snapshot of nothing"
+
+
+async def test_each_gateway_api_kind_is_listed_under_the_version_that_serves_it(
+    replay_server: ReplayServer, tmp_path: Path
+) -> None:
+    """Gateway API's experimental channel serves v1alpha3 for BackendTLSPolicy alone, while its
+    TLSRoute is at v1alpha2: a served version that does not list the kind is not where it is."""
+    group = "gateway.networking.k8s.io"
+    replay_server.serve_group(group, "v1", [{"name": "httproutes", "kind": "HTTPRoute"}])
+    replay_server.serve_group(group, "v1alpha3", [{"name": "backendtlspolicies", "kind": "BackendTLSPolicy"}])
+    replay_server.serve_group(group, "v1alpha2", [{"name": "tlsroutes", "kind": "TLSRoute"}])
+    replay_server.add_objects(group, "v1alpha2", "tlsroutes", [f.custom_resource("TLSRoute", "db", "data")])
+    inventory, _, _ = await collect(replay_server, replay_server.write_kubeconfig(tmp_path / "k"))
+    assert inventory.coverage_of("gateway.tlsroutes").state == OK
+    assert inventory.coverage_of("gateway.tlsroutes").api_version == f"{group}/v1alpha2"
+    assert [o["metadata"]["name"] for o in inventory.items("gateway.tlsroutes")] == ["db"]
+    assert inventory.coverage_of("gateway.tcproutes").state == NOT_SERVED
