@@ -58,6 +58,11 @@ NODE_USER_PREFIX = "system:node:"
 RESERVED_PREFIX = "system:"
 # Control-plane identities some distributions use without the `system:` prefix: k3s and RKE2
 # bind the API server's kubelet client (`kube-apiserver`) to system:kubelet-api-admin.
+# Not here on purpose: k3s's and RKE2's `system:k3s-controller`. Their `system:k3s-controller`
+# binding carries no platform label, but its role grants nothing these checks look for (read
+# nodes, namespaces, pods, endpoints and network policies), and every agent node is issued that
+# certificate (flannel and the network policy controller use it): like any other `system:` name,
+# it counts as the platform's only on a binding the platform owns.
 PROVIDER_IDENTITIES: dict[str, frozenset[tuple[str, str]]] = {
     "k3s": frozenset({("User", "kube-apiserver")}),
     "rke2": frozenset({("User", "kube-apiserver")}),
@@ -659,13 +664,12 @@ class RbacIndex:
         """An identity the control plane itself runs as: its rights are the platform's, not yours.
 
         The control plane's users (the controller manager, the scheduler, each kubelet, …),
-        other `system:` users and groups on a binding the platform owns or named in the reserved
-        `system:` space itself (managed offerings name their bindings after their agents), and, on
-        a platform-owned binding, the groups of every node and every join token (`MACHINE_GROUPS`)
-        and service accounts in kube-system. Never a population such as `system:authenticated`,
-        never a subject someone added to a default binding, and never a `system:` name on a
-        binding somebody made under another name (a backdoor's client certificate named
-        `system:backup` hides behind that prefix).
+        and, on a binding the platform owns (`is_platform_owned`), other `system:` users and
+        groups, the groups of every node and every join token (`MACHINE_GROUPS`) and service
+        accounts in kube-system. Never a population such as `system:authenticated`, never a
+        subject someone added to a default binding, and never a `system:` name on a binding
+        somebody made, whatever that binding is called: a backdoor's client certificate named
+        `system:backup` hides behind the prefix, and its binding can be named `system:backup` too.
         """
         if principal.is_population:
             return False
@@ -675,7 +679,7 @@ class RbacIndex:
             if principal.is_control_plane:
                 return True
             if principal.name.startswith(RESERVED_PREFIX):
-                return self.is_platform_owned(binding) or binding.name.startswith(RESERVED_PREFIX)
+                return self.is_platform_owned(binding)
             if (principal.kind, principal.name) in PROVIDER_IDENTITIES.get(self.provider, ()):
                 return True
             return self.provider == "eks" and principal.name.startswith("eks:")

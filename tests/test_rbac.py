@@ -275,22 +275,72 @@ def test_node_and_join_token_groups_count_as_platform_only_on_platform_bindings(
     assert found["ClusterRoleBinding default"] is Status.PASS
 
 
+RECONCILED = {"addonmanager.kubernetes.io/mode": "Reconcile"}
+
+
 @pytest.mark.parametrize(
-    ("binding_name", "user", "expected"),
+    ("binding_name", "user", "labels", "expected"),
     [
-        ("backdoor", "system:backup", Status.FAIL),  # a `system:` name hiding on a made binding
-        ("system:clustermetrics", "system:clustermetrics", Status.PASS),  # GKE names its agents' bindings so
-        ("scheduler-extras", "system:kube-scheduler", Status.PASS),  # the control plane's own identity
-        ("kubelet-secrets", "system:node:ip-10-0-1-7", Status.PASS),  # a kubelet
+        ("backdoor", "system:backup", None, Status.FAIL),  # a `system:` name hiding on a made binding
+        # ... and on a made binding named in the `system:` space too: anyone can pick that name
+        ("system:backup", "system:backup", None, Status.FAIL),
+        ("system:clustermetrics", "system:clustermetrics", None, Status.FAIL),
+        # GKE's own binding for its metrics agent, which its add-on manager reconciles
+        ("system:clustermetrics", "system:clustermetrics", RECONCILED, Status.PASS),
+        ("scheduler-extras", "system:kube-scheduler", None, Status.PASS),  # the control plane's own identity
+        ("kubelet-secrets", "system:node:ip-10-0-1-7", None, Status.PASS),  # a kubelet
     ],
 )
 def test_system_users_count_as_platform_only_when_the_control_plane_or_the_platform_binds_them(
-    binding_name: str, user: str, expected: Status
+    binding_name: str, user: str, labels: dict[str, str] | None, expected: Status
 ) -> None:
     reader = f.clusterrole("secret-reader", [f.rule(["get"], ["secrets"])])
-    binding = f.clusterrolebinding(binding_name, "secret-reader", [f.subject("User", user)])
+    binding = f.clusterrolebinding(
+        binding_name, "secret-reader", [f.subject("User", user)], metadata={"labels": labels or {}}
+    )
     found = statuses("RBAC-006", rbac_inventory(clusterroles=(reader,), clusterrolebindings=(binding,)))
     assert found[f"ClusterRoleBinding {binding_name}"] is expected
+
+
+def test_a_system_group_on_a_made_binding_named_in_the_system_space_is_flagged() -> None:
+    reader = f.clusterrole("secret-reader", [f.rule(["get"], ["secrets"])])
+    binding = f.clusterrolebinding(
+        "system:metrics-scraper", "secret-reader", [f.subject("Group", "system:monitoring-team")]
+    )
+    inv = rbac_inventory(clusterroles=(reader,), clusterrolebindings=(binding,))
+    assert statuses("RBAC-006", inv)["ClusterRoleBinding system:metrics-scraper"] is Status.FAIL
+    assert (
+        "lets Group system:monitoring-team read Secrets cluster-wide"
+        in (messages("RBAC-006", inv)["ClusterRoleBinding system:metrics-scraper"])
+    )
+
+
+@pytest.mark.parametrize("version", ["v1.30.6+k3s1", "v1.30.6+rke2r1"])
+def test_the_k3s_controller_default_binding_stays_green(version: str) -> None:
+    """k3s and RKE2 bind `system:k3s-controller` (the certificate every agent gets for flannel and
+    the network policy controller) with no platform label; its role as they ship it grants none
+    of the rights these checks look for, so a fresh cluster shows no finding for it."""
+    role = f.clusterrole(
+        "system:k3s-controller",
+        [
+            f.rule(["get"], ["nodes"]),
+            f.rule(["list", "watch"], ["namespaces"]),
+            f.rule(["list", "watch"], ["networkpolicies"], ["networking.k8s.io"]),
+            f.rule(["list", "get", "watch"], ["endpoints", "pods"]),
+        ],
+    )
+    binding = f.clusterrolebinding(
+        "system:k3s-controller", "system:k3s-controller", [f.subject("User", "system:k3s-controller")]
+    )
+    inv = rbac_inventory(version=version, clusterroles=(role,), clusterrolebindings=(binding,))
+    assert inv.provider.name in ("k3s", "rke2")
+    for check_id in (c for c in CHECKS if c.startswith("RBAC-")):
+        found = {
+            str(x.subject): x.status
+            for x in run_check(CHECKS[check_id], inv, CONTEXT)
+            if "k3s-controller" in str(x.subject) or "k3s-controller" in x.message
+        }
+        assert all(status is Status.PASS for status in found.values()), (check_id, found)
 
 
 def test_populations_are_never_platform_identities() -> None:
