@@ -8,9 +8,11 @@ reading Secrets, exec, nodes/proxy, creating pods, writing admission webhooks, m
 each has its own check so the report says which door is open and who can walk through it.
 
 What the platform itself holds is recognised and not flagged: bootstrap bindings (label
-`kubernetes.io/bootstrapping=rbac-defaults`) to `system:` identities and kube-system service
-accounts, and the control plane's own users wherever they are bound. A subject somebody added to
-a default binding, or a `system:` name on a binding somebody made, is flagged like any other.
+`kubernetes.io/bootstrapping=rbac-defaults`) and the provider's add-on manager's to `system:`
+identities and kube-system service accounts, and the control plane's own components wherever
+they are bound. A subject somebody added to a default binding, or a `system:` name on a binding
+somebody made, is flagged like any other; so are the kubelets (`system:node:<name>`), kube-proxy
+and the node groups on a binding somebody made, as their credentials sit on every worker node.
 """
 
 from __future__ import annotations

@@ -42,27 +42,31 @@ NAMESPACE_SERVICE_ACCOUNTS_PREFIX = "system:serviceaccounts:"
 BOOTSTRAPPERS_GROUP = "system:bootstrappers"
 MACHINE_GROUPS = ("system:nodes", BOOTSTRAPPERS_GROUP)
 # The control plane's own identities (kubeadm's component certificates, the API server's loopback
-# client, the konnectivity server, every kubelet as `system:node:<name>`): wherever they are bound,
-# the rights go to the control plane. `system:masters` bypasses RBAC, so binding it adds nothing.
+# client, the konnectivity server): wherever they are bound, the rights go to the control plane.
+# `system:masters` bypasses RBAC, so binding it adds nothing.
 CONTROL_PLANE_IDENTITIES = frozenset(
     {
         ("User", "system:kube-controller-manager"),
         ("User", "system:kube-scheduler"),
-        ("User", "system:kube-proxy"),
         ("User", "system:apiserver"),
         ("User", "system:konnectivity-server"),
         ("Group", "system:masters"),
     }
 )
+# Identities whose credentials sit on every worker node: each kubelet (`system:node:<name>`) and
+# kube-proxy. The Node authorizer and NodeRestriction exist so that a compromised node reaches
+# only its own pods' Secrets; a binding somebody made for these hands a node's root the rights
+# of the whole cluster, so they count as the platform's only on a platform-owned binding.
 NODE_USER_PREFIX = "system:node:"
+KUBE_PROXY_USER = "system:kube-proxy"
 RESERVED_PREFIX = "system:"
 # Control-plane identities some distributions use without the `system:` prefix: k3s and RKE2
 # bind the API server's kubelet client (`kube-apiserver`) to system:kubelet-api-admin.
 # Not here on purpose: k3s's and RKE2's `system:k3s-controller`. Their `system:k3s-controller`
 # binding carries no platform label, but its role grants nothing these checks look for (read
 # nodes, namespaces, pods, endpoints and network policies), and every agent node is issued that
-# certificate (flannel and the network policy controller use it): like any other `system:` name,
-# it counts as the platform's only on a binding the platform owns.
+# certificate (flannel and the network policy controller use it): like the kubelet's and
+# kube-proxy's beside it, it counts as the platform's only on a binding the platform owns.
 PROVIDER_IDENTITIES: dict[str, frozenset[tuple[str, str]]] = {
     "k3s": frozenset({("User", "kube-apiserver")}),
     "rke2": frozenset({("User", "kube-apiserver")}),
@@ -124,11 +128,16 @@ class Principal:
         )
 
     @property
-    def is_control_plane(self) -> bool:
-        """A control-plane component or a kubelet (`system:node:<name>`)."""
-        return (self.kind, self.name) in CONTROL_PLANE_IDENTITIES or (
-            self.kind == "User" and self.name.startswith(NODE_USER_PREFIX)
+    def is_node_identity(self) -> bool:
+        """A kubelet (`system:node:<name>`) or kube-proxy: a credential every worker node holds."""
+        return self.kind == "User" and (
+            self.name.startswith(NODE_USER_PREFIX) or self.name == KUBE_PROXY_USER
         )
+
+    @property
+    def is_control_plane(self) -> bool:
+        """A control-plane component (never a node's kubelet or kube-proxy)."""
+        return (self.kind, self.name) in CONTROL_PLANE_IDENTITIES
 
     @property
     def is_population(self) -> bool:
@@ -663,18 +672,19 @@ class RbacIndex:
     def is_platform_subject(self, principal: Principal, binding: Binding) -> bool:
         """An identity the control plane itself runs as: its rights are the platform's, not yours.
 
-        The control plane's users (the controller manager, the scheduler, each kubelet, …),
+        The control plane's users (the controller manager, the scheduler, the API server, …),
         and, on a binding the platform owns (`is_platform_owned`), other `system:` users and
-        groups, the groups of every node and every join token (`MACHINE_GROUPS`) and service
-        accounts in kube-system. Never a population such as `system:authenticated`, never a
-        subject someone added to a default binding, and never a `system:` name on a binding
-        somebody made, whatever that binding is called: a backdoor's client certificate named
-        `system:backup` hides behind the prefix, and its binding can be named `system:backup` too.
+        groups, the identities every worker node holds (each kubelet, kube-proxy, the groups of
+        every node and every join token) and service accounts in kube-system. Never a population
+        such as `system:authenticated`, never a subject someone added to a default binding, and
+        never a `system:` name on a binding somebody made, whatever that binding is called: a
+        backdoor's client certificate named `system:backup` hides behind the prefix, and its
+        binding can be named `system:backup` too.
         """
         if principal.is_population:
             return False
         if principal.kind in ("User", "Group"):
-            if principal.is_machine_group:
+            if principal.is_machine_group or principal.is_node_identity:
                 return self.is_platform_owned(binding)
             if principal.is_control_plane:
                 return True

@@ -288,7 +288,9 @@ RECONCILED = {"addonmanager.kubernetes.io/mode": "Reconcile"}
         # GKE's own binding for its metrics agent, which its add-on manager reconciles
         ("system:clustermetrics", "system:clustermetrics", RECONCILED, Status.PASS),
         ("scheduler-extras", "system:kube-scheduler", None, Status.PASS),  # the control plane's own identity
-        ("kubelet-secrets", "system:node:ip-10-0-1-7", None, Status.PASS),  # a kubelet
+        # a kubelet's certificate sits on its node: the Node authorizer keeps it to its own pods
+        ("kubelet-secrets", "system:node:ip-10-0-1-7", None, Status.FAIL),
+        ("kubelet-secrets", "system:node:ip-10-0-1-7", RECONCILED, Status.PASS),
     ],
 )
 def test_system_users_count_as_platform_only_when_the_control_plane_or_the_platform_binds_them(
@@ -300,6 +302,40 @@ def test_system_users_count_as_platform_only_when_the_control_plane_or_the_platf
     )
     found = statuses("RBAC-006", rbac_inventory(clusterroles=(reader,), clusterrolebindings=(binding,)))
     assert found[f"ClusterRoleBinding {binding_name}"] is expected
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        ("User", "system:kube-controller-manager"),
+        ("User", "system:kube-scheduler"),
+        ("User", "system:apiserver"),
+        ("User", "system:konnectivity-server"),
+        ("Group", "system:masters"),
+    ],
+)
+def test_control_plane_components_count_as_platform_wherever_bound(subject: tuple[str, str]) -> None:
+    impersonator = f.clusterrole("impersonator", [f.rule(["impersonate"], ["users", "groups"])])
+    binding = f.clusterrolebinding("extras", "impersonator", [f.subject(*subject)])
+    inv = rbac_inventory(clusterroles=(impersonator,), clusterrolebindings=(binding,))
+    assert statuses("RBAC-005", inv)["ClusterRoleBinding extras"] is Status.PASS
+
+
+@pytest.mark.parametrize("user", ["system:kube-proxy", "system:node:ip-10-0-1-7"])
+def test_node_identities_count_as_platform_only_on_platform_bindings(user: str) -> None:
+    """kube-proxy's and each kubelet's credentials sit on every worker node: a binding somebody
+    made for them hands any node's root the right to impersonate anyone."""
+    impersonator = f.clusterrole("impersonator", [f.rule(["impersonate"], ["users", "groups"])])
+    made = f.clusterrolebinding("made", "impersonator", [f.subject("User", user)])
+    default = f.clusterrolebinding("default", "impersonator", [f.subject("User", user)], bootstrap=True)
+    inv = rbac_inventory(clusterroles=(impersonator,), clusterrolebindings=(made, default))
+    found = statuses("RBAC-005", inv)
+    assert found["ClusterRoleBinding made"] is Status.FAIL
+    assert (
+        f"lets User {user} impersonate other identities cluster-wide"
+        in (messages("RBAC-005", inv)["ClusterRoleBinding made"])
+    )
+    assert found["ClusterRoleBinding default"] is Status.PASS
 
 
 def test_a_system_group_on_a_made_binding_named_in_the_system_space_is_flagged() -> None:
