@@ -60,8 +60,9 @@ CONTROL_PLANE_IDENTITIES = frozenset(
 NODE_USER_PREFIX = "system:node:"
 KUBE_PROXY_USER = "system:kube-proxy"
 RESERVED_PREFIX = "system:"
-# Control-plane identities some distributions use without the `system:` prefix: k3s and RKE2
-# bind the API server's kubelet client (`kube-apiserver`) to system:kubelet-api-admin.
+# Control-plane identities some distributions use without the `system:` prefix: k3s, RKE2 and
+# GKE (its add-on manager's `kube-apiserver-kubelet-api-admin`) bind the API server's kubelet
+# client, `User kube-apiserver`, to system:kubelet-api-admin.
 # Not here on purpose: k3s's and RKE2's `system:k3s-controller`. Their `system:k3s-controller`
 # binding carries no platform label, but its role grants nothing these checks look for (read
 # nodes, namespaces, pods, endpoints and network policies), and every agent node is issued that
@@ -70,6 +71,7 @@ RESERVED_PREFIX = "system:"
 PROVIDER_IDENTITIES: dict[str, frozenset[tuple[str, str]]] = {
     "k3s": frozenset({("User", "kube-apiserver")}),
     "rke2": frozenset({("User", "kube-apiserver")}),
+    "gke": frozenset({("User", "kube-apiserver")}),
 }
 
 

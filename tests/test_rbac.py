@@ -420,6 +420,21 @@ def test_k3s_api_server_kubelet_client_is_recognised() -> None:
     assert statuses("RBAC-008", plain)["ClusterRoleBinding kube-apiserver-kubelet-admin"] is Status.FAIL
 
 
+def test_gke_api_server_kubelet_client_is_recognised() -> None:
+    """A fresh GKE cluster's add-on manager binds the API server's kubelet client to
+    system:kubelet-api-admin (nodes/proxy): the platform's own, not a finding."""
+    binding = f.clusterrolebinding(
+        "kube-apiserver-kubelet-api-admin",
+        "system:kubelet-api-admin",
+        [f.subject("User", "kube-apiserver")],
+        metadata={"labels": RECONCILED},
+    )
+    gke = rbac_inventory(version="v1.30.5-gke.1014001", clusterrolebindings=(binding,))
+    assert gke.provider.name == "gke"
+    found = statuses("RBAC-008", gke)
+    assert found["ClusterRoleBinding kube-apiserver-kubelet-api-admin"] is Status.PASS
+
+
 # -- scope: namespaces, powerful namespaces, resourceNames ------------------------------------
 
 
