@@ -13,7 +13,8 @@ What is removed, and why (a snapshot must be safe to attach to a ticket):
 - ConfigMap values, except for the few ConfigMaps the checks read (DNS, ingress controller);
   even there, credentials written inline in a Corefile are masked.
 - credentials inline in an Ingress's annotations (a snippet's `Authorization: Basic …`, an auth
-  URL's password), and the header values a Gateway API route's filters set or add.
+  URL's password); in a Gateway API route, the header values its filters set or add and the
+  header and query parameter values its matches compare (a shared API key as the condition).
 
 Addresses k8saudit is given lose their `user:password@` the same way (`without_userinfo`): a
 kubeconfig's server, a release-calendar mirror.
@@ -154,16 +155,28 @@ def redact(
 
 
 # Gateway API routes: the header values their filters set or add may be an upstream's credential
-# (`Authorization: Basic …` towards a backend); no check reads them.
+# (`Authorization: Basic …` towards a backend), and the header or query parameter values their
+# matches compare may be the shared key a route lets through (`X-Api-Key: sk_live_…`). No check
+# reads them; names and match types stay.
 ROUTE_KINDS = frozenset({"gateway.httproutes", "gateway.grpcroutes"})
 _HEADER_FILTERS = ("requestHeaderModifier", "responseHeaderModifier")
+_MATCH_VALUE_LISTS = ("headers", "queryParams")
 
 
 def _redact_route_headers(route: dict[str, Any]) -> None:
     for rule in dicts(as_object(route.get("spec")).get("rules")):
+        for match in dicts(rule.get("matches")):
+            _redact_match_values(match)
         for holder in (rule, *dicts(rule.get("backendRefs"))):
             for route_filter in dicts(holder.get("filters")):
                 _redact_header_values(route_filter)
+
+
+def _redact_match_values(match: dict[str, Any]) -> None:
+    for name in _MATCH_VALUE_LISTS:
+        for condition in dicts(match.get(name)):
+            if "value" in condition:
+                condition["value"] = REDACTED
 
 
 def _redact_header_values(route_filter: dict[str, Any]) -> None:

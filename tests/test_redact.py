@@ -135,6 +135,35 @@ def test_credentials_in_ingress_annotations_and_route_headers_are_redacted() -> 
         redact("gateway.httproutes", hostile)
 
 
+def test_values_route_matches_compare_are_redacted() -> None:
+    """A route that lets only requests carrying a shared key through to the admin backend: the key
+    in a header or query parameter match goes; names, match types and paths stay."""
+    match = {
+        "path": {"type": "PathPrefix", "value": "/admin"},
+        "headers": [{"type": "Exact", "name": "X-Api-Key", "value": CANARY}],
+        "queryParams": [{"type": "Exact", "name": "token", "value": CANARY}],
+    }
+    route = f.custom_resource("HTTPRoute", "admin", "shop", spec={"rules": [{"matches": [match]}]})
+    grpc_match = {"headers": [{"type": "Exact", "name": "x-internal-token", "value": CANARY}]}
+    grpc = f.custom_resource("GRPCRoute", "g", "shop", spec={"rules": [{"matches": [grpc_match]}]})
+    redact("gateway.httproutes", route)
+    redact("gateway.grpcroutes", grpc)
+    assert CANARY not in json.dumps(route) and CANARY not in json.dumps(grpc)
+    assert route["spec"]["rules"][0]["matches"][0] == {
+        "path": {"type": "PathPrefix", "value": "/admin"},
+        "headers": [{"type": "Exact", "name": "X-Api-Key", "value": REDACTED}],
+        "queryParams": [{"type": "Exact", "name": "token", "value": REDACTED}],
+    }
+    assert grpc["spec"]["rules"][0]["matches"][0]["headers"] == [
+        {"type": "Exact", "name": "x-internal-token", "value": REDACTED}
+    ]
+    for hostile in (
+        {"spec": {"rules": [{"matches": "x"}]}},
+        {"spec": {"rules": [{"matches": [{"headers": 5}]}]}},
+    ):
+        redact("gateway.httproutes", hostile)
+
+
 def test_flag_redaction_stays_linear_on_hostile_arguments() -> None:
     """A megabyte-long argument made of secret-flag names: a backtracking pattern would hang."""
     hostile = "--" + "password" * 131_072
