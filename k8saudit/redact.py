@@ -12,9 +12,12 @@ What is removed, and why (a snapshot must be safe to attach to a ticket):
 - Secret `data`/`stringData`: the collector asks for metadata only, this is the second lock.
 - ConfigMap values, except for the few ConfigMaps the checks read (DNS, ingress controller);
   even there, credentials written inline in a Corefile are masked.
-- credentials inline in an Ingress's annotations (a snippet's `Authorization: Basic …`, an auth
-  URL's password); in a Gateway API route, the header values its filters set or add and the
-  header and query parameter values its matches compare (a shared API key as the condition).
+- the whole value of an Ingress's snippet annotations (any name ending in `-snippet`, such as
+  ingress-nginx's `configuration-snippet`): raw controller configuration, which may compare or
+  send any secret (`proxy_set_header X-Api-Key "…"`); credentials inline in its other annotations
+  (an auth URL's password, an `Authorization: Basic …`).
+- in a Gateway API route, the header values its filters set or add and the header and query
+  parameter values its matches compare (a shared API key as the condition).
 
 Addresses k8saudit is given lose their `user:password@` the same way (`without_userinfo`): a
 kubeconfig's server, a release-calendar mirror.
@@ -187,14 +190,23 @@ def _redact_header_values(route_filter: dict[str, Any]) -> None:
                 header["value"] = REDACTED
 
 
+# ingress-nginx's configuration-, server-, auth- and stream-snippet (and other controllers'
+# `*-snippet`): raw configuration, where a secret can sit in any form (`if ($http_x_api_key !=
+# "sk_live_…")`), so no pattern can pick it out. No check reads their content (ING-006 reads the
+# controller's ConfigMap); that one is there stays visible.
+_SNIPPET_ANNOTATION_SUFFIX = "-snippet"
+
+
 def _redact_annotation_credentials(meta: object) -> None:
-    """An Ingress's annotations are its controller's settings: a snippet may set an upstream's
-    `Authorization: Basic …`, an auth URL may carry a password. The credential goes, the rest
-    stays (checks read these annotations)."""
+    """An Ingress's annotations are its controller's settings: a snippet may hold any secret, an
+    auth URL may carry a password. Snippets lose their value; in the others the credential goes,
+    the rest stays (checks read these annotations)."""
     annotations = meta.get("annotations") if isinstance(meta, dict) else None
     if isinstance(annotations, dict):
         for name, value in annotations.items():
-            if isinstance(value, str):
+            if str(name).lower().endswith(_SNIPPET_ANNOTATION_SUFFIX):
+                annotations[name] = REDACTED
+            elif isinstance(value, str):
                 annotations[name] = _without_inline_credentials(value)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from k8saudit.redact import LAST_APPLIED, REDACTED, redact
 from tests import factories as f
 
@@ -118,9 +120,7 @@ def test_credentials_in_ingress_annotations_and_route_headers_are_redacted() -> 
     redact("ingresses", ingress)
     annotations = ingress["metadata"]["annotations"]
     assert CANARY not in json.dumps(ingress)
-    assert annotations["nginx.ingress.kubernetes.io/configuration-snippet"] == (
-        f'proxy_set_header Authorization "Basic {REDACTED}";'
-    )
+    assert annotations["nginx.ingress.kubernetes.io/auth-url"] == f"https://sso:{REDACTED}@auth.shop/check"
     assert annotations["nginx.ingress.kubernetes.io/auth-tls-verify-client"] == "on"
     header = {"requestHeaderModifier": {"set": [{"name": "Authorization", "value": f"Bearer {CANARY}"}]}}
     rules = [{"filters": [header], "backendRefs": [{"name": "legacy", "port": 80, "filters": [header]}]}]
@@ -133,6 +133,34 @@ def test_credentials_in_ingress_annotations_and_route_headers_are_redacted() -> 
     }
     for hostile in ({"spec": {"rules": 5}}, {"spec": {"rules": [{"filters": "x", "backendRefs": [None]}]}}):
         redact("gateway.httproutes", hostile)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        # a key the snippet compares, in no `Authorization` form a pattern would know
+        (
+            "nginx.ingress.kubernetes.io/configuration-snippet",
+            f'if ($http_x_api_key != "{CANARY}") {{ return 403; }}',
+        ),
+        ("nginx.ingress.kubernetes.io/server-snippet", f'proxy_set_header X-Api-Key "{CANARY}";'),
+        ("nginx.ingress.kubernetes.io/auth-snippet", f"set $token {CANARY};"),
+        ("nginx.ingress.kubernetes.io/stream-snippet", f"# upstream key {CANARY}"),
+        ("haproxy.org/backend-config-snippet", f"http-request set-header X-Key {CANARY}"),
+    ],
+)
+def test_snippet_annotations_lose_their_whole_value(name: str, value: str) -> None:
+    """Raw controller configuration can hold a secret in any form: the value goes, the annotation
+    stays (that an Ingress uses a snippet is worth seeing)."""
+    ingress = f.ingress(
+        "admin", "shop", annotations={name: value, "nginx.ingress.kubernetes.io/ssl-redirect": "true"}
+    )
+    redact("ingresses", ingress)
+    assert CANARY not in json.dumps(ingress)
+    assert ingress["metadata"]["annotations"] == {
+        name: REDACTED,
+        "nginx.ingress.kubernetes.io/ssl-redirect": "true",
+    }
 
 
 def test_values_route_matches_compare_are_redacted() -> None:
