@@ -888,6 +888,8 @@ def _host_covered(host: str, covered: set[str]) -> bool:
 
 GATEWAY_SECURITY_DOCS = "https://gateway-api.sigs.k8s.io/concepts/security-model/"
 ROUTE_ATTACHMENT_DOCS = "https://gateway-api.sigs.k8s.io/concepts/api-overview/#attaching-routes-to-gateways"
+# The API server labels every namespace with its own name (from Kubernetes 1.21).
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 
 @check(
@@ -900,7 +902,9 @@ ROUTE_ATTACHMENT_DOCS = "https://gateway-api.sigs.k8s.io/concepts/api-overview/#
     (a tenant, a CI job, a compromised app's service account) can claim a host name or a path of
     another team's site and receive its logins and API calls, with the Gateway's certificate
     vouching for it. The Gateway API's role split (the platform owns Gateways, teams own routes)
-    only holds if the listener says which teams.""",
+    only holds if the listener says which teams. A `Selector` every namespace meets (an empty
+    one, or one that only asks for the `kubernetes.io/metadata.name` label the API server puts
+    on every namespace) says none, and counts as `All`.""",
     remediation="""Admit routes from the namespaces that should publish through the listener, by
 label, and give each listener the host names it may serve:
 
@@ -934,7 +938,7 @@ def _route_admission_finding(inv: Inventory, gateway: Obj) -> Finding:
     open_to_all = [
         listener
         for listener in listeners
-        if as_object(as_object(listener.get("allowedRoutes")).get("namespaces")).get("from") == "All"
+        if _admits_every_namespace(as_object(listener.get("allowedRoutes")).get("namespaces"))
     ]
     evidence: dict[str, Any] = {
         "listeners_admitting_all_namespaces": [_listener_name(x) for x in open_to_all]
@@ -954,6 +958,25 @@ def _route_admission_finding(inv: Inventory, gateway: Obj) -> Finding:
     where = f" (the Gateway is not public: {guard})" if guard else ""
     scope = "for any host name" if any_host else "for its host name"
     return warned(subject, f"listener {named} admits routes from every namespace {scope}{where}", **evidence)
+
+
+def _admits_every_namespace(namespaces: object) -> bool:
+    """`from: All`, or `from: Selector` with a selector every namespace meets."""
+    namespaces = as_object(namespaces)
+    source = namespaces.get("from")
+    return source == "All" or (source == "Selector" and _selects_every_namespace(namespaces.get("selector")))
+
+
+def _selects_every_namespace(selector: object) -> bool:
+    """An empty label selector (it selects everything), or one whose only requirements are that
+    `kubernetes.io/metadata.name` exist. A missing or malformed selector selects nothing."""
+    if not isinstance(selector, dict) or selector.get("matchLabels"):
+        return False
+    expressions = selector.get("matchExpressions") or []
+    return isinstance(expressions, list) and all(
+        isinstance(e, dict) and e.get("key") == NAMESPACE_NAME_LABEL and e.get("operator") == "Exists"
+        for e in expressions
+    )
 
 
 def _listener_name(listener: Obj) -> str:

@@ -715,6 +715,37 @@ def test_gateway_listeners_admitting_every_namespace(gateway, expected: Status, 
     assert status is expected and words in message
 
 
+EVERY_NAMESPACE_EXISTS = {"key": "kubernetes.io/metadata.name", "operator": "Exists"}
+
+
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        ({}, Status.FAIL),  # an empty label selector selects every namespace
+        ({"matchLabels": {}, "matchExpressions": []}, Status.FAIL),
+        ({"matchExpressions": [EVERY_NAMESPACE_EXISTS]}, Status.FAIL),  # the API server sets it on all
+        ({"matchLabels": {"gateway-access/shared": "true"}}, Status.PASS),
+        ({"matchExpressions": [EVERY_NAMESPACE_EXISTS, {"key": "team", "operator": "Exists"}]}, Status.PASS),
+        (
+            {
+                "matchExpressions": [
+                    {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["shop"]}
+                ]
+            },
+            Status.PASS,
+        ),
+        ({"matchExpressions": "everything"}, Status.PASS),  # malformed: selects nothing
+    ],
+)
+def test_a_selector_every_namespace_meets_admits_every_namespace(selector: dict, expected: Status) -> None:
+    listener = fx.listener(admits="Selector")
+    listener["allowedRoutes"]["namespaces"]["selector"] = selector
+    [(status, message)] = run("ING-011", f.make_inventory(gateway__gateways=[fx.shared_gateway(listener)]))
+    assert status is expected, message
+    if expected is Status.FAIL:
+        assert message.startswith("listener https admits routes from every namespace for any host name")
+
+
 def test_no_gateway_is_not_applicable_and_unreadable_gateways_unknown() -> None:
     assert statuses("ING-011", f.make_inventory()) == [Status.NOT_APPLICABLE]
     forbidden = f.make_inventory(coverage={"gateway.gateways": "forbidden"})
