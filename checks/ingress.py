@@ -904,7 +904,13 @@ NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
     vouching for it. The Gateway API's role split (the platform owns Gateways, teams own routes)
     only holds if the listener says which teams. A `Selector` every namespace meets (an empty
     one, or one that only asks for the `kubernetes.io/metadata.name` label the API server puts
-    on every namespace) says none, and counts as `All`.""",
+    on every namespace) says none, and counts as `All`.
+
+    The Gateway's `spec.allowedListeners` is the same door one level up: it says which
+    namespaces may attach a ListenerSet, whose listeners join the Gateway's own on its address
+    and choose their own host names and `allowedRoutes`. Open to every namespace, it lets anyone
+    add a listener for `shop.example.com` under the platform's `*.example.com` one; requests for
+    that host then go to the more specific listener, and to whatever routes its author admits.""",
     remediation="""Admit routes from the namespaces that should publish through the listener, by
 label, and give each listener the host names it may serve:
 
@@ -919,6 +925,19 @@ listeners:
       from: Selector
       selector:
         matchLabels: {gateway-access/shared: "true"}
+```
+
+If teams add their own listeners through ListenerSets, admit those only from the Gateway's
+namespace or from labelled namespaces, never from all (leaving `allowedListeners` out admits
+none):
+
+```yaml
+spec:
+  allowedListeners:
+    namespaces:
+      from: Selector
+      selector:
+        matchLabels: {gateway-access/listeners: "true"}
 ```""",
     references=(GATEWAY_SECURITY_DOCS, ROUTE_ATTACHMENT_DOCS),
     inputs=("gateway.gateways",),
@@ -934,30 +953,46 @@ def gateway_route_admission(inv: Inventory, ctx: Context) -> Iterator[Finding]:
 
 def _route_admission_finding(inv: Inventory, gateway: Obj) -> Finding:
     subject = inv.subject("gateway.gateways", gateway)
-    listeners = dicts(as_object(gateway.get("spec")).get("listeners"))
+    spec = as_object(gateway.get("spec"))
     open_to_all = [
         listener
-        for listener in listeners
+        for listener in dicts(spec.get("listeners"))
         if _admits_every_namespace(as_object(listener.get("allowedRoutes")).get("namespaces"))
     ]
+    # A ListenerSet's listener picks its own host name: from every namespace, any host name.
+    listener_sets_from_all = _admits_every_namespace(
+        as_object(spec.get("allowedListeners")).get("namespaces")
+    )
     evidence: dict[str, Any] = {
-        "listeners_admitting_all_namespaces": [_listener_name(x) for x in open_to_all]
+        "listeners_admitting_all_namespaces": [_listener_name(x) for x in open_to_all],
+        "listener_sets_from_all_namespaces": listener_sets_from_all,
     }
-    if not open_to_all:
+    if not open_to_all and not listener_sets_from_all:
         return passed(subject, "every listener admits routes only from chosen namespaces", **evidence)
     any_host = [x for x in open_to_all if "*" in str(x.get("hostname") or "*")]
-    guard, _ = ExposureIndex.of(inv).gateway_guard(gateway)
-    named = ", ".join(_listener_name(x) for x in (any_host or open_to_all))
-    if any_host and not guard:
-        return failed(
-            subject,
-            f"listener {named} admits routes from every namespace for any host name: any namespace "
-            "can take over another team's site on this Gateway",
-            **evidence,
+    openings = []
+    if open_to_all:
+        named = ", ".join(_listener_name(x) for x in (any_host or open_to_all))
+        scope = "for any host name" if any_host else "for its host name"
+        openings.append(f"listener {named} admits routes from every namespace {scope}")
+    if listener_sets_from_all:
+        openings.append(
+            "spec.allowedListeners lets a ListenerSet from every namespace add listeners for any host name"
         )
-    where = f" (the Gateway is not public: {guard})" if guard else ""
-    scope = "for any host name" if any_host else "for its host name"
-    return warned(subject, f"listener {named} admits routes from every namespace {scope}{where}", **evidence)
+    what = ", and ".join(openings)
+    guard, _ = ExposureIndex.of(inv).gateway_guard(gateway)
+    if guard:
+        return warned(subject, f"{what} (the Gateway is not public: {guard})", **evidence)
+    if not any_host and not listener_sets_from_all:
+        return warned(subject, what, **evidence)
+    how = (
+        " (a listener for a more specific host name gets that host's requests)"
+        if listener_sets_from_all
+        else ""
+    )
+    return failed(
+        subject, f"{what}: any namespace can take over another team's site on this Gateway{how}", **evidence
+    )
 
 
 def _admits_every_namespace(namespaces: object) -> bool:

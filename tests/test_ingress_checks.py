@@ -746,6 +746,59 @@ def test_a_selector_every_namespace_meets_admits_every_namespace(selector: dict,
         assert message.startswith("listener https admits routes from every namespace for any host name")
 
 
+@pytest.mark.parametrize(
+    ("allowed", "address", "expected", "words"),
+    [
+        (
+            {"from": "All"},
+            "18.197.44.120",
+            Status.FAIL,
+            "spec.allowedListeners lets a ListenerSet from every namespace add listeners for any host "
+            "name: any namespace can take over another team's site on this Gateway (a listener for a "
+            "more specific host name gets that host's requests)",
+        ),
+        ({"from": "Selector", "selector": {}}, "18.197.44.120", Status.FAIL, "ListenerSet from every"),
+        (
+            {"from": "All"},
+            "10.0.4.7",
+            Status.WARN,
+            "add listeners for any host name (the Gateway is not public: private address 10.0.4.7)",
+        ),
+        ({"from": "Same"}, "18.197.44.120", Status.PASS, "chosen"),
+        (
+            {"from": "Selector", "selector": {"matchLabels": {"team": "shop"}}},
+            "18.197.44.120",
+            Status.PASS,
+            "chosen",
+        ),
+        ({"from": "None"}, "18.197.44.120", Status.PASS, "chosen"),
+    ],
+)
+def test_listener_sets_from_every_namespace_admit_every_namespace(
+    allowed: dict, address: str, expected: Status, words: str
+) -> None:
+    """A Gateway whose own listeners admit only their namespace, but which lets a ListenerSet from
+    any namespace add a listener: `shop.example.com` under its `*.example.com` wins that host."""
+    gateway = fx.shared_gateway(
+        fx.listener(hostname="*.example.com"), address=address, allowedListeners={"namespaces": allowed}
+    )
+    [(status, message)] = run("ING-011", f.make_inventory(gateway__gateways=[gateway]))
+    assert status is expected and words in message, message
+
+
+def test_an_open_listener_and_open_listener_sets_are_both_named() -> None:
+    gateway = fx.shared_gateway(
+        fx.listener(admits="All", hostname="shop.example.com"),
+        allowedListeners={"namespaces": {"from": "All"}},
+    )
+    [(status, message)] = run("ING-011", f.make_inventory(gateway__gateways=[gateway]))
+    assert status is Status.FAIL
+    assert message.startswith(
+        "listener https (shop.example.com) admits routes from every namespace for its host name, and "
+        "spec.allowedListeners lets a ListenerSet from every namespace add listeners for any host name"
+    )
+
+
 def test_no_gateway_is_not_applicable_and_unreadable_gateways_unknown() -> None:
     assert statuses("ING-011", f.make_inventory()) == [Status.NOT_APPLICABLE]
     forbidden = f.make_inventory(coverage={"gateway.gateways": "forbidden"})
