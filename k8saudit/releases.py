@@ -277,10 +277,16 @@ def from_endoflife(data: object, fetched_on: date, source: str = ENDOFLIFE_URL) 
     return ReleaseCalendar.build(minors, as_of, f"{source} (fetched {fetched_on.isoformat()}{dated})")
 
 
-# Kubernetes cuts patches of every supported branch about monthly, and a minor about every four
-# months: a source kept up to date has a patch newer than this, or else a minor newer than that.
-CURRENT_PATCH_DAYS = 45
-CURRENT_MINOR_DAYS = 150
+# Whether a fetched source is kept up, from its newest date. Kubernetes cuts patches of every
+# supported branch about monthly, but a cycle slips or is skipped now and then (around the
+# holidays, or waiting for a fix), so six or seven weeks between patches happens: a kept-up source
+# has a patch younger than two missed monthly cycles plus slack. The cut-off must stay well
+# above VER-001's `newest_patch_max_age_days` (45), or a calendar refreshed a day after a slipped
+# cycle would be dated back and VER-001 would ask for the refresh just made. Minors come every
+# 17 to 19 weeks (1.30 to 1.34 were 118 to 133 days apart): without patch dates, a kept-up
+# source has a minor from the last 140 days, and one that missed a minor has none.
+CURRENT_PATCH_DAYS = 75
+CURRENT_MINOR_DAYS = 140
 
 
 def answer_as_of(minors: list[MinorRelease], patch_dates: list[date | None], fetched_on: date) -> date:

@@ -8,7 +8,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -16,7 +16,10 @@ import orjson
 import pytest
 
 from k8saudit.cli import demo_snapshot_path, main
+from k8saudit.engine import run_check
 from k8saudit.errors import UsageError
+from k8saudit.model import Status
+from k8saudit.registry import Context, load_checks
 from k8saudit.releases import (
     CalendarError,
     ReleaseCalendar,
@@ -27,6 +30,7 @@ from k8saudit.releases import (
     parse_version,
     refresh_calendar,
 )
+from tests import factories as f
 
 FETCHED = date(2026, 11, 21)
 
@@ -192,14 +196,21 @@ def test_a_frozen_mirror_is_dated_by_its_data_not_the_fetch() -> None:
     )
 
 
+NO_PATCH_DATES = [{k: v for k, v in row.items() if k != "latestReleaseDate"} for row in ENDOFLIFE_V0]
+
+
 @pytest.mark.parametrize(
     ("answer", "current"),
     [
         (ENDOFLIFE_V0, True),  # a patch 10 days before the fetch
-        ([{**row, "latestReleaseDate": "2026-10-07"} for row in ENDOFLIFE_V0], True),  # 45 days
-        ([{**row, "latestReleaseDate": "2026-10-06"} for row in ENDOFLIFE_V0], False),  # 46 days
+        ([{**row, "latestReleaseDate": "2026-10-06"} for row in ENDOFLIFE_V0], True),  # 46 days: one slip
+        ([{**row, "latestReleaseDate": "2026-09-07"} for row in ENDOFLIFE_V0], True),  # 75 days
+        ([{**row, "latestReleaseDate": "2026-09-06"} for row in ENDOFLIFE_V0], False),  # 76 days
         # Without patch dates a minor about every four months is what a kept-up source shows.
-        ([{k: v for k, v in row.items() if k != "latestReleaseDate"} for row in ENDOFLIFE_V0], True),
+        (NO_PATCH_DATES, True),
+        # 1.37 of 2026-08-26 is 87 days old; 140 days is one minor cycle, 141 is a missed minor.
+        ([{**NO_PATCH_DATES[0], "releaseDate": "2026-07-04"}], True),
+        ([{**NO_PATCH_DATES[0], "releaseDate": "2026-07-03"}], False),
         ([{k: v for k, v in row.items() if k != "latestReleaseDate"} for row in FROZEN_MIRROR_V0], False),
         # A patch "dated" after the fetch proves nothing about being kept up.
         ([{**row, "latestReleaseDate": "2027-01-01"} for row in FROZEN_MIRROR_V0], False),
@@ -209,6 +220,19 @@ def test_a_fetched_calendar_is_trusted_up_to_the_fetch_only_when_its_data_is_rec
     answer: list, current: bool
 ) -> None:
     assert (from_endoflife(answer, FETCHED).as_of == FETCHED) is current
+
+
+def test_a_calendar_refreshed_after_a_slipped_patch_cycle_passes_the_newest_patch() -> None:
+    """The newest patches are 47 days old when the calendar is refreshed (a monthly cycle
+    slipped): a cluster on 1.37.3 runs the newest patch, VER-001 does not ask for the refresh
+    that was just made."""
+    fetched = date(2026, 12, 20)
+    answer = [{**row, "latestReleaseDate": "2026-11-03"} for row in ENDOFLIFE_V0]
+    calendar = from_endoflife(answer, fetched)
+    assert calendar.as_of == fetched
+    ctx = Context(datetime.combine(fetched, datetime.min.time(), UTC), calendar)
+    [finding] = run_check(load_checks()["VER-001"], f.make_inventory(version="v1.37.3"), ctx)
+    assert (finding.status, finding.message) == (Status.PASS, "runs 1.37.3, the newest patch of 1.37")
 
 
 def test_a_mirror_older_than_the_shipped_calendar_does_not_replace_it() -> None:
