@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from k8saudit.inventory import Inventory, label_selector_matches
-from k8saudit.readers import dicts, labels_of, name_of, namespace_of
+from k8saudit.provider import OPENSHIFT_DISTRIBUTIONS
+from k8saudit.readers import annotations_of, dicts, labels_of, name_of, namespace_of
 
 Obj = dict[str, Any]
 
@@ -73,6 +74,15 @@ PROVIDER_IDENTITIES: dict[str, frozenset[tuple[str, str]]] = {
     "rke2": frozenset({("User", "kube-apiserver")}),
     "gke": frozenset({("User", "kube-apiserver")}),
 }
+# Node credentials some providers issue without the `system:` prefix: GKE's add-on manager binds
+# `User kubelet` to system:node (`kubelet-cluster-admin`). Every node holds them, so, like the
+# kubelets' `system:node:*`, they are the platform's only on a binding the platform owns.
+PROVIDER_NODE_IDENTITIES: dict[str, frozenset[tuple[str, str]]] = {
+    "gke": frozenset({("User", "kubelet")}),
+}
+# OpenShift reconciles its default bindings (`system:node-admins`, `cluster-readers`, …) and
+# marks them with this annotation, not with upstream's bootstrap label.
+AUTOUPDATE_ANNOTATION = "rbac.authorization.kubernetes.io/autoupdate"
 
 
 # -- subjects -----------------------------------------------------------------------------------
@@ -669,6 +679,8 @@ class RbacIndex:
             return True
         if labels_of(binding.obj).get(ADDON_MANAGER_LABEL) in ("Reconcile", "EnsureExists"):
             return True
+        if self.provider in OPENSHIFT_DISTRIBUTIONS:
+            return annotations_of(binding.obj).get(AUTOUPDATE_ANNOTATION) == "true"
         return self.provider == "eks" and binding.name.startswith("eks:")
 
     def is_platform_subject(self, principal: Principal, binding: Binding) -> bool:
@@ -686,7 +698,11 @@ class RbacIndex:
         if principal.is_population:
             return False
         if principal.kind in ("User", "Group"):
-            if principal.is_machine_group or principal.is_node_identity:
+            if (
+                principal.is_machine_group
+                or principal.is_node_identity
+                or (principal.kind, principal.name) in PROVIDER_NODE_IDENTITIES.get(self.provider, ())
+            ):
                 return self.is_platform_owned(binding)
             if principal.is_control_plane:
                 return True

@@ -435,6 +435,40 @@ def test_gke_api_server_kubelet_client_is_recognised() -> None:
     assert found["ClusterRoleBinding kube-apiserver-kubelet-api-admin"] is Status.PASS
 
 
+def test_gke_kubelet_user_is_a_node_credential_of_the_platform_only_on_its_binding() -> None:
+    """GKE's add-on manager binds `User kubelet` to system:node (`kubelet-cluster-admin`): every
+    node holds that credential, so a binding somebody made for it is flagged."""
+    ensured = f.clusterrolebinding(
+        "kubelet-cluster-admin",
+        "system:node",
+        [f.subject("User", "kubelet")],
+        metadata={"labels": {"addonmanager.kubernetes.io/mode": "EnsureExists"}},
+    )
+    made = f.clusterrolebinding("kubelet-extra", "system:node", [f.subject("User", "kubelet")])
+    gke = rbac_inventory(version="v1.30.5-gke.1014001", clusterrolebindings=(ensured, made))
+    found = statuses("RBAC-006", gke)
+    assert found["ClusterRoleBinding kubelet-cluster-admin"] is Status.PASS
+    assert found["ClusterRoleBinding kubelet-extra"] is Status.FAIL
+
+
+def test_openshift_default_bindings_are_known_by_their_autoupdate_annotation() -> None:
+    """OpenShift reconciles `system:node-admins` (nodes/proxy for its masters) and marks it
+    `rbac.authorization.kubernetes.io/autoupdate: "true"`, not with upstream's bootstrap label."""
+    proxy = f.clusterrole("system:node-admin", [f.rule(["get", "create"], ["nodes/proxy"])])
+    subjects = [f.subject("Group", "system:node-admins"), f.subject("User", "system:master")]
+    reconciled = {"annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"}}
+    default = f.clusterrolebinding("system:node-admins", "system:node-admin", subjects, metadata=reconciled)
+    made = f.clusterrolebinding("node-admins-copy", "system:node-admin", subjects)
+    openshift_node = f.node("master-0", labels={"node.openshift.io/os_id": "rhcos"})
+    inv = rbac_inventory(clusterroles=(proxy,), clusterrolebindings=(default, made), nodes=[openshift_node])
+    assert inv.provider.is_openshift
+    found = statuses("RBAC-008", inv)
+    assert found["ClusterRoleBinding system:node-admins"] is Status.PASS
+    assert found["ClusterRoleBinding node-admins-copy"] is Status.FAIL
+    elsewhere = rbac_inventory(clusterroles=(proxy,), clusterrolebindings=(default,))
+    assert statuses("RBAC-008", elsewhere)["ClusterRoleBinding system:node-admins"] is Status.FAIL
+
+
 # -- scope: namespaces, powerful namespaces, resourceNames ------------------------------------
 
 
