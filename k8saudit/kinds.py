@@ -171,7 +171,11 @@ KINDS: tuple[ResourceKind, ...] = (
     # Listeners added to a Gateway from other namespaces (standard from Gateway API 1.5; before,
     # the experimental XListenerSet): routes attach to them as to the Gateway's own.
     ResourceKind(
-        "gateway.listenersets", "ListenerSet", "listenersets", _gv("gateway.networking.k8s.io/v1"), custom=True
+        "gateway.listenersets",
+        "ListenerSet",
+        "listenersets",
+        _gv("gateway.networking.k8s.io/v1"),
+        custom=True,
     ),
     ResourceKind(
         "gateway.xlistenersets",
