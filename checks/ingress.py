@@ -902,9 +902,10 @@ NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
     (a tenant, a CI job, a compromised app's service account) can claim a host name or a path of
     another team's site and receive its logins and API calls, with the Gateway's certificate
     vouching for it. The Gateway API's role split (the platform owns Gateways, teams own routes)
-    only holds if the listener says which teams. A `Selector` every namespace meets (an empty
-    one, or one that only asks for the `kubernetes.io/metadata.name` label the API server puts
-    on every namespace) says none, and counts as `All`.
+    only holds if the listener says which teams. A `Selector` that asks nothing of a namespace
+    (an empty one, one that only excludes some, or one that only asks for the
+    `kubernetes.io/metadata.name` label the API server puts on every namespace) says none, and
+    counts as `All`.
 
     The Gateway's `spec.allowedListeners` is the same door one level up: it says which
     namespaces may attach a ListenerSet, whose listeners join the Gateway's own on its address
@@ -1003,13 +1004,19 @@ def _admits_every_namespace(namespaces: object) -> bool:
 
 
 def _selects_every_namespace(selector: object) -> bool:
-    """An empty label selector (it selects everything), or one whose only requirements are that
-    `kubernetes.io/metadata.name` exist. A missing or malformed selector selects nothing."""
+    """A label selector that asks nothing of a namespace: empty (it selects everything), or made
+    only of exclusions (`NotIn`, `DoesNotExist`: any namespace created tomorrow qualifies) and of
+    the `kubernetes.io/metadata.name` label every namespace carries. A missing or malformed
+    selector selects nothing."""
     if not isinstance(selector, dict) or selector.get("matchLabels"):
         return False
     expressions = selector.get("matchExpressions") or []
     return isinstance(expressions, list) and all(
-        isinstance(e, dict) and e.get("key") == NAMESPACE_NAME_LABEL and e.get("operator") == "Exists"
+        isinstance(e, dict)
+        and (
+            e.get("operator") in ("NotIn", "DoesNotExist")
+            or (e.get("key") == NAMESPACE_NAME_LABEL and e.get("operator") == "Exists")
+        )
         for e in expressions
     )
 

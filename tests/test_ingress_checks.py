@@ -735,6 +735,16 @@ EVERY_NAMESPACE_EXISTS = {"key": "kubernetes.io/metadata.name", "operator": "Exi
             Status.PASS,
         ),
         ({"matchExpressions": "everything"}, Status.PASS),  # malformed: selects nothing
+        # Exclusions only: every namespace but the listed ones, and any created tomorrow.
+        ({"matchExpressions": [{"key": "team", "operator": "NotIn", "values": ["sandbox"]}]}, Status.FAIL),
+        ({"matchExpressions": [{"key": "quarantined", "operator": "DoesNotExist"}]}, Status.FAIL),
+        (
+            {
+                "matchLabels": {"gateway-access/shared": "true"},
+                "matchExpressions": [{"key": "quarantined", "operator": "DoesNotExist"}],
+            },
+            Status.PASS,
+        ),
     ],
 )
 def test_a_selector_every_namespace_meets_admits_every_namespace(selector: dict, expected: Status) -> None:
