@@ -20,6 +20,7 @@ from textual.widgets import Input, Label, Static
 from k8saudit.textsafe import safe_text
 from screens.actions import ACTIONS, SCOPE_TITLES, bindings_for, first_key
 from screens.base import AuditScreen
+from screens.fields import TextField
 from screens.messages import FileWritten, WriteFailed
 
 TWO_COLUMNS_FROM = 110  # terminal columns the help needs to show its two columns side by side
@@ -47,7 +48,7 @@ class PathDialog(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog") as box:
             box.border_title = self.title_text
-            yield Input(self.initial, id="dialog-path")
+            yield TextField(self.initial, id="dialog-path")
             yield Label(f"enter: {self.verb} · esc: cancel", classes="hint")
             yield Static("", id="dialog-problem", classes="error")
 

@@ -25,6 +25,7 @@ from k8saudit.model import Severity, Status
 from k8saudit.textsafe import safe_text
 from screens.actions import bindings_for
 from screens.base import AuditScreen
+from screens.fields import TextField
 from screens.findings_index import PROBLEMS, FindingFilter, FindingsIndex, IndexedRows, SortOrder
 from screens.table import Column, Row, RowTable
 from screens.text import FirstThatFits
@@ -159,7 +160,7 @@ class FindingsScreen(AuditScreen):
         with Horizontal(id="filter-bar"):
             with Horizontal(id="filter-words"):
                 yield Label("/", classes="filter-key")
-                yield Input(
+                yield TextField(
                     self.filter.text,
                     placeholder="filter: words in check, subject, message…",
                     id="filter-text",

@@ -11,6 +11,7 @@ from k8saudit.connection import ContextInfo
 from k8saudit.textsafe import safe_text
 from screens.actions import bindings_for
 from screens.base import AuditScreen
+from screens.fields import TextField
 from screens.findings import focus_or_type_slash
 from screens.messages import ContextsLoaded
 from screens.table import Column, Row, RowTable
@@ -78,7 +79,7 @@ class ContextPickerScreen(AuditScreen):
             id="picker-help",
             classes="hint",
         )
-        yield Input(placeholder="filter contexts…", id="context-filter", compact=True)
+        yield TextField(placeholder="filter contexts…", id="context-filter", compact=True)
         yield Static("Reading the kubeconfig…", id="picker-status", classes="status")
         yield Static(NOTHING_TO_SCAN, id="picker-nothing", classes="status")
         yield RowTable(COLUMNS, empty_text=NO_MATCH, mark_unfocused=True, id="contexts")

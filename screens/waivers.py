@@ -46,6 +46,7 @@ from k8saudit.waivers import (
 from screens import jobs
 from screens.actions import bindings_for
 from screens.base import AuditScreen, ScrollingBody, let_go_of_report_data
+from screens.fields import TextField
 from screens.findings_index import FindingFilter, FindingsIndex
 from screens.messages import WaiverWriteFailed, WaiverWritten
 from screens.table import Column, ListSource, Row, RowTable
@@ -172,10 +173,10 @@ class WaiverDialog(ModalScreen[Waiver | None]):
         yield Static(self._effect_text(SCOPE_SUBJECT), id="waiver-effect", classes="waiver-section")
         with Horizontal(classes="form-line"):
             yield Label("Reason", classes="form-label")
-            yield Input(placeholder="why this risk is accepted", id="waiver-reason", compact=True)
+            yield TextField(placeholder="why this risk is accepted", id="waiver-reason", compact=True)
         with Horizontal(classes="form-line"):
             yield Label("Owner", classes="form-label")
-            yield Input(
+            yield TextField(
                 req.owner,
                 placeholder="who answers for it: a person or a team",
                 id="waiver-owner",
@@ -184,11 +185,11 @@ class WaiverDialog(ModalScreen[Waiver | None]):
         with Horizontal(classes="form-line"):
             yield Label("Expires", classes="form-label")
             default = req.today + timedelta(days=DEFAULT_DAYS)
-            yield Input(default.isoformat(), id="waiver-expires", compact=True)
+            yield TextField(default.isoformat(), id="waiver-expires", compact=True)
             yield Label(f"YYYY-MM-DD or days (default {DEFAULT_DAYS}d)", classes="form-hint")
         with Horizontal(classes="form-line waiver-section"):
             yield Label("Ticket", classes="form-label")
-            yield Input(placeholder="optional: an issue URL or id", id="waiver-ticket", compact=True)
+            yield TextField(placeholder="optional: an issue URL or id", id="waiver-ticket", compact=True)
         yield Static(self._where(), id="waiver-target", classes="hint")
 
     def _about(self) -> Text:

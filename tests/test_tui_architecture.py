@@ -46,3 +46,12 @@ def test_only_the_workers_module_does_io() -> None:
         modules = {module for module, _ in found}
         assert not modules & {"httpx", "kubernetes", "k8saudit.scan"}, path
         assert not found & IO_NAMES, f"{path.name} imports {sorted(found & IO_NAMES)}"
+
+
+def test_every_text_field_of_the_screens_is_a_text_field() -> None:
+    """`screens.fields.TextField`, never a bare Input: an Input selects the text the app fills in
+    (the first key typed replaces it) and runs ctrl+u after the keys typed after it."""
+    for path in (ROOT / "screens").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id != "Input", f"{path.name}:{node.lineno} builds an Input"

@@ -31,6 +31,7 @@ from tests.tui_support import (
     sample_old_report,
     sample_report,
     screen_text,
+    type_at_once,
     wait_for,
 )
 
@@ -187,6 +188,20 @@ async def test_comparing_with_a_corrupt_file_is_one_error_line(tmp_path: Path, s
         messages = [n.message for n in app._notifications]
         assert any("corrupt" in m and "\n" not in m for m in messages), messages
         assert isinstance(app.screen, OverviewScreen)
+
+
+async def test_a_file_name_typed_after_the_folder_offered_completes_the_path(snapshots) -> None:
+    """`d` offers the shown snapshot's folder: the name typed at once after it is appended to it
+    (the folder used to be selected, and the first key typed replaced it: "No such file")."""
+    old_path, new_path = snapshots
+    app = make_app(snapshot=new_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "the overview")
+        dialog = await open_dialog(pilot, app, "d", PathDialog)
+        assert dialog.query_one(Input).value == f"{new_path.parent}/"
+        type_at_once(app, *old_path.name, "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen), "the comparison")
+        assert old_path.name in screen_text(app)
 
 
 def test_diff_screen(snap_compare) -> None:

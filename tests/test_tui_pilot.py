@@ -23,7 +23,7 @@ from screens.findings_index import PROBLEMS
 from screens.overview import OverviewScreen
 from screens.resource import ResourceScreen
 from screens.table import RowTable
-from tests.tui_support import SIZE, make_app, open_dialog, sample_report, screen_text, wait_for
+from tests.tui_support import SIZE, make_app, open_dialog, sample_report, screen_text, type_at_once, wait_for
 
 
 def shown_findings(app: K8sAuditApp):
@@ -160,6 +160,19 @@ async def test_save_then_reload_snapshot(tmp_path: Path) -> None:
         assert str(target) in screen_text(app)
         assert len(app.screen_stack) == 2  # the old report's screens are gone
         await pilot.press("q")
+
+
+async def test_ctrl_u_and_a_path_typed_at_once_in_the_save_dialog_save_there(tmp_path: Path) -> None:
+    """ctrl+u clears the offered name and the path typed right after it is the one saved to, typos
+    corrected on the way: the field's editing keys act in the order they were typed (ctrl+u used
+    to run after the characters that followed it, and cleared them)."""
+    target = tmp_path / "saved.json.gz"
+    app = make_app(report=sample_report())
+    async with app.run_test(size=SIZE) as pilot:
+        await open_dialog(pilot, app, "s", PathDialog)
+        type_at_once(app, "ctrl+u", *f"{target}x", "backspace", "enter")
+        await wait_for(pilot, target.exists, "the snapshot file")
+        assert len(load(target).findings) == len(app.report.findings)
 
 
 def _no_space(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -404,13 +417,10 @@ async def test_namespace_and_area_pickers(key: str) -> None:
 async def test_keys_typed_in_a_burst_after_slash_go_to_the_filter() -> None:
     """A paste or a fast typist: every key after "/" is queued before the UI catches up.
     They must land in the filter, not run table actions ("e" would open the export dialog)."""
-    from textual import events
-
     app = make_app(report=sample_report(), debounce_s=3600)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f")
-        for key, char in [("slash", "/"), ("r", "r"), ("e", "e"), ("p", "p"), ("s", "s")]:
-            app.post_message(events.Key(key, char))
+        type_at_once(app, *"/reps")
         await pilot.pause(0.2)
         assert isinstance(app.screen, FindingsScreen)  # no dialog opened by "e" or "s"
         field = app.screen.query_one("#filter-text", Input)

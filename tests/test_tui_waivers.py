@@ -21,7 +21,7 @@ from screens.findings import FindingsScreen
 from screens.jobs import WaiverOptions
 from screens.overview import OverviewScreen
 from screens.waivers import ScopeChoice, WaiverDialog, WaiversScreen, parse_expiry
-from tests.tui_support import FIXED_NOW, SIZE, make_app, open_dialog, screen_text, wait_for
+from tests.tui_support import FIXED_NOW, SIZE, make_app, open_dialog, screen_text, type_at_once, wait_for
 
 TODAY = FIXED_NOW.date()
 POLICY = """\
@@ -167,6 +167,28 @@ async def test_w_writes_the_waiver_keeps_the_file_and_rescores_in_place(policy_f
         await pilot.pause()
         assert f"{app.report.scores.overall:.1f} / 100" in screen_text(app)
         assert app.screen.report is app.report
+
+
+async def test_the_offered_expiry_is_cleared_by_ctrl_u_and_replaced_by_what_is_typed_at_once(
+    policy_file: Path,
+) -> None:
+    """Tab to Expires: the cursor is after the offered date (not selecting it); ctrl+u and "30d"
+    typed in one go set 30 days (ctrl+u used to run last and clear the "30d")."""
+    app = demo_app(WaiverOptions(str(policy_file)))
+    async with app.run_test(size=SIZE) as pilot:
+        findings = await open_findings_on(pilot, app, *TARGET)
+        target = findings.highlighted
+        assert target is not None
+        dialog = await open_dialog(pilot, app, "w", WaiverDialog)
+        await pilot.press(*"CI moves to Argo", "tab", *"team-ci", "tab")
+        expires = dialog.query_one("#waiver-expires", Input)
+        await wait_for(pilot, lambda: expires.has_focus, "the expiry field")
+        assert expires.cursor_position == len(expires.value) and expires.selected_text == ""
+        type_at_once(app, "ctrl+u", *"30d", "enter")
+        await wait_for(pilot, lambda: app.report.findings[target].waived, "the waiver to apply")
+        waiver = load_policy(policy_file).waivers[-1]
+        assert (waiver.reason, waiver.owner) == ("CI moves to Argo", "team-ci")
+        assert waiver.expires == TODAY + timedelta(days=30)
 
 
 async def test_w_in_the_detail_for_the_whole_namespace(tmp_path: Path) -> None:

@@ -315,6 +315,19 @@ async def open_dialog(pilot: Any, app: K8sAuditApp, key: str, dialog_type: type[
     return dialog
 
 
+def type_at_once(app: K8sAuditApp, *keys: str) -> None:
+    """Send `keys` the way a fast typist or a paste does: all queued before the app handles the
+    first (`pilot.press` waits for each). A key is a character, or a key name ("ctrl+u")."""
+    from textual import events
+    from textual.keys import _character_to_key
+
+    for key in keys:
+        if len(key) == 1:
+            app.post_message(events.Key(key if key.isalnum() else _character_to_key(key), key))
+        else:
+            app.post_message(events.Key(key, None))
+
+
 def sample_old_report() -> Report:
     """`sample_report()` as collected a week earlier (synthetic, for the diff screenshot): the
     checkout Deployment still had 2 replicas, a `legacy-admin` binding failed RBAC-101 (removed
