@@ -7,6 +7,9 @@ screen class declares `SCOPE = "findings"` and gets `BINDINGS = bindings_for("fi
 row here plus its `action_<handler>` method, nothing else.
 
 Scopes: `app` (every screen, methods on the App), `table` (every RowTable), and one per screen.
+
+The footer shows a screen's own keys, then the app's, in the order of this table; where they do
+not all fit (80 columns), the last ones are left out whole, `?` never (`screens.base.FittedFooter`).
 """
 
 from __future__ import annotations

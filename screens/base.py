@@ -6,10 +6,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Static
+from textual.widgets._footer import FooterKey  # not exported; test_tui_review's footer tests guard it
 
 from k8saudit.diff import Diff
 from k8saudit.inventory import Inventory
@@ -117,6 +120,54 @@ class TopBar(Static):
         self.show()
 
 
+ALWAYS_IN_FOOTER = ("help",)  # the actions the footer never leaves out: `?` lists every key
+
+
+def footer_key_width(key: Widget) -> int:
+    """The cells a key takes in the compact footer: "k Description" (a key without one: "k").
+    Anything else a footer may hold (a group of bindings: this app makes none) counts as 0."""
+    if not isinstance(key, FooterKey):
+        return 0
+    label = cell_len(key.key_display)
+    return label + (1 + cell_len(key.description) if key.description else 0)
+
+
+def fitted_keys(keys: list[Widget], room: int) -> list[Widget]:
+    """`keys` as they fit in `room` cells, one apart: whole keys, the last ones (the screen's
+    own keys come first, then the app's in the order of the action table) left out first, and
+    never the help."""
+    kept = list(keys)
+
+    def width() -> int:
+        return sum(footer_key_width(key) + 1 for key in kept) - 1
+
+    while width() > room:
+        droppable = [
+            key for key in kept if not (isinstance(key, FooterKey) and key.action in ALWAYS_IN_FOOTER)
+        ]
+        if not droppable:
+            break
+        kept.remove(droppable[-1])
+    return kept
+
+
+class FittedFooter(Footer):
+    """The keys of the screen on one line, as many as fit whole: Textual's footer cuts the line
+    at the terminal's edge, mid-word ("… o Overview f F" at 80 columns)."""
+
+    def __init__(self) -> None:
+        super().__init__(compact=True, show_command_palette=False)
+        self._fitted_to = 0  # the width the keys were last fitted to
+
+    def compose(self) -> ComposeResult:
+        self._fitted_to = self.size.width or self.app.size.width
+        yield from fitted_keys(list(super().compose()), self._fitted_to)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._bindings_ready and event.size.width != self._fitted_to:
+            self.call_after_refresh(self.recompose)
+
+
 class ScrollingBody(VerticalScroll):
     """What a screen or dialog shows that may be taller than a small terminal (80x24).
 
@@ -150,7 +201,7 @@ class AuditScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield TopBar(id="topbar")
         yield from self.compose_body()
-        yield Footer(compact=True, show_command_palette=False)
+        yield FittedFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -11,7 +11,8 @@ import pytest
 from textual import events
 from textual.containers import VerticalScroll
 from textual.geometry import Region
-from textual.widgets import Input, Select, Static
+from textual.widgets import Footer, Input, Select, Static
+from textual.widgets._footer import FooterKey
 
 from k8saudit.cli import demo_snapshot_path
 from k8saudit.model import Severity, Status
@@ -694,3 +695,59 @@ async def test_evidence_is_folded_once_at_its_panes_width(size: tuple[int, int])
                 assert len(before) == width or len(before) + 1 + len(next_word) > width, (
                     f"folded early: {before!r} had room for {next_word!r} ({width} columns)"
                 )
+
+
+def footer_keys(app: K8sAuditApp) -> list[str]:
+    """The keys the footer of the screen shown (or of the screen under a dialog) lists."""
+    screen = next(s for s in reversed(app.screen_stack) if s.query(Footer))
+    return [f"{key.key_display} {key.description}" for key in screen.query_one(Footer).query(FooterKey)]
+
+
+def assert_footer_fits(app: K8sAuditApp, where: str) -> list[str]:
+    """The footer is the keys it lists, each whole, `?` among them, on one line of the terminal."""
+    keys = footer_keys(app)
+    line = screen_text(app).rstrip("\n").split("\n")[-1].rstrip()
+    assert line == " ".join(keys), f"{where}: a key is cut: {line!r}"
+    assert "? Help" in keys, where
+    return keys
+
+
+async def test_every_footer_at_80_columns_lists_whole_keys_and_help(tmp_path: Path) -> None:
+    """At 80 columns the keys that do not fit are left out whole, the last first, `?` never
+    (the comparison's footer used to end in "o Overview f F"); at 160 all of them are there."""
+    old_path = save(demo_variant(fixed=False), tmp_path / "old.json.gz")
+    new_path = save(demo_variant(fixed=True), tmp_path / "new.json.gz")
+    app = make_app(snapshot=new_path, waivers=WaiverOptions(cwd=tmp_path), debounce_s=0.0)
+    async with app.run_test(size=SMALL) as pilot:
+        await open_overview(pilot, app)
+        assert_footer_fits(app, "overview")
+        for keys, where in (
+            (["f"], "findings"),
+            (["enter"], "detail"),
+            (["enter"], "resource"),
+            (["o", "ctrl+w"], "waivers"),
+            (["escape", "f", "w"], "waiver dialog"),
+        ):
+            await pilot.press(*keys)
+            await pilot.pause()
+            assert_footer_fits(app, where)
+        await pilot.press("escape", "o", "d")
+        app.screen.query_one(Input).value = str(old_path)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen), "the comparison")
+        await pilot.pause()
+        keys = assert_footer_fits(app, "comparison")
+        assert keys[:4] == ["1 new", "2 resolved", "3 changed", "4 unchanged"], "its own keys come first"
+
+        await pilot.resize_terminal(*SIZE)
+        await pilot.pause()
+        assert assert_footer_fits(app, "comparison at 160")[-1] == "q Quit", "nothing is left out"
+
+
+async def test_the_fleet_footer_at_80_columns_lists_whole_keys(tmp_path: Path) -> None:
+    save(demo_variant(fixed=True), tmp_path / "shop-prod.json.gz")
+    app = make_app(fleet=tmp_path)
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen), "the fleet")
+        await pilot.pause()
+        assert_footer_fits(app, "fleet")
