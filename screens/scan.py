@@ -6,8 +6,9 @@ The scan itself runs in a worker (`screens.jobs.ScanJob`); this screen only rend
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -22,14 +23,6 @@ from screens.base import AuditScreen
 from screens.messages import ScanCancelled, ScanFailed, ScanFinished, ScanProgress
 from screens.table import Column, Row, RowTable
 
-COLUMNS = (
-    Column("kind", "Kind", width=40),
-    Column("state", "State", width=12),
-    Column("pages", "Pages", width=6, align="right", drop_rank=2),
-    Column("objects", "Objects", width=9, align="right"),
-    Column("time", "Time", width=8, align="right", drop_rank=1),
-    Column("detail", "Detail", ratio=1),
-)
 WAITING, LISTING = "waiting", "listing"
 STATE_WORDS = {
     WAITING: "waiting",
@@ -39,6 +32,18 @@ STATE_WORDS = {
     NOT_SERVED: "not served",
     ERROR: "error",
 }
+# The kind is as wide as the longest kind name listed (`kind_columns`), its API group left out:
+# kind names are unique, and where a kind's group matters (forbidden, not served) its detail names
+# it. In a narrow terminal (80 columns) the pages and times go first: the detail, where a kind
+# that could not be read says why, keeps the room (→ pages through the rest).
+COLUMNS = (
+    Column("kind", "Kind", width=len("Kind")),
+    Column("state", "State", width=max(len(word) for word in STATE_WORDS.values())),
+    Column("pages", "Pages", width=6, align="right", drop_rank=2),
+    Column("objects", "Objects", width=9, align="right"),
+    Column("time", "Time", width=8, align="right", drop_rank=1),
+    Column("detail", "Detail", ratio=1, min_width=20),
+)
 STATE_TONES = {
     WAITING: "dim",
     LISTING: "listing",
@@ -68,6 +73,21 @@ class KindProgress:
     message: str = ""
 
 
+def kind_name(key: str) -> str:
+    """The kind listed under `key` (a key the catalog does not know is its own name)."""
+    kind = KINDS_BY_KEY.get(key)
+    return kind.kind if kind else key
+
+
+def kind_columns(keys: list[str]) -> tuple[Column, ...]:
+    """`COLUMNS` with the kind as wide as the longest kind name of `keys`, or its header."""
+    width = max((cell_len(kind_name(key)) for key in keys), default=0)
+    return tuple(
+        replace(column, width=max(column.width, width)) if column.key == "kind" else column
+        for column in COLUMNS
+    )
+
+
 class KindRows:
     def __init__(self, screen: ScanScreen) -> None:
         self.screen = screen
@@ -77,10 +97,6 @@ class KindRows:
 
     def row(self, index: int) -> Row:
         progress = self.screen.kinds[self.screen.order[index]]
-        kind = KINDS_BY_KEY.get(progress.key)
-        label = (
-            f"{kind.kind} ({kind.group})" if kind and kind.group else (kind.kind if kind else progress.key)
-        )
         if progress.duration is not None:
             elapsed = format_duration(progress.duration)
         elif progress.started is not None:
@@ -89,7 +105,7 @@ class KindRows:
             elapsed = ""
         return Row(
             (
-                label,
+                kind_name(progress.key),
                 STATE_WORDS[progress.state],
                 str(progress.pages) if progress.pages else "",
                 f"{progress.objects:,}" if progress.state != WAITING else "",
@@ -149,6 +165,7 @@ class ScanScreen(AuditScreen):
         if isinstance(event, ScanStarted):
             self.order = list(event.kinds)
             self.kinds = {key: KindProgress(key) for key in self.order}
+            self._fit_kind_columns()
             self.query_one("#scan-progress", ProgressBar).update(total=len(self.order), progress=0)
             self._set_phase(f"Listing {len(self.order)} kinds…")
         elif isinstance(event, KindStarted):
@@ -166,7 +183,11 @@ class ScanScreen(AuditScreen):
         if key not in self.kinds:
             self.kinds[key] = KindProgress(key)
             self.order.append(key)
+            self._fit_kind_columns()
         return self.kinds[key]
+
+    def _fit_kind_columns(self) -> None:
+        self.query_one("#scan-kinds", RowTable).set_columns(kind_columns(self.order))
 
     def _finish_kind(self, key: str, coverage: Coverage, now: float) -> None:
         progress = self._kind(key)

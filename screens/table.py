@@ -316,6 +316,13 @@ class RowTable(ScrollView, can_focus=True):
         self._update_virtual_size()
         self.refresh()
 
+    def set_columns(self, columns: Sequence[Column]) -> None:
+        """Lay the rows out in `columns` from now on (a width that follows what the rows hold)."""
+        self.columns = list(columns)
+        self._widths_for = -1
+        self._cache.clear()
+        self.refresh()
+
     def set_sort(self, column: str | None, descending: bool = False) -> None:
         self.sort_column, self.sort_descending = column, descending
         self.refresh()

@@ -23,10 +23,10 @@ from screens.jobs import WaiverOptions
 from screens.messages import ContextsLoaded
 from screens.overview import OverviewScreen
 from screens.picker import ContextPickerScreen
-from screens.scan import ScanScreen
+from screens.scan import ScanScreen, kind_name
 from screens.table import RowTable
 from tests.replay import ReplayServer, closed_port_url
-from tests.test_tui_review import SMALL, row_text
+from tests.test_tui_review import SMALL, header_text, row_text
 from tests.tui_support import SIZE, make_app, screen_text, wait_for
 
 TOKEN = "admin-token"
@@ -371,3 +371,33 @@ async def test_at_80x24_the_picker_gives_the_context_names_the_room(tmp_path: Pa
         assert table.region.width == SMALL[0], "the whole width"
         assert [row_text(table, i)[2:21] for i in range(2)] == [n[:19] for n in names]
         assert "https://0.eks.exam" in row_text(table, 0), "the server too"
+
+
+async def test_at_80x24_a_kind_that_cannot_be_read_says_why_in_the_room_the_kind_names_leave(
+    replay_server: ReplayServer, tmp_path: Path
+) -> None:
+    """The kind column was 40 cells wide, "Kind (group)" for the longest: the detail of a
+    forbidden kind had 12 cells left. Now the kind is as wide as the longest kind name listed,
+    and the pages and times give way to the detail."""
+    replay_server.forbid("secrets")
+    replay_server.slow("/api/v1/resourcequotas", 3, times=1)  # listed after secrets, one at a time
+    kubeconfig = replay_server.write_kubeconfig(tmp_path / "config")
+    app = make_app(kubeconfig=str(kubeconfig), settings=CollectorSettings(concurrency=1))
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ScanScreen), "the scan screen")
+        scan = app.screen
+        assert isinstance(scan, ScanScreen)
+        await wait_for(
+            pilot, lambda: "secrets" in scan.kinds and scan.kinds["secrets"].state == FORBIDDEN, "secrets"
+        )
+        replay_server.hang()  # the scan cannot finish while we look
+        try:
+            await pilot.pause()
+            table = scan.query_one("#scan-kinds", RowTable)
+            header = header_text(table)
+            longest = max(len(kind_name(key)) for key in scan.order)
+            assert header.index("STATE") - header.index("KIND") == longest + 1
+            detail = row_text(table, scan.order.index("secrets"))[header.index("DETAIL") :]
+            assert detail.startswith("secrets is forbidden: "), detail  # was "secrets is…"
+        finally:
+            replay_server.unhang()
