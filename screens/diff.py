@@ -261,12 +261,12 @@ class DiffScreen(AuditScreen):
                 return
         self.action_jump(NEW)
 
-    def _side(self, report_label: str, index: FindingsIndex, is_current: bool) -> Text:
+    def _side(self, report_label: str, index: FindingsIndex, is_current: bool, when: str) -> Text:
         report = index.report
         text = Text()
         text.append(f"{report_label:<4}", "bold")
         text.append(safe_text(report.inventory.cluster.context or "cluster", 60))
-        text.append(f"  collected {report.collection.finished_at:%Y-%m-%d %H:%M} UTC")
+        text.append(f"  collected {report.collection.finished_at.strftime(when)} UTC")
         text.append("\n    ")
         if is_current:
             text.append("the report shown")
@@ -280,12 +280,14 @@ class DiffScreen(AuditScreen):
 
     def _sides(self) -> Text:
         diff = self.diff
+        gap = (diff.new.collection.finished_at - diff.old.collection.finished_at).total_seconds()
+        # Less than an hour apart, the minutes may be the same: the seconds tell the two apart.
+        when = "%Y-%m-%d %H:%M:%S" if abs(gap) < 3600 else "%Y-%m-%d %H:%M"
         text = Text()
-        text.append_text(self._side("OLD", self.old_index, not self.current_is_new))
+        text.append_text(self._side("OLD", self.old_index, not self.current_is_new, when))
         text.append("\n")
-        text.append_text(self._side("NEW", self.new_index, self.current_is_new))
-        gap = diff.new.collection.finished_at - diff.old.collection.finished_at
-        text.append(f"\n{_span(gap.total_seconds())} apart; the older one is OLD.")
+        text.append_text(self._side("NEW", self.new_index, self.current_is_new, when))
+        text.append(f"\n{_span(gap)} apart; the older one is OLD.")
         text.append(
             "\nAs recorded in the snapshots."
             if diff.as_recorded
@@ -420,9 +422,10 @@ class DiffScreen(AuditScreen):
 
 
 def _span(seconds: float) -> str:
+    """How far apart two collections are, in the largest unit that counts at least one."""
     seconds = abs(seconds)
-    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
         if seconds >= size:
             count = int(seconds // size)
             return f"{count} {unit}{'s' if count != 1 else ''}"
-    return "less than a minute"
+    return "less than a second"

@@ -3,6 +3,7 @@ the resolved and new findings navigable (a resolved one opens in the old report)
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -202,6 +203,22 @@ async def test_a_file_name_typed_after_the_folder_offered_completes_the_path(sna
         type_at_once(app, *old_path.name, "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen), "the comparison")
         assert old_path.name in screen_text(app)
+
+
+async def test_scans_seconds_apart_show_their_seconds_and_how_many_apart(tmp_path: Path) -> None:
+    """Two scans in the same minute read "08:00" twice and "less than a minute apart"."""
+    report = demo_variant(fixed=True)  # collected at 08:00:00
+    for seconds, name in ((8, "first.json.gz"), (42, "second.json.gz")):
+        report.collection.started_at += timedelta(seconds=seconds)
+        report.collection.finished_at += timedelta(seconds=seconds)
+        save(report, tmp_path / name)
+    app = make_app(snapshot=tmp_path / "second.json.gz")
+    async with app.run_test(size=SMALL) as pilot:
+        await open_diff(pilot, app, tmp_path / "first.json.gz")
+        text = screen_text(app)
+        assert "OLD shop-prod  collected 2026-11-20 08:00:08 UTC" in text
+        assert "NEW shop-prod  collected 2026-11-20 08:00:50 UTC" in text
+        assert "42 seconds apart; the older one is OLD." in text
 
 
 def test_diff_screen(snap_compare) -> None:
