@@ -24,8 +24,10 @@ from screens.findings import FindingRows
 from screens.findings_index import PROBLEMS, FindingFilter, FindingsIndex, SortOrder
 from screens.table import Column, ListSource, Row, RowTable
 
-# Below this width the cluster panel goes under the score and the areas (`-narrow` in the .tcss).
-CLUSTER_BESIDE_FROM = 120
+# Below this width the cluster panel goes under the score and the areas (`-narrow` in the .tcss):
+# beside them (40 + 70 cells), it would leave the areas less than the 40 cells an area's name,
+# grade, score and a readable bar take.
+CLUSTER_BESIDE_FROM = 150
 FIX_COLUMNS = (
     Column("points", "Points", width=7, align="right"),
     Column("check", "Check", width=9),

@@ -5,6 +5,7 @@ truthful sort directions, and a waived check that is not called passing."""
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from textual.widgets._footer import FooterKey
 
 from k8saudit.cli import demo_snapshot_path
 from k8saudit.model import Severity, Status
+from k8saudit.registry import AREAS
 from k8saudit.report import rewaive
 from k8saudit.scoring import CheckScore
 from k8saudit.snapshot import load, save
@@ -122,6 +124,23 @@ async def test_overview_area_bars_fit_their_panel_and_tell_the_score() -> None:
         score = app.report.scores.areas["versions"].score
         assert filled + empty < 24, "narrower than at 160 columns"
         assert filled == round(score / 100 * (filled + empty))
+
+
+@pytest.mark.parametrize("size", [SMALL, (130, 30), SIZE], ids=lambda size: "x".join(map(str, size)))
+async def test_every_area_row_shows_its_grade_score_and_bar_without_scrolling(size) -> None:
+    """Between 120 and 149 columns the cluster panel beside the areas left them 9 to 30 cells:
+    "versi", no grade, no score, no bar. Now it goes under them there, as at 80 columns."""
+    app = demo_app()
+    async with app.run_test(size=size) as pilot:
+        screen = await open_overview(pilot, app)
+        panel = screen.query_one("#areas-panel")
+        assert not panel.allow_vertical_scroll, "every area row in its box"
+        text = screen_text(app)
+        for area in AREAS:
+            scored = app.report.scores.areas[area]
+            row = re.compile(rf"\b{area} +{scored.grade} +{scored.score:.1f} +[█░]{{10,}} ")
+            assert row.search(text), f"{area} at {size}"
+        assert all(visible(line, panel) for line in panel.query(".area-line"))
 
 
 async def test_findings_at_80x24_show_every_filter_and_the_points() -> None:
