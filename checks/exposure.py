@@ -83,16 +83,12 @@ def unreadable(inv: Inventory, keys: tuple[str, ...]) -> list[str]:
     return [key for key in keys if not inv.readable(key)]
 
 
-def unreadable_reasons(inv: Inventory, missing: list[str]) -> str:
-    return "; ".join(inv.unreadable_reason(key) for key in missing)
-
-
 def unread(inv: Inventory, keys: tuple[str, ...], what: str) -> Iterator[Finding]:
     """One `unknown` naming the kinds that could not be read, so a partial answer never looks whole."""
     missing = unreadable(inv, keys)
     if missing:
         yield unknown(
-            Subject.cluster(), f"{what} not evaluated: {unreadable_reasons(inv, missing)}", unreadable=missing
+            Subject.cluster(), f"{what} not evaluated: {inv.unreadable_reasons(missing)}", unreadable=missing
         )
 
 
@@ -210,7 +206,7 @@ def exposed_admin_interfaces(inv: Inventory, ctx: Context) -> Iterator[Finding]:
         )
     # A Service may select pods of a kind that could not be read: no entry point passes then.
     hidden = unreadable(inv, TEMPLATE_KEYS)
-    unseen = f"workloads behind it may be unseen: {unreadable_reasons(inv, hidden)}" if hidden else ""
+    unseen = f"workloads behind it may be unseen: {inv.unreadable_reasons(hidden)}" if hidden else ""
     for entry in idx.entry_points:
         yield _entry_finding(inv, idx, entry, hidden, unseen)
     yield from unread(inv, (*ENTRY_KINDS, *TEMPLATE_KEYS), "exposure through these kinds was")

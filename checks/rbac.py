@@ -78,7 +78,7 @@ def role_text(idx: RbacIndex, key: RoleKey) -> str:
 def _equivalents_unread(inv: Inventory) -> Iterator[Finding]:
     missing = [key for key in ("clusterroles", "roles") if not inv.readable(key)]
     if missing:
-        reasons = "; ".join(inv.unreadable_reason(key) for key in missing)
+        reasons = inv.unreadable_reasons(missing)
         yield unknown(
             Subject.cluster(),
             f"bindings to roles equivalent to cluster-admin were not looked for: {reasons}",

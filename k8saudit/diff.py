@@ -314,7 +314,7 @@ class Visibility:
         if subject_kind in KINDS_BY_KIND:
             needed.append(KINDS_BY_KIND[subject_kind].key)
         missing = [key for key in dict.fromkeys(needed) if not inventory.readable(key)]
-        return "; ".join(inventory.unreadable_reason(key) for key in missing)
+        return inventory.unreadable_reasons(missing)
 
 
 @dataclass(slots=True)

@@ -45,7 +45,7 @@ def run_checks(
 def run_check(meta: CheckMeta, inventory: Inventory, context: Context) -> list[Finding]:
     missing = [key for key in meta.inputs if not inventory.readable(key)]
     if missing:
-        reasons = "; ".join(inventory.unreadable_reason(key) for key in missing)
+        reasons = inventory.unreadable_reasons(missing)
         return [
             Finding(
                 meta.id,

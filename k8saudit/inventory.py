@@ -256,9 +256,22 @@ class Inventory:
         return cov.state == OK or (cov.state == NOT_SERVED and KINDS_BY_KEY[key].custom)
 
     def unreadable_reason(self, key: str) -> str:
+        return f"{KINDS_BY_KEY[key].kind} could not be read ({self._unread_why(key)})"
+
+    def unreadable_reasons(self, keys: Iterable[str]) -> str:
+        """Why each of `keys` could not be read, kinds with the same reason named together: a
+        snapshot older than eight Gateway API kinds says "not collected" once, not eight times."""
+        kinds_by_why: dict[str, list[str]] = {}
+        for key in keys:
+            kinds_by_why.setdefault(self._unread_why(key), []).append(KINDS_BY_KEY[key].kind)
+        return "; ".join(
+            f"{', '.join(kinds)} could not be read ({why})" for why, kinds in kinds_by_why.items()
+        )
+
+    def _unread_why(self, key: str) -> str:
         cov = self.coverage_of(key)
         detail = f": {cov.message}" if cov.message and cov.message != cov.state else ""
-        return f"{KINDS_BY_KEY[key].kind} could not be read ({cov.state}{detail})"
+        return f"{cov.state}{detail}"
 
     def served(self, key: str) -> bool:
         """A CRD-backed kind is installed in the cluster."""

@@ -146,3 +146,12 @@ def test_recorded_fixture_lists_load(fixture_inventory) -> None:
     assert inv.provider.name in ("unknown", "kubeadm", "eks")
     pod = inv.items("pods")[0]
     assert inv.pods_on_node(pod["spec"]["nodeName"]) == [pod]
+
+
+def test_kinds_unread_for_one_reason_are_named_together() -> None:
+    """A snapshot from before the Gateway API kinds were collected: "not collected" once."""
+    inv = Inventory.from_objects({}, coverage={"gateway.gateways": FORBIDDEN})
+    del inv.coverage["gateway.httproutes"], inv.coverage["gateway.grpcroutes"]
+    assert inv.unreadable_reasons(["gateway.httproutes", "gateway.gateways", "gateway.grpcroutes"]) == (
+        "HTTPRoute, GRPCRoute could not be read (error: not collected); Gateway could not be read (forbidden)"
+    )
