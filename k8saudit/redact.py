@@ -12,8 +12,9 @@ What is removed, and why (a snapshot must be safe to attach to a ticket):
 - Secret `data`/`stringData`: the collector asks for metadata only, this is the second lock.
 - ConfigMap values, except for the few ConfigMaps the checks read (DNS, ingress controller);
   even there, credentials written inline in a Corefile are masked.
-- the whole value of an Ingress's snippet annotations (any name ending in `-snippet`, such as
-  ingress-nginx's `configuration-snippet`): raw controller configuration, which may compare or
+- the whole value of an Ingress's snippet annotations (any name ending in `-snippet` or
+  `-snippets`, such as ingress-nginx's `configuration-snippet` or NGINX Inc's
+  `nginx.org/server-snippets`): raw controller configuration, which may compare or
   send any secret (`proxy_set_header X-Api-Key "…"`); credentials inline in its other annotations
   (an auth URL's password, an `Authorization: Basic …`).
 - in a Gateway API route, the header values its filters set or add and the header and query
@@ -191,10 +192,11 @@ def _redact_header_values(route_filter: dict[str, Any]) -> None:
 
 
 # ingress-nginx's configuration-, server-, auth- and stream-snippet (and other controllers'
-# `*-snippet`): raw configuration, where a secret can sit in any form (`if ($http_x_api_key !=
-# "sk_live_…")`), so no pattern can pick it out. No check reads their content (ING-006 reads the
-# controller's ConfigMap); that one is there stays visible.
-_SNIPPET_ANNOTATION_SUFFIX = "-snippet"
+# `*-snippet`, NGINX Inc's `nginx.org/server-snippets` and `location-snippets`): raw
+# configuration, where a secret can sit in any form (`if ($http_x_api_key != "sk_live_…")`), so
+# no pattern can pick it out. No check reads their content (ING-006 reads the controller's
+# ConfigMap); that one is there stays visible.
+_SNIPPET_ANNOTATION_SUFFIXES = ("-snippet", "-snippets")
 
 
 def _redact_annotation_credentials(meta: object) -> None:
@@ -204,7 +206,7 @@ def _redact_annotation_credentials(meta: object) -> None:
     annotations = meta.get("annotations") if isinstance(meta, dict) else None
     if isinstance(annotations, dict):
         for name, value in annotations.items():
-            if str(name).lower().endswith(_SNIPPET_ANNOTATION_SUFFIX):
+            if str(name).lower().endswith(_SNIPPET_ANNOTATION_SUFFIXES):
                 annotations[name] = REDACTED
             elif isinstance(value, str):
                 annotations[name] = _without_inline_credentials(value)

@@ -147,6 +147,9 @@ def test_credentials_in_ingress_annotations_and_route_headers_are_redacted() -> 
         ("nginx.ingress.kubernetes.io/auth-snippet", f"set $token {CANARY};"),
         ("nginx.ingress.kubernetes.io/stream-snippet", f"# upstream key {CANARY}"),
         ("haproxy.org/backend-config-snippet", f"http-request set-header X-Key {CANARY}"),
+        # NGINX Inc's controller names them in the plural
+        ("nginx.org/server-snippets", f'if ($http_x_key != "{CANARY}") {{ return 403; }}'),
+        ("nginx.org/location-snippets", f'proxy_set_header X-Api-Key "{CANARY}";'),
     ],
 )
 def test_snippet_annotations_lose_their_whole_value(name: str, value: str) -> None:
