@@ -119,6 +119,14 @@ def _path(text: str) -> str:
     return text
 
 
+def _url(text: str) -> str:
+    """A URL given on the command line, never empty: `--releases-url "$MIRROR"` with MIRROR unset
+    in an air-gapped network would otherwise fetch from the public default."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty URL names no mirror")
+    return text
+
+
 def _add_connection_options(parser: argparse.ArgumentParser, default: object = None) -> None:
     """Accepted before and after the command; `default=SUPPRESS` keeps a subcommand from
     overwriting a value given before it."""
@@ -148,6 +156,7 @@ def _add_calendar_options(parser: argparse.ArgumentParser, default: object = Non
     parser.add_argument(
         "--releases-url",
         default=default,
+        type=_url,
         metavar="URL",
         help="where --refresh-releases fetches from: an endoflife.date-format JSON document "
         "(default: https://endoflife.date/api/kubernetes.json; use a mirror in air-gapped networks)",

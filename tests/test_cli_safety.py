@@ -388,6 +388,14 @@ def test_huge_page_size_is_refused_before_the_scan(
     )
 
 
+@pytest.mark.parametrize("refresh", [[], ["--refresh-releases"]])
+def test_an_empty_releases_url_is_refused_not_the_public_default(capsys, refresh: list[str]) -> None:
+    """`--releases-url "$MIRROR"` with MIRROR unset must not send an air-gapped scan to the internet."""
+    argv = [*refresh, "--releases-url", "", "report", str(demo_snapshot_path())]
+    assert main(argv) == EXIT_USAGE
+    one_error_line(capsys.readouterr().err, "--releases-url", "an empty URL names no mirror")
+
+
 @pytest.mark.parametrize("count", ["65", "1000000"])
 def test_huge_concurrency_is_refused_before_the_scan(
     replay_server: ReplayServer, kubeconfig: Path, capsys, count: str
