@@ -970,12 +970,18 @@ def _route_admission_finding(inv: Inventory, gateway: Obj) -> Finding:
     }
     if not open_to_all and not listener_sets_from_all:
         return passed(subject, "every listener admits routes only from chosen namespaces", **evidence)
-    any_host = [x for x in open_to_all if "*" in str(x.get("hostname") or "*")]
+    # TCP and UDP listeners have no host names: a route attached there takes the whole port.
+    whole_port = [x for x in open_to_all if x.get("protocol") in ("TCP", "UDP")]
+    any_host = [x for x in open_to_all if x not in whole_port and "*" in str(x.get("hostname") or "*")]
+    taken = any_host + whole_port
     openings = []
     if open_to_all:
-        named = ", ".join(_listener_name(x) for x in (any_host or open_to_all))
-        scope = "for any host name" if any_host else "for its host name"
-        openings.append(f"listener {named} admits routes from every namespace {scope}")
+        named = [_listener_name(x) for x in (taken or open_to_all)]
+        scope = " or ".join(
+            what for what, found in (("any host name", any_host), ("its whole port", whole_port)) if found
+        )
+        listeners = f"listeners {', '.join(named)} admit" if len(named) > 1 else f"listener {named[0]} admits"
+        openings.append(f"{listeners} routes from every namespace for {scope or 'its host name'}")
     if listener_sets_from_all:
         openings.append(
             "spec.allowedListeners lets a ListenerSet from every namespace add listeners for any host name"
@@ -984,7 +990,7 @@ def _route_admission_finding(inv: Inventory, gateway: Obj) -> Finding:
     guard, _ = ExposureIndex.of(inv).gateway_guard(gateway)
     if guard:
         return warned(subject, f"{what} (the Gateway is not public: {guard})", **evidence)
-    if not any_host and not listener_sets_from_all:
+    if not taken and not listener_sets_from_all:
         return warned(subject, what, **evidence)
     how = (
         " (a listener for a more specific host name gets that host's requests)"

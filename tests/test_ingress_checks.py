@@ -809,6 +809,17 @@ def test_an_open_listener_and_open_listener_sets_are_both_named() -> None:
     )
 
 
+def test_listeners_admitting_every_namespace_are_named_as_such() -> None:
+    """A TCP listener has no host names: a route from anywhere takes its whole port."""
+    tcp = {**fx.listener("db", admits="All"), "protocol": "TCP", "port": 5432}
+    gateway = fx.shared_gateway(fx.listener(admits="All"), tcp)
+    [(status, message)] = run("ING-011", f.make_inventory(gateway__gateways=[gateway]))
+    assert status is Status.FAIL
+    assert message.startswith(
+        "listeners https, db admit routes from every namespace for any host name or its whole port"
+    )
+
+
 def test_no_gateway_is_not_applicable_and_unreadable_gateways_unknown() -> None:
     assert statuses("ING-011", f.make_inventory()) == [Status.NOT_APPLICABLE]
     forbidden = f.make_inventory(coverage={"gateway.gateways": "forbidden"})
