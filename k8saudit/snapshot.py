@@ -505,20 +505,29 @@ def _read_bytes(source: Path, shown: Path | str, max_bytes: int) -> bytes:
         if stat.S_ISREG(status.st_mode):  # one buffer the file's size, not the limit's (read(n) allocates n)
             data = handle.read(min(status.st_size, max_bytes) + 1)
         else:
-            data = _read_stream(handle, max_bytes + 1)
+            data = _read_stream(handle, max_bytes + 1, shown)
     if len(data) > max_bytes:
         raise SnapshotError(_too_big(shown, max_bytes))
     return data
 
 
-def _read_stream(handle: BinaryIO, limit: int) -> bytes:
-    """At most `limit` bytes of a pipe, in pieces: a pipe has no size to size one buffer by."""
+def _read_stream(handle: BinaryIO, limit: int, shown: Path | str) -> bytes:
+    """At most `limit` bytes of a pipe, in pieces: a pipe has no size to size one buffer by. A
+    stream that does not begin as a snapshot does (`/dev/zero`, `/dev/urandom`, a binary piped
+    in) is refused at its first piece, not after gigabytes."""
     pieces: list[bytes] = []
     total = 0
     while total < limit and (piece := handle.read(min(_PIPE_PIECE, limit - total))):
+        if not pieces and not _begins_as_snapshot(piece):
+            raise SnapshotError(f"{shown} is not a k8saudit snapshot: not valid JSON, nor gzip")
         pieces.append(piece)
         total += len(piece)
     return b"".join(pieces)
+
+
+def _begins_as_snapshot(start: bytes) -> bool:
+    """Gzip's magic number, or JSON's first character after white space."""
+    return start.startswith(_GZIP_MAGIC) or start.lstrip()[:1] in (b"{", b"[", b"")
 
 
 def _gunzip(packed: bytes, source: Path | str, max_bytes: int) -> bytes:

@@ -388,6 +388,13 @@ def test_huge_page_size_is_refused_before_the_scan(
     )
 
 
+def test_a_device_given_as_a_snapshot_is_refused_at_its_first_bytes(capsys) -> None:
+    """Read like a pipe, /dev/zero filled memory up to the size limit (2 GiB by default) before
+    being called "larger than the limit"; its first bytes already say it is no snapshot."""
+    assert main(["report", "/dev/zero", "--max-snapshot-size", "8"]) == EXIT_USAGE
+    one_error_line(capsys.readouterr().err, "/dev/zero is not a k8saudit snapshot", "nor gzip")
+
+
 @pytest.mark.parametrize("refresh", [[], ["--refresh-releases"]])
 def test_an_empty_releases_url_is_refused_not_the_public_default(capsys, refresh: list[str]) -> None:
     """`--releases-url "$MIRROR"` with MIRROR unset must not send an air-gapped scan to the internet."""
