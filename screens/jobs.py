@@ -35,11 +35,11 @@ from k8saudit.policy import Policy, append_waiver, load_policy, writable_policy_
 from k8saudit.probe import ProbeRun, ProbeSettings
 from k8saudit.registry import Config
 from k8saudit.releases import ReleaseCalendar
-from k8saudit.report import Report, rewaive, utcnow, with_probe_results
+from k8saudit.report import Report, rewaive, utcnow, waiver_effect, with_probe_results
 from k8saudit.scan import probe_finding, scan_cluster, ui_origin
 from k8saudit.snapshot import REPORT_FILE, Snapshot, check_save_target, load, save, write_atomically
 from k8saudit.textsafe import safe_text
-from k8saudit.waivers import Waiver, WaiverPolicy
+from k8saudit.waivers import Waiver, WaiverPolicy, waiver_for_finding
 from screens.findings_index import FindingsIndex
 from screens.messages import (
     CompareFailed,
@@ -60,6 +60,7 @@ from screens.messages import (
     ScanFailed,
     ScanFinished,
     ScanProgress,
+    WaiverEffectWorkedOut,
     WaiverWriteFailed,
     WaiverWritten,
     WriteFailed,
@@ -202,6 +203,19 @@ def write_waiver(target: Path, waiver: Waiver, post: Post) -> None:
         post(WaiverWriteFailed(target, _reason(exc)))
     else:
         post(WaiverWritten(target, written))
+
+
+def work_out_waiver_effect(report: Report, finding: Finding, scope: str, today: date, post: Post) -> None:
+    """What a waiver of `finding` covering `scope` would do to `report`'s score: the waiver
+    dialog's preview, off the UI thread (0.1 s at 100k pods, each time another scope is chosen)."""
+    try:
+        # Only what it matches counts: its reason, owner and expiry change nothing here.
+        waiver = waiver_for_finding(finding, reason="", owner="", expires=today, scope=scope)
+        effect = waiver_effect(report, waiver, today)
+    except Exception as exc:
+        post(WaiverEffectWorkedOut(scope, None, _reason(exc)))
+    else:
+        post(WaiverEffectWorkedOut(scope, effect))
 
 
 def rewaive_reports(

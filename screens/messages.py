@@ -19,7 +19,7 @@ from k8saudit.connection import ContextInfo
 from k8saudit.diff import Diff
 from k8saudit.fleet import FleetEntry
 from k8saudit.probe import ProbeRun
-from k8saudit.report import Report
+from k8saudit.report import Report, WaiverEffect
 from k8saudit.waivers import Waiver
 from screens.findings_index import FindingsIndex
 
@@ -148,6 +148,17 @@ class WaiverWriteFailed(Message, bubble=False):
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__()
         self.path = path
+        self.reason = reason
+
+
+class WaiverEffectWorkedOut(Message, bubble=False):
+    """What a waiver covering `scope` would do to the score (the waiver dialog's preview), or
+    why it could not be worked out (`effect` None, `reason`)."""
+
+    def __init__(self, scope: str, effect: WaiverEffect | None, reason: str = "") -> None:
+        super().__init__()
+        self.scope = scope
+        self.effect = effect
         self.reason = reason
 
 

@@ -29,7 +29,7 @@ from textual.widgets import Input, Label, Static
 
 from k8saudit.model import Finding, Status
 from k8saudit.registry import CheckMeta
-from k8saudit.report import Report, WaiverEffect, waiver_effect
+from k8saudit.report import Report, WaiverEffect
 from k8saudit.textsafe import safe_text
 from k8saudit.waivers import (
     ACTIVE,
@@ -48,11 +48,12 @@ from screens.actions import bindings_for
 from screens.base import AuditScreen, ScrollingBody, let_go_of_report_data
 from screens.fields import TextField
 from screens.findings_index import FindingFilter, FindingsIndex
-from screens.messages import WaiverWriteFailed, WaiverWritten
+from screens.messages import WaiverEffectWorkedOut, WaiverWriteFailed, WaiverWritten
 from screens.table import Column, ListSource, Row, RowTable
 from screens.text import title
 
 DEFAULT_DAYS = 90
+WORKING = "working out what it changes…"
 TALL_FROM = 36  # terminal rows from which the waiver dialog has room for blank lines
 _DAYS = re.compile(r"^\+?(\d{1,4})\s*d(ays?)?$", re.IGNORECASE)
 
@@ -149,6 +150,7 @@ class WaiverDialog(ModalScreen[Waiver | None]):
         self.report = report  # the finding's report: what each scope would do to its score
         self.label = label  # names that report when it is not the one shown ("old snapshot")
         self.effects: dict[str, WaiverEffect] = {}  # by scope, worked out when first chosen
+        self.working: set[str] = set()  # scopes a worker is working out
         self.writing = False
 
     def compose(self) -> ComposeResult:
@@ -226,22 +228,43 @@ class WaiverDialog(ModalScreen[Waiver | None]):
         for field in self.query(Input):
             field.cursor_blink = blink
         self.query_one("#waiver-reason", Input).focus()
+        self.preview(self.query_one("#waiver-scope", ScopeChoice).value)
 
     def on_unmount(self) -> None:
         let_go_of_report_data(self)  # a dialog removed after a heap freeze would keep the report
 
     # -- what it changes ---------------------------------------------------------------------------
 
-    def effect(self, scope: str) -> WaiverEffect:
-        """What a waiver covering `scope` would do to the score (worked out once per scope)."""
-        if scope not in self.effects:
-            req = self.request
-            # Only what it matches counts: its reason, owner and expiry change nothing here.
-            waiver = waiver_for_finding(req.finding, reason="", owner="", expires=req.today, scope=scope)
-            self.effects[scope] = waiver_effect(self.report, waiver, req.today)
-        return self.effects[scope]
+    def preview(self, scope: str) -> None:
+        """Show what a waiver covering `scope` would do to the score: at once when worked out
+        before, else "working…" while a worker works it out (0.1 s at 100k pods: typing must not
+        wait for it). Each scope is worked out once, however often it is chosen."""
+        self._show_effect(scope)
+        if scope in self.effects or scope in self.working:
+            return
+        self.working.add(scope)
+        req = self.request
+        self.run_worker(
+            partial(
+                jobs.work_out_waiver_effect, self.report, req.finding, scope, req.today, self.post_message
+            ),
+            thread=True,
+            group="waiver-effect",
+            exit_on_error=False,
+        )
 
-    def _effect_text(self, scope: str) -> Text:
+    def on_waiver_effect_worked_out(self, message: WaiverEffectWorkedOut) -> None:
+        self.working.discard(message.scope)
+        if message.effect is not None:
+            self.effects[message.scope] = message.effect
+        # A scope chosen since then keeps its own preview: this one is only kept for later.
+        if message.scope == self.query_one("#waiver-scope", ScopeChoice).value:
+            self._show_effect(message.scope, message.reason)
+
+    def _show_effect(self, scope: str, problem: str = "") -> None:
+        self.query_one("#waiver-effect", Static).update(self._effect_text(scope, problem))
+
+    def _effect_text(self, scope: str, problem: str = "") -> Text:
         """What `scope` does to the score, after the report it is worked out on: a finding of a
         comparison's other side is previewed on its own report, which is then not the one shown."""
         report = self.report
@@ -251,15 +274,20 @@ class WaiverDialog(ModalScreen[Waiver | None]):
         if self.label:
             text.append(f" ({self.label}, not the report shown)")
         text.append(": ")
-        text.append(self.effect(scope).describe(), "bold")
+        effect = self.effects.get(scope)
+        if effect is not None:
+            text.append(effect.describe(), "bold")
+        elif problem:
+            text.append(f"what it changes could not be worked out: {problem}", "bold")
+        else:
+            text.append(WORKING, "dim")
         return text
 
     @on(ScopeChoice.Changed)
     def _scope_changed(self, event: ScopeChoice.Changed) -> None:
-        effect = self.query_one("#waiver-effect", Static)
-        effect.update(self._effect_text(event.choice.value))
+        self.preview(event.choice.value)
         if event.choice.has_focus:  # not when it is first shown: the reason field has the focus
-            effect.scroll_visible(animate=False)
+            self.query_one("#waiver-effect", Static).scroll_visible(animate=False)
 
     # -- writing --------------------------------------------------------------------------------
 

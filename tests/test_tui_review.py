@@ -44,6 +44,7 @@ from tests.tui_support import (
     demo_variant,
     make_app,
     open_dialog,
+    previewed,
     screen_text,
     wait_for,
 )
@@ -335,16 +336,14 @@ async def test_waiver_dialog_shows_what_each_scope_changes_in_the_score(tmp_path
         app.open_finding(position)
         await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail")
         dialog = await open_dialog(pilot, app, "w", WaiverDialog)
-        effect = dialog.query_one("#waiver-effect", Static)
         scope = dialog.query_one("#waiver-scope", ScopeChoice)
         scope.focus()
 
         shown = {}
         for name in (SCOPE_SUBJECT, SCOPE_NAMESPACE, SCOPE_CHECK):
             assert scope.value == name
-            await pilot.pause()
             waived, before, after = expected_effect(report, finding, name)
-            text = str(effect.content)
+            text = await previewed(pilot, dialog)
             assert f"It waives {waived} failing finding" in text
             if round(after - before, 2):
                 assert f"from {before:.2f} to {after:.2f} ({after - before:+.2f} points)" in text
@@ -532,7 +531,7 @@ async def test_a_waiver_of_the_older_snapshots_finding_previews_that_snapshots_s
             dialog = await open_dialog(pilot, app, "w", WaiverDialog)
             waived, before, after = expected_effect(report, dialog.request.finding, SCOPE_SUBJECT)
             effect = dialog.query_one("#waiver-effect", Static)
-            text = str(effect.content)
+            text = await previewed(pilot, dialog)
             assert (
                 f"It waives {waived} failing finding; the score goes from {before:.2f} to {after:.2f}" in text
             )

@@ -4,6 +4,7 @@ screen lists active, expired and unused ones."""
 
 from __future__ import annotations
 
+import threading
 import tomllib
 from dataclasses import replace
 from datetime import timedelta
@@ -16,12 +17,22 @@ from k8saudit.cli import demo_snapshot_path
 from k8saudit.model import Status
 from k8saudit.policy import load_policy
 from k8saudit.snapshot import load
+from screens import jobs
 from screens.detail import DetailScreen
 from screens.findings import FindingsScreen
-from screens.jobs import WaiverOptions
+from screens.jobs import WaiverOptions, work_out_waiver_effect
 from screens.overview import OverviewScreen
 from screens.waivers import ScopeChoice, WaiverDialog, WaiversScreen, parse_expiry
-from tests.tui_support import FIXED_NOW, SIZE, make_app, open_dialog, screen_text, type_at_once, wait_for
+from tests.tui_support import (
+    FIXED_NOW,
+    SIZE,
+    make_app,
+    open_dialog,
+    previewed,
+    screen_text,
+    type_at_once,
+    wait_for,
+)
 
 TODAY = FIXED_NOW.date()
 POLICY = """\
@@ -119,7 +130,8 @@ async def test_w_writes_the_waiver_keeps_the_file_and_rescores_in_place(policy_f
         text = screen_text(app)
         assert "Waive RBAC-001 on ClusterRoleBinding jenkins-admin" in text
         assert str(policy_file) in text
-        announced = dialog.effect("subject")  # what waiving it does to the score (not fixing it)
+        await previewed(pilot, dialog)
+        announced = dialog.effects["subject"]  # what waiving it does to the score (not fixing it)
         assert announced.waived == 1 and f"{announced.points:+.2f} points" in text
         expires = dialog.query_one("#waiver-expires", Input)
         assert expires.value == (TODAY + timedelta(days=90)).isoformat(), "default: 90 days"
@@ -189,6 +201,52 @@ async def test_the_offered_expiry_is_cleared_by_ctrl_u_and_replaced_by_what_is_t
         waiver = load_policy(policy_file).waivers[-1]
         assert (waiver.reason, waiver.owner) == ("CI moves to Argo", "team-ci")
         assert waiver.expires == TODAY + timedelta(days=30)
+
+
+async def test_the_preview_is_worked_out_off_the_ui_thread_and_a_stale_one_is_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Choosing a scope shows "working…" until a worker has worked out what it changes; the answer
+    for a scope chosen before (slow to come) never replaces the preview of the one chosen since,
+    and is kept: choosing that scope again shows it at once."""
+    gate = threading.Event()  # holds back the namespace scope's worker
+    ui_thread = threading.get_ident()
+    threads = []
+
+    def held_back(report, finding, scope, today, post) -> None:
+        threads.append(threading.get_ident())
+        if scope == "namespace":
+            gate.wait(10)
+        work_out_waiver_effect(report, finding, scope, today, post)
+
+    monkeypatch.setattr(jobs, "work_out_waiver_effect", held_back)
+    app = demo_app(WaiverOptions(cwd=tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "the overview")
+        problem = next(f for f in app.index.findings if f.status is Status.FAIL and f.subject.namespace)
+        app.open_finding(app.index.findings.index(problem))
+        dialog = await open_dialog(pilot, app, "w", WaiverDialog)
+        effect = dialog.query_one("#waiver-effect", Static)
+        assert "It waives 1 failing finding" in await previewed(pilot, dialog)
+        scope = dialog.query_one("#waiver-scope", ScopeChoice)
+        scope.focus()
+
+        await pilot.press("down")  # its namespace: the worker is held back
+        await pilot.pause()
+        assert scope.value == "namespace" and "working out what it changes…" in str(effect.content)
+        await pilot.press("down")  # the whole check, while the namespace is still worked out
+        check_text = await previewed(pilot, dialog)
+        check_effect = dialog.effects["check"]
+        assert check_effect.describe() in check_text
+
+        gate.set()  # the namespace's answer comes now, stale
+        await wait_for(pilot, lambda: "namespace" in dialog.effects, "the stale answer")
+        assert str(effect.content) == check_text, "the scope chosen last keeps its preview"
+
+        await pilot.press("up")  # back to the namespace: its answer was kept, no new worker
+        await pilot.pause()
+        assert dialog.effects["namespace"].describe() in str(effect.content)
+        assert len(threads) == 3 and ui_thread not in threads
 
 
 async def test_w_in_the_detail_for_the_whole_namespace(tmp_path: Path) -> None:

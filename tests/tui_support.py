@@ -315,6 +315,17 @@ async def open_dialog(pilot: Any, app: K8sAuditApp, key: str, dialog_type: type[
     return dialog
 
 
+async def previewed(pilot: Any, dialog: Any) -> str:
+    """The waiver dialog's preview of what its chosen scope changes, once a worker worked it out."""
+    from textual.widgets import Static
+
+    from screens.waivers import WORKING
+
+    effect = dialog.query_one("#waiver-effect", Static)
+    await wait_for(pilot, lambda: WORKING not in str(effect.content), "the waiver's preview")
+    return str(effect.content)
+
+
 def type_at_once(app: K8sAuditApp, *keys: str) -> None:
     """Send `keys` the way a fast typist or a paste does: all queued before the app handles the
     first (`pilot.press` waits for each). A key is a character, or a key name ("ctrl+u")."""
