@@ -37,7 +37,8 @@ class Action:
 
 ACTIONS: tuple[Action, ...] = (
     # -- everywhere ------------------------------------------------------------------------------
-    Action("k8saudit.help", "question_mark", "Help: every key", "help", display="?", short="Help"),
+    # f1 too: a text field with the focus takes "?" (and ":") as typed text.
+    Action("k8saudit.help", "question_mark,f1", "Help: every key", "help", display="?", short="Help"),
     Action(
         "k8saudit.palette",
         "colon,ctrl+p",
@@ -198,7 +199,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("choice.previous", "up,left", "Previous scope (narrower)", "previous", "choice", False, False),
     Action(
         "help.close",
-        "escape,question_mark,q",
+        "escape,question_mark,q,f1",
         "Close the help",
         "close",
         "help",
@@ -231,18 +232,21 @@ def actions_for(scope: str) -> list[Action]:
 
 
 def bindings_for(scope: str) -> list[Binding]:
-    """Textual bindings, with ids, for the actions of `scope`."""
+    """Textual bindings, with ids, for the actions of `scope`: one per key, the action's
+    `display` on its first key only, so that where a text field takes that key ("?", ":") the
+    footer names the key that still works ("f1", "^p"), not the one typed into the field."""
     return [
         Binding(
-            a.key,
+            key,
             a.handler,
             a.short or a.description,
             show=a.show,
-            key_display=a.display or None,
+            key_display=(a.display or None) if first else None,
             priority=a.priority,
             id=a.id,
         )
         for a in actions_for(scope)
+        for first, key in ((i == 0, key) for i, key in enumerate(a.key.split(",")))
     ]
 
 

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 from textual.widgets._footer import FooterKey  # not exported; test_tui_review's footer tests guard it
 
 from k8saudit.diff import Diff
@@ -151,9 +151,20 @@ def fitted_keys(keys: list[Widget], room: int) -> list[Widget]:
     return kept
 
 
+def typed_in_field(key: Widget, focused: Widget | None) -> bool:
+    """A footer key that the focused text field takes as text: shown as the one printable
+    character it types ("/", "P"). Textual hides most such bindings itself, but not a priority
+    one nor one it cannot name a character for ("slash")."""
+    if not isinstance(key, FooterKey) or not isinstance(focused, Input):
+        return False
+    shown = key.key_display
+    return len(shown) == 1 and focused.check_consume_key(key.key, shown)
+
+
 class FittedFooter(Footer):
     """The keys of the screen on one line, as many as fit whole: Textual's footer cuts the line
-    at the terminal's edge, mid-word ("… o Overview f F" at 80 columns)."""
+    at the terminal's edge, mid-word ("… o Overview f F" at 80 columns). While a text field has
+    the focus, the keys it would take as text are left out: they type, they do not act."""
 
     def __init__(self) -> None:
         super().__init__(compact=True, show_command_palette=False)
@@ -161,7 +172,9 @@ class FittedFooter(Footer):
 
     def compose(self) -> ComposeResult:
         self._fitted_to = self.size.width or self.app.size.width
-        yield from fitted_keys(list(super().compose()), self._fitted_to)
+        focused = self.screen.focused
+        keys = [key for key in super().compose() if not typed_in_field(key, focused)]
+        yield from fitted_keys(keys, self._fitted_to)
 
     def on_resize(self, event: events.Resize) -> None:
         if self._bindings_ready and event.size.width != self._fitted_to:

@@ -166,7 +166,8 @@ class HelpScreen(ModalScreen[None]):
                         "returns to the table. Several words must all\n"
                         "match (check, title, subject, message).\n"
                         "Severity and status are always written out.\n"
-                        "ctrl+q quits from anywhere, even while typing.\n"
+                        "ctrl+q quits from anywhere, even while typing;\n"
+                        "f1 opens this help, even while typing.\n"
                         "tab moves between the tables of a screen.",
                         classes="help-keys",
                         markup=False,

@@ -32,6 +32,7 @@ from screens.findings_index import FindingFilter
 from screens.fleet import FleetScreen
 from screens.jobs import WaiverOptions
 from screens.overview import OverviewScreen
+from screens.picker import ContextPickerScreen
 from screens.probe import ProbeDialog
 from screens.table import RowTable, column_widths
 from screens.text import to_yaml
@@ -722,12 +723,52 @@ def footer_keys(app: K8sAuditApp) -> list[str]:
 
 
 def assert_footer_fits(app: K8sAuditApp, where: str) -> list[str]:
-    """The footer is the keys it lists, each whole, `?` among them, on one line of the terminal."""
+    """The footer is the keys it lists, each whole, the help among them (`?`, or `f1` while a
+    text field takes "?"), on one line of the terminal."""
     keys = footer_keys(app)
     line = screen_text(app).rstrip("\n").split("\n")[-1].rstrip()
     assert line == " ".join(keys), f"{where}: a key is cut: {line!r}"
-    assert "? Help" in keys, where
+    assert "? Help" in keys or "f1 Help" in keys, where
     return keys
+
+
+PICKER_KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+clusters:
+- {name: a, cluster: {server: "https://127.0.0.1:1"}}
+- {name: b, cluster: {server: "https://127.0.0.1:2"}}
+contexts:
+- {name: alpha, context: {cluster: a, user: u}}
+- {name: beta, context: {cluster: b, user: u}}
+users:
+- {name: u, user: {token: not-a-secret}}
+"""
+
+
+async def test_while_a_text_field_has_the_focus_the_footer_lists_keys_that_work(tmp_path: Path) -> None:
+    """The picker's filter field takes "?", ":" and "/" as text: the footer offers f1 for the help
+    and ^p for the commands instead (it used to show no help and ": Commands"), and f1 works."""
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(PICKER_KUBECONFIG)
+    app = make_app(kubeconfig=str(kubeconfig))
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ContextPickerScreen), "the picker")
+        await pilot.pause()
+        assert isinstance(app.screen.focused, Input), "the filter has the focus"
+        assert assert_footer_fits(app, "picker, in the filter") == ["f1 Help", "^p Commands", "esc Back"]
+
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+        assert re.search(r"\? f1 +Help: every key", screen_text(app)), "the help names both keys"
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, ContextPickerScreen), "the help to close")
+        assert app.screen.query_one(Input).value == "", "f1 typed nothing into the filter"
+
+        await pilot.press("escape")  # to the table: every key acts again
+        await pilot.pause()
+        keys = assert_footer_fits(app, "picker, in the table")
+        assert keys[:3] == ["/ filter", "? Help", ": Commands"] and "f1 Help" not in keys
 
 
 async def test_every_footer_at_80_columns_lists_whole_keys_and_help(tmp_path: Path) -> None:
