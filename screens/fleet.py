@@ -10,6 +10,8 @@ screens, and `esc` from its overview comes back here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +31,11 @@ from screens.overview import ago
 from screens.table import Column, Row, RowTable
 
 SEVERITY_COLUMNS = (("critical", "Crit"), ("high", "High"), ("medium", "Med"), ("low", "Low"))
-# To the minute, never left out: the same cluster scanned again minutes later is another row,
-# which would read the same as the first (the selected row's detail has the second and the file).
+# Never left out: the same cluster scanned again minutes later is another row, which would read
+# the same as the first (the selected row's detail has the second and the file). To the minute,
+# unless two snapshots of one cluster fall in the same minute: then to the second, for every row.
 COLLECTED_FORMAT = "%Y-%m-%d %H:%M"
+COLLECTED_SECONDS_FORMAT = "%Y-%m-%d %H:%M:%S"
 COLUMNS = (
     Column("cluster", "Cluster", ratio=1, min_width=14),
     Column("grade", "Grade", width=5),
@@ -63,6 +67,19 @@ SORT_HEADER = {"problems": "critical"}
 
 # Columns whose first order goes from the most to the least (the header's ▼): counts, most first.
 MOST_FIRST = frozenset({"problems", *(severity for severity, _ in SEVERITY_COLUMNS), "waived", "gaps"})
+
+
+def collected_format(entries: list[FleetEntry]) -> str:
+    """To the second when two snapshots of one cluster were collected in the same minute (their
+    rows would read the same), else to the minute (the status column keeps the room)."""
+    minutes = [(e.context, f"{e.collected_at:{COLLECTED_FORMAT}}") for e in entries if e.collected_at]
+    return COLLECTED_SECONDS_FORMAT if len(set(minutes)) < len(minutes) else COLLECTED_FORMAT
+
+
+def columns_for(time_format: str) -> tuple[Column, ...]:
+    """The table's columns, the collection time as wide as `time_format` writes it."""
+    width = len(f"{datetime(2000, 1, 1):{time_format}}")
+    return tuple(replace(c, width=width) if c.key == "collected" else c for c in COLUMNS)
 
 
 def can_open(entry: FleetEntry) -> bool:
@@ -111,8 +128,9 @@ def sort_key(column: str) -> Callable[[FleetEntry], Any]:
 
 
 class FleetRows:
-    def __init__(self, entries: list[FleetEntry]) -> None:
+    def __init__(self, entries: list[FleetEntry], time_format: str = COLLECTED_FORMAT) -> None:
         self.entries = entries
+        self.time_format = time_format
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -133,7 +151,7 @@ class FleetRows:
                 *counts,
                 str(e.waived) if readable else "-",
                 str(len(e.unreadable)) if readable else "-",
-                f"{e.collected_at:{COLLECTED_FORMAT}}" if e.collected_at else "-",
+                f"{e.collected_at:{self.time_format}}" if e.collected_at else "-",
                 status,
             ),
             (
@@ -161,7 +179,11 @@ class FleetScreen(AuditScreen):
         self.sort_column = "overall"
         self.reverse = False  # the column's order turned around (its key pressed again)
         self.loading = False
+        self.time_format = collected_format(self.entries)
         self._order()
+
+    def _rows(self) -> FleetRows:
+        return FleetRows(self.entries, self.time_format)
 
     def _order(self) -> None:
         self.entries.sort(key=sort_key(self.sort_column), reverse=self.reverse)
@@ -173,7 +195,7 @@ class FleetScreen(AuditScreen):
         return f"fleet · {self.directory}"
 
     def compose_body(self) -> ComposeResult:
-        table = RowTable(COLUMNS, FleetRows(self.entries), empty_text="No snapshot.", id="fleet")
+        table = RowTable(columns_for(self.time_format), self._rows(), empty_text="No snapshot.", id="fleet")
         table.border_title = self._title()
         yield table
         with Vertical(id="fleet-detail", classes="panel") as panel:
@@ -273,7 +295,7 @@ class FleetScreen(AuditScreen):
         chosen = self.highlighted
         self._order()
         cursor = _position(self.entries, chosen)
-        table.set_source(FleetRows(self.entries), cursor=cursor)
+        table.set_source(self._rows(), cursor=cursor)
         self._show_sort(table)
         table.border_title = self._title()
         self._show(cursor)
@@ -310,7 +332,9 @@ class FleetScreen(AuditScreen):
         self._order()
         table = self.query_one("#fleet", RowTable)
         cursor = _position(self.entries, chosen)
-        table.set_source(FleetRows(self.entries), cursor=cursor)
+        self.time_format = collected_format(self.entries)  # another snapshot may share a minute now
+        table.set_columns(columns_for(self.time_format))
+        table.set_source(self._rows(), cursor=cursor)
         table.border_title = self._title()
         self._show(cursor)
         self._status()

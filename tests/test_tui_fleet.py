@@ -273,3 +273,27 @@ async def test_at_80x24_the_detail_is_one_line_per_fact_and_a_problem_is_whole(r
         assert fleet.highlighted is not None and fleet.highlighted.context == "broken.json"
         text = "".join(screen_text(app).replace("│", "").split())  # the panel's lines, joined
         assert "".join(f"problem {fleet.highlighted.error}".split()) in text
+
+
+@pytest.mark.parametrize("size", [SMALL, SIZE], ids=["80x24", "160x48"])
+async def test_scans_of_one_cluster_seconds_apart_show_their_seconds(tmp_path: Path, size) -> None:
+    """Two scans in the same minute read "2026-11-20 08:00" both (only the detail had the
+    seconds): the column is then to the second, every row of it, still within the table."""
+    directory = tmp_path / "fleet"
+    directory.mkdir()
+    for seconds in (5, 40):
+        report = demo_variant(fixed=True, context="shop-prod")
+        report.collection.finished_at += timedelta(seconds=seconds)
+        save(report, directory / f"shop-prod-{seconds}.json.gz")
+    save(demo_variant(fixed=False, context="shop-staging"), directory / "shop-staging.json.gz")
+    app = make_app(fleet=directory)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen), "the fleet")
+        fleet = app.screen
+        table = fleet.query_one("#fleet", RowTable)
+        await pilot.press("D")  # oldest first
+        rows = [row_text(table, i) for i in range(len(fleet.entries))]
+        assert "2026-11-13 08:00:00" in rows[0] and "shop-staging" in rows[0]
+        assert "2026-11-20 08:00:05" in rows[1] and "2026-11-20 08:00:40" in rows[2], rows
+        assert all(cell_len(row) <= size[0] - 2 for row in rows), "within the table, nothing off screen"
+        assert "STATUS" in header_text(table) and all(row.rstrip().endswith("ok") for row in rows), rows
