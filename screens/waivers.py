@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -433,29 +434,34 @@ class WaiversScreen(AuditScreen):
             f"{len(summary.active)} active, waiving {waived}"
         )
 
-    def _summary(self) -> Text:
+    def _summary(self) -> Table:
+        """Label and value, a value too long for the line wrapping under itself, not under its
+        label (the expiry line does at 80 columns)."""
         app = self.audit_app
         summary = self.report.waivers
-        text = Text()
-        text.append("waivers file  ", "bold")
+        lines = Table.grid()
+        lines.add_column(style="bold", no_wrap=True, width=len("waivers file  "))
+        lines.add_column()
         if not app.waiver_options.waivers:
-            text.append("none: waivers are off (--no-waivers)")
+            source = "none: waivers are off (--no-waivers)"
         elif summary.source:
-            text.append(safe_text(summary.source, 300))
+            source = safe_text(summary.source, 300)
         else:
-            text.append(f"none in effect; w writes to {safe_text(app.waiver_target(), 300)}")
-        text.append("\nannotations   ", "bold")
-        text.append(
+            source = f"none in effect; w writes to {safe_text(app.waiver_target(), 300)}"
+        lines.add_row("waivers file", Text(source))
+        annotations = (
             "k8saudit.io/waive annotations on objects are honoured"
             if summary.annotations
             else "ignored (--no-annotation-waivers or --no-waivers)"
         )
-        text.append("\nexpiry        ", "bold")
+        lines.add_row("annotations", Text(annotations))
         as_of = summary.as_of.isoformat() if summary.as_of else "the day the report was evaluated"
-        text.append(f"judged as of {as_of}; a waiver applies up to and including its expiry day")
+        lines.add_row(
+            "expiry", Text(f"judged as of {as_of}; a waiver applies up to and including its expiry day")
+        )
         if self.report.as_recorded:
-            text.append("\nshown as recorded in the snapshot, not re-evaluated", "bold")
-        return text
+            lines.add_row("", Text("shown as recorded in the snapshot, not re-evaluated", "bold"))
+        return lines
 
     def _rows(self) -> list[Row]:
         rows = []

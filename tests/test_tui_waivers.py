@@ -377,6 +377,19 @@ async def test_waivers_screen_lists_expired_unused_and_active(policy_file: Path)
         assert app.screen.filter.text == "ver-004"
 
 
+async def test_at_80_columns_a_long_summary_value_wraps_under_itself(policy_file: Path) -> None:
+    """The expiry line went on at column 1, under its label ("its expiry day")."""
+    app = demo_app(WaiverOptions(str(policy_file)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "the overview")
+        await pilot.press("ctrl+w")
+        await wait_for(pilot, lambda: isinstance(app.screen, WaiversScreen), "the waivers")
+        lines = screen_text(app).splitlines()
+        expiry = next(i for i, line in enumerate(lines) if line.startswith(" expiry "))
+        value_column = lines[expiry].index("judged as of")
+        assert lines[expiry + 1].startswith(" " * value_column + "its expiry day"), lines[expiry : expiry + 2]
+
+
 def test_expiry_accepts_dates_and_days() -> None:
     assert parse_expiry("2027-02-20", TODAY).isoformat() == "2027-02-20"
     assert parse_expiry(" 30d ", TODAY) == TODAY + timedelta(days=30)
