@@ -29,6 +29,7 @@ from screens.actions import bindings_for
 from screens.base import AuditScreen
 from screens.overview import ago
 from screens.table import Column, Row, RowTable
+from screens.text import PhraseLines
 
 SEVERITY_COLUMNS = (("critical", "Crit"), ("high", "High"), ("medium", "Med"), ("low", "Low"))
 # Never left out: the same cluster scanned again minutes later is another row, which would read
@@ -60,6 +61,8 @@ SORT_WORDS = {
     "collected": ("collection time", "oldest first", "newest first"),
 }
 
+
+SORT_KEYS_HINT = ("C name", "S score", "P findings", "D time", "click a header for any column")
 
 # Orders with no column of their own, and the column whose header shows them: by failing findings,
 # critical first, is the Crit column's order (ties broken by high, medium, low either way).
@@ -216,11 +219,11 @@ class FleetScreen(AuditScreen):
         return f"Clusters ({len(self.entries)}, {usable} with a usable report)"
 
     def _status(self) -> None:
-        text = f"sorted by {self._sort_words()}"
-        text += " · C name · S score · P findings · D time · click a header for any column"
+        phrases = [f"sorted by {self._sort_words()}", *SORT_KEYS_HINT]
         if self.loading:
-            text = "reloading the directory… · " + text
-        self.query_one("#fleet-status", Static).update(Text(text))
+            phrases.insert(0, "reloading the directory…")
+        # In 80 columns it takes two lines, broken between two phrases ("click / a header" was not).
+        self.query_one("#fleet-status", Static).update(PhraseLines(phrases))
 
     # -- the highlighted cluster ------------------------------------------------------------------
 

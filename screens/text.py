@@ -135,10 +135,12 @@ class FoldedLines(Visual):
     def __rich__(self) -> Text:
         return Text(self.text)
 
+    def fold(self, width: int) -> list[str]:
+        return [piece for line in self.text.split("\n") for piece in fold_line(line, width)]
+
     def folded(self, width: int) -> Content:
         if self._folded is None or self._folded[0] != width:
-            lines = [piece for line in self.text.split("\n") for piece in fold_line(line, width)]
-            self._folded = (width, Content("\n".join(lines)))
+            self._folded = (width, Content("\n".join(self.fold(width))))
         return self._folded[1]
 
     def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
@@ -151,6 +153,37 @@ class FoldedLines(Visual):
         self, width: int, height: int | None, style: Style, options: RenderOptions
     ) -> list[Strip]:
         return self.folded(width).render_strips(width, height, style, options)
+
+
+PHRASE_GAP = " · "
+
+
+def wrap_phrases(phrases: list[str], width: int) -> list[str]:
+    """`phrases` joined by " · " in lines of at most `width` cells, broken only between two
+    phrases (a line that goes on ends in "·"), never inside one ("click / a header"); a phrase
+    wider than the whole line is broken at its spaces."""
+    lines: list[str] = []
+    current = ""
+    for phrase in phrases:
+        joined = f"{current}{PHRASE_GAP}{phrase}" if current else phrase
+        if current and cell_len(joined) > width:
+            lines.append(current + PHRASE_GAP.rstrip())
+            joined = phrase
+        current = joined
+    lines.append(current)
+    return [piece for line in lines for piece in fold_line(line, width)]
+
+
+class PhraseLines(FoldedLines):
+    """Phrases drawn one after the other, " · " apart, each line broken between two phrases
+    only, at the width it is drawn at (`wrap_phrases`). Plain text, never markup."""
+
+    def __init__(self, phrases: list[str]) -> None:
+        super().__init__(PHRASE_GAP.join(phrases))
+        self.phrases = phrases
+
+    def fold(self, width: int) -> list[str]:
+        return wrap_phrases(self.phrases, width)
 
 
 class FirstThatFits(Visual):

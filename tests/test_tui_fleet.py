@@ -297,3 +297,25 @@ async def test_scans_of_one_cluster_seconds_apart_show_their_seconds(tmp_path: P
         assert "2026-11-20 08:00:05" in rows[1] and "2026-11-20 08:00:40" in rows[2], rows
         assert all(cell_len(row) <= size[0] - 2 for row in rows), "within the table, nothing off screen"
         assert "STATUS" in header_text(table) and all(row.rstrip().endswith("ok") for row in rows), rows
+
+
+async def test_at_80_columns_the_sort_hint_breaks_between_two_phrases(fleet_dir: Path) -> None:
+    """It wrapped mid-phrase: "… D time · click" then "a header for any column"."""
+    app = make_app(fleet=fleet_dir)
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen), "the fleet")
+        for sort in ("S", "P"):  # "failing findings, most critical first" is longer
+            await pilot.press(sort)
+            await pilot.pause()
+            lines = screen_text(app).splitlines()
+            start = next(i for i, line in enumerate(lines) if line.startswith(" sorted by "))
+            hint = [line.strip() for line in lines[start:-1]]  # up to the footer
+            assert len(hint) == 2 and hint[0].endswith(" ·"), hint
+            phrases = " ".join(hint).split(" · ")
+            assert phrases[1:] == [
+                "C name",
+                "S score",
+                "P findings",
+                "D time",
+                "click a header for any column",
+            ]
