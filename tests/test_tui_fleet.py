@@ -231,16 +231,20 @@ def rescanned_dir(tmp_path: Path) -> Path:
     return directory
 
 
+async def rows_oldest_first(app, pilot) -> tuple[RowTable, list[str]]:
+    """The fleet table, sorted oldest first, and its rows as drawn."""
+    await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen), "the fleet")
+    table = app.screen.query_one("#fleet", RowTable)
+    await pilot.press("D")
+    return table, [row_text(table, i) for i in range(len(app.screen.entries))]
+
+
 @pytest.mark.parametrize("size", [SMALL, SIZE], ids=["80x24", "160x48"])
 async def test_scans_of_one_cluster_minutes_apart_are_rows_that_differ(rescanned_dir: Path, size) -> None:
     """They showed the same name, grade, scores and date: nothing told them apart."""
     app = make_app(fleet=rescanned_dir)
     async with app.run_test(size=size) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen), "the fleet")
-        fleet = app.screen
-        table = fleet.query_one("#fleet", RowTable)
-        await pilot.press("D")  # oldest first
-        rows = [row_text(table, i) for i in range(len(fleet.entries))]
+        table, rows = await rows_oldest_first(app, pilot)
         scans = [row for row in rows if "shop-prod" in row]
         assert len(scans) == 3 and len(set(scans)) == 3, scans
         for row, minute in zip(scans, ("08:00", "08:07", "08:12"), strict=True):
@@ -288,11 +292,7 @@ async def test_scans_of_one_cluster_seconds_apart_show_their_seconds(tmp_path: P
     save(demo_variant(fixed=False, context="shop-staging"), directory / "shop-staging.json.gz")
     app = make_app(fleet=directory)
     async with app.run_test(size=size) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, FleetScreen), "the fleet")
-        fleet = app.screen
-        table = fleet.query_one("#fleet", RowTable)
-        await pilot.press("D")  # oldest first
-        rows = [row_text(table, i) for i in range(len(fleet.entries))]
+        table, rows = await rows_oldest_first(app, pilot)
         assert "2026-11-13 08:00:00" in rows[0] and "shop-staging" in rows[0]
         assert "2026-11-20 08:00:05" in rows[1] and "2026-11-20 08:00:40" in rows[2], rows
         assert all(cell_len(row) <= size[0] - 2 for row in rows), "within the table, nothing off screen"
