@@ -931,23 +931,12 @@ class ExposureIndex:
 
     def _entry_points(self) -> Iterable[EntryPoint]:
         for service in self.inv.items("services"):
-            spec = service.get("spec") or {}
-            kind = spec.get("type", "ClusterIP")
-            external_ips = [str(ip) for ip in spec.get("externalIPs") or ()]
-            if kind == "LoadBalancer":
-                entry = EntryPoint("services", service, kind, load_balancer_guard(service), [service], [])
-                entry.probe = _service_probes(service, lb_addresses(service), "port")
-            elif kind == "NodePort":
-                guard = "" if self.nodes_public else "no node has a public address"
-                entry = EntryPoint("services", service, kind, guard, [service], [])
-                entry.probe = _service_probes(service, self.node_addresses[:3], "nodePort")
-            elif external_ips:
-                private = all(is_private_address(ip) for ip in external_ips)
-                guard = f"private external IPs {', '.join(external_ips)}" if private else ""
-                entry = EntryPoint("services", service, "externalIPs", guard, [service], [])
-                entry.probe = _service_probes(service, external_ips, "port")
-            else:
+            exposure = self._service_exposure(service)
+            if exposure is None:
                 continue
+            how, guard, hosts, port_field = exposure
+            entry = EntryPoint("services", service, how, guard, [service], [])
+            entry.probe = _service_probes(service, hosts, port_field)
             entry.backends = self.backends(service)
             yield entry
         for ingress in self.inv.items("ingresses"):
@@ -1119,23 +1108,33 @@ class ExposureIndex:
         """What keeps every one of a Gateway's Services off the internet, "" when one is open."""
         guards = []
         for service in services:
-            spec = as_object(service.get("spec"))
-            kind, external_ips = (
-                spec.get("type", "ClusterIP"),
-                [str(ip) for ip in as_list(spec.get("externalIPs"))],
-            )
-            if kind == "LoadBalancer":
-                guard = load_balancer_guard(service)
-            elif kind == "NodePort":
-                guard = "" if self.nodes_public else "no node has a public address"
-            elif external_ips:
-                guard = "private external IPs" if all(is_private_address(ip) for ip in external_ips) else ""
-            else:
+            exposure = self._service_exposure(service)
+            if exposure is None:
+                kind = (service.get("spec") or {}).get("type", "ClusterIP")
                 guard = f"Service {namespace_of(service)}/{name_of(service)} is {kind}, in-cluster only"
+            else:
+                guard = exposure[1]
             if not guard:
                 return ""
             guards.append(guard)
         return "; ".join(dict.fromkeys(guards))
+
+    def _service_exposure(self, service: Obj) -> tuple[str, str, list[str], str] | None:
+        """(How a Service is reachable from outside, what guards it ("" nothing), the addresses a
+        probe would try, the port field it would use there); None when it is in-cluster only."""
+        spec = service.get("spec") or {}
+        kind = spec.get("type", "ClusterIP")
+        external_ips = [str(ip) for ip in spec.get("externalIPs") or ()]
+        if kind == "LoadBalancer":
+            return kind, load_balancer_guard(service), lb_addresses(service), "port"
+        if kind == "NodePort":
+            guard = "" if self.nodes_public else "no node has a public address"
+            return kind, guard, self.node_addresses[:3], "nodePort"
+        if external_ips:
+            private = all(is_private_address(ip) for ip in external_ips)
+            guard = f"private external IPs {', '.join(external_ips)}" if private else ""
+            return "externalIPs", guard, external_ips, "port"
+        return None
 
     def _services_backends(self, services: list[Obj]) -> list[Template]:
         seen: dict[tuple[str, str, str], Template] = {}
