@@ -111,20 +111,21 @@ def _positive(kind: type, maximum: int | None = None) -> Callable[[str], float |
     return parse
 
 
-def _path(text: str) -> str:
-    """A path given on the command line, never empty: `-o "$OUT"` with OUT unset would otherwise
-    save under the default name, and `report ""` read the working directory as a fleet."""
-    if not text:
-        raise argparse.ArgumentTypeError("an empty path names no file")
-    return text
+def _non_empty(names: str) -> Callable[[str], str]:
+    """An argument that must not be empty: `-o "$OUT"` with OUT unset would save under the
+    default name, `report ""` read the working directory as a fleet, and `--releases-url
+    "$MIRROR"` fetch from the public default in an air-gapped network."""
+
+    def parse(text: str) -> str:
+        if not text:
+            raise argparse.ArgumentTypeError(f"an empty {names}")
+        return text
+
+    return parse
 
 
-def _url(text: str) -> str:
-    """A URL given on the command line, never empty: `--releases-url "$MIRROR"` with MIRROR unset
-    in an air-gapped network would otherwise fetch from the public default."""
-    if not text:
-        raise argparse.ArgumentTypeError("an empty URL names no mirror")
-    return text
+_path = _non_empty("path names no file")
+_url = _non_empty("URL names no mirror")
 
 
 def _add_connection_options(parser: argparse.ArgumentParser, default: object = None) -> None:
