@@ -526,8 +526,13 @@ def _read_stream(handle: BinaryIO, limit: int, shown: Path | str) -> bytes:
 
 
 def _begins_as_snapshot(start: bytes) -> bool:
-    """Gzip's magic number, or JSON's first character after white space."""
-    return start.startswith(_GZIP_MAGIC) or start.lstrip()[:1] in (b"{", b"[", b"")
+    """Gzip's magic number, or JSON's first character after white space (or nothing yet)."""
+    return start.startswith(_GZIP_MAGIC) or not start.strip() or _begins_as_json(start)
+
+
+def _begins_as_json(start: bytes) -> bool:
+    """A snapshot document's first character, however the rest was cut."""
+    return start.lstrip()[:1] in (b"{", b"[")
 
 
 def _gunzip(packed: bytes, source: Path | str, max_bytes: int) -> bytes:
@@ -608,7 +613,7 @@ def _parse(raw: bytes, source: Path | str) -> tuple[Any, bool]:
 def _not_json(raw: bytes, source: Path | str, exc: orjson.JSONDecodeError) -> str:
     """Why `raw` is not a snapshot, in words: a file of another kind (an image, a tarball) is no
     "corrupt" snapshot, and orjson's "surrogates not allowed" says nothing about binary data."""
-    if raw.lstrip()[:1] not in (b"{", b"["):  # a snapshot's first byte, however it was cut
+    if not _begins_as_json(raw):
         return f"{source} is not a k8saudit snapshot: not valid JSON, nor gzip"
     if "UTF-8" in str(exc):  # orjson checks the whole text first: it gives no position for it
         return f"{source} is corrupt: not valid JSON (not UTF-8 text)"
